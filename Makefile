@@ -1,0 +1,38 @@
+# deltashare build, test and benchmark targets. `make help` lists them.
+GO       ?= go
+BIN      ?= bin/deltashare
+PKGS     ?= ./...
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+
+.PHONY: help build test test-short lint vet fmt-check bench demo clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/deltashare
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/deltashare
+
+test: lint ## vet, gofmt check, then every test with the race detector
+	$(GO) test -race -count=1 $(PKGS)
+
+test-short: ## quick tests without the race detector
+	$(GO) test -short -count=1 $(PKGS)
+
+lint: vet fmt-check ## go vet and gofmt check
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+bench: ## benchmarks (see docs/performance.md)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+demo: build ## run the embedded demo: our server on loopback, activation, listing, export
+	$(BIN) demo
+
+clean:
+	rm -rf bin deltashare-demo

@@ -1,0 +1,59 @@
+// Package sharedtest locates the third-party test data in ../shared/testdata (real Delta tables
+// and Delta Sharing protocol fixtures) for tests in any package of this module.
+//
+// When the folder is missing, tests that need it are skipped with a message, unless the
+// environment sets DELTASHARE_REQUIRE_SHARED=1 (as CI does): then they fail.
+package sharedtest
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// Root returns the absolute path of ../shared/testdata beside the module root, or "" if the
+// folder does not exist. DELTASHARE_SHARED_TESTDATA overrides the location.
+func Root() string {
+	if d := os.Getenv("DELTASHARE_SHARED_TESTDATA"); d != "" {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d
+		}
+		return ""
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return ""
+	}
+	// file is <module>/internal/sharedtest/sharedtest.go
+	module := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	d := filepath.Join(filepath.Dir(module), "shared", "testdata")
+	if st, err := os.Stat(d); err == nil && st.IsDir() {
+		return d
+	}
+	return ""
+}
+
+// Required reports whether the environment demands the shared data (DELTASHARE_REQUIRE_SHARED=1).
+func Required() bool { return os.Getenv("DELTASHARE_REQUIRE_SHARED") == "1" }
+
+// Path returns the path of elem under ../shared/testdata, skipping the test (or failing it when
+// the data is required) if the folder or the element is missing.
+func Path(tb testing.TB, elem ...string) string {
+	tb.Helper()
+	root := Root()
+	if root == "" {
+		if Required() {
+			tb.Fatalf("../shared/testdata is missing and DELTASHARE_REQUIRE_SHARED=1")
+		}
+		tb.Skip("../shared/testdata not found beside the project; skipping (set DELTASHARE_REQUIRE_SHARED=1 to make this an error)")
+	}
+	p := filepath.Join(append([]string{root}, elem...)...)
+	if _, err := os.Stat(p); err != nil {
+		if Required() {
+			tb.Fatalf("shared test data %s missing: %v", p, err)
+		}
+		tb.Skipf("shared test data %s missing; skipping", p)
+	}
+	return p
+}
