@@ -1,0 +1,20 @@
+// Package deltalog reads local Delta Lake tables for our Delta Sharing server: it lists and
+// parses the `_delta_log` (JSON commits, classic single- and multi-part checkpoints, V2
+// checkpoints with sidecars, `_last_checkpoint`), replays it into snapshots of live files at any
+// version, maps timestamps to versions, and extracts the change data of a version range.
+//
+// Storage is abstracted by the Storage interface so object stores can be added later;
+// DirStorage serves a local directory. Parquet checkpoints are read column by column with
+// parquet-go, looking columns up by name, so checkpoints written by Spark, delta-rs and
+// delta-kernel (which differ in column order, optional columns such as deletionVector,
+// stats versus stats_parsed, and integer widths) all read the same way.
+//
+// Commit timestamps are the in-commit timestamp when the commit carries one, else
+// commitInfo.timestamp, else the commit file's modification time; like Delta's history
+// manager, a timestamp that does not increase over the previous commit's is bumped to the
+// previous one plus one millisecond, so timestamps are strictly increasing with versions.
+//
+// A Table is safe for concurrent use. It caches the latest snapshot it built and the commit
+// timestamps it read (commits are immutable), and re-lists the log on every call that asks for
+// the latest version so new commits are seen.
+package deltalog

@@ -1,0 +1,806 @@
+package deltalog
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deltashare/deltashare/sharing/delta"
+)
+
+// Errors returned (wrapped) by this package; test them with errors.Is.
+var (
+	// ErrNotDeltaTable: the directory has no (or an empty) _delta_log.
+	ErrNotDeltaTable = errors.New("deltalog: not a Delta table")
+	// ErrVersionNotFound: the version is newer than the table or can no longer be reconstructed
+	// because its commits were removed by log cleanup.
+	ErrVersionNotFound = errors.New("deltalog: table version not available")
+	// ErrTimestampBeforeFirstCommit: a time-travel timestamp precedes the earliest commit that
+	// can still be read.
+	ErrTimestampBeforeFirstCommit = errors.New("deltalog: timestamp is before the earliest available commit")
+	// ErrTimestampAfterLatestCommit: a time-travel timestamp is after the latest commit.
+	ErrTimestampAfterLatestCommit = errors.New("deltalog: timestamp is after the latest commit")
+)
+
+// Snapshot is the state of a table at one version. It is shared and must not be modified.
+type Snapshot struct {
+	Version   int64
+	Timestamp time.Time // the commit timestamp of Version (see CommitTimestamp)
+	Protocol  *delta.Protocol
+	Metadata  *delta.Metadata
+	Schema    *delta.StructType
+	// Files are the live data files, sorted by path then deletion vector id.
+	Files []*delta.Add
+}
+
+// ChangeKind says which action a Change carries.
+type ChangeKind string
+
+// Change kinds.
+const (
+	ChangeCDC    ChangeKind = "cdc"
+	ChangeAdd    ChangeKind = "add"
+	ChangeRemove ChangeKind = "remove"
+)
+
+// Change is one file of a table's change data: a cdc file of a commit that has change data
+// files, else an add or remove with dataChange=true of a commit that has none.
+type Change struct {
+	Version   int64
+	Timestamp time.Time
+	Kind      ChangeKind
+	Add       *delta.Add
+	Remove    *delta.Remove
+	CDC       *delta.CDC
+	// Protocol and Metadata are those in effect at Version (after its commit). Changes of the same
+	// version share the pointers, and the pointers only change at versions whose commit holds a
+	// protocol or metaData action, so a caller can detect schema changes by comparing them.
+	Protocol *delta.Protocol
+	Metadata *delta.Metadata
+}
+
+// Table reads one Delta table. It is safe for concurrent use.
+type Table struct {
+	s         Storage
+	localRoot string // "" when the storage is not local
+
+	mu     sync.Mutex
+	latest *state            // cached newest state built
+	rawTS  map[int64]rawTime // commit timestamps read so far (commits are immutable)
+}
+
+type rawTime struct {
+	ms     int64
+	commit bool // from a commit file (false: a checkpoint's modification time)
+}
+
+// Open opens the Delta table in the local directory root.
+func Open(ctx context.Context, root string) (*Table, error) {
+	st, err := os.Stat(root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: directory %s does not exist", ErrNotDeltaTable, root)
+		}
+		return nil, fmt.Errorf("deltalog: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s is a file; give the table's root directory (the one holding _delta_log)", ErrNotDeltaTable, root)
+	}
+	ds, err := NewDirStorage(root)
+	if err != nil {
+		return nil, err
+	}
+	t, err := OpenStorage(ctx, ds, "")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", root, err)
+	}
+	return t, nil
+}
+
+// OpenStorage opens the Delta table at dir (slash-separated, "" for the root) of s.
+func OpenStorage(ctx context.Context, s Storage, dir string) (*Table, error) {
+	dir = strings.Trim(dir, "/")
+	if dir != "" {
+		if hasDotDot(dir) {
+			return nil, fmt.Errorf("deltalog: table directory %q escapes the storage root", dir)
+		}
+		s = &subStorage{s: s, dir: dir}
+	}
+	t := &Table{s: s, rawTS: map[int64]rawTime{}}
+	if ls, ok := s.(LocalStorage); ok {
+		if p, err := ls.LocalPath(""); err == nil {
+			t.localRoot = p
+		}
+	}
+	l, err := list(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(l.commits) == 0 && len(l.checkpoints) == 0 {
+		return nil, fmt.Errorf("%w: _delta_log holds no commit or checkpoint files", ErrNotDeltaTable)
+	}
+	return t, nil
+}
+
+// subStorage serves a directory of another Storage.
+type subStorage struct {
+	s   Storage
+	dir string
+}
+
+func (s *subStorage) join(name string) string {
+	if name == "" {
+		return s.dir
+	}
+	return s.dir + "/" + name
+}
+
+func (s *subStorage) List(ctx context.Context, dir string) ([]FileInfo, error) {
+	return s.s.List(ctx, s.join(dir))
+}
+
+func (s *subStorage) Open(ctx context.Context, name string) (File, error) {
+	if hasDotDot(name) {
+		return nil, fmt.Errorf("deltalog: path %q escapes the table root", name)
+	}
+	return s.s.Open(ctx, s.join(name))
+}
+
+func (s *subStorage) LocalPath(name string) (string, error) {
+	ls, ok := s.s.(LocalStorage)
+	if !ok {
+		return "", fmt.Errorf("deltalog: storage is not local")
+	}
+	if hasDotDot(name) {
+		return "", fmt.Errorf("deltalog: path %q escapes the table root", name)
+	}
+	return ls.LocalPath(s.join(name))
+}
+
+// LatestVersion lists the log and returns the newest version.
+func (t *Table) LatestVersion(ctx context.Context) (int64, error) {
+	l, err := list(ctx, t.s)
+	if err != nil {
+		return 0, err
+	}
+	v := l.latest()
+	if v < 0 {
+		return 0, fmt.Errorf("%w: _delta_log holds no commit or checkpoint files", ErrNotDeltaTable)
+	}
+	return v, nil
+}
+
+// state is a replayed table state.
+type state struct {
+	version  int64
+	protocol *delta.Protocol
+	metadata *delta.Metadata
+	files    map[string]map[string]*delta.Add // decoded path -> deletion vector id -> add
+	snap     *Snapshot
+}
+
+func (s *state) clone() *state {
+	c := &state{version: s.version, protocol: s.protocol, metadata: s.metadata, files: make(map[string]map[string]*delta.Add, len(s.files))}
+	for p, m := range s.files {
+		cm := make(map[string]*delta.Add, len(m))
+		for k, v := range m {
+			cm[k] = v
+		}
+		c.files[p] = cm
+	}
+	return c
+}
+
+func dvID(dv *delta.DeletionVector) string {
+	if dv == nil {
+		return ""
+	}
+	return dv.UniqueID()
+}
+
+// decodePath is the canonical form of a log path used to match adds and removes: the
+// URI-decoded path (the raw path when it is not valid URI escaping).
+func decodePath(p string) string {
+	if d, err := url.PathUnescape(p); err == nil {
+		return d
+	}
+	return p
+}
+
+func (s *state) add(a *delta.Add) {
+	key := decodePath(a.Path)
+	m := s.files[key]
+	if m == nil {
+		m = map[string]*delta.Add{}
+		s.files[key] = m
+	}
+	m[dvID(a.DeletionVector)] = a
+}
+
+func (s *state) remove(r *delta.Remove) {
+	key := decodePath(r.Path)
+	m := s.files[key]
+	if m == nil {
+		return
+	}
+	id := dvID(r.DeletionVector)
+	if _, ok := m[id]; ok {
+		delete(m, id)
+	} else if r.DeletionVector == nil {
+		// A writer that does not know deletion vectors removes the file whatever its vector.
+		clear(m)
+	}
+	if len(m) == 0 {
+		delete(s.files, key)
+	}
+}
+
+// Snapshot returns the table at version (the latest when version < 0).
+func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) {
+	l, err := list(ctx, t.s)
+	if err != nil {
+		return nil, err
+	}
+	latest := l.latest()
+	if version < 0 {
+		version = latest
+	}
+	if version > latest {
+		return nil, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
+	}
+	t.mu.Lock()
+	cached := t.latest
+	t.mu.Unlock()
+	if cached != nil && cached.version == version && cached.snap != nil {
+		return cached.snap, nil
+	}
+	var base *state
+	if cached != nil && cached.version < version {
+		base = cached
+	}
+	st, err := t.buildState(ctx, l, version, true, base)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := t.snapshotOf(ctx, l, st)
+	if err != nil {
+		return nil, err
+	}
+	st.snap = snap
+	t.mu.Lock()
+	if t.latest == nil || t.latest.version < st.version {
+		t.latest = st
+	}
+	t.mu.Unlock()
+	return snap, nil
+}
+
+func (t *Table) snapshotOf(ctx context.Context, l *logListing, st *state) (*Snapshot, error) {
+	schema, err := st.metadata.Schema()
+	if err != nil {
+		return nil, fmt.Errorf("deltalog: version %d: %w", st.version, err)
+	}
+	ts, err := t.commitTimestamp(ctx, l, st.version)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]*delta.Add, 0, len(st.files))
+	keys := make([]string, 0, len(st.files))
+	for k := range st.files {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m := st.files[k]
+		ids := make([]string, 0, len(m))
+		for id := range m {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			files = append(files, m[id])
+		}
+	}
+	return &Snapshot{Version: st.version, Timestamp: ts, Protocol: st.protocol, Metadata: st.metadata, Schema: schema, Files: files}, nil
+}
+
+// hasCommits reports whether the commits from..to (inclusive) all exist.
+func (l *logListing) hasCommits(from, to int64) bool {
+	for v := from; v <= to; v++ {
+		if _, ok := l.commits[v]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// recreatable reports whether version v can be rebuilt from the files present.
+func (l *logListing) recreatable(v int64) bool {
+	for cv := range l.checkpoints {
+		if cv <= v && l.hasCommits(cv+1, v) {
+			return true
+		}
+	}
+	return l.hasCommits(0, v)
+}
+
+// earliest returns the earliest version that can be rebuilt, or -1.
+func (l *logListing) earliest() int64 {
+	vs := l.versions()
+	for _, v := range vs {
+		if l.recreatable(v) {
+			return v
+		}
+	}
+	return -1
+}
+
+// versions returns every version that has a commit or a checkpoint, ascending.
+func (l *logListing) versions() []int64 {
+	seen := make(map[int64]bool, len(l.commits)+len(l.checkpoints))
+	vs := make([]int64, 0, len(l.commits)+len(l.checkpoints))
+	for v := range l.commits {
+		seen[v] = true
+		vs = append(vs, v)
+	}
+	for v := range l.checkpoints {
+		if !seen[v] {
+			vs = append(vs, v)
+		}
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
+	return vs
+}
+
+// buildState replays the log up to version. With files false only protocol and metadata are
+// tracked. base, when given, is a state of an older version to continue from.
+func (t *Table) buildState(ctx context.Context, l *logListing, version int64, files bool, base *state) (*state, error) {
+	var st *state
+	from := int64(0)
+	if base != nil && base.version <= version && l.hasCommits(base.version+1, version) {
+		st = base.clone()
+		st.snap = nil
+		from = base.version + 1
+	} else {
+		var cpErr error
+		cpVersions := make([]int64, 0, len(l.checkpoints))
+		for cv := range l.checkpoints {
+			if cv <= version && l.hasCommits(cv+1, version) {
+				cpVersions = append(cpVersions, cv)
+			}
+		}
+		sort.Slice(cpVersions, func(i, j int) bool { return cpVersions[i] > cpVersions[j] })
+		var hint *lastCheckpoint
+		if len(cpVersions) > 0 {
+			hint = readLastCheckpoint(ctx, t.s)
+		}
+	outer:
+		for _, cv := range cpVersions {
+			cps := append([]checkpoint(nil), l.checkpoints[cv]...)
+			sort.SliceStable(cps, func(i, j int) bool { return hint.matches(cps[i]) && !hint.matches(cps[j]) })
+			for _, cp := range cps {
+				s, err := t.readCheckpoint(ctx, cp, files)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					cpErr = err
+					continue
+				}
+				st, from = s, cv+1
+				break outer
+			}
+		}
+		if st == nil {
+			if !l.hasCommits(0, version) {
+				msg := fmt.Sprintf("%v: version %d cannot be reconstructed: its commits were removed from _delta_log and no checkpoint at or before it is followed by all commits up to it", ErrVersionNotFound, version)
+				if e := l.earliest(); e >= 0 {
+					msg += fmt.Sprintf("; the earliest readable version is %d", e)
+				}
+				if cpErr != nil {
+					msg += fmt.Sprintf(" (a checkpoint failed to read: %v)", cpErr)
+				}
+				return nil, wrapMsg{ErrVersionNotFound, msg}
+			}
+			st = &state{version: -1, files: map[string]map[string]*delta.Add{}}
+			from = 0
+		}
+	}
+	for v := from; v <= version; v++ {
+		acts, err := t.readCommit(ctx, l, v)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range acts {
+			switch {
+			case a.Protocol != nil:
+				st.protocol = a.Protocol
+			case a.MetaData != nil:
+				st.metadata = a.MetaData
+			case a.Add != nil && files:
+				st.add(a.Add)
+			case a.Remove != nil && files:
+				st.remove(a.Remove)
+			}
+		}
+		st.version = v
+	}
+	st.version = version
+	if st.protocol == nil || st.metadata == nil {
+		return nil, fmt.Errorf("deltalog: version %d has no protocol or metaData action in its log; the log is incomplete or corrupt", version)
+	}
+	return st, nil
+}
+
+// wrapMsg is an error with its own message that unwraps to a sentinel.
+type wrapMsg struct {
+	sentinel error
+	msg      string
+}
+
+func (w wrapMsg) Error() string { return w.msg }
+func (w wrapMsg) Unwrap() error { return w.sentinel }
+
+// readCheckpoint reads a complete checkpoint into a state.
+func (t *Table) readCheckpoint(ctx context.Context, cp checkpoint, files bool) (*state, error) {
+	st := &state{version: cp.version, files: map[string]map[string]*delta.Add{}}
+	var sidecars []*delta.Sidecar
+	emit := func(a *delta.Action) error {
+		switch {
+		case a.Protocol != nil:
+			st.protocol = a.Protocol
+		case a.MetaData != nil:
+			st.metadata = a.MetaData
+		case a.Add != nil:
+			if files {
+				st.add(a.Add)
+			}
+		case a.Sidecar != nil:
+			sidecars = append(sidecars, a.Sidecar)
+		}
+		return nil
+	}
+	for _, f := range cp.files {
+		name := logDir + "/" + f.Name
+		var err error
+		if strings.HasSuffix(f.Name, ".json") {
+			err = t.readJSONActions(ctx, name, emit)
+		} else {
+			err = readParquetActions(ctx, t.s, name, files, emit)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if files {
+		for _, sc := range sidecars {
+			name := logDir + "/_sidecars/" + path.Base(decodePath(sc.Path))
+			if err := readParquetActions(ctx, t.s, name, true, emit); err != nil {
+				return nil, fmt.Errorf("deltalog: sidecar of checkpoint %d: %w", cp.version, err)
+			}
+		}
+	}
+	if st.protocol == nil || st.metadata == nil {
+		return nil, fmt.Errorf("deltalog: checkpoint %s has no protocol or metaData action", cp.files[0].Name)
+	}
+	return st, nil
+}
+
+// readCommit reads and parses the commit of version v (and records its timestamp).
+func (t *Table) readCommit(ctx context.Context, l *logListing, v int64) ([]*delta.Action, error) {
+	var acts []*delta.Action
+	err := t.readJSONActions(ctx, commitName(v), func(a *delta.Action) error {
+		acts = append(acts, a)
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, wrapMsg{ErrVersionNotFound, fmt.Sprintf("%v: commit file of version %d is missing (removed by log cleanup?)", ErrVersionNotFound, v)}
+		}
+		return nil, err
+	}
+	t.recordTimestamp(l, v, acts)
+	return acts, nil
+}
+
+func (t *Table) recordTimestamp(l *logListing, v int64, acts []*delta.Action) {
+	rt := rawTime{commit: true, ms: l.commits[v].ModTime.UnixMilli()}
+	for _, a := range acts {
+		if a.CommitInfo != nil {
+			if a.CommitInfo.InCommitTimestamp != nil {
+				rt.ms = *a.CommitInfo.InCommitTimestamp
+			} else if a.CommitInfo.Timestamp != nil {
+				rt.ms = *a.CommitInfo.Timestamp
+			}
+			break
+		}
+	}
+	t.mu.Lock()
+	t.rawTS[v] = rt
+	t.mu.Unlock()
+}
+
+// readJSONActions reads a newline-delimited JSON action file.
+func (t *Table) readJSONActions(ctx context.Context, name string, emit func(*delta.Action) error) error {
+	f, err := t.s.Open(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, f.Size()), 64<<10)
+	for lineNo := 1; ; lineNo++ {
+		line, err := r.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			a, perr := delta.ParseAction(line)
+			if perr != nil {
+				return fmt.Errorf("deltalog: %s line %d: %w", name, lineNo, perr)
+			}
+			if eerr := emit(a); eerr != nil {
+				return eerr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("deltalog: reading %s: %w", name, err)
+		}
+	}
+}
+
+var commitInfoPrefix = []byte(`{"commitInfo"`)
+
+// rawTimestamp returns the recorded timestamp of version v: the commit's in-commit timestamp,
+// else commitInfo.timestamp, else the commit file's modification time; for a version known
+// only by a checkpoint, the checkpoint file's modification time.
+func (t *Table) rawTimestamp(ctx context.Context, l *logListing, v int64) (int64, error) {
+	t.mu.Lock()
+	rt, ok := t.rawTS[v]
+	t.mu.Unlock()
+	if ok && (rt.commit || l.commits[v].Name == "") {
+		return rt.ms, nil
+	}
+	fi, ok := l.commits[v]
+	if !ok {
+		cps := l.checkpoints[v]
+		if len(cps) == 0 {
+			return 0, wrapMsg{ErrVersionNotFound, fmt.Sprintf("%v: version %d has no commit or checkpoint file", ErrVersionNotFound, v)}
+		}
+		return cps[0].files[0].ModTime.UnixMilli(), nil
+	}
+	ms := fi.ModTime.UnixMilli()
+	// Only the commitInfo line is decoded.
+	f, err := t.s.Open(ctx, commitName(v))
+	if err != nil {
+		return 0, fmt.Errorf("deltalog: reading commit %d: %w", v, err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, f.Size()), 64<<10)
+	for {
+		line, err := r.ReadBytes('\n')
+		trim := bytes.TrimSpace(line)
+		if bytes.HasPrefix(bytes.ReplaceAll(trim, []byte(" "), nil), commitInfoPrefix) {
+			a, perr := delta.ParseAction(trim)
+			if perr == nil && a.CommitInfo != nil {
+				if a.CommitInfo.InCommitTimestamp != nil {
+					ms = *a.CommitInfo.InCommitTimestamp
+				} else if a.CommitInfo.Timestamp != nil {
+					ms = *a.CommitInfo.Timestamp
+				}
+			}
+			break
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return 0, fmt.Errorf("deltalog: reading commit %d: %w", v, err)
+		}
+	}
+	t.mu.Lock()
+	t.rawTS[v] = rawTime{ms: ms, commit: true}
+	t.mu.Unlock()
+	return ms, nil
+}
+
+// timeline returns the versions from the earliest readable one to the latest with their
+// commit timestamps, made strictly increasing (a timestamp not above the previous one becomes
+// the previous plus 1ms), as Delta's history manager does.
+func (t *Table) timeline(ctx context.Context, l *logListing, upTo int64) ([]int64, []int64, error) {
+	earliest := l.earliest()
+	if earliest < 0 {
+		return nil, nil, fmt.Errorf("%w: no version of the table can be reconstructed", ErrVersionNotFound)
+	}
+	var vs, ts []int64
+	prev := int64(-1 << 62)
+	for _, v := range l.versions() {
+		if v < earliest || (upTo >= 0 && v > upTo) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		ms, err := t.rawTimestamp(ctx, l, v)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ms <= prev {
+			ms = prev + 1
+		}
+		prev = ms
+		vs = append(vs, v)
+		ts = append(ts, ms)
+	}
+	return vs, ts, nil
+}
+
+func (t *Table) commitTimestamp(ctx context.Context, l *logListing, version int64) (time.Time, error) {
+	vs, ts, err := t.timeline(ctx, l, version)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(vs) == 0 || vs[len(vs)-1] != version {
+		return time.Time{}, wrapMsg{ErrVersionNotFound, fmt.Sprintf("%v: version %d is not readable (earliest readable is %d)", ErrVersionNotFound, version, l.earliest())}
+	}
+	return time.UnixMilli(ts[len(ts)-1]).UTC(), nil
+}
+
+// CommitTimestamp returns the timestamp of version: its in-commit timestamp when the commit has
+// one, else commitInfo.timestamp, else the commit file's modification time (a checkpoint's for
+// a version known only by its checkpoint), adjusted to increase strictly with versions.
+func (t *Table) CommitTimestamp(ctx context.Context, version int64) (time.Time, error) {
+	l, err := list(ctx, t.s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if version < 0 || version > l.latest() {
+		return time.Time{}, wrapMsg{ErrVersionNotFound, fmt.Sprintf("%v: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, l.latest())}
+	}
+	return t.commitTimestamp(ctx, l, version)
+}
+
+// VersionAt returns the latest version committed at or before ts, for time travel ("timestamp"
+// in a Delta Sharing query). Like the reference server (Delta Kernel's snapshot as of a
+// timestamp), a ts before the earliest readable commit is ErrTimestampBeforeFirstCommit and a ts
+// after the latest commit is ErrTimestampAfterLatestCommit.
+func (t *Table) VersionAt(ctx context.Context, ts time.Time) (int64, error) {
+	l, err := list(ctx, t.s)
+	if err != nil {
+		return 0, err
+	}
+	vs, tss, err := t.timeline(ctx, l, -1)
+	if err != nil {
+		return 0, err
+	}
+	ms := ts.UnixMilli()
+	if ms < tss[0] {
+		return 0, fmt.Errorf("%w: %s is before %s, the time of version %d; use a later timestamp",
+			ErrTimestampBeforeFirstCommit, fmtTime(ms), fmtTime(tss[0]), vs[0])
+	}
+	last := len(vs) - 1
+	if ms > tss[last] {
+		return 0, fmt.Errorf("%w: %s is after %s, the time of the latest version %d; use an earlier timestamp or the latest version",
+			ErrTimestampAfterLatestCommit, fmtTime(ms), fmtTime(tss[last]), vs[last])
+	}
+	i := sort.Search(len(tss), func(i int) bool { return tss[i] > ms }) // first after ms
+	return vs[i-1], nil
+}
+
+// VersionAtOrAfter returns the earliest version committed at or after ts, for change data
+// queries with startingTimestamp. A ts before the earliest readable commit gives that commit's
+// version (the Delta Sharing protocol allows a startingTimestamp before version 0); a ts after
+// the latest commit is ErrTimestampAfterLatestCommit. (The reference server returns the version
+// after the one at or before ts, which differs when a commit is exactly at ts; this follows the
+// protocol text, "at or after".)
+func (t *Table) VersionAtOrAfter(ctx context.Context, ts time.Time) (int64, error) {
+	l, err := list(ctx, t.s)
+	if err != nil {
+		return 0, err
+	}
+	vs, tss, err := t.timeline(ctx, l, -1)
+	if err != nil {
+		return 0, err
+	}
+	ms := ts.UnixMilli()
+	i := sort.Search(len(tss), func(i int) bool { return tss[i] >= ms })
+	if i == len(tss) {
+		last := len(vs) - 1
+		return 0, fmt.Errorf("%w: no version was committed at or after %s; the latest, version %d, was committed at %s",
+			ErrTimestampAfterLatestCommit, fmtTime(ms), vs[last], fmtTime(tss[last]))
+	}
+	return vs[i], nil
+}
+
+func fmtTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
+
+// Changes returns the change data of versions startVersion..endVersion (inclusive; endVersion
+// < 0 means the latest), version by version: the cdc files of a commit that has any, else its
+// add and remove actions with dataChange=true. The caller checks that change data feed was
+// enabled (Change.Metadata.ChangeDataFeedEnabled) where it requires it. Every commit in the
+// range must still exist.
+func (t *Table) Changes(ctx context.Context, startVersion, endVersion int64) ([]*Change, error) {
+	l, err := list(ctx, t.s)
+	if err != nil {
+		return nil, err
+	}
+	latest := l.latest()
+	if endVersion < 0 {
+		endVersion = latest
+	}
+	if startVersion < 0 || startVersion > endVersion {
+		return nil, fmt.Errorf("deltalog: invalid version range %d..%d: the start must be between 0 and the end", startVersion, endVersion)
+	}
+	if endVersion > latest {
+		return nil, wrapMsg{ErrVersionNotFound, fmt.Sprintf("%v: version %d does not exist; the latest version is %d", ErrVersionNotFound, endVersion, latest)}
+	}
+	if !l.hasCommits(startVersion, endVersion) {
+		return nil, wrapMsg{ErrVersionNotFound, fmt.Sprintf("%v: the commits of versions %d..%d are not all present in _delta_log (removed by log cleanup?); the earliest commit is %d",
+			ErrVersionNotFound, startVersion, endVersion, l.minCommit)}
+	}
+	// Protocol and metadata in effect before startVersion.
+	var proto *delta.Protocol
+	var meta *delta.Metadata
+	if startVersion > 0 && l.recreatable(startVersion-1) {
+		st, err := t.buildState(ctx, l, startVersion-1, false, nil)
+		if err != nil {
+			return nil, err
+		}
+		proto, meta = st.protocol, st.metadata
+	}
+	vs, tss, err := t.timeline(ctx, l, endVersion)
+	if err != nil {
+		return nil, err
+	}
+	tsOf := make(map[int64]time.Time, len(vs))
+	for i, v := range vs {
+		tsOf[v] = time.UnixMilli(tss[i]).UTC()
+	}
+	var out []*Change
+	for v := startVersion; v <= endVersion; v++ {
+		acts, err := t.readCommit(ctx, l, v)
+		if err != nil {
+			return nil, err
+		}
+		hasCDC := false
+		for _, a := range acts {
+			switch {
+			case a.Protocol != nil:
+				proto = a.Protocol
+			case a.MetaData != nil:
+				meta = a.MetaData
+			case a.CDC != nil:
+				hasCDC = true
+			}
+		}
+		if proto == nil || meta == nil {
+			return nil, fmt.Errorf("deltalog: no protocol or metaData in effect at version %d; the log is incomplete", v)
+		}
+		ts := tsOf[v]
+		for _, a := range acts {
+			c := &Change{Version: v, Timestamp: ts, Protocol: proto, Metadata: meta}
+			switch {
+			case hasCDC && a.CDC != nil:
+				c.Kind, c.CDC = ChangeCDC, a.CDC
+			case !hasCDC && a.Add != nil && a.Add.DataChange:
+				c.Kind, c.Add = ChangeAdd, a.Add
+			case !hasCDC && a.Remove != nil && a.Remove.DataChange:
+				c.Kind, c.Remove = ChangeRemove, a.Remove
+			default:
+				continue
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
