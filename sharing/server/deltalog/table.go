@@ -39,7 +39,7 @@ type Snapshot struct {
 	Timestamp time.Time // the commit timestamp of Version (see CommitTimestamp)
 	Protocol  *delta.Protocol
 	Metadata  *delta.Metadata
-	Schema    *delta.StructType
+	Schema    *delta.StructType // parsed Metadata.SchemaString (no fields when it is empty)
 	// Files are the live data files, sorted by path then deletion vector id.
 	Files []*delta.Add
 }
@@ -287,9 +287,12 @@ func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) 
 }
 
 func (t *Table) snapshotOf(ctx context.Context, l *logListing, st *state) (*Snapshot, error) {
-	schema, err := st.metadata.Schema()
-	if err != nil {
-		return nil, fmt.Errorf("deltalog: version %d: %w", st.version, err)
+	schema := &delta.StructType{}
+	if strings.TrimSpace(st.metadata.SchemaString) != "" { // empty in some synthetic bootstrap checkpoints
+		var err error
+		if schema, err = st.metadata.Schema(); err != nil {
+			return nil, fmt.Errorf("deltalog: version %d: %w", st.version, err)
+		}
 	}
 	ts, err := t.commitTimestamp(ctx, l, st.version)
 	if err != nil {
