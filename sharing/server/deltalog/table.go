@@ -751,11 +751,12 @@ func (t *Table) Changes(ctx context.Context, startVersion, endVersion int64) ([]
 		return nil, wrapMsg{ErrVersionNotFound, fmt.Sprintf("%v: the commits of versions %d..%d are not all present in _delta_log (removed by log cleanup?); the earliest commit is %d",
 			ErrVersionNotFound, startVersion, endVersion, l.minCommit)}
 	}
-	// Protocol and metadata in effect before startVersion.
+	// Protocol and metadata in effect at startVersion (from a checkpoint when its earlier
+	// commits are gone); later versions update them from their commits.
 	var proto *delta.Protocol
 	var meta *delta.Metadata
-	if startVersion > 0 && l.recreatable(startVersion-1) {
-		st, err := t.buildState(ctx, l, startVersion-1, false, nil)
+	if l.recreatable(startVersion) {
+		st, err := t.buildState(ctx, l, startVersion, false, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -778,9 +779,9 @@ func (t *Table) Changes(ctx context.Context, startVersion, endVersion int64) ([]
 		hasCDC := false
 		for _, a := range acts {
 			switch {
-			case a.Protocol != nil:
+			case a.Protocol != nil && (v > startVersion || proto == nil):
 				proto = a.Protocol
-			case a.MetaData != nil:
+			case a.MetaData != nil && (v > startVersion || meta == nil):
 				meta = a.MetaData
 			case a.CDC != nil:
 				hasCDC = true
