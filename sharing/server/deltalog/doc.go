@@ -9,6 +9,12 @@
 // delta-kernel (which differ in column order, optional columns such as deletionVector,
 // stats versus stats_parsed, and integer widths) all read the same way.
 //
+// The listing of `_delta_log` is authoritative: a snapshot starts from the newest complete
+// checkpoint at or before the version that is followed by all commits up to it (V2 preferred,
+// then single-file, then multi-part; `_last_checkpoint`, when valid, picks among several
+// checkpoints of that version), and an unreadable checkpoint falls back to an older one or to
+// the JSON commits. Log compaction files are ignored.
+//
 // Commit timestamps are the in-commit timestamp when the commit carries one, else
 // commitInfo.timestamp, else the commit file's modification time; like Delta's history
 // manager, a timestamp that does not increase over the previous commit's is bumped to the

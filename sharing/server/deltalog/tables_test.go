@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/stretchr/testify/assert"
@@ -183,4 +184,27 @@ func flatten(s *state) map[string]*delta.Add {
 		}
 	}
 	return out
+}
+
+// Concurrent requests on one Table (run with -race).
+func TestConcurrentSnapshots(t *testing.T) {
+	ctx := context.Background()
+	tbl := mustOpen(t, realTables(t)["delta-rs/table_with_deletion_logs"])
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			v := int64(-1)
+			if i%2 == 1 {
+				v = int64(10 + i)
+			}
+			_, err := tbl.Snapshot(ctx, v)
+			if err == nil {
+				_, err = tbl.VersionAt(ctx, time.UnixMilli(1690885085712))
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < 8; i++ {
+		assert.NoError(t, <-errs)
+	}
 }
