@@ -2,12 +2,12 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
-	"log/slog"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"

@@ -11,15 +11,15 @@ import (
 // Error codes of the protocol's error body {"errorCode": ..., "message": ...}. The first five are
 // the ones the reference server sends; the others name the statuses it does not use.
 const (
-	CodeInvalidParameterValue = "INVALID_PARAMETER_VALUE" // 400
-	CodeMalformedRequest      = "MALFORMED_REQUEST"       // 400
-	CodeUnsupportedOperation  = "UNSUPPORTED_OPERATION"   // 400
-	CodeResourceDoesNotExist  = "RESOURCE_DOES_NOT_EXIST" // 404
-	CodeInternalError         = "INTERNAL_ERROR"          // 500
-	CodeUnauthenticated       = "UNAUTHENTICATED"         // 401
-	CodePermissionDenied      = "PERMISSION_DENIED"       // 403
-	CodeEndpointNotFound      = "ENDPOINT_NOT_FOUND"      // 404 for an unknown path
-	CodeMethodNotAllowed      = "METHOD_NOT_ALLOWED"      // 405
+	CodeInvalidParameterValue = "INVALID_PARAMETER_VALUE"  // 400
+	CodeMalformedRequest      = "MALFORMED_REQUEST"        // 400
+	CodeUnsupportedOperation  = "UNSUPPORTED_OPERATION"    // 400
+	CodeResourceDoesNotExist  = "RESOURCE_DOES_NOT_EXIST"  // 404
+	CodeInternalError         = "INTERNAL_ERROR"           // 500
+	CodeUnauthenticated       = "UNAUTHENTICATED"          // 401
+	CodePermissionDenied      = "PERMISSION_DENIED"        // 403
+	CodeEndpointNotFound      = "ENDPOINT_NOT_FOUND"       // 404 for an unknown path
+	CodeMethodNotAllowed      = "METHOD_NOT_ALLOWED"       // 405
 	CodeRequestTooLarge       = "REQUEST_ENTITY_TOO_LARGE" // 413
 	CodeNotImplemented        = "NOT_IMPLEMENTED"          // 501
 )
