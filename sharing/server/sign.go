@@ -94,7 +94,7 @@ func (p pageTokens) parse(listing, token string) (int, bool) {
 	if err != nil || n < 0 || strconv.Itoa(n) != off {
 		return 0, false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil {
 		return 0, false
 	}
