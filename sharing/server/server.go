@@ -372,14 +372,23 @@ func (s *Server) Listen(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	if s.cfg.NoAuth {
-		if ta, ok := ln.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
-			ln.Close()
-			return nil, fmt.Errorf("refusing to serve without authentication on %s: listen on 127.0.0.1, or configure bearer tokens", addr)
-		}
+	if err := s.checkNoAuth(ln); err != nil {
+		ln.Close()
+		return nil, err
 	}
 	s.setBaseFromListener(ln)
 	return ln, nil
+}
+
+// checkNoAuth refuses to serve without authentication anywhere but on loopback.
+func (s *Server) checkNoAuth(ln net.Listener) error {
+	if !s.cfg.NoAuth {
+		return nil
+	}
+	if ta, ok := ln.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
+		return fmt.Errorf("refusing to serve without authentication on %s: listen on 127.0.0.1, or configure bearer tokens", ln.Addr())
+	}
+	return nil
 }
 
 // ListenAndServe is Listen followed by Serve.
@@ -393,13 +402,18 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully: it stops accepting,
 // lets in-flight requests finish for up to Config.ShutdownTimeout, then cuts the rest (a slow
-// download). It returns nil after a shutdown asked for by ctx, and closes ln.
+// download). It returns nil after a shutdown asked for by ctx, and closes ln. With NoAuth it
+// refuses a listener that is not on loopback.
 //
 // Timeouts suit large downloads: ReadHeaderTimeout bounds the headers, MaxHeaderBytes their size,
 // IdleTimeout idle keep-alive connections, and there is no WriteTimeout (it would cut large
 // files) nor ReadTimeout (it would cancel long streaming responses); bodies are bounded to
 // MaxBodyBytes instead.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.checkNoAuth(ln); err != nil {
+		ln.Close()
+		return err
+	}
 	s.setBaseFromListener(ln)
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
