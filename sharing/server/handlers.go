@@ -1,0 +1,192 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// Paging limits of the listing endpoints. As the protocol says, maxResults must be
+// non-negative, and 0 returns no items (with a nextPageToken when there are more).
+const (
+	DefaultMaxResults = 500
+	MaxMaxResults     = 1000
+)
+
+type listResponse struct {
+	Items         any    `json:"items"`
+	NextPageToken string `json:"nextPageToken,omitempty"`
+}
+
+type shareJSON struct {
+	Name string `json:"name"`
+	ID   string `json:"id,omitempty"`
+}
+
+type schemaJSON struct {
+	Name  string `json:"name"`
+	Share string `json:"share"`
+}
+
+type tableJSON struct {
+	Name    string `json:"name"`
+	Schema  string `json:"schema"`
+	Share   string `json:"share"`
+	ShareID string `json:"shareId,omitempty"`
+	ID      string `json:"id,omitempty"`
+}
+
+func tableItem(t *Table) tableJSON {
+	return tableJSON{Name: t.Name, Schema: t.Schema, Share: t.Share, ShareID: t.ShareID, ID: t.ID}
+}
+
+// page reads maxResults and pageToken and returns the slice [start, end) of total items and the
+// next page token ("" on the last page). listing names the listing the token is bound to.
+func (s *Server) page(r *http.Request, listing string, total int) (start, end int, next string, err error) {
+	q := r.URL.Query()
+	max := DefaultMaxResults
+	if v := q.Get("maxResults"); v != "" || q.Has("maxResults") {
+		n, perr := strconv.ParseInt(v, 10, 32)
+		if perr != nil || n < 0 || n > MaxMaxResults {
+			return 0, 0, "", errInvalidParam("maxResults must be an integer from 0 to %d (default %d)", MaxMaxResults, DefaultMaxResults)
+		}
+		max = int(n)
+	}
+	if tok := q.Get("pageToken"); tok != "" {
+		off, ok := s.pages.parse(listing, tok)
+		if !ok || off > total {
+			return 0, 0, "", errInvalidParam("invalid pageToken: pass the nextPageToken of the previous page of this same listing, or omit it to start over")
+		}
+		start = off
+	}
+	end = min(start+max, total)
+	if end < total {
+		next = s.pages.make(listing, end)
+	}
+	return start, end, next, nil
+}
+
+// visibleShares lists the shares the caller may see.
+func (s *Server) visibleShares(r *http.Request) []*shareEntry {
+	p := principalFrom(r.Context())
+	var out []*shareEntry
+	for _, sh := range s.cat.shares {
+		if p.canSee(sh.name) {
+			out = append(out, sh)
+		}
+	}
+	return out
+}
+
+// findShare resolves the {share} path value; a share the caller may not see does not exist.
+func (s *Server) findShare(r *http.Request) (*shareEntry, error) {
+	name := r.PathValue("share")
+	sh := s.cat.share(name)
+	if sh == nil || !principalFrom(r.Context()).canSee(sh.name) {
+		return nil, errNotFound("share %q does not exist or is not shared with you", name)
+	}
+	return sh, nil
+}
+
+func (s *Server) findSchema(r *http.Request) (*shareEntry, *schemaEntry, error) {
+	sh, err := s.findShare(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := r.PathValue("schema")
+	sc := sh.byName[foldName(name)]
+	if sc == nil {
+		return nil, nil, errNotFound("schema %q does not exist in share %q", name, sh.name)
+	}
+	return sh, sc, nil
+}
+
+func (s *Server) findTable(r *http.Request) (*Table, error) {
+	sh, sc, err := s.findSchema(r)
+	if err != nil {
+		return nil, err
+	}
+	name := r.PathValue("table")
+	t := sc.byName[foldName(name)]
+	if t == nil {
+		return nil, errNotFound("table %q does not exist in %s.%s", name, sh.name, sc.name)
+	}
+	cp := *t
+	return &cp, nil
+}
+
+func (s *Server) handleListShares(w http.ResponseWriter, r *http.Request) {
+	shares := s.visibleShares(r)
+	start, end, next, err := s.page(r, "shares", len(shares))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	items := make([]shareJSON, 0, end-start)
+	for _, sh := range shares[start:end] {
+		items = append(items, shareJSON{Name: sh.name, ID: sh.id})
+	}
+	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+}
+
+func (s *Server) handleGetShare(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.findShare(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]shareJSON{"share": {Name: sh.name, ID: sh.id}})
+}
+
+func (s *Server) handleListSchemas(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.findShare(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	start, end, next, err := s.page(r, "schemas\x00"+sh.id, len(sh.schemas))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	items := make([]schemaJSON, 0, end-start)
+	for _, sc := range sh.schemas[start:end] {
+		items = append(items, schemaJSON{Name: sc.name, Share: sh.name})
+	}
+	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+}
+
+func (s *Server) handleListTables(w http.ResponseWriter, r *http.Request) {
+	sh, sc, err := s.findSchema(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	start, end, next, err := s.page(r, "tables\x00"+sh.id+"\x00"+foldName(sc.name), len(sc.tables))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	items := make([]tableJSON, 0, end-start)
+	for _, t := range sc.tables[start:end] {
+		items = append(items, tableItem(t))
+	}
+	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+}
+
+func (s *Server) handleListAllTables(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.findShare(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	start, end, next, err := s.page(r, "all-tables\x00"+sh.id, len(sh.tables))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	items := make([]tableJSON, 0, end-start)
+	for _, t := range sh.tables[start:end] {
+		items = append(items, tableItem(t))
+	}
+	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+}
