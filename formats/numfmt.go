@@ -229,16 +229,40 @@ func splitUnit(v int64, u arrow.TimeUnit) (secs, nanos int64) {
 	return secs, rem * (1e9 / per)
 }
 
+// dayCache remembers the text of the last day formatted: values of a column are often close
+// together, and the calendar computation is the costly part of a date.
+type dayCache struct {
+	ok   bool
+	day  int64
+	n    int
+	text [24]byte
+}
+
+func (c *dayCache) appendDate(dst []byte, days int64) []byte {
+	if c == nil {
+		return appendDate(dst, days)
+	}
+	if !c.ok || c.day != days {
+		c.n = len(appendDate(c.text[:0], days))
+		c.day, c.ok = days, true
+	}
+	return append(dst, c.text[:c.n]...)
+}
+
 // appendTimestamp appends v (in unit u since the epoch) as an RFC 3339 date-time, with a "Z"
 // when utc is set and no zone otherwise.
 func appendTimestamp(dst []byte, v int64, u arrow.TimeUnit, utc bool) []byte {
+	return appendTimestampCached(dst, v, u, utc, nil)
+}
+
+func appendTimestampCached(dst []byte, v int64, u arrow.TimeUnit, utc bool, cache *dayCache) []byte {
 	secs, nanos := splitUnit(v, u)
 	days, rem := secs/86400, secs%86400
 	if rem < 0 {
 		days--
 		rem += 86400
 	}
-	dst = appendDate(dst, days)
+	dst = cache.appendDate(dst, days)
 	dst = append(dst, 'T')
 	dst = appendClock(dst, rem, nanos)
 	if utc {

@@ -361,19 +361,20 @@ type dateEncoder[T arrow.Date32 | arrow.Date64] struct {
 	per    int64 // units per day
 	values func(arrow.Array) []T
 	vals   []T
+	cache  dayCache
 }
 
 func (e *dateEncoder[T]) reset(a arrow.Array) { e.set(a); e.vals = e.values(a) }
 func (e *dateEncoder[T]) appendText(dst []byte, i int) []byte {
 	v := int64(e.vals[i])
 	if e.per == 1 {
-		return appendDate(dst, v)
+		return e.cache.appendDate(dst, v)
 	}
 	d := v / e.per
 	if v%e.per < 0 {
 		d--
 	}
-	return appendDate(dst, d)
+	return e.cache.appendDate(dst, d)
 }
 func (e *dateEncoder[T]) appendJSON(dst []byte, i int) []byte {
 	dst = append(dst, '"')
@@ -384,9 +385,10 @@ func (e *dateEncoder[T]) plain() bool { return true }
 
 type timestampEncoder struct {
 	validity
-	unit arrow.TimeUnit
-	utc  bool
-	vals []arrow.Timestamp
+	unit  arrow.TimeUnit
+	utc   bool
+	vals  []arrow.Timestamp
+	cache dayCache
 }
 
 func (e *timestampEncoder) reset(a arrow.Array) {
@@ -394,11 +396,11 @@ func (e *timestampEncoder) reset(a arrow.Array) {
 	e.vals = a.(*array.Timestamp).TimestampValues()
 }
 func (e *timestampEncoder) appendText(dst []byte, i int) []byte {
-	return appendTimestamp(dst, int64(e.vals[i]), e.unit, e.utc)
+	return appendTimestampCached(dst, int64(e.vals[i]), e.unit, e.utc, &e.cache)
 }
 func (e *timestampEncoder) appendJSON(dst []byte, i int) []byte {
 	dst = append(dst, '"')
-	dst = appendTimestamp(dst, int64(e.vals[i]), e.unit, e.utc)
+	dst = appendTimestampCached(dst, int64(e.vals[i]), e.unit, e.utc, &e.cache)
 	return append(dst, '"')
 }
 func (e *timestampEncoder) plain() bool { return true }

@@ -177,6 +177,22 @@ func TestAppendDateAndTimestamp(t *testing.T) {
 	}
 }
 
+func TestDayCache(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	var cache dayCache
+	v := int64(1_600_000_000_000_000)
+	for i := 0; i < 20000; i++ {
+		v += rng.Int64N(4 * 3600 * 1e6) // often the same day, sometimes the next
+		if i%1000 == 0 {
+			v = -v // and jumps
+		}
+		require.Equal(t, string(appendTimestamp(nil, v, arrow.Microsecond, true)),
+			string(appendTimestampCached(nil, v, arrow.Microsecond, true, &cache)), "%d", v)
+		d := v / 86_400_000_000
+		require.Equal(t, string(appendDate(nil, d)), string(cache.appendDate(nil, d)))
+	}
+}
+
 func TestAppendTimeOfDay(t *testing.T) {
 	assert.Equal(t, "00:00:00", string(appendTimeOfDay(nil, 0, arrow.Second)))
 	assert.Equal(t, "23:59:59.999000", string(appendTimeOfDay(nil, 86399999, arrow.Millisecond)))
