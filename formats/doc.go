@@ -43,7 +43,9 @@
 // contains the delimiter, a double quote, CR or LF, when it starts or ends with a space or tab,
 // or when a non-null value's text equals the Null text: with the default empty Null text, an
 // empty string is written as "" and a null as nothing, so readers can tell them apart (the
-// PostgreSQL COPY convention).
+// PostgreSQL COPY convention). One consequence: with a single column and the default empty Null
+// text, a null row is an empty line, which some readers (encoding/csv among them) skip; set Null
+// (for example to \N or NULL) when that matters.
 //
 // # NDJSON and JSON
 //
@@ -58,8 +60,10 @@
 // true exactly when the Arrow type has a time zone, so timestamp_ntz stays a local time. A
 // nanosecond value that is not a whole number of microseconds is an error, never silently
 // truncated. Decimals stay DECIMAL. A row group is closed when it reaches RowGroupRows rows
-// (default 1,048,576) or about RowGroupBytes compressed bytes (default 128 MiB), whichever comes
-// first; the byte check runs every 65,536 rows, and the open row group is held in memory.
+// (default 1,048,576) or about RowGroupBytes bytes (default 128 MiB), whichever comes first. The
+// size is checked every 65,536 rows and counts the compressed pages written so far, not the page
+// each column is still filling (up to 1 MiB per column), so row groups can come out somewhat
+// larger than RowGroupBytes. The open row group is held in memory until it is closed.
 //
 // # Compression
 //

@@ -16,9 +16,10 @@ import (
 // types; names and metadata come from that schema). Close writes what is buffered, finishes the
 // file (JSON closing bracket, Parquet footer, compressed stream end) and releases resources. Close
 // is idempotent: later calls return the first call's result. It never closes the io.Writer given
-// to New. Write after Close returns [ErrClosed]. After a failed Write the encoder is broken: later
-// Writes return the same error and the output is incomplete. An Encoder is not safe for
-// concurrent use.
+// to New. Write after Close returns [ErrClosed]. A record whose schema does not match is refused
+// and the encoder stays usable; after any other Write error (the output failed, Parquet could
+// not encode a value) the encoder is broken: later Writes and Close return that error and the
+// output is incomplete. An Encoder is not safe for concurrent use.
 type Encoder interface {
 	Write(rec arrow.Record) error
 	Close() error
@@ -28,8 +29,8 @@ type Encoder interface {
 var ErrClosed = errors.New("formats: encoder is closed")
 
 // New returns an encoder that writes records of the given schema to w in the format opts
-// describes. It checks opts (see Options.Validate) and that every column type can be written;
-// it writes nothing to w before the first Write or Close, except the Parquet magic bytes.
+// describes. It checks opts (see Options.Validate) and that every column type can be written.
+// Output is buffered (256 KiB for text, 1 MiB for Parquet): nothing may reach w before Close.
 func New(w io.Writer, schema *arrow.Schema, opts Options) (Encoder, error) {
 	if w == nil {
 		return nil, errors.New("formats: nil writer")

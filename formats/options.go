@@ -68,7 +68,7 @@ type Options struct {
 	// Parquet only.
 	RowGroupRows  int64            // maximum rows per row group; 0 means DefaultRowGroupRows
 	RowGroupBytes int64            // target compressed bytes per row group; 0 means DefaultRowGroupBytes
-	Allocator     memory.Allocator // Arrow allocator for the Parquet writer; nil means the default
+	Allocator     memory.Allocator // Arrow allocator for the Parquet writer; nil means the default (text formats allocate no Arrow memory)
 }
 
 var formatNames = "csv, ndjson, json or parquet"

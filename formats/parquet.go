@@ -13,8 +13,12 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 )
 
-// parquetChunkRows is how many rows are written between two checks of the row group size.
-const parquetChunkRows = 64 << 10
+// parquetChunkRows is how many rows are written between two checks of the row group size, and
+// parquetPageSize the target size of a data page. Variables so that tests can shrink them.
+var (
+	parquetChunkRows int64 = 64 << 10
+	parquetPageSize  int64 = parquet.DefaultDataPageSize
+)
 
 type parquetEncoder struct {
 	closer
@@ -23,6 +27,7 @@ type parquetEncoder struct {
 	schema   *arrow.Schema
 	maxRows  int64
 	maxBytes int64
+	chunk    int64
 	newGroup bool // start a new row group before the next rows
 	err      error
 }
@@ -51,7 +56,7 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	e := &parquetEncoder{schema: schema, maxRows: o.RowGroupRows, maxBytes: o.RowGroupBytes}
+	e := &parquetEncoder{schema: schema, maxRows: o.RowGroupRows, maxBytes: o.RowGroupBytes, chunk: parquetChunkRows}
 	if e.maxRows == 0 {
 		e.maxRows = DefaultRowGroupRows
 	}
@@ -64,6 +69,7 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
 		parquet.WithMaxRowGroupLength(e.maxRows),
+		parquet.WithDataPageSize(parquetPageSize),
 		parquet.WithCreatedBy("deltashare"),
 	)
 	aprops := pqarrow.NewArrowWriterProperties(
@@ -112,10 +118,10 @@ func (e *parquetEncoder) Write(rec arrow.Record) (err error) {
 		defer rec.Release()
 	}
 	n := rec.NumRows()
-	for off := int64(0); off < n; off += parquetChunkRows {
+	for off := int64(0); off < n; off += e.chunk {
 		part := rec
-		if off != 0 || n > parquetChunkRows {
-			part = rec.NewSlice(off, min(n, off+parquetChunkRows))
+		if off != 0 || n > e.chunk {
+			part = rec.NewSlice(off, min(n, off+e.chunk))
 		}
 		if err := e.writeChunk(part); err != nil {
 			if part != rec {

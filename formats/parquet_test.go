@@ -266,27 +266,35 @@ func TestParquetRowGroups(t *testing.T) {
 	defer want.Release()
 	assert.True(t, array.RecordEqual(want, got))
 
-	// By bytes: one large write is checked every parquetChunkRows rows.
-	big := deltaRecord(t, mem, 3*parquetChunkRows+5)
+	// By bytes: one large write is checked every parquetChunkRows rows. Small chunks and
+	// pages keep the test fast; the logic is the same as with the defaults.
+	defer func(c, p int64) { parquetChunkRows, parquetPageSize = c, p }(parquetChunkRows, parquetPageSize)
+	parquetChunkRows, parquetPageSize = 1000, 8<<10
+	big := deltaRecord(t, mem, 10*1000+5)
 	defer big.Release()
-	data = encodeAll(t, big.Schema(), Options{Format: Parquet, Compression: None, RowGroupBytes: 1 << 20, Allocator: mem}, big)
+	data = encodeAll(t, big.Schema(), Options{Format: Parquet, Compression: None, RowGroupBytes: 100 << 10, Allocator: mem}, big)
 	rdr, got2 := readParquet(t, mem, data)
 	defer got2.Release()
 	sizes = sizes[:0]
 	for i := 0; i < rdr.NumRowGroups(); i++ {
 		sizes = append(sizes, rdr.MetaData().RowGroup(i).NumRows())
 	}
+	t.Logf("row groups: %v", sizes)
+	assert.True(t, array.RecordEqual(big, got2))
 	// The size is checked between chunks and counts the pages flushed so far, so the split
 	// points are approximate; they fall on chunk boundaries.
-	require.Greater(t, len(sizes), 1, "row groups split by size: %v", sizes)
+	require.Greater(t, len(sizes), 2, "row groups split by size: %v", sizes)
 	for _, n := range sizes[:len(sizes)-1] {
-		assert.Zero(t, n%parquetChunkRows, "row groups end on a chunk boundary: %v", sizes)
+		assert.Zero(t, n%1000, "row groups end on a chunk boundary: %v", sizes)
+	}
+	for i := 0; i < rdr.NumRowGroups()-1; i++ {
+		size := rdr.MetaData().RowGroup(i).TotalByteSize()
+		assert.Less(t, size, int64(400<<10), "row group %d is near the target size: %d bytes", i, size)
 	}
 	data = encodeAll(t, big.Schema(), Options{Format: Parquet, Compression: None, Allocator: mem}, big)
 	rdr, got3 := readParquet(t, mem, data)
 	defer got3.Release()
 	assert.Equal(t, 1, rdr.NumRowGroups(), "the defaults keep this file in one row group")
-	assert.True(t, array.RecordEqual(big, got2))
 }
 
 func TestParquetZeroRecords(t *testing.T) {
