@@ -193,7 +193,7 @@ func leafNode(n *colNode) (parquet.Node, error) {
 			return parquet.Encoded(parquet.String(), &parquet.RLEDictionary), nil
 		case delta.TypeBinary:
 			n.physical = parquet.ByteArray
-			return parquet.Leaf(parquet.ByteArrayType), nil
+			return parquet.Encoded(parquet.Leaf(parquet.ByteArrayType), &parquet.Plain), nil
 		case delta.TypeDate:
 			n.physical = parquet.Int32
 			return parquet.Date(), nil

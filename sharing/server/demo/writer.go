@@ -354,6 +354,7 @@ func (tx *Txn) newFile(partition map[string]any, cdc bool) (*FileWriter, error) 
 		parquet.Compression(&parquet.Snappy),
 		parquet.CreatedBy("deltashare", "demo", "parquet-go"),
 		parquet.MaxRowsPerRowGroup(t.opts.RowGroupRows),
+		parquet.DataPageVersion(1), // what Spark writes; every reader knows it
 	)
 	fw.stats = newFileStats(fw.fs)
 	return fw, nil
@@ -545,7 +546,7 @@ func (tx *Txn) Commit() (int64, error) {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return 0, fmt.Errorf("demo: %w", err)
 	}
-	name := filepath.Join(logDir, fmt.Sprintf("%020d.json", tx.version))
+	name := filepath.Join(logDir, commitName(tx.version))
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return 0, fmt.Errorf("demo: commit %d: %w", tx.version, err)
@@ -573,6 +574,9 @@ func (tx *Txn) Commit() (int64, error) {
 	t.txn = nil
 	return tx.version, nil
 }
+
+// commitName is the file name of a version's commit in _delta_log.
+func commitName(v int64) string { return fmt.Sprintf("%020d.json", v) }
 
 // commitInfoJSON adds the provenance fields Spark writes to the typed commitInfo.
 type commitInfoJSON struct {
