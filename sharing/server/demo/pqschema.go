@@ -431,16 +431,16 @@ func fromTwosComplement(b []byte) *big.Int {
 // sorts fields by name; Delta writers keep schema order).
 type orderedGroup struct{ fields []parquet.Field }
 
-func (g *orderedGroup) ID() int                       { return 0 }
-func (g *orderedGroup) String() string                { return "group" }
-func (g *orderedGroup) Type() parquet.Type            { return parquet.Group(nil).Type() }
-func (g *orderedGroup) Optional() bool                { return false }
-func (g *orderedGroup) Repeated() bool                { return false }
-func (g *orderedGroup) Required() bool                { return true }
-func (g *orderedGroup) Leaf() bool                    { return false }
-func (g *orderedGroup) Fields() []parquet.Field       { return g.fields }
-func (g *orderedGroup) Encoding() encoding.Encoding    { return nil }
-func (g *orderedGroup) Compression() compress.Codec    { return nil }
+func (g *orderedGroup) ID() int                     { return 0 }
+func (g *orderedGroup) String() string              { return "group" }
+func (g *orderedGroup) Type() parquet.Type          { return parquet.Group(nil).Type() }
+func (g *orderedGroup) Optional() bool              { return false }
+func (g *orderedGroup) Repeated() bool              { return false }
+func (g *orderedGroup) Required() bool              { return true }
+func (g *orderedGroup) Leaf() bool                  { return false }
+func (g *orderedGroup) Fields() []parquet.Field     { return g.fields }
+func (g *orderedGroup) Encoding() encoding.Encoding { return nil }
+func (g *orderedGroup) Compression() compress.Codec { return nil }
 func (g *orderedGroup) GoType() reflect.Type {
 	m := parquet.Group{}
 	for _, f := range g.fields {

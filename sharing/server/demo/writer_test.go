@@ -127,12 +127,12 @@ func TestWriterAllTypes(t *testing.T) {
 		"id": arrow.PrimitiveTypes.Int64, "i32": arrow.PrimitiveTypes.Int32, "i16": arrow.PrimitiveTypes.Int16,
 		"i8": arrow.PrimitiveTypes.Int8, "f32": arrow.PrimitiveTypes.Float32, "f64": arrow.PrimitiveTypes.Float64,
 		"flag": arrow.FixedWidthTypes.Boolean, "s": arrow.BinaryTypes.String, "bin": arrow.BinaryTypes.Binary,
-		"day":  arrow.FixedWidthTypes.Date32,
-		"ts":   &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"},
-		"ntz":  &arrow.TimestampType{Unit: arrow.Microsecond},
-		"d7":   &arrow.Decimal128Type{Precision: 7, Scale: 2},
-		"d12":  &arrow.Decimal128Type{Precision: 12, Scale: 2},
-		"d25":  &arrow.Decimal128Type{Precision: 25, Scale: 5},
+		"day": arrow.FixedWidthTypes.Date32,
+		"ts":  &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"},
+		"ntz": &arrow.TimestampType{Unit: arrow.Microsecond},
+		"d7":  &arrow.Decimal128Type{Precision: 7, Scale: 2},
+		"d12": &arrow.Decimal128Type{Precision: 12, Scale: 2},
+		"d25": &arrow.Decimal128Type{Precision: 25, Scale: 5},
 	}
 	for i, add := range []*delta.Add{log[0][3].Add, log[0][4].Add} {
 		schema, got := readArrow(t, localPath(t, dir, add.Path))
