@@ -745,6 +745,8 @@ func (fw *FileWriter) Close() error {
 	if cerr := fw.f.Close(); err == nil {
 		err = cerr
 	}
+	// The transaction keeps the writer until Commit: drop the buffers now.
+	fw.pw, fw.buf, fw.f, fw.batch = nil, nil, nil, nil
 	if err != nil {
 		return fmt.Errorf("demo: writing %s: %w", fw.logPath, err)
 	}
