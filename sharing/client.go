@@ -796,8 +796,8 @@ func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, f
 		}
 		seen[next] = true
 		if exp := info.MinURLExpiration(); !exp.IsZero() && !c.now().Before(exp) {
-			return nil, fmt.Errorf("%s: the file URLs of earlier pages expired at %s before all %d+ pages were read: %w; retry, or ask for larger pages (maxFiles)",
-				r.describe(), exp.Format(time.RFC3339), page, ErrTruncated)
+			return nil, fmt.Errorf("%s: the file URLs of the first %d page(s) expired at %s before the next page was read: %w; retry, or ask for larger pages (maxFiles)",
+				r.describe(), page, exp.Format(time.RFC3339), ErrTruncated)
 		}
 		token = next
 	}
