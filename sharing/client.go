@@ -596,6 +596,21 @@ type StreamInfo struct {
 	EndStream *EndStream
 }
 
+// String describes the stream without its tokens.
+func (s StreamInfo) String() string {
+	out := fmt.Sprintf("StreamInfo{version=%d format=%s pages=%d", s.Version, s.Format, s.Pages)
+	if s.RefreshToken != "" {
+		out += " refreshToken=<redacted>"
+	}
+	if s.EndStream != nil {
+		out += " end=" + s.EndStream.String()
+	}
+	return out + "}"
+}
+
+// GoString is String.
+func (s StreamInfo) GoString() string { return s.String() }
+
 // MinURLExpiration returns MinURLExpirationTimestamp as a time (zero when absent).
 func (s StreamInfo) MinURLExpiration() time.Time { return msTime(s.MinURLExpirationTimestamp) }
 
@@ -612,6 +627,14 @@ type QueryResult struct {
 	// Files are the file actions in response order.
 	Files []File
 }
+
+// String summarizes the result without URLs or tokens.
+func (r QueryResult) String() string {
+	return fmt.Sprintf("QueryResult{%s files=%d historicalMetadata=%d}", r.StreamInfo.String(), len(r.Files), len(r.HistoricalMetadata))
+}
+
+// GoString is String.
+func (r QueryResult) GoString() string { return r.String() }
 
 // TableMetadata returns the response's protocol and metadata with its version.
 func (r *QueryResult) TableMetadata() TableMetadata {

@@ -214,7 +214,7 @@ func TestListingPagesAndEdgeCases(t *testing.T) {
 			"t2": `{"items":[{"name":"b"},{"name":"c"}]}`,
 		}, want: []Share{{Name: "a"}, {Name: "b"}, {Name: "c"}}},
 		{name: "same token forever", pages: map[string]string{
-			"":   `{"items":[{"name":"a"}],"nextPageToken":"loop"}`,
+			"":     `{"items":[{"name":"a"}],"nextPageToken":"loop"}`,
 			"loop": `{"items":[{"name":"b"}],"nextPageToken":"loop"}`,
 		}, wantErr: ErrProtocol},
 		{name: "not json", pages: map[string]string{"": `<html>`}, wantErr: ErrProtocol},

@@ -410,3 +410,6 @@ func marshalLine(v any) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// GoString is String, so %#v shows no secrets either.
+func (it Item) GoString() string { return it.String() }

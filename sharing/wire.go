@@ -606,3 +606,64 @@ func nonNilMap(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// GoString is String, so %#v does not show the location's query string.
+func (t TableInfo) GoString() string { return t.String() }
+
+// String describes the request without its refresh and page tokens.
+func (r QueryRequest) String() string {
+	var parts []string
+	if len(r.PredicateHints) > 0 {
+		parts = append(parts, fmt.Sprintf("predicateHints=%q", r.PredicateHints))
+	}
+	if r.JSONPredicateHints != "" {
+		parts = append(parts, "jsonPredicateHints="+r.JSONPredicateHints)
+	}
+	for _, p := range []struct {
+		name string
+		v    *int64
+	}{{"limitHint", r.LimitHint}, {"version", r.Version}, {"startingVersion", r.StartingVersion}, {"endingVersion", r.EndingVersion}} {
+		if p.v != nil {
+			parts = append(parts, fmt.Sprintf("%s=%d", p.name, *p.v))
+		}
+	}
+	if r.Timestamp != "" {
+		parts = append(parts, "timestamp="+r.Timestamp)
+	}
+	if r.IncludeRefreshToken {
+		parts = append(parts, "includeRefreshToken=true")
+	}
+	if r.RefreshToken != "" {
+		parts = append(parts, "refreshToken=<redacted>")
+	}
+	if r.MaxFiles != nil {
+		parts = append(parts, fmt.Sprintf("maxFiles=%d", *r.MaxFiles))
+	}
+	if r.PageToken != "" {
+		parts = append(parts, "pageToken=<redacted>")
+	}
+	return "QueryRequest{" + strings.Join(parts, " ") + "}"
+}
+
+// GoString is String.
+func (r QueryRequest) GoString() string { return r.String() }
+
+// String describes the request without its page token.
+func (r ChangesRequest) String() string {
+	s := fmt.Sprintf("ChangesRequest{startingVersion=%s endingVersion=%s startingTimestamp=%q endingTimestamp=%q",
+		ptrString(r.StartingVersion), ptrString(r.EndingVersion), r.StartingTimestamp, r.EndingTimestamp)
+	if r.PageToken != "" {
+		s += " pageToken=<redacted>"
+	}
+	return s + "}"
+}
+
+// GoString is String.
+func (r ChangesRequest) GoString() string { return r.String() }
+
+func ptrString(v *int64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprint(*v)
+}
