@@ -240,7 +240,7 @@ func (c *Client) send(ctx context.Context, r *request, consume func(*http.Respon
 			return err
 		}
 		return nil
-	}, onRetry)
+	}, IsRetryable, onRetry)
 	return out, err
 }
 
@@ -663,14 +663,44 @@ func (r *QueryResult) add(it Item) error {
 
 // Query reads a table's files (a snapshot, a time-travel snapshot, or the changes since a
 // version), following every page unless req.SinglePage, and collects them.
+//
+// Nothing has been handed out before it returns, so a response that breaks off mid-stream (a
+// reset connection, a missing EndStreamAction) is requested again from the start, within the
+// retry policy.
 func (c *Client) Query(ctx context.Context, t Table, req QueryRequest) (*QueryResult, error) {
-	res := &QueryResult{}
-	info, err := c.QueryStream(ctx, t, req, res.add)
+	return c.collect(ctx, func(fn func(Item) error) (*StreamInfo, error) { return c.QueryStream(ctx, t, req, fn) })
+}
+
+// collect runs a streamed request into a QueryResult, starting over when the stream breaks.
+func (c *Client) collect(ctx context.Context, stream func(fn func(Item) error) (*StreamInfo, error)) (*QueryResult, error) {
+	var res *QueryResult
+	err := c.retry.do(ctx, func(int) error {
+		res = &QueryResult{}
+		info, err := stream(res.add)
+		if err != nil {
+			return err
+		}
+		res.StreamInfo = *info
+		return nil
+	}, isMidStream, func(attempt int, wait time.Duration, err error) {
+		c.log.Warn("response broke off, requesting it again", "attempt", attempt, "wait", wait, "error", err.Error())
+	})
 	if err != nil {
 		return nil, err
 	}
-	res.StreamInfo = *info
 	return res, nil
+}
+
+// midStreamError marks a failure after the response's status was received: a broken or
+// truncated body. The request-level retry cannot see it; the collecting forms retry it.
+type midStreamError struct{ err error }
+
+func (e *midStreamError) Error() string { return e.err.Error() }
+func (e *midStreamError) Unwrap() error { return e.err }
+
+func isMidStream(err error) bool {
+	var m *midStreamError
+	return errors.As(err, &m) && IsRetryable(err)
 }
 
 // QueryStream is Query calling fn for each protocol, metaData and file line as it arrives
@@ -704,13 +734,7 @@ func (c *Client) QueryStream(ctx context.Context, t Table, req QueryRequest, fn 
 // Changes reads a table's change data feed between two versions or timestamps, following
 // every page unless req.SinglePage, and collects it.
 func (c *Client) Changes(ctx context.Context, t Table, req ChangesRequest) (*QueryResult, error) {
-	res := &QueryResult{}
-	info, err := c.ChangesStream(ctx, t, req, res.add)
-	if err != nil {
-		return nil, err
-	}
-	res.StreamInfo = *info
-	return res, nil
+	return c.collect(ctx, func(fn func(Item) error) (*StreamInfo, error) { return c.ChangesStream(ctx, t, req, fn) })
 }
 
 // ChangesStream is Changes calling fn for each line as it arrives (see QueryStream).
@@ -860,7 +884,7 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 			if errors.As(err, &le) {
 				return nil, fmt.Errorf("%s: %w", r.describe(), err)
 			}
-			return nil, err
+			return nil, &midStreamError{err}
 		}
 		lastWasEnd = it.EndStream != nil
 		if it.EndStream != nil {
@@ -914,7 +938,7 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 		pi.format = FormatParquet
 	}
 	if promised && !lastWasEnd {
-		return nil, fmt.Errorf("%s: %w: the server promised an EndStreamAction and the response ended without one after %d lines; retry", r.describe(), ErrTruncated, dec.Line())
+		return nil, &midStreamError{fmt.Errorf("%s: %w: the server promised an EndStreamAction and the response ended without one after %d lines; retry", r.describe(), ErrTruncated, dec.Line())}
 	}
 	return pi, nil
 }

@@ -609,7 +609,51 @@ func TestEndStreamRules(t *testing.T) {
 				assert.Equal(t, tc.status, ae.Status)
 				assert.Equal(t, "POST", ae.Method)
 			}
-			assert.Equal(t, 1, ts.count(), "a streamed query is not retried")
+			if errors.Is(err, ErrTruncated) {
+				assert.Equal(t, 5, ts.count(), "Query asks again for a truncated response, within the retry policy")
+			} else {
+				assert.Equal(t, 1, ts.count(), "a server's error is final")
+			}
+		})
+	}
+}
+
+func TestQueryBrokenStreamIsRequestedAgain(t *testing.T) {
+	good := readFixture(t, "ndjson", "snapshot-page-2.ndjson")
+	tests := []struct {
+		name    string
+		breakIt func(w http.ResponseWriter)
+	}{
+		{name: "end stream missing", breakIt: func(w http.ResponseWriter) {
+			writeNDJSON(w, "42", "includeendstreamaction=true", bytes.TrimSuffix(good, []byte(`{"minUrlExpirationTimestamp":4102444700000}`+"\n")))
+		}},
+		{name: "connection closes mid-body", breakIt: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(good)+1000))
+			writeNDJSON(w, "42", "", good[:len(good)/2])
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var n atomic.Int32
+			ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1)%2 == 1 {
+					tc.breakIt(w)
+					return
+				}
+				writeNDJSON(w, "42", "includeendstreamaction=true", good)
+			})
+			c, sr := newTestClient(t, ts)
+			res, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{})
+			require.NoError(t, err)
+			assert.Len(t, res.Files, 1)
+			assert.Equal(t, 2, ts.count())
+			assert.Len(t, sr.get(), 1)
+
+			// The streaming form has handed out items already: it reports the break.
+			_, err = c.QueryStream(context.Background(), Table{"s", "d", "t"}, QueryRequest{}, func(Item) error { return nil })
+			require.Error(t, err)
+			assert.True(t, IsRetryable(err), "%v", err)
+			assert.Equal(t, 3, ts.count())
 		})
 	}
 }

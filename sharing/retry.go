@@ -123,10 +123,10 @@ func (p RetryPolicy) Backoff(retry int) time.Duration {
 // number (1-based) is passed to fn. A Retry-After carried by an [*APIError] sets the wait
 // (capped by MaxRetryAfter) instead of the backoff.
 func (p RetryPolicy) Do(ctx context.Context, fn func(attempt int) error) error {
-	return p.do(ctx, fn, nil)
+	return p.do(ctx, fn, IsRetryable, nil)
 }
 
-func (p RetryPolicy) do(ctx context.Context, fn func(attempt int) error, onRetry func(attempt int, wait time.Duration, err error)) error {
+func (p RetryPolicy) do(ctx context.Context, fn func(attempt int) error, retryable func(error) bool, onRetry func(attempt int, wait time.Duration, err error)) error {
 	p = p.withDefaults()
 	start := p.Now()
 	for attempt := 1; ; attempt++ {
@@ -137,7 +137,7 @@ func (p RetryPolicy) do(ctx context.Context, fn func(attempt int) error, onRetry
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil || !IsRetryable(err) || attempt >= p.MaxTries {
+		if ctx.Err() != nil || !retryable(err) || attempt >= p.MaxTries {
 			return err
 		}
 		wait := p.Backoff(attempt)
