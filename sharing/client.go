@@ -866,8 +866,9 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 		return nil, fmt.Errorf("%s: %w: page %d is of table version %d, the first page of version %d", r.describe(), ErrProtocol, page, pi.version, first.version)
 	}
 	respCaps := ParseCapabilities(resp.Header.Get(HeaderCapabilities))
+	var headerFormat ResponseFormat
 	if fs := respCaps[CapResponseFormat]; len(fs) > 0 {
-		pi.format = ResponseFormat(fs[0])
+		headerFormat = ResponseFormat(fs[0])
 	}
 	promised := c.caps.IncludeEndStreamAction && len(respCaps[CapIncludeEndStreamAction]) > 0 && respCaps[CapIncludeEndStreamAction][0] == "true"
 
@@ -933,6 +934,10 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 				return nil, err
 			}
 		}
+	}
+	// The lines are the truth; the header speaks for responses without format-specific lines.
+	if pi.format == "" {
+		pi.format = headerFormat
 	}
 	if pi.format == "" {
 		pi.format = FormatParquet

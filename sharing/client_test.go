@@ -987,3 +987,38 @@ func TestQueryRequestValidate(t *testing.T) {
 		}
 	}
 }
+
+// countingTransport counts the requests it carries.
+type countingTransport struct {
+	n    atomic.Int32
+	base http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
+}
+
+func TestWithHTTPClient(t *testing.T) {
+	tok := newTokenServer(t, 3600)
+	api := newTestServer(t, func(w http.ResponseWriter, r *http.Request) { writeRaw(w, 200, []byte(`{}`)) })
+	ct := &countingTransport{base: http.DefaultTransport}
+	hc := &http.Client{Transport: ct}
+	c, err := NewClient(oauthProfile(api.URL+"/api", tok.URL+"/token", testClientSecret), WithHTTPClient(hc))
+	require.NoError(t, err)
+	_, err = c.ListShares(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), ct.n.Load(), "the token request and the listing both use the given transport")
+	assert.Same(t, hc, c.HTTPClient())
+}
+
+func TestFormatFromLinesOverHeader(t *testing.T) {
+	body := readFixture(t, "ndjson", "table-metadata-delta.ndjson")
+	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeNDJSON(w, "1", "responseformat=parquet", body)
+	})
+	c, _ := newTestClient(t, ts)
+	tm, err := c.Metadata(context.Background(), Table{"s", "d", "t"}, MetadataOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, FormatDelta, tm.Format)
+}
