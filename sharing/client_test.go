@@ -125,7 +125,11 @@ func assertNoLeak(t *testing.T, s string) {
 }
 
 func TestListingsFromFixtures(t *testing.T) {
-	fx := func(name string) []byte { return readFixture(t, "discovery", name) }
+	fixtures := map[string][]byte{}
+	for _, name := range []string{"shares-page-1.json", "shares-page-2.json", "schemas-sales.json", "schemas-operations.json", "tables-sales.json", "tables-operations.json"} {
+		fixtures[name] = readFixture(t, "discovery", name)
+	}
+	fx := func(name string) []byte { return fixtures[name] }
 	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/api/shares":
@@ -240,6 +244,7 @@ func TestListingPagesAndEdgeCases(t *testing.T) {
 
 func TestListAllTablesFallback(t *testing.T) {
 	all := readFixture(t, "discovery", "tables-sales.json")
+	schemasSales := readFixture(t, "discovery", "schemas-sales.json")
 	var page Page[TableInfo]
 	require.NoError(t, json.Unmarshal(all, &page))
 	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -247,7 +252,7 @@ func TestListAllTablesFallback(t *testing.T) {
 		case "/api/shares/sales/all-tables":
 			writeJSON(w, 404, map[string]string{"error_code": "ENDPOINT_NOT_FOUND", "message": "no all-tables here"})
 		case "/api/shares/sales/schemas":
-			writeRaw(w, 200, readFixture(t, "discovery", "schemas-sales.json"))
+			writeRaw(w, 200, schemasSales)
 		case "/api/shares/sales/schemas/default/tables", "/api/shares/sales/schemas/analytics/tables":
 			schema := strings.Split(r.URL.Path, "/")[5]
 			var items []TableInfo
@@ -660,8 +665,9 @@ func TestQueryBrokenStreamIsRequestedAgain(t *testing.T) {
 
 func TestMetadataTruncatedIsRetried(t *testing.T) {
 	var n atomic.Int32
+	fixture := readFixture(t, "ndjson", "table-metadata-parquet.ndjson")
 	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
-		body := readFixture(t, "ndjson", "table-metadata-parquet.ndjson")
+		body := append([]byte(nil), fixture...)
 		if n.Add(1) > 1 {
 			body = append(body, []byte(`{"endStreamAction":{}}`+"\n")...)
 		}

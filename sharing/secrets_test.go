@@ -76,7 +76,11 @@ func TestFixtureSecretsNeverPrinted(t *testing.T) {
 // TestDiscoverySecretsNeverPrinted lists the discovery fixtures (which carry secrets in fields
 // the protocol does not define) and formats the results.
 func TestDiscoverySecretsNeverPrinted(t *testing.T) {
-	fx := func(name string) []byte { return readFixture(t, "discovery", name) }
+	fixtures := map[string][]byte{}
+	for _, name := range []string{"shares-page-1.json", "shares-page-2.json", "schemas-sales.json", "schemas-operations.json", "tables-sales.json", "tables-operations.json"} {
+		fixtures[name] = readFixture(t, "discovery", name)
+	}
+	fx := func(name string) []byte { return fixtures[name] }
 	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/api/shares/sales/schemas":
