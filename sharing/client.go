@@ -1,0 +1,949 @@
+package sharing
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Version is the program version reported in the User-Agent header; main sets it.
+var Version = "dev"
+
+// DefaultTimeout is the default request timeout: the longest the client waits for response
+// headers of a metadata or listing request, and for the next bytes of any response body.
+const DefaultTimeout = 60 * time.Second
+
+// queryHeaderFactor multiplies the timeout while waiting for the headers of a query or
+// change-data request, which a server may take long to compute.
+const queryHeaderFactor = 5
+
+// maxJSONBody bounds a listing page.
+const maxJSONBody = 256 << 20
+
+// Client talks to one Delta Sharing server with one profile. It is safe for concurrent use.
+type Client struct {
+	profile   *Profile
+	endpoint  string // without trailing slash
+	hc        *http.Client
+	base      *http.Client
+	retry     RetryPolicy
+	timeout   time.Duration
+	log       *slog.Logger
+	userAgent string
+	caps      Capabilities
+	pageSize  int
+	now       func() time.Time
+}
+
+// Option configures a Client.
+type Option func(*clientConfig)
+
+type clientConfig struct {
+	hc            *http.Client
+	retry         *RetryPolicy
+	timeout       time.Duration
+	log           *slog.Logger
+	userAgent     string
+	caps          *Capabilities
+	pageSize      int
+	refreshMargin time.Duration
+	tokenSource   oauth2.TokenSource
+	now           func() time.Time
+}
+
+// WithHTTPClient sets the HTTP client whose transport (proxy, TLS) carries every request; its
+// own Timeout should be 0 (the client applies header and idle timeouts itself). Default: a
+// clone of http.DefaultTransport, which honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+func WithHTTPClient(hc *http.Client) Option { return func(c *clientConfig) { c.hc = hc } }
+
+// WithRetryPolicy sets the retry policy (default DefaultRetryPolicy()).
+func WithRetryPolicy(p RetryPolicy) Option { return func(c *clientConfig) { c.retry = &p } }
+
+// WithTimeout sets the request timeout (default DefaultTimeout): the wait for response headers
+// (five times as long for query and change-data requests) and the longest pause while reading
+// a body. A long response that keeps arriving is never cut.
+func WithTimeout(d time.Duration) Option { return func(c *clientConfig) { c.timeout = d } }
+
+// WithLogger sets the logger for request and retry diagnostics (default: discard). Logs never
+// hold tokens or query strings.
+func WithLogger(l *slog.Logger) Option { return func(c *clientConfig) { c.log = l } }
+
+// WithUserAgent sets the User-Agent header (default "deltashare/" + Version).
+func WithUserAgent(ua string) Option { return func(c *clientConfig) { c.userAgent = ua } }
+
+// WithCapabilities sets the capabilities announced to the server (default
+// DefaultCapabilities()).
+func WithCapabilities(caps Capabilities) Option { return func(c *clientConfig) { c.caps = &caps } }
+
+// WithPageSize sets maxResults on listing requests (default 0: the server decides).
+func WithPageSize(n int) Option { return func(c *clientConfig) { c.pageSize = n } }
+
+// WithTokenRefreshMargin sets how long before expiry an OAuth access token is replaced
+// (default DefaultTokenRefreshMargin).
+func WithTokenRefreshMargin(d time.Duration) Option {
+	return func(c *clientConfig) { c.refreshMargin = d }
+}
+
+// WithTokenSource replaces the profile's credential with src (the profile then only gives the
+// endpoint).
+func WithTokenSource(src oauth2.TokenSource) Option {
+	return func(c *clientConfig) { c.tokenSource = src }
+}
+
+// WithClock sets the clock used for token expiry and URL expiry checks (default time.Now).
+func WithClock(now func() time.Time) Option { return func(c *clientConfig) { c.now = now } }
+
+// NewClient returns a client for the profile's server. An expired bearer token does not fail
+// here: every request then fails with an [*ExpiredError] before anything is sent.
+func NewClient(p *Profile, opts ...Option) (*Client, error) {
+	if p == nil {
+		return nil, profileErr("no profile given")
+	}
+	cfg := clientConfig{timeout: DefaultTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	endpoint := strings.TrimRight(p.Endpoint, "/")
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, profileErr(`the profile's "endpoint" must be an http or https URL`)
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	if cfg.timeout <= 0 {
+		cfg.timeout = DefaultTimeout
+	}
+	base := cfg.hc
+	if base == nil {
+		base = &http.Client{Transport: defaultTransport()}
+	}
+	baseRT := base.Transport
+	if baseRT == nil {
+		baseRT = http.DefaultTransport
+	}
+	src := cfg.tokenSource
+	if src == nil {
+		tokenHC := &http.Client{Transport: baseRT, Timeout: cfg.timeout}
+		src, err = newTokenSource(p, tokenHC, cfg.refreshMargin, cfg.now)
+		if err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{
+		profile:  p,
+		endpoint: endpoint,
+		base:     base,
+		hc: &http.Client{
+			Transport:     &authTransport{base: baseRT, src: src, scheme: u.Scheme, host: u.Host},
+			CheckRedirect: base.CheckRedirect,
+			Jar:           base.Jar,
+		},
+		timeout:   cfg.timeout,
+		log:       cfg.log,
+		userAgent: cfg.userAgent,
+		pageSize:  cfg.pageSize,
+		now:       cfg.now,
+	}
+	if cfg.retry != nil {
+		c.retry = cfg.retry.withDefaults()
+	} else {
+		c.retry = DefaultRetryPolicy()
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.userAgent == "" {
+		c.userAgent = "deltashare/" + Version
+	}
+	if cfg.caps != nil {
+		c.caps = *cfg.caps
+	} else {
+		c.caps = DefaultCapabilities()
+	}
+	return c, nil
+}
+
+func defaultTransport() http.RoundTripper {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = t.Clone()
+		t.Proxy = http.ProxyFromEnvironment
+		return t
+	}
+	return &http.Transport{Proxy: http.ProxyFromEnvironment}
+}
+
+// Profile returns the client's profile.
+func (c *Client) Profile() *Profile { return c.profile }
+
+// Endpoint returns the server's URL prefix (no trailing slash).
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// HTTPClient returns the HTTP client without authentication, for fetching pre-signed file URLs
+// (which must not receive the Authorization header).
+func (c *Client) HTTPClient() *http.Client { return c.base }
+
+// RetryPolicy returns the client's retry policy (defaults filled in), for reuse by downloads.
+func (c *Client) RetryPolicy() RetryPolicy { return c.retry }
+
+// Capabilities returns the capabilities the client announces.
+func (c *Client) Capabilities() Capabilities { return c.caps }
+
+// Timeout returns the request (header and idle) timeout.
+func (c *Client) Timeout() time.Duration { return c.timeout }
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+type request struct {
+	method    string
+	path      string // under the endpoint, already escaped
+	query     url.Values
+	body      []byte
+	caps      bool // send the capabilities header
+	slowStart bool // query/changes: longer wait for headers
+}
+
+func (r *request) describe() string { return r.method + " " + r.path }
+
+// send performs r with retries. If consume is non-nil it runs inside the attempt (so a body that
+// breaks off is fetched again) and the response is closed afterwards; otherwise the caller gets
+// the open response with a watched body and must close it.
+func (c *Client) send(ctx context.Context, r *request, consume func(*http.Response) error) (*http.Response, error) {
+	var out *http.Response
+	onRetry := func(attempt int, wait time.Duration, err error) {
+		c.log.Warn("retrying request", "method", r.method, "path", r.path, "attempt", attempt, "wait", wait, "error", err.Error())
+	}
+	err := c.retry.do(ctx, func(attempt int) error {
+		resp, err := c.attempt(ctx, r, attempt)
+		if err != nil {
+			return err
+		}
+		if consume == nil {
+			out = resp
+			return nil
+		}
+		defer resp.Body.Close()
+		if err := consume(resp); err != nil {
+			return err
+		}
+		return nil
+	}, IsRetryable, onRetry)
+	return out, err
+}
+
+func (c *Client) attempt(ctx context.Context, r *request, attempt int) (*http.Response, error) {
+	u := c.endpoint + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	headerWait := c.timeout
+	if r.slowStart {
+		headerWait *= queryHeaderFactor
+	}
+	wd := newWatchdog(headerWait, c.timeout, func() { cancel(errIdleTimeout) })
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(actx, r.method, u, body)
+	if err != nil {
+		wd.stop()
+		cancel(nil)
+		return nil, fmt.Errorf("%s: %w", r.describe(), stripURLs(err))
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
+	if r.caps {
+		if h := c.caps.Header(); h != "" {
+			req.Header.Set(HeaderCapabilities, h)
+		}
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		wd.stop()
+		err = c.transportError(ctx, actx, r, err)
+		cancel(nil)
+		c.log.Debug("request failed", "method", r.method, "path", r.path, "attempt", attempt, "elapsed", time.Since(start), "error", err.Error())
+		return nil, err
+	}
+	c.log.Debug("response", "method", r.method, "path", r.path, "status", resp.StatusCode, "attempt", attempt, "elapsed", time.Since(start))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		ae := newAPIError(resp, c.now())
+		ae.Method, ae.URL = r.method, r.path
+		resp.Body.Close()
+		wd.stop()
+		cancel(nil)
+		return nil, ae
+	}
+	wd.bodyStarted()
+	resp.Body = &watchedBody{rc: resp.Body, wd: wd, ctx: actx, parent: ctx, cancel: cancel, what: r.describe()}
+	return resp, nil
+}
+
+// transportError rewrites an http.Client error: the URL (with its query) is dropped, and a
+// timeout of ours is reported as such rather than as a cancellation.
+func (c *Client) transportError(parent, actx context.Context, r *request, err error) error {
+	if parent.Err() == nil && errors.Is(context.Cause(actx), errIdleTimeout) {
+		return fmt.Errorf("%s: no response within %s: %w", r.describe(), c.timeout, errIdleTimeout)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("%s: %w", r.describe(), stripURLs(err))
+}
+
+// watchdog cancels a request when the server sends nothing for too long: first while waiting for
+// the headers, then between reads of the body.
+type watchdog struct {
+	mu      sync.Mutex
+	t       *time.Timer
+	idle    time.Duration
+	stopped bool
+}
+
+func newWatchdog(headerWait, idle time.Duration, fire func()) *watchdog {
+	return &watchdog{t: time.AfterFunc(headerWait, fire), idle: idle}
+}
+
+func (w *watchdog) bodyStarted() { w.reset() }
+
+func (w *watchdog) reset() {
+	w.mu.Lock()
+	if !w.stopped {
+		w.t.Reset(w.idle)
+	}
+	w.mu.Unlock()
+}
+
+func (w *watchdog) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.t.Stop()
+	w.mu.Unlock()
+}
+
+type watchedBody struct {
+	rc     io.ReadCloser
+	wd     *watchdog
+	ctx    context.Context
+	parent context.Context
+	cancel context.CancelCauseFunc
+	what   string
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	b.wd.reset()
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		if b.parent.Err() == nil && errors.Is(context.Cause(b.ctx), errIdleTimeout) {
+			return n, fmt.Errorf("%s: the response stalled: %w", b.what, errIdleTimeout)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return n, fmt.Errorf("%s: the connection closed mid-response: %w (%w)", b.what, ErrTruncated, err)
+		}
+		return n, fmt.Errorf("%s: reading the response: %w", b.what, stripURLs(err))
+	}
+	return n, err
+}
+
+func (b *watchedBody) Close() error {
+	b.wd.stop()
+	err := b.rc.Close()
+	b.cancel(nil)
+	return err
+}
+
+// getJSON GETs path and decodes its JSON body into v (an empty body leaves v as is).
+func (c *Client) getJSON(ctx context.Context, path string, q url.Values, v any) error {
+	r := &request{method: http.MethodGet, path: path, query: q}
+	_, err := c.send(ctx, r, func(resp *http.Response) error {
+		dec := json.NewDecoder(io.LimitReader(resp.Body, maxJSONBody))
+		if err := dec.Decode(v); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			var se *json.SyntaxError
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &se) || errors.As(err, &te) {
+				return fmt.Errorf("%s: %w: the response is not the expected JSON (%s)", r.describe(), ErrProtocol, describeJSONError(err))
+			}
+			return err
+		}
+		return nil
+	})
+	return err
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listings.
+
+// maxPages bounds a listing, against a server handing out fresh page tokens forever.
+const maxPages = 100000
+
+func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	out := []T{}
+	seen := map[string]bool{}
+	token := ""
+	for page := 1; ; page++ {
+		q := url.Values{}
+		if c.pageSize > 0 {
+			q.Set("maxResults", strconv.Itoa(c.pageSize))
+		}
+		if token != "" {
+			q.Set("pageToken", token)
+		}
+		var p Page[T]
+		if err := c.getJSON(ctx, path, q, &p); err != nil {
+			return nil, err
+		}
+		out = append(out, p.Items...)
+		if p.NextPageToken == "" {
+			return out, nil
+		}
+		if seen[p.NextPageToken] || page >= maxPages {
+			return nil, fmt.Errorf("GET %s: %w: the server keeps returning page tokens it already gave (page %d); stopping an endless listing", path, ErrProtocol, page)
+		}
+		seen[p.NextPageToken] = true
+		token = p.NextPageToken
+	}
+}
+
+func sharePath(share string) string { return "/shares/" + url.PathEscape(share) }
+
+// ListShares lists every share the credential can read, following all pages.
+func (c *Client) ListShares(ctx context.Context) ([]Share, error) {
+	return listAll[Share](ctx, c, "/shares")
+}
+
+// GetShare returns one share's details.
+func (c *Client) GetShare(ctx context.Context, share string) (Share, error) {
+	if share == "" {
+		return Share{}, errors.New("GetShare: no share name given")
+	}
+	var r GetShareResponse
+	if err := c.getJSON(ctx, sharePath(share), nil, &r); err != nil {
+		return Share{}, err
+	}
+	return r.Share, nil
+}
+
+// ListSchemas lists the schemas of a share, following all pages.
+func (c *Client) ListSchemas(ctx context.Context, share string) ([]Schema, error) {
+	if share == "" {
+		return nil, errors.New("ListSchemas: no share name given")
+	}
+	return listAll[Schema](ctx, c, sharePath(share)+"/schemas")
+}
+
+// ListTables lists the tables of a schema, following all pages.
+func (c *Client) ListTables(ctx context.Context, share, schema string) ([]TableInfo, error) {
+	if share == "" || schema == "" {
+		return nil, errors.New("ListTables: a share and a schema name are needed")
+	}
+	return listAll[TableInfo](ctx, c, sharePath(share)+"/schemas/"+url.PathEscape(schema)+"/tables")
+}
+
+// ListAllTables lists every table of a share. Servers without the all-tables endpoint (answer
+// 404) are served by listing the schemas and then each schema's tables.
+func (c *Client) ListAllTables(ctx context.Context, share string) ([]TableInfo, error) {
+	if share == "" {
+		return nil, errors.New("ListAllTables: no share name given")
+	}
+	tables, err := listAll[TableInfo](ctx, c, sharePath(share)+"/all-tables")
+	if err == nil || !errors.Is(err, ErrNotFound) {
+		return tables, err
+	}
+	c.log.Debug("all-tables not available, listing schema by schema", "share", share)
+	schemas, serr := c.ListSchemas(ctx, share)
+	if serr != nil {
+		return nil, serr
+	}
+	out := []TableInfo{}
+	for _, s := range schemas {
+		name := s.Name
+		ts, err := c.ListTables(ctx, share, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ts...)
+	}
+	return out, nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// Table version and metadata.
+
+// TableVersion returns the table's current version, or with startingTimestamp (ISO 8601, UTC,
+// e.g. 2022-01-01T00:00:00Z) the earliest version at or after that time.
+func (c *Client) TableVersion(ctx context.Context, t Table, startingTimestamp string) (int64, error) {
+	if err := t.Validate(); err != nil {
+		return 0, err
+	}
+	q := url.Values{}
+	if startingTimestamp != "" {
+		q.Set("startingTimestamp", startingTimestamp)
+	}
+	r := &request{method: http.MethodGet, path: t.path() + "/version", query: q}
+	var version int64
+	_, err := c.send(ctx, r, func(resp *http.Response) error {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		v, ok, err := versionHeader(resp)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.describe(), err)
+		}
+		if !ok {
+			return fmt.Errorf("%s: %w: the server did not send the %s header", r.describe(), ErrProtocol, HeaderTableVersion)
+		}
+		version = v
+		return nil
+	})
+	return version, err
+}
+
+func versionHeader(resp *http.Response) (int64, bool, error) {
+	h := strings.TrimSpace(resp.Header.Get(HeaderTableVersion))
+	if h == "" {
+		return -1, false, nil
+	}
+	v, err := strconv.ParseInt(h, 10, 64)
+	if err != nil || v < 0 {
+		return -1, false, fmt.Errorf("%w: the %s header is not a version number", ErrProtocol, HeaderTableVersion)
+	}
+	return v, true, nil
+}
+
+// Metadata returns the table's protocol and metadata, at the latest version or at the version
+// or timestamp given.
+func (c *Client) Metadata(ctx context.Context, t Table, opts MetadataOptions) (*TableMetadata, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Version != nil && opts.Timestamp != "" {
+		return nil, fmt.Errorf("%w: give a version or a timestamp, not both", ErrBadRequest)
+	}
+	q := url.Values{}
+	if opts.Version != nil {
+		q.Set("version", strconv.FormatInt(*opts.Version, 10))
+	}
+	if opts.Timestamp != "" {
+		q.Set("timestamp", opts.Timestamp)
+	}
+	r := &request{method: http.MethodGet, path: t.path() + "/metadata", query: q, caps: true}
+	var tm *TableMetadata
+	_, err := c.send(ctx, r, func(resp *http.Response) error {
+		var p *ProtocolAction
+		var m *MetadataAction
+		pi, err := c.readPage(resp, r, 1, nil, func(it Item) error {
+			switch {
+			case it.Protocol != nil && p == nil:
+				p = it.Protocol
+			case it.Metadata != nil && m == nil:
+				m = it.Metadata
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if p == nil || m == nil {
+			return fmt.Errorf("%s: %w: the response lacks the protocol or the metaData line", r.describe(), ErrProtocol)
+		}
+		x := newTableMetadata(pi.version, pi.format, p, m)
+		tm = &x
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tm, nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries and change data.
+
+// StreamInfo describes a streamed query or change-data response.
+type StreamInfo struct {
+	// Version is the Delta-Table-Version header of the first page (-1 when absent).
+	Version int64
+	// Format is the response format the server used.
+	Format ResponseFormat
+	// Pages is the number of pages read.
+	Pages int
+	// RefreshToken is the first page's refresh token (snapshot queries that asked for one).
+	RefreshToken string
+	// MinURLExpirationTimestamp is the earliest URL expiry announced by any page (ms).
+	MinURLExpirationTimestamp *int64
+	// EndStream is the last page's EndStreamAction, if it sent one. With SinglePage, its
+	// NextPageToken continues the listing.
+	EndStream *EndStream
+}
+
+// String describes the stream without its tokens.
+func (s StreamInfo) String() string {
+	out := fmt.Sprintf("StreamInfo{version=%d format=%s pages=%d", s.Version, s.Format, s.Pages)
+	if s.RefreshToken != "" {
+		out += " refreshToken=<redacted>"
+	}
+	if s.EndStream != nil {
+		out += " end=" + s.EndStream.String()
+	}
+	return out + "}"
+}
+
+// GoString is String.
+func (s StreamInfo) GoString() string { return s.String() }
+
+// MinURLExpiration returns MinURLExpirationTimestamp as a time (zero when absent).
+func (s StreamInfo) MinURLExpiration() time.Time { return msTime(s.MinURLExpirationTimestamp) }
+
+// QueryResult is a whole query or change-data response.
+type QueryResult struct {
+	StreamInfo
+	// Protocol and Metadata are the response's first protocol and metaData lines.
+	Protocol *ProtocolAction
+	Metadata *MetadataAction
+	// HistoricalProtocols and HistoricalMetadata are the later protocol and metaData lines (of
+	// startingVersion queries and change-data requests that asked for them), in order.
+	HistoricalProtocols []ProtocolAction
+	HistoricalMetadata  []MetadataAction
+	// Files are the file actions in response order.
+	Files []File
+}
+
+// String summarizes the result without URLs or tokens.
+func (r QueryResult) String() string {
+	return fmt.Sprintf("QueryResult{%s files=%d historicalMetadata=%d}", r.StreamInfo.String(), len(r.Files), len(r.HistoricalMetadata))
+}
+
+// GoString is String.
+func (r QueryResult) GoString() string { return r.String() }
+
+// TableMetadata returns the response's protocol and metadata with its version.
+func (r *QueryResult) TableMetadata() TableMetadata {
+	return newTableMetadata(r.Version, r.Format, r.Protocol, r.Metadata)
+}
+
+func (r *QueryResult) add(it Item) error {
+	switch {
+	case it.Protocol != nil:
+		if r.Protocol == nil {
+			r.Protocol = it.Protocol
+		} else {
+			r.HistoricalProtocols = append(r.HistoricalProtocols, *it.Protocol)
+		}
+	case it.Metadata != nil:
+		if r.Metadata == nil {
+			r.Metadata = it.Metadata
+		} else {
+			r.HistoricalMetadata = append(r.HistoricalMetadata, *it.Metadata)
+		}
+	case it.File != nil:
+		r.Files = append(r.Files, *it.File)
+	}
+	return nil
+}
+
+// Query reads a table's files (a snapshot, a time-travel snapshot, or the changes since a
+// version), following every page unless req.SinglePage, and collects them.
+//
+// Nothing has been handed out before it returns, so a response that breaks off mid-stream (a
+// reset connection, a missing EndStreamAction) is requested again from the start, within the
+// retry policy.
+func (c *Client) Query(ctx context.Context, t Table, req QueryRequest) (*QueryResult, error) {
+	return c.collect(ctx, func(fn func(Item) error) (*StreamInfo, error) { return c.QueryStream(ctx, t, req, fn) })
+}
+
+// collect runs a streamed request into a QueryResult, starting over when the stream breaks.
+func (c *Client) collect(ctx context.Context, stream func(fn func(Item) error) (*StreamInfo, error)) (*QueryResult, error) {
+	var res *QueryResult
+	err := c.retry.do(ctx, func(int) error {
+		res = &QueryResult{}
+		info, err := stream(res.add)
+		if err != nil {
+			return err
+		}
+		res.StreamInfo = *info
+		return nil
+	}, isMidStream, func(attempt int, wait time.Duration, err error) {
+		c.log.Warn("response broke off, requesting it again", "attempt", attempt, "wait", wait, "error", err.Error())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// midStreamError marks a failure after the response's status was received: a broken or
+// truncated body. The request-level retry cannot see it; the collecting forms retry it.
+type midStreamError struct{ err error }
+
+func (e *midStreamError) Error() string { return e.err.Error() }
+func (e *midStreamError) Unwrap() error { return e.err }
+
+func isMidStream(err error) bool {
+	var m *midStreamError
+	return errors.As(err, &m) && IsRetryable(err)
+}
+
+// QueryStream is Query calling fn for each protocol, metaData and file line as it arrives
+// (EndStreamActions are not passed: they are summed up in the returned StreamInfo). The
+// protocol and metaData lines repeated at the head of later pages are checked and skipped.
+// An error from fn stops the stream and is returned.
+func (c *Client) QueryStream(ctx context.Context, t Table, req QueryRequest, fn func(Item) error) (*StreamInfo, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	path := t.path() + "/query"
+	fetch := func(pageToken string, first bool) (*request, error) {
+		body := req
+		if !first {
+			body.PageToken = pageToken
+			body.RefreshToken = ""
+			body.IncludeRefreshToken = false
+		}
+		b, err := json.Marshal(&body)
+		if err != nil {
+			return nil, err
+		}
+		return &request{method: http.MethodPost, path: path, body: b, caps: true, slowStart: true}, nil
+	}
+	return c.streamPages(ctx, fetch, req.SinglePage, fn)
+}
+
+// Changes reads a table's change data feed between two versions or timestamps, following
+// every page unless req.SinglePage, and collects it.
+func (c *Client) Changes(ctx context.Context, t Table, req ChangesRequest) (*QueryResult, error) {
+	return c.collect(ctx, func(fn func(Item) error) (*StreamInfo, error) { return c.ChangesStream(ctx, t, req, fn) })
+}
+
+// ChangesStream is Changes calling fn for each line as it arrives (see QueryStream).
+func (c *Client) ChangesStream(ctx context.Context, t Table, req ChangesRequest, fn func(Item) error) (*StreamInfo, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	path := t.path() + "/changes"
+	fetch := func(pageToken string, first bool) (*request, error) {
+		q := url.Values{}
+		if req.StartingVersion != nil {
+			q.Set("startingVersion", strconv.FormatInt(*req.StartingVersion, 10))
+		}
+		if req.StartingTimestamp != "" {
+			q.Set("startingTimestamp", req.StartingTimestamp)
+		}
+		if req.EndingVersion != nil {
+			q.Set("endingVersion", strconv.FormatInt(*req.EndingVersion, 10))
+		}
+		if req.EndingTimestamp != "" {
+			q.Set("endingTimestamp", req.EndingTimestamp)
+		}
+		if req.IncludeHistoricalMetadata {
+			q.Set("includeHistoricalMetadata", "true")
+		}
+		if req.IncludeHistoricalProtocol && c.caps.Accepts(FormatDelta) {
+			q.Set("includeHistoricalProtocol", "true")
+		}
+		if req.MaxFiles != nil {
+			q.Set("maxFiles", strconv.Itoa(*req.MaxFiles))
+		}
+		token := req.PageToken
+		if !first {
+			token = pageToken
+		}
+		if token != "" {
+			q.Set("pageToken", token)
+		}
+		return &request{method: http.MethodGet, path: path, query: q, caps: true, slowStart: true}, nil
+	}
+	return c.streamPages(ctx, fetch, req.SinglePage, fn)
+}
+
+// pageInfo is what one page of a streamed response told.
+type pageInfo struct {
+	version   int64
+	format    ResponseFormat
+	end       *EndStream
+	protocol  []byte // encoded head protocol line, for comparison across pages
+	metadata  []byte // encoded head metaData line
+	sawHeadMD bool
+}
+
+// head holds the first page's head lines, which later pages must repeat.
+type head struct {
+	protocol, metadata []byte
+	version            int64
+}
+
+func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, first bool) (*request, error), single bool, fn func(Item) error) (*StreamInfo, error) {
+	info := &StreamInfo{Version: -1}
+	seen := map[string]bool{}
+	token := ""
+	var first *head
+	for page := 1; ; page++ {
+		r, err := fetch(token, page == 1)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.send(ctx, r, nil)
+		if err != nil {
+			return nil, err
+		}
+		pi, err := c.readPage(resp, r, page, first, fn)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		info.Pages = page
+		info.EndStream = pi.end
+		if page == 1 {
+			info.Version, info.Format = pi.version, pi.format
+			if !pi.sawHeadMD {
+				return nil, fmt.Errorf("%s: %w: the response has no metaData line", r.describe(), ErrProtocol)
+			}
+			first = &head{protocol: pi.protocol, metadata: pi.metadata, version: pi.version}
+			if pi.end != nil {
+				info.RefreshToken = pi.end.RefreshToken
+			}
+		}
+		if pi.end != nil && pi.end.MinURLExpirationTimestamp != nil {
+			if info.MinURLExpirationTimestamp == nil || *pi.end.MinURLExpirationTimestamp < *info.MinURLExpirationTimestamp {
+				v := *pi.end.MinURLExpirationTimestamp
+				info.MinURLExpirationTimestamp = &v
+			}
+		}
+		if single || pi.end == nil || pi.end.NextPageToken == "" {
+			return info, nil
+		}
+		next := pi.end.NextPageToken
+		if seen[next] || page >= maxPages {
+			return nil, fmt.Errorf("%s: %w: the server repeated a page token (page %d); stopping an endless response", r.describe(), ErrProtocol, page)
+		}
+		seen[next] = true
+		if exp := info.MinURLExpiration(); !exp.IsZero() && !c.now().Before(exp) {
+			return nil, fmt.Errorf("%s: the file URLs of the first %d page(s) expired at %s before the next page was read: %w; retry, or ask for larger pages (maxFiles)",
+				r.describe(), page, exp.Format(time.RFC3339), ErrTruncated)
+		}
+		token = next
+	}
+}
+
+// readPage decodes one response page, applying the end-of-stream rules, and passes its items
+// to fn. On pages after the first (first != nil) the head protocol and metaData lines are
+// compared with the first page's and skipped.
+func (c *Client) readPage(resp *http.Response, r *request, page int, first *head, fn func(Item) error) (*pageInfo, error) {
+	pi := &pageInfo{version: -1}
+	v, ok, err := versionHeader(resp)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.describe(), err)
+	}
+	if ok {
+		pi.version = v
+	}
+	if first != nil && first.version >= 0 && pi.version >= 0 && pi.version != first.version {
+		return nil, fmt.Errorf("%s: %w: page %d is of table version %d, the first page of version %d", r.describe(), ErrProtocol, page, pi.version, first.version)
+	}
+	respCaps := ParseCapabilities(resp.Header.Get(HeaderCapabilities))
+	var headerFormat ResponseFormat
+	if fs := respCaps[CapResponseFormat]; len(fs) > 0 {
+		headerFormat = ResponseFormat(fs[0])
+	}
+	promised := c.caps.IncludeEndStreamAction && len(respCaps[CapIncludeEndStreamAction]) > 0 && respCaps[CapIncludeEndStreamAction][0] == "true"
+
+	dec := NewDecoder(resp.Body)
+	lastWasEnd := false
+	sawHeadProto := false
+	for {
+		it, err := dec.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var le *LineError
+			if errors.As(err, &le) {
+				return nil, fmt.Errorf("%s: %w", r.describe(), err)
+			}
+			return nil, &midStreamError{err}
+		}
+		lastWasEnd = it.EndStream != nil
+		if it.EndStream != nil {
+			es := *it.EndStream
+			pi.end = &es
+			if err := es.err(); err != nil {
+				var ae *APIError
+				if errors.As(err, &ae) {
+					ae.Method, ae.URL = r.method, r.path
+				}
+				return nil, err
+			}
+			continue
+		}
+		if it.Format != "" {
+			if !c.caps.Accepts(it.Format) {
+				return nil, fmt.Errorf("%s: %w: the server answered in the %s format, which was not asked for", r.describe(), ErrProtocol, it.Format)
+			}
+			if pi.format == "" {
+				pi.format = it.Format
+			}
+		}
+		if it.Protocol != nil && !sawHeadProto {
+			sawHeadProto = true
+			line, _ := EncodeDeltaLine(it)
+			if first != nil {
+				if !bytes.Equal(line, first.protocol) {
+					return nil, fmt.Errorf("%s: %w: page %d has a different protocol than the first page", r.describe(), ErrProtocol, page)
+				}
+				continue
+			}
+			pi.protocol = line
+		} else if it.Metadata != nil && !pi.sawHeadMD {
+			pi.sawHeadMD = true
+			line, _ := EncodeDeltaLine(it)
+			if first != nil {
+				if !bytes.Equal(line, first.metadata) {
+					return nil, fmt.Errorf("%s: %w: page %d has different table metadata than the first page", r.describe(), ErrProtocol, page)
+				}
+				continue
+			}
+			pi.metadata = line
+		}
+		if fn != nil {
+			if err := fn(it); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// The lines are the truth; the header speaks for responses without format-specific lines.
+	if pi.format == "" {
+		pi.format = headerFormat
+	}
+	if pi.format == "" {
+		pi.format = FormatParquet
+	}
+	if promised && !lastWasEnd {
+		return nil, &midStreamError{fmt.Errorf("%s: %w: the server promised an EndStreamAction and the response ended without one after %d lines; retry", r.describe(), ErrTruncated, dec.Line())}
+	}
+	return pi, nil
+}

@@ -1,0 +1,240 @@
+package sharing
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Sentinel errors. An [*APIError] unwraps to the one matching its HTTP status, so callers test
+// with errors.Is(err, sharing.ErrNotFound) and the like.
+var (
+	// ErrUnauthorized: the server rejected the credential (HTTP 401).
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden: the credential is valid but may not read this object (HTTP 403).
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotFound: the share, schema or table does not exist or is not shared (HTTP 404).
+	ErrNotFound = errors.New("not found")
+	// ErrBadRequest: the server found the request malformed (HTTP 400).
+	ErrBadRequest = errors.New("bad request")
+	// ErrRateLimited: the server asks the client to slow down (HTTP 429).
+	ErrRateLimited = errors.New("rate limited")
+	// ErrServer: the server failed (HTTP 5xx).
+	ErrServer = errors.New("server error")
+	// ErrTokenExpired: the profile's bearer token expired; no request was sent.
+	ErrTokenExpired = errors.New("token expired")
+	// ErrInvalidProfile: a profile could not be read or is not a supported profile.
+	ErrInvalidProfile = errors.New("invalid profile")
+	// ErrTruncated: a response ended early (the server promised an EndStreamAction and did not
+	// send one, or the connection broke mid-stream).
+	ErrTruncated = errors.New("response truncated")
+	// ErrProtocol: the server's response does not follow the Delta Sharing protocol.
+	ErrProtocol = errors.New("protocol violation")
+)
+
+// APIError is an error answer of a Delta Sharing server: the HTTP status and the protocol's
+// error body ({"errorCode": ..., "message": ...}; "error_code" is accepted too). It is also used
+// for a failed OAuth token request (Method POST, URL the token endpoint) and for an
+// EndStreamAction carrying an errorMessage (Code "STREAM_ERROR").
+//
+// Its text never holds credentials or the query string of a URL.
+type APIError struct {
+	Status  int    // HTTP status code; 0 when unknown (an in-stream error without a code)
+	Code    string // the server's errorCode, e.g. RESOURCE_DOES_NOT_EXIST
+	Message string // the server's message, with URL query strings removed
+	Method  string // HTTP method of the request
+	URL     string // request URL without its query string
+	// RetryAfter is the delay the server asked for in a Retry-After header (0 when absent).
+	RetryAfter time.Duration
+}
+
+// Error describes the failure and says what to do next.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	if e.Method != "" || e.URL != "" {
+		b.WriteString(strings.TrimSpace(e.Method + " " + e.URL))
+		b.WriteString(": ")
+	}
+	if e.Status != 0 {
+		fmt.Fprintf(&b, "%d %s", e.Status, http.StatusText(e.Status))
+	} else {
+		b.WriteString("server error")
+	}
+	if e.Code != "" {
+		fmt.Fprintf(&b, " (%s)", e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if hint := e.hint(); hint != "" {
+		b.WriteString("; ")
+		b.WriteString(hint)
+	}
+	return b.String()
+}
+
+func (e *APIError) hint() string {
+	switch {
+	case e.Status == http.StatusUnauthorized:
+		return "the credential was rejected or has expired: get a new credential (run deltashare activate with a new activation link, or ask the data provider for a new token)"
+	case e.Status == http.StatusForbidden:
+		return "the credential may not read this object: ask the data provider to grant access"
+	case e.Status == http.StatusNotFound:
+		return "check the share, schema and table names (deltashare list shows what the credential can read)"
+	case e.Status == http.StatusBadRequest:
+		return "the server rejected the request parameters: check versions, timestamps and options"
+	case e.Status == http.StatusTooManyRequests:
+		return "the server is rate limiting requests: wait and try again"
+	case e.Status >= 500:
+		return "the server failed: try again later, and contact the data provider if it persists"
+	}
+	return ""
+}
+
+// Unwrap returns the sentinel matching the status (nil when none does).
+func (e *APIError) Unwrap() error { return statusSentinel(e.Status) }
+
+func statusSentinel(status int) error {
+	switch {
+	case status == http.StatusBadRequest:
+		return ErrBadRequest
+	case status == http.StatusUnauthorized:
+		return ErrUnauthorized
+	case status == http.StatusForbidden:
+		return ErrForbidden
+	case status == http.StatusNotFound:
+		return ErrNotFound
+	case status == http.StatusTooManyRequests:
+		return ErrRateLimited
+	case status >= 500 && status < 600:
+		return ErrServer
+	}
+	return nil
+}
+
+// ErrorBody is the protocol's error response body. It decodes both "errorCode" and
+// "error_code"; it encodes "errorCode".
+type ErrorBody struct {
+	ErrorCode string `json:"errorCode"`
+	Message   string `json:"message"`
+}
+
+// UnmarshalJSON accepts both spellings of the error code.
+func (b *ErrorBody) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		ErrorCode  *string `json:"errorCode"`
+		ErrorCode2 *string `json:"error_code"`
+		Message    *string `json:"message"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	*b = ErrorBody{}
+	if raw.ErrorCode != nil {
+		b.ErrorCode = *raw.ErrorCode
+	} else if raw.ErrorCode2 != nil {
+		b.ErrorCode = *raw.ErrorCode2
+	}
+	if raw.Message != nil {
+		b.Message = *raw.Message
+	}
+	return nil
+}
+
+// maxErrorBody bounds how much of an error response is read.
+const maxErrorBody = 64 << 10
+
+// maxMessage bounds the length of a server message kept in an error.
+const maxMessage = 1000
+
+// newAPIError builds an APIError from a non-2xx response, reading (a bounded part of) its body.
+func newAPIError(resp *http.Response, now time.Time) *APIError {
+	e := &APIError{Status: resp.StatusCode}
+	if resp.Request != nil {
+		e.Method = resp.Request.Method
+		if resp.Request.URL != nil {
+			e.URL = redactURL(resp.Request.URL.String())
+		}
+	}
+	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+		e.RetryAfter = d
+	}
+	if resp.Body != nil {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		e.Code, e.Message = parseErrorBody(data)
+	}
+	return e
+}
+
+// parseErrorBody extracts the error code and a cleaned message from an error body. Non-JSON
+// bodies (an HTML page from a proxy, say) give a short cleaned excerpt as the message.
+func parseErrorBody(data []byte) (code, message string) {
+	data = []byte(strings.TrimSpace(string(data)))
+	if len(data) == 0 {
+		return "", ""
+	}
+	var body ErrorBody
+	if data[0] == '{' && json.Unmarshal(data, &body) == nil {
+		return cleanText(body.ErrorCode, 100), cleanText(body.Message, maxMessage)
+	}
+	return "", cleanText(string(data), 200)
+}
+
+var urlQueryRE = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^\s?#"'<>]*)\?[^\s#"'<>]*`)
+
+// cleanText makes server-provided text safe for an error message: URL query strings (which may
+// hold signatures) are removed, control characters become spaces, and the text is cut to max
+// runes.
+func cleanText(s string, max int) string {
+	s = urlQueryRE.ReplaceAllString(s, "$1?REDACTED")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max]) + "…"
+	}
+	return s
+}
+
+// redactURL returns u without its query string and fragment, and without user information.
+func redactURL(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		host := rest
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			host = rest[:j]
+		}
+		if k := strings.LastIndexByte(host, '@'); k >= 0 {
+			u = u[:i+3] + rest[k+1:]
+		}
+	}
+	return u
+}
+
+// ExpiredError reports a bearer token whose expirationTime has passed. It unwraps to
+// [ErrTokenExpired].
+type ExpiredError struct {
+	Expiry time.Time
+}
+
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("the bearer token expired at %s: get a new credential (run deltashare activate with a new activation link, or ask the data provider for a new token)",
+		e.Expiry.UTC().Format(time.RFC3339))
+}
+
+// Unwrap returns ErrTokenExpired.
+func (e *ExpiredError) Unwrap() error { return ErrTokenExpired }

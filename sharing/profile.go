@@ -1,0 +1,382 @@
+package sharing
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Profile types of shareCredentialsVersion 2 that this package supports.
+const (
+	ProfileTypeBearerToken            = "bearer_token"
+	ProfileTypeOAuthClientCredentials = "oauth_client_credentials"
+)
+
+// MaxProfileSize bounds the size of a profile read by [LoadProfile] and [ParseProfile].
+const MaxProfileSize = 1 << 20
+
+// Profile is a recipient's credential for one Delta Sharing server: the profile file of format
+// version 1 (endpoint and bearer token) or 2 (type bearer_token, or type
+// oauth_client_credentials with a token endpoint, client id and secret).
+//
+// String, GoString, Format and LogValue never show the bearer token or the client secret.
+// MarshalJSON writes the profile file format, secrets included: it is how a credential is stored.
+type Profile struct {
+	// ShareCredentialsVersion is 1 or 2.
+	ShareCredentialsVersion int
+	// Type is ProfileTypeBearerToken (always, for version 1) or
+	// ProfileTypeOAuthClientCredentials.
+	Type string
+	// Endpoint is the sharing server's URL prefix, without a trailing slash.
+	Endpoint string
+
+	// BearerToken and ExpirationTime (zero when the token does not expire) for bearer_token.
+	BearerToken    string
+	ExpirationTime time.Time
+
+	// TokenEndpoint, ClientID, ClientSecret and Scope (space separated, optional) for
+	// oauth_client_credentials.
+	TokenEndpoint string
+	ClientID      string
+	ClientSecret  string
+	Scope         string
+}
+
+// profileFile is the JSON shape of a profile file.
+type profileFile struct {
+	ShareCredentialsVersion json.RawMessage `json:"shareCredentialsVersion"`
+	Type                    *string         `json:"type"`
+	Endpoint                *string         `json:"endpoint"`
+	BearerToken             *string         `json:"bearerToken"`
+	ExpirationTime          *string         `json:"expirationTime"`
+	TokenEndpoint           *string         `json:"tokenEndpoint"`
+	ClientID                *string         `json:"clientId"`
+	ClientSecret            *string         `json:"clientSecret"`
+	Scope                   *string         `json:"scope"`
+}
+
+func profileErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidProfile}, args...)...)
+}
+
+const supportedProfiles = `supported: shareCredentialsVersion 1, or 2 with type "bearer_token" or "oauth_client_credentials"`
+
+// ParseProfile parses a profile file's JSON. Errors name the missing or wrong field and never
+// include the file's content.
+func ParseProfile(data []byte) (*Profile, error) {
+	if len(data) > MaxProfileSize {
+		return nil, profileErr("the profile is larger than %d bytes", MaxProfileSize)
+	}
+	data = bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	if len(data) == 0 {
+		return nil, profileErr("the profile is empty")
+	}
+	var f profileFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, profileErr("the profile is not a JSON object: %s", describeJSONError(err))
+	}
+	if len(f.ShareCredentialsVersion) == 0 || string(f.ShareCredentialsVersion) == "null" {
+		return nil, profileErr(`field "shareCredentialsVersion" is missing (%s)`, supportedProfiles)
+	}
+	version, err := parseVersionNumber(f.ShareCredentialsVersion)
+	if err != nil {
+		return nil, profileErr(`field "shareCredentialsVersion" must be a number (%s)`, supportedProfiles)
+	}
+	p := &Profile{ShareCredentialsVersion: version}
+	switch version {
+	case 1:
+		p.Type = ProfileTypeBearerToken
+		if f.Type != nil && *f.Type != "" && *f.Type != ProfileTypeBearerToken {
+			return nil, profileErr(`profile type %q is not supported with shareCredentialsVersion 1 (%s)`, cleanText(*f.Type, 64), supportedProfiles)
+		}
+	case 2:
+		if f.Type == nil || *f.Type == "" {
+			return nil, profileErr(`field "type" is missing; shareCredentialsVersion 2 needs type "bearer_token" or "oauth_client_credentials"`)
+		}
+		switch *f.Type {
+		case ProfileTypeBearerToken, ProfileTypeOAuthClientCredentials:
+			p.Type = *f.Type
+		default:
+			return nil, profileErr(`profile type %q is not supported (%s); ask the data provider for a bearer token or OAuth client credentials profile`, cleanText(*f.Type, 64), supportedProfiles)
+		}
+	default:
+		return nil, profileErr(`shareCredentialsVersion %d is not supported (%s); upgrade deltashare or ask the data provider for a supported profile`, version, supportedProfiles)
+	}
+
+	endpoint, err := requireURL(f.Endpoint, "endpoint")
+	if err != nil {
+		return nil, err
+	}
+	p.Endpoint = endpoint
+
+	switch p.Type {
+	case ProfileTypeBearerToken:
+		if f.BearerToken == nil || strings.TrimSpace(*f.BearerToken) == "" {
+			return nil, profileErr(`field "bearerToken" is missing or empty`)
+		}
+		p.BearerToken = strings.TrimSpace(*f.BearerToken)
+		if f.ExpirationTime != nil && strings.TrimSpace(*f.ExpirationTime) != "" {
+			t, err := parseExpirationTime(*f.ExpirationTime)
+			if err != nil {
+				return nil, profileErr(`field "expirationTime" is not an ISO 8601 time such as 2026-01-31T00:00:00Z`)
+			}
+			p.ExpirationTime = t
+		}
+	case ProfileTypeOAuthClientCredentials:
+		te, err := requireURL(f.TokenEndpoint, "tokenEndpoint")
+		if err != nil {
+			return nil, err
+		}
+		p.TokenEndpoint = te
+		if f.ClientID == nil || strings.TrimSpace(*f.ClientID) == "" {
+			return nil, profileErr(`field "clientId" is missing or empty`)
+		}
+		p.ClientID = strings.TrimSpace(*f.ClientID)
+		if f.ClientSecret == nil || *f.ClientSecret == "" {
+			return nil, profileErr(`field "clientSecret" is missing or empty`)
+		}
+		p.ClientSecret = *f.ClientSecret
+		if f.Scope != nil {
+			p.Scope = strings.TrimSpace(*f.Scope)
+		}
+	}
+	return p, nil
+}
+
+func parseVersionNumber(raw json.RawMessage) (int, error) {
+	s := string(raw)
+	if len(s) >= 2 && s[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, err
+		}
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || f != float64(int(f)) || f < 0 || f > 1e6 {
+		return 0, errors.New("not an integer")
+	}
+	return int(f), nil
+}
+
+func requireURL(v *string, field string) (string, error) {
+	if v == nil || strings.TrimSpace(*v) == "" {
+		return "", profileErr("field %q is missing or empty", field)
+	}
+	s := strings.TrimRight(strings.TrimSpace(*v), "/")
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", profileErr("field %q must be an http or https URL", field)
+	}
+	if u.User != nil {
+		return "", profileErr("field %q must not contain user information", field)
+	}
+	return s, nil
+}
+
+// parseExpirationTime accepts the ISO 8601 forms profile files use: RFC 3339 with or without
+// fractional seconds, and without a zone (read as UTC).
+func parseExpirationTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	layouts := []string{
+		time.RFC3339Nano,
+		"2006-01-02T15:04:05.999999999Z0700",
+		"2006-01-02T15:04:05.999999999",
+		"2006-01-02 15:04:05.999999999Z07:00",
+		"2006-01-02 15:04:05.999999999",
+		"2006-01-02",
+	}
+	for _, l := range layouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, errors.New("unrecognized time")
+}
+
+// describeJSONError describes a JSON decoding error without quoting the input.
+func describeJSONError(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("field %q has the wrong type (%s where %s is expected)", te.Field, te.Value, te.Type)
+		}
+		return fmt.Sprintf("wrong JSON type (%s where %s is expected)", te.Value, te.Type)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends early"
+	}
+	return "invalid JSON"
+}
+
+// LoadProfile reads a profile from ref: "-" reads stdin, "env:NAME" reads the JSON held by the
+// environment variable NAME, text starting with "{" is the JSON itself, and anything else is a
+// file path. At most MaxProfileSize bytes are read.
+func LoadProfile(ref string, stdin io.Reader) (*Profile, error) {
+	trimmed := strings.TrimSpace(ref)
+	var (
+		data   []byte
+		source string
+		err    error
+	)
+	switch {
+	case trimmed == "":
+		return nil, profileErr("no profile given: pass a profile file path, -, env:NAME or the profile JSON")
+	case trimmed == "-":
+		source = "standard input"
+		if stdin == nil {
+			return nil, profileErr("no standard input to read the profile from")
+		}
+		data, err = readBounded(stdin)
+	case strings.HasPrefix(trimmed, "env:"):
+		name := strings.TrimPrefix(trimmed, "env:")
+		source = "environment variable " + name
+		if name == "" {
+			return nil, profileErr(`"env:" needs a variable name, e.g. env:DELTA_SHARING_PROFILE`)
+		}
+		v, ok := os.LookupEnv(name)
+		if !ok || strings.TrimSpace(v) == "" {
+			return nil, profileErr("environment variable %s is not set or empty", name)
+		}
+		data = []byte(v)
+	case strings.HasPrefix(trimmed, "{"):
+		source = "the given profile JSON"
+		data = []byte(trimmed)
+	default:
+		source = "profile file " + ref
+		var f *os.File
+		f, err = os.Open(ref)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, profileErr("profile file %s does not exist", ref)
+			}
+			return nil, profileErr("cannot open profile file %s: %v", ref, err)
+		}
+		defer f.Close()
+		data, err = readBounded(f)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", source, err)
+	}
+	p, err := ParseProfile(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return p, nil
+}
+
+func readBounded(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxProfileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxProfileSize {
+		return nil, profileErr("the profile is larger than %d bytes", MaxProfileSize)
+	}
+	return data, nil
+}
+
+// HasExpiry reports whether the profile's bearer token has an expiration time.
+func (p *Profile) HasExpiry() bool { return p != nil && !p.ExpirationTime.IsZero() }
+
+// CheckExpiry returns an [*ExpiredError] (errors.Is ErrTokenExpired) if the profile's bearer
+// token has expired at now.
+func (p *Profile) CheckExpiry(now time.Time) error {
+	if p.HasExpiry() && !now.Before(p.ExpirationTime) {
+		return &ExpiredError{Expiry: p.ExpirationTime}
+	}
+	return nil
+}
+
+// MarshalJSON writes the profile file format, secrets included.
+func (p Profile) MarshalJSON() ([]byte, error) {
+	type v1 struct {
+		ShareCredentialsVersion int    `json:"shareCredentialsVersion"`
+		Type                    string `json:"type,omitempty"`
+		Endpoint                string `json:"endpoint"`
+		BearerToken             string `json:"bearerToken,omitempty"`
+		ExpirationTime          string `json:"expirationTime,omitempty"`
+		TokenEndpoint           string `json:"tokenEndpoint,omitempty"`
+		ClientID                string `json:"clientId,omitempty"`
+		ClientSecret            string `json:"clientSecret,omitempty"`
+		Scope                   string `json:"scope,omitempty"`
+	}
+	out := v1{
+		ShareCredentialsVersion: p.ShareCredentialsVersion,
+		Endpoint:                p.Endpoint,
+		BearerToken:             p.BearerToken,
+		TokenEndpoint:           p.TokenEndpoint,
+		ClientID:                p.ClientID,
+		ClientSecret:            p.ClientSecret,
+		Scope:                   p.Scope,
+	}
+	if p.ShareCredentialsVersion != 1 {
+		out.Type = p.Type
+	}
+	if !p.ExpirationTime.IsZero() {
+		out.ExpirationTime = p.ExpirationTime.UTC().Format(time.RFC3339Nano)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON parses a profile file with the same rules as ParseProfile.
+func (p *Profile) UnmarshalJSON(data []byte) error {
+	q, err := ParseProfile(data)
+	if err != nil {
+		return err
+	}
+	*p = *q
+	return nil
+}
+
+// String describes the profile without its secrets.
+func (p Profile) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Profile{version=%d type=%s endpoint=%s", p.ShareCredentialsVersion, p.Type, redactURL(p.Endpoint))
+	switch p.Type {
+	case ProfileTypeOAuthClientCredentials:
+		fmt.Fprintf(&b, " tokenEndpoint=%s clientId=%s clientSecret=%s", redactURL(p.TokenEndpoint), p.ClientID, redacted(p.ClientSecret))
+		if p.Scope != "" {
+			fmt.Fprintf(&b, " scope=%q", p.Scope)
+		}
+	default:
+		fmt.Fprintf(&b, " bearerToken=%s", redacted(p.BearerToken))
+		if !p.ExpirationTime.IsZero() {
+			fmt.Fprintf(&b, " expirationTime=%s", p.ExpirationTime.UTC().Format(time.RFC3339))
+		}
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString is String, so %#v does not print secrets either.
+func (p Profile) GoString() string { return p.String() }
+
+// Format prints String for every verb, so no formatting verb reveals secrets.
+func (p Profile) Format(f fmt.State, verb rune) {
+	switch verb {
+	case 'q':
+		fmt.Fprintf(f, "%q", p.String())
+	default:
+		io.WriteString(f, p.String())
+	}
+}
+
+// LogValue makes slog show the redacted form.
+func (p Profile) LogValue() slog.Value { return slog.StringValue(p.String()) }
+
+func redacted(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return "<redacted>"
+}
