@@ -106,7 +106,14 @@ func ParseJSON(data []byte) (*Expr, error) {
 		return nil, fmt.Errorf("predicate: JSON predicate has data after the top-level object")
 	}
 	nodes := 0
-	return fromJSON(&root, "$", 0, &nodes)
+	e, err := fromJSON(&root, "$", 0, &nodes)
+	if err != nil {
+		return nil, err
+	}
+	if e.Op == OpColumn || e.Op == OpLiteral {
+		return nil, fmt.Errorf("predicate: the top-level op is a %s; want a condition such as equal, isNull or and", e.Op)
+	}
+	return e, nil
 }
 
 // checkJSONDepth refuses documents nested deeper than max before they are decoded.

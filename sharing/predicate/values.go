@@ -53,7 +53,10 @@ func formatYMD(y, m, d int64) string {
 func ParseTimestamp(s string, ntz bool) (int64, error) {
 	days, rest, err := parseDatePart(s)
 	if err != nil {
-		return 0, err
+		if strings.Contains(err.Error(), "no such day") || strings.Contains(err.Error(), "out of range") {
+			return 0, fmt.Errorf("timestamp %q: %w", s, err)
+		}
+		return 0, fmt.Errorf("timestamp %q: want YYYY-MM-DD[ hh:mm:ss[.ffffff]][zone]", s)
 	}
 	var micros int64
 	if rest != "" {
