@@ -208,16 +208,18 @@ type column struct {
 	arr        arrow.Array
 	name       string
 	parentNull []bool // nil when no enclosing struct has nulls
+	allNull    bool   // a column of the null type
 }
 
 func (c *column) null(i int) bool {
-	return c.arr.IsNull(i) || c.parentNull != nil && c.parentNull[i]
+	return c.allNull || c.arr.IsNull(i) || c.parentNull != nil && c.parentNull[i]
 }
 
 func findColumn(rec arrow.Record, name string) (*column, error) {
 	sc := rec.Schema()
 	if idx := fieldIndex(sc.Fields(), name); idx >= 0 {
-		return &column{arr: rec.Column(idx), name: sc.Field(idx).Name}, nil
+		arr := rec.Column(idx)
+		return &column{arr: arr, name: sc.Field(idx).Name, allNull: arr.DataType().ID() == arrow.NULL}, nil
 	}
 	parts := strings.Split(name, ".")
 	fields := sc.Fields()
@@ -244,7 +246,7 @@ func findColumn(rec arrow.Record, name string) (*column, error) {
 			arr = st.Field(idx)
 		}
 		if i == len(parts)-1 {
-			return &column{arr: arr, name: name, parentNull: parentNull}, nil
+			return &column{arr: arr, name: name, parentNull: parentNull, allNull: arr.DataType().ID() == arrow.NULL}, nil
 		}
 		stt, ok := arr.DataType().(*arrow.StructType)
 		if !ok {
