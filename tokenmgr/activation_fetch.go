@@ -38,7 +38,15 @@ const activationLinkExample = "expected https://<workspace-host>" + activationPa
 	"e.g. https://dbc-1234abcd-5678.cloud.databricks.com" + activationPagePath + "?4f2c9a1e0b7d"
 
 // activationCodeRe is what an activation code may contain: it travels as one URL path segment.
-var activationCodeRe = regexp.MustCompile(`^[A-Za-z0-9._~=+-]{1,1024}$`)
+var activationCodeRe = regexp.MustCompile(`^[A-Za-z0-9._~=+-]+$`)
+
+// maxCodeLen bounds an activation code.
+const maxCodeLen = 1024
+
+// validCode reports whether code can be an activation code.
+func validCode(code string) bool {
+	return len(code) <= maxCodeLen && activationCodeRe.MatchString(code)
+}
 
 // usedMessageRe recognises the service's messages about a link that cannot be used again.
 var usedMessageRe = regexp.MustCompile(`(?i)already (been )?(used|downloaded|retrieved|activated|redeemed)|expired|no longer (valid|available)|one[- ]time`)
@@ -74,7 +82,9 @@ func (c ActivatedCredential) String() string {
 }
 
 // GoString keeps %#v from printing the token.
-func (c ActivatedCredential) GoString() string { return "tokenmgr.ActivatedCredential{" + c.String() + "}" }
+func (c ActivatedCredential) GoString() string {
+	return "tokenmgr.ActivatedCredential{" + c.String() + "}"
+}
 
 // Format makes every fmt verb print the redacted description.
 func (c ActivatedCredential) Format(f fmt.State, verb rune) {
@@ -128,7 +138,7 @@ func ParseActivationLink(link string) (host, code string, err error) {
 	if code == "" {
 		return "", "", invalidLink("the activation code after '?' is missing")
 	}
-	if !activationCodeRe.MatchString(code) {
+	if !validCode(code) {
 		return "", "", invalidLink("the activation code after '?' contains unexpected characters")
 	}
 	return host, code, nil
@@ -157,7 +167,7 @@ func ParseActivationInput(linkOrCode, host string) (string, string, error) {
 	if linkOrCode == "" {
 		return "", "", invalidLink("the link is empty")
 	}
-	if !activationCodeRe.MatchString(linkOrCode) {
+	if !validCode(linkOrCode) {
 		return "", "", invalidLink("the activation code contains unexpected characters")
 	}
 	if strings.TrimSpace(host) == "" {
@@ -293,7 +303,7 @@ func FetchActivation(ctx context.Context, host, code string, httpClient *http.Cl
 	if err != nil {
 		return nil, err
 	}
-	if !activationCodeRe.MatchString(code) {
+	if !validCode(code) {
 		return nil, invalidLink("the activation code is empty or contains unexpected characters")
 	}
 	secrets := []string{code}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -59,7 +60,7 @@ type Workspace struct {
 // noLoader keeps the SDK from reading environment variables or config files.
 type noLoader struct{}
 
-func (noLoader) Name() string                  { return "deltashare-explicit" }
+func (noLoader) Name() string                   { return "deltashare-explicit" }
 func (noLoader) Configure(*config.Config) error { return nil }
 
 // NewWorkspace resolves the configuration and credentials (no request is sent to the
@@ -164,8 +165,20 @@ func (w *Workspace) AuthType() string { return w.client.Config.AuthType }
 func (w *Workspace) SDK() *databricks.WorkspaceClient { return w.client }
 
 // String describes the workspace without any credential.
-func (w *Workspace) String() string {
-	return fmt.Sprintf("Databricks workspace %s (auth %s)", w.host, w.AuthType())
+func (w Workspace) String() string {
+	return fmt.Sprintf("Databricks workspace %s (auth %s)", w.host, w.client.Config.AuthType)
+}
+
+// GoString keeps %#v from printing credentials.
+func (w Workspace) GoString() string { return "tokenmgr.Workspace{" + w.String() + "}" }
+
+// Format makes every fmt verb print the credential-free description.
+func (w Workspace) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, w.GoString())
+		return
+	}
+	_, _ = io.WriteString(f, w.String())
 }
 
 // err maps an SDK error, scrubbing this workspace's secrets.
