@@ -226,11 +226,14 @@ func profileKeys(lines []cfgLine, profile string) (keys map[string][]int, found 
 			continue
 		}
 		if t[0] == '[' {
-			if j := strings.LastIndexByte(t, ']'); j > 0 {
-				section = strings.TrimSpace(t[1:j])
-				seen[section]++
-				continue
+			// Like ini.v1: the name is everything up to the last ']', spaces included.
+			j := strings.LastIndexByte(t, ']')
+			if j < 0 {
+				return nil, false, fmt.Errorf("line %d opens a section without closing it", i+1)
 			}
+			section = t[1:j]
+			seen[section]++
+			continue
 		}
 		if section != profile {
 			continue

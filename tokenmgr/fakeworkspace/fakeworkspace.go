@@ -58,6 +58,8 @@ type Fault struct {
 	Status int
 	// Body is the response body; empty gives a Databricks-style JSON error for Status.
 	Body string
+	// Skip lets this many matching requests through before the fault starts.
+	Skip int
 	// Times is how many matching requests fail (0 means 1).
 	Times int
 }
@@ -516,6 +518,10 @@ func (w *Workspace) takeFault(r *http.Request) *Fault {
 			}
 		} else if f.Path != r.URL.Path {
 			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
+			return nil
 		}
 		f.Times--
 		if f.Times <= 0 {
