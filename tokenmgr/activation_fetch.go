@@ -412,7 +412,12 @@ func activationError(op string, err error, host string, secrets []string) error 
 		}
 		e.msg = fmt.Sprintf("%s: %s answered %s: %s; check the link, or ask the data provider for a new one", op, host, status, server)
 	default:
-		e.msg = fmt.Sprintf("%s: cannot reach %s: %s", op, host, redact(err.Error(), secrets...))
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			e.msg = fmt.Sprintf("%s: cannot reach %s: %s", op, host, redact(err.Error(), secrets...))
+		} else {
+			e.msg = fmt.Sprintf("%s: unexpected answer from %s: %s; check the host, or ask the data provider for a new link", op, host, redact(err.Error(), secrets...))
+		}
 	}
 	return e
 }

@@ -192,9 +192,9 @@ func (f rotationFixture) assertRolledBack(t *testing.T, err error) {
 
 func TestRotatePATRollback(t *testing.T) {
 	tests := []struct {
-		name   string
+		name    string
 		arrange func(t *testing.T, f rotationFixture, opts *RotateOptions)
-		step   string
+		step    string
 	}{
 		{"verification fails", func(t *testing.T, f rotationFixture, opts *RotateOptions) {
 			opts.Verify = func(ctx context.Context, tok Sensitive) error {
