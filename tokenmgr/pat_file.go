@@ -77,6 +77,9 @@ type rotationTarget interface {
 	readBack() (string, error)
 	// restore puts the original bytes back.
 	restore() error
+	// alsoHeldBy names other places in the same file that hold token (they would break when
+	// it is revoked).
+	alsoHeldBy(token string) []string
 }
 
 // fileState is the original content and mode of a target file.
@@ -148,6 +151,8 @@ func (t *tokenFileTarget) write(token string) error {
 	prefix, _, suffix := splitTokenFile(t.orig)
 	return t.replace([]byte(prefix + token + suffix))
 }
+
+func (t *tokenFileTarget) alsoHeldBy(string) []string { return nil }
 
 func (t *tokenFileTarget) readBack() (string, error) {
 	data, err := os.ReadFile(t.path)
@@ -318,6 +323,30 @@ func (p *profileTarget) write(token string) error {
 		b.WriteString(ln.eol)
 	}
 	return p.replace([]byte(b.String()))
+}
+
+func (p *profileTarget) alsoHeldBy(token string) []string {
+	var out []string
+	section := "DEFAULT"
+	for _, ln := range splitCfgLines(string(p.orig)) {
+		t := strings.TrimSpace(strings.TrimPrefix(ln.body, "\ufeff"))
+		if t == "" || t[0] == '#' || t[0] == ';' {
+			continue
+		}
+		if t[0] == '[' {
+			if j := strings.LastIndexByte(t, ']'); j > 0 {
+				section = t[1:j]
+			}
+			continue
+		}
+		if section == p.profile {
+			continue
+		}
+		if k, s, e, ok := keyValue(ln.body); ok && k == "token" && ln.body[s:e] == token {
+			out = append(out, section)
+		}
+	}
+	return out
 }
 
 // readBack reads the token through the SDK's own config file loader.

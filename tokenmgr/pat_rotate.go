@@ -106,6 +106,11 @@ func RotatePAT(ctx context.Context, opts RotateOptions) (*RotateResult, error) {
 		return nil, newError(op, nil, fmt.Sprintf("%s: %s", op, redact(err.Error(), oldValue)), err)
 	}
 	secrets := []string{oldValue}
+	if others := target.alsoHeldBy(oldValue); len(others) > 0 {
+		return nil, newError(op, nil, fmt.Sprintf(
+			"%s: profile(s) %s in the same file hold the same token, and revoking it would break them; give them their own tokens first (nothing was changed)",
+			op, strings.Join(others, ", ")), nil)
+	}
 	if opts.Host != "" {
 		host = opts.Host
 	}

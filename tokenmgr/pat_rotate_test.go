@@ -303,6 +303,8 @@ func TestRotatePATTargetErrors(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "cfg")
 	writeFile(t, cfg, "[oauth]\nhost = "+fw.URL()+"\nauth_type = databricks-cli\n\n[nohost]\ntoken = "+tok+"\n", 0o600)
+	shared := filepath.Join(dir, "shared")
+	writeFile(t, shared, "[DEFAULT]\nhost = "+fw.URL()+"\ntoken = "+tok+"\n[p]\nhost = "+fw.URL()+"\ntoken = "+tok+"\n", 0o600)
 	revoked := filepath.Join(dir, "revoked")
 	writeFile(t, revoked, "dapi-revoked-token\n", 0o600)
 	tests := []struct {
@@ -317,6 +319,7 @@ func TestRotatePATTargetErrors(t *testing.T) {
 		{"profile without a token", RotateOptions{Profile: "oauth", ConfigFile: cfg}, nil, "only personal access tokens"},
 		{"missing profile", RotateOptions{Profile: "nope", ConfigFile: cfg}, nil, "has no profile nope"},
 		{"profile without a host", RotateOptions{Profile: "nohost", ConfigFile: cfg}, ErrNoWorkspaceHost, "--databricks-host"},
+		{"token shared with another profile", RotateOptions{Profile: "p", ConfigFile: shared}, nil, "profile(s) DEFAULT in the same file"},
 		{"stored token rejected", RotateOptions{TokenFile: revoked, Host: fw.URL()}, ErrWorkspaceAuth, "by hand"},
 		{"missing file", RotateOptions{TokenFile: filepath.Join(dir, "none"), Host: fw.URL()}, nil, "no such file"},
 	}
