@@ -1,0 +1,438 @@
+package tokenmgr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/databricks/databricks-sdk-go/apierr"
+	"github.com/databricks/databricks-sdk-go/client"
+	"github.com/databricks/databricks-sdk-go/config"
+	"github.com/databricks/databricks-sdk-go/config/credentials"
+	"github.com/databricks/databricks-sdk-go/logger"
+	"github.com/databricks/databricks-sdk-go/service/sharing"
+)
+
+// activationPagePath is the path of the activation page in activation links.
+const activationPagePath = "/delta_sharing/retrieve_config.html"
+
+// retrievePathPrefix is where the SDK's RetrieveToken fetches the credential.
+const retrievePathPrefix = "/api/2.1/unity-catalog/public/data_sharing_activation/"
+
+// maxProfileSize bounds the activation response we accept.
+const maxProfileSize = 1 << 20
+
+// activationLinkExample is shown in every malformed-link error.
+const activationLinkExample = "expected https://<workspace-host>" + activationPagePath + "?<activation-code>, " +
+	"e.g. https://dbc-1234abcd-5678.cloud.databricks.com" + activationPagePath + "?4f2c9a1e0b7d"
+
+// activationCodeRe is what an activation code may contain: it travels as one URL path segment.
+var activationCodeRe = regexp.MustCompile(`^[A-Za-z0-9._~=+-]+$`)
+
+// maxCodeLen bounds an activation code.
+const maxCodeLen = 1024
+
+// validCode reports whether code can be an activation code.
+func validCode(code string) bool {
+	return len(code) <= maxCodeLen && activationCodeRe.MatchString(code)
+}
+
+// usedMessageRe recognises the service's messages about a link that cannot be used again.
+var usedMessageRe = regexp.MustCompile(`(?i)already (been )?(used|downloaded|retrieved|activated|redeemed)|expired|no longer (valid|available)|one[- ]time`)
+
+// ActivatedCredential is the credential behind an activation link: a Delta Sharing profile.
+// The bearer token is [Sensitive]; the raw profile (which contains it) is only available from
+// Profile(). String(), every fmt verb and JSON leave both out.
+type ActivatedCredential struct {
+	ShareCredentialsVersion int
+	BearerToken             Sensitive
+	Endpoint                string
+	// ExpirationTime is the expiry exactly as received ("" when the token never expires).
+	ExpirationTime string
+	// Expiry is ExpirationTime parsed (zero when absent or unparseable).
+	Expiry time.Time
+
+	raw []byte
+}
+
+// Profile returns the profile JSON exactly as the service sent it (a copy). It contains the
+// bearer token: write it only to a private file.
+func (c *ActivatedCredential) Profile() []byte { return bytes.Clone(c.raw) }
+
+// String describes the credential without the bearer token.
+func (c ActivatedCredential) String() string {
+	s := fmt.Sprintf("Delta Sharing credential v%d for %s", c.ShareCredentialsVersion, c.Endpoint)
+	if c.ExpirationTime != "" {
+		s += ", expires " + c.ExpirationTime
+	} else {
+		s += ", no expiry"
+	}
+	return s
+}
+
+// GoString keeps %#v from printing the token.
+func (c ActivatedCredential) GoString() string {
+	return "tokenmgr.ActivatedCredential{" + c.String() + "}"
+}
+
+// Format makes every fmt verb print the redacted description.
+func (c ActivatedCredential) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, c.GoString())
+		return
+	}
+	_, _ = io.WriteString(f, c.String())
+}
+
+// MarshalJSON writes the credential's metadata, never the token.
+func (c ActivatedCredential) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ShareCredentialsVersion int       `json:"shareCredentialsVersion"`
+		Endpoint                string    `json:"endpoint"`
+		ExpirationTime          string    `json:"expirationTime,omitempty"`
+		BearerToken             Sensitive `json:"bearerToken"`
+	}{c.ShareCredentialsVersion, c.Endpoint, c.ExpirationTime, c.BearerToken})
+}
+
+// invalidLink builds the malformed-link error; it never quotes the input.
+func invalidLink(reason string) error {
+	return newError("parse activation link", ErrInvalidActivationLink,
+		fmt.Sprintf("invalid activation link: %s; %s", reason, activationLinkExample), nil)
+}
+
+// ParseActivationLink splits an activation link
+// https://HOST/delta_sharing/retrieve_config.html?CODE into the workspace host
+// ("https://HOST", port kept) and the activation code. Plain http is accepted only for
+// loopback hosts (local tests). Errors match ErrInvalidActivationLink and never quote the link.
+func ParseActivationLink(link string) (host, code string, err error) {
+	link = strings.TrimSpace(link)
+	if link == "" {
+		return "", "", invalidLink("the link is empty")
+	}
+	if !strings.Contains(link, "://") {
+		return "", "", invalidLink("this is not a URL (for a bare activation code, also give the workspace host)")
+	}
+	u, perr := url.Parse(link)
+	if perr != nil || u.Host == "" {
+		return "", "", invalidLink("the link is not a valid URL")
+	}
+	host, herr := checkHostURL(u)
+	if herr != nil {
+		return "", "", herr
+	}
+	if !strings.HasSuffix(u.Path, activationPagePath) {
+		return "", "", invalidLink("the path must end in " + activationPagePath)
+	}
+	code = u.RawQuery
+	if code == "" {
+		return "", "", invalidLink("the activation code after '?' is missing")
+	}
+	if !validCode(code) {
+		return "", "", invalidLink("the activation code after '?' contains unexpected characters")
+	}
+	return host, code, nil
+}
+
+// ParseActivationInput accepts either a full activation link (host may be empty; if given it
+// must match the link's) or a bare activation code together with the workspace host.
+func ParseActivationInput(linkOrCode, host string) (string, string, error) {
+	linkOrCode = strings.TrimSpace(linkOrCode)
+	if strings.Contains(linkOrCode, "://") {
+		h, code, err := ParseActivationLink(linkOrCode)
+		if err != nil {
+			return "", "", err
+		}
+		if host != "" {
+			nh, err := NormalizeActivationHost(host)
+			if err != nil {
+				return "", "", err
+			}
+			if !strings.EqualFold(nh, h) {
+				return "", "", invalidLink("the link's host " + h + " differs from the given host " + nh)
+			}
+		}
+		return h, code, nil
+	}
+	if linkOrCode == "" {
+		return "", "", invalidLink("the link is empty")
+	}
+	if !validCode(linkOrCode) {
+		return "", "", invalidLink("the activation code contains unexpected characters")
+	}
+	if strings.TrimSpace(host) == "" {
+		return "", "", invalidLink("a bare activation code needs the workspace host (--host https://...)")
+	}
+	h, err := NormalizeActivationHost(host)
+	if err != nil {
+		return "", "", err
+	}
+	return h, linkOrCode, nil
+}
+
+// NormalizeActivationHost turns "HOST", "https://HOST" or "https://HOST/anything" into
+// "https://HOST" (http is kept only for loopback hosts).
+func NormalizeActivationHost(host string) (string, error) {
+	host = strings.TrimSpace(host)
+	if host == "" {
+		return "", invalidLink("the workspace host is empty")
+	}
+	if !strings.Contains(host, "://") {
+		host = "https://" + host
+	}
+	u, err := url.Parse(host)
+	if err != nil || u.Host == "" {
+		return "", invalidLink("the workspace host is not a valid URL")
+	}
+	return checkHostURL(u)
+}
+
+func checkHostURL(u *url.URL) (string, error) {
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return "", invalidLink("the link must use https")
+		}
+	default:
+		return "", invalidLink("the link must use https")
+	}
+	if u.User != nil {
+		return "", invalidLink("the link must not contain user information")
+	}
+	return strings.ToLower(u.Scheme) + "://" + u.Host, nil
+}
+
+func isLoopback(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// anonymousCredentials is an SDK credentials strategy that sends no credentials and looks
+// for none (the activation endpoints are public).
+type anonymousCredentials struct{}
+
+func (anonymousCredentials) Name() string { return "anonymous" }
+
+func (anonymousCredentials) Configure(context.Context, *config.Config) (credentials.CredentialsProvider, error) {
+	return credentials.CredentialsProviderFn(func(r *http.Request) error {
+		r.Header.Del("Authorization")
+		return nil
+	}), nil
+}
+
+// publicTransport strips any Authorization header (belt and braces: the anonymous strategy
+// sets none) and keeps the raw body of the credential response.
+type publicTransport struct {
+	base http.RoundTripper
+
+	mu  sync.Mutex
+	raw []byte
+}
+
+func (t *publicTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Authorization") != "" || req.Header.Get("Cookie") != "" {
+		req = req.Clone(req.Context())
+		req.Header.Del("Authorization")
+		req.Header.Del("Cookie")
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(req.URL.Path, retrievePathPrefix) {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProfileSize+1))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxProfileSize {
+		return nil, fmt.Errorf("the activation response is larger than %d bytes", maxProfileSize)
+	}
+	t.mu.Lock()
+	t.raw = body
+	t.mu.Unlock()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
+
+// quietLogger drops the SDK's debug output (it would show URLs with the activation code) and
+// scrubs the code from warnings and errors.
+type quietLogger struct {
+	base    logger.Logger
+	secrets []string
+}
+
+func (l quietLogger) Enabled(ctx context.Context, level logger.Level) bool {
+	return level >= logger.LevelWarn && l.base.Enabled(ctx, level)
+}
+func (quietLogger) Tracef(context.Context, string, ...any) {}
+func (quietLogger) Debugf(context.Context, string, ...any) {}
+func (quietLogger) Infof(context.Context, string, ...any)  {}
+func (l quietLogger) Warnf(ctx context.Context, format string, v ...any) {
+	l.base.Warnf(ctx, "%s", redact(fmt.Sprintf(format, v...), l.secrets...))
+}
+func (l quietLogger) Errorf(ctx context.Context, format string, v ...any) {
+	l.base.Errorf(ctx, "%s", redact(fmt.Sprintf(format, v...), l.secrets...))
+}
+
+// FetchActivation downloads the credential behind an activation code from the workspace at
+// host, through the SDK's RecipientActivation API (GetActivationUrlInfo, then RetrieveToken)
+// on the public endpoints. No credentials are sent or looked up: no environment variables, no
+// ~/.databrickscfg, no metadata service. httpClient may be nil (its Transport and Timeout are
+// used when given).
+//
+// A link can be downloaded once: a used (or expired) link yields an error matching
+// ErrActivationUsed. Errors never contain the activation code.
+func FetchActivation(ctx context.Context, host, code string, httpClient *http.Client) (*ActivatedCredential, error) {
+	const op = "fetch the Delta Sharing credential"
+	normHost, err := NormalizeActivationHost(host)
+	if err != nil {
+		return nil, err
+	}
+	if !validCode(code) {
+		return nil, invalidLink("the activation code is empty or contains unexpected characters")
+	}
+	secrets := []string{code}
+
+	base := http.DefaultTransport
+	cfg := &config.Config{
+		Host:                normHost,
+		Credentials:         anonymousCredentials{},
+		Loaders:             []config.Loader{noLoader{}},
+		RetryTimeoutSeconds: 60,
+		HostMetadataResolver: func(context.Context, string) (*config.HostMetadata, error) {
+			return nil, nil // no discovery request: only the two public endpoints are called
+		},
+	}
+	if httpClient != nil {
+		if httpClient.Transport != nil {
+			base = httpClient.Transport
+		}
+		if httpClient.Timeout > 0 {
+			cfg.HTTPTimeoutSeconds = int(math.Ceil(httpClient.Timeout.Seconds()))
+		}
+	}
+	transport := &publicTransport{base: base}
+	cfg.HTTPTransport = transport
+
+	ctx = logger.NewContext(ctx, quietLogger{base: logger.Get(ctx), secrets: secrets})
+	c, err := client.New(cfg)
+	if err != nil {
+		return nil, activationError(op, err, normHost, secrets)
+	}
+	api := sharing.NewRecipientActivation(c)
+	if err := api.GetActivationUrlInfo(ctx, sharing.GetActivationUrlInfoRequest{ActivationUrl: code}); err != nil {
+		return nil, activationError(op, err, normHost, secrets)
+	}
+	resp, err := api.RetrieveToken(ctx, sharing.RetrieveTokenRequest{ActivationUrl: code})
+	if err != nil {
+		return nil, activationError(op, err, normHost, secrets)
+	}
+	transport.mu.Lock()
+	raw := transport.raw
+	transport.mu.Unlock()
+	return credentialFromResponse(op, raw, resp)
+}
+
+// credentialFromResponse checks the profile and keeps its raw bytes.
+func credentialFromResponse(op string, raw []byte, resp *sharing.RetrieveTokenResponse) (*ActivatedCredential, error) {
+	if len(raw) == 0 || resp == nil {
+		return nil, newError(op, nil, op+": the service answered with an empty credential; ask the data provider to issue a new link", nil)
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, newError(op, nil, op+": the service's answer is not a JSON profile; ask the data provider to check the recipient", nil)
+	}
+	var missing []string
+	if resp.BearerToken == "" {
+		missing = append(missing, "bearerToken")
+	}
+	if resp.Endpoint == "" {
+		missing = append(missing, "endpoint")
+	}
+	if len(missing) > 0 {
+		return nil, newError(op, nil, fmt.Sprintf("%s: the profile lacks %s; ask the data provider to check the recipient", op, strings.Join(missing, " and ")), nil)
+	}
+	c := &ActivatedCredential{
+		ShareCredentialsVersion: resp.ShareCredentialsVersion,
+		BearerToken:             Sensitive(resp.BearerToken),
+		Endpoint:                resp.Endpoint,
+		ExpirationTime:          resp.ExpirationTime,
+		raw:                     bytes.Clone(raw),
+	}
+	if resp.ExpirationTime != "" {
+		if t, err := time.Parse(time.RFC3339Nano, resp.ExpirationTime); err == nil {
+			c.Expiry = t.UTC()
+		}
+	}
+	return c, nil
+}
+
+// activationError maps errors of the public endpoints. The SDK's error is not chained: its
+// text may carry the request URL, which contains the activation code.
+func activationError(op string, err error, host string, secrets []string) error {
+	e := &WorkspaceError{Op: op}
+	var apiErr *apierr.APIError
+	switch {
+	case errors.Is(err, context.Canceled):
+		e.Kind = context.Canceled
+		e.msg = op + ": interrupted"
+	case errors.Is(err, context.DeadlineExceeded):
+		e.Kind = context.DeadlineExceeded
+		e.msg = fmt.Sprintf("%s: %s did not answer in time; try again", op, host)
+	case errors.As(err, &apiErr):
+		e.StatusCode, e.ErrorCode = apiErr.StatusCode, apiErr.ErrorCode
+		server := strings.TrimSpace(redact(apiErr.Message, secrets...))
+		status := fmt.Sprintf("HTTP %d", apiErr.StatusCode)
+		if apiErr.ErrorCode != "" {
+			status += " " + apiErr.ErrorCode
+		}
+		if activationUsed(apiErr) {
+			e.Kind = ErrActivationUsed
+			e.msg = fmt.Sprintf("%s (%s answered %s)", ErrActivationUsed.Error(), host, status)
+			return e
+		}
+		if errors.Is(err, apierr.ErrTooManyRequests) || apiErr.StatusCode >= 500 {
+			e.msg = fmt.Sprintf("%s: %s answered %s: %s; try again later", op, host, status, server)
+			return e
+		}
+		e.msg = fmt.Sprintf("%s: %s answered %s: %s; check the link, or ask the data provider for a new one", op, host, status, server)
+	default:
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			e.msg = fmt.Sprintf("%s: cannot reach %s: %s", op, host, redact(err.Error(), secrets...))
+		} else {
+			e.msg = fmt.Sprintf("%s: unexpected answer from %s: %s; check the host, or ask the data provider for a new link", op, host, redact(err.Error(), secrets...))
+		}
+	}
+	return e
+}
+
+// activationUsed decides whether an API error means the link was used (or expired). The
+// service's answer to a second download is not documented, so both plausible shapes are
+// recognised: a 404/410 (e.g. RESOURCE_DOES_NOT_EXIST), and a 400/401/403 whose code or
+// message says the link is used, expired or gone.
+func activationUsed(apiErr *apierr.APIError) bool {
+	switch apiErr.StatusCode {
+	case http.StatusNotFound, http.StatusGone:
+		return true
+	case http.StatusBadRequest, http.StatusForbidden, http.StatusUnauthorized:
+		return usedMessageRe.MatchString(apiErr.Message) ||
+			apiErr.ErrorCode == "RESOURCE_DOES_NOT_EXIST" || apiErr.ErrorCode == "INVALID_STATE"
+	}
+	return false
+}

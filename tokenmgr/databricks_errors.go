@@ -1,0 +1,136 @@
+package tokenmgr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/databricks/databricks-sdk-go/apierr"
+	"github.com/databricks/databricks-sdk-go/config"
+)
+
+// Sentinels that errors from this package unwrap to (test with errors.Is).
+var (
+	// ErrNoWorkspaceCredentials: no usable Databricks authentication was configured.
+	ErrNoWorkspaceCredentials = errors.New("no Databricks credentials configured")
+	// ErrNoWorkspaceHost: no workspace host was configured.
+	ErrNoWorkspaceHost = errors.New("no Databricks workspace host configured")
+	// ErrWorkspaceAuth: Databricks rejected the credentials (HTTP 401).
+	ErrWorkspaceAuth = errors.New("databricks rejected the credentials")
+	// ErrWorkspacePermission: the credentials are valid but lack permission (HTTP 403).
+	ErrWorkspacePermission = errors.New("permission denied by Databricks")
+	// ErrWorkspaceNotFound: the token, recipient or principal does not exist (HTTP 404).
+	ErrWorkspaceNotFound = errors.New("not found in the Databricks workspace")
+	// ErrWorkspaceConflict: the object already exists (HTTP 409).
+	ErrWorkspaceConflict = errors.New("already exists in the Databricks workspace")
+	// ErrActivationUsed: the activation link was already used (or has expired).
+	ErrActivationUsed = errors.New("this activation link was already used; ask the data provider to issue a new link")
+	// ErrInvalidActivationLink: the activation link or code is malformed.
+	ErrInvalidActivationLink = errors.New("invalid activation link")
+	// ErrOldTokenUnknown: rotation could not tell which token the target holds.
+	ErrOldTokenUnknown = errors.New("cannot tell which token to rotate")
+	// ErrRotationFailed: a PAT rotation failed (see the message for what was rolled back).
+	ErrRotationFailed = errors.New("token rotation failed")
+)
+
+// WorkspaceError is the error type of this package. Its message says what failed and what to
+// do next; it never contains a secret. It unwraps to a sentinel (Kind), to context errors, and
+// for workspace calls to the SDK error (whose message is already redacted in Error()).
+type WorkspaceError struct {
+	// Op is what was being done, e.g. "create token".
+	Op string
+	// Kind is the sentinel this error matches (may be nil).
+	Kind error
+	// StatusCode is the HTTP status the service answered with (0 if none).
+	StatusCode int
+	// ErrorCode is the service's error code, e.g. RESOURCE_DOES_NOT_EXIST ("" if none).
+	ErrorCode string
+
+	msg   string
+	cause error
+}
+
+// Error returns the redacted, actionable message.
+func (e *WorkspaceError) Error() string { return e.msg }
+
+// Unwrap exposes Kind and the cause to errors.Is / errors.As.
+func (e *WorkspaceError) Unwrap() []error {
+	var out []error
+	if e.Kind != nil {
+		out = append(out, e.Kind)
+	}
+	if e.cause != nil {
+		out = append(out, e.cause)
+	}
+	return out
+}
+
+// newError builds a WorkspaceError with a fixed message.
+func newError(op string, kind error, msg string, cause error) *WorkspaceError {
+	return &WorkspaceError{Op: op, Kind: kind, msg: msg, cause: cause}
+}
+
+// noCredentialsHint tells the user how to configure Databricks authentication.
+const noCredentialsHint = "set DATABRICKS_HOST and DATABRICKS_TOKEN, or pass --databricks-profile NAME " +
+	"to use a profile from ~/.databrickscfg (another file: DATABRICKS_CONFIG_FILE), or set " +
+	"DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET for OAuth machine-to-machine, or " +
+	"ARM_CLIENT_ID, ARM_CLIENT_SECRET and ARM_TENANT_ID for an Azure service principal"
+
+// mapError turns an SDK error into a *WorkspaceError with a clear message. Every secret in
+// secrets is scrubbed from the message. Nil stays nil; a *WorkspaceError passes through.
+func mapError(op string, err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	var we *WorkspaceError
+	if errors.As(err, &we) {
+		return err
+	}
+	e := &WorkspaceError{Op: op, cause: err}
+	var apiErr *apierr.APIError
+	server := ""
+	if errors.As(err, &apiErr) {
+		e.StatusCode = apiErr.StatusCode
+		e.ErrorCode = apiErr.ErrorCode
+		server = strings.TrimSpace(redact(apiErr.Message, secrets...))
+	}
+	detail := redact(err.Error(), secrets...)
+	if server != "" {
+		detail = server
+	}
+	status := ""
+	if e.StatusCode != 0 {
+		status = fmt.Sprintf("HTTP %d", e.StatusCode)
+		if e.ErrorCode != "" && e.ErrorCode != fmt.Sprint(e.StatusCode) {
+			status += " " + e.ErrorCode
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		e.msg = fmt.Sprintf("%s: %s", op, detail)
+	case errors.Is(err, config.ErrCannotConfigureDefault):
+		e.Kind = ErrNoWorkspaceCredentials
+		e.msg = fmt.Sprintf("%s: no Databricks credentials found: %s", op, noCredentialsHint)
+	case errors.Is(err, config.ErrNoHostConfigured), strings.Contains(err.Error(), "host is required"):
+		e.Kind = ErrNoWorkspaceHost
+		e.msg = fmt.Sprintf("%s: no Databricks workspace host configured: set DATABRICKS_HOST, pass --databricks-host, or add host = https://... to the profile", op)
+	case errors.Is(err, apierr.ErrUnauthenticated):
+		e.Kind = ErrWorkspaceAuth
+		e.msg = fmt.Sprintf("%s: Databricks rejected the credentials (%s: %s): the token is invalid, expired or revoked; create a new token or fix the profile, then try again", op, status, detail)
+	case errors.Is(err, apierr.ErrPermissionDenied):
+		e.Kind = ErrWorkspacePermission
+		e.msg = fmt.Sprintf("%s: permission denied (%s: %s): the credentials are valid but lack permission for this operation; ask a workspace admin (token management and tokens on behalf of service principals need admin rights; recipients need the CREATE_RECIPIENT privilege or ownership)", op, status, detail)
+	case errors.Is(err, apierr.ErrNotFound):
+		e.Kind = ErrWorkspaceNotFound
+		e.msg = fmt.Sprintf("%s: not found (%s: %s)", op, status, detail)
+	case errors.Is(err, apierr.ErrResourceConflict):
+		e.Kind = ErrWorkspaceConflict
+		e.msg = fmt.Sprintf("%s: already exists (%s: %s)", op, status, detail)
+	case status != "":
+		e.msg = fmt.Sprintf("%s: %s: %s", op, status, detail)
+	default:
+		e.msg = fmt.Sprintf("%s: %s", op, detail)
+	}
+	return e
+}

@@ -1,0 +1,229 @@
+package tokenmgr
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/tokenmgr/fakeworkspace"
+)
+
+// newFake isolates the environment from the host and starts a fake workspace.
+func newFake(t *testing.T) *fakeworkspace.Workspace {
+	t.Helper()
+	fakeworkspace.IsolateEnv(t)
+	return fakeworkspace.New(t)
+}
+
+// connect returns a workspace client authenticated with token.
+func connect(t *testing.T, fw *fakeworkspace.Workspace, token string) *Workspace {
+	t.Helper()
+	ws, err := NewWorkspace(context.Background(), WorkspaceOptions{Host: fw.URL(), Token: token})
+	require.NoError(t, err)
+	return ws
+}
+
+// assertNoSecret checks that none of the secrets appear in any rendering of v.
+func assertNoSecret(t *testing.T, v any, secrets ...string) {
+	t.Helper()
+	var renders []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		renders = append(renders, fmt.Sprintf(verb, v))
+	}
+	if b, err := json.Marshal(v); err == nil {
+		renders = append(renders, string(b))
+	}
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("x", "v", v)
+	renders = append(renders, logged.String())
+	if err, ok := v.(error); ok {
+		renders = append(renders, err.Error())
+	}
+	for _, r := range renders {
+		for _, s := range secrets {
+			require.NotEmpty(t, s)
+			assert.NotContains(t, r, s)
+			assert.NotContains(t, strings.ToLower(r), strings.ToLower(fmt.Sprintf("%x", s)), "hex-encoded secret")
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	require.NoError(t, os.WriteFile(path, []byte(content), mode))
+	require.NoError(t, os.Chmod(path, mode))
+}
+
+func TestNewWorkspaceAuthSources(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, fw *fakeworkspace.Workspace, token, home string) WorkspaceOptions
+	}{
+		{"explicit host and token", func(t *testing.T, fw *fakeworkspace.Workspace, token, _ string) WorkspaceOptions {
+			return WorkspaceOptions{Host: fw.URL(), Token: token}
+		}},
+		{"environment variables", func(t *testing.T, fw *fakeworkspace.Workspace, token, _ string) WorkspaceOptions {
+			t.Setenv("DATABRICKS_HOST", fw.URL())
+			t.Setenv("DATABRICKS_TOKEN", token)
+			return WorkspaceOptions{}
+		}},
+		{"named profile in a given file", func(t *testing.T, fw *fakeworkspace.Workspace, token, home string) WorkspaceOptions {
+			path := filepath.Join(home, "cfg", "databricks.cfg")
+			writeFile(t, path, "[DEFAULT]\nhost = https://wrong.invalid\ntoken = nope\n\n[prod]\nhost = "+fw.URL()+"\ntoken = "+token+"\n", 0o600)
+			return WorkspaceOptions{Profile: "prod", ConfigFile: path}
+		}},
+		{"profile from DATABRICKS_CONFIG_FILE", func(t *testing.T, fw *fakeworkspace.Workspace, token, home string) WorkspaceOptions {
+			path := filepath.Join(home, "other.cfg")
+			writeFile(t, path, "[prod]\nhost = "+fw.URL()+"\ntoken = "+token+"\n", 0o600)
+			t.Setenv("DATABRICKS_CONFIG_FILE", path)
+			return WorkspaceOptions{Profile: "prod"}
+		}},
+		{"DEFAULT profile of ~/.databrickscfg", func(t *testing.T, fw *fakeworkspace.Workspace, token, home string) WorkspaceOptions {
+			writeFile(t, filepath.Join(home, ".databrickscfg"), "[DEFAULT]\nhost = "+fw.URL()+"\ntoken = "+token+"\n", 0o600)
+			require.NoError(t, os.Unsetenv("DATABRICKS_CONFIG_FILE"))
+			return WorkspaceOptions{}
+		}},
+		{"explicit options win over the environment", func(t *testing.T, fw *fakeworkspace.Workspace, token, _ string) WorkspaceOptions {
+			t.Setenv("DATABRICKS_HOST", "https://wrong.invalid")
+			t.Setenv("DATABRICKS_TOKEN", "dapi-wrong")
+			t.Setenv("DATABRICKS_CLIENT_ID", "someone")
+			return WorkspaceOptions{Host: fw.URL(), Token: token, NoEnvironment: true}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fw := newFake(t)
+			home := os.Getenv("HOME")
+			_, token := fw.MintToken("", "test", 0)
+			opts := tc.setup(t, fw, token, home)
+			ws, err := NewWorkspace(context.Background(), opts)
+			require.NoError(t, err)
+			assert.Equal(t, fw.URL(), ws.Host())
+			assert.Equal(t, "pat", ws.AuthType())
+			me, err := ws.Me(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, fakeworkspace.DefaultUser, me.UserName)
+			assertNoSecret(t, ws, token)
+		})
+	}
+}
+
+func TestNewWorkspaceConfigurationErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		setup    func(t *testing.T, fw *fakeworkspace.Workspace, home string) WorkspaceOptions
+		kind     error
+		contains []string
+	}{
+		{"nothing configured", func(t *testing.T, _ *fakeworkspace.Workspace, _ string) WorkspaceOptions {
+			return WorkspaceOptions{}
+		}, ErrNoWorkspaceCredentials, []string{"DATABRICKS_HOST", "DATABRICKS_TOKEN", "--databricks-profile"}},
+		{"host but no credentials", func(t *testing.T, fw *fakeworkspace.Workspace, _ string) WorkspaceOptions {
+			t.Setenv("DATABRICKS_HOST", fw.URL())
+			return WorkspaceOptions{}
+		}, ErrNoWorkspaceCredentials, []string{"DATABRICKS_TOKEN", "--databricks-profile", "DATABRICKS_CLIENT_ID"}},
+		{"token but no host", func(t *testing.T, _ *fakeworkspace.Workspace, _ string) WorkspaceOptions {
+			return WorkspaceOptions{Token: "dapi0123456789"}
+		}, ErrNoWorkspaceHost, []string{"DATABRICKS_HOST"}},
+		{"profile missing from the file", func(t *testing.T, fw *fakeworkspace.Workspace, home string) WorkspaceOptions {
+			path := filepath.Join(home, "cfg")
+			writeFile(t, path, "[prod]\nhost = "+fw.URL()+"\ntoken = dapi0123456789\n", 0o600)
+			return WorkspaceOptions{Profile: "staging", ConfigFile: path}
+		}, ErrNoWorkspaceCredentials, []string{"staging", "--databricks-profile"}},
+		{"config file missing", func(t *testing.T, _ *fakeworkspace.Workspace, home string) WorkspaceOptions {
+			return WorkspaceOptions{Profile: "prod", ConfigFile: filepath.Join(home, "nope.cfg")}
+		}, ErrNoWorkspaceCredentials, []string{"nope.cfg", "does not exist"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fw := newFake(t)
+			opts := tc.setup(t, fw, os.Getenv("HOME"))
+			_, err := NewWorkspace(context.Background(), opts)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tc.kind)
+			for _, s := range tc.contains {
+				assert.Contains(t, err.Error(), s)
+			}
+			assertNoSecret(t, err, "dapi0123456789")
+		})
+	}
+}
+
+func TestWorkspaceErrorsAreClearAndRedacted(t *testing.T) {
+	fw := newFake(t)
+	_, token := fw.MintToken("", "", 0)
+	fw.AddUser("plain@example.com", false)
+	_, plainToken := fw.MintToken("plain@example.com", "", 0)
+
+	t.Run("invalid token", func(t *testing.T) {
+		ws := connect(t, fw, "dapi-not-a-valid-token")
+		_, err := ws.Me(context.Background())
+		require.Error(t, err)
+		assert.ErrorIs(t, err, ErrWorkspaceAuth)
+		assert.Contains(t, err.Error(), "HTTP 401")
+		assert.Contains(t, err.Error(), "invalid, expired or revoked")
+		var we *WorkspaceError
+		require.ErrorAs(t, err, &we)
+		assert.Equal(t, 401, we.StatusCode)
+		assertNoSecret(t, err, "dapi-not-a-valid-token")
+	})
+	t.Run("not an admin", func(t *testing.T) {
+		ws := connect(t, fw, plainToken)
+		_, err := ws.ListWorkspaceTokens(context.Background(), AdminListOptions{})
+		require.Error(t, err)
+		assert.ErrorIs(t, err, ErrWorkspacePermission)
+		assert.Contains(t, err.Error(), "HTTP 403")
+		assert.Contains(t, err.Error(), "admin")
+		assertNoSecret(t, err, plainToken)
+	})
+	t.Run("server message echoing the token", func(t *testing.T) {
+		ws := connect(t, fw, token)
+		fw.InjectFault(fakeworkspace.Fault{Path: fakeworkspace.PathMe, Status: 500,
+			Body: `{"error_code":"INTERNAL_ERROR","message":"failure for token ` + token + `"}`})
+		_, err := ws.Me(context.Background())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "HTTP 500")
+		assert.Contains(t, err.Error(), "[redacted]")
+		assertNoSecret(t, err, token)
+	})
+	t.Run("cancelled context", func(t *testing.T) {
+		ws := connect(t, fw, token)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := ws.Me(ctx)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+func TestSensitive(t *testing.T) {
+	s := Sensitive("dapi-very-secret")
+	assert.Equal(t, "dapi-very-secret", s.Reveal())
+	assert.False(t, s.IsZero())
+	assert.Equal(t, "[redacted]", s.String())
+	assertNoSecret(t, s, "dapi-very-secret")
+	assertNoSecret(t, struct{ S Sensitive }{s}, "dapi-very-secret")
+	assertNoSecret(t, &struct{ S Sensitive }{s}, "dapi-very-secret")
+	assert.Equal(t, "", Sensitive("").String())
+	assert.True(t, Sensitive("").IsZero())
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ msg, secret, want string }{
+		{"token abcdef in text", "abcdef", "token [redacted] in text"},
+		{"GET /x/a%2Fb%3D", "a/b=", "GET /x/[redacted]"},
+		{"short ab stays", "ab", "short ab stays"},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, redact(tc.msg, tc.secret))
+	}
+}
