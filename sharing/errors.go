@@ -87,7 +87,7 @@ func (e *APIError) hint() string {
 	case e.Status == http.StatusForbidden:
 		return "the credential may not read this object: ask the data provider to grant access"
 	case e.Status == http.StatusNotFound:
-		return "check the share, schema and table names (deltashare list shows what the credential can read)"
+		return "check the share, schema and table names (deltashare tables shows what the credential can read)"
 	case e.Status == http.StatusBadRequest:
 		return "the server rejected the request parameters: check versions, timestamps and options"
 	case e.Status == http.StatusTooManyRequests:

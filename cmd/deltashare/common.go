@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+// streams are the command's standard streams (cli/cli iostreams): data on Out, diagnostics and
+// progress on Err. Tests run commands with buffers.
+type streams struct {
+	In          io.Reader
+	Out         io.Writer
+	Err         io.Writer
+	ErrTerminal bool // stderr is a terminal: progress bars may be drawn
+}
+
+func stdStreams() *streams {
+	return &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
+}
+
+// streamsKey carries the streams in the cli.Context's metadata so tests can substitute buffers.
+const streamsKey = "streams"
+
+func ioFrom(c *cli.Context) *streams {
+	if s, ok := c.App.Metadata[streamsKey].(*streams); ok {
+		return s
+	}
+	return stdStreams()
+}
+
+// Flags shared by many commands.
+var (
+	profileFlag = &cli.StringFlag{
+		Name:    "profile",
+		Aliases: []string{"p"},
+		EnvVars: []string{"DELTASHARE_PROFILE"},
+		Usage:   "credential: a stored credential NAME, a profile FILE, - for stdin, env:VAR, or the profile JSON itself",
+	}
+	outputFlag = &cli.StringFlag{
+		Name:    "output",
+		Aliases: []string{"O"},
+		Value:   "text",
+		Usage:   "output format: text or json",
+	}
+	configDirFlag = &cli.StringFlag{
+		Name:    "config-dir",
+		EnvVars: []string{"DELTASHARE_CONFIG_DIR"},
+		Usage:   "directory of the credential store (default: the user's config dir/deltashare)",
+	}
+	quietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors"}
+)
+
+// outputMode validates --output.
+func outputMode(c *cli.Context) (string, error) {
+	switch o := strings.ToLower(c.String("output")); o {
+	case "", "text":
+		return "text", nil
+	case "json":
+		return "json", nil
+	default:
+		return "", usageError(fmt.Errorf("unknown --output %q: use text or json", o))
+	}
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// newTable returns a tab-aligned writer for text listings.
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// profileResolver turns a --profile value into a profile; the credential store replaces it so
+// that stored names work wherever files do.
+var profileResolver = func(c *cli.Context, ref string) (*sharing.Profile, error) {
+	return sharing.LoadProfile(ref, ioFrom(c).In)
+}
+
+// tableArg parses a TABLE argument: share.schema.table or PROFILE#share.schema.table.
+// It returns the profile reference embedded in the argument, if any.
+func tableArg(s string) (profileRef string, t sharing.Table, err error) {
+	if strings.Contains(s, "#") {
+		p, t, err := sharing.ParseTableURL(s)
+		if err != nil {
+			return "", t, usageError(err)
+		}
+		return p, t, nil
+	}
+	t, err = sharing.ParseTable(s)
+	if err != nil {
+		return "", t, usageError(err)
+	}
+	return "", t, nil
+}
+
+// clientFor builds a protocol client from --profile (or a profile embedded in a table argument).
+func clientFor(c *cli.Context, embedded string) (*sharing.Client, error) {
+	ref := c.String("profile")
+	if embedded != "" {
+		ref = embedded
+	}
+	if ref == "" {
+		return nil, usageError(errors.New("no credential given: pass -p NAME|FILE (or set DELTASHARE_PROFILE); `deltashare creds list` shows stored credentials, `deltashare activate LINK` adds one"))
+	}
+	p, err := profileResolver(c, ref)
+	if err != nil {
+		return nil, err
+	}
+	return sharing.NewClient(p)
+}
+
+// mapSharingErrors gives protocol errors their exit codes: a rejected or expired credential
+// exits 4.
+func mapSharingErrors(err error) (int, bool) {
+	switch {
+	case errors.Is(err, sharing.ErrTokenExpired), errors.Is(err, sharing.ErrUnauthorized):
+		return exitAuth, true
+	case errors.Is(err, sharing.ErrInvalidProfile):
+		return exitUsage, true
+	}
+	return 0, false
+}
+
+func init() { errorCodeMappers = append(errorCodeMappers, mapSharingErrors) }
+
+// ctxOf returns the command's context.
+func ctxOf(c *cli.Context) context.Context { return c.Context }

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deltashare/deltashare/sharing/server"
+	"github.com/stretchr/testify/require"
+)
+
+// result is what a command run printed and its exit code.
+type result struct {
+	Out, Err string
+	Code     int
+}
+
+// run runs the CLI in-process with buffers for its streams.
+func run(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	return runCtx(t, context.Background(), stdin, args...)
+}
+
+func runCtx(t *testing.T, ctx context.Context, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	app := newApp()
+	app.Metadata = map[string]any{streamsKey: &streams{In: strings.NewReader(stdin), Out: &out, Err: &errb}}
+	app.Writer, app.ErrWriter = &out, &errb
+	err := app.RunContext(ctx, append([]string{"deltashare"}, args...))
+	code := exitCode(ctx, err)
+	if err != nil {
+		errb.WriteString("deltashare: " + err.Error() + "\n")
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// repoRoot is the module root.
+func repoRoot(t *testing.T) string {
+	_, file, _, ok := runtime.Caller(0)
+	require.True(t, ok)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// demoServer serves the project's demo tables on loopback and returns a profile file for it.
+func demoServer(t *testing.T, mutate ...func(*server.Config)) (profile string, srv *server.Server) {
+	t.Helper()
+	root := repoRoot(t)
+	cfg := server.Config{Addr: "127.0.0.1:0", Tokens: []server.Token{{Name: "test", Value: "test-token-0123456789abcdef"}}}
+	for _, spec := range []struct{ flag string }{
+		{"demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders")},
+		{"demo.sales.customers=" + filepath.Join(root, "testdata/demo/sales/customers")},
+	} {
+		f, err := server.ParseTableFlag(spec.flag)
+		require.NoError(t, err)
+		cfg.AddTable(f)
+		markHistory(&cfg, f)
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	srv, err := server.New(cfg)
+	require.NoError(t, err)
+	ln, err := srv.Listen("")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	profile = filepath.Join(t.TempDir(), "demo.share")
+	require.NoError(t, srv.WriteProfile(profile, "test-token-0123456789abcdef"))
+	return profile, srv
+}

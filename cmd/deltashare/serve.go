@@ -1,0 +1,228 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/deltashare/deltashare/sharing/server"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { commandSet = append(commandSet, serveCommand) }
+
+// serveOptions are the options of `deltashare serve`.
+type serveOptions struct {
+	ConfigFile    string
+	Addr          string
+	Tokens        []string
+	TokenEnv      string
+	Tables        []string
+	NoHistory     bool
+	ProfileOut    string
+	Activation    bool
+	Activations   int
+	ActivationTTL time.Duration
+	URLTTL        time.Duration
+	Prefix        string
+	PublicURL     string
+	LogLevel      string
+	LogFormat     string
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:     "serve",
+		Usage:    "serve local Delta tables over the Delta Sharing protocol",
+		Category: "serve",
+		Description: `Serves Delta tables from local directories to Delta Sharing clients (this tool, the Python
+connector, Spark, Power BI...). Give tables with --table share.schema.table=PATH (repeatable) or a
+YAML --config file (shares, schemas, tables, tokens); see README "Serving tables".
+
+Clients authenticate with a bearer token: --token, --token-env VAR, tokens in the config file, or,
+with none of these, a random token written to --profile-out FILE (a ready profile file, 0600).
+--activation mints one-time activation links, as Databricks open sharing does.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML server configuration file"},
+			&cli.StringFlag{Name: "addr", Usage: "listen address (default 127.0.0.1:8080; use :PORT to listen on every interface)"},
+			&cli.StringSliceFlag{Name: "token", Usage: "bearer token clients must send (repeatable; prefer --token-env: command lines are visible to other users)"},
+			&cli.StringFlag{Name: "token-env", Usage: "read the bearer token from this environment variable"},
+			&cli.StringSliceFlag{Name: "table", Aliases: []string{"t"}, Usage: "share.schema.table=PATH of a local Delta table (repeatable)"},
+			&cli.BoolFlag{Name: "no-history", Usage: "do not share history (time travel, change data feed) of --table tables"},
+			&cli.StringFlag{Name: "profile-out", Usage: "write a ready profile file for clients here (0600)"},
+			&cli.BoolFlag{Name: "activation", Usage: "mint one-time activation links (printed) for recipients"},
+			&cli.IntFlag{Name: "activations", Value: 1, Usage: "how many activation links to mint with --activation"},
+			&cli.DurationFlag{Name: "activation-ttl", Value: 7 * 24 * time.Hour, Usage: "lifetime of activated tokens"},
+			&cli.DurationFlag{Name: "url-ttl", Usage: "lifetime of signed file URLs (default 1h)"},
+			&cli.StringFlag{Name: "prefix", Usage: "URL path prefix of the protocol endpoints (default /delta-sharing)"},
+			&cli.StringFlag{Name: "public-url", Usage: "scheme://host[:port] clients reach the server at (behind a proxy)"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError(fmt.Errorf("serve takes no arguments (got %q): give tables with --table share.schema.table=PATH", c.Args().First()))
+			}
+			return runServe(c, serveOptions{
+				ConfigFile: c.String("config"), Addr: c.String("addr"), Tokens: c.StringSlice("token"),
+				TokenEnv: c.String("token-env"), Tables: c.StringSlice("table"), NoHistory: c.Bool("no-history"),
+				ProfileOut: c.String("profile-out"), Activation: c.Bool("activation"), Activations: c.Int("activations"),
+				ActivationTTL: c.Duration("activation-ttl"), URLTTL: c.Duration("url-ttl"), Prefix: c.String("prefix"),
+				PublicURL: c.String("public-url"), LogLevel: c.String("log-level"), LogFormat: c.String("log-format"),
+			})
+		},
+	}
+}
+
+// serverConfig builds the server configuration from a config file and flags.
+func serverConfig(o serveOptions) (server.Config, error) {
+	var cfg server.Config
+	if o.ConfigFile != "" {
+		var err error
+		if cfg, err = server.LoadConfig(o.ConfigFile); err != nil {
+			return cfg, err
+		}
+	}
+	for _, t := range o.Tables {
+		f, err := server.ParseTableFlag(t)
+		if err != nil {
+			return cfg, usageError(err)
+		}
+		cfg.AddTable(f)
+		if !o.NoHistory {
+			markHistory(&cfg, f)
+		}
+	}
+	if len(cfg.Shares) == 0 {
+		return cfg, usageError(errors.New("nothing to serve: give --table share.schema.table=PATH or --config FILE"))
+	}
+	for _, tok := range o.Tokens {
+		cfg.Tokens = append(cfg.Tokens, server.Token{Value: tok})
+	}
+	if o.TokenEnv != "" {
+		cfg.Tokens = append(cfg.Tokens, server.Token{Name: o.TokenEnv, ValueEnv: o.TokenEnv})
+	}
+	if o.Addr != "" {
+		cfg.Addr = o.Addr
+	}
+	if o.URLTTL != 0 {
+		cfg.URLTTL = o.URLTTL
+	}
+	if o.Prefix != "" {
+		cfg.Prefix = o.Prefix
+	}
+	if o.PublicURL != "" {
+		cfg.PublicURL = o.PublicURL
+	}
+	if o.Activation {
+		cfg.Activation = true
+	}
+	return cfg, nil
+}
+
+// markHistory shares the history of the table added from a --table flag.
+func markHistory(cfg *server.Config, f server.TableFlag) {
+	for i := range cfg.Shares {
+		if !strings.EqualFold(cfg.Shares[i].Name, f.Share) {
+			continue
+		}
+		for j := range cfg.Shares[i].Schemas {
+			if !strings.EqualFold(cfg.Shares[i].Schemas[j].Name, f.Schema) {
+				continue
+			}
+			tables := cfg.Shares[i].Schemas[j].Tables
+			for k := range tables {
+				if strings.EqualFold(tables[k].Name, f.Table) {
+					tables[k].HistoryShared = true
+				}
+			}
+		}
+	}
+}
+
+// newLogger builds the structured logger for --log-level and --log-format.
+func newLogger(w *os.File, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError(fmt.Errorf("unknown --log-level %q: use debug, info, warn or error", level))
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError(fmt.Errorf("unknown --log-format %q: use text or json", format))
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func runServe(c *cli.Context, o serveOptions) error {
+	st := ioFrom(c)
+	cfg, err := serverConfig(o)
+	if err != nil {
+		return err
+	}
+	generated := ""
+	if len(cfg.Tokens) == 0 && !cfg.NoAuth {
+		if o.ProfileOut == "" && !cfg.Activation {
+			return usageError(errors.New("no bearer token: pass --token-env VAR (or --token), put tokens in --config, or pass --profile-out FILE to get a generated token in a ready profile file"))
+		}
+		if o.ProfileOut != "" {
+			if generated, err = randomToken(); err != nil {
+				return err
+			}
+			cfg.Tokens = append(cfg.Tokens, server.Token{Name: "generated", Value: generated})
+		}
+	}
+	logger, err := newLogger(os.Stderr, o.LogLevel, o.LogFormat)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(cfg, server.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	ln, err := srv.Listen("")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(st.Out, "Delta Sharing endpoint: %s\n", srv.Endpoint())
+	if o.ProfileOut != "" {
+		tok := generated
+		if tok == "" && len(cfg.Tokens) > 0 {
+			tok = srv.Config().Tokens[0].Value
+		}
+		if tok != "" {
+			if err := srv.WriteProfile(o.ProfileOut, tok); err != nil {
+				ln.Close()
+				return err
+			}
+			fmt.Fprintf(st.Out, "profile file: %s (use it with -p %s)\n", o.ProfileOut, o.ProfileOut)
+		}
+	}
+	if cfg.Activation {
+		for i := 0; i < max(o.Activations, 1); i++ {
+			link, err := srv.NewActivation(c.Context, o.ActivationTTL)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			// The link is a one-time credential the operator asked for: printing it is the point.
+			fmt.Fprintf(st.Out, "activation link: %s\n", link)
+		}
+	}
+	return srv.Serve(c.Context, ln)
+}
