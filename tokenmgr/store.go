@@ -702,10 +702,15 @@ func (s *Store) writeFile(path string, data []byte, noClobber bool) (err error) 
 	if err != nil {
 		return err
 	}
-	if err = step("syncdir"); err != nil {
-		return err
+	if err = step("syncdir"); err == nil {
+		err = syncDirErr(dir)
 	}
-	return syncDirErr(dir)
+	if err != nil && noClobber {
+		// The new file may not survive a crash: take it back so the caller can retry or keep
+		// the data elsewhere.
+		_ = os.Remove(path)
+	}
+	return err
 }
 
 func (s *Store) syncDir(dir string) { _ = syncDirErr(dir) }
