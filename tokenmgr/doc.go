@@ -12,6 +12,15 @@
 // ([FetchActivation]) through the public, unauthenticated activation endpoints, sending no
 // credentials at all.
 //
+// The recipient's credentials live in a [Store]: named profiles in a private directory
+// ([OpenStore], [DefaultStoreDir]), written atomically, refused when other users could read
+// them. [Activate] downloads an activation link's credential straight into the store, checking
+// the name before the one-time download and keeping the credential in a recovery file if it
+// cannot be stored. [Store.ResolveProfile] lets a stored credential's name stand wherever a
+// profile file is accepted. [Check] tells what a credential can still do (token accepted,
+// days left, shares and tables reachable, one data file footer readable per table) with an
+// exit code.
+//
 // Secrets (PATs, client secrets, activation codes and links, bearer tokens) are held in
 // [Sensitive] values or unexported fields: they never appear in errors, String() output,
 // JSON or logs unless a caller explicitly reveals them.

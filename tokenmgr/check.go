@@ -1,0 +1,584 @@
+package tokenmgr
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow/go/v17/parquet/metadata"
+
+	"github.com/deltashare/deltashare/sharing"
+)
+
+// DefaultExpiryWarning is the warning window of [Check] when CheckOptions.WarnExpiry is 0.
+const DefaultExpiryWarning = 7 * 24 * time.Hour
+
+// DefaultCheckParallel is how many tables [Check] examines at once by default.
+const DefaultCheckParallel = 4
+
+// Exit codes of a check (see [CheckReport.ExitCode]); they match the deltashare command's.
+const (
+	CheckExitOK       = 0
+	CheckExitPartial  = 3
+	CheckExitRejected = 4
+	CheckExitExpiring = 5
+)
+
+// CheckStatus is the overall verdict of a check.
+type CheckStatus string
+
+// Check verdicts.
+const (
+	CheckOK       CheckStatus = "ok"       // everything readable, no expiry within the window
+	CheckExpiring CheckStatus = "expiring" // everything readable, the token expires within the window
+	CheckRejected CheckStatus = "rejected" // the server rejected the token (HTTP 401/403)
+	CheckExpired  CheckStatus = "expired"  // the token's expiration time has passed (nothing sent)
+	CheckPartial  CheckStatus = "partial"  // some share or table could not be read
+)
+
+// footer bounds.
+const (
+	footerTail     = 64 << 10 // the first ranged read fetches this much of the file's end
+	maxFooterBytes = 64 << 20 // a larger footer is refused
+)
+
+// CheckOptions configures [Check].
+type CheckOptions struct {
+	// Tables are the tables to examine; empty means every table the credential can list.
+	Tables []sharing.Table
+	// WarnExpiry is the warning window: a token expiring sooner makes the status "expiring"
+	// (0: DefaultExpiryWarning; negative: never warn).
+	WarnExpiry time.Duration
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// Parallel bounds the tables examined at once (0: DefaultCheckParallel).
+	Parallel int
+}
+
+// ShareReport is what a check saw of one share.
+type ShareReport struct {
+	Name    string   `json:"name"`
+	Schemas []string `json:"schemas"`
+	// Tables is the number of tables listed in the share.
+	Tables int    `json:"tables"`
+	Error  string `json:"error,omitempty"`
+}
+
+// TableReport is what a check saw of one table.
+type TableReport struct {
+	Table sharing.Table `json:"table"`
+	// Version is the table's current version (-1 when unknown).
+	Version int64 `json:"version"`
+	// Format is the response format the server used (parquet or delta); FileFormat the data
+	// files' format (parquet).
+	Format     string `json:"format,omitempty"`
+	FileFormat string `json:"fileFormat,omitempty"`
+	// Columns is the number of top-level columns of the schema; PartitionColumns names the
+	// partition columns.
+	Columns          int      `json:"columns"`
+	PartitionColumns []string `json:"partitionColumns"`
+	// Files is the number of data files in the first page of a one-file query (0: the table
+	// has no data files, which is fine).
+	Files int `json:"files"`
+	// FooterOK reports that one data file's Parquet footer was fetched and parsed.
+	FooterOK bool `json:"footerOk"`
+	// FooterRows and FooterColumns come from that footer.
+	FooterRows    int64 `json:"footerRows,omitempty"`
+	FooterColumns int   `json:"footerColumns,omitempty"`
+	// Error says what failed ("" when the table is readable).
+	Error string `json:"error,omitempty"`
+}
+
+// OK reports whether the table was read without error.
+func (t TableReport) OK() bool { return t.Error == "" }
+
+// CheckReport is the result of [Check]. It holds no token and no signed URL.
+type CheckReport struct {
+	Endpoint      string    `json:"endpoint"`
+	TokenAccepted bool      `json:"tokenAccepted"`
+	Expired       bool      `json:"expired"`
+	Expiry        time.Time `json:"expiry,omitzero"`
+	// DaysLeft is the time to expiry in days (nil when the token has no expiration time).
+	DaysLeft *float64 `json:"daysLeft,omitempty"`
+	// WarnDays is the warning window in days (0: no warning).
+	WarnDays float64       `json:"warnDays"`
+	Shares   []ShareReport `json:"shares"`
+	Tables   []TableReport `json:"tables"`
+	Status   CheckStatus   `json:"status"`
+	// Error explains a rejected or expired token.
+	Error string `json:"error,omitempty"`
+	// Exit is ExitCode(), for JSON readers.
+	Exit int `json:"exitCode"`
+}
+
+// ExitCode is the process exit code for the report, by precedence 4 > 3 > 5 > 0: a rejected
+// or expired token (4) outranks unreadable shares or tables (3), which outrank an expiry
+// within the warning window (5); 0 means all good.
+func (r *CheckReport) ExitCode() int {
+	switch r.Status {
+	case CheckRejected, CheckExpired:
+		return CheckExitRejected
+	case CheckPartial:
+		return CheckExitPartial
+	case CheckExpiring:
+		return CheckExitExpiring
+	}
+	return CheckExitOK
+}
+
+func (r *CheckReport) finish(expiring bool) {
+	switch {
+	case r.Expired:
+		r.Status = CheckExpired
+	case !r.TokenAccepted:
+		r.Status = CheckRejected
+	default:
+		r.Status = CheckOK
+		for _, s := range r.Shares {
+			if s.Error != "" {
+				r.Status = CheckPartial
+			}
+		}
+		for _, t := range r.Tables {
+			if !t.OK() {
+				r.Status = CheckPartial
+			}
+		}
+		if r.Status == CheckOK && expiring {
+			r.Status = CheckExpiring
+		}
+	}
+	r.Exit = r.ExitCode()
+}
+
+// Text renders the report for people.
+func (r *CheckReport) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Endpoint: %s\n", r.Endpoint)
+	switch {
+	case r.Expired:
+		fmt.Fprintf(&b, "Token:    EXPIRED on %s\n", r.Expiry.UTC().Format(time.RFC3339))
+	case !r.TokenAccepted:
+		fmt.Fprintf(&b, "Token:    REJECTED by the server\n")
+	default:
+		fmt.Fprintf(&b, "Token:    accepted")
+		if r.DaysLeft != nil {
+			fmt.Fprintf(&b, ", expires %s (%.1f days left)", r.Expiry.UTC().Format(time.RFC3339), *r.DaysLeft)
+			if r.Status == CheckExpiring || (r.WarnDays > 0 && *r.DaysLeft <= r.WarnDays) {
+				fmt.Fprintf(&b, " — WARNING: within the %.0f-day warning window; ask the data provider for a new credential", r.WarnDays)
+			}
+		} else {
+			b.WriteString(", no expiration time")
+		}
+		b.WriteString("\n")
+	}
+	if r.Error != "" {
+		fmt.Fprintf(&b, "          %s\n", r.Error)
+	}
+	if r.TokenAccepted {
+		fmt.Fprintf(&b, "Shares:   %d\n", len(r.Shares))
+		for _, s := range r.Shares {
+			if s.Error != "" {
+				fmt.Fprintf(&b, "  FAIL  %s: %s\n", s.Name, s.Error)
+				continue
+			}
+			fmt.Fprintf(&b, "  ok    %s: %d schemas, %d tables\n", s.Name, len(s.Schemas), s.Tables)
+		}
+		fmt.Fprintf(&b, "Tables:   %d\n", len(r.Tables))
+		for _, t := range r.Tables {
+			if !t.OK() {
+				fmt.Fprintf(&b, "  FAIL  %s: %s\n", t.Table, t.Error)
+				continue
+			}
+			fmt.Fprintf(&b, "  ok    %s: version %d, %s, %d columns", t.Table, t.Version, t.Format, t.Columns)
+			if len(t.PartitionColumns) > 0 {
+				fmt.Fprintf(&b, " (partitioned by %s)", strings.Join(t.PartitionColumns, ", "))
+			}
+			if t.Files == 0 {
+				b.WriteString(", no data files")
+			} else if t.FooterOK {
+				fmt.Fprintf(&b, ", data file footer ok (%d rows, %d columns)", t.FooterRows, t.FooterColumns)
+			}
+			b.WriteString("\n")
+		}
+	}
+	fmt.Fprintf(&b, "Status:   %s (exit %d)\n", r.Status, r.ExitCode())
+	return b.String()
+}
+
+// String is a one-line summary.
+func (r CheckReport) String() string {
+	bad := 0
+	for _, t := range r.Tables {
+		if !t.OK() {
+			bad++
+		}
+	}
+	return fmt.Sprintf("check of %s: %s (%d shares, %d tables, %d unreadable)", r.Endpoint, r.Status, len(r.Shares), len(r.Tables), bad)
+}
+
+// MarshalJSON fills Exit before encoding.
+func (r CheckReport) MarshalJSON() ([]byte, error) {
+	type plain CheckReport
+	p := plain(r)
+	p.Exit = r.ExitCode()
+	if p.Shares == nil {
+		p.Shares = []ShareReport{}
+	}
+	if p.Tables == nil {
+		p.Tables = []TableReport{}
+	}
+	return json.Marshal(p)
+}
+
+// Check tests what a credential can do: whether the server accepts the token, how long it
+// lasts, which shares, schemas and tables it reaches, and for each table (all, or those in
+// opts.Tables) its version, its metadata, and one data file's Parquet footer (fetched by HTTP
+// range requests with client.HTTPClient(), so the signed URL gets no Authorization header).
+//
+// An expired token is reported without sending a request. A rejected token (HTTP 401/403 on
+// the share listing) is a report, not an error; Check returns an error only when the server
+// cannot be asked at all (unreachable, 5xx after retries, interrupted).
+func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*CheckReport, error) {
+	if client == nil {
+		return nil, errors.New("check: no client given")
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	warn := opts.WarnExpiry
+	if warn == 0 {
+		warn = DefaultExpiryWarning
+	}
+	par := opts.Parallel
+	if par <= 0 {
+		par = DefaultCheckParallel
+	}
+	p := client.Profile()
+	r := &CheckReport{Endpoint: scrubText(client.Endpoint(), p), Shares: []ShareReport{}, Tables: []TableReport{}}
+	if warn > 0 {
+		r.WarnDays = warn.Hours() / 24
+	}
+	expiring := false
+	if p != nil && p.HasExpiry() {
+		r.Expiry = p.ExpirationTime.UTC()
+		left := p.ExpirationTime.Sub(now()).Hours() / 24
+		r.DaysLeft = &left
+		if err := p.CheckExpiry(now()); err != nil {
+			r.Expired = true
+			r.Error = err.Error()
+			r.finish(false)
+			return r, nil
+		}
+		expiring = warn > 0 && p.ExpirationTime.Sub(now()) <= warn
+	}
+
+	shares, err := client.ListShares(ctx)
+	if err != nil {
+		switch {
+		case errors.Is(err, sharing.ErrTokenExpired):
+			r.Expired = true
+			r.Error = scrubText(err.Error(), p)
+			r.finish(false)
+			return r, nil
+		case errors.Is(err, sharing.ErrUnauthorized), errors.Is(err, sharing.ErrForbidden):
+			r.Error = scrubText(err.Error(), p)
+			r.finish(false)
+			return r, nil
+		}
+		return nil, fmt.Errorf("check %s: %w", r.Endpoint, err)
+	}
+	r.TokenAccepted = true
+
+	// Shares: schemas and tables, in parallel.
+	r.Shares = make([]ShareReport, len(shares))
+	listed := make([][]sharing.TableInfo, len(shares))
+	runBounded(ctx, len(shares), par, func(i int) {
+		sr := ShareReport{Name: shares[i].Name, Schemas: []string{}}
+		schemas, err := client.ListSchemas(ctx, shares[i].Name)
+		if err != nil {
+			sr.Error = "list schemas: " + scrubText(err.Error(), p)
+			r.Shares[i] = sr
+			return
+		}
+		for _, s := range schemas {
+			sr.Schemas = append(sr.Schemas, s.Name)
+		}
+		tables, err := client.ListAllTables(ctx, shares[i].Name)
+		if err != nil {
+			sr.Error = "list tables: " + scrubText(err.Error(), p)
+			r.Shares[i] = sr
+			return
+		}
+		sr.Tables = len(tables)
+		listed[i] = tables
+		r.Shares[i] = sr
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	targets := opts.Tables
+	if len(targets) == 0 {
+		for _, ts := range listed {
+			for _, t := range ts {
+				targets = append(targets, t.Table())
+			}
+		}
+		sort.Slice(targets, func(i, j int) bool { return targets[i].String() < targets[j].String() })
+	}
+	r.Tables = make([]TableReport, len(targets))
+	runBounded(ctx, len(targets), par, func(i int) {
+		r.Tables[i] = checkTable(ctx, client, targets[i])
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r.finish(expiring)
+	return r, nil
+}
+
+// runBounded runs fn(0..n-1) with at most par at once, stopping early when ctx ends.
+func runBounded(ctx context.Context, n, par int, fn func(i int)) {
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(i)
+		}(i)
+	}
+	wg.Wait()
+}
+
+// checkTable reads one table's version, metadata and one data file's footer.
+func checkTable(ctx context.Context, client *sharing.Client, t sharing.Table) TableReport {
+	p := client.Profile()
+	tr := TableReport{Table: t, Version: -1, PartitionColumns: []string{}}
+	fail := func(what string, err error) TableReport {
+		tr.Error = what + ": " + scrubText(err.Error(), p)
+		return tr
+	}
+	v, err := client.TableVersion(ctx, t, "")
+	if err != nil {
+		return fail("table version", err)
+	}
+	tr.Version = v
+	md, err := client.Metadata(ctx, t, sharing.MetadataOptions{})
+	if err != nil {
+		return fail("metadata", err)
+	}
+	tr.Format = string(md.Format)
+	tr.FileFormat = md.Metadata.Format.Provider
+	if md.Metadata.PartitionColumns != nil {
+		tr.PartitionColumns = append([]string{}, md.Metadata.PartitionColumns...)
+	}
+	schema, err := md.Metadata.Schema()
+	if err != nil {
+		return fail("schema", err)
+	}
+	tr.Columns = len(schema.Fields)
+
+	one, maxFiles := int64(1), 1
+	res, err := client.Query(ctx, t, sharing.QueryRequest{LimitHint: &one, MaxFiles: &maxFiles, SinglePage: true})
+	if err != nil {
+		return fail("query", err)
+	}
+	var file *sharing.File
+	for i := range res.Files {
+		if res.Files[i].Kind == sharing.FileAdd && res.Files[i].URL != "" {
+			file = &res.Files[i]
+			break
+		}
+	}
+	tr.Files = len(res.Files)
+	if file == nil {
+		return tr // a table without data files is fine
+	}
+	fm, err := readRemoteFooter(ctx, client.HTTPClient(), file)
+	if err != nil {
+		tr.Error = fmt.Sprintf("data file %s: %s", fileLabel(file), scrubText(err.Error(), p))
+		return tr
+	}
+	tr.FooterOK = true
+	tr.FooterRows = fm.NumRows
+	if fm.Schema != nil {
+		tr.FooterColumns = fm.Schema.NumColumns()
+	}
+	return tr
+}
+
+// fileLabel names a data file without its signed URL.
+func fileLabel(f *sharing.File) string {
+	if f.ID != "" {
+		return f.ID
+	}
+	if u, err := url.Parse(f.URL); err == nil {
+		return u.Host + u.Path
+	}
+	return "(unnamed)"
+}
+
+// readRemoteFooter fetches a Parquet file's footer by HTTP range requests and parses it.
+func readRemoteFooter(ctx context.Context, hc *http.Client, f *sharing.File) (*metadata.FileMetaData, error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	tail, size, err := fetchTail(ctx, hc, f.URL, footerTail)
+	if err != nil {
+		return nil, err
+	}
+	if len(tail) < 12 {
+		return nil, fmt.Errorf("not a Parquet file: only %d bytes long", len(tail))
+	}
+	magic := string(tail[len(tail)-4:])
+	if magic == "PARE" {
+		return nil, errors.New("the Parquet file has an encrypted footer, which deltashare cannot read")
+	}
+	if magic != "PAR1" {
+		return nil, errors.New("not a Parquet file: the PAR1 magic bytes are missing at its end")
+	}
+	flen := int64(binary.LittleEndian.Uint32(tail[len(tail)-8 : len(tail)-4]))
+	if flen <= 0 || flen > maxFooterBytes || (size > 0 && flen+12 > size) {
+		return nil, fmt.Errorf("not a valid Parquet file: footer length %d does not fit the file", flen)
+	}
+	if flen+8 > int64(len(tail)) {
+		if size > 0 && int64(len(tail)) >= size {
+			return nil, fmt.Errorf("not a valid Parquet file: footer length %d does not fit the file", flen)
+		}
+		tail, _, err = fetchTail(ctx, hc, f.URL, flen+8)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(tail)) < flen+8 {
+			return nil, errors.New("the server sent less of the file than asked for")
+		}
+	}
+	footer := tail[int64(len(tail))-8-flen : len(tail)-8]
+	return parseFooter(footer)
+}
+
+func parseFooter(footer []byte) (fm *metadata.FileMetaData, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fm, err = nil, errors.New("the Parquet footer is corrupt")
+		}
+	}()
+	fm, err = metadata.NewFileMetaData(footer, nil)
+	if err != nil {
+		return nil, errors.New("the Parquet footer is corrupt: cannot decode its metadata")
+	}
+	return fm, nil
+}
+
+// fetchTail returns the last n bytes of the object at u (fewer if it is shorter) and the
+// object's size (0 when unknown). Servers ignoring Range are handled by reading the whole
+// body and keeping its end.
+func fetchTail(ctx context.Context, hc *http.Client, u string, n int64) ([]byte, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, errors.New("the data file URL is not valid")
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=-%d", n))
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, 0, transportText(err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		size := int64(0)
+		if cr := resp.Header.Get("Content-Range"); cr != "" {
+			if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+				fmt.Sscan(cr[i+1:], &size)
+			}
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, n+1))
+		if err != nil {
+			return nil, 0, fmt.Errorf("reading the data file: %s", transportText(err))
+		}
+		if int64(len(data)) > n {
+			return nil, 0, errors.New("the server answered the range request with more bytes than asked for")
+		}
+		return data, size, nil
+	case http.StatusOK:
+		// No range support: keep the last n bytes while reading.
+		buf := make([]byte, 0, n)
+		chunk := make([]byte, 32<<10)
+		total := int64(0)
+		for {
+			k, rerr := resp.Body.Read(chunk)
+			if k > 0 {
+				total += int64(k)
+				buf = append(buf, chunk[:k]...)
+				if int64(len(buf)) > n {
+					buf = append(buf[:0], buf[int64(len(buf))-n:]...)
+				}
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				return nil, 0, fmt.Errorf("reading the data file: %s", transportText(rerr))
+			}
+		}
+		return buf, total, nil
+	case http.StatusRequestedRangeNotSatisfiable:
+		return nil, 0, errors.New("the data file is empty (HTTP 416)")
+	default:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		hint := ""
+		switch {
+		case resp.StatusCode == http.StatusForbidden:
+			hint = "; the signed URL may have expired, or the storage refuses access: try again, then tell the data provider"
+		case resp.StatusCode == http.StatusNotFound:
+			hint = "; the file is missing from the provider's storage: tell the data provider"
+		}
+		return nil, 0, fmt.Errorf("fetching the data file failed: HTTP %d %s%s", resp.StatusCode, http.StatusText(resp.StatusCode), hint)
+	}
+}
+
+// transportText describes a transport error without the URL (which is signed).
+func transportText(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if errors.Is(err, context.Canceled) {
+		return context.Canceled
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errors.New("timed out")
+	}
+	return errors.New(urlQueryStrip.ReplaceAllString(err.Error(), "$1"))
+}
+
+var urlQueryStrip = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#"'<>]*)\?[^\s#"'<>]*`)
+
+// scrubText removes URL query strings and the profile's secrets from text for the report.
+func scrubText(s string, p *sharing.Profile) string {
+	s = urlQueryStrip.ReplaceAllString(s, "$1")
+	if p != nil {
+		s = redact(s, p.BearerToken, p.ClientSecret)
+	}
+	return s
+}

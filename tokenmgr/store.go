@@ -1,0 +1,820 @@
+package tokenmgr
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/deltashare/deltashare/sharing"
+)
+
+// This file is the credential store: named Delta Sharing profiles in a private directory.
+//
+// Layout under the store directory (see [OpenStore]):
+//
+//	credentials/            0700
+//	  <name>.share          0600  the profile JSON, byte for byte as received or imported
+//	  <name>.meta.json      0600  [Meta]: display name, endpoint, source, created, expiry, state
+//	  <name>.link           0600  pending activations only: the activation link (a secret)
+//	recovery/               0700  credentials that were downloaded but could not be stored
+//
+// <name> is the credential name in lower case, so names are unique in any letter case; the
+// name as given is kept in the metadata for display. Every file is written to a temporary file
+// in the same directory (0600), fsynced, renamed into place, and the directory is fsynced.
+
+// Store errors (test with errors.Is).
+var (
+	// ErrCredentialExists: a credential of that name (in any letter case) is already stored.
+	ErrCredentialExists = errors.New("a credential with this name already exists")
+	// ErrCredentialNotFound: no credential of that name is stored.
+	ErrCredentialNotFound = errors.New("no such stored credential")
+	// ErrCredentialPending: the credential's activation link was recorded but the credential
+	// was not downloaded yet.
+	ErrCredentialPending = errors.New("the credential has not been downloaded yet")
+	// ErrInvalidCredentialName: the name is not a valid credential name.
+	ErrInvalidCredentialName = errors.New("invalid credential name")
+	// ErrInsecurePermissions: a credential file or directory is readable or writable by other
+	// users; nothing is read from it until its mode is fixed.
+	ErrInsecurePermissions = errors.New("insecure permissions on a credential file")
+	// ErrCredentialNotSaved: an activated credential could not be stored; the error says where
+	// it was kept instead.
+	ErrCredentialNotSaved = errors.New("the activated credential could not be saved")
+)
+
+// EnvConfigDir is the environment variable that overrides the configuration directory.
+const EnvConfigDir = "DELTASHARE_CONFIG_DIR"
+
+// File names inside the store.
+const (
+	credentialsDirName = "credentials"
+	recoveryDirName    = "recovery"
+	profileExt         = ".share"
+	metaExt            = ".meta.json"
+	linkExt            = ".link"
+	maxNameLen         = 64
+)
+
+// credentialNameRe is what a credential name may look like: letters, digits, '-', '_' and
+// '.', starting with a letter or digit (no hidden files, nothing that looks like a flag).
+var credentialNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// State is a stored credential's state.
+type State string
+
+// Credential states. Expired is never stored: it is derived from the expiry when read.
+const (
+	StatePending State = "pending" // activation link recorded, credential not downloaded yet
+	StateActive  State = "active"
+	StateExpired State = "expired"
+)
+
+// SourceKind says where a stored credential came from.
+type SourceKind string
+
+// Source kinds.
+const (
+	SourceActivation SourceKind = "activation"
+	SourceImport     SourceKind = "import"
+	SourceRotation   SourceKind = "rotation"
+	// SourceUnknown marks a profile file found in the store without metadata.
+	SourceUnknown SourceKind = "unknown"
+)
+
+// Source records where a credential came from.
+type Source struct {
+	Kind SourceKind `json:"kind"`
+	// Host is the workspace host of the activation link (activation, rotation).
+	Host string `json:"host,omitempty"`
+	// File is the path the profile was imported from (import).
+	File string `json:"file,omitempty"`
+}
+
+// Meta is a stored credential's metadata. It holds no secret.
+type Meta struct {
+	// Name is the name as given (lookups ignore letter case).
+	Name string `json:"name"`
+	// Endpoint is the profile's sharing endpoint ("" while pending).
+	Endpoint string `json:"endpoint,omitempty"`
+	// ProfileType is sharing.ProfileTypeBearerToken or ProfileTypeOAuthClientCredentials.
+	ProfileType string    `json:"profileType,omitempty"`
+	Source      Source    `json:"source"`
+	Created     time.Time `json:"created"`
+	// Expiry is the bearer token's expiration time (zero: none known, or never).
+	Expiry time.Time `json:"expiry,omitzero"`
+	// State is pending or active on disk; reads report expired for an active credential whose
+	// expiry has passed.
+	State State `json:"state"`
+}
+
+// Credential is a stored credential: its metadata, the parsed profile, the profile file's
+// bytes and its path. Profile and Raw hold secrets; String and JSON show only the metadata.
+type Credential struct {
+	Meta
+	Profile *sharing.Profile `json:"-"`
+	Raw     []byte           `json:"-"`
+	Path    string           `json:"path"`
+}
+
+// String describes the credential without secrets.
+func (c Credential) String() string {
+	s := fmt.Sprintf("credential %s (%s) for %s", c.Name, c.State, c.Endpoint)
+	if !c.Expiry.IsZero() {
+		s += ", expires " + c.Expiry.UTC().Format(time.RFC3339)
+	}
+	return s
+}
+
+// GoString keeps %#v from printing the profile's secrets.
+func (c Credential) GoString() string { return "tokenmgr.Credential{" + c.String() + "}" }
+
+// Format makes every fmt verb print the redacted description.
+func (c Credential) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// Store is a directory of named credentials. Methods are safe for use by one process at a
+// time; concurrent writers of the same name may make one Put fail with ErrCredentialExists.
+type Store struct {
+	dir string
+	// Now is the clock used for created times and expiry (nil: time.Now).
+	Now func() time.Time
+
+	// fault, when set (tests), runs before each step of a write ("create", "write", "fsync",
+	// "rename", "syncdir") with the final path; an error makes that step fail.
+	fault func(step, path string) error
+}
+
+// DefaultStoreDir is $DELTASHARE_CONFIG_DIR, or else the user configuration directory's
+// "deltashare" folder (~/.config/deltashare on Linux, ~/Library/Application Support/deltashare
+// on macOS, %AppData%\deltashare on Windows).
+func DefaultStoreDir() (string, error) {
+	if d := strings.TrimSpace(os.Getenv(EnvConfigDir)); d != "" {
+		return d, nil
+	}
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", newError("find the configuration directory", nil,
+			fmt.Sprintf("cannot find the user configuration directory (%v); set %s to a private directory", err, EnvConfigDir), err)
+	}
+	return filepath.Join(base, "deltashare"), nil
+}
+
+// OpenStore opens (creating if needed, mode 0700) the credential store in dir. A credentials
+// directory that other users can read is refused with the chmod command that fixes it.
+func OpenStore(dir string) (*Store, error) {
+	const op = "open the credential store"
+	if strings.TrimSpace(dir) == "" {
+		return nil, newError(op, nil, op+": no directory given", nil)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, newError(op, nil, fmt.Sprintf("%s: %v", op, err), err)
+	}
+	s := &Store{dir: abs}
+	for _, d := range []string{abs, s.credDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, newError(op, nil, fmt.Sprintf("%s: cannot create %s: %v; set %s to a writable private directory", op, d, pathErrText(err), EnvConfigDir), err)
+		}
+	}
+	if err := checkPrivate(s.credDir(), true); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) credDir() string     { return filepath.Join(s.dir, credentialsDirName) }
+func (s *Store) recoveryDir() string { return filepath.Join(s.dir, recoveryDirName) }
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// paths of one credential.
+func (s *Store) profilePath(key string) string { return filepath.Join(s.credDir(), key+profileExt) }
+func (s *Store) metaPath(key string) string    { return filepath.Join(s.credDir(), key+metaExt) }
+func (s *Store) linkPath(key string) string    { return filepath.Join(s.credDir(), key+linkExt) }
+
+// ValidateCredentialName checks a credential name: 1 to 64 letters, digits, '-', '_' and '.',
+// starting with a letter or digit.
+func ValidateCredentialName(name string) error {
+	if name == "" || len(name) > maxNameLen || !credentialNameRe.MatchString(name) {
+		shown := name
+		if len(shown) > maxNameLen+8 {
+			shown = shown[:maxNameLen] + "…"
+		}
+		return newError("check the credential name", ErrInvalidCredentialName,
+			fmt.Sprintf("invalid credential name %q: use 1 to %d letters, digits, '-', '_' or '.', starting with a letter or digit (e.g. acme-sales)", shown, maxNameLen), nil)
+	}
+	return nil
+}
+
+// nameKey validates name and returns its file name stem.
+func nameKey(name string) (string, error) {
+	if err := ValidateCredentialName(name); err != nil {
+		return "", err
+	}
+	return strings.ToLower(name), nil
+}
+
+func existsError(name string) error {
+	return newError("store the credential", ErrCredentialExists,
+		fmt.Sprintf("a credential named %q already exists (names ignore letter case): choose another name with --name, or remove it first (deltashare creds remove %s)", name, name), nil)
+}
+
+func notFoundError(name string) error {
+	return newError("read the credential", ErrCredentialNotFound,
+		fmt.Sprintf("no stored credential named %q: deltashare creds list shows the stored credentials", name), nil)
+}
+
+func pendingError(name string) error {
+	return newError("read the credential", ErrCredentialPending,
+		fmt.Sprintf("credential %q is pending: its activation link was recorded but not downloaded; run deltashare activate --name %s to download it", name, name), nil)
+}
+
+// exists reports whether any file of the credential key exists.
+func (s *Store) exists(key string) (bool, error) {
+	for _, p := range []string{s.profilePath(key), s.metaPath(key), s.linkPath(key)} {
+		_, err := os.Lstat(p)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return false, newError("read the credential store", nil, fmt.Sprintf("cannot read %s: %s", p, pathErrText(err)), err)
+		}
+	}
+	return false, nil
+}
+
+// Exists reports whether a credential of this name (in any letter case) is stored, in any
+// state.
+func (s *Store) Exists(name string) (bool, error) {
+	key, err := nameKey(name)
+	if err != nil {
+		return false, err
+	}
+	return s.exists(key)
+}
+
+// Put stores a credential: profileJSON is kept byte for byte (it must parse as a profile).
+// meta's Endpoint, ProfileType and Expiry are taken from the profile; Name is name; Created
+// defaults to now; State becomes active. Put never replaces an existing credential unless
+// overwrite is true (a pending entry of the same name counts as existing). The profile is
+// written before the metadata, and a pending link is removed last.
+func (s *Store) Put(name string, profileJSON []byte, meta Meta, overwrite bool) error {
+	mode := putNew
+	if overwrite {
+		mode = putReplace
+	}
+	return s.put(name, profileJSON, meta, mode)
+}
+
+// putMode says what an existing entry of the same name does to a put.
+type putMode int
+
+const (
+	putNew             putMode = iota // any existing entry: ErrCredentialExists
+	putReplace                        // replace whatever exists
+	putCompletePending                // a pending entry is completed; an active one: ErrCredentialExists
+)
+
+func (s *Store) put(name string, profileJSON []byte, meta Meta, mode putMode) error {
+	key, err := nameKey(name)
+	if err != nil {
+		return err
+	}
+	p, err := sharing.ParseProfile(profileJSON)
+	if err != nil {
+		return newError("store the credential", sharing.ErrInvalidProfile, fmt.Sprintf("cannot store credential %q: %v", name, err), err)
+	}
+	meta = s.completeMeta(name, p, meta)
+	mb, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	if mode == putNew {
+		ex, err := s.exists(key)
+		if err != nil {
+			return err
+		}
+		if ex {
+			return existsError(name)
+		}
+	}
+	if err := s.writeFile(s.profilePath(key), profileJSON, mode != putReplace); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return existsError(name)
+		}
+		return writeError("store credential "+name, s.profilePath(key), err)
+	}
+	if err := s.writeFile(s.metaPath(key), append(mb, '\n'), false); err != nil {
+		return writeError("store credential "+name, s.metaPath(key), err)
+	}
+	if err := removeIfExists(s.linkPath(key)); err != nil {
+		return writeError("store credential "+name, s.linkPath(key), err)
+	}
+	s.syncDir(s.credDir())
+	return nil
+}
+
+func (s *Store) completeMeta(name string, p *sharing.Profile, meta Meta) Meta {
+	meta.Name = name
+	meta.Endpoint = p.Endpoint
+	meta.ProfileType = p.Type
+	meta.Expiry = p.ExpirationTime
+	if meta.Created.IsZero() {
+		meta.Created = s.now().UTC().Truncate(time.Second)
+	}
+	if meta.Source.Kind == "" {
+		meta.Source.Kind = SourceImport
+	}
+	meta.State = StateActive
+	return meta
+}
+
+// putPending records an activation link under name (the name must be free).
+func (s *Store) putPending(name string, link Sensitive, meta Meta) error {
+	key, err := nameKey(name)
+	if err != nil {
+		return err
+	}
+	meta.Name = name
+	meta.State = StatePending
+	if meta.Created.IsZero() {
+		meta.Created = s.now().UTC().Truncate(time.Second)
+	}
+	mb, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	// The metadata is created without clobbering: it reserves the name.
+	if err := s.writeFile(s.metaPath(key), append(mb, '\n'), true); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return existsError(name)
+		}
+		return writeError("record the activation of "+name, s.metaPath(key), err)
+	}
+	if err := s.writeFile(s.linkPath(key), []byte(link.Reveal()+"\n"), false); err != nil {
+		_ = os.Remove(s.metaPath(key))
+		return writeError("record the activation of "+name, s.linkPath(key), err)
+	}
+	return nil
+}
+
+// pendingLink returns the activation link recorded for a pending credential.
+func (s *Store) pendingLink(name string) (Sensitive, error) {
+	key, err := nameKey(name)
+	if err != nil {
+		return "", err
+	}
+	data, err := s.readPrivate(s.linkPath(key))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", newError("read the activation link", ErrCredentialNotFound,
+				fmt.Sprintf("no pending activation is recorded for %q: give the activation link", name), nil)
+		}
+		return "", err
+	}
+	return Sensitive(strings.TrimSpace(string(data))), nil
+}
+
+// dropPending removes a pending entry (its link and metadata); an active credential of the
+// same name is left alone.
+func (s *Store) dropPending(name string) error {
+	key, err := nameKey(name)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(s.profilePath(key)); err == nil {
+		return nil
+	}
+	if err := removeIfExists(s.linkPath(key)); err != nil {
+		return err
+	}
+	if err := removeIfExists(s.metaPath(key)); err != nil {
+		return err
+	}
+	s.syncDir(s.credDir())
+	return nil
+}
+
+// Stat returns a credential's metadata (any state, expired derived) without reading the
+// profile.
+func (s *Store) Stat(name string) (Meta, error) {
+	key, err := nameKey(name)
+	if err != nil {
+		return Meta{}, err
+	}
+	return s.readMeta(key, name)
+}
+
+func (s *Store) readMeta(key, name string) (Meta, error) {
+	if err := checkPrivate(s.credDir(), true); err != nil {
+		return Meta{}, err
+	}
+	data, err := s.readPrivate(s.metaPath(key))
+	var m Meta
+	switch {
+	case err == nil:
+		if jerr := json.Unmarshal(data, &m); jerr != nil {
+			return Meta{}, newError("read the credential", nil,
+				fmt.Sprintf("the metadata file %s is damaged (%s); remove it (the profile %s is kept) or remove the credential", s.metaPath(key), jsonErrText(jerr), s.profilePath(key)), nil)
+		}
+		if m.Name == "" {
+			m.Name = key
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		// A profile without metadata (dropped in by hand, or a crash between the two writes).
+		raw, perr := s.readPrivate(s.profilePath(key))
+		if perr != nil {
+			if errors.Is(perr, fs.ErrNotExist) {
+				return Meta{}, notFoundError(name)
+			}
+			return Meta{}, perr
+		}
+		m = Meta{Name: key, Source: Source{Kind: SourceUnknown}, State: StateActive}
+		if p, perr := sharing.ParseProfile(raw); perr == nil {
+			m.Endpoint, m.ProfileType, m.Expiry = p.Endpoint, p.Type, p.ExpirationTime
+		}
+		if info, serr := os.Stat(s.profilePath(key)); serr == nil {
+			m.Created = info.ModTime().UTC().Truncate(time.Second)
+		}
+	default:
+		return Meta{}, err
+	}
+	m.State = s.deriveState(m)
+	return m, nil
+}
+
+func (s *Store) deriveState(m Meta) State {
+	if m.State == StatePending {
+		return StatePending
+	}
+	if !m.Expiry.IsZero() && !s.now().Before(m.Expiry) {
+		return StateExpired
+	}
+	return StateActive
+}
+
+// Get reads a stored credential. A pending credential gives ErrCredentialPending; files other
+// users can read give ErrInsecurePermissions.
+func (s *Store) Get(name string) (*Credential, error) {
+	key, err := nameKey(name)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.readMeta(key, name)
+	if err != nil {
+		return nil, err
+	}
+	if m.State == StatePending {
+		return nil, pendingError(m.Name)
+	}
+	path := s.profilePath(key)
+	raw, err := s.readPrivate(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, newError("read the credential", ErrCredentialNotFound,
+				fmt.Sprintf("the profile file %s of credential %q is missing: remove the credential (deltashare creds remove %s) and activate or import it again", path, m.Name, m.Name), nil)
+		}
+		return nil, err
+	}
+	p, err := sharing.ParseProfile(raw)
+	if err != nil {
+		return nil, newError("read the credential", sharing.ErrInvalidProfile, fmt.Sprintf("stored credential %q (%s): %v", m.Name, path, err), err)
+	}
+	return &Credential{Meta: m, Profile: p, Raw: raw, Path: path}, nil
+}
+
+// List returns every stored credential's metadata, sorted by name.
+func (s *Store) List() ([]Meta, error) {
+	if err := checkPrivate(s.credDir(), true); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(s.credDir())
+	if err != nil {
+		return nil, newError("list the credentials", nil, fmt.Sprintf("cannot read %s: %s", s.credDir(), pathErrText(err)), err)
+	}
+	keys := map[string]bool{}
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, ".") || e.IsDir() {
+			continue
+		}
+		for _, ext := range []string{metaExt, profileExt, linkExt} {
+			if k, ok := strings.CutSuffix(n, ext); ok && ValidateCredentialName(k) == nil && k == strings.ToLower(k) {
+				keys[k] = true
+				break
+			}
+		}
+	}
+	out := []Meta{}
+	for k := range keys {
+		m, err := s.readMeta(k, k)
+		if errors.Is(err, ErrCredentialNotFound) {
+			continue // a lone .link file
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name) < strings.ToLower(out[j].Name) })
+	return out, nil
+}
+
+// Remove deletes a stored credential (any state).
+func (s *Store) Remove(name string) error {
+	key, err := nameKey(name)
+	if err != nil {
+		return err
+	}
+	ex, err := s.exists(key)
+	if err != nil {
+		return err
+	}
+	if !ex {
+		return notFoundError(name)
+	}
+	// The secret goes first, the metadata (which names the credential) last.
+	for _, p := range []string{s.profilePath(key), s.linkPath(key), s.metaPath(key)} {
+		if err := removeIfExists(p); err != nil {
+			return newError("remove the credential", nil, fmt.Sprintf("cannot remove %s: %s", p, pathErrText(err)), err)
+		}
+	}
+	s.syncDir(s.credDir())
+	return nil
+}
+
+// Import stores the profile file at path under name (source import). It never replaces an
+// existing credential.
+func (s *Store) Import(name, path string) error {
+	if _, err := nameKey(name); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return newError("import the credential", nil, fmt.Sprintf("cannot open %s: %s", path, pathErrText(err)), err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, sharing.MaxProfileSize+1))
+	if err != nil {
+		return newError("import the credential", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
+	}
+	if _, err := sharing.ParseProfile(raw); err != nil {
+		return newError("import the credential", sharing.ErrInvalidProfile, fmt.Sprintf("%s is not a usable profile: %v", path, err), err)
+	}
+	abs, aerr := filepath.Abs(path)
+	if aerr != nil {
+		abs = path
+	}
+	return s.Put(name, raw, Meta{Source: Source{Kind: SourceImport, File: abs}}, false)
+}
+
+// Export writes the stored credential's profile, byte for byte, to outPath with mode 0600
+// (atomically). An existing outPath is replaced only when overwrite is true.
+func (s *Store) Export(name, outPath string, overwrite bool) error {
+	c, err := s.Get(name)
+	if err != nil {
+		return err
+	}
+	if err := s.writeFile(outPath, c.Raw, !overwrite); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return newError("export the credential", ErrCredentialExists,
+				fmt.Sprintf("%s already exists: choose another file, or pass --force to replace it", outPath), nil)
+		}
+		return writeError("export credential "+name, outPath, err)
+	}
+	return nil
+}
+
+// ResolveProfile loads the profile that ref designates, so that a stored credential's name
+// works wherever a profile file does. "-", "env:NAME", inline JSON and paths of existing files
+// are read by sharing.LoadProfile; otherwise, if ref is the name of a stored credential, that
+// credential is used. s may be nil (no store: LoadProfile only).
+func (s *Store) ResolveProfile(ref string, stdin io.Reader) (*sharing.Profile, error) {
+	trimmed := strings.TrimSpace(ref)
+	if s == nil || trimmed == "" || trimmed == "-" || strings.HasPrefix(trimmed, "env:") || strings.HasPrefix(trimmed, "{") {
+		return sharing.LoadProfile(ref, stdin)
+	}
+	if _, err := os.Stat(ref); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return sharing.LoadProfile(ref, stdin)
+	}
+	if ValidateCredentialName(trimmed) != nil {
+		return sharing.LoadProfile(ref, stdin)
+	}
+	ex, err := s.Exists(trimmed)
+	if err != nil {
+		return nil, err
+	}
+	if !ex {
+		return nil, newError("load the profile", ErrCredentialNotFound,
+			fmt.Sprintf("%q is neither a profile file nor a stored credential: give a profile file path, or a name from deltashare creds list", trimmed), sharing.ErrInvalidProfile)
+	}
+	c, err := s.Get(trimmed)
+	if err != nil {
+		return nil, err
+	}
+	return c.Profile, nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files.
+
+// writeFile writes data to path durably: a temporary file in the same directory (0600),
+// write, fsync, then rename over path (or, with noClobber, a hard link that fails with
+// fs.ErrExist if path exists), then fsync the directory.
+func (s *Store) writeFile(path string, data []byte, noClobber bool) (err error) {
+	step := func(name string) error {
+		if s != nil && s.fault != nil {
+			return s.fault(name, path)
+		}
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if noClobber {
+		if _, err := os.Lstat(path); err == nil {
+			return fs.ErrExist
+		}
+	}
+	if err = step("create"); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil {
+		return err
+	}
+	if err = step("write"); err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = step("fsync"); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = step("rename"); err != nil {
+		return err
+	}
+	if noClobber {
+		if err = os.Link(tmp, path); err == nil {
+			_ = os.Remove(tmp)
+		} else if errors.Is(err, fs.ErrExist) {
+			return fs.ErrExist
+		} else {
+			// No hard links on this file system: check, then rename.
+			if _, serr := os.Lstat(path); serr == nil {
+				return fs.ErrExist
+			}
+			err = os.Rename(tmp, path)
+		}
+	} else {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return err
+	}
+	if err = step("syncdir"); err == nil {
+		err = syncDirErr(dir)
+	}
+	if err != nil && noClobber {
+		// The new file may not survive a crash: take it back so the caller can retry or keep
+		// the data elsewhere.
+		_ = os.Remove(path)
+	}
+	return err
+}
+
+func (s *Store) syncDir(dir string) { _ = syncDirErr(dir) }
+
+// syncDirErr fsyncs a directory so a rename in it is durable. File systems and platforms that
+// cannot sync directories (Windows) are not an error.
+func syncDirErr(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !isEINVAL(err) {
+		return err
+	}
+	return nil
+}
+
+func isEINVAL(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "invalid argument")
+}
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// readPrivate reads a store file after checking it is private to its owner.
+func (s *Store) readPrivate(path string) ([]byte, error) {
+	if err := checkPrivate(path, false); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, newError("read the credential store", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
+	}
+	return data, nil
+}
+
+// checkPrivate refuses a file (0600 expected) or directory (0700 expected) that its group or
+// other users may read or write, saying how to fix it. A missing path passes through as
+// fs.ErrNotExist. Windows has no such modes: nothing is checked there.
+func checkPrivate(path string, dir bool) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return newError("read the credential store", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		fix, what := "chmod 600 "+shellQuote(path), "file"
+		if dir {
+			fix, what = "chmod 700 "+shellQuote(path), "directory"
+		}
+		return newError("read the credential store", ErrInsecurePermissions,
+			fmt.Sprintf("refusing to use credential %s %s: its mode %04o lets other users read or change it; fix it with: %s", what, path, perm, fix), nil)
+	}
+	return nil
+}
+
+// shellQuote quotes a path for a command the user can paste.
+func shellQuote(p string) string {
+	if p != "" && strings.IndexFunc(p, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%", r))
+	}) < 0 {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}
+
+// pathErrText is an OS error without the repeated path.
+func pathErrText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err.Error()
+	}
+	return err.Error()
+}
+
+func jsonErrText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	}
+	return "unexpected JSON content"
+}
+
+func writeError(op, path string, err error) error {
+	return newError(op, nil, fmt.Sprintf("%s: cannot write %s: %s", op, path, pathErrText(err)), err)
+}
