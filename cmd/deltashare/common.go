@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/tokenmgr"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -83,10 +84,32 @@ func writeJSON(w io.Writer, v any) error {
 // newTable returns a tab-aligned writer for text listings.
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 
-// profileResolver turns a --profile value into a profile; the credential store replaces it so
-// that stored names work wherever files do.
-var profileResolver = func(c *cli.Context, ref string) (*sharing.Profile, error) {
-	return sharing.LoadProfile(ref, ioFrom(c).In)
+// openStore opens the credential store of --config-dir (env DELTASHARE_CONFIG_DIR, default
+// under the user's config directory).
+func openStore(c *cli.Context) (*tokenmgr.Store, error) {
+	dir := c.String("config-dir")
+	if dir == "" {
+		var err error
+		if dir, err = tokenmgr.DefaultStoreDir(); err != nil {
+			return nil, err
+		}
+	}
+	return tokenmgr.OpenStore(dir)
+}
+
+// profileResolver turns a --profile value into a profile: a stored credential's name works
+// wherever a profile file does.
+func profileResolver(c *cli.Context, ref string) (*sharing.Profile, error) {
+	store, err := openStore(c)
+	if err != nil {
+		// No usable store: files still resolve; a name cannot, and the store's error says why.
+		p, perr := sharing.LoadProfile(ref, ioFrom(c).In)
+		if perr != nil {
+			return nil, fmt.Errorf("%w (the credential store cannot be used either: %v)", perr, err)
+		}
+		return p, nil
+	}
+	return store.ResolveProfile(ref, ioFrom(c).In)
 }
 
 // tableArg parses a TABLE argument: share.schema.table or PROFILE#share.schema.table.
