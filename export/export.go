@@ -751,7 +751,10 @@ func (r *run) writeGathered(rec arrow.Record, key string, runs func(func(int, in
 	idx := b.NewArray()
 	defer idx.Release()
 	ctx := compute.WithAllocator(context.Background(), r.mem)
-	res, err := compute.Take(ctx, *compute.DefaultTakeOptions(), compute.NewDatum(rec), compute.NewDatum(idx))
+	vals, idxs := compute.NewDatum(rec), compute.NewDatum(idx)
+	defer vals.Release()
+	defer idxs.Release()
+	res, err := compute.Take(ctx, *compute.DefaultTakeOptions(), vals, idxs)
 	if err == nil {
 		defer res.Release()
 		if rd, ok := res.(*compute.RecordDatum); ok {
