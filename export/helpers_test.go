@@ -269,3 +269,11 @@ func hasSuffixAll(names []string, suffix string) bool {
 	}
 	return true
 }
+
+func arrowRecord(schema *arrow.Schema, cols []arrow.Array) arrow.Record {
+	n := int64(0)
+	if len(cols) > 0 {
+		n = int64(cols[0].Len())
+	}
+	return array.NewRecord(schema, cols, n)
+}

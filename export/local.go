@@ -157,8 +157,8 @@ func (s *LocalSink) Exists(ctx context.Context, name string) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return false, nil // (a parent that is not a directory: Create reports it)
 	}
 	return false, fmt.Errorf("check %s: %w", s.path(name), err)
 }
@@ -180,7 +180,7 @@ func (s *LocalSink) List(ctx context.Context, prefix string) ([]string, error) {
 	var names []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if p == root && errors.Is(err, fs.ErrNotExist) {
+			if p == root && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
 				return fs.SkipDir
 			}
 			return err
