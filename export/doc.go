@@ -80,8 +80,8 @@
 // keeps them in the files too (useful for CSV read without partition discovery).
 //
 // The input does not need to be grouped by partition value. Each record is split by value:
-// rows of one value that are contiguous are sliced (no copy), scattered rows are gathered with
-// compute.Take. At most MaxOpenFiles (default 64) part files are open at once; when a new
+// rows of one value that are contiguous are sliced (no copy), scattered rows are gathered into
+// one record (compute.TakeArray, and a direct copy for string and binary columns). At most MaxOpenFiles (default 64) part files are open at once; when a new
 // value arrives with every slot taken, the least recently used part is finished, and a later
 // row of its value starts the next part in that directory. Memory is bounded by the open
 // encoders: a text encoder buffers 256 KiB, but a Parquet encoder holds its open row group (up

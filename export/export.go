@@ -14,7 +14,6 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/compute"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/deltashare/deltashare/formats"
@@ -214,6 +213,9 @@ type run struct {
 	committed bool
 	keyBuf    []byte
 	valBuf    []byte
+	keyIDs    map[string]int // partition directory -> number, per record
+	keys      []string       // partition directories of the record, in order of first appearance
+	rowsOf    [][]int64      // rows of each directory of the record
 }
 
 type partColumn struct {
@@ -673,16 +675,17 @@ func (r *run) writePartitioned(rec arrow.Record, fileIdx int) error {
 	for i, c := range r.pcols {
 		apps[i] = newValueAppender(rec.Column(c.index))
 	}
-	type run struct {
-		key        string
-		start, end int
+	// Give every row the number of its directory (in order of first appearance) and collect the
+	// rows of each directory.
+	if r.keyIDs == nil {
+		r.keyIDs = map[string]int{}
 	}
-	var runs []run
-	count := map[string]int{} // runs per key
+	clear(r.keyIDs)
+	r.keys = r.keys[:0]
 	var prev []byte
+	cur := -1
 	for i := 0; i < n; i++ {
-		r.keyBuf = r.keyBuf[:0]
-		r.keyBuf = append(r.keyBuf, r.prefix...)
+		r.keyBuf = append(r.keyBuf[:0], r.prefix...)
 		for j, c := range r.pcols {
 			r.keyBuf = append(r.keyBuf, c.prefix...)
 			v, ok := apps[j](r.valBuf[:0], i)
@@ -694,80 +697,67 @@ func (r *run) writePartitioned(rec arrow.Record, fileIdx int) error {
 			}
 			r.keyBuf = append(r.keyBuf, '/')
 		}
-		if len(runs) > 0 && string(prev) == string(r.keyBuf) {
-			runs[len(runs)-1].end = i + 1
-			continue
+		if cur < 0 || string(prev) != string(r.keyBuf) {
+			id, ok := r.keyIDs[string(r.keyBuf)]
+			if !ok {
+				id = len(r.keys)
+				key := string(r.keyBuf)
+				r.keyIDs[key] = id
+				if id < len(r.rowsOf) {
+					r.rowsOf[id] = r.rowsOf[id][:0]
+				} else {
+					r.rowsOf = append(r.rowsOf, nil)
+				}
+				r.keys = append(r.keys, key)
+			}
+			cur = id
+			prev = append(prev[:0], r.keyBuf...)
 		}
-		key := string(r.keyBuf)
-		runs = append(runs, run{key: key, start: i, end: i + 1})
-		count[key]++
-		prev = append(prev[:0], r.keyBuf...)
+		r.rowsOf[cur] = append(r.rowsOf[cur], int64(i))
 	}
 	out := r.project(rec)
 	defer out.Release()
-	if len(runs) == 1 {
-		return r.writeTo(runs[0].key, out, fileIdx)
+	if len(r.keys) == 1 {
+		return r.writeTo(r.keys[0], out, fileIdx)
 	}
-	// Keys in order of first appearance, each written once: by slicing when its rows are one
-	// run, else gathered with Take.
-	done := map[string]bool{}
-	for _, ru := range runs {
-		if done[ru.key] {
-			continue
-		}
-		done[ru.key] = true
-		if count[ru.key] == 1 {
-			s := out.NewSlice(int64(ru.start), int64(ru.end))
-			err := r.writeTo(ru.key, s, fileIdx)
+	for id, key := range r.keys {
+		rows := r.rowsOf[id]
+		first, last := rows[0], rows[len(rows)-1]
+		if last-first+1 == int64(len(rows)) { // contiguous: a slice, no copy
+			s := out.NewSlice(first, last+1)
+			err := r.writeTo(key, s, fileIdx)
 			s.Release()
 			if err != nil {
 				return err
 			}
 			continue
 		}
-		if err := r.writeGathered(out, ru.key, func(yield func(start, end int) bool) {
-			for _, q := range runs {
-				if q.key == ru.key && !yield(q.start, q.end) {
-					return
-				}
-			}
-		}, fileIdx); err != nil {
+		if err := r.writeGathered(out, key, rows, fileIdx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writeGathered writes the rows of rec in the given runs to directory key, as one record
-// made with compute.Take, or run by run if Take cannot handle a column type.
-func (r *run) writeGathered(rec arrow.Record, key string, runs func(func(int, int) bool), fileIdx int) error {
-	b := array.NewInt64Builder(r.mem)
-	defer b.Release()
-	for s, e := range runs {
-		for i := s; i < e; i++ {
-			b.Append(int64(i))
-		}
+// writeGathered writes the given rows of rec to directory key, as one gathered record, or in
+// runs of consecutive rows if a column type cannot be gathered.
+func (r *run) writeGathered(rec arrow.Record, key string, rows []int64, fileIdx int) error {
+	if g, err := gather(r.mem, rec, rows); err == nil {
+		defer g.Release()
+		return r.writeTo(key, g, fileIdx)
 	}
-	idx := b.NewArray()
-	defer idx.Release()
-	ctx := compute.WithAllocator(context.Background(), r.mem)
-	vals, idxs := compute.NewDatum(rec), compute.NewDatum(idx)
-	defer vals.Release()
-	defer idxs.Release()
-	res, err := compute.Take(ctx, *compute.DefaultTakeOptions(), vals, idxs)
-	if err == nil {
-		defer res.Release()
-		if rd, ok := res.(*compute.RecordDatum); ok {
-			return r.writeTo(key, rd.Value, fileIdx)
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j] == rows[j-1]+1 {
+			j++
 		}
-	}
-	for s, e := range runs {
-		sl := rec.NewSlice(int64(s), int64(e))
+		sl := rec.NewSlice(rows[i], rows[j-1]+1)
 		err := r.writeTo(key, sl, fileIdx)
 		sl.Release()
 		if err != nil {
 			return err
 		}
+		i = j
 	}
 	return nil
 }

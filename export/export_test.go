@@ -223,7 +223,7 @@ func TestPartitionBy(t *testing.T) {
 			"region=a%2Fb%3Dc%25d/part-00000.csv": idRange(16, 20),
 		}},
 		{"two levels", Options{PartitionBy: []string{"region", "ok"}}, func(i int64) int { return int(i % 2) }, map[string][]string{
-			"region=EMEA/ok=true/part-00000.csv": idsWhere(20, func(i int64) bool { return i%2 == 0 }),
+			"region=EMEA/ok=true/part-00000.csv":  idsWhere(20, func(i int64) bool { return i%2 == 0 }),
 			"region=AMER/ok=false/part-00000.csv": idsWhere(20, func(i int64) bool { return i%2 == 1 }),
 		}},
 		{"max open files finishes the least recently used", Options{PartitionBy: []string{"region"}, MaxOpenFiles: 1},
