@@ -102,8 +102,9 @@ func OpenSink(output string) (sink Sink, base string, err error) {
 // temporary names and committed (renamed into place) only when the whole source has been read
 // and every file finished: if the source fails, an encoder fails, or ctx is cancelled, Run
 // removes its temporary files and returns the error, and no file appears under a final name.
-// See the package documentation for the commit sequence and its limits. Run does not release
-// src.
+// See the package documentation for the commit sequence and its limits. When everything is
+// committed but old part files of an --overwrite run could not be removed, Run returns the
+// summary together with an error. Run does not release src.
 func Run(ctx context.Context, src Source, sink Sink, opts Options) (sum *Summary, err error) {
 	start := time.Now()
 	if src == nil {

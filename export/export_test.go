@@ -378,3 +378,18 @@ func TestStdout(t *testing.T) {
 		require.ErrorContains(t, err, "standard output takes a single file")
 	})
 }
+
+func TestPartitionWithFileBoundaries(t *testing.T) {
+	recs := makeRecords(t, memory.DefaultAllocator, 0, []int{4, 4, 4}, func(i int64) int { return int(i % 2) })
+	defer releaseAll(recs)
+	dir := t.TempDir()
+	src := withFiles(newSource(recs), []int{0, 0, 1})
+	_, err := Run(context.Background(), src, NewLocalSink(dir), Options{Format: formats.Options{Format: formats.CSV}, PartitionBy: []string{"region"}})
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{
+		"region=EMEA/part-00000.csv": {"0", "2", "4", "6"},
+		"region=AMER/part-00000.csv": {"1", "3", "5", "7"},
+		"region=EMEA/part-00001.csv": {"8", "10"},
+		"region=AMER/part-00001.csv": {"9", "11"},
+	}, partitionContent(t, dir))
+}
