@@ -10,9 +10,10 @@ import (
 	"golang.org/x/term"
 )
 
-// Progress receives the progress of a run. Run calls Start once before the first record,
-// Add after each record it writes and after each part file it finishes, and Finish once at
-// the end, also when the run fails. All calls come from the goroutine that called Run.
+// Progress receives the progress of a run. Run calls Start once before the first record, Add
+// after each non-empty source record and once more when the last files are finished, and
+// Finish once at the end, also when the run fails. All calls come from the goroutine that
+// called Run.
 type Progress interface {
 	// Start gives the totals the source announced (TotalsHint); -1 means unknown.
 	Start(totalRows, totalBytes int64)
