@@ -19,6 +19,9 @@ import (
 	"github.com/deltashare/deltashare/formats"
 )
 
+// ErrExists is returned (wrapped) when the output already exists and Overwrite is off.
+var ErrExists = errors.New("output exists")
+
 // DefaultMaxOpenFiles is how many partition part files a run keeps open at once by default.
 const DefaultMaxOpenFiles = 64
 
@@ -396,7 +399,7 @@ func (r *run) checkExisting() error {
 			return err
 		}
 		if ok && !r.opts.Overwrite {
-			return fmt.Errorf("output %s already exists: pass --overwrite to replace it, or choose another name", r.loc(r.opts.Output))
+			return fmt.Errorf("%w: %s already exists: pass --overwrite to replace it, or choose another name", ErrExists, r.loc(r.opts.Output))
 		}
 		return nil
 	}
@@ -410,8 +413,8 @@ func (r *run) checkExisting() error {
 		}
 	}
 	if len(r.old) > 0 && !r.opts.Overwrite {
-		return fmt.Errorf("output directory %s already holds %d part files of an export (%s...): pass --overwrite to replace them, or choose another directory",
-			r.dirLabel(), len(r.old), r.old[0])
+		return fmt.Errorf("%w: output directory %s already holds %d part files of an export (%s...): pass --overwrite to replace them, or choose another directory",
+			ErrExists, r.dirLabel(), len(r.old), r.old[0])
 	}
 	return nil
 }
@@ -586,7 +589,7 @@ func (r *run) commit() error {
 				return err
 			}
 			if ok {
-				return fmt.Errorf("output %s appeared while exporting: pass --overwrite to replace it, or choose another output", r.loc(p.name))
+				return fmt.Errorf("%w: %s appeared while exporting: pass --overwrite to replace it, or choose another output", ErrExists, r.loc(p.name))
 			}
 		}
 	}
