@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/sharing"
-	"github.com/deltashare/deltashare/sharing/server/demo"
 	"github.com/deltashare/deltashare/sharing/server/deltalog"
+	"github.com/deltashare/deltashare/sharing/server/demo"
 )
 
 // changeKey describes a change for comparisons: version, timestamp, kind and path.
