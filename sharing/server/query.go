@@ -206,7 +206,7 @@ func (s *Server) querySnapshot(w http.ResponseWriter, r *http.Request, t *Table,
 		}
 		out.item(sharing.Item{EndStream: &es})
 	}
-	out.finish(nil)
+	out.finish()
 }
 
 // selectFiles returns the indexes of the snapshot's files to return: those that might match
@@ -515,5 +515,5 @@ func (s *Server) writeChangeLines(w http.ResponseWriter, r *http.Request, t *Tab
 		}
 		out.item(sharing.Item{EndStream: &es})
 	}
-	out.finish(nil)
+	out.finish()
 }

@@ -118,5 +118,5 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request, t *Table)
 	out.item(sharing.Item{Protocol: &p})
 	md := snapshotMetadata(snap, travel)
 	out.item(sharing.Item{Metadata: &md})
-	out.finish(nil)
+	out.finish()
 }

@@ -268,24 +268,9 @@ func (o *ndjson) item(it sharing.Item) {
 	}
 }
 
-// finish flushes the response. err is a failure after the 200 was sent: it is logged, and
-// reported in an EndStreamAction when the client asked for them, else the connection is cut
-// so the client sees a truncated response.
-func (o *ndjson) finish(err error) {
-	if err != nil {
-		var pe *Error
-		msg := "internal server error; see the server log"
-		status := http.StatusInternalServerError
-		if errors.As(err, &pe) {
-			msg, status = pe.Message, pe.Status
-		}
-		o.s.log.Error("table response failed after it started", "method", o.r.Method, "path", logPath(o.r), "err", err)
-		if !o.neg.endStream || o.err != nil {
-			_ = o.bw.Flush()
-			panic(http.ErrAbortHandler)
-		}
-		o.item(sharing.Item{EndStream: &sharing.EndStream{ErrorMessage: msg, HTTPStatusErrorCode: &status}})
-	}
+// finish flushes the response. Every check that can fail runs before the 200 is sent, so only
+// writing can fail here (the client went away), which is logged at debug level.
+func (o *ndjson) finish() {
 	if o.err == nil {
 		o.err = o.bw.Flush()
 	}

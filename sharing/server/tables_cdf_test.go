@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -195,4 +197,71 @@ func TestChangesErrors(t *testing.T) {
 			assert.Contains(t, m["message"], tc.msg)
 		})
 	}
+}
+
+// writeLog writes commits (lines of JSON actions) as versions 0, 1, ... of a new table.
+func writeLog(t *testing.T, dir string, commits ...[]string) {
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "_delta_log"), 0o755))
+	for v, lines := range commits {
+		body := strings.Join(lines, "\n") + "\n"
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.json", v)), []byte(body), 0o644))
+	}
+}
+
+func cdfMetadata(fields string) string {
+	schema := `{"type":"struct","fields":[` + fields + `]}`
+	b, _ := json.Marshal(schema)
+	return `{"metaData":{"id":"t1","format":{"provider":"parquet","options":{}},"schemaString":` + string(b) +
+		`,"partitionColumns":[],"configuration":{"delta.enableChangeDataFeed":"true"}}}`
+}
+
+// includeHistoricalMetadata: the head is the metadata at the start, later metaData actions
+// follow with their versions; includeHistoricalProtocol (delta format) versions the protocols.
+func TestChangesHistoricalMetadata(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	id := `{"name":"id","type":"long","nullable":true,"metadata":{}}`
+	add := func(n int) string {
+		return fmt.Sprintf(`{"add":{"path":"f%d.parquet","partitionValues":{},"size":1,"modificationTime":0,"dataChange":true}}`, n)
+	}
+	writeLog(t, dir,
+		[]string{`{"protocol":{"minReaderVersion":1,"minWriterVersion":4}}`, cdfMetadata(id), add(0)},
+		[]string{cdfMetadata(id + `,{"name":"x","type":"string","nullable":true,"metadata":{}}`)},
+		[]string{`{"protocol":{"minReaderVersion":1,"minWriterVersion":5}}`, add(2)},
+		[]string{add(3)},
+	)
+	env := startTables(t, map[string]string{"h": dir}, nil)
+	zero := int64(0)
+	deltaClient := env.newClient(t, sharing.WithCapabilities(sharing.Capabilities{ResponseFormats: []sharing.ResponseFormat{sharing.FormatDelta}}))
+	res, err := deltaClient.Changes(ctx, tbl("h"), sharing.ChangesRequest{StartingVersion: &zero, IncludeHistoricalMetadata: true, IncludeHistoricalProtocol: true})
+	require.NoError(t, err)
+	assert.Equal(t, sharing.FormatDelta, res.Format)
+	require.NotNil(t, res.Metadata.Version)
+	assert.Equal(t, int64(0), *res.Metadata.Version)
+	assert.NotContains(t, res.Metadata.Metadata.SchemaString, `"x"`)
+	require.Len(t, res.HistoricalMetadata, 1)
+	assert.Equal(t, int64(1), *res.HistoricalMetadata[0].Version)
+	assert.Contains(t, res.HistoricalMetadata[0].Metadata.SchemaString, `"x"`)
+	require.NotNil(t, res.Protocol.Version)
+	assert.Equal(t, int64(0), *res.Protocol.Version)
+	require.Len(t, res.HistoricalProtocols, 1)
+	assert.Equal(t, int64(2), *res.HistoricalProtocols[0].Version)
+	assert.Equal(t, 5, res.HistoricalProtocols[0].Protocol.MinWriterVersion)
+	assert.Len(t, res.Files, 3)
+
+	plain, err := env.client.Changes(ctx, tbl("h"), sharing.ChangesRequest{StartingVersion: &zero})
+	require.NoError(t, err)
+	assert.Equal(t, sharing.FormatParquet, plain.Format)
+	assert.Empty(t, plain.HistoricalMetadata)
+	require.NotNil(t, plain.Metadata.Version)
+	assert.Equal(t, int64(3), *plain.Metadata.Version, "without history the head is the metadata at the end")
+	assert.Contains(t, plain.Metadata.Metadata.SchemaString, `"x"`)
+	assert.Equal(t, fileIDs(plain.Files), fileIDs(res.Files))
+
+	// The startingVersion form of a query returns the later metadata inline too.
+	since, err := env.client.Query(ctx, tbl("h"), sharing.QueryRequest{StartingVersion: &zero})
+	require.NoError(t, err)
+	require.Len(t, since.HistoricalMetadata, 1)
+	assert.Equal(t, int64(1), *since.HistoricalMetadata[0].Version)
+	assert.Len(t, since.Files, 3)
 }
