@@ -235,10 +235,8 @@ func snapshotMetadata(snap *deltalog.Snapshot, version *int64) sharing.MetadataA
 type ndjson struct {
 	s   *Server
 	r   *http.Request
-	w   http.ResponseWriter
 	bw  *bufio.Writer
 	enc *sharing.Encoder
-	neg negotiation
 	err error
 }
 
@@ -259,7 +257,7 @@ func (s *Server) startNDJSON(w http.ResponseWriter, r *http.Request, version int
 	}
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	return &ndjson{s: s, r: r, w: w, bw: bw, enc: sharing.NewEncoder(bw, neg.format), neg: neg}
+	return &ndjson{s: s, r: r, bw: bw, enc: sharing.NewEncoder(bw, neg.format)}
 }
 
 func (o *ndjson) item(it sharing.Item) {
