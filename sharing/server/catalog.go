@@ -9,7 +9,9 @@ type Table struct {
 	ShareID string
 	ID      string
 	// Location is the absolute path of the table root (the directory holding _delta_log).
-	Location      string
+	Location string
+	// HistoryShared allows time travel, startingVersion queries and the change data feed;
+	// StartVersion is the first version they may reach (see TableConfig).
 	HistoryShared bool
 	StartVersion  int64
 }
@@ -42,7 +44,7 @@ func newCatalog(cfg *Config) *catalog {
 			sce := &schemaEntry{name: sc.Name, byName: map[string]*Table{}}
 			for _, tc := range sc.Tables {
 				t := &Table{Share: sh.Name, Schema: sc.Name, Name: tc.Name, ShareID: sh.ID, ID: tc.ID,
-					Location: tc.Location, HistoryShared: tc.HistoryShared, StartVersion: tc.StartVersion}
+					Location: tc.Location, HistoryShared: tc.SharesHistory(), StartVersion: tc.StartVersion}
 				sce.tables = append(sce.tables, t)
 				sce.byName[foldName(tc.Name)] = t
 				se.tables = append(se.tables, t)

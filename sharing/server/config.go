@@ -54,7 +54,7 @@ const (
 //	        tables:
 //	          - name: accounts
 //	            location: ./tables/accounts   # relative to the config file
-//	            historyShared: true
+//	            historyShared: false          # default true: time travel and change data feed
 type Config struct {
 	// Version of the file format; 0 means ConfigVersion.
 	Version int `yaml:"version"`
@@ -110,11 +110,18 @@ type TableConfig struct {
 	// ID is the table's stable id, used in signed file URLs; default derived from the share,
 	// schema and table names (a UUID-shaped hash). Letters, digits, '.', '_' and '-' only.
 	ID string `yaml:"id"`
-	// HistoryShared shares the table's history: time travel and the change data feed.
-	HistoryShared bool `yaml:"historyShared"`
-	// StartVersion is the first version whose history is shared (with HistoryShared).
+	// HistoryShared shares the table's history: time travel (version and timestamp queries),
+	// startingVersion queries and the change data feed. Unset (nil) means shared: unlike the
+	// reference server, which shares no history unless told to, deltashare serves local tables
+	// whose owner runs the server, so history is on unless set to false.
+	HistoryShared *bool `yaml:"historyShared"`
+	// StartVersion is the first version whose history is shared: earlier versions cannot be
+	// queried by version, timestamp, startingVersion or change data feed.
 	StartVersion int64 `yaml:"startVersion"`
 }
+
+// SharesHistory reports whether the table's history is shared (HistoryShared, default true).
+func (tc TableConfig) SharesHistory() bool { return tc.HistoryShared == nil || *tc.HistoryShared }
 
 // Token is a bearer token accepted by the server. Exactly one of Value, ValueEnv and ValueFile
 // gives the secret; Validate reads ValueEnv or ValueFile into Value and clears them.

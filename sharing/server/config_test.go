@@ -61,7 +61,9 @@ shares:
 	assert.Equal(t, "bob-secret-token", cfg.Tokens[1].Value)
 	tables := cfg.Shares[0].Schemas[0].Tables
 	assert.Equal(t, filepath.Join(dir, "tables", "accounts"), tables[0].Location)
-	assert.True(t, tables[0].HistoryShared)
+	require.NotNil(t, tables[0].HistoryShared)
+	assert.True(t, *tables[0].HistoryShared)
+	assert.True(t, tables[1].SharesHistory(), "history is shared unless set to false")
 	assert.Equal(t, derivedID("table", "sales.eu", "CRM", "Accounts"), tables[0].ID, "derived ids ignore case")
 	assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, tables[0].ID)
 	assert.Equal(t, filepath.Join(dir, "abs"), tables[1].Location)

@@ -32,6 +32,8 @@ type Server struct {
 	acts    *activationStore
 	tables  TableEndpoints
 	handler http.Handler
+	ttok    tableTokens // page and refresh tokens of the table endpoints
+	dtables tableCache  // opened Delta logs, by table id
 
 	mu      sync.Mutex
 	baseURL string
@@ -44,7 +46,7 @@ type options struct {
 	logger     *slog.Logger
 	now        func() time.Time
 	signingKey []byte
-	tables     TableEndpoints
+	tables     *TableEndpoints
 }
 
 // WithLogger sets the logger for the request log and server events (default slog.Default()).
@@ -59,8 +61,9 @@ func WithSigningKey(key []byte) Option {
 	return func(o *options) { o.signingKey = append([]byte(nil), key...) }
 }
 
-// WithTableEndpoints plugs in the table endpoints (version, metadata, query, changes...).
-func WithTableEndpoints(e TableEndpoints) Option { return func(o *options) { o.tables = e } }
+// WithTableEndpoints replaces the table endpoints (version, metadata, query, changes...) that
+// New installs by default ([Server.DefaultTableEndpoints]); nil fields answer 501.
+func WithTableEndpoints(e TableEndpoints) Option { return func(o *options) { o.tables = &e } }
 
 // New validates cfg (see Config.Validate) and returns a server for it.
 func New(cfg Config, opts ...Option) (*Server, error) {
@@ -109,8 +112,13 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		cat:     newCatalog(&cfg),
 		tokens:  &tokenStore{},
 		acts:    &activationStore{byID: map[[sha256.Size]byte]*activation{}},
-		tables:  o.tables,
 		baseURL: cfg.PublicURL,
+		ttok:    tableTokens{key: deriveKey(key, "table-token/v1")},
+	}
+	if o.tables != nil {
+		s.tables = *o.tables
+	} else {
+		s.tables = s.DefaultTableEndpoints()
 	}
 	for _, t := range cfg.Tokens {
 		if err := s.tokens.add(t); err != nil {
