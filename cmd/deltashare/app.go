@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/urfave/cli/v2"
 )
 
@@ -26,3 +28,65 @@ func commands() []*cli.Command {
 }
 
 var commandSet []func() *cli.Command
+
+// interspersed moves flags that follow positional arguments in front of them, so that
+// `deltashare export TABLE -o out.csv` works like `deltashare export -o out.csv TABLE`
+// (urfave/cli v2 stops parsing flags at the first argument). "--" ends flag handling.
+func interspersed(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	// Walk down the command path.
+	cmds := app.Commands
+	i := 1
+	var cmd *cli.Command
+	for i < len(args) {
+		next := findCommand(cmds, args[i])
+		if next == nil {
+			break
+		}
+		cmd, cmds = next, next.Subcommands
+		i++
+	}
+	if cmd == nil || cmd.SkipFlagParsing {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var flags, pos []string
+	for j := i; j < len(args); j++ {
+		a := args[j]
+		if a == "--" {
+			pos = append(pos, args[j:]...)
+			break
+		}
+		if len(a) > 1 && a[0] == '-' && a != "-" {
+			name := strings.TrimLeft(a, "-")
+			name, _, hasValue := strings.Cut(name, "=")
+			flags = append(flags, a)
+			if takesValue[name] && !hasValue && j+1 < len(args) {
+				flags = append(flags, args[j+1])
+				j++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	out := append([]string{}, args[:i]...)
+	out = append(out, flags...)
+	return append(out, pos...)
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}

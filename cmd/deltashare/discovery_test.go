@@ -100,3 +100,85 @@ func TestDiscoveryErrors(t *testing.T) {
 	assert.Equal(t, exitError, r.Code)
 	assert.Contains(t, r.Err, "404")
 }
+
+func TestTableCommands(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	profile, _ := demoServer(t)
+
+	r := run(t, "", "version", "-p", profile, "demo.sales.orders")
+	require.Equal(t, 0, r.Code, r.Err)
+	assert.Equal(t, "2\n", r.Out)
+
+	// The Python-compatible PROFILE#table form, names in any case.
+	r = run(t, "", "version", "--output", "json", profile+"#DEMO.sales.ORDERS")
+	require.Equal(t, 0, r.Code, r.Err)
+	var v struct{ Version int64 }
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &v))
+	assert.Equal(t, int64(2), v.Version)
+
+	r = run(t, "", "metadata", "-p", profile, "demo.sales.orders", "--output", "json")
+	require.Equal(t, 0, r.Code, r.Err)
+	var md metadataJSON
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &md))
+	assert.Equal(t, []string{"region"}, md.PartitionColumns)
+	require.NotEmpty(t, md.Columns)
+	assert.Equal(t, "order_id", md.Columns[0].Name)
+	assert.Equal(t, "long", md.Columns[0].Type)
+	var types []string
+	for _, c := range md.Columns {
+		types = append(types, c.Type)
+	}
+	assert.Contains(t, types, "decimal(12,2)")
+	assert.Contains(t, types, "timestamp_ntz")
+
+	r = run(t, "", "metadata", "-p", profile, "demo.sales.orders", "--version", "0")
+	require.Equal(t, 0, r.Code, r.Err)
+	assert.Contains(t, r.Out, "version:      0")
+	assert.Contains(t, r.Out, "order_id")
+
+	// files: the latest version's files, rows from stats adding up to the table's 2900 rows.
+	r = run(t, "", "files", "-p", profile, "demo.sales.orders", "--output", "json")
+	require.Equal(t, 0, r.Code, r.Err)
+	var files []fileJSON
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &files))
+	var rows int64
+	for _, f := range files {
+		require.NotNil(t, f.Rows)
+		rows += *f.Rows
+		assert.NotNil(t, f.URLExpires)
+	}
+	assert.Equal(t, int64(2900), rows)
+	assert.NotContains(t, r.Out, "sig=", "signed URLs are not printed")
+
+	// --where is sent as a hint: only the Europe files come back.
+	r = run(t, "", "files", "-p", profile, "demo.sales.orders", "--where", "region = 'Europe'", "--output", "json")
+	require.Equal(t, 0, r.Code, r.Err)
+	var europe []fileJSON
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &europe))
+	require.NotEmpty(t, europe)
+	assert.Less(t, len(europe), len(files))
+	for _, f := range europe {
+		assert.Equal(t, "Europe", f.PartitionValues["region"])
+	}
+
+	// A bad --where names the problem; an unknown table is a 404 with a hint.
+	r = run(t, "", "files", "-p", profile, "demo.sales.orders", "--where", "nosuch = 1")
+	assert.Equal(t, exitUsage, r.Code)
+	assert.Contains(t, r.Err, "nosuch")
+	r = run(t, "", "version", "-p", profile, "demo.sales.nosuch")
+	assert.Equal(t, exitError, r.Code)
+	assert.Contains(t, r.Err, "404")
+}
+
+func TestInterspersedFlags(t *testing.T) {
+	app := newApp()
+	for _, tc := range []struct{ in, want []string }{
+		{[]string{"ds", "metadata", "a.b.c", "-p", "x", "--output", "json"}, []string{"ds", "metadata", "-p", "x", "--output", "json", "a.b.c"}},
+		{[]string{"ds", "files", "a.b.c", "--where=x = 1", "--version", "3"}, []string{"ds", "files", "--where=x = 1", "--version", "3", "a.b.c"}},
+		{[]string{"ds", "shares", "--", "-p"}, []string{"ds", "shares", "--", "-p"}},
+		{[]string{"ds", "version", "-", "-p", "f"}, []string{"ds", "version", "-p", "f", "-"}},
+		{[]string{"ds", "nosuch", "x", "-p", "f"}, []string{"ds", "nosuch", "x", "-p", "f"}},
+	} {
+		assert.Equal(t, tc.want, interspersed(app, tc.in), "%v", tc.in)
+	}
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -31,7 +33,7 @@ func runCtx(t *testing.T, ctx context.Context, stdin string, args ...string) res
 	app := newApp()
 	app.Metadata = map[string]any{streamsKey: &streams{In: strings.NewReader(stdin), Out: &out, Err: &errb}}
 	app.Writer, app.ErrWriter = &out, &errb
-	err := app.RunContext(ctx, append([]string{"deltashare"}, args...))
+	err := app.RunContext(ctx, interspersed(app, append([]string{"deltashare"}, args...)))
 	code := exitCode(ctx, err)
 	if err != nil {
 		errb.WriteString("deltashare: " + err.Error() + "\n")
@@ -58,12 +60,11 @@ func demoServer(t *testing.T, mutate ...func(*server.Config)) (profile string, s
 		f, err := server.ParseTableFlag(spec.flag)
 		require.NoError(t, err)
 		cfg.AddTable(f)
-		markHistory(&cfg, f)
 	}
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	srv, err := server.New(cfg)
+	srv, err := server.New(cfg, server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	require.NoError(t, err)
 	ln, err := srv.Listen("")
 	require.NoError(t, err)

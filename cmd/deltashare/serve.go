@@ -53,7 +53,7 @@ with none of these, a random token written to --profile-out FILE (a ready profil
 			&cli.StringSliceFlag{Name: "token", Usage: "bearer token clients must send (repeatable; prefer --token-env: command lines are visible to other users)"},
 			&cli.StringFlag{Name: "token-env", Usage: "read the bearer token from this environment variable"},
 			&cli.StringSliceFlag{Name: "table", Aliases: []string{"t"}, Usage: "share.schema.table=PATH of a local Delta table (repeatable)"},
-			&cli.BoolFlag{Name: "no-history", Usage: "do not share history (time travel, change data feed) of --table tables"},
+			&cli.BoolFlag{Name: "no-history", Usage: "do not share the history (time travel, change data feed) of --table tables (shared by default)"},
 			&cli.StringFlag{Name: "profile-out", Usage: "write a ready profile file for clients here (0600)"},
 			&cli.BoolFlag{Name: "activation", Usage: "mint one-time activation links (printed) for recipients"},
 			&cli.IntFlag{Name: "activations", Value: 1, Usage: "how many activation links to mint with --activation"},
@@ -94,8 +94,8 @@ func serverConfig(o serveOptions) (server.Config, error) {
 			return cfg, usageError(err)
 		}
 		cfg.AddTable(f)
-		if !o.NoHistory {
-			markHistory(&cfg, f)
+		if o.NoHistory {
+			noHistory(&cfg, f)
 		}
 	}
 	if len(cfg.Shares) == 0 {
@@ -125,8 +125,8 @@ func serverConfig(o serveOptions) (server.Config, error) {
 	return cfg, nil
 }
 
-// markHistory shares the history of the table added from a --table flag.
-func markHistory(cfg *server.Config, f server.TableFlag) {
+// noHistory stops sharing the history (time travel, change data feed) of a --table table.
+func noHistory(cfg *server.Config, f server.TableFlag) {
 	for i := range cfg.Shares {
 		if !strings.EqualFold(cfg.Shares[i].Name, f.Share) {
 			continue
@@ -138,7 +138,8 @@ func markHistory(cfg *server.Config, f server.TableFlag) {
 			tables := cfg.Shares[i].Schemas[j].Tables
 			for k := range tables {
 				if strings.EqualFold(tables[k].Name, f.Table) {
-					tables[k].HistoryShared = true
+					off := false
+					tables[k].HistoryShared = &off
 				}
 			}
 		}
