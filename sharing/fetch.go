@@ -224,7 +224,7 @@ func (f *fetcher) load(ctx context.Context, key string, res resource, off, lengt
 			refreshed = true
 			f.log.Info("download refused (403), requesting new URLs", "file", id)
 			if rerr := f.urls.refresh(ctx, gen); rerr != nil {
-				return fmt.Errorf("%s: the URL was refused (403) and requesting new URLs failed: %w", res.what(id), rerr)
+				return fmt.Errorf("the URL was refused (403) and requesting new URLs failed: %w", rerr)
 			}
 			continue
 		}
@@ -232,7 +232,10 @@ func (f *fetcher) load(ctx context.Context, key string, res resource, off, lengt
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("%s: %w", res.what(id), err)
+			if res == resDV {
+				return fmt.Errorf("the deletion vector file: %w", err)
+			}
+			return err
 		}
 		return nil
 	}

@@ -2,7 +2,9 @@ package sharing
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -322,7 +324,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		n := min(p.batch, total-off)
 		if rr != nil {
 			if !rr.Next() {
-				if err := rr.Err(); err != nil {
+				if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
 					return fmt.Errorf("decoding rows %d and on: %w", off, err)
 				}
 				break

@@ -163,7 +163,6 @@ func schemaNames(s *arrow.Schema) []string {
 	return out
 }
 
-
 func dump(rows []string, n int) string {
 	if len(rows) > n {
 		rows = rows[:n]
