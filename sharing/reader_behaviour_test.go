@@ -238,12 +238,12 @@ func TestReadParallelOrderDeterministic(t *testing.T) {
 func TestReadRangeAndSpill(t *testing.T) {
 	l := sharedLake(t)
 	var ranged atomic.Int64
-	l.fault = func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
+	l.setFault(func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
 		if r.Header.Get("Range") != "" {
 			ranged.Add(1)
 		}
 		return false
-	}
+	})
 	c := l.client(t)
 	const table = "delta-rs-http_requests"
 	all, _ := openRead(t, c, table, ReadOptions{Parallel: 2})
@@ -304,13 +304,13 @@ func TestReadURLRefresh(t *testing.T) {
 	t.Run("403 once", func(t *testing.T) {
 		l := sharedLake(t)
 		var refused atomic.Int64
-		l.fault = func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
+		l.setFault(func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
 			if n == 1 && strings.HasSuffix(file, ".parquet") && refused.Add(1) == 1 {
 				http.Error(w, "AccessDenied", http.StatusForbidden)
 				return true
 			}
 			return false
-		}
+		})
 		c := l.client(t)
 		rows, r := openRead(t, c, "delta-rs-simple_table_with_checkpoint", ReadOptions{Parallel: 2})
 		assert.Len(t, rows, 11)
@@ -318,10 +318,10 @@ func TestReadURLRefresh(t *testing.T) {
 	})
 	t.Run("403 always", func(t *testing.T) {
 		l := sharedLake(t)
-		l.fault = func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
+		l.setFault(func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
 			http.Error(w, "AccessDenied", http.StatusForbidden)
 			return true
-		}
+		})
 		c := l.client(t)
 		r, err := Open(context.Background(), c, Table{"s", "d", "delta-rs-simple_table"}, ReadOptions{Parallel: 1})
 		require.NoError(t, err)
@@ -385,7 +385,7 @@ func TestReadDownloadFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := sharedLake(t)
-			l.fault = func(w http.ResponseWriter, r *http.Request, file string, n int) bool { return tt.fault(w, r, n) }
+			l.setFault(func(w http.ResponseWriter, r *http.Request, file string, n int) bool { return tt.fault(w, r, n) })
 			c := l.client(t)
 			rows, r := openRead(t, c, table, ReadOptions{Parallel: 3})
 			assert.Len(t, rows, 11)
@@ -447,15 +447,15 @@ func TestReadCancelAndLeaks(t *testing.T) {
 	t.Run("cancel mid-read returns promptly", func(t *testing.T) {
 		var once sync.Once
 		block := make(chan struct{})
-		l.fault = func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
+		l.setFault(func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
 			once.Do(func() {})
 			select { // every download hangs until the client gives up
 			case <-r.Context().Done():
 			case <-block:
 			}
 			return true
-		}
-		defer func() { close(block); l.fault = nil }()
+		})
+		defer func() { close(block); l.setFault(nil) }()
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		ctx, cancel := context.WithCancel(context.Background())
 		r, err := Open(ctx, c, Table{"s", "d", table}, ReadOptions{Parallel: 4, Allocator: mem})
@@ -478,11 +478,11 @@ func TestReadCancelAndLeaks(t *testing.T) {
 		mem.AssertSize(t, 0)
 	})
 	t.Run("error mid-read", func(t *testing.T) {
-		l.fault = func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
+		l.setFault(func(w http.ResponseWriter, r *http.Request, file string, n int) bool {
 			http.NotFound(w, r)
 			return true
-		}
-		defer func() { l.fault = nil }()
+		})
+		defer func() { l.setFault(nil) }()
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		r, err := Open(context.Background(), c, Table{"s", "d", table}, ReadOptions{Parallel: 4, Allocator: mem})
 		require.NoError(t, err)

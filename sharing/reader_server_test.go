@@ -75,6 +75,12 @@ func (l *lake) client(t testing.TB, opts ...Option) *Client {
 	return c
 }
 
+func (l *lake) setFault(f func(w http.ResponseWriter, r *http.Request, file string, n int) bool) {
+	l.mu.Lock()
+	l.fault = f
+	l.mu.Unlock()
+}
+
 func (l *lake) fileGets() map[string]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
