@@ -56,7 +56,7 @@ func z85Decode(s string) ([]byte, error) {
 
 // Magic numbers of the two RoaringBitmapArray serializations.
 const (
-	dvMagicNative   = 1681511376 // little endian: count (int32), then per bitmap its size (int32) and the bitmap
+	dvMagicNative   = 1681511376 // count (int32), then per bitmap its size (int32) and the bitmap; little or big endian
 	dvMagicPortable = 1681511377 // little endian: count (uint64), then per bucket its key (uint32) and the bitmap
 )
 
@@ -79,6 +79,12 @@ func parseRoaringBitmapArray(b []byte) (*deletedRows, error) {
 		return nil, fmt.Errorf("deletion vector of %d bytes is too short", len(b))
 	}
 	magic := binary.LittleEndian.Uint32(b)
+	// The native layout also exists with its header integers big endian (the protocol's own
+	// inline example); the bitmaps themselves are always in the standard little-endian form.
+	var order binary.ByteOrder = binary.LittleEndian
+	if magic != dvMagicPortable && magic != dvMagicNative && binary.BigEndian.Uint32(b) == dvMagicNative {
+		magic, order = dvMagicNative, binary.BigEndian
+	}
 	r := bytes.NewReader(b[4:])
 	out := &deletedRows{}
 	switch magic {
@@ -109,7 +115,7 @@ func parseRoaringBitmapArray(b []byte) (*deletedRows, error) {
 		}
 	case dvMagicNative:
 		var n int32
-		if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
+		if err := binary.Read(r, order, &n); err != nil {
 			return nil, fmt.Errorf("deletion vector: reading the bitmap count: %w", err)
 		}
 		if n < 0 || int64(n) > int64(len(b)) {
@@ -117,7 +123,7 @@ func parseRoaringBitmapArray(b []byte) (*deletedRows, error) {
 		}
 		for i := range n {
 			var size int32
-			if err := binary.Read(r, binary.LittleEndian, &size); err != nil {
+			if err := binary.Read(r, order, &size); err != nil {
 				return nil, fmt.Errorf("deletion vector: reading the size of bitmap %d: %w", i, err)
 			}
 			if size < 0 || int64(size) > int64(r.Len()) {
