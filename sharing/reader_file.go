@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -78,7 +79,7 @@ func newPlan(t Table, tm *TableMetadata, changes bool, opts ReadOptions) (*readP
 		table: t, mem: opts.Allocator, mode: mode, batch: opts.BatchSize,
 		memMax: opts.MaxInMemoryFile, tmpDir: opts.TempDir, changes: changes,
 	}
-	fields := slices_clone(st.Fields)
+	fields := slices.Clone(st.Fields)
 	if changes {
 		fields = append(fields, changeFields()...)
 	}
@@ -133,7 +134,7 @@ func newPlan(t Table, tm *TableMetadata, changes bool, opts ReadOptions) (*readP
 			if f == nil {
 				return nil, fmt.Errorf("%w: --where: column %q is not in table %s", ErrBadRequest, name, t)
 			}
-			if !slicesContains(chosen, f) {
+			if !slices.Contains(chosen, f) {
 				chosen = append(chosen, f)
 			}
 		}
@@ -173,19 +174,6 @@ func newPlan(t Table, tm *TableMetadata, changes bool, opts ReadOptions) (*readP
 	p.work = arrow.NewSchema(wf, nil)
 	p.out = arrow.NewSchema(wf[:p.nOut], nil)
 	return p, nil
-}
-
-func slices_clone(fs []*delta.StructField) []*delta.StructField {
-	return append([]*delta.StructField(nil), fs...)
-}
-
-func slicesContains(fs []*delta.StructField, f *delta.StructField) bool {
-	for _, x := range fs {
-		if x == f {
-			return true
-		}
-	}
-	return false
 }
 
 func fieldNames(fs []*delta.StructField) []string {
