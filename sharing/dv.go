@@ -31,25 +31,24 @@ var z85Values = func() (t [256]int16) {
 	return t
 }()
 
-// z85Decode decodes Z85 (ZeroMQ Base85) text: every 5 characters become 4 bytes.
+// z85Decode decodes Z85 (ZeroMQ Base85) text: every 5 characters become 4 bytes. Like Delta's
+// own decoder (32-bit integer arithmetic) a block's value wraps modulo 2^32: Delta writes the
+// padding of a payload whose length is not a multiple of 4 as characters that overflow.
 func z85Decode(s string) ([]byte, error) {
 	if len(s)%5 != 0 {
 		return nil, fmt.Errorf("Z85 text of length %d is not a multiple of 5", len(s))
 	}
 	out := make([]byte, 0, len(s)/5*4)
 	for i := 0; i < len(s); i += 5 {
-		var v uint64
+		var v uint32
 		for j := range 5 {
 			d := z85Values[s[i+j]]
 			if d < 0 {
 				return nil, fmt.Errorf("invalid Z85 character %q at offset %d", s[i+j], i+j)
 			}
-			v = v*85 + uint64(d)
+			v = v*85 + uint32(d)
 		}
-		if v > 0xFFFFFFFF {
-			return nil, fmt.Errorf("Z85 block at offset %d overflows 32 bits", i)
-		}
-		out = binary.BigEndian.AppendUint32(out, uint32(v))
+		out = binary.BigEndian.AppendUint32(out, v)
 	}
 	return out, nil
 }

@@ -23,10 +23,21 @@ func TestZ85Decode(t *testing.T) {
 	b, err := z85Decode("HelloWorld")
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B}, b)
-	for _, bad := range []string{"Hell", "Hell~", "%%%%%"} {
+	for _, bad := range []string{"Hell", "Hell~", "Hell\"o"} {
 		_, err := z85Decode(bad)
 		assert.Error(t, err, bad)
 	}
+}
+
+func TestInlineDeletionVectorWithPadding(t *testing.T) {
+	// Written by Delta (kernel-cdf/cdf-table-with-dv): 34 bytes, the padding block overflows
+	// 32 bits as Delta's encoder writes it.
+	dv := &delta.DeletionVector{StorageType: "i", PathOrInlineDV: "^Bg9^0rr910000000000iXQKl0rr91000005c8Xg##093", SizeInBytes: 34, Cardinality: 1}
+	b, err := inlineDVPayload(dv)
+	require.NoError(t, err)
+	d, err := parseRoaringBitmapArray(b)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), d.Cardinality())
 }
 
 func rows(t *testing.T, d *deletedRows, n int64) []uint64 {

@@ -630,3 +630,29 @@ func shardOf(id string, n int) int {
 var _ = errors.Is
 var _ arrow.Record
 var _ = sharedtest.Path
+
+func TestReadChangesRealTables(t *testing.T) {
+	l := sharedLake(t)
+	c := l.client(t)
+	for _, table := range []string{"kernel-cdf-cdf-table-simple", "kernel-cdf-cdf-column-mapping-name-mode", "kernel-cdf-cdf-table-with-dv",
+		"kernel-cdf-cdf-table-partitioned", "kernel-cdf-cdf-table-update-ops", "kernel-cdf-cdf-table-delete-conditional-two-rows",
+		"delta-rs-cdf-table-with-cdc-and-dvs", "delta-rs-cdf-table-non-partitioned"} {
+		t.Run(table, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			r, err := OpenChanges(context.Background(), c, Table{"s", "d", table}, ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Allocator: mem, Parallel: 2})
+			require.NoError(t, err)
+			defer r.Release()
+			rows := readAll(t, r)
+			counts := map[string]int{}
+			for _, row := range rows {
+				f := strings.Split(row, "|")
+				counts[f[len(f)-3]]++
+			}
+			assert.Positive(t, counts[`"insert"`])
+			// cdf-table-update-ops writes "update_pre"/"update_post" in its change files.
+			assert.Equal(t, counts[`"update_preimage"`]+counts[`"update_pre"`], counts[`"update_postimage"`]+counts[`"update_post"`])
+			t.Logf("%s: %v", table, counts)
+		})
+	}
+}
