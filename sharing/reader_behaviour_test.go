@@ -2,7 +2,6 @@ package sharing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/stretchr/testify/assert"
@@ -627,9 +625,6 @@ func shardOf(id string, n int) int {
 	return h % n
 }
 
-var _ = errors.Is
-var _ arrow.Record
-var _ = sharedtest.Path
 
 func TestReadChangesRealTables(t *testing.T) {
 	l := sharedLake(t)

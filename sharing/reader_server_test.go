@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -428,10 +427,4 @@ func (l *lake) serveFile(w http.ResponseWriter, r *http.Request, p string) {
 		return
 	}
 	http.ServeContent(w, r, "", st.ModTime(), fh)
-}
-
-// readBody is io.ReadAll for tests.
-func readBody(r io.Reader) []byte {
-	b, _ := io.ReadAll(r)
-	return b
 }
