@@ -1,0 +1,612 @@
+package sharing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/deltashare/deltashare/sharing/delta"
+	"github.com/deltashare/deltashare/sharing/predicate"
+)
+
+// The table reader: a query's files are downloaded by a bounded set of workers, decoded with
+// pqarrow, aligned to the table schema (column mapping, missing columns, widened types,
+// partition columns), cut by deletion vectors and the exact filter, projected, and handed out
+// as Arrow records in file order.
+
+// Defaults of ReadOptions.
+const (
+	DefaultBatchSize       = 64 * 1024
+	DefaultMaxInMemoryFile = 64 << 20
+)
+
+// Names of the change data columns OpenChanges appends.
+const (
+	ColChangeType      = "_change_type"
+	ColCommitVersion   = "_commit_version"
+	ColCommitTimestamp = "_commit_timestamp"
+)
+
+// FileDone reports a data file whose records were all handed out.
+type FileDone struct {
+	Index int      // position of the file in the read, from 0
+	ID    string   // the server's file id
+	Kind  FileKind // add, remove or cdf
+	Bytes int64    // size of the data file
+	Rows  int64    // rows it gave, after deletion vectors and the filter
+}
+
+// ReadOptions configure a table read. The zero value reads the latest version, every column
+// and every row.
+type ReadOptions struct {
+	// Version or Timestamp select an older table version (time travel); at most one.
+	Version   *int64
+	Timestamp string
+	// Columns projects the output to these top-level columns, in this order (logical names,
+	// matched case-insensitively; partition columns and, for change data, the _change_type,
+	// _commit_version and _commit_timestamp columns allowed). Empty means all columns.
+	Columns []string
+	// Where filters rows: the --where syntax (see predicate.Parse), bound to the table schema.
+	// The server gets it as jsonPredicateHints (to skip files); the reader applies it exactly.
+	Where string
+	// Limit bounds the rows returned (exactly). Without Where it is sent as limitHint. The read
+	// stops fetching files once the limit is reached.
+	Limit *int64
+	// Parallel bounds the files downloaded and decoded at once (default runtime.NumCPU()).
+	Parallel int
+	// Allocator allocates the records (default memory.DefaultAllocator).
+	Allocator memory.Allocator
+	// BatchSize bounds the rows of a record (default DefaultBatchSize).
+	BatchSize int64
+	// Shard, when set, reads only the files for whose id it returns true.
+	Shard func(fileID string) bool
+	// Progress, when set, is called (from the goroutine calling Next) after the last record of
+	// each file was handed out, in file order.
+	Progress func(FileDone)
+	// Logger receives diagnostics (default: the client's logger).
+	Logger *slog.Logger
+	// MaxInMemoryFile is the largest data file downloaded into memory (default
+	// DefaultMaxInMemoryFile); larger ones are spilled to a temporary file in TempDir (default
+	// os.TempDir()), or, when Columns or Where select only some columns, read by byte ranges.
+	MaxInMemoryFile int64
+	TempDir         string
+}
+
+// Reader reads a table's rows as Arrow records. It implements array.RecordReader. Records are
+// handed out in file order (the order of the server's response); within a file, in row order.
+//
+// Memory: at most Parallel files are in flight or waiting to be handed out. A file of up to
+// MaxInMemoryFile bytes is held in memory while it is decoded, a larger one on disk (or read by
+// byte ranges); each in-flight file also holds up to two decoded records of BatchSize rows. So
+// memory is bounded by roughly Parallel × (MaxInMemoryFile + 3 × record size).
+//
+// A Reader is used from one goroutine. Release stops the workers and frees every buffer.
+type Reader struct {
+	refs    atomic.Int64
+	meta    *TableMetadata
+	version int64
+	plan    *readPlan
+	files   []File
+	keys    []string
+	urls    *urlSet
+	fetch   *fetcher
+	dvs     *dvLoader
+	log     *slog.Logger
+	opts    ReadOptions
+	limit   int64 // -1: none
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	order    chan *fileSlot
+	sem      chan struct{}
+	firstErr atomic.Pointer[error]
+	started  bool
+
+	slot     *fileSlot
+	cur      arrow.Record
+	fileIdx  int
+	err      error
+	done     bool
+	rows     int64
+	bytes    int64
+	released bool
+}
+
+var _ array.RecordReader = (*Reader)(nil)
+
+// Open queries table t and returns a reader of its rows. The query asks for a refresh token so
+// that URLs about to expire can be renewed during a long read.
+func Open(ctx context.Context, c *Client, t Table, opts ReadOptions) (*Reader, error) {
+	if err := checkReadOptions(&opts, c); err != nil {
+		return nil, err
+	}
+	req := QueryRequest{Version: opts.Version, Timestamp: opts.Timestamp, IncludeRefreshToken: true}
+	var bound *predicate.Expr
+	if opts.Where != "" {
+		md, err := c.Metadata(ctx, t, MetadataOptions{Version: opts.Version, Timestamp: opts.Timestamp})
+		if err != nil {
+			return nil, err
+		}
+		st, err := md.Metadata.Schema()
+		if err != nil {
+			return nil, fmt.Errorf("sharing: table %s: %w", t, err)
+		}
+		bound, err = bindWhere(opts.Where, st)
+		if err != nil {
+			return nil, err
+		}
+		if h := predicate.Hints(bound); h != nil {
+			b, err := json.Marshal(h)
+			if err != nil {
+				return nil, fmt.Errorf("sharing: encoding the filter as a predicate hint: %w", err)
+			}
+			req.JSONPredicateHints = string(b)
+		}
+	} else if opts.Limit != nil {
+		l := *opts.Limit
+		req.LimitHint = &l
+	}
+	res, err := c.Query(ctx, t, req)
+	if err != nil {
+		return nil, err
+	}
+	tm := res.TableMetadata()
+	version := res.Version
+	if version < 0 && len(res.Files) > 0 && res.Files[0].Version != nil {
+		version = *res.Files[0].Version
+	}
+	refreshToken := res.RefreshToken
+	var mu sync.Mutex
+	refresher := func(ctx context.Context) (map[string]File, error) {
+		mu.Lock()
+		rr := QueryRequest{JSONPredicateHints: req.JSONPredicateHints, LimitHint: req.LimitHint, IncludeRefreshToken: true}
+		if refreshToken != "" {
+			rr.RefreshToken = refreshToken
+			rr.Version, rr.Timestamp = opts.Version, opts.Timestamp
+		} else if version >= 0 {
+			v := version
+			rr.Version = &v
+		} else {
+			rr.Version, rr.Timestamp = opts.Version, opts.Timestamp
+		}
+		mu.Unlock()
+		r2, err := c.Query(ctx, t, rr)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		if r2.RefreshToken != "" {
+			refreshToken = r2.RefreshToken
+		}
+		mu.Unlock()
+		m := make(map[string]File, len(r2.Files))
+		for _, f := range r2.Files {
+			m[fileKey(f, false)] = f
+		}
+		return m, nil
+	}
+	return newReader(ctx, c, t, &tm, version, res.Files, false, opts, refresher)
+}
+
+// OpenChanges reads a table's change data feed: the rows of the table schema plus
+// _change_type (string: insert, delete, update_preimage, update_postimage), _commit_version
+// (long) and _commit_timestamp (timestamp, UTC). Change data files carry _change_type in
+// their data; the rows of added files are inserts and those of removed files deletes. Records
+// come in commit version order.
+func OpenChanges(ctx context.Context, c *Client, t Table, req ChangesRequest, opts ReadOptions) (*Reader, error) {
+	if err := checkReadOptions(&opts, c); err != nil {
+		return nil, err
+	}
+	if opts.Version != nil || opts.Timestamp != "" {
+		return nil, fmt.Errorf("%w: a change data read takes its versions from the ChangesRequest, not ReadOptions.Version or Timestamp", ErrBadRequest)
+	}
+	req.SinglePage = false
+	res, err := c.Changes(ctx, t, req)
+	if err != nil {
+		return nil, err
+	}
+	tm := res.TableMetadata()
+	files := slices.Clone(res.Files)
+	slices.SortStableFunc(files, func(a, b File) int {
+		av, bv := int64(-1), int64(-1)
+		if a.Version != nil {
+			av = *a.Version
+		}
+		if b.Version != nil {
+			bv = *b.Version
+		}
+		return int(min(max(av-bv, -1), 1))
+	})
+	refresher := func(ctx context.Context) (map[string]File, error) {
+		r2, err := c.Changes(ctx, t, req)
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]File, len(r2.Files))
+		for _, f := range r2.Files {
+			m[fileKey(f, true)] = f
+		}
+		return m, nil
+	}
+	return newReader(ctx, c, t, &tm, tm.Version, files, true, opts, refresher)
+}
+
+// fileKey identifies a file of a read across URL refreshes.
+func fileKey(f File, changes bool) string {
+	if !changes {
+		return f.ID
+	}
+	v := int64(-1)
+	if f.Version != nil {
+		v = *f.Version
+	}
+	return fmt.Sprintf("%s/%s/%d", f.Kind, f.ID, v)
+}
+
+func checkReadOptions(opts *ReadOptions, c *Client) error {
+	if c == nil {
+		return errors.New("sharing: no client given")
+	}
+	if opts.Version != nil && opts.Timestamp != "" {
+		return fmt.Errorf("%w: give a version or a timestamp, not both", ErrBadRequest)
+	}
+	if opts.Limit != nil && *opts.Limit < 0 {
+		return fmt.Errorf("%w: the limit must not be negative", ErrBadRequest)
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = runtime.NumCPU()
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.Allocator == nil {
+		opts.Allocator = memory.DefaultAllocator
+	}
+	if opts.MaxInMemoryFile <= 0 {
+		opts.MaxInMemoryFile = DefaultMaxInMemoryFile
+	}
+	if opts.Logger == nil {
+		opts.Logger = c.log
+	}
+	return nil
+}
+
+func bindWhere(where string, st *delta.StructType) (*predicate.Expr, error) {
+	e, err := predicate.Parse(where)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --where: %w", ErrBadRequest, err)
+	}
+	b, err := predicate.Bind(e, st)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --where: %w", ErrBadRequest, err)
+	}
+	return b, nil
+}
+
+// supportedReaderFeatures are the Delta reader features this reader handles.
+var supportedReaderFeatures = map[string]bool{
+	"deletionvectors": true, "columnmapping": true, "timestampntz": true, "typewidening": true,
+	"typewidening-preview": true, "v2checkpoint": true, "vacuumprotocolcheck": true,
+	"varianttype": true, "variantType-preview": true, "domainmetadata": true, "catalogmanaged": true,
+	"catalogownedpreview": true, "icebergcompatv1": true, "icebergcompatv2": true,
+}
+
+func newReader(ctx context.Context, c *Client, t Table, tm *TableMetadata, version int64, files []File, changes bool, opts ReadOptions, refresher func(context.Context) (map[string]File, error)) (*Reader, error) {
+	if tm.Protocol.MinReaderVersion > 3 {
+		return nil, fmt.Errorf("sharing: table %s needs Delta reader version %d; this reader supports up to 3: upgrade deltashare", t, tm.Protocol.MinReaderVersion)
+	}
+	for _, f := range tm.Protocol.ReaderFeatures {
+		if !supportedReaderFeatures[strings.ToLower(f)] {
+			opts.Logger.Warn("table uses a Delta reader feature this reader does not know; values may be wrong", "table", t.String(), "feature", f)
+		}
+	}
+	plan, err := newPlan(t, tm, changes, opts)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{meta: tm, version: version, plan: plan, log: opts.Logger, opts: opts, limit: -1}
+	if opts.Limit != nil {
+		r.limit = *opts.Limit
+	}
+	m := make(map[string]File, len(files))
+	seen := map[string]bool{}
+	for _, f := range files {
+		if opts.Shard != nil && !opts.Shard(f.ID) {
+			continue
+		}
+		k := fileKey(f, changes)
+		if seen[k] {
+			return nil, fmt.Errorf("sharing: %w: the response lists file %s twice", ErrProtocol, k)
+		}
+		seen[k] = true
+		r.files = append(r.files, f)
+		r.keys = append(r.keys, k)
+		m[k] = f
+	}
+	r.urls = newURLSet(m, c.now, refresher)
+	r.fetch = &fetcher{hc: c.HTTPClient(), retry: c.RetryPolicy(), timeout: c.Timeout(), log: opts.Logger, urls: r.urls}
+	r.dvs = newDVLoader(r.fetch)
+	r.refs.Store(1)
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	r.fileIdx = -1
+	r.start()
+	return r, nil
+}
+
+// Retain adds a reference.
+func (r *Reader) Retain() { r.refs.Add(1) }
+
+// Release drops a reference; the last one stops the workers (promptly: downloads are
+// cancelled) and releases every buffered record.
+func (r *Reader) Release() {
+	if r.refs.Add(-1) != 0 {
+		return
+	}
+	r.shutdown()
+}
+
+func (r *Reader) shutdown() {
+	if r.released {
+		return
+	}
+	r.released = true
+	r.cancel()
+	r.wg.Wait()
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.slot != nil {
+		r.slot.drain()
+		r.slot = nil
+	}
+	for s := range r.order {
+		s.drain()
+	}
+}
+
+// Schema returns the schema of the records: the selected columns with logical names.
+func (r *Reader) Schema() *arrow.Schema { return r.plan.out }
+
+// Record returns the current record; it is valid until the next call of Next or Release.
+func (r *Reader) Record() arrow.Record { return r.cur }
+
+// Err returns the error that ended the read, if any.
+func (r *Reader) Err() error { return r.err }
+
+// FileIndex returns the index (in the read's file order) of the file the current record comes
+// from; -1 before the first record.
+func (r *Reader) FileIndex() int { return r.fileIdx }
+
+// FileCount returns the number of files the read covers (after Shard).
+func (r *Reader) FileCount() int { return len(r.files) }
+
+// Files returns the files of the read, in read order (URLs as first received).
+func (r *Reader) Files() []File { return slices.Clone(r.files) }
+
+// Totals returns the rows handed out so far and the sizes of the files finished.
+func (r *Reader) Totals() (rows, bytes int64) { return r.rows, r.bytes }
+
+// Metadata returns the table's protocol and metadata of the read.
+func (r *Reader) Metadata() *TableMetadata { return r.meta }
+
+// Version returns the table version read (-1 when the server did not say).
+func (r *Reader) Version() int64 { return r.version }
+
+// URLRefreshes returns how often new file URLs were requested.
+func (r *Reader) URLRefreshes() int64 { return r.urls.refreshes.Load() }
+
+// Next advances to the next record; false at the end or on error (see Err).
+func (r *Reader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.done || r.released {
+		return false
+	}
+	for {
+		if r.limit >= 0 && r.rows >= r.limit {
+			r.finish(nil)
+			return false
+		}
+		if r.slot == nil {
+			select {
+			case s, ok := <-r.order:
+				if !ok {
+					r.finish(r.ctxErr())
+					return false
+				}
+				r.slot = s
+			case <-r.ctx.Done():
+				r.finish(r.ctxErr())
+				return false
+			}
+		}
+		var it slotItem
+		var ok bool
+		select {
+		case it, ok = <-r.slot.ch:
+		case <-r.ctx.Done():
+			r.finish(r.ctxErr())
+			return false
+		}
+		if !ok {
+			if r.ctx.Err() != nil {
+				// The worker stopped early: the read was cancelled or failed.
+				r.finish(r.ctxErr())
+				return false
+			}
+			s := r.slot
+			r.slot = nil
+			<-r.sem
+			r.bytes += s.file.Size
+			if r.opts.Progress != nil {
+				r.opts.Progress(FileDone{Index: s.index, ID: s.file.ID, Kind: s.file.Kind, Bytes: s.file.Size, Rows: s.rows})
+			}
+			continue
+		}
+		if it.err != nil {
+			r.finish(it.err)
+			return false
+		}
+		rec := it.rec
+		n := rec.NumRows()
+		if r.limit >= 0 && r.rows+n > r.limit {
+			cut := rec.NewSlice(0, r.limit-r.rows)
+			rec.Release()
+			rec, n = cut, r.limit-r.rows
+		}
+		r.rows += n
+		r.slot.rows += n
+		r.cur = rec
+		r.fileIdx = r.slot.index
+		if r.limit >= 0 && r.rows >= r.limit {
+			r.cancel() // stop fetching: nothing more is needed
+		}
+		return true
+	}
+}
+
+// ctxErr returns why the workers stopped: the first worker error, else the context's.
+func (r *Reader) ctxErr() error {
+	if p := r.firstErr.Load(); p != nil {
+		return *p
+	}
+	return r.ctx.Err()
+}
+
+func (r *Reader) finish(err error) {
+	r.done = true
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	r.cancel()
+}
+
+func (r *Reader) fail(err error) {
+	if r.ctx.Err() != nil {
+		return
+	}
+	r.firstErr.CompareAndSwap(nil, &err)
+	r.cancel()
+}
+
+// fileSlot is one file's place in the ordered pipeline: the worker sends its records on ch
+// and closes it.
+type fileSlot struct {
+	index int
+	key   string
+	file  File
+	ch    chan slotItem
+	rows  int64 // rows handed out (consumer side)
+}
+
+type slotItem struct {
+	rec arrow.Record
+	err error
+}
+
+// drain releases what is buffered in the slot (its worker has exited).
+func (s *fileSlot) drain() {
+	for {
+		select {
+		case it, ok := <-s.ch:
+			if !ok {
+				return
+			}
+			if it.rec != nil {
+				it.rec.Release()
+			}
+		default:
+			return
+		}
+	}
+}
+
+// start launches the dispatcher and the workers. At most Parallel files are dispatched and not
+// yet consumed (the semaphore is taken per dispatched file and given back when the consumer
+// has read all its records), so with Parallel workers every dispatched file has a worker.
+func (r *Reader) start() {
+	p := r.opts.Parallel
+	r.order = make(chan *fileSlot, p)
+	r.sem = make(chan struct{}, p)
+	work := make(chan *fileSlot)
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(r.order)
+		defer close(work)
+		for i := range r.files {
+			select {
+			case r.sem <- struct{}{}:
+			case <-r.ctx.Done():
+				return
+			}
+			s := &fileSlot{index: i, key: r.keys[i], file: r.files[i], ch: make(chan slotItem, 2)}
+			select {
+			case r.order <- s:
+			case <-r.ctx.Done():
+				return
+			}
+			select {
+			case work <- s:
+			case <-r.ctx.Done():
+				return
+			}
+		}
+	}()
+	workers := min(p, max(len(r.files), 1))
+	r.wg.Add(workers)
+	for range workers {
+		go func() {
+			defer r.wg.Done()
+			for s := range work {
+				err := r.readFile(r.ctx, s)
+				if err != nil && r.ctx.Err() == nil {
+					err = fmt.Errorf("sharing: reading %s: %w", fileLabel(s.file), err)
+					r.fail(err)
+					select {
+					case s.ch <- slotItem{err: err}:
+					default:
+					}
+				}
+				close(s.ch)
+			}
+		}()
+	}
+}
+
+func fileLabel(f File) string {
+	s := "data file " + f.ID
+	if f.Kind == FileRemove || f.Kind == FileCDF {
+		s = string(f.Kind) + " " + s
+	}
+	if f.Version != nil && f.Kind != FileAdd {
+		s += fmt.Sprintf(" (version %d)", *f.Version)
+	}
+	return s
+}
+
+// emit hands a record to the consumer, or releases it when the read is stopping.
+func (r *Reader) emit(ctx context.Context, s *fileSlot, rec arrow.Record) error {
+	select {
+	case s.ch <- slotItem{rec: rec}:
+		return nil
+	case <-ctx.Done():
+		rec.Release()
+		return ctx.Err()
+	}
+}

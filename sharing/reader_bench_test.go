@@ -1,0 +1,38 @@
+package sharing
+
+import (
+	"context"
+	"testing"
+
+	"github.com/deltashare/deltashare/internal/sharedtest"
+)
+
+// BenchmarkReadCOVID reads delta-rs COVID-19_NYT (1.1M rows) through the loopback lake
+// server and reports rows/s.
+func BenchmarkReadCOVID(b *testing.B) {
+	dir := sharedtest.Path(b, "delta", "delta-rs", "COVID-19_NYT")
+	l := newLake(b, map[string]string{"covid": dir})
+	c := l.client(b)
+	for _, p := range []int{1, 4} {
+		b.Run("parallel"+string(rune('0'+p)), func(b *testing.B) {
+			var rows, bytes int64
+			for b.Loop() {
+				r, err := Open(context.Background(), c, Table{"s", "d", "covid"}, ReadOptions{Parallel: p})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for r.Next() {
+				}
+				if err := r.Err(); err != nil {
+					b.Fatal(err)
+				}
+				n, by := r.Totals()
+				rows += n
+				bytes += by
+				r.Release()
+			}
+			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(bytes)/b.Elapsed().Seconds()/1e6, "MB/s")
+		})
+	}
+}

@@ -1,0 +1,585 @@
+package sharing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/bitutil"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"github.com/apache/arrow/go/v17/parquet/schema"
+
+	"github.com/deltashare/deltashare/sharing/delta"
+	"github.com/deltashare/deltashare/sharing/predicate"
+)
+
+// colSource says where a column's values come from.
+type colSource int
+
+const (
+	srcFile            colSource = iota // the data file
+	srcPartition                        // the file's partition values
+	srcChangeType                       // _change_type: the cdf file's data, else the file kind
+	srcCommitVersion                    // _commit_version: the file's version
+	srcCommitTimestamp                  // _commit_timestamp: the file's commit time
+)
+
+// planCol is one column of the working record: the output columns first, then the columns
+// only the filter needs.
+type planCol struct {
+	name  string             // logical name, in the schema's spelling
+	field *delta.StructField // the table field (a synthetic one for change data columns)
+	at    arrow.DataType
+	src   colSource
+}
+
+// readPlan is what every file of a read shares.
+type readPlan struct {
+	table   Table
+	mem     memory.Allocator
+	mode    string // column mapping mode
+	batch   int64
+	cols    []planCol
+	nOut    int
+	work    *arrow.Schema
+	out     *arrow.Schema
+	filter  *predicate.Expr
+	memMax  int64
+	tmpDir  string
+	ranged  bool // the read needs only some of the data columns: large files are read by range
+	changes bool
+}
+
+func changeFields() []*delta.StructField {
+	return []*delta.StructField{
+		{Name: ColChangeType, Type: &delta.PrimitiveType{Name: delta.TypeString}, Nullable: true},
+		{Name: ColCommitVersion, Type: &delta.PrimitiveType{Name: delta.TypeLong}, Nullable: true},
+		{Name: ColCommitTimestamp, Type: &delta.PrimitiveType{Name: delta.TypeTimestamp}, Nullable: true},
+	}
+}
+
+func newPlan(t Table, tm *TableMetadata, changes bool, opts ReadOptions) (*readPlan, error) {
+	st, err := tm.Metadata.Schema()
+	if err != nil {
+		return nil, fmt.Errorf("sharing: table %s: %w", t, err)
+	}
+	mode := "none"
+	if tm.Protocol.MinReaderVersion >= 2 {
+		mode = tm.Metadata.ColumnMappingMode()
+	}
+	p := &readPlan{
+		table: t, mem: opts.Allocator, mode: mode, batch: opts.BatchSize,
+		memMax: opts.MaxInMemoryFile, tmpDir: opts.TempDir, changes: changes,
+	}
+	fields := slices.Clone(st.Fields)
+	if changes {
+		fields = append(fields, changeFields()...)
+	}
+	full := &delta.StructType{Fields: fields}
+	partition := map[string]bool{}
+	for _, c := range tm.Metadata.PartitionColumns {
+		partition[strings.ToLower(c)] = true
+	}
+	find := func(name string) *delta.StructField {
+		for _, f := range fields {
+			if f.Name == name {
+				return f
+			}
+		}
+		for _, f := range fields {
+			if strings.EqualFold(f.Name, name) {
+				return f
+			}
+		}
+		return nil
+	}
+	var chosen []*delta.StructField
+	if len(opts.Columns) == 0 {
+		chosen = fields
+	} else {
+		seen := map[*delta.StructField]bool{}
+		for _, name := range opts.Columns {
+			f := find(strings.TrimSpace(name))
+			if f == nil {
+				return nil, fmt.Errorf("%w: column %q is not in table %s; its columns are %s", ErrBadRequest, name, t, strings.Join(fieldNames(fields), ", "))
+			}
+			if seen[f] {
+				return nil, fmt.Errorf("%w: column %q is selected twice", ErrBadRequest, name)
+			}
+			seen[f] = true
+			chosen = append(chosen, f)
+		}
+	}
+	p.nOut = len(chosen)
+	if opts.Where != "" {
+		p.filter, err = bindWhere(opts.Where, full)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range p.filter.Columns() {
+			f := find(name)
+			if f == nil {
+				if i := strings.IndexByte(name, '.'); i > 0 {
+					f = find(name[:i])
+				}
+			}
+			if f == nil {
+				return nil, fmt.Errorf("%w: --where: column %q is not in table %s", ErrBadRequest, name, t)
+			}
+			if !slices.Contains(chosen, f) {
+				chosen = append(chosen, f)
+			}
+		}
+	}
+	dataCols := 0
+	for _, f := range chosen {
+		at, err := ArrowType(f.Type, ArrowOptions{})
+		if err != nil {
+			return nil, err
+		}
+		c := planCol{name: f.Name, field: f, at: at, src: srcFile}
+		switch {
+		case changes && f.Name == ColChangeType:
+			c.src = srcChangeType
+		case changes && f.Name == ColCommitVersion:
+			c.src = srcCommitVersion
+		case changes && f.Name == ColCommitTimestamp:
+			c.src = srcCommitTimestamp
+		case partition[strings.ToLower(f.Name)]:
+			c.src = srcPartition
+		default:
+			dataCols++
+		}
+		p.cols = append(p.cols, c)
+	}
+	allData := 0
+	for _, f := range st.Fields {
+		if !partition[strings.ToLower(f.Name)] {
+			allData++
+		}
+	}
+	p.ranged = dataCols < allData
+	wf := make([]arrow.Field, len(p.cols))
+	for i, c := range p.cols {
+		wf[i] = arrow.Field{Name: c.name, Type: c.at, Nullable: c.field.Nullable}
+	}
+	p.work = arrow.NewSchema(wf, nil)
+	p.out = arrow.NewSchema(wf[:p.nOut], nil)
+	return p, nil
+}
+
+func fieldNames(fs []*delta.StructField) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// partitionValue finds a column's value in a file's partition values: by physical name, then
+// by logical name, then case-insensitively.
+func partitionValue(pv map[string]string, f *delta.StructField, mode string) *string {
+	for _, k := range []string{f.PhysicalName(mode), f.Name} {
+		if v, ok := pv[k]; ok {
+			return &v
+		}
+	}
+	for k, v := range pv {
+		if strings.EqualFold(k, f.PhysicalName(mode)) || strings.EqualFold(k, f.Name) {
+			return &v
+		}
+	}
+	return nil
+}
+
+// fileColumn is how a working column is read from one data file.
+type fileColumn struct {
+	field  int // index among the file's top-level fields; -1 missing
+	recCol int // column of the pqarrow record; -1 when not read through pqarrow
+	int96  *int96Column
+}
+
+// readFile reads one data file and sends its records on s.ch.
+func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
+	p := r.plan
+	f, _, err := r.urls.get(ctx, s.key)
+	if err != nil {
+		return err
+	}
+	dv, err := r.dvs.load(ctx, s.key, &f)
+	if err != nil {
+		return fmt.Errorf("deletion vector: %w", err)
+	}
+
+	var src readerAtSeeker
+	if p.ranged && f.Size > p.memMax {
+		src = &httpReaderAt{ctx: ctx, f: r.fetch, key: s.key, size: f.Size}
+	} else {
+		lf, err := r.fetch.download(ctx, s.key, p.memMax, p.tmpDir)
+		if err != nil {
+			return err
+		}
+		defer lf.cleanup()
+		src = lf.r
+	}
+	props := parquet.NewReaderProperties(p.mem)
+	pf, err := file.NewParquetReader(src, file.WithReadProps(props))
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("not a readable Parquet file: %w", err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: p.batch}, p.mem)
+	if err != nil {
+		return fmt.Errorf("reading the Parquet schema: %w", err)
+	}
+	top := fr.Manifest.Fields
+	topFields := make([]arrow.Field, len(top))
+	for i := range top {
+		topFields[i] = *top[i].Field
+	}
+	sch := pf.MetaData().Schema
+
+	cols := make([]fileColumn, len(p.cols))
+	var leaves []int
+	recCols := 0
+	byField := map[int]int{}
+	for i, c := range p.cols {
+		cols[i] = fileColumn{field: -1, recCol: -1}
+		var j int
+		switch {
+		case c.src == srcFile:
+			j = matchField(topFields, c.field, p.mode)
+		case c.src == srcChangeType && f.Kind == FileCDF:
+			j = matchField(topFields, c.field, "none")
+		default:
+			continue
+		}
+		if j < 0 {
+			continue
+		}
+		cols[i].field = j
+		if top[j].IsLeaf() {
+			d := sch.Column(top[j].ColIndex)
+			if d.PhysicalType() == parquet.Types.Int96 && d.MaxRepetitionLevel() == 0 {
+				ic, err := readInt96Column(pf, top[j].ColIndex)
+				if err != nil {
+					return fmt.Errorf("column %s: %w", c.name, err)
+				}
+				cols[i].int96 = ic
+				continue
+			}
+		}
+		if k, ok := byField[j]; ok {
+			cols[i].recCol = k
+			continue
+		}
+		byField[j] = recCols
+		cols[i].recCol = recCols
+		recCols++
+		leaves = appendLeaves(leaves, sch, j)
+	}
+
+	total := pf.NumRows()
+	var rr pqarrow.RecordReader
+	if len(leaves) > 0 {
+		rr, err = fr.GetRecordReader(ctx, leaves, nil)
+		if err != nil {
+			return fmt.Errorf("reading columns: %w", err)
+		}
+		defer rr.Release()
+		if got := rr.Schema().NumFields(); got != recCols {
+			return fmt.Errorf("internal error: %d columns asked from the Parquet reader, %d given (%v)", recCols, got, rr.Schema())
+		}
+	}
+	al := &aligner{mem: p.mem, mode: p.mode}
+	var off int64
+	for off < total || (rr != nil && off == 0 && total == 0) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var rec arrow.Record
+		n := min(p.batch, total-off)
+		if rr != nil {
+			if !rr.Next() {
+				if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+					return fmt.Errorf("decoding rows %d and on: %w", off, err)
+				}
+				break
+			}
+			rec = rr.Record()
+			n = rec.NumRows()
+		}
+		if n == 0 {
+			break
+		}
+		work, err := r.buildRecord(al, f, cols, rec, off, n)
+		if err != nil {
+			return err
+		}
+		off += n
+		if dv != nil {
+			keep, kept := dv.keepMask(off-n, n)
+			if kept < n {
+				cut, err := filterRows(p.mem, work, keep, kept)
+				work.Release()
+				if err != nil {
+					return err
+				}
+				work = cut
+			}
+		}
+		if p.filter != nil && work.NumRows() > 0 {
+			cut, err := predicate.FilterWith(p.mem, p.filter, work)
+			work.Release()
+			if err != nil {
+				return fmt.Errorf("filter: %w", err)
+			}
+			work = cut
+		}
+		if p.nOut < len(p.cols) {
+			out := array.NewRecord(p.out, work.Columns()[:p.nOut], work.NumRows())
+			work.Release()
+			work = out
+		}
+		if work.NumRows() == 0 {
+			work.Release()
+			continue
+		}
+		if err := r.emit(ctx, s, work); err != nil {
+			return err
+		}
+	}
+	if off != total {
+		return fmt.Errorf("the file has %d rows in its footer and %d were decoded", total, off)
+	}
+	return nil
+}
+
+// appendLeaves appends the leaf column indexes under top-level field j.
+func appendLeaves(out []int, sch *schema.Schema, j int) []int {
+	for i := range sch.NumColumns() {
+		if sch.Root().FieldIndexByField(sch.ColumnRoot(i)) == j {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// buildRecord assembles the working record of rows off..off+n-1 of a file.
+func (r *Reader) buildRecord(al *aligner, f File, cols []fileColumn, rec arrow.Record, off, n int64) (arrow.Record, error) {
+	p := r.plan
+	arrs := make([]arrow.Array, len(p.cols))
+	defer func() {
+		for _, a := range arrs {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	for i, c := range p.cols {
+		fc := cols[i]
+		var err error
+		switch {
+		case fc.int96 != nil:
+			arrs[i], err = fc.int96.slice(p.mem, c.at, off, n)
+		case fc.recCol >= 0:
+			var d arrow.ArrayData
+			d, err = al.align(rec.Column(fc.recCol).Data(), c.field.Type, c.at, c.name)
+			if err == nil {
+				arrs[i] = array.MakeFromData(d)
+				d.Release()
+			}
+		case c.src == srcPartition:
+			arrs[i], err = PartitionArray(p.mem, c.field.Type, partitionValue(f.PartitionValues, c.field, p.mode), int(n))
+		case c.src == srcChangeType && f.Kind != FileCDF:
+			v := f.ChangeType()
+			arrs[i], err = PartitionArray(p.mem, c.field.Type, &v, int(n))
+		case c.src == srcCommitVersion && f.Version != nil:
+			v := fmt.Sprint(*f.Version)
+			arrs[i], err = PartitionArray(p.mem, c.field.Type, &v, int(n))
+		case c.src == srcCommitTimestamp && f.Timestamp != nil:
+			arrs[i] = constTimestamp(p.mem, c.at, *f.Timestamp*1000, int(n))
+		default:
+			arrs[i] = array.MakeArrayOfNull(p.mem, c.at, int(n))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.name, err)
+		}
+		if int64(arrs[i].Len()) != n {
+			return nil, fmt.Errorf("column %s: %d values for %d rows", c.name, arrs[i].Len(), n)
+		}
+	}
+	return array.NewRecord(p.work, arrs, n), nil
+}
+
+func constTimestamp(mem memory.Allocator, at arrow.DataType, v int64, n int) arrow.Array {
+	b := array.NewTimestampBuilder(mem, at.(*arrow.TimestampType))
+	defer b.Release()
+	b.Reserve(n)
+	for range n {
+		b.UnsafeAppend(arrow.Timestamp(v))
+	}
+	return b.NewArray()
+}
+
+// filterRows keeps the rows of rec whose keep entry is true.
+func filterRows(mem memory.Allocator, rec arrow.Record, keep []bool, kept int64) (arrow.Record, error) {
+	type run struct{ from, to int64 }
+	var runs []run
+	for i := 0; i < len(keep); {
+		if !keep[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(keep) && keep[j] {
+			j++
+		}
+		runs = append(runs, run{int64(i), int64(j)})
+		i = j
+	}
+	switch len(runs) {
+	case 0:
+		return rec.NewSlice(0, 0), nil
+	case 1:
+		return rec.NewSlice(runs[0].from, runs[0].to), nil
+	}
+	cols := make([]arrow.Array, rec.NumCols())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	pieces := make([]arrow.Array, len(runs))
+	for ci := range cols {
+		col := rec.Column(ci)
+		for ri, r := range runs {
+			pieces[ri] = array.NewSlice(col, r.from, r.to)
+		}
+		c, err := array.Concatenate(pieces, mem)
+		for _, p := range pieces {
+			p.Release()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dropping deleted rows of column %s: %w", rec.ColumnName(ci), err)
+		}
+		cols[ci] = c
+	}
+	return array.NewRecord(rec.Schema(), cols, kept), nil
+}
+
+// int96Column is a top-level INT96 column read whole, in microseconds.
+type int96Column struct {
+	values []int64
+	valid  []bool // nil: no nulls
+}
+
+// readInt96Column reads an INT96 column of every row group. pqarrow converts INT96 through
+// nanoseconds, which overflows outside the years 1677 to 2262 (Spark writes 9999-12-31).
+func readInt96Column(pf *file.Reader, col int) (*int96Column, error) {
+	out := &int96Column{}
+	maxDef := pf.MetaData().Schema.Column(col).MaxDefinitionLevel()
+	var valid []bool
+	nulls := false
+	for rg := range pf.NumRowGroups() {
+		rgr := pf.RowGroup(rg)
+		cr, err := rgr.Column(col)
+		if err != nil {
+			return nil, err
+		}
+		ir, ok := cr.(*file.Int96ColumnChunkReader)
+		if !ok {
+			return nil, fmt.Errorf("column is not INT96")
+		}
+		rows := rgr.NumRows()
+		vals := make([]parquet.Int96, rows)
+		defs := make([]int16, rows)
+		var got int64
+		for got < rows {
+			nl, nv, err := ir.ReadBatch(rows-got, vals[:], defs[got:], nil)
+			if err != nil {
+				return nil, err
+			}
+			if nl == 0 {
+				return nil, fmt.Errorf("row group %d ends after %d of %d values", rg, got, rows)
+			}
+			// Values come packed; spread them over the levels.
+			k := 0
+			for i := got; i < got+nl; i++ {
+				if maxDef == 0 || defs[i] == maxDef {
+					out.values = append(out.values, int96Micros(vals[k]))
+					valid = append(valid, true)
+					k++
+				} else {
+					out.values = append(out.values, 0)
+					valid = append(valid, false)
+					nulls = true
+				}
+			}
+			_ = nv
+			got += nl
+		}
+	}
+	if nulls {
+		out.valid = valid
+	}
+	return out, nil
+}
+
+func (c *int96Column) slice(mem memory.Allocator, at arrow.DataType, off, n int64) (arrow.Array, error) {
+	if off+n > int64(len(c.values)) {
+		return nil, fmt.Errorf("INT96 column has %d values, rows up to %d asked", len(c.values), off+n)
+	}
+	tt, ok := at.(*arrow.TimestampType)
+	if !ok {
+		return nil, fmt.Errorf("the data file stores an INT96 timestamp, which cannot be read as the table's type %s", at)
+	}
+	mul, div := unitFactor(arrow.Microsecond, tt.Unit)
+	vals := memory.NewResizableBuffer(mem)
+	vals.Resize(arrow.Int64Traits.BytesRequired(int(n)))
+	out := arrow.Int64Traits.CastFromBytes(vals.Bytes())
+	for i := range n {
+		v := c.values[off+i]
+		if div > 1 {
+			v = floorDiv(v, div)
+		} else {
+			v *= mul
+		}
+		out[i] = v
+	}
+	var bitmap *memory.Buffer
+	nulls := 0
+	if c.valid != nil {
+		bitmap = memory.NewResizableBuffer(mem)
+		bitmap.Resize(int(bitutil.BytesForBits(n)))
+		b := bitmap.Bytes()
+		for i := range n {
+			if c.valid[off+i] {
+				bitutil.SetBit(b, int(i))
+			} else {
+				bitutil.ClearBit(b, int(i))
+				nulls++
+			}
+		}
+	}
+	d := array.NewData(at, int(n), []*memory.Buffer{bitmap, vals}, nil, nulls, 0)
+	vals.Release()
+	if bitmap != nil {
+		bitmap.Release()
+	}
+	defer d.Release()
+	return array.MakeFromData(d), nil
+}

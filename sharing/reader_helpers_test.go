@@ -1,0 +1,171 @@
+package sharing
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"github.com/stretchr/testify/require"
+)
+
+// cell renders one value for comparisons: integers in decimal whatever their width,
+// timestamps as microseconds since the epoch whatever their unit and zone, dates as days,
+// decimals exactly, binary in hex, nested values recursively (struct field names lower-cased).
+func cell(a arrow.Array, i int) string {
+	if a.IsNull(i) {
+		return "NULL"
+	}
+	switch v := a.(type) {
+	case *array.Timestamp:
+		u := v.DataType().(*arrow.TimestampType).Unit
+		mul, div := unitFactor(u, arrow.Microsecond)
+		x := int64(v.Value(i))
+		if div > 1 {
+			x = floorDiv(x, div)
+		} else {
+			x *= mul
+		}
+		return "ts:" + strconv.FormatInt(x, 10)
+	case *array.Date32:
+		return "date:" + strconv.Itoa(int(v.Value(i)))
+	case *array.Date64:
+		return "date:" + strconv.FormatInt(int64(v.Value(i))/86400000, 10)
+	case *array.Decimal128:
+		return v.Value(i).ToString(v.DataType().(*arrow.Decimal128Type).Scale)
+	case *array.Float32:
+		return strconv.FormatFloat(float64(v.Value(i)), 'g', -1, 32)
+	case *array.Float64:
+		return strconv.FormatFloat(v.Value(i), 'g', -1, 64)
+	case *array.Binary:
+		return "0x" + hex.EncodeToString(v.Value(i))
+	case *array.String:
+		return strconv.Quote(v.Value(i))
+	case *array.LargeString:
+		return strconv.Quote(v.Value(i))
+	case *array.Struct:
+		st := v.DataType().(*arrow.StructType)
+		parts := make([]string, st.NumFields())
+		for k := range parts {
+			parts[k] = strings.ToLower(st.Field(k).Name) + "=" + cell(v.Field(k), i)
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	case *array.Map:
+		start, end := v.ValueOffsets(i)
+		keys, items := v.Keys(), v.Items()
+		var parts []string
+		for k := start; k < end; k++ {
+			parts = append(parts, cell(keys, int(k))+":"+cell(items, int(k)))
+		}
+		slices.Sort(parts)
+		return "map[" + strings.Join(parts, ",") + "]"
+	case *array.List:
+		start, end := v.ValueOffsets(i)
+		var parts []string
+		for k := start; k < end; k++ {
+			parts = append(parts, cell(v.ListValues(), int(k)))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	return a.ValueStr(i)
+}
+
+// recRows renders the rows of rec, columns in the order of names (matched
+// case-insensitively; a missing column is an error).
+func recRows(t testing.TB, rec arrow.Record, names []string) []string {
+	t.Helper()
+	idx := make([]int, len(names))
+	for k, n := range names {
+		idx[k] = -1
+		for c := range int(rec.NumCols()) {
+			if strings.EqualFold(rec.ColumnName(c), n) {
+				idx[k] = c
+			}
+		}
+		require.GreaterOrEqual(t, idx[k], 0, "column %s missing from %v", n, rec.Schema())
+	}
+	out := make([]string, rec.NumRows())
+	for i := range out {
+		parts := make([]string, len(idx))
+		for k, c := range idx {
+			parts[k] = cell(rec.Column(c), i)
+		}
+		out[i] = strings.Join(parts, "|")
+	}
+	return out
+}
+
+// readAll drains a reader: the rows rendered (in order), the schema.
+func readAll(t testing.TB, r *Reader) []string {
+	t.Helper()
+	var names []string
+	for _, f := range r.Schema().Fields() {
+		names = append(names, f.Name)
+	}
+	var rows []string
+	for r.Next() {
+		rec := r.Record()
+		require.True(t, rec.Schema().Equal(r.Schema()), "record schema %v differs from reader schema %v", rec.Schema(), r.Schema())
+		rows = append(rows, recRows(t, rec, names)...)
+	}
+	require.NoError(t, r.Err())
+	return rows
+}
+
+// expectedRows reads a DAT expected table_content.parquet folder, columns in the order names.
+func expectedRows(t testing.TB, dir string, names []string) []string {
+	t.Helper()
+	parts, err := filepath.Glob(filepath.Join(dir, "*.parquet"))
+	require.NoError(t, err)
+	var rows []string
+	for _, p := range parts {
+		f, err := os.Open(p)
+		require.NoError(t, err)
+		pf, err := file.NewParquetReader(f)
+		require.NoError(t, err)
+		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1 << 16}, memory.DefaultAllocator)
+		require.NoError(t, err)
+		tbl, err := fr.ReadTable(context.Background())
+		require.NoError(t, err)
+		tr := array.NewTableReader(tbl, 1<<16)
+		for tr.Next() {
+			rows = append(rows, recRows(t, tr.Record(), names)...)
+		}
+		tr.Release()
+		tbl.Release()
+		pf.Close()
+		f.Close()
+	}
+	return rows
+}
+
+func sortedCopy(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+func schemaNames(s *arrow.Schema) []string {
+	var out []string
+	for _, f := range s.Fields() {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+func dump(rows []string, n int) string {
+	if len(rows) > n {
+		rows = rows[:n]
+	}
+	return fmt.Sprint(strings.Join(rows, "\n"))
+}
