@@ -34,6 +34,9 @@ var (
 	// ErrTruncated: a response ended early (the server promised an EndStreamAction and did not
 	// send one, or the connection broke mid-stream).
 	ErrTruncated = errors.New("response truncated")
+	// ErrInvalidRead: the options of a table read are wrong (an unknown column, a --where that
+	// does not parse or does not fit the table's schema); nothing was read.
+	ErrInvalidRead = errors.New("invalid read options")
 	// ErrProtocol: the server's response does not follow the Delta Sharing protocol.
 	ErrProtocol = errors.New("protocol violation")
 )

@@ -132,7 +132,10 @@ func Open(ctx context.Context, c *Client, t Table, opts ReadOptions) (*Reader, e
 	if err := checkReadOptions(&opts, c); err != nil {
 		return nil, err
 	}
-	req := QueryRequest{Version: opts.Version, Timestamp: opts.Timestamp, IncludeRefreshToken: true}
+	// A refresh token is asked for on latest-version reads only: servers refuse it together
+	// with a version or timestamp (a time-travel read refreshes by querying that version again).
+	timeTravel := opts.Version != nil || opts.Timestamp != ""
+	req := QueryRequest{Version: opts.Version, Timestamp: opts.Timestamp, IncludeRefreshToken: !timeTravel}
 	var bound *predicate.Expr
 	if opts.Where != "" {
 		md, err := c.Metadata(ctx, t, MetadataOptions{Version: opts.Version, Timestamp: opts.Timestamp})
@@ -171,10 +174,10 @@ func Open(ctx context.Context, c *Client, t Table, opts ReadOptions) (*Reader, e
 	var mu sync.Mutex
 	refresher := func(ctx context.Context) (map[string]File, error) {
 		mu.Lock()
-		rr := QueryRequest{JSONPredicateHints: req.JSONPredicateHints, LimitHint: req.LimitHint, IncludeRefreshToken: true}
+		rr := QueryRequest{JSONPredicateHints: req.JSONPredicateHints, LimitHint: req.LimitHint}
 		if refreshToken != "" {
 			rr.RefreshToken = refreshToken
-			rr.Version, rr.Timestamp = opts.Version, opts.Timestamp
+			rr.IncludeRefreshToken = true
 		} else if version >= 0 {
 			v := version
 			rr.Version = &v
@@ -210,7 +213,7 @@ func OpenChanges(ctx context.Context, c *Client, t Table, req ChangesRequest, op
 		return nil, err
 	}
 	if opts.Version != nil || opts.Timestamp != "" {
-		return nil, fmt.Errorf("%w: a change data read takes its versions from the ChangesRequest, not ReadOptions.Version or Timestamp", ErrBadRequest)
+		return nil, fmt.Errorf("%w: a change data read takes its versions from the ChangesRequest, not ReadOptions.Version or Timestamp", ErrInvalidRead)
 	}
 	req.SinglePage = false
 	res, err := c.Changes(ctx, t, req)
@@ -240,7 +243,14 @@ func OpenChanges(ctx context.Context, c *Client, t Table, req ChangesRequest, op
 		}
 		return m, nil
 	}
-	return newReader(ctx, c, t, &tm, tm.Version, files, true, opts, refresher)
+	// The version of a change read is the last commit version of its range.
+	last := tm.Version
+	if req.EndingVersion != nil {
+		last = *req.EndingVersion
+	} else if n := len(files); n > 0 && files[n-1].Version != nil {
+		last = max(last, *files[n-1].Version)
+	}
+	return newReader(ctx, c, t, &tm, last, files, true, opts, refresher)
 }
 
 // fileKey identifies a file of a read across URL refreshes.
@@ -260,10 +270,10 @@ func checkReadOptions(opts *ReadOptions, c *Client) error {
 		return errors.New("sharing: no client given")
 	}
 	if opts.Version != nil && opts.Timestamp != "" {
-		return fmt.Errorf("%w: give a version or a timestamp, not both", ErrBadRequest)
+		return fmt.Errorf("%w: give a version or a timestamp, not both", ErrInvalidRead)
 	}
 	if opts.Limit != nil && *opts.Limit < 0 {
-		return fmt.Errorf("%w: the limit must not be negative", ErrBadRequest)
+		return fmt.Errorf("%w: the limit must not be negative", ErrInvalidRead)
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = runtime.NumCPU()
@@ -286,11 +296,11 @@ func checkReadOptions(opts *ReadOptions, c *Client) error {
 func bindWhere(where string, st *delta.StructType) (*predicate.Expr, error) {
 	e, err := predicate.Parse(where)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --where: %w", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: --where: %w", ErrInvalidRead, err)
 	}
 	b, err := predicate.Bind(e, st)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --where: %w", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: --where: %w", ErrInvalidRead, err)
 	}
 	return b, nil
 }
@@ -396,8 +406,50 @@ func (r *Reader) FileCount() int { return len(r.files) }
 // Files returns the files of the read, in read order (URLs as first received).
 func (r *Reader) Files() []File { return slices.Clone(r.files) }
 
-// Totals returns the rows handed out so far and the sizes of the files finished.
-func (r *Reader) Totals() (rows, bytes int64) { return r.rows, r.bytes }
+// Done returns the rows handed out so far and the sizes of the files finished.
+func (r *Reader) Done() (rows, bytes int64) { return r.rows, r.bytes }
+
+// Totals estimates the whole read before it starts, for progress: the rows the files' statistics
+// announce (minus deletion vectors; capped by the limit; -1 when a file has no statistics or a
+// filter applies) and the files' total size.
+func (r *Reader) Totals() (rows, bytes int64) {
+	for _, f := range r.files {
+		bytes += f.Size
+		if rows < 0 {
+			continue
+		}
+		n, ok := statsNumRecords(f.Stats)
+		if !ok {
+			rows = -1
+			continue
+		}
+		if f.DeletionVector != nil {
+			n -= f.DeletionVector.Cardinality
+		}
+		rows += n
+	}
+	if r.plan != nil && r.plan.filter != nil {
+		rows = -1
+	}
+	if r.limit >= 0 && (rows < 0 || rows > r.limit) {
+		rows = r.limit
+	}
+	return rows, bytes
+}
+
+// statsNumRecords reads numRecords from a file's statistics JSON.
+func statsNumRecords(stats string) (int64, bool) {
+	if stats == "" {
+		return 0, false
+	}
+	var s struct {
+		NumRecords *int64 `json:"numRecords"`
+	}
+	if json.Unmarshal([]byte(stats), &s) != nil || s.NumRecords == nil {
+		return 0, false
+	}
+	return *s.NumRecords, true
+}
 
 // Metadata returns the table's protocol and metadata of the read.
 func (r *Reader) Metadata() *TableMetadata { return r.meta }

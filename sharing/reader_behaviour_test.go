@@ -116,13 +116,13 @@ func TestReadProjection(t *testing.T) {
 	})
 	t.Run("unknown column", func(t *testing.T) {
 		_, err := Open(context.Background(), c, Table{"s", "d", "delta-rs-simple_table"}, ReadOptions{Columns: []string{"nope"}})
-		require.ErrorIs(t, err, ErrBadRequest)
+		require.ErrorIs(t, err, ErrInvalidRead)
 		assert.Contains(t, err.Error(), `column "nope" is not in table`)
 		assert.Contains(t, err.Error(), "id")
 	})
 	t.Run("twice", func(t *testing.T) {
 		_, err := Open(context.Background(), c, Table{"s", "d", "delta-rs-simple_table"}, ReadOptions{Columns: []string{"id", "ID"}})
-		require.ErrorIs(t, err, ErrBadRequest)
+		require.ErrorIs(t, err, ErrInvalidRead)
 	})
 }
 
@@ -168,7 +168,7 @@ func TestReadWhere(t *testing.T) {
 	})
 	t.Run("bad where", func(t *testing.T) {
 		_, err := Open(context.Background(), c, Table{"s", "d", "r-fixtures-logical-types"}, ReadOptions{Where: "nope = 1"})
-		require.ErrorIs(t, err, ErrBadRequest)
+		require.ErrorIs(t, err, ErrInvalidRead)
 	})
 }
 
@@ -224,7 +224,7 @@ func TestReadParallelOrderDeterministic(t *testing.T) {
 					assert.Equal(t, r.Files()[i].ID, fd.ID)
 					sum += fd.Rows
 				}
-				rowsN, bytes := r.Totals()
+				rowsN, bytes := r.Done()
 				assert.Equal(t, int64(len(rows)), sum)
 				assert.Equal(t, sum, rowsN)
 				assert.Positive(t, bytes)
@@ -588,11 +588,11 @@ func TestReadOptionsErrors(t *testing.T) {
 	c := l.client(t)
 	tbl := Table{"s", "d", "delta-rs-simple_table"}
 	_, err := Open(context.Background(), c, tbl, ReadOptions{Version: i64(1), Timestamp: "2020-01-01T00:00:00Z"})
-	assert.ErrorIs(t, err, ErrBadRequest)
+	assert.ErrorIs(t, err, ErrInvalidRead)
 	_, err = Open(context.Background(), c, tbl, ReadOptions{Limit: i64(-1)})
-	assert.ErrorIs(t, err, ErrBadRequest)
+	assert.ErrorIs(t, err, ErrInvalidRead)
 	_, err = OpenChanges(context.Background(), c, tbl, ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Version: i64(1)})
-	assert.ErrorIs(t, err, ErrBadRequest)
+	assert.ErrorIs(t, err, ErrInvalidRead)
 	_, err = Open(context.Background(), nil, tbl, ReadOptions{})
 	assert.Error(t, err)
 }

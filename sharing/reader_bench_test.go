@@ -26,7 +26,7 @@ func BenchmarkReadCOVID(b *testing.B) {
 				if err := r.Err(); err != nil {
 					b.Fatal(err)
 				}
-				n, by := r.Totals()
+				n, by := r.Done()
 				rows += n
 				bytes += by
 				r.Release()

@@ -109,10 +109,10 @@ func newPlan(t Table, tm *TableMetadata, changes bool, opts ReadOptions) (*readP
 		for _, name := range opts.Columns {
 			f := find(strings.TrimSpace(name))
 			if f == nil {
-				return nil, fmt.Errorf("%w: column %q is not in table %s; its columns are %s", ErrBadRequest, name, t, strings.Join(fieldNames(fields), ", "))
+				return nil, fmt.Errorf("%w: column %q is not in table %s; its columns are %s", ErrInvalidRead, name, t, strings.Join(fieldNames(fields), ", "))
 			}
 			if seen[f] {
-				return nil, fmt.Errorf("%w: column %q is selected twice", ErrBadRequest, name)
+				return nil, fmt.Errorf("%w: column %q is selected twice", ErrInvalidRead, name)
 			}
 			seen[f] = true
 			chosen = append(chosen, f)
@@ -132,7 +132,7 @@ func newPlan(t Table, tm *TableMetadata, changes bool, opts ReadOptions) (*readP
 				}
 			}
 			if f == nil {
-				return nil, fmt.Errorf("%w: --where: column %q is not in table %s", ErrBadRequest, name, t)
+				return nil, fmt.Errorf("%w: --where: column %q is not in table %s", ErrInvalidRead, name, t)
 			}
 			if !slices.Contains(chosen, f) {
 				chosen = append(chosen, f)

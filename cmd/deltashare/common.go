@@ -151,7 +151,7 @@ func mapSharingErrors(err error) (int, bool) {
 	switch {
 	case errors.Is(err, sharing.ErrTokenExpired), errors.Is(err, sharing.ErrUnauthorized):
 		return exitAuth, true
-	case errors.Is(err, sharing.ErrInvalidProfile):
+	case errors.Is(err, sharing.ErrInvalidProfile), errors.Is(err, sharing.ErrInvalidRead):
 		return exitUsage, true
 	}
 	return 0, false

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/deltashare/deltashare/export"
+	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/server"
+	"github.com/deltashare/deltashare/sharing/server/demo"
+	"github.com/deltashare/deltashare/tokenmgr"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { commandSet = append(commandSet, demoCommand) }
+
+// demoOptions are the options of `deltashare demo`.
+type demoOptions struct {
+	Dir         string // where the credential and exports go
+	KeepServing bool   // leave the server running after the tour
+}
+
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:     "demo",
+		Usage:    "run the whole job end to end on the embedded demo: server, activation, listing, export",
+		Category: "serve",
+		Description: `Generates the demo Delta tables, serves them with our own Delta Sharing server on a free
+loopback port with activation on, activates a credential through a one-time link, lists what it
+can read, checks access, and exports demo.sales.orders (CSV and Parquet) and the change data feed
+of demo.sales.customers into --dir (default ./deltashare-demo). Nothing leaves this machine.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: "deltashare-demo", Usage: "directory for the demo's credential store and exports"},
+			&cli.BoolFlag{Name: "keep-serving", Usage: "keep the server running after the tour (Ctrl-C stops it) to try commands by hand"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError(fmt.Errorf("demo takes no arguments"))
+			}
+			return runDemo(c.Context, ioFrom(c), demoOptions{Dir: c.String("dir"), KeepServing: c.Bool("keep-serving")})
+		},
+	}
+}
+
+func runDemo(ctx context.Context, st *streams, o demoOptions) error {
+	out := st.Out
+	step := func(n int, format string, args ...any) {
+		fmt.Fprintf(out, "\n[%d] %s\n", n, fmt.Sprintf(format, args...))
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return err
+	}
+	tables, err := os.MkdirTemp("", "deltashare-demo-tables-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tables)
+
+	step(1, "Generating the demo Delta tables (Parquet files and _delta_log) in %s", tables)
+	if err := demo.Generate(tables); err != nil {
+		return err
+	}
+	cfg := server.Config{Addr: "127.0.0.1:0", Activation: true}
+	for _, t := range demo.Tables {
+		cfg.AddTable(server.TableFlag{Share: t.Share, Schema: t.Schema, Table: t.Name, Location: filepath.Join(tables, filepath.FromSlash(t.Path))})
+		fmt.Fprintf(out, "    %s.%s.%s: %s\n", t.Share, t.Schema, t.Name, t.Description)
+	}
+
+	step(2, "Starting our Delta Sharing server on loopback")
+	logger, err := newLogger(os.Stderr, "warn", "text")
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(cfg, server.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	ln, err := srv.Listen("")
+	if err != nil {
+		return err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	fmt.Fprintf(out, "    endpoint %s\n", srv.Endpoint())
+
+	step(3, "The provider mints a one-time activation link (Databricks open sharing style)")
+	link, err := srv.NewActivation(ctx, 90*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "    link created (it is a secret: shown only to the recipient)")
+
+	// The demo's own credential store, fresh every run.
+	storeDir := filepath.Join(dir, "config")
+	if err := os.RemoveAll(storeDir); err != nil {
+		return err
+	}
+	store, err := tokenmgr.OpenStore(storeDir)
+	if err != nil {
+		return err
+	}
+	step(4, "Activating: deltashare activate LINK --name demo")
+	res, err := tokenmgr.Activate(ctx, tokenmgr.ActivateOptions{Link: tokenmgr.Sensitive(link), Name: "demo", Store: store})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "    credential %q stored in %s (mode 0600)\n", res.Name, res.StoredPath)
+	cred, err := store.Get("demo")
+	if err != nil {
+		return err
+	}
+	client, err := sharing.NewClient(cred.Profile)
+	if err != nil {
+		return err
+	}
+	if _, err := tokenmgr.Activate(ctx, tokenmgr.ActivateOptions{Link: tokenmgr.Sensitive(link), Name: "again", Store: store}); err != nil {
+		fmt.Fprintf(out, "    a second download of the same link is refused: %v\n", err)
+	}
+
+	step(5, "Checking access: deltashare check -p demo")
+	report, err := tokenmgr.Check(ctx, client, tokenmgr.CheckOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(out, indent(report.Text()))
+
+	type job struct {
+		title, table, file string
+		format          formats.Format
+		changes         bool
+	}
+	jobs := []job{
+		{"demo.sales.orders to CSV", "demo.sales.orders", "orders.csv", formats.CSV, false},
+		{"demo.sales.orders to Parquet", "demo.sales.orders", "orders.parquet", formats.Parquet, false},
+		{"the change data feed of demo.sales.customers to NDJSON", "demo.sales.customers", "customers-changes.ndjson", formats.NDJSON, true},
+	}
+	for i, j := range jobs {
+		step(6+i, "Exporting %s", j.title)
+		t, err := sharing.ParseTable(j.table)
+		if err != nil {
+			return err
+		}
+		var r *sharing.Reader
+		if j.changes {
+			v := int64(0)
+			r, err = sharing.OpenChanges(ctx, client, t, sharing.ChangesRequest{StartingVersion: &v}, sharing.ReadOptions{})
+		} else {
+			r, err = sharing.Open(ctx, client, t, sharing.ReadOptions{})
+		}
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(dir, j.file)
+		sink, name, err := export.OpenSink(path)
+		if err != nil {
+			r.Release()
+			return err
+		}
+		sum, err := export.Run(ctx, r, sink, export.Options{Output: name, Format: formats.Options{Format: j.format}, Overwrite: true})
+		r.Release()
+		if err != nil {
+			return err
+		}
+		sum.TableVersion = r.Version()
+		fmt.Fprintf(out, "    %s\n    %s\n", path, sum.Text())
+	}
+
+	fmt.Fprintf(out, "\nDone. Exports are in %s.\n", dir)
+	if !o.KeepServing {
+		stop()
+		return <-served
+	}
+	fmt.Fprintf(out, "The server keeps running; try, from another terminal:\n"+
+		"    deltashare --help\n    DELTASHARE_CONFIG_DIR=%s deltashare tables -p demo\n"+
+		"    DELTASHARE_CONFIG_DIR=%s deltashare export -p demo demo.sales.orders -o - --where \"region = 'Europe'\" --limit 5\n"+
+		"Press Ctrl-C to stop.\n", storeDir, storeDir)
+	return <-served
+}
+
+// indent prefixes every line with four spaces.
+func indent(s string) string {
+	var b []byte
+	line := true
+	for i := 0; i < len(s); i++ {
+		if line {
+			b = append(b, "    "...)
+		}
+		b = append(b, s[i])
+		line = s[i] == '\n'
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	return string(b)
+}
+
+var _ io.Writer = (*os.File)(nil)
