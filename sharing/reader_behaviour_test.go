@@ -625,7 +625,6 @@ func shardOf(id string, n int) int {
 	return h % n
 }
 
-
 func TestReadChangesRealTables(t *testing.T) {
 	l := sharedLake(t)
 	c := l.client(t)

@@ -134,8 +134,8 @@ func runDemo(ctx context.Context, st *streams, o demoOptions) error {
 
 	type job struct {
 		title, table, file string
-		format          formats.Format
-		changes         bool
+		format             formats.Format
+		changes            bool
 	}
 	jobs := []job{
 		{"demo.sales.orders to CSV", "demo.sales.orders", "orders.csv", formats.CSV, false},
