@@ -75,9 +75,6 @@ Precedence 4 > 3 > 5. With --output json the report's "exitCode" says the same.`
 			if err != nil {
 				return err
 			}
-			if err := argsBeforeFlags(c); err != nil {
-				return err
-			}
 			embedded := ""
 			for _, a := range c.Args().Slice() {
 				ref, t, err := tableArg(a)

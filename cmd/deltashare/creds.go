@@ -143,23 +143,8 @@ func expiryPhrase(now, exp time.Time) string {
 	return exp.UTC().Format(time.RFC3339) + " (" + rel + ")"
 }
 
-// argsBeforeFlags refuses flags written after the arguments: urfave/cli stops parsing flags at
-// the first argument, so `activate LINK --name x` would silently take "--name" as an argument.
-func argsBeforeFlags(c *cli.Context) error {
-	for _, a := range c.Args().Slice() {
-		if len(a) > 1 && strings.HasPrefix(a, "-") {
-			return usageError(fmt.Errorf("flag %s comes after the arguments: put flags first, e.g. deltashare %s %s ... ARGS",
-				strings.SplitN(a, "=", 2)[0], c.Command.FullName(), strings.SplitN(a, "=", 2)[0]))
-		}
-	}
-	return nil
-}
-
-// nargs checks the argument count, after argsBeforeFlags.
+// nargs checks the argument count.
 func nargs(c *cli.Context, min, max int, usage string) error {
-	if err := argsBeforeFlags(c); err != nil {
-		return err
-	}
 	if n := c.NArg(); n < min || (max >= 0 && n > max) {
 		return usageError(fmt.Errorf("usage: deltashare %s %s", c.Command.FullName(), usage))
 	}
