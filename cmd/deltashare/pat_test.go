@@ -96,7 +96,7 @@ func TestPATCreateListRevoke(t *testing.T) {
 	var rows []struct {
 		ID          string `json:"token_id"`
 		Comment     string
-		ExpiresSoon bool `json:"expires_soon"`
+		ExpiresSoon bool   `json:"expires_soon"`
 		ExpiresIn   string `json:"expires_in"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &rows))
