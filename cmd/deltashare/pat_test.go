@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/tokenmgr"
 	"github.com/deltashare/deltashare/tokenmgr/fakeworkspace"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -261,4 +263,19 @@ func TestPATRotate(t *testing.T) {
 	assert.Equal(t, exitAuth, r.Code, r.Err)
 
 	tr.assertNoSecrets(oldTok, newTok, shownTok, last.TokenValue, otherTok, finalTok, fileTok, rotatedFileTok, lastFileTok, "dapi-revoked-0123456789")
+}
+
+func TestPATCreateRevokesWhenTheValueCannotBeSaved(t *testing.T) {
+	fw, _ := workspaceEnv(t)
+	ws, err := tokenmgr.NewWorkspace(t.Context(), tokenmgr.WorkspaceOptions{})
+	require.NoError(t, err)
+	before := fw.TokenIDs("")
+	var out, errb bytes.Buffer
+	// The directory vanished between the check and the write.
+	err = runPATCreate(t.Context(), ws, patCreateOptions{Comment: "lost", Out: filepath.Join(t.TempDir(), "gone", "token"), Output: "text"},
+		&streams{Out: &out, Err: &errb})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the token was revoked again")
+	assert.Equal(t, before, fw.TokenIDs(""), "no live token nobody has")
+	assert.Empty(t, out.String())
 }
