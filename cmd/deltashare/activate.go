@@ -127,6 +127,7 @@ func runActivate(ctx context.Context, o activateOptions, store *tokenmgr.Store, 
 	if err != nil {
 		return fmt.Errorf("the credential was stored as %s, but it cannot be used: %w", aj.Name, err)
 	}
+	defer releaseConnections(cl)
 	rep, cerr := tokenmgr.Check(ctx, cl, tokenmgrCheckOptions(o.Check))
 	if cerr != nil {
 		cerr = fmt.Errorf("the credential was stored as %s, but checking it failed: %w; try again later with deltashare check -p %s", aj.Name, cerr, aj.Name)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,6 +38,9 @@ func activationServer(t *testing.T) *server.Server {
 		c.Activation = true
 		c.Tokens = nil
 	})
+	// Runs before the server stops: idle connections of the activation requests (made with
+	// http.DefaultTransport) would make its graceful shutdown wait.
+	t.Cleanup(func() { http.DefaultTransport.(*http.Transport).CloseIdleConnections() })
 	return srv
 }
 

@@ -101,6 +101,7 @@ Precedence 4 > 3 > 5. With --output json the report's "exitCode" says the same.`
 // runCheck checks the client's credential, prints the report and returns an error carrying
 // the report's exit code when it is not 0.
 func runCheck(ctx context.Context, cl *sharing.Client, o checkOptions, st *streams) error {
+	defer releaseConnections(cl)
 	rep, err := tokenmgr.Check(ctx, cl, tokenmgrCheckOptions(o))
 	if err != nil {
 		return err
@@ -109,6 +110,16 @@ func runCheck(ctx context.Context, cl *sharing.Client, o checkOptions, st *strea
 		return err
 	}
 	return checkResult(rep, time.Now())
+}
+
+// releaseConnections closes the client's idle connections once a command is done with it.
+// Parallel requests can leave connections that were dialled but never used; a server shutting
+// down gracefully waits for those (net/http gives them 5 seconds), so they are closed here
+// rather than left to the process exit.
+func releaseConnections(cl *sharing.Client) {
+	if hc := cl.HTTPClient(); hc != nil {
+		hc.CloseIdleConnections()
+	}
 }
 
 func tokenmgrCheckOptions(o checkOptions) tokenmgr.CheckOptions {
