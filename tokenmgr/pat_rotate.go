@@ -280,7 +280,7 @@ func pickOldToken(op, target string, tokens []TokenInfo, wantID string, now time
 			return wantID, nil
 		}
 		return "", newError(op, ErrOldTokenUnknown, fmt.Sprintf(
-			"%s: token %s is not one of the tokens of the identity in %s; list them with `deltashare databricks token list` and pass the right --old-id",
+			"%s: token %s is not one of the tokens of the identity in %s; list them with `deltashare pat list` and pass the right --old-id",
 			op, wantID, target), nil)
 	}
 	var live []TokenInfo
