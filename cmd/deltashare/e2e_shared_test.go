@@ -7,12 +7,19 @@ package main
 //	DELTASHARE_SHARED_TESTDATA=/path/to/shared/testdata DELTASHARE_REQUIRE_SHARED=1 go test ./cmd/deltashare -run E2E
 
 import (
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"io"
 	"os"
+	"sort"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -96,4 +103,278 @@ func TestE2EDeltaRSTables(t *testing.T) {
 			checkExports(t, profile, shareName(n), -1, want, formats.CSV)
 		})
 	}
+}
+
+// TestE2EDeltaRSKnownValues checks values known from the tables' own history (not from any
+// reader): table-with-dv-small holds 0..9 with 0 and 9 deleted by its deletion vector (the
+// delta-rs tests read 1..8); the edge timestamps and values are the min/max statistics of its
+// single-row files; the null partition is a null, not the text __HIVE_DEFAULT_PARTITION__.
+func TestE2EDeltaRSKnownValues(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	tables := map[string]string{}
+	for _, n := range []string{"table-with-dv-small", "table_with_edge_timestamps", "delta-0.8.0-null-partition", "delta-0.8.0-special-partition"} {
+		tables[shareName(n)] = sharedtest.Path(t, "delta", "delta-rs", n)
+	}
+	profile, _ := serveTables(t, tables, nil)
+	for _, tc := range []struct {
+		table  string
+		header string
+		rows   []string
+	}{
+		{"table-with-dv-small", "value", []string{"1", "2", "3", "4", "5", "6", "7", "8"}},
+		{"table_with_edge_timestamps", "BIG_DATE,NORMAL_DATE,SOME_VALUE", []string{
+			"9999-12-30T00:00:00Z,2022-02-01T00:00:00Z,2",
+			"9999-12-31T00:00:00Z,2022-01-01T00:00:00Z,1",
+		}},
+		{"delta-0.8.0-null-partition", "k,v", []string{"A,1", ",2"}},
+		{"delta-0.8.0-special-partition", "x,y", []string{"A/A,1", "B B,2"}},
+	} {
+		t.Run(tc.table, func(t *testing.T) {
+			r := run(t, "", "export", "-p", profile, "e2e.s."+shareName(tc.table), "-o", "-", "--format", "csv", "-q")
+			require.Equal(t, 0, r.Code, r.Err)
+			got := strings.Split(strings.TrimSuffix(r.Out, "\n"), "\n")
+			require.NotEmpty(t, got)
+			assert.Equal(t, tc.header, got[0])
+			want := append([]string(nil), tc.rows...)
+			sort.Strings(want)
+			rows := append([]string(nil), got[1:]...)
+			sort.Strings(rows)
+			assert.Equal(t, want, rows)
+		})
+	}
+}
+
+// TestE2ECOVID exports the 1.1M rows of COVID-19_NYT to Parquet and CSV and checks the row
+// count and the sums of cases and deaths against a direct pqarrow read of the data files.
+func TestE2ECOVID(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("volume test: skipped with -short and -race")
+	}
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	dir := sharedtest.Path(t, "delta", "delta-rs", "COVID-19_NYT")
+	profile, _ := serveTables(t, map[string]string{"covid": dir}, nil)
+
+	commits := readCommits(t, dir)
+	snap := snapshotAt(t, commits, int64(len(commits)-1))
+	type agg struct{ rows, cases, deaths, nullFips, nullDeaths int64 }
+	sum := func(recs []arrow.Record) agg {
+		var a agg
+		for _, r := range recs {
+			a.rows += r.NumRows()
+			cases, _ := colByName(r, "cases", "")
+			deaths, _ := colByName(r, "deaths", "")
+			fips, _ := colByName(r, "fips", "")
+			require.Zero(t, cases.NullN(), "cases has no nulls")
+			for i := range int(r.NumRows()) {
+				a.cases += int64(cases.(*array.Int32).Value(i))
+				if deaths.IsNull(i) {
+					a.nullDeaths++
+				} else {
+					a.deaths += int64(deaths.(*array.Int32).Value(i))
+				}
+			}
+			a.nullFips += int64(fips.NullN())
+		}
+		return a
+	}
+	var want agg
+	for _, f := range snap.Files {
+		rec := readParquet(t, filepath.Join(dir, f.Path))
+		a := sum([]arrow.Record{rec})
+		rec.Release()
+		want.rows += a.rows
+		want.cases += a.cases
+		want.deaths += a.deaths
+		want.nullFips += a.nullFips
+		want.nullDeaths += a.nullDeaths
+	}
+	require.Equal(t, int64(1111930), want.rows, "the table's operationMetrics numOutputRows")
+	require.Equal(t, want.rows, snap.liveCount(t, dir))
+
+	out := t.TempDir()
+	exportFile(t, profile, "covid", filepath.Join(out, "covid.parquet"))
+	got := readParquetDir(t, filepath.Join(out, "covid.parquet"))
+	assert.Equal(t, want, sum(got))
+	releaseAll(got)
+
+	exportFile(t, profile, "covid", filepath.Join(out, "covid.csv"))
+	f, err := os.Open(filepath.Join(out, "covid.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"date", "county", "state", "fips", "cases", "deaths"}, header)
+	var csvAgg agg
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		csvAgg.rows++
+		c, err := strconv.ParseInt(rec[4], 10, 64)
+		require.NoError(t, err)
+		csvAgg.cases += c
+		if rec[5] == "" {
+			csvAgg.nullDeaths++
+		} else {
+			d, err := strconv.ParseInt(rec[5], 10, 64)
+			require.NoError(t, err)
+			csvAgg.deaths += d
+		}
+		if rec[3] == "" {
+			csvAgg.nullFips++
+		}
+	}
+	assert.Equal(t, want, csvAgg)
+}
+
+// TestE2ERFixtures exports the R connector's small tables to NDJSON: flat tables equal an
+// independent read; then types and values of a few rows are checked by hand.
+func TestE2ERFixtures(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	names := []string{"deletion-vectors", "column-mapping", "column-mapping-id", "timestamp-ntz", "logical-types", "snapshot-types"}
+	tables := map[string]string{}
+	for _, n := range names {
+		tables[shareName(n)] = sharedtest.Path(t, "delta", "r-fixtures", n)
+	}
+	profile, _ := serveTables(t, tables, nil)
+	ndjson := func(t *testing.T, table string) []map[string]any {
+		r := run(t, "", "export", "-p", profile, "e2e.s."+shareName(table), "-o", "-", "--format", "ndjson", "-q")
+		require.Equal(t, 0, r.Code, r.Err)
+		var out []map[string]any
+		for _, l := range lines([]byte(r.Out)) {
+			dec := json.NewDecoder(strings.NewReader(l))
+			dec.UseNumber()
+			var m map[string]any
+			require.NoError(t, dec.Decode(&m), l)
+			out = append(out, m)
+		}
+		t.Logf("%s:\n%s", table, r.Out)
+		return out
+	}
+	// Flat tables: the whole export equals an independent read.
+	for _, n := range []string{"deletion-vectors", "column-mapping", "column-mapping-id", "timestamp-ntz", "snapshot-types"} {
+		t.Run(n+"/independent", func(t *testing.T) {
+			dir := tables[shareName(n)]
+			commits := readCommits(t, dir)
+			out := filepath.Join(t.TempDir(), "schema.parquet")
+			exportFile(t, profile, shareName(n), out)
+			got := readParquetDir(t, out)
+			schema := got[0].Schema()
+			releaseAll(got)
+			want := snapshotRecords(t, dir, commits, int64(len(commits)-1), schema)
+			defer releaseAll(want)
+			checkExports(t, profile, shareName(n), -1, want, formats.NDJSON)
+		})
+	}
+	t.Run("deletion-vectors", func(t *testing.T) {
+		dir := tables["deletion-vectors"]
+		snap := snapshotAt(t, readCommits(t, dir), 0)
+		require.Len(t, snap.Files, 1)
+		del := deletedRows(t, dir, snap.Files[0].DeletionVector)
+		data := readParquet(t, filepath.Join(dir, snap.Files[0].Path))
+		defer data.Release()
+		ids, _ := colByName(data, "id", "")
+		var want []string
+		for i := range ids.Len() {
+			if !del[int64(i)] {
+				want = append(want, canon(ids, i))
+			}
+		}
+		require.Len(t, want, 3, "5 rows, 2 deleted")
+		var got []string
+		for _, m := range ndjson(t, "deletion-vectors") {
+			got = append(got, m["id"].(json.Number).String())
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		assert.Equal(t, want, got)
+	})
+	for _, n := range []string{"column-mapping", "column-mapping-id"} {
+		t.Run(n, func(t *testing.T) {
+			rows := ndjson(t, n)
+			require.NotEmpty(t, rows)
+			for _, m := range rows {
+				assert.ElementsMatch(t, []string{"id", "value", "region"}, keys(m), "logical names, not physical ones")
+			}
+		})
+	}
+	t.Run("timestamp-ntz", func(t *testing.T) {
+		rows := ndjson(t, "timestamp-ntz")
+		require.NotEmpty(t, rows)
+		for _, m := range rows {
+			assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6}|\.\d{9})?$`, m["observed_at"], "timestamp_ntz has no zone")
+		}
+	})
+	t.Run("logical-types", func(t *testing.T) {
+		// The top-level primitive columns (nested ones carry physical names inside the file,
+		// which the independent read does not map) equal an independent read, through --columns.
+		dir := tables["logical-types"]
+		commits := readCommits(t, dir)
+		cols := []string{"id", "amount", "observed_at", "local_at"}
+		out := filepath.Join(t.TempDir(), "schema.parquet")
+		exportFile(t, profile, "logical-types", out, "--columns", strings.Join(cols, ","))
+		got := readParquetDir(t, out)
+		schema := got[0].Schema()
+		releaseAll(got)
+		assert.Equal(t, cols, fieldNames(schema))
+		assert.Equal(t, "UTC", schema.Field(2).Type.(*arrow.TimestampType).TimeZone, "timestamp")
+		assert.Equal(t, "", schema.Field(3).Type.(*arrow.TimestampType).TimeZone, "timestamp_ntz")
+		want := snapshotRecords(t, dir, commits, 0, schema)
+		defer releaseAll(want)
+		r := run(t, "", "export", "-p", profile, "e2e.s.logical-types", "-o", "-", "--format", "ndjson", "-q", "--columns", strings.Join(cols, ","))
+		require.Equal(t, 0, r.Code, r.Err)
+		assertSameRows(t, lines(encodeText(t, schema, want, formats.Options{Format: formats.NDJSON})), lines([]byte(r.Out)), "logical-types columns")
+
+		rows := ndjson(t, "logical-types")
+		require.NotEmpty(t, rows)
+		for _, m := range rows {
+			b, err := json.Marshal(m)
+			require.NoError(t, err)
+			assert.NotContains(t, string(b), "phys-", "nested names are logical too")
+			assert.Regexp(t, `Z$`, m["observed_at"], "timestamp is an instant, in UTC")
+			assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$`, m["local_at"], "timestamp_ntz has no zone")
+			if m["id"].(json.Number).String() != "102" {
+				continue
+			}
+			// Nested values of one row: decimals at their scale inside a map and a struct,
+			// a null struct field, a timestamp_ntz and a timestamp inside nested types.
+			assert.Equal(t, map[string]any{"gamma": json.Number("999.99")}, m["metrics"])
+			p := m["profile"].(map[string]any)
+			assert.Equal(t, json.Number("8.500"), p["score"])
+			assert.Equal(t, map[string]any{"label": nil, "seen": "2024-09-15T10:11:12.100001"}, p["contact"])
+			assert.Equal(t, []any{map[string]any{"code": "review", "at": "2025-12-31T23:59:59.999999Z"}}, p["events"])
+		}
+	})
+	t.Run("snapshot-types", func(t *testing.T) {
+		rows := ndjson(t, "snapshot-types")
+		require.Len(t, rows, 3)
+		for _, m := range rows {
+			assert.Equal(t, []string{"count", "details", "event_at", "event_date", "flag", "id", "label", "measure", "payload", "ratio", "small", "tags", "tiny"}, keys(m))
+			if s, ok := m["event_date"].(string); ok {
+				assert.Regexp(t, `^\d{4}-\d\d-\d\d$`, s)
+			}
+			if s, ok := m["event_at"].(string); ok {
+				assert.Regexp(t, `Z$`, s)
+			}
+			if s, ok := m["payload"].(string); ok {
+				_, err := base64.StdEncoding.DecodeString(s)
+				assert.NoError(t, err, "binary is base64")
+			}
+			_, isObj := m["details"].(map[string]any)
+			assert.True(t, isObj, "a struct is an object")
+		}
+	})
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
