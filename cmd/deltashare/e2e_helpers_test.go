@@ -922,3 +922,105 @@ func checkExports(t *testing.T, profile, table string, version int64, want []arr
 	}
 	return schema
 }
+
+// constInt64 and constTimestamp build constant columns of change data rows.
+func constInt64(v int64) func(n int) arrow.Array {
+	return func(n int) arrow.Array {
+		b := array.NewInt64Builder(memory.DefaultAllocator)
+		defer b.Release()
+		for range n {
+			b.Append(v)
+		}
+		return b.NewArray()
+	}
+}
+
+func constString(s string) func(n int) arrow.Array {
+	return func(n int) arrow.Array {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		defer b.Release()
+		for range n {
+			b.Append(s)
+		}
+		return b.NewArray()
+	}
+}
+
+// constTimestampMs is a timestamp column of dt (any unit) holding a Unix time in ms.
+func constTimestampMs(dt arrow.DataType, ms int64) func(n int) arrow.Array {
+	return func(n int) arrow.Array {
+		tt := dt.(*arrow.TimestampType)
+		b := array.NewTimestampBuilder(memory.DefaultAllocator, tt)
+		defer b.Release()
+		v := time.UnixMilli(ms).UnixNano() / int64(tt.Unit.Multiplier())
+		for range n {
+			b.Append(arrow.Timestamp(v))
+		}
+		return b.NewArray()
+	}
+}
+
+// expectedChanges computes a table's change data feed from version `from` on, independently:
+// for each commit, the rows of its _change_data (cdc) files with their own _change_type; for a
+// commit without cdc files, the rows of its added files (dataChange) as inserts and of its
+// removed files (dataChange, with the deletion vector the file had) as deletes. Every row
+// carries _commit_version and _commit_timestamp (the commit's inCommitTimestamp, else
+// commitInfo.timestamp, else the commit file's modification time, made strictly increasing
+// over the versions as Delta's history does: a timestamp not after the previous version's
+// becomes the previous plus 1 ms; kernel-cdf/cdf-table-with-dv has no commitInfo and commit
+// files with equal modification times).
+func expectedChanges(t testing.TB, dir string, commits []commit, from int64, out *arrow.Schema) []arrow.Record {
+	t.Helper()
+	tsType := out.Field(out.FieldIndices("_commit_timestamp")[0]).Type
+	commitTS := make([]int64, len(commits))
+	for i, c := range commits {
+		commitTS[i] = c.TimestampMs
+		if i > 0 && commitTS[i] <= commitTS[i-1] {
+			commitTS[i] = commitTS[i-1] + 1
+		}
+	}
+	var recs []arrow.Record
+	for _, c := range commits[from:] {
+		c.TimestampMs = commitTS[c.Version]
+		snap := snapshotAt(t, commits, c.Version)
+		consts := func(changeType string) map[string]func(int) arrow.Array {
+			m := map[string]func(int) arrow.Array{
+				"_commit_version":   constInt64(c.Version),
+				"_commit_timestamp": constTimestampMs(tsType, c.TimestampMs),
+			}
+			if changeType != "" {
+				m["_change_type"] = constString(changeType)
+			}
+			return m
+		}
+		if len(c.CDCs) > 0 {
+			for _, f := range c.CDCs {
+				recs = append(recs, fileRecord(t, dir, snap.Meta, f, out, consts("")))
+			}
+			continue
+		}
+		for _, f := range c.Adds {
+			if f.DataChange {
+				recs = append(recs, fileRecord(t, dir, snap.Meta, f, out, consts("insert")))
+			}
+		}
+		var prev snapshot
+		if c.Version > 0 {
+			prev = snapshotAt(t, commits, c.Version-1)
+		}
+		for _, f := range c.Removes {
+			if !f.DataChange {
+				continue
+			}
+			if f.PartitionValues == nil { // a remove without extended file metadata
+				for _, p := range prev.Files {
+					if p.key() == f.key() {
+						f.PartitionValues = p.PartitionValues
+					}
+				}
+			}
+			recs = append(recs, fileRecord(t, dir, prev.Meta, f, out, consts("delete")))
+		}
+	}
+	return recs
+}
