@@ -7,24 +7,32 @@ package main
 //	DELTASHARE_SHARED_TESTDATA=/path/to/shared/testdata DELTASHARE_REQUIRE_SHARED=1 go test ./cmd/deltashare -run E2E
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"sort"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/internal/sharedtest"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/server"
 )
 
 // TestE2EDAT: every DAT reader case, every expected version, exported to Parquet, CSV and
@@ -493,3 +501,164 @@ func checkDVOnlyNet(t *testing.T, dir string, commits []commit, got []arrow.Reco
 	}
 	assert.Equal(t, want, net, "net change of deletion-vector-only commits")
 }
+
+// fakeClock is a settable clock shared by the server and the client.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// clockTransport forwards requests, records the table queries' bodies, and runs hooks after
+// each query and after each data file download (a GET of a signed /files/ URL).
+type clockTransport struct {
+	mu          sync.Mutex
+	queries     []map[string]any
+	downloads   int
+	afterQuery  func()
+	afterGet    func()
+	statuses403 int
+}
+
+func (c *clockTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	isQuery := req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/query")
+	if isQuery {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		c.mu.Lock()
+		c.queries = append(c.queries, m)
+		c.mu.Unlock()
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	switch {
+	case isQuery && c.afterQuery != nil:
+		c.afterQuery()
+	case strings.Contains(req.URL.Path, "/files/"):
+		c.mu.Lock()
+		c.downloads++
+		if resp.StatusCode == http.StatusForbidden {
+			c.statuses403++
+		}
+		c.mu.Unlock()
+		if c.afterGet != nil {
+			c.afterGet()
+		}
+	}
+	return resp, err
+}
+
+// TestE2EURLRefresh: an export whose signed URLs expire while it runs completes with exactly
+// the table's rows. The CLI builds its client without an injectable clock, so this runs one
+// level down, the same path the export command takes: sharing.Open + export.Run against our
+// server on loopback. Server and client share a fake clock; each download moves it by 90% of
+// the URL lifetime, so every following file's URL is about to expire and the reader asks for
+// new URLs first: with the refresh token on a latest read, by querying the version again on a
+// time-travel read (servers refuse refresh tokens with a version).
+func TestE2EURLRefresh(t *testing.T) {
+	dir := sharedtest.Path(t, "delta", "dat", "basic_partitioned", "delta")
+	commits := readCommits(t, dir)
+	const ttl = 10 * time.Minute
+	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	type result struct {
+		refreshes int64
+		tr        *clockTransport
+	}
+	exportWith := func(t *testing.T, version *int64, serverClock, clientClock *fakeClock, tr *clockTransport) result {
+		profilePath, _ := serveTables(t, map[string]string{"t": dir}, func(c *server.Config) { c.URLTTL = ttl }, server.WithClock(serverClock.Now))
+		p, err := sharing.LoadProfile(profilePath, nil)
+		require.NoError(t, err)
+		cl, err := sharing.NewClient(p, sharing.WithClock(clientClock.Now), sharing.WithHTTPClient(&http.Client{Transport: tr}))
+		require.NoError(t, err)
+		ctx := context.Background()
+		rd, err := sharing.Open(ctx, cl, sharing.Table{Share: "e2e", Schema: "s", Name: "t"}, sharing.ReadOptions{Version: version, Parallel: 1})
+		require.NoError(t, err)
+		defer rd.Release()
+		require.GreaterOrEqual(t, rd.FileCount(), 3, "several files, so URLs expire mid-export")
+		var buf bytes.Buffer
+		sum, err := export.Run(ctx, rd, export.NewStreamSink(&buf), export.Options{Output: "-", Format: formats.Options{Format: formats.NDJSON}})
+		require.NoError(t, err)
+
+		v := int64(len(commits) - 1)
+		if version != nil {
+			v = *version
+		}
+		want := snapshotRecords(t, dir, commits, v, rd.Schema())
+		defer releaseAll(want)
+		wantLines := lines(encodeText(t, rd.Schema(), want, formats.Options{Format: formats.NDJSON}))
+		assertSameRows(t, wantLines, lines(buf.Bytes()), "export across URL expiry")
+		assert.Equal(t, int64(len(wantLines)), sum.Rows)
+		return result{refreshes: rd.URLRefreshes(), tr: tr}
+	}
+
+	for _, tc := range []struct {
+		name    string
+		version *int64
+	}{
+		{"latest, refresh token", nil},
+		{"version 0, re-query", ptrTo(int64(0))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{now: start}
+			tr := &clockTransport{afterGet: func() { clk.Advance(ttl * 9 / 10) }}
+			res := exportWith(t, tc.version, clk, clk, tr)
+			assert.Zero(t, tr.statuses403, "URLs are renewed before they expire")
+			assert.GreaterOrEqual(t, res.refreshes, int64(2))
+			assert.Equal(t, int64(tr.downloads-1), res.refreshes, "one refresh before each download after the first")
+			require.Len(t, tr.queries, int(res.refreshes)+1)
+			first := tr.queries[0]
+			for _, q := range tr.queries[1:] {
+				if tc.version == nil {
+					assert.Equal(t, true, first["includeRefreshToken"])
+					assert.NotEmpty(t, q["refreshToken"], "a latest read refreshes with the refresh token")
+					assert.Nil(t, q["version"])
+				} else {
+					assert.Nil(t, first["includeRefreshToken"], "no refresh token on a time-travel read")
+					assert.Equal(t, float64(*tc.version), q["version"], "a time-travel read queries its version again")
+					assert.Nil(t, q["refreshToken"])
+				}
+			}
+		})
+	}
+
+	// A URL refused with 403 (the server's clock passed its expiry while the client's did not)
+	// triggers exactly one refresh, then the export completes.
+	t.Run("403 refreshes once", func(t *testing.T) {
+		serverClock, clientClock := &fakeClock{now: start}, &fakeClock{now: start}
+		tr := &clockTransport{}
+		tr.afterQuery = func() {
+			tr.mu.Lock()
+			n := len(tr.queries)
+			tr.mu.Unlock()
+			if n == 1 {
+				serverClock.Advance(ttl + time.Minute)
+			}
+		}
+		res := exportWith(t, nil, serverClock, clientClock, tr)
+		assert.Equal(t, 1, tr.statuses403, "the first download was refused")
+		assert.Equal(t, int64(1), res.refreshes)
+		assert.Len(t, tr.queries, 2)
+	})
+}
+
+func ptrTo[T any](v T) *T { return &v }
