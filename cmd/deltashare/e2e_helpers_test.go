@@ -491,6 +491,7 @@ func conform(t testing.TB, out *arrow.Schema, n int, get func(f arrow.Field) arr
 		a := get(f)
 		require.Equal(t, n, a.Len(), "column %s", f.Name)
 		if !arrow.TypeEqual(a.DataType(), f.Type) {
+			t.Logf("normalised expected column %s: %s cast to %s", f.Name, a.DataType(), f.Type)
 			c, err := compute.CastArray(context.Background(), a, compute.SafeCastOptions(f.Type))
 			require.NoError(t, err, "cast column %s from %s to %s", f.Name, a.DataType(), f.Type)
 			a.Release()
