@@ -144,6 +144,11 @@ func TestActivateEndToEnd(t *testing.T) {
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "demo.sales.orders")
 
+	// ... including export: the activated credential reads the data.
+	r = tr.run("", "export", "-p", "demo", "demo.sales.orders", "-o", "-", "--format", "ndjson", "-q")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Equal(t, 2900, strings.Count(r.Out, "\n"))
+
 	r = tr.run("", "check", "-p", "demo")
 	assert.Equal(t, exitOK, r.Code, r.Err)
 	r = tr.run("", "check", "-p", "demo", "--output", "json")
