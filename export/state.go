@@ -40,12 +40,12 @@ func SchemaFingerprint(cols []Column) string {
 // (atomically) only after every file of a run is in place.
 type State struct {
 	FormatVersion int       `json:"formatVersion"`
-	Table         string    `json:"table"`            // share.schema.table
-	Endpoint      string    `json:"endpoint"`         // the profile's endpoint
+	Table         string    `json:"table"`             // share.schema.table
+	Endpoint      string    `json:"endpoint"`          // the profile's endpoint
 	TableID       string    `json:"tableId,omitempty"` // the Delta table id (metaData.id)
 	Shard         string    `json:"shard,omitempty"`   // "I/N" for a sharded sync
-	Format        string    `json:"format"`           // parquet, csv or ndjson
-	LastVersion   int64     `json:"lastVersion"`      // the table version the destination is at
+	Format        string    `json:"format"`            // parquet, csv or ndjson
+	LastVersion   int64     `json:"lastVersion"`       // the table version the destination is at
 	Schema        []Column  `json:"schema"`
 	Fingerprint   string    `json:"schemaFingerprint"`
 	Generation    int64     `json:"generation"` // 1 after the first run, +1 per run

@@ -136,7 +136,7 @@ func (e *SchemaChangeError) Error() string {
 }
 
 // SnapshotDir and ChangesDir name the folders of a run's files.
-func SnapshotDir(v int64) string      { return fmt.Sprintf("snapshot/v=%08d/", v) }
+func SnapshotDir(v int64) string       { return fmt.Sprintf("snapshot/v=%08d/", v) }
 func ChangesDir(from, to int64) string { return fmt.Sprintf("changes/v=%08d-%08d/", from, to) }
 
 // Sync brings the destination sink up to date with the table, keeping a State there:
