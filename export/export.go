@@ -70,14 +70,10 @@ const (
 )
 
 // OpenSink turns a user's --output value into a sink and the Output name to give Run:
-//
 //   - "-" is standard output: a StreamSink on os.Stdout and "-";
-//
 //   - a path ending in a path separator, or naming an existing directory, is a directory output:
 //     a LocalSink rooted there (created when needed) and "";
-//
-//   - any other path is a single file: a LocalSink on its parent directory and its base name.
-//
+//   - any other path is a single file: a LocalSink on its parent directory and its base name;
 //   - an object store URL (s3://bucket/dir/, gs://, azblob://, file://) is a BlobSink (see
 //     OpenBlobSink); the caller closes it (it implements io.Closer).
 func OpenSink(output string) (sink Sink, base string, err error) {
