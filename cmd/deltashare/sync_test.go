@@ -417,14 +417,21 @@ func TestSyncInterruptedRunIsRedone(t *testing.T) {
 			require.Len(t, st.Runs, 1)
 			if tc.sink.graceful {
 				assert.NoDirExists(t, filepath.Join(dest, "changes"), "a failed run leaves no final files")
+			} else {
+				assert.DirExists(t, filepath.Join(dest, "changes/v=00000002-00000003"), "a killed run leaves files it did not record")
 			}
 
 			// The table moves on meanwhile: the rerun covers a larger range.
 			vt.publish(4)
 			// A dead run leaves its lock; it expires (here: remove it, as an operator would).
 			_ = os.Remove(filepath.Join(dest, "_deltashare_state.lock"))
-			r = run(t, "", args...)
+			r = run(t, "", append(args[:len(args)-1], "--output", "json")...)
 			require.Equal(t, 0, r.Code, r.Err)
+			var res export.SyncResult
+			require.NoError(t, json.Unmarshal([]byte(r.Out), &res))
+			if !tc.sink.graceful {
+				assert.NotEmpty(t, res.Cleaned, "the leftovers are removed")
+			}
 			st = readState(t, dest, "_deltashare_state.json")
 			require.Len(t, st.Runs, 2)
 			assert.Equal(t, int64(2), st.Runs[1].FromVersion)
