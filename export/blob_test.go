@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/johannesboyne/gofakes3"
@@ -105,6 +106,24 @@ func TestBlobSinkObjects(t *testing.T) {
 	names, err = sink.List(ctx, "a/")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a/b.csv"}, names)
+}
+
+func TestBlobSinkLock(t *testing.T) {
+	ctx := context.Background()
+	_, q := fakeS3(t)
+	sink, _, err := OpenBlobSink(ctx, "s3://lake/dest/"+q)
+	require.NoError(t, err)
+	defer sink.Close()
+	clock := func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+	l, err := acquireLock(ctx, sink, "_deltashare_state.lock", "t", time.Hour, clock)
+	require.NoError(t, err)
+	_, err = acquireLock(ctx, sink, "_deltashare_state.lock", "t", time.Hour, clock)
+	require.ErrorIs(t, err, ErrLocked)
+	require.NoError(t, l.check(ctx), "the second attempt did not replace the lock")
+	require.NoError(t, l.release(ctx))
+	ok, err := sink.Exists(ctx, "_deltashare_state.lock")
+	require.NoError(t, err)
+	assert.False(t, ok)
 }
 
 func TestOpenBlobSinkNames(t *testing.T) {

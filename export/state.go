@@ -305,6 +305,21 @@ func acquireLock(ctx context.Context, sink Sink, name, table string, ttl time.Du
 		info: lockInfo{Owner: newOwner(), Host: host, PID: os.Getpid(), Table: table, Since: t.UTC(), Expires: t.Add(ttl).UTC()}}
 	data, _ := json.Marshal(l.info)
 	for attempt := 0; attempt < 2; attempt++ {
+		// Look first: a store that ignores conditional writes would otherwise let us replace a
+		// lock that is held.
+		cur, err := readLock(ctx, sink, name)
+		if err != nil {
+			return nil, err
+		}
+		if cur != nil {
+			if now().Before(cur.Expires) {
+				return nil, lockedError(sink, name, cur)
+			}
+			// Expired (its run died, or stopped refreshing it): take it over.
+			if err := sink.Remove(ctx, name); err != nil {
+				return nil, err
+			}
+		}
 		created, err := createExclusive(ctx, sink, name, data)
 		if err != nil {
 			return nil, fmt.Errorf("take the sync lock %s: %w", location(sink, name), err)
@@ -321,20 +336,14 @@ func acquireLock(ctx context.Context, sink Sink, name, table string, ttl time.Du
 			l.startRefresh()
 			return l, nil
 		}
-		cur, err := readLock(ctx, sink, name)
-		if err != nil {
-			return nil, err
-		}
-		if cur != nil && now().Before(cur.Expires) {
-			return nil, fmt.Errorf("%w: another sync run (host %s, pid %d, since %s) holds %s until %s; if that run died, wait until then or delete the lock object",
-				ErrLocked, cur.Host, cur.PID, cur.Since.Format(time.RFC3339), location(sink, name), cur.Expires.Format(time.RFC3339))
-		}
-		// Expired or unreadable: take it over.
-		if err := sink.Remove(ctx, name); err != nil {
-			return nil, err
-		}
+		// Another run created it between our look and our write: look again.
 	}
 	return nil, fmt.Errorf("%w: could not take the lock %s; try again", ErrLocked, location(sink, name))
+}
+
+func lockedError(sink Sink, name string, cur *lockInfo) error {
+	return fmt.Errorf("%w: another sync run (host %s, pid %d, since %s) holds %s until %s; if that run died, wait until then or delete the lock object",
+		ErrLocked, cur.Host, cur.PID, cur.Since.Format(time.RFC3339), location(sink, name), cur.Expires.Format(time.RFC3339))
 }
 
 func createExclusive(ctx context.Context, sink Sink, name string, data []byte) (bool, error) {
@@ -348,8 +357,8 @@ func createExclusive(ctx context.Context, sink Sink, name string, data []byte) (
 	return true, writeObject(ctx, sink, name, data)
 }
 
-// readLock reads a lock object: nil when there is none or it cannot be parsed (a lock being
-// written, or damaged: treated as expired).
+// readLock reads a lock object: nil when there is none; one that cannot be parsed (left by a
+// run killed while writing it) reads as expired.
 func readLock(ctx context.Context, sink Sink, name string) (*lockInfo, error) {
 	data, err := readObject(ctx, sink, name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -360,7 +369,7 @@ func readLock(ctx context.Context, sink Sink, name string) (*lockInfo, error) {
 	}
 	var li lockInfo
 	if json.Unmarshal(data, &li) != nil {
-		return nil, nil
+		return &lockInfo{Host: "(unreadable lock)"}, nil
 	}
 	return &li, nil
 }

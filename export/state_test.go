@@ -70,4 +70,10 @@ func TestSyncLock(t *testing.T) {
 	ok, err := sink.Exists(ctx, "x.lock")
 	require.NoError(t, err)
 	assert.False(t, ok)
+
+	// A lock left half-written by a killed run is taken over.
+	require.NoError(t, os.WriteFile(filepath.Join(sink.Dir, "x.lock"), nil, 0o644))
+	c, err := acquireLock(ctx, sink, "x.lock", "t", time.Hour, clock)
+	require.NoError(t, err)
+	require.NoError(t, c.release(ctx))
 }
