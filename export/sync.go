@@ -96,6 +96,8 @@ func (r *SyncResult) Text() string {
 		fmt.Fprintf(&b, "dry run: would export %s to %s: %s files", r.describe(), r.Dir, groupDigits(int64(r.Plan.Files)))
 		if r.Plan.Rows >= 0 {
 			fmt.Fprintf(&b, ", about %s rows", groupDigits(r.Plan.Rows))
+		} else {
+			b.WriteString(", rows unknown (the files have no statistics)")
 		}
 		fmt.Fprintf(&b, " (%s to read); nothing written", HumanBytes(r.Plan.Bytes))
 	default:
