@@ -73,17 +73,23 @@ const (
 //   - "-" is standard output: a StreamSink on os.Stdout and "-";
 //   - a path ending in a path separator, or naming an existing directory, is a directory output:
 //     a LocalSink rooted there (created when needed) and "";
-//   - any other path is a single file: a LocalSink on its parent directory and its base name.
-//
-// URLs (s3://, gs://, azblob://, file://) are refused for now.
+//   - any other path is a single file: a LocalSink on its parent directory and its base name;
+//   - an object store URL (s3://bucket/dir/, gs://, azblob://, file://) is a BlobSink (see
+//     OpenBlobSink); the caller closes it (it implements io.Closer).
 func OpenSink(output string) (sink Sink, base string, err error) {
 	switch {
 	case output == "":
 		return nil, "", errors.New("no output given: name a file, a directory ending in /, or - for standard output")
 	case output == "-":
 		return NewStreamSink(os.Stdout), "-", nil
+	case IsBlobURL(output):
+		b, base, err := OpenBlobSink(context.Background(), output)
+		if err != nil {
+			return nil, "", err
+		}
+		return b, base, nil
 	case strings.Contains(output, "://"):
-		return nil, "", fmt.Errorf("output %q is a URL: object store outputs are not supported yet; export to a local path", output)
+		return nil, "", fmt.Errorf("output %q is a URL of an unknown kind: use s3://, gs://, azblob:// or file://, or a local path", redactQuery(output))
 	}
 	if strings.HasSuffix(output, "/") || strings.HasSuffix(output, string(filepath.Separator)) {
 		return NewLocalSink(filepath.Clean(output)), "", nil

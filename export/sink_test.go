@@ -192,7 +192,7 @@ func TestOpenSink(t *testing.T) {
 		{"out.csv", ".", "out.csv", ""},
 		{".", ".", "", ""},
 		{"", "", "", "no output given"},
-		{"s3://bucket/path/", "", "", "not supported yet"},
+		{"ftp://host/path/", "", "", "unknown kind"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.output, func(t *testing.T) {

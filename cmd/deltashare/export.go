@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,7 @@ func outputFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "max-rows-per-file", Usage: "directory output: start a new part file after N rows"},
 		&cli.StringFlag{Name: "partition-by", Usage: "directory output: Hive-style col=value/ directories for these comma-separated columns"},
 		&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing output file, or earlier part files in the output directory"},
+		&cli.StringFlag{Name: "shard", Usage: "export only shard I of N of the table's files (I from 0, e.g. 0/4); part files are named part-shard-I-of-N-*"},
 		quietFlag,
 	}
 }
@@ -45,6 +47,7 @@ type exportOptions struct {
 	MaxRowsPerFile int64
 	PartitionBy    []string
 	Overwrite      bool
+	PartPrefix     string
 	Quiet          bool
 	JSON           bool
 }
@@ -145,6 +148,13 @@ func parseExportOptions(c *cli.Context) (exportOptions, error) {
 	} else {
 		o.Read.Parallel = p
 	}
+	shard, err := export.ParseShard(c.String("shard"))
+	if err != nil {
+		return o, usageError(fmt.Errorf("--shard: %w", err))
+	}
+	if !shard.IsZero() {
+		o.Read.Shard, o.PartPrefix = shard.Filter(), shard.PartPrefix()
+	}
 	if o.MaxRowsPerFile < 0 {
 		return o, usageError(fmt.Errorf("--max-rows-per-file %d: give a positive number", o.MaxRowsPerFile))
 	}
@@ -163,6 +173,9 @@ func writeTable(c *cli.Context, r *sharing.Reader, o exportOptions) error {
 		if sink, name, err = export.OpenSink(o.Out); err != nil {
 			return usageError(err)
 		}
+		if closer, ok := sink.(io.Closer); ok {
+			defer closer.Close()
+		}
 	}
 	var progress export.Progress
 	if st.ErrTerminal && !o.Quiet {
@@ -172,7 +185,7 @@ func writeTable(c *cli.Context, r *sharing.Reader, o exportOptions) error {
 	}
 	sum, err := export.Run(c.Context, r, sink, export.Options{
 		Output: name, Format: o.Format, MaxRowsPerFile: o.MaxRowsPerFile, PartitionBy: o.PartitionBy,
-		Overwrite: o.Overwrite, Progress: progress,
+		Overwrite: o.Overwrite, Progress: progress, PartPrefix: o.PartPrefix,
 	})
 	if sum != nil {
 		sum.TableVersion = r.Version()

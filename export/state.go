@@ -1,0 +1,441 @@
+package export
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// StateFormatVersion is the version of the state file format this package writes and reads.
+const StateFormatVersion = 1
+
+// Column is one top-level column of a table schema, as the sync state records it.
+type Column struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"` // Delta type: long, string, decimal(10,2), struct<a:int>, ...
+	Nullable bool   `json:"nullable"`
+}
+
+// SchemaFingerprint is a short hash of the columns (names, types, nullability, in order).
+func SchemaFingerprint(cols []Column) string {
+	h := sha256.New()
+	for _, c := range cols {
+		fmt.Fprintf(h, "%s\x00%s\x00%t\n", c.Name, c.Type, c.Nullable)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// State is what a sync destination remembers between runs: which table it follows, up to
+// which version it holds the data, with which schema, and the files each run wrote. It is
+// stored as JSON in the object named by Shard.StateName at the destination root, and replaced
+// (atomically) only after every file of a run is in place.
+type State struct {
+	FormatVersion int       `json:"formatVersion"`
+	Table         string    `json:"table"`             // share.schema.table
+	Endpoint      string    `json:"endpoint"`          // the profile's endpoint
+	TableID       string    `json:"tableId,omitempty"` // the Delta table id (metaData.id)
+	Shard         string    `json:"shard,omitempty"`   // "I/N" for a sharded sync
+	Format        string    `json:"format"`            // parquet, csv or ndjson
+	LastVersion   int64     `json:"lastVersion"`       // the table version the destination is at
+	Schema        []Column  `json:"schema"`
+	Fingerprint   string    `json:"schemaFingerprint"`
+	Generation    int64     `json:"generation"` // 1 after the first run, +1 per run
+	UpdatedAt     time.Time `json:"updatedAt"`
+	Runs          []RunInfo `json:"runs"` // every run, oldest first
+}
+
+// RunKind says what a sync run exported.
+type RunKind string
+
+// Kinds of sync runs.
+const (
+	RunSnapshot RunKind = "snapshot" // the table at one version
+	RunChanges  RunKind = "changes"  // the change data of a range of versions
+)
+
+// RunInfo is one completed run in the state.
+type RunInfo struct {
+	Kind        RunKind   `json:"kind"`
+	FromVersion int64     `json:"fromVersion"` // equal to ToVersion for a snapshot
+	ToVersion   int64     `json:"toVersion"`
+	Dir         string    `json:"dir"`   // snapshot/v=00000012/ or changes/v=00000013-00000015/
+	Files       []string  `json:"files"` // names relative to the destination root
+	Rows        int64     `json:"rows"`
+	Bytes       int64     `json:"bytes"`
+	Completed   time.Time `json:"completed"`
+}
+
+// files returns every file name the state records.
+func (s *State) files() map[string]bool {
+	m := map[string]bool{}
+	if s == nil {
+		return m
+	}
+	for _, r := range s.Runs {
+		for _, f := range r.Files {
+			m[f] = true
+		}
+	}
+	return m
+}
+
+// ObjectReader is implemented by sinks whose objects can be read back: the sync state and lock
+// are kept in the sink. LocalSink and BlobSink implement it.
+type ObjectReader interface {
+	// ReadObject returns the content of name; a missing object gives an error wrapping
+	// fs.ErrNotExist.
+	ReadObject(ctx context.Context, name string) ([]byte, error)
+}
+
+// ExclusiveCreator is implemented by sinks that can create an object only when the name is
+// free, atomically (used for the sync lock).
+type ExclusiveCreator interface {
+	CreateExclusive(ctx context.Context, name string, data []byte) (created bool, err error)
+}
+
+// ReadObject returns the content of the file name.
+func (s *LocalSink) ReadObject(ctx context.Context, name string) ([]byte, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(s.path(name))
+}
+
+// CreateExclusive writes the file name with data unless it exists (O_EXCL), then syncs it.
+func (s *LocalSink) CreateExclusive(ctx context.Context, name string, data []byte) (bool, error) {
+	if err := ValidName(name); err != nil {
+		return false, err
+	}
+	p := s.path(name)
+	if err := s.mkdirAll(s.path(".")); err != nil {
+		return false, err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, DefaultFileMode)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create %s: %w", p, err)
+	}
+	_, err = f.Write(data)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(p)
+		return false, fmt.Errorf("write %s: %w", p, err)
+	}
+	return true, nil
+}
+
+// ReadState reads the sync state named name from sink; (nil, nil) when there is none.
+func ReadState(ctx context.Context, sink Sink, name string) (*State, error) {
+	data, err := readObject(ctx, sink, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("the sync state %s is damaged (%v): restore it from a backup, or remove it and the exported files to start over", location(sink, name), err)
+	}
+	if st.FormatVersion != StateFormatVersion {
+		return nil, fmt.Errorf("the sync state %s has format version %d; this deltashare reads version %d: use a matching deltashare", location(sink, name), st.FormatVersion, StateFormatVersion)
+	}
+	return &st, nil
+}
+
+func readObject(ctx context.Context, sink Sink, name string) ([]byte, error) {
+	r, ok := sink.(ObjectReader)
+	if !ok {
+		return nil, fmt.Errorf("this output (%T) cannot hold a sync state: sync to a local directory or an object store", sink)
+	}
+	return r.ReadObject(ctx, name)
+}
+
+// writeObject writes data under name atomically through the sink (temporary name, then commit:
+// a rename for a local directory, a copy for an object store).
+func writeObject(ctx context.Context, sink Sink, name string, data []byte) error {
+	obj, err := sink.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := obj.Write(data); err != nil {
+		_ = obj.Abort()
+		return fmt.Errorf("write %s: %w", location(sink, name), err)
+	}
+	if err := obj.Commit(); err != nil {
+		_ = obj.Abort()
+		return err
+	}
+	return nil
+}
+
+// WriteState writes st under name, atomically.
+func WriteState(ctx context.Context, sink Sink, name string, st *State) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeObject(ctx, sink, name, append(data, '\n'))
+}
+
+// SchemaDiff is the difference between two schemas.
+type SchemaDiff struct {
+	Added   []Column     `json:"added,omitempty"`
+	Removed []Column     `json:"removed,omitempty"`
+	Changed []ColumnDiff `json:"changed,omitempty"`
+}
+
+// ColumnDiff is a column whose type or nullability changed.
+type ColumnDiff struct {
+	Name string `json:"name"`
+	From Column `json:"from"`
+	To   Column `json:"to"`
+}
+
+// Empty reports whether the schemas are the same (column order aside).
+func (d SchemaDiff) Empty() bool { return len(d.Added)+len(d.Removed)+len(d.Changed) == 0 }
+
+// String lists the differences: "added column note (string); removed column x (int);
+// changed column amount: int -> long".
+func (d SchemaDiff) String() string {
+	var parts []string
+	for _, c := range d.Added {
+		parts = append(parts, fmt.Sprintf("added column %s (%s)", c.Name, c.Type))
+	}
+	for _, c := range d.Removed {
+		parts = append(parts, fmt.Sprintf("removed column %s (%s)", c.Name, c.Type))
+	}
+	for _, c := range d.Changed {
+		from, to := c.From.Type, c.To.Type
+		if from == to {
+			from, to = nullability(c.From), nullability(c.To)
+		}
+		parts = append(parts, fmt.Sprintf("changed column %s: %s -> %s", c.Name, from, to))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func nullability(c Column) string {
+	if c.Nullable {
+		return "nullable"
+	}
+	return "not null"
+}
+
+// DiffSchemas compares two schemas by column name (case-insensitively, as Delta does).
+func DiffSchemas(old, cur []Column) SchemaDiff {
+	var d SchemaDiff
+	byName := map[string]Column{}
+	for _, c := range old {
+		byName[strings.ToLower(c.Name)] = c
+	}
+	seen := map[string]bool{}
+	for _, c := range cur {
+		k := strings.ToLower(c.Name)
+		seen[k] = true
+		o, ok := byName[k]
+		switch {
+		case !ok:
+			d.Added = append(d.Added, c)
+		case o.Type != c.Type || o.Nullable != c.Nullable:
+			d.Changed = append(d.Changed, ColumnDiff{Name: c.Name, From: o, To: c})
+		}
+	}
+	for _, c := range old {
+		if !seen[strings.ToLower(c.Name)] {
+			d.Removed = append(d.Removed, c)
+		}
+	}
+	return d
+}
+
+// lockInfo is the content of a sync lock object.
+type lockInfo struct {
+	Owner   string    `json:"owner"` // random id of the run
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Table   string    `json:"table"`
+	Since   time.Time `json:"since"`
+	Expires time.Time `json:"expires"`
+}
+
+// ErrLocked is returned (wrapped) when another sync run holds the destination's lock.
+var ErrLocked = errors.New("sync destination is locked")
+
+// syncLock is a held lock.
+type syncLock struct {
+	sink Sink
+	name string
+	info lockInfo
+	ttl  time.Duration
+	now  func() time.Time
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newOwner() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// acquireLock takes the lock object name in sink, or fails with ErrLocked when another run
+// holds an unexpired lock. An expired lock (its run died, or stopped refreshing it) is taken
+// over. While held, the lock is refreshed every ttl/3 until release.
+func acquireLock(ctx context.Context, sink Sink, name, table string, ttl time.Duration, now func() time.Time) (*syncLock, error) {
+	host, _ := os.Hostname()
+	t := now()
+	l := &syncLock{sink: sink, name: name, ttl: ttl, now: now,
+		info: lockInfo{Owner: newOwner(), Host: host, PID: os.Getpid(), Table: table, Since: t.UTC(), Expires: t.Add(ttl).UTC()}}
+	data, _ := json.Marshal(l.info)
+	for attempt := 0; attempt < 2; attempt++ {
+		// Look first: a store that ignores conditional writes would otherwise let us replace a
+		// lock that is held.
+		cur, err := readLock(ctx, sink, name)
+		if err != nil {
+			return nil, err
+		}
+		if cur != nil {
+			if now().Before(cur.Expires) {
+				return nil, lockedError(sink, name, cur)
+			}
+			// Expired (its run died, or stopped refreshing it): take it over.
+			if err := sink.Remove(ctx, name); err != nil {
+				return nil, err
+			}
+		}
+		created, err := createExclusive(ctx, sink, name, data)
+		if err != nil {
+			return nil, fmt.Errorf("take the sync lock %s: %w", location(sink, name), err)
+		}
+		if created {
+			// Read it back: on a store without conditional writes two runs could both "create".
+			cur, err := readLock(ctx, sink, name)
+			if err != nil {
+				return nil, err
+			}
+			if cur == nil || cur.Owner != l.info.Owner {
+				return nil, fmt.Errorf("%w: another sync run took the lock %s at the same time", ErrLocked, location(sink, name))
+			}
+			l.startRefresh()
+			return l, nil
+		}
+		// Another run created it between our look and our write: look again.
+	}
+	return nil, fmt.Errorf("%w: could not take the lock %s; try again", ErrLocked, location(sink, name))
+}
+
+func lockedError(sink Sink, name string, cur *lockInfo) error {
+	return fmt.Errorf("%w: another sync run (host %s, pid %d, since %s) holds %s until %s; if that run died, wait until then or delete the lock object",
+		ErrLocked, cur.Host, cur.PID, cur.Since.Format(time.RFC3339), location(sink, name), cur.Expires.Format(time.RFC3339))
+}
+
+func createExclusive(ctx context.Context, sink Sink, name string, data []byte) (bool, error) {
+	if ec, ok := sink.(ExclusiveCreator); ok {
+		return ec.CreateExclusive(ctx, name, data)
+	}
+	ok, err := sink.Exists(ctx, name)
+	if err != nil || ok {
+		return false, err
+	}
+	return true, writeObject(ctx, sink, name, data)
+}
+
+// readLock reads a lock object: nil when there is none; one that cannot be parsed (left by a
+// run killed while writing it) reads as expired.
+func readLock(ctx context.Context, sink Sink, name string) (*lockInfo, error) {
+	data, err := readObject(ctx, sink, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var li lockInfo
+	if json.Unmarshal(data, &li) != nil {
+		return &lockInfo{Host: "(unreadable lock)"}, nil
+	}
+	return &li, nil
+}
+
+func (l *syncLock) startRefresh() {
+	l.stop, l.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(l.done)
+		tk := time.NewTicker(l.ttl / 3)
+		defer tk.Stop()
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-tk.C:
+				_ = l.refresh(context.Background())
+			}
+		}
+	}()
+}
+
+// refresh extends the lock, if this run still holds it.
+func (l *syncLock) refresh(ctx context.Context) error {
+	cur, err := readLock(ctx, l.sink, l.name)
+	if err != nil {
+		return err
+	}
+	if cur == nil || cur.Owner != l.info.Owner {
+		return fmt.Errorf("%w: this run lost the lock %s (it expired and another run took it)", ErrLocked, location(l.sink, l.name))
+	}
+	info := l.info
+	info.Expires = l.now().Add(l.ttl).UTC()
+	data, _ := json.Marshal(info)
+	return writeObject(ctx, l.sink, l.name, data)
+}
+
+// check verifies that this run still holds the lock.
+func (l *syncLock) check(ctx context.Context) error {
+	cur, err := readLock(ctx, l.sink, l.name)
+	if err != nil {
+		return err
+	}
+	if cur == nil || cur.Owner != l.info.Owner {
+		return fmt.Errorf("%w: this run lost the lock %s (it expired and another run took it); the state was not advanced", ErrLocked, location(l.sink, l.name))
+	}
+	return nil
+}
+
+// release stops refreshing and removes the lock if this run still holds it.
+func (l *syncLock) release(ctx context.Context) error {
+	if l.stop != nil {
+		close(l.stop)
+		<-l.done
+	}
+	if l.check(ctx) != nil {
+		return nil
+	}
+	return l.sink.Remove(ctx, l.name)
+}
+
+// sortedKeys returns the keys of m, sorted.
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

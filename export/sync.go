@@ -1,0 +1,426 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deltashare/deltashare/formats"
+)
+
+// TableInfo is what Sync needs to know about a table's latest version.
+type TableInfo struct {
+	Version        int64    // latest table version
+	Columns        []Column // schema at that version
+	ChangeDataFeed bool     // delta.enableChangeDataFeed is on at that version
+	ID             string   // the Delta table id (metaData.id); "" when unknown
+}
+
+// ReadPlan is what a read would cover, for --dry-run.
+type ReadPlan struct {
+	Files int   `json:"files"`
+	Rows  int64 `json:"estimatedRows"` // from the files' statistics; -1 when unknown
+	Bytes int64 `json:"bytes"`
+}
+
+// SyncTable is the table a Sync follows. The caller applies its shard to the files it reads
+// (Snapshot, Changes and Plan see the same share of the files). Package sharing provides it in
+// the command line tool; this package knows nothing about Delta Sharing.
+type SyncTable interface {
+	// Info returns the table's latest version and its schema there.
+	Info(ctx context.Context) (TableInfo, error)
+	// Snapshot opens the rows of the table at version.
+	Snapshot(ctx context.Context, version int64) (Source, error)
+	// Changes opens the change data of versions from..to (inclusive): the table's columns and
+	// _change_type, _commit_version and _commit_timestamp.
+	Changes(ctx context.Context, from, to int64) (Source, error)
+	// Plan says what Snapshot (kind RunSnapshot, from == to) or Changes would read, without
+	// reading the data.
+	Plan(ctx context.Context, kind RunKind, from, to int64) (ReadPlan, error)
+}
+
+// DefaultLockTTL is how long a sync lock stays valid without being refreshed (a running sync
+// refreshes it every third of that).
+const DefaultLockTTL = 10 * time.Minute
+
+// SyncOptions configure Sync.
+type SyncOptions struct {
+	Table    string // share.schema.table, recorded in the state and checked on later runs
+	Endpoint string // the profile's endpoint, recorded and checked likewise
+	// Format of the files (parquet, csv or ndjson); a destination keeps the format of its
+	// first run.
+	Format formats.Options
+	Shard  Shard
+	// AllowSchemaChange goes on when the table's schema differs from the one in the state
+	// (otherwise Sync fails with a *SchemaChangeError).
+	AllowSchemaChange bool
+	// DryRun reports what the run would export, without taking the lock or writing anything.
+	DryRun   bool
+	Progress Progress
+	LockTTL  time.Duration    // 0 means DefaultLockTTL
+	Now      func() time.Time // clock; nil means time.Now
+}
+
+// SyncResult describes a sync run. Its JSON form is what "--output json" prints.
+type SyncResult struct {
+	Table string `json:"table"`
+	Shard string `json:"shard,omitempty"`
+	// Action is "snapshot" (first run), "changes", "resnapshot" (a table without change data
+	// feed: the snapshot again, in a new version folder) or "up-to-date".
+	Action      string      `json:"action"`
+	DryRun      bool        `json:"dryRun,omitempty"`
+	FromVersion int64       `json:"fromVersion"`
+	ToVersion   int64       `json:"toVersion"` // the version the destination is at after the run
+	Dir         string      `json:"dir,omitempty"`
+	Files       []string    `json:"files,omitempty"` // written (or, dry run, 0 and Plan says)
+	Rows        int64       `json:"rows"`
+	Bytes       int64       `json:"bytes"`
+	Plan        *ReadPlan   `json:"plan,omitempty"` // dry run
+	SchemaDiff  *SchemaDiff `json:"schemaChange,omitempty"`
+	Cleaned     []string    `json:"cleaned,omitempty"` // leftovers of an interrupted run, removed
+	Note        string      `json:"note,omitempty"`
+	State       string      `json:"state"` // where the state is
+	Seconds     float64     `json:"seconds"`
+}
+
+// Text describes the result in one or two lines.
+func (r *SyncResult) Text() string {
+	var b strings.Builder
+	switch {
+	case r.Action == "up-to-date":
+		fmt.Fprintf(&b, "up to date at version %d", r.ToVersion)
+	case r.DryRun:
+		fmt.Fprintf(&b, "dry run: would export %s to %s: %s files", r.describe(), r.Dir, groupDigits(int64(r.Plan.Files)))
+		if r.Plan.Rows >= 0 {
+			fmt.Fprintf(&b, ", about %s rows", groupDigits(r.Plan.Rows))
+		} else {
+			b.WriteString(", rows unknown (the files have no statistics)")
+		}
+		fmt.Fprintf(&b, " (%s to read); nothing written", HumanBytes(r.Plan.Bytes))
+	default:
+		fmt.Fprintf(&b, "exported %s: %s rows to %s files (%s) in %s in %.2fs; state at version %d",
+			r.describe(), groupDigits(r.Rows), groupDigits(int64(len(r.Files))), HumanBytes(r.Bytes), r.Dir, r.Seconds, r.ToVersion)
+	}
+	if len(r.Cleaned) > 0 {
+		fmt.Fprintf(&b, "; removed %d files left by an interrupted run", len(r.Cleaned))
+	}
+	if r.Note != "" {
+		b.WriteString("\nnote: " + r.Note)
+	}
+	return b.String()
+}
+
+func (r *SyncResult) describe() string {
+	switch r.Action {
+	case "changes":
+		return fmt.Sprintf("the changes of versions %d to %d", r.FromVersion, r.ToVersion)
+	case "resnapshot":
+		return fmt.Sprintf("the snapshot again at version %d", r.ToVersion)
+	}
+	return fmt.Sprintf("the snapshot at version %d", r.ToVersion)
+}
+
+// SchemaChangeError is returned when the table's schema changed since the last run and
+// AllowSchemaChange is off.
+type SchemaChangeError struct {
+	Table       string
+	FromVersion int64 // the destination's version
+	ToVersion   int64 // the table's latest version
+	Diff        SchemaDiff
+}
+
+func (e *SchemaChangeError) Error() string {
+	return fmt.Sprintf("the schema of %s changed between version %d (the destination) and %d: %s; nothing was exported. Pass --allow-schema-change to export with the new schema (files of both schemas then sit side by side), or sync to a new destination",
+		e.Table, e.FromVersion, e.ToVersion, e.Diff)
+}
+
+// SnapshotDir and ChangesDir name the folders of a run's files.
+func SnapshotDir(v int64) string       { return fmt.Sprintf("snapshot/v=%08d/", v) }
+func ChangesDir(from, to int64) string { return fmt.Sprintf("changes/v=%08d-%08d/", from, to) }
+
+// Sync brings the destination sink up to date with the table, keeping a State there:
+//
+//  1. Without a state, it exports the snapshot at the latest version V to snapshot/v=V/.
+//  2. With a state at version V and the table at W > V, it exports the change data of
+//     V+1..W to changes/v=(V+1)-W/ when the table has a change data feed, else the snapshot
+//     at W to snapshot/v=W/ (the "resnapshot" action; the note says so).
+//  3. At W == V it does nothing: "up to date".
+//
+// A run takes a lock object beside the state (Shard.LockName; refreshed while it runs, expired
+// after LockTTL if the run dies), removes the part files of its shard that no state records
+// (leftovers of an interrupted run), writes its files through Run (temporary names, committed
+// only when all are written), checks that it still holds the lock and that the state was not
+// replaced meanwhile, and writes the new state last, atomically. A run that fails leaves the
+// previous state; the next run computes the same range (or a larger one), writes the same
+// deterministic names and cleans what no state records, so no row is exported twice or lost.
+func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (res *SyncResult, err error) {
+	start := time.Now()
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if opts.LockTTL <= 0 {
+		opts.LockTTL = DefaultLockTTL
+	}
+	if err := opts.Format.Validate(); err != nil {
+		return nil, err
+	}
+	switch opts.Format.Format {
+	case formats.Parquet, formats.CSV, formats.NDJSON:
+	default:
+		return nil, fmt.Errorf("sync writes parquet, csv or ndjson, not %s", opts.Format.Format)
+	}
+	if _, ok := sink.(ObjectReader); !ok {
+		return nil, fmt.Errorf("this output cannot hold a sync state: sync to a local directory or an object store URL")
+	}
+	stateName := opts.Shard.StateName()
+	res = &SyncResult{Table: opts.Table, Shard: opts.Shard.String(), State: location(sink, stateName)}
+	defer func() {
+		if res != nil {
+			res.Seconds = time.Since(start).Seconds()
+		}
+	}()
+
+	if !opts.DryRun {
+		lock, err := acquireLock(ctx, sink, opts.Shard.LockName(), opts.Table, opts.LockTTL, now)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if rerr := lock.release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
+		ctx = withLock(ctx, lock)
+	}
+	st, err := ReadState(ctx, sink, stateName)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkState(st, opts, location(sink, stateName)); err != nil {
+		return nil, err
+	}
+	info, err := table.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil && info.ID != "" && st.TableID != "" && info.ID != st.TableID {
+		return nil, fmt.Errorf("table %s was recreated (its Delta table id changed from %s to %s), so its versions do not continue those of %s: sync to a new destination", opts.Table, st.TableID, info.ID, res.State)
+	}
+
+	kind := RunSnapshot
+	from, to := info.Version, info.Version
+	res.Action = "snapshot"
+	if st != nil {
+		if info.Version < st.LastVersion {
+			return nil, fmt.Errorf("table %s is at version %d, older than the destination's version %d: was it restored or recreated? sync to a new destination", opts.Table, info.Version, st.LastVersion)
+		}
+		if info.Version == st.LastVersion {
+			res.Action, res.FromVersion, res.ToVersion = "up-to-date", st.LastVersion, st.LastVersion
+			return res, nil
+		}
+		if d := DiffSchemas(st.Schema, info.Columns); !d.Empty() {
+			if !opts.AllowSchemaChange {
+				return nil, &SchemaChangeError{Table: opts.Table, FromVersion: st.LastVersion, ToVersion: info.Version, Diff: d}
+			}
+			res.SchemaDiff = &d
+		}
+		if info.ChangeDataFeed {
+			kind, from, res.Action = RunChanges, st.LastVersion+1, "changes"
+		} else {
+			res.Action = "resnapshot"
+			res.Note = fmt.Sprintf("table %s has no change data feed (delta.enableChangeDataFeed), so this run exported the whole table at version %d again, to a new folder; the folder of the state's lastVersion holds the current table", opts.Table, info.Version)
+		}
+	}
+	res.FromVersion, res.ToVersion = from, to
+	dir := SnapshotDir(to)
+	if kind == RunChanges {
+		dir = ChangesDir(from, to)
+	}
+	res.Dir = location(sink, strings.TrimSuffix(dir, "/")) + "/"
+
+	if opts.DryRun {
+		p, err := table.Plan(ctx, kind, from, to)
+		if err != nil {
+			return nil, err
+		}
+		res.DryRun, res.Plan = true, &p
+		return res, nil
+	}
+
+	prefix := opts.Shard.PartPrefix()
+	if res.Cleaned, err = cleanUnrecorded(ctx, sink, st, prefix); err != nil {
+		return nil, err
+	}
+
+	var src Source
+	if kind == RunChanges {
+		src, err = table.Changes(ctx, from, to)
+	} else {
+		src, err = table.Snapshot(ctx, to)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer src.Release()
+	rec := &recordingSink{Sink: sink}
+	sum, err := Run(ctx, src, rec, Options{Output: dir, Format: opts.Format, Overwrite: true,
+		PartPrefix: prefix, Progress: opts.Progress})
+	if err != nil {
+		return nil, err
+	}
+	files := rec.committed()
+
+	// Before recording: this run must still hold the lock, and no other run may have written
+	// the state meanwhile.
+	if l := lockFrom(ctx); l != nil {
+		if err := l.check(ctx); err != nil {
+			return nil, err
+		}
+	}
+	again, err := ReadState(ctx, sink, stateName)
+	if err != nil {
+		return nil, err
+	}
+	if gen(again) != gen(st) {
+		return nil, fmt.Errorf("%w: another sync run advanced the state %s while this one ran (generation %d, now %d); this run's files are not recorded: run sync again", ErrLocked, res.State, gen(st), gen(again))
+	}
+
+	next := &State{FormatVersion: StateFormatVersion, Table: opts.Table, Endpoint: opts.Endpoint, TableID: info.ID,
+		Shard: opts.Shard.String(), Format: string(opts.Format.Format), LastVersion: to,
+		Schema: info.Columns, Fingerprint: SchemaFingerprint(info.Columns), Generation: gen(st) + 1,
+		UpdatedAt: now().UTC()}
+	if st != nil {
+		next.Runs = append(next.Runs, st.Runs...)
+	}
+	next.Runs = append(next.Runs, RunInfo{Kind: kind, FromVersion: from, ToVersion: to, Dir: dir, Files: files,
+		Rows: sum.Rows, Bytes: sum.Bytes, Completed: now().UTC()})
+	if err := WriteState(ctx, sink, stateName, next); err != nil {
+		return nil, fmt.Errorf("write the sync state (the files of this run are in place but not recorded; the next run writes them again): %w", err)
+	}
+	res.Files = make([]string, len(files))
+	for i, f := range files {
+		res.Files[i] = location(sink, f)
+	}
+	res.Rows, res.Bytes = sum.Rows, sum.Bytes
+	return res, nil
+}
+
+func gen(s *State) int64 {
+	if s == nil {
+		return 0
+	}
+	return s.Generation
+}
+
+type lockKey struct{}
+
+func withLock(ctx context.Context, l *syncLock) context.Context {
+	return context.WithValue(ctx, lockKey{}, l)
+}
+
+func lockFrom(ctx context.Context) *syncLock {
+	l, _ := ctx.Value(lockKey{}).(*syncLock)
+	return l
+}
+
+// checkState refuses a state that belongs to another table, server, shard or format.
+func checkState(st *State, opts SyncOptions, where string) error {
+	if st == nil {
+		return nil
+	}
+	switch {
+	case !strings.EqualFold(st.Table, opts.Table):
+		return fmt.Errorf("the destination follows table %s (state %s), not %s: sync each table to its own destination", st.Table, where, opts.Table)
+	case st.Endpoint != opts.Endpoint:
+		return fmt.Errorf("the destination follows %s from another server (%s, state %s): sync to a new destination for this profile", st.Table, st.Endpoint, where)
+	case st.Shard != opts.Shard.String():
+		return fmt.Errorf("the state %s is of shard %q, not %q", where, st.Shard, opts.Shard.String())
+	case st.Format != string(opts.Format.Format):
+		return fmt.Errorf("the destination holds %s files (state %s): pass --format %s, or sync to a new destination", st.Format, where, st.Format)
+	}
+	return nil
+}
+
+// cleanUnrecorded removes the part files of this shard (prefix) under snapshot/ and changes/
+// that the state does not record, and temporary files of a local sink: leftovers of a run that
+// died after committing some files but before writing the state. The caller holds the lock.
+func cleanUnrecorded(ctx context.Context, sink Sink, st *State, prefix string) ([]string, error) {
+	known := st.files()
+	var removed []string
+	for _, top := range []string{"snapshot/", "changes/"} {
+		names, err := sink.List(ctx, top)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if known[n] {
+				continue
+			}
+			base := path.Base(n)
+			if i := strings.Index(base, TempMarker); i > 0 && strings.HasPrefix(base, ".") {
+				base = base[1:i]
+			}
+			if !isPart(base, prefix) {
+				continue
+			}
+			if err := sink.Remove(ctx, n); err != nil {
+				return removed, err
+			}
+			removed = append(removed, location(sink, n))
+		}
+	}
+	return removed, nil
+}
+
+// recordingSink records the names of the objects committed through it.
+type recordingSink struct {
+	Sink
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (s *recordingSink) Location(name string) string { return location(s.Sink, name) }
+
+func (s *recordingSink) Create(ctx context.Context, name string) (Object, error) {
+	o, err := s.Sink.Create(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &recordingObject{Object: o, s: s, name: name}, nil
+}
+
+func (s *recordingSink) committed() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedKeys(s.names)
+}
+
+type recordingObject struct {
+	Object
+	s    *recordingSink
+	name string
+}
+
+func (o *recordingObject) Close() error {
+	if c, ok := o.Object.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func (o *recordingObject) Commit() error {
+	if err := o.Object.Commit(); err != nil {
+		return err
+	}
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	if o.s.names == nil {
+		o.s.names = map[string]bool{}
+	}
+	o.s.names[o.name] = true
+	return nil
+}
