@@ -81,8 +81,8 @@
 //
 // The input does not need to be grouped by partition value. Each record is split by value:
 // rows of one value that are contiguous are sliced (no copy), scattered rows are gathered into
-// one record (compute.TakeArray, and a direct copy for string and binary columns). At most MaxOpenFiles (default 64) part files are open at once; when a new
-// value arrives with every slot taken, the least recently used part is finished, and a later
+// one record (compute.TakeArray, and a direct copy for string and binary columns). At most
+// MaxOpenFiles (default 64) part files are open at once; when a new value arrives with every slot taken, the least recently used part is finished, and a later
 // row of its value starts the next part in that directory. Memory is bounded by the open
 // encoders: a text encoder buffers 256 KiB, but a Parquet encoder holds its open row group (up
 // to RowGroupBytes, 128 MiB by default) in memory, so with many interleaved partition values
@@ -94,4 +94,14 @@
 // Progress receives rows, output bytes (counted as the encoders write them, after
 // compression) and finished files. [TerminalProgress] draws a bar on a terminal and nothing
 // otherwise. [Summary] has a one-line Text form and JSON tags for --output json.
+//
+// # Object stores, incremental sync and shards
+//
+// [OpenSink] also opens s3://, gs://, azblob:// and file:// URLs as a [BlobSink]
+// (gocloud.dev/blob): parts are uploaded under a temporary prefix and copied to their final
+// names only when all are written. [Sync] keeps a destination up to date with a table: a
+// snapshot first, then the change data of each new version range, each run under fixed names
+// (snapshot/v=N/, changes/v=A-B/) and recorded in a state object written last, under a lock
+// object and a generation check; see [State]. A [Shard] selects a deterministic, disjoint share
+// of a table's files by a hash of their ids, so N workers can split one table.
 package export
