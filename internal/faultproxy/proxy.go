@@ -2,6 +2,7 @@ package faultproxy
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -103,6 +104,8 @@ type Proxy struct {
 	requests atomic.Int64
 	faults   atomic.Int64
 	inflight atomic.Int64
+	closed   chan struct{}
+	once     sync.Once
 }
 
 // New starts a proxy forwarding to target (scheme://host:port). Close it when done.
@@ -111,7 +114,7 @@ func New(target string) (*Proxy, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("faultproxy: target %q is not scheme://host:port", target)
 	}
-	p := &Proxy{target: u, tr: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	p := &Proxy{target: u, tr: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}, closed: make(chan struct{})}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	p.URL = p.srv.URL
 	return p, nil
@@ -119,6 +122,7 @@ func New(target string) (*Proxy, error) {
 
 // Close stops the proxy, cutting connections in flight.
 func (p *Proxy) Close() {
+	p.once.Do(func() { close(p.closed) })
 	p.srv.CloseClientConnections()
 	p.srv.Close()
 	p.tr.CloseIdleConnections()
@@ -166,12 +170,18 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	p.requests.Add(1)
 	p.inflight.Add(1)
 	defer p.inflight.Add(-1)
+	// Read the request body first: the server notices a client that went away (and cancels
+	// r.Context(), which ends stalls) only once the body was read.
+	reqBody, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
 	rl := p.rule(r)
 	if rl != nil {
 		p.faults.Add(1)
 	}
 	if rl != nil && rl.Stall > 0 && rl.StallAfterBytes < 0 {
-		if !sleep(r, rl.Stall) {
+		if !p.sleep(r, rl.Stall) {
 			return
 		}
 	}
@@ -181,10 +191,11 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(rl.Status)
-		fmt.Fprintf(w, `{"errorCode":"INJECTED_FAULT","message":"fault %q injected by the test proxy"}`, rl.Name)
+		msg, _ := json.Marshal("fault " + rl.Name + " injected by the test proxy")
+		fmt.Fprintf(w, `{"errorCode":"INJECTED_FAULT","message":%s}`, msg)
 		return
 	}
-	resp, err := p.forward(r)
+	resp, err := p.forward(r, reqBody)
 	if err != nil {
 		http.Error(w, "faultproxy: "+err.Error(), http.StatusBadGateway)
 		return
@@ -203,16 +214,19 @@ func (rl *Rule) touchesBody() bool {
 	return rl.StallAfterBytes >= 0 || rl.ResetAfterBytes >= 0 || rl.TruncateAfterBytes >= 0 || rl.CorruptAt >= 0 || rl.Rewrite != nil
 }
 
-func (p *Proxy) forward(r *http.Request) (*http.Response, error) {
+func (p *Proxy) forward(r *http.Request, body []byte) (*http.Response, error) {
 	u := *p.target
 	u.Path = r.URL.Path
 	u.RawPath = r.URL.RawPath
 	u.RawQuery = r.URL.RawQuery
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), r.Body)
+	var rd io.Reader
+	if len(body) > 0 {
+		rd = bytes.NewReader(body)
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), rd)
 	if err != nil {
 		return nil, err
 	}
-	out.ContentLength = r.ContentLength
 	copyHeader(out.Header, r.Header)
 	out.Host = r.Host // keep the Host the client used
 	return p.tr.RoundTrip(out)
@@ -254,7 +268,7 @@ func (p *Proxy) faultBody(w http.ResponseWriter, r *http.Request, rl *Rule, resp
 		if stall <= 0 {
 			stall = time.Hour
 		}
-		if !sleep(r, stall) {
+		if !p.sleep(r, stall) {
 			return
 		}
 		body = body[n:]
@@ -277,14 +291,16 @@ func reset(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// sleep waits d or until the client goes away; false when it went away.
-func sleep(r *http.Request, d time.Duration) bool {
+// sleep waits d, or until the client goes away or the proxy is closed (then false).
+func (p *Proxy) sleep(r *http.Request, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
 	case <-r.Context().Done():
+		return false
+	case <-p.closed:
 		return false
 	}
 }
