@@ -332,8 +332,6 @@ func TestPermanentFaultsFailClearly(t *testing.T) {
 	}
 }
 
-
-
 // TestDecoderCutLine: a body that ends inside a line is a truncation (retried), a complete
 // line that is wrong is a protocol error (not retried).
 func TestDecoderCutLine(t *testing.T) {
