@@ -36,3 +36,26 @@ demo: build ## run the embedded demo: our server on loopback, activation, listin
 
 clean:
 	rm -rf bin deltashare-demo
+
+# The fault and abuse suite, long form (docs/reliability.md): the fault tests with the load test
+# running LOAD_DURATION, then every fuzz target for FUZZTIME each. `make test` runs the short form.
+FUZZTIME      ?= 20s
+LOAD_DURATION ?= 30s
+FAULT_TESTS   := Fault|FailureLeaves|EncoderErrorsNameTheFile|Transient|Permanent|Interrupt|BadProfiles|BadTable|FlagsOutOfRange|MalformedActivation|Unwritable|ConcurrentClients|RequestBounds|DecoderCutLine|AuthOnEveryRoute|SignedURL|Rules|SkipTimes
+FUZZ_TARGETS  := ./sharing:FuzzParseProfile ./sharing:FuzzDecodeLine ./sharing:FuzzParsePartitionValue \
+	./sharing:FuzzZ85Decode ./sharing:FuzzParseRoaringBitmapArray ./sharing:FuzzDeletionVectorDescriptor \
+	./sharing/predicate:FuzzParse ./sharing/predicate:FuzzParseJSON ./sharing/delta:FuzzParseSchema \
+	./sharing/server:FuzzParseFilePath ./sharing/server:FuzzPageToken ./sharing/server:FuzzParseConfig \
+	./sharing/server:FuzzTableToken ./sharing/server:FuzzRequests \
+	./tokenmgr:FuzzKeyValue ./tokenmgr:FuzzParseActivationLink ./tokenmgr:FuzzActivationResponse
+
+.PHONY: test-faults fuzz
+test-faults: ## fault/abuse suite, long form: load test for LOAD_DURATION, each fuzz target for FUZZTIME
+	DELTASHARE_LOAD_DURATION=$(LOAD_DURATION) $(GO) test -race -count=1 -run '$(FAULT_TESTS)' \
+		./internal/faultproxy ./sharing ./sharing/server ./cmd/deltashare ./export
+	$(MAKE) --no-print-directory fuzz
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; done

@@ -110,6 +110,9 @@ func parseRoaringBitmapArray(b []byte) (*deletedRows, error) {
 			if _, err := bm.ReadFrom(r); err != nil {
 				return nil, fmt.Errorf("deletion vector: reading bucket %d: %w", i, err)
 			}
+			if err := bm.Validate(); err != nil {
+				return nil, fmt.Errorf("deletion vector: bucket %d is corrupt: %w", i, err)
+			}
 			out.add(key, bm)
 		}
 	case dvMagicNative:
@@ -133,6 +136,9 @@ func parseRoaringBitmapArray(b []byte) (*deletedRows, error) {
 			bm := roaring.New()
 			if _, err := bm.ReadFrom(bytes.NewReader(chunk)); err != nil {
 				return nil, fmt.Errorf("deletion vector: reading bitmap %d: %w", i, err)
+			}
+			if err := bm.Validate(); err != nil {
+				return nil, fmt.Errorf("deletion vector: bitmap %d is corrupt: %w", i, err)
 			}
 			out.add(uint32(i), bm)
 		}

@@ -45,8 +45,12 @@ func (r resource) what(id string) string {
 // statusError is a download answered with a status other than 200/206. It unwraps to the
 // sentinel of the status (ErrForbidden, ErrNotFound, ErrServer, ...).
 type statusError struct {
-	status int
+	status     int
+	retryAfter time.Duration // the answer's Retry-After (0 when absent)
 }
+
+// retryAfterDelay is the wait the server asked for (see RetryPolicy.do).
+func (e *statusError) retryAfterDelay() time.Duration { return e.retryAfter }
 
 func (e *statusError) Error() string {
 	s := fmt.Sprintf("GET: %d %s", e.status, http.StatusText(e.status))
@@ -298,7 +302,15 @@ func (f *fetcher) attempt(ctx context.Context, rawURL, what string, off, length,
 	case resp.StatusCode == http.StatusOK:
 	default:
 		_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
-		return &statusError{status: resp.StatusCode}
+		se := &statusError{status: resp.StatusCode}
+		now := time.Now
+		if f.retry.Now != nil {
+			now = f.retry.Now
+		}
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now()); ok {
+			se.retryAfter = d
+		}
+		return se
 	}
 	if length >= 0 && size >= 0 && size != length {
 		return fmt.Errorf("GET: asked for %d bytes at offset %d and the server announced %d: %w", length, off, size, ErrTruncated)
@@ -307,7 +319,11 @@ func (f *fetcher) attempt(ctx context.Context, rawURL, what string, off, length,
 		size = length
 	}
 	if expect >= 0 {
-		if size >= 0 && size != expect {
+		if size >= 0 && size < expect {
+			// A short body is a truncated download (a broken proxy or cache): retried.
+			return fmt.Errorf("GET: the server sends %d bytes, the table says the file has %d: %w", size, expect, ErrTruncated)
+		}
+		if size > expect {
 			return fmt.Errorf("%w: the server sends %d bytes, the table says the file has %d", errNotRetryable, size, expect)
 		}
 		size = expect

@@ -240,8 +240,9 @@ func NewDecoder(r io.Reader) *Decoder {
 func (d *Decoder) Line() int { return d.line }
 
 // Next returns the next item, skipping blank lines and lines of unknown kinds. It returns
-// io.EOF after the last line, a [*LineError] for a malformed line, and the reader's error if
-// reading fails (io.ErrUnexpectedEOF never stands for a clean end).
+// io.EOF after the last line, a [*LineError] for a malformed line, an error wrapping
+// [ErrTruncated] for a last line without a line break that is not even JSON (a cut-off body),
+// and the reader's error if reading fails (io.ErrUnexpectedEOF never stands for a clean end).
 func (d *Decoder) Next() (Item, error) {
 	for {
 		if d.err != nil {
@@ -255,6 +256,12 @@ func (d *Decoder) Next() (Item, error) {
 		d.line++
 		it, derr := decodeLine(line)
 		if derr != nil {
+			if errors.Is(err, io.EOF) && !json.Valid(line) {
+				// The body ended inside a line (no line break after it): a cut-off response,
+				// not a malformed one; it is worth asking again.
+				d.err = fmt.Errorf("response line %d is incomplete (the response ended inside it): %w", d.line, ErrTruncated)
+				return Item{}, d.err
+			}
 			d.err = &LineError{Line: d.line, Reason: derr.Error()}
 			return Item{}, d.err
 		}

@@ -142,8 +142,11 @@ func (p RetryPolicy) do(ctx context.Context, fn func(attempt int) error, retryab
 		}
 		wait := p.Backoff(attempt)
 		var ae *APIError
+		var ra retryAfterer
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
 			wait = min(ae.RetryAfter, p.MaxRetryAfter)
+		} else if errors.As(err, &ra) && ra.retryAfterDelay() > 0 {
+			wait = min(ra.retryAfterDelay(), p.MaxRetryAfter)
 		}
 		if p.Now().Add(wait).Sub(start) > p.MaxElapsed {
 			return err
@@ -156,6 +159,9 @@ func (p RetryPolicy) do(ctx context.Context, fn func(attempt int) error, retryab
 		}
 	}
 }
+
+// retryAfterer is an error carrying a server's Retry-After (a refused download).
+type retryAfterer interface{ retryAfterDelay() time.Duration }
 
 // IsRetryable is the one place that decides whether a failed request may be sent again:
 // HTTP 429 and 5xx answers other than 501, broken or refused connections, unexpected EOFs,

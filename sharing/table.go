@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Table names a shared table: share, schema and table name. Names are case-insensitive for the
@@ -54,6 +56,9 @@ func parseTableName(s string) (Table, error) {
 			what = "too many"
 		}
 		return Table{}, fmt.Errorf("table name %q has %s parts (%d): a table is named share.schema.table, e.g. sales.default.orders", s, what, len(parts))
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 || !utf8.ValidString(s) {
+		return Table{}, fmt.Errorf("table name %q contains control characters or invalid UTF-8: a table is named share.schema.table, e.g. sales.default.orders", s)
 	}
 	for i, p := range parts {
 		if p == "" {

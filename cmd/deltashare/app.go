@@ -7,7 +7,7 @@ import (
 )
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                 "deltashare",
 		Usage:                "get data out of Delta Sharing",
 		Version:              version,
@@ -15,6 +15,22 @@ func newApp() *cli.App {
 		HideHelpCommand:      true,
 		Commands:             commands(),
 		ExitErrHandler:       func(*cli.Context, error) {}, // main decides the exit code
+		OnUsageError:         onUsageError,
+	}
+	usageErrorsExit2(app.Commands)
+	return app
+}
+
+// onUsageError makes a flag that does not parse (an unknown flag, "--limit many") a usage
+// error: exit 2, like every other bad flag.
+func onUsageError(_ *cli.Context, err error, _ bool) error { return usageError(err) }
+
+func usageErrorsExit2(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = onUsageError
+		}
+		usageErrorsExit2(c.Subcommands)
 	}
 }
 

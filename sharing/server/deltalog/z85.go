@@ -20,23 +20,20 @@ var z85Index = func() (t [256]int8) {
 
 // Z85Decode decodes a Z85 (ZeroMQ Base85) string, the encoding Delta uses for deletion vector
 // UUIDs and inline deletion vectors. The length must be a multiple of 5; every 5 characters
-// become 4 bytes.
+// become 4 bytes. A block's value is kept modulo 2^32, as Delta's own decoder does.
 func Z85Decode(s string) ([]byte, error) {
 	if len(s)%5 != 0 {
 		return nil, fmt.Errorf("deltalog: Z85 string of length %d is not a multiple of 5", len(s))
 	}
 	out := make([]byte, 0, len(s)/5*4)
 	for i := 0; i < len(s); i += 5 {
-		var v uint64
+		var v uint32 // wraps modulo 2^32 like Delta's decoder (padding blocks may overflow)
 		for j := 0; j < 5; j++ {
 			d := z85Index[s[i+j]]
 			if d < 0 {
 				return nil, fmt.Errorf("deltalog: invalid Z85 character %q at offset %d", s[i+j], i+j)
 			}
-			v = v*85 + uint64(d)
-		}
-		if v > 0xFFFFFFFF {
-			return nil, fmt.Errorf("deltalog: Z85 block at offset %d overflows 32 bits", i)
+			v = v*85 + uint32(d)
 		}
 		out = append(out, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 	}

@@ -1,0 +1,142 @@
+package main
+
+// Bad input everywhere: profiles, table references, flags and activation links that are wrong
+// in every way end with exit 2 (usage; 4 for an expired credential) and a message that says
+// what is wrong, before any request is sent. See docs/reliability.md.
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBadProfiles(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	dir := t.TempDir()
+	huge := `{"shareCredentialsVersion":1,"endpoint":"http://127.0.0.1:9/","bearerToken":"t","pad":"` + strings.Repeat("x", 11<<20) + `"}`
+	for _, tc := range []struct {
+		name    string
+		content string
+		code    int
+		msg     string
+	}{
+		{"not JSON", "hello world", exitUsage, "json"},
+		{"empty", "", exitUsage, "empty"},
+		{"JSON array", "[1,2]", exitUsage, "profile"},
+		{"cut JSON", `{"shareCredentialsVersion":1,"endpoint":"http://127.0.0.1:9/"`, exitUsage, "json"},
+		{"missing endpoint", `{"shareCredentialsVersion":1,"bearerToken":"t"}`, exitUsage, "endpoint"},
+		{"missing token", `{"shareCredentialsVersion":1,"endpoint":"http://127.0.0.1:9/"}`, exitUsage, "bearertoken"},
+		{"version as a boolean", `{"shareCredentialsVersion":true,"endpoint":"http://127.0.0.1:9/","bearerToken":"t"}`, exitUsage, "shareCredentialsVersion"},
+		{"endpoint as a number", `{"shareCredentialsVersion":1,"endpoint":5,"bearerToken":"t"}`, exitUsage, "endpoint"},
+		{"unknown version", `{"shareCredentialsVersion":99,"endpoint":"http://127.0.0.1:9/","bearerToken":"t"}`, exitUsage, "99"},
+		{"unsupported type", `{"shareCredentialsVersion":2,"type":"basic","endpoint":"http://127.0.0.1:9/","bearerToken":"t"}`, exitUsage, "basic"},
+		{"endpoint not http", `{"shareCredentialsVersion":1,"endpoint":"ftp://h/","bearerToken":"t"}`, exitUsage, "endpoint"},
+		{"bad expirationTime", `{"shareCredentialsVersion":1,"endpoint":"http://127.0.0.1:9/","bearerToken":"t","expirationTime":"soon"}`, exitUsage, "expirationTime"},
+		{"expired", `{"shareCredentialsVersion":1,"endpoint":"http://127.0.0.1:9/","bearerToken":"t","expirationTime":"2001-01-01T00:00:00Z"}`, exitAuth, "expired"},
+		{"huge", huge, exitUsage, "large"},
+		{"binary", "\x00\x01\xff\xfe", exitUsage, "json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".share")
+			require.NoError(t, os.WriteFile(p, []byte(tc.content), 0o600))
+			r := run(t, "", "shares", "-p", p)
+			assert.Equal(t, tc.code, r.Code, r.Err)
+			assert.Contains(t, strings.ToLower(r.Err), strings.ToLower(tc.msg))
+			assert.Less(t, len(r.Err), 2000, "the message is short: %s", r.Err[:min(len(r.Err), 300)])
+			assert.NotContains(t, r.Err, `"t"`)
+		})
+	}
+	r := run(t, "", "shares", "-p", filepath.Join(dir, "nope.share"))
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	assert.Contains(t, r.Err, "does not exist")
+}
+
+func TestBadTableReferences(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	profile, _ := demoServer(t)
+	for _, ref := range []string{"", "a", "a.b", "a.b.c.d", "a..c", ".b.c", "a.b.", "a.b.c\x00", "a\nb.c.d", "a.b.\xff", "../../etc.passwd.x/y"} {
+		t.Run(ref, func(t *testing.T) {
+			for _, cmd := range []string{"version", "metadata", "files", "export"} {
+				args := []string{cmd, "-p", profile, ref}
+				if cmd == "export" {
+					args = append(args, "-o", filepath.Join(t.TempDir(), "x.csv"))
+				}
+				r := run(t, "", args...)
+				assert.Equal(t, exitUsage, r.Code, "%s %q: %s", cmd, ref, r.Err)
+				assert.Contains(t, r.Err, "share.schema.table", "%s %q", cmd, ref)
+			}
+		})
+	}
+	// Odd but valid characters reach the server and get a clean 404 (exit 1), never a crash.
+	for _, ref := range []string{"a b.c.d", "démo.sales.orders", "demo.sales.orders%2f..", "demo.sales.<script>", "demo.sales." + strings.Repeat("x", 2000)} {
+		r := run(t, "", "version", "-p", profile, ref)
+		assert.Contains(t, []int{exitError, exitUsage}, r.Code, "%q: %s", ref, r.Err)
+		assert.NotContains(t, r.Err, "panic")
+	}
+}
+
+func TestFlagsOutOfRange(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	profile, _ := demoServer(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.csv")
+	base := []string{"export", "-p", profile, "demo.sales.orders", "-o", out}
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--parallel", "-1"}, "--parallel"},
+		{[]string{"--parallel", "100000"}, "--parallel"},
+		{[]string{"--parallel", "many"}, "parallel"},
+		{[]string{"--limit", "-2"}, "--limit"},
+		{[]string{"--limit", "1e99"}, "limit"},
+		{[]string{"--max-rows-per-file", "-1"}, "--max-rows-per-file"},
+		{[]string{"--delimiter", "ab"}, "--delimiter"},
+		{[]string{"--format", "xls"}, "xls"},
+		{[]string{"--compression", "lz4"}, "lz4"},
+		{[]string{"--nan", "maybe"}, "maybe"},
+		{[]string{"--output", "xml"}, "xml"},
+		{[]string{"--version", "3", "--timestamp", "2024-01-01T00:00:00Z"}, "not both"},
+		{[]string{"--where", "amount >"}, "--where"},
+		{[]string{"--where", strings.Repeat("(", 100000)}, "--where"},
+		{[]string{"--columns", "nope"}, "nope"},
+		{[]string{"--bogus-flag"}, "bogus"},
+	} {
+		r := run(t, "", append(append([]string{}, base...), tc.args...)...)
+		assert.Equal(t, exitUsage, r.Code, "%v: %s", tc.args, r.Err)
+		assert.Contains(t, r.Err, tc.msg, "%v", tc.args)
+		assert.Empty(t, dirEntries(t, dir), "%v wrote something", tc.args)
+	}
+	r := run(t, "", "changes", "-p", profile, "demo.sales.customers", "--starting-version", "-7", "-o", out)
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	r = run(t, "", "check", "-p", profile, "--warn-expiry", "forever")
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	assert.Contains(t, r.Err, "forever")
+}
+
+func TestMalformedActivationLinks(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	for _, link := range []string{
+		"not a link",
+		"https://",
+		"https://host/delta_sharing/retrieve_config.html?",
+		"https://host/delta_sharing/retrieve_config.html",
+		"ftp://host/delta_sharing/retrieve_config.html?abc",
+		"https://host/other/page?abc",
+		"https://host/delta_sharing/retrieve_config.html?a b c",
+		"https://host/delta_sharing/retrieve_config.html?" + strings.Repeat("A", 100000),
+		"https://host/delta_sharing/retrieve_config.html?%zz",
+		"\x00\x01",
+	} {
+		r := run(t, "", "activate", "--name", "x", link)
+		assert.Equal(t, exitUsage, r.Code, "%.60q: %s", link, r.Err)
+		assert.Contains(t, strings.ToLower(r.Err), "link", "%.60q", link)
+		assert.Less(t, len(r.Err), 1000, "%.60q: the message does not echo the input", link)
+	}
+	r := run(t, "", "activate", "--name", "bad/name", "https://host/delta_sharing/retrieve_config.html?abc")
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+}
