@@ -260,6 +260,41 @@ func TestInterruptRealBinary(t *testing.T) {
 			assert.Equal(t, []string{"marker"}, listDir(t, conf), "state untouched")
 		})
 	}
+
+	// sync: an interrupted first run leaves no files, no state and no lock; the next run works.
+	t.Run("sync SIGINT", func(t *testing.T) {
+		proxy.Clear()
+		stall := proxy.Add(faultRule("stall", "GET", `^/files/`, func(r *faultproxy.Rule) {
+			r.Skip, r.StallAfterBytes, r.Stall = 2, 200, time.Hour
+		}))
+		dest, conf := t.TempDir(), t.TempDir()
+		cmd := exec.Command(bin, "sync", "demo.sales.orders", "-p", profile, "-o", dest, "--format", "csv", "--parallel", "2")
+		cmd.Env = append(os.Environ(), "DELTASHARE_CONFIG_DIR="+conf, "HOME="+conf)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		require.Eventually(t, func() bool { return stall.Hits() > 0 }, 20*time.Second, 10*time.Millisecond, "a download stalls")
+		time.Sleep(50 * time.Millisecond)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+		var err error
+		select {
+		case err = <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("sync did not stop after SIGINT; stderr:\n%s", stderr.String())
+		}
+		var ee *exec.ExitError
+		require.True(t, errors.As(err, &ee), "exit status: %v", err)
+		assert.Equal(t, exitInterrupted, ee.ExitCode(), stderr.String())
+		assert.Empty(t, listDir(t, dest), "no part, temporary, state or lock file")
+
+		proxy.Clear()
+		r := run(t, "", "sync", "demo.sales.orders", "-p", profile, "-o", dest, "--format", "csv", "-q")
+		require.Equal(t, 0, r.Code, r.Err)
+		assert.Contains(t, listDir(t, dest), "_deltashare_state.json")
+	})
 }
 
 // dirEntries lists the names in dir, hidden ones and directories included.
