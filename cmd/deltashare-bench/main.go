@@ -650,6 +650,8 @@ func profileExport(ctx context.Context, cfg config, profile string, tables []tab
 	if err := pprof.StartCPUProfile(f); err != nil {
 		return err
 	}
+	stopHeap := watchHeap(cfg.memProfile)
+	defer stopHeap()
 	start := time.Now()
 	r, err := sharing.Open(ctx, cl, sharing.Table{Share: parts[0], Schema: parts[1], Name: parts[2]}, sharing.ReadOptions{Parallel: cfg.parallel})
 	if err != nil {
@@ -676,16 +678,47 @@ func profileExport(ctx context.Context, cfg config, profile string, tables []tab
 	}
 	secs := time.Since(start).Seconds()
 	logf("profiled %s %s: %d rows in %.2fs (%.0f rows/s); CPU profile %s", t.Name, cfg.profileFormat, sum.Rows, secs, float64(sum.Rows)/secs, cfg.cpuProfile)
-	if cfg.memProfile != "" {
-		mf, err := os.Create(cfg.memProfile)
-		if err != nil {
-			return err
-		}
-		defer mf.Close()
-		if err := pprof.Lookup("allocs").WriteTo(mf, 0); err != nil {
-			return err
-		}
-	}
 	_ = os.Remove(out)
 	return nil
+}
+
+// watchHeap samples the live heap every 100ms and keeps the heap profile taken when it was
+// largest; the returned function stops sampling and writes that profile to path (nothing when
+// path is "").
+func watchHeap(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	var best bytes.Buffer
+	var bestLive uint64
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > bestLive {
+				bestLive = ms.HeapAlloc
+				best.Reset()
+				_ = pprof.Lookup("heap").WriteTo(&best, 0)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		if err := os.WriteFile(path, best.Bytes(), 0o644); err != nil {
+			logf("writing the heap profile: %v", err)
+			return
+		}
+		logf("heap profile at the largest heap (%.0f MB allocated): %s", float64(bestLive)/bench.MB, path)
+	}
 }

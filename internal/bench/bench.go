@@ -190,6 +190,8 @@ func CheckRSS(results []Result) {
 	for i := range results {
 		r := &results[i]
 		switch r.Kind {
+		case KindOther:
+			r.RSSTarget, r.RSS = "-", "-"
 		case KindBase:
 			r.RSSLimitMB = RSSLimit / MB
 			r.RSSTarget = fmt.Sprintf("<%.0f", r.RSSLimitMB)
