@@ -298,6 +298,7 @@ type Report struct {
 	Results       []Result    `json:"results"`
 	DuckDB        string      `json:"duckdb"` // how the anchor ran, or why it was skipped
 	ServerPeakMB  float64     `json:"serverPeakRssMB,omitempty"`
+	DriverPeakMB  float64     `json:"driverPeakRssMB,omitempty"` // a floor of every measured peak RSS
 	ExportCommand string      `json:"exportCommand"`
 	Notes         []string    `json:"notes,omitempty"`
 }
