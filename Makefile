@@ -5,7 +5,7 @@ PKGS     ?= ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: help build test test-short lint vet fmt-check bench demo clean
+.PHONY: help build test test-short lint vet fmt-check bench bench-go demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -28,7 +28,14 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-bench: ## benchmarks (see docs/performance.md)
+# make bench settings (docs/performance.md): BENCH_ROWS (default 10000000), BENCH_LARGE=1 (also a
+# 4x table: slow, ~1.5 GB more disk), BENCH_REPEAT (3), BENCH_FORMATS, BENCH_TABLES, BENCH_DUCKDB=0.
+BENCH_FLAGS ?=
+
+bench: ## exports through our server vs DuckDB: rows/s, MB/s, peak RSS (docs/performance.md)
+	GO=$(GO) $(GO) run ./cmd/deltashare-bench -bin $(BIN) $(BENCH_FLAGS)
+
+bench-go: ## Go micro-benchmarks (go test -bench)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 demo: build ## run the embedded demo: our server on loopback, activation, listing, export

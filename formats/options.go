@@ -45,7 +45,7 @@ const (
 
 // Defaults used when the corresponding Options field is zero.
 const (
-	DefaultRowGroupRows  int64 = 1 << 20   // rows per Parquet row group
+	DefaultRowGroupRows  int64 = 256 << 10 // rows per Parquet row group
 	DefaultRowGroupBytes int64 = 128 << 20 // approximate compressed bytes per Parquet row group
 )
 

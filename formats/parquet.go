@@ -18,6 +18,11 @@ import (
 var (
 	parquetChunkRows int64 = 64 << 10
 	parquetPageSize  int64 = parquet.DefaultDataPageSize
+	// parquetDictLimit bounds a column chunk's dictionary: past it the column falls back to
+	// plain encoding. Columns of few distinct values stay far below it; for columns of mostly
+	// distinct values (ids, timestamps, measures) a dictionary only costs hashing every value,
+	// so the sooner they fall back the better.
+	parquetDictLimit int64 = 128 << 10
 )
 
 type parquetEncoder struct {
@@ -70,6 +75,7 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 		parquet.WithStats(true),
 		parquet.WithMaxRowGroupLength(e.maxRows),
 		parquet.WithDataPageSize(parquetPageSize),
+		parquet.WithDictionaryPageSizeLimit(parquetDictLimit),
 		parquet.WithCreatedBy("deltashare"),
 	)
 	aprops := pqarrow.NewArrowWriterProperties(

@@ -373,3 +373,45 @@ func TestParquetDoesNotCloseWriter(t *testing.T) {
 	assert.False(t, w.closed)
 	assert.True(t, bytes.HasPrefix(buf.Bytes(), []byte("PAR1")) && bytes.HasSuffix(buf.Bytes(), []byte("PAR1")))
 }
+
+// TestParquetDictionaryFallback checks the dictionary policy: a column of few distinct values
+// keeps its dictionary, a column of distinct values falls back to plain encoding once the
+// dictionary passes parquetDictLimit (instead of hashing every value of the row group).
+func TestParquetDictionaryFallback(t *testing.T) {
+	mem := checkedMem(t)
+	const n = 100_000 // 800 KB of distinct longs: past the 128 KiB limit, under parquet's 1 MiB default
+	sch := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "category", Type: arrow.BinaryTypes.String},
+	}, nil)
+	b := array.NewRecordBuilder(mem, sch)
+	defer b.Release()
+	cats := []string{"books", "music", "garden", "toys"}
+	for i := range n {
+		b.Field(0).(*array.Int64Builder).Append(int64(i) * 7919)
+		b.Field(1).(*array.StringBuilder).Append(cats[i%len(cats)])
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	data := encodeAll(t, sch, Options{Format: Parquet, Allocator: mem}, rec)
+	rdr, got := readParquet(t, mem, data)
+	defer got.Release()
+	assert.True(t, array.RecordEqual(rec, got))
+	require.Equal(t, 1, rdr.NumRowGroups())
+	rg := rdr.MetaData().RowGroup(0)
+	// plainDataPages reports whether a column chunk has data pages (not the dictionary page,
+	// page type 2) in PLAIN encoding: the pages written after a dictionary fallback.
+	plainDataPages := func(col int) bool {
+		cc, err := rg.ColumnChunk(col)
+		require.NoError(t, err)
+		require.True(t, cc.HasDictionaryPage(), "column %d starts dictionary-encoded", col)
+		for _, st := range cc.EncodingStats() {
+			if int(st.PageType) != 2 && st.Encoding == parquet.Encodings.Plain {
+				return true
+			}
+		}
+		return false
+	}
+	assert.True(t, plainDataPages(0), "the distinct longs fall back to plain encoding")
+	assert.False(t, plainDataPages(1), "the four categories keep their dictionary")
+}

@@ -27,8 +27,8 @@ import (
 
 // Defaults of ReadOptions.
 const (
-	DefaultBatchSize       = 64 * 1024
-	DefaultMaxInMemoryFile = 64 << 20
+	DefaultBatchSize       = 32 * 1024
+	DefaultMaxInMemoryFile = 16 << 20
 )
 
 // Names of the change data columns OpenChanges appends.
