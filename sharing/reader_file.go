@@ -339,7 +339,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		if dv != nil {
 			keep, kept := dv.keepMask(off-n, n)
 			if kept < n {
-				cut, err := filterRows(p.mem, work, keep, kept)
+				cut, err := predicate.KeepRows(p.mem, work, keep)
 				work.Release()
 				if err != nil {
 					return err
@@ -441,53 +441,6 @@ func constTimestamp(mem memory.Allocator, at arrow.DataType, v int64, n int) arr
 	return b.NewArray()
 }
 
-// filterRows keeps the rows of rec whose keep entry is true.
-func filterRows(mem memory.Allocator, rec arrow.Record, keep []bool, kept int64) (arrow.Record, error) {
-	type run struct{ from, to int64 }
-	var runs []run
-	for i := 0; i < len(keep); {
-		if !keep[i] {
-			i++
-			continue
-		}
-		j := i
-		for j < len(keep) && keep[j] {
-			j++
-		}
-		runs = append(runs, run{int64(i), int64(j)})
-		i = j
-	}
-	switch len(runs) {
-	case 0:
-		return rec.NewSlice(0, 0), nil
-	case 1:
-		return rec.NewSlice(runs[0].from, runs[0].to), nil
-	}
-	cols := make([]arrow.Array, rec.NumCols())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	pieces := make([]arrow.Array, len(runs))
-	for ci := range cols {
-		col := rec.Column(ci)
-		for ri, r := range runs {
-			pieces[ri] = array.NewSlice(col, r.from, r.to)
-		}
-		c, err := array.Concatenate(pieces, mem)
-		for _, p := range pieces {
-			p.Release()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("dropping deleted rows of column %s: %w", rec.ColumnName(ci), err)
-		}
-		cols[ci] = c
-	}
-	return array.NewRecord(rec.Schema(), cols, kept), nil
-}
 
 // int96Column is a top-level INT96 column read whole, in microseconds.
 type int96Column struct {

@@ -59,15 +59,22 @@ func FilterWith(mem memory.Allocator, e *Expr, rec arrow.Record) (arrow.Record, 
 	if err != nil {
 		return nil, err
 	}
+	return KeepRows(mem, rec, mask)
+}
+
+// KeepRows returns the rows of rec whose keep entry is true, in order. When every row is kept,
+// rec itself is returned (retained); when the kept rows are one run, a zero-copy slice; else
+// the runs are concatenated column by column. The caller releases the result.
+func KeepRows(mem memory.Allocator, rec arrow.Record, keep []bool) (arrow.Record, error) {
 	type run struct{ from, to int64 }
 	var runs []run
-	for i := 0; i < len(mask); {
-		if !mask[i] {
+	for i := 0; i < len(keep); {
+		if !keep[i] {
 			i++
 			continue
 		}
 		j := i
-		for j < len(mask) && mask[j] {
+		for j < len(keep) && keep[j] {
 			j++
 		}
 		runs = append(runs, run{int64(i), int64(j)})
@@ -106,7 +113,7 @@ func FilterWith(mem memory.Allocator, e *Expr, rec arrow.Record) (arrow.Record, 
 			p.Release()
 		}
 		if err != nil {
-			return nil, fmt.Errorf("predicate: filtering column %q: %w", rec.ColumnName(ci), err)
+			return nil, fmt.Errorf("predicate: keeping rows of column %q: %w", rec.ColumnName(ci), err)
 		}
 		cols[ci] = c
 	}
