@@ -441,7 +441,6 @@ func constTimestamp(mem memory.Allocator, at arrow.DataType, v int64, n int) arr
 	return b.NewArray()
 }
 
-
 // int96Column is a top-level INT96 column read whole, in microseconds.
 type int96Column struct {
 	values []int64
