@@ -163,6 +163,19 @@ func tablesCommand() *cli.Command {
 	}
 }
 
+// timeTravelFlags reads --version (negative: unset) and --timestamp, which exclude each other.
+func timeTravelFlags(c *cli.Context) (*int64, string, error) {
+	var version *int64
+	if v := c.Int64("version"); v >= 0 {
+		version = &v
+	}
+	ts := c.String("timestamp")
+	if version != nil && ts != "" {
+		return nil, "", usageError(errors.New("give --version or --timestamp, not both"))
+	}
+	return version, ts, nil
+}
+
 // tableFlags are the flags of commands that take one TABLE.
 func tableFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{profileFlag, outputFlag, configDirFlag}, extra...)
@@ -253,12 +266,8 @@ func metadataCommand() *cli.Command {
 				return err
 			}
 			var opts sharing.MetadataOptions
-			if v := c.Int64("version"); v >= 0 {
-				opts.Version = &v
-			}
-			opts.Timestamp = c.String("timestamp")
-			if opts.Version != nil && opts.Timestamp != "" {
-				return usageError(errors.New("give --version or --timestamp, not both"))
+			if opts.Version, opts.Timestamp, err = timeTravelFlags(c); err != nil {
+				return err
 			}
 			md, err := cl.Metadata(c.Context, t, opts)
 			if err != nil {
@@ -343,12 +352,8 @@ func filesCommand() *cli.Command {
 				return err
 			}
 			var req sharing.QueryRequest
-			if v := c.Int64("version"); v >= 0 {
-				req.Version = &v
-			}
-			req.Timestamp = c.String("timestamp")
-			if req.Version != nil && req.Timestamp != "" {
-				return usageError(errors.New("give --version or --timestamp, not both"))
+			if req.Version, req.Timestamp, err = timeTravelFlags(c); err != nil {
+				return err
 			}
 			if n := c.Int64("limit-hint"); n >= 0 {
 				req.LimitHint = &n

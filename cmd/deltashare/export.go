@@ -233,12 +233,8 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if v := c.Int64("version"); v >= 0 {
-				o.Read.Version = &v
-			}
-			o.Read.Timestamp = c.String("timestamp")
-			if o.Read.Version != nil && o.Read.Timestamp != "" {
-				return usageError(errors.New("give --version or --timestamp, not both"))
+			if o.Read.Version, o.Read.Timestamp, err = timeTravelFlags(c); err != nil {
+				return err
 			}
 			cl, t, err := oneTable(c, "export")
 			if err != nil {

@@ -218,6 +218,8 @@ func TestExportFailuresLeaveNothing(t *testing.T) {
 		{[]string{"export", "-p", profile, "demo.sales.orders", "-o", out, "--limit", "-5"}, exitUsage, "--limit"},
 		{[]string{"export", "-p", profile, "demo.sales.orders", "-o", out, "--format", "parquet", "--null", "NULL"}, exitUsage, "null"},
 		{[]string{"export", "-p", profile, "demo.sales.orders", "-o", out, "--version", "99"}, exitError, "version"},
+		{[]string{"export", "-p", profile, "demo.sales.orders", "-o", out, "--version", "1", "--timestamp", "2025-01-06T10:00:00Z"}, exitUsage, "not both"},
+		{[]string{"metadata", "-p", profile, "demo.sales.orders", "--version", "1", "--timestamp", "2025-01-06T10:00:00Z"}, exitUsage, "not both"},
 	} {
 		r := run(t, "", tc.args...)
 		assert.Equal(t, tc.code, r.Code, "%v: %s", tc.args, r.Err)
