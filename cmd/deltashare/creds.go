@@ -219,18 +219,16 @@ func runCredsList(store *tokenmgr.Store, mode string, out io.Writer, now time.Ti
 		}
 		return writeJSON(out, rows)
 	}
+	if len(metas) == 0 {
+		_, err := fmt.Fprintf(out, "no stored credentials in %s: add one with deltashare activate LINK or deltashare creds import NAME FILE\n", store.Dir())
+		return err
+	}
 	tw := newTable(out)
 	fmt.Fprintln(tw, "NAME\tSTATE\tENDPOINT\tEXPIRES IN")
 	for _, m := range metas {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, m.State, orDash(m.Endpoint), credExpiresIn(now, m))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(metas) == 0 {
-		fmt.Fprintf(out, "no stored credentials in %s: add one with deltashare activate LINK or deltashare creds import NAME FILE\n", store.Dir())
-	}
-	return nil
+	return tw.Flush()
 }
 
 func credExpiresIn(now time.Time, m tokenmgr.Meta) string {
