@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,6 +157,3 @@ func mapSharingErrors(err error) (int, bool) {
 }
 
 func init() { errorCodeMappers = append(errorCodeMappers, mapSharingErrors) }
-
-// ctxOf returns the command's context.
-func ctxOf(c *cli.Context) context.Context { return c.Context }

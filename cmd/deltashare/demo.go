@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -201,5 +200,3 @@ func indent(s string) string {
 	}
 	return string(b)
 }
-
-var _ io.Writer = (*os.File)(nil)
