@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Protocol is the `protocol` action: the reader and writer versions and, from reader version 3
@@ -184,3 +185,22 @@ func ParseAction(line []byte) (*Action, error) {
 	}
 	return &a, nil
 }
+
+// String describes the vector without the query string of a URL path (a signed URL in Delta
+// Sharing responses), so printing a descriptor never shows a credential.
+func (d DeletionVector) String() string {
+	p := d.PathOrInlineDV
+	if d.StorageType == "p" {
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			p = p[:i] + "?…"
+		}
+	}
+	off := ""
+	if d.Offset != nil {
+		off = fmt.Sprintf(" offset=%d", *d.Offset)
+	}
+	return fmt.Sprintf("DeletionVector{%s %s%s size=%d cardinality=%d}", d.StorageType, p, off, d.SizeInBytes, d.Cardinality)
+}
+
+// GoString is String.
+func (d DeletionVector) GoString() string { return d.String() }
