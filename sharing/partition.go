@@ -151,55 +151,25 @@ func PartitionArray(mem memory.Allocator, t delta.DataType, value *string, n int
 	b.Reserve(n)
 	switch bb := b.(type) {
 	case *array.Int8Builder:
-		x := v.(int8)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(int8), n)
 	case *array.Int16Builder:
-		x := v.(int16)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(int16), n)
 	case *array.Int32Builder:
-		x := v.(int32)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(int32), n)
 	case *array.Int64Builder:
-		x := v.(int64)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(int64), n)
 	case *array.Float32Builder:
-		x := v.(float32)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(float32), n)
 	case *array.Float64Builder:
-		x := v.(float64)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(float64), n)
 	case *array.BooleanBuilder:
-		x := v.(bool)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(bool), n)
 	case *array.Date32Builder:
-		x := v.(arrow.Date32)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(arrow.Date32), n)
 	case *array.TimestampBuilder:
-		x := v.(arrow.Timestamp)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(arrow.Timestamp), n)
 	case *array.Decimal128Builder:
-		x := v.(decimal128.Num)
-		for range n {
-			bb.UnsafeAppend(x)
-		}
+		appendN(bb, v.(decimal128.Num), n)
 	case *array.StringBuilder:
 		x := v.(string)
 		bb.ReserveData(len(x) * n)
@@ -216,4 +186,11 @@ func PartitionArray(mem memory.Allocator, t delta.DataType, value *string, n int
 		return nil, fmt.Errorf("sharing: cannot build a partition column of type %s", typeName(t))
 	}
 	return b.NewArray(), nil
+}
+
+// appendN appends x to b n times; b has room for them (Reserve).
+func appendN[T any](b interface{ UnsafeAppend(T) }, x T, n int) {
+	for range n {
+		b.UnsafeAppend(x)
+	}
 }

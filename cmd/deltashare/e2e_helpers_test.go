@@ -16,8 +16,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"net/url"
 	"os"
@@ -69,25 +67,7 @@ func serveTables(t *testing.T, tables map[string]string, mutate func(*server.Con
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	opts = append([]server.Option{server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
-	srv, err := server.New(cfg, opts...)
-	require.NoError(t, err)
-	ln, err := srv.Listen("")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	profile = filepath.Join(t.TempDir(), "e2e.share")
-	require.NoError(t, srv.WriteProfile(profile, e2eToken))
-	return profile, srv
+	return startServer(t, cfg, e2eToken, opts...)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -64,7 +64,16 @@ func demoServer(t *testing.T, mutate ...func(*server.Config)) (profile string, s
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	srv, err := server.New(cfg, server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	profile, srv = startServer(t, cfg, "test-token-0123456789abcdef")
+	return profile, srv
+}
+
+// startServer serves cfg on loopback until the test ends (logs discarded) and writes a profile
+// file for token.
+func startServer(t *testing.T, cfg server.Config, token string, opts ...server.Option) (profile string, srv *server.Server) {
+	t.Helper()
+	opts = append([]server.Option{server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
+	srv, err := server.New(cfg, opts...)
 	require.NoError(t, err)
 	ln, err := srv.Listen("")
 	require.NoError(t, err)
@@ -79,7 +88,7 @@ func demoServer(t *testing.T, mutate ...func(*server.Config)) (profile string, s
 			t.Error("server did not stop")
 		}
 	})
-	profile = filepath.Join(t.TempDir(), "demo.share")
-	require.NoError(t, srv.WriteProfile(profile, "test-token-0123456789abcdef"))
+	profile = filepath.Join(t.TempDir(), "test.share")
+	require.NoError(t, srv.WriteProfile(profile, token))
 	return profile, srv
 }
