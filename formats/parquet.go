@@ -2,19 +2,23 @@ package formats
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/bitutil"
 	"github.com/apache/arrow/go/v17/arrow/flight"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
@@ -66,7 +70,8 @@ type parquetEncoder struct {
 	maxRows  int64
 	maxBytes int64
 	chunk    int64
-	newGroup bool // start a new row group before the next rows
+	batch    int64 // the column writers' write batch size
+	newGroup bool  // start a new row group before the next rows
 	err      error
 }
 
@@ -77,6 +82,128 @@ var _ Encoder = (*parquetEncoder)(nil)
 type parquetColumn struct {
 	defLevels []int16       // scratch definition levels, reused from chunk to chunk
 	cost      time.Duration // time spent encoding the column's last chunk
+	dict      *stringDict   // string and binary columns: their values of the current row group
+	// pending: the column chunk writer holds values not yet in a page. Every write call is one
+	// batch of the writer (its batch size is the chunk size) and a page can only end at the end
+	// of a batch, so a call that made no page left its values pending.
+	pending bool
+}
+
+// stringDict dictionary-encodes a string or binary column itself. Handing the values to the
+// column chunk writer one by one would hash each through an interface method that allocates
+// for every value (most of the cost of writing a column of short strings); instead the column's
+// values of a row group are collected here as indices into a dictionary kept in a Go map, and
+// written once the row group is complete as an Arrow dictionary array, which the writer takes
+// as it is: the dictionary page, then the indices. The output is what the value-by-value path
+// writes: the same dictionary in first-seen order, the same indices, the same fallback to plain
+// encoding once the dictionary outgrows its limit.
+type stringDict struct {
+	dt     arrow.DataType // String or Binary
+	index  map[string]int32
+	values *array.BinaryBuilder // the dictionary, in first-seen order
+	size   int64                // bytes of the dictionary page: 4 + length per value
+	idx    []int32              // the pending rows' indices (0 for a null)
+	def    []int16              // the pending rows' definition levels; nil for a required column
+	nulls  int
+	// last, lastK: the last value added and its index, while lastOK
+	last   string
+	lastK  int32
+	lastOK bool
+	// dense: the dictionary outgrew parquetDictLimit in this row group; the rest of the group
+	// is written value by value, as plain values once the writer has fallen back.
+	dense bool
+}
+
+func newStringDict(mem memory.Allocator, dt arrow.DataType) *stringDict {
+	return &stringDict{dt: dt, index: map[string]int32{}, values: array.NewBinaryBuilder(mem, dt.(arrow.BinaryDataType))}
+}
+
+// addString and addBytes append a value's index, adding the value to the dictionary if new:
+// false when that would grow the dictionary past its limit, and nothing was added.
+func (d *stringDict) addString(s string) bool {
+	// Runs of one value are common (sorted or clustered data): the last value skips the map.
+	if d.lastOK && s == d.last {
+		d.idx = append(d.idx, d.lastK)
+		return true
+	}
+	k, ok := d.index[s]
+	if !ok {
+		if d.size+int64(len(s))+4 > parquetDictLimit && len(d.index) > 0 {
+			return false
+		}
+		k = int32(len(d.index))
+		d.index[strings.Clone(s)] = k
+		d.values.AppendString(s)
+		d.size += int64(len(s)) + 4
+	}
+	d.idx = append(d.idx, k)
+	d.last, d.lastK, d.lastOK = s, k, true
+	return true
+}
+
+func (d *stringDict) addBytes(b []byte) bool {
+	k, ok := d.index[string(b)]
+	if !ok {
+		if d.size+int64(len(b))+4 > parquetDictLimit && len(d.index) > 0 {
+			return false
+		}
+		k = int32(len(d.index))
+		d.index[string(b)] = k
+		d.values.Append(b)
+		d.size += int64(len(b)) + 4
+	}
+	d.idx = append(d.idx, k)
+	return true
+}
+
+// collect adds rows [lo, hi) of arr and returns how many it took: fewer when the dictionary
+// filled up.
+func (d *stringDict) collect(arr arrow.Array, lo, hi int, required bool) int {
+	// The last value is a view of arr's memory: only good during this call.
+	d.lastOK = false
+	nulls := arr.NullN() > 0
+	null := func() {
+		d.idx = append(d.idx, 0)
+		d.def = append(d.def, 0)
+		d.nulls++
+	}
+	switch a := arr.(type) {
+	case *array.String:
+		for j := lo; j < hi; j++ {
+			if nulls && a.IsNull(j) {
+				null()
+				continue
+			}
+			if !d.addString(a.Value(j)) {
+				return j - lo
+			}
+			if !required {
+				d.def = append(d.def, 1)
+			}
+		}
+	case *array.Binary:
+		for j := lo; j < hi; j++ {
+			if nulls && a.IsNull(j) {
+				null()
+				continue
+			}
+			if !d.addBytes(a.Value(j)) {
+				return j - lo
+			}
+			if !required {
+				d.def = append(d.def, 1)
+			}
+		}
+	default:
+		panic(fmt.Sprintf("string dictionary of %s", arr.DataType()))
+	}
+	return hi - lo
+}
+
+// pendingBytes estimates the encoded size of the pending rows: the dictionary and bit-packed
+// indices.
+func (d *stringDict) pendingBytes() int64 {
+	return d.size + int64(len(d.idx))*int64(bits.Len(uint(len(d.index))))/8
 }
 
 // plainWriter hides any Close method of the caller's writer: pqarrow closes its sink when it is
@@ -114,6 +241,8 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
 		parquet.WithMaxRowGroupLength(e.maxRows),
+		// One batch per call: a page ends only where a call ends (see closeRowGroup).
+		parquet.WithBatchSize(e.chunk),
 		parquet.WithDataPageSize(parquetPageSize),
 		parquet.WithDictionaryPageSizeLimit(parquetDictLimit),
 		parquet.WithCreatedBy("deltashare"),
@@ -170,6 +299,13 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 		e.workers = runtime.GOMAXPROCS(0)
 	}
 	e.workers = min(e.workers, schema.NumFields())
+	for i, f := range schema.Fields() {
+		switch f.Type.ID() {
+		case arrow.STRING, arrow.BINARY:
+			e.cols[i].dict = newStringDict(mem, f.Type)
+		}
+	}
+	e.batch = props.WriteBatchSize()
 	e.pw = file.NewParquetWriter(e.bw, pqschema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
 	return e, nil
 }
@@ -257,8 +393,8 @@ func (e *parquetEncoder) writeColumns(rec arrow.Record) error {
 	for off := int64(0); off < n; {
 		if e.rgw == nil || e.newGroup {
 			if e.rgw != nil {
-				if err := e.rgw.Close(); err != nil {
-					return fmt.Errorf("formats: write parquet row group: %w", err)
+				if err := e.closeRowGroup(); err != nil {
+					return err
 				}
 			}
 			e.rgw = e.pw.AppendBufferedRowGroup()
@@ -271,7 +407,7 @@ func (e *parquetEncoder) writeColumns(rec arrow.Record) error {
 		}
 		e.rgRows += end - off
 		off = end
-		size := e.rgw.TotalBytesWritten() + e.rgw.TotalCompressedBytes()
+		size := e.rgw.TotalBytesWritten() + e.rgw.TotalCompressedBytes() + e.pendingBytes()
 		if e.rgRows >= e.maxRows || size >= e.maxBytes {
 			e.newGroup = true
 		}
@@ -279,14 +415,22 @@ func (e *parquetEncoder) writeColumns(rec arrow.Record) error {
 	return nil
 }
 
-// encodeColumns writes rows [lo, hi) of every column of rec into the current row group, with at
-// most e.workers columns encoded at once. Each column chunk writer is used by one goroutine only,
-// and each goroutine has its own pqarrow write context (pqarrow keeps scratch buffers in it).
+// encodeColumns writes rows [lo, hi) of every column of rec into the current row group.
 func (e *parquetEncoder) encodeColumns(rec arrow.Record, lo, hi int64) error {
+	if err := e.eachColumn(func(i int) error { return e.encodeColumn(rec, i, lo, hi) }); err != nil {
+		return fmt.Errorf("formats: write parquet: %w", err)
+	}
+	return nil
+}
+
+// eachColumn calls fn for every column, with at most e.workers columns at once, and returns
+// the errors joined. Each column chunk writer is used by one goroutine only, and each call has
+// its own pqarrow write context (pqarrow keeps scratch buffers in it).
+func (e *parquetEncoder) eachColumn(fn func(i int) error) error {
 	errs := make([]error, len(e.cols))
 	if e.workers <= 1 {
 		for i := range e.cols {
-			if errs[i] = e.encodeColumn(rec, i, lo, hi); errs[i] != nil {
+			if errs[i] = fn(i); errs[i] != nil {
 				break
 			}
 		}
@@ -305,7 +449,7 @@ func (e *parquetEncoder) encodeColumns(rec arrow.Record, lo, hi int64) error {
 						return
 					}
 					i := e.order[k]
-					errs[i] = e.encodeColumn(rec, i, lo, hi)
+					errs[i] = fn(i)
 				}
 			}()
 		}
@@ -313,14 +457,11 @@ func (e *parquetEncoder) encodeColumns(rec arrow.Record, lo, hi int64) error {
 		// Longest first keeps both cores busy until the end of the chunk.
 		sort.SliceStable(e.order, func(a, b int) bool { return e.cols[e.order[a]].cost > e.cols[e.order[b]].cost })
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("formats: write parquet: %w", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// encodeColumn writes rows [lo, hi) of column i of rec, as pqarrow would for a flat column:
-// an optional column gets definition level 1 for a value and 0 for a null, a required one none.
+// encodeColumn writes rows [lo, hi) of column i of rec: string and binary columns into their
+// dictionary while it has room, other columns (and those) straight to the column chunk writer.
 func (e *parquetEncoder) encodeColumn(rec arrow.Record, i int, lo, hi int64) (err error) {
 	start := time.Now()
 	c := &e.cols[i]
@@ -330,6 +471,27 @@ func (e *parquetEncoder) encodeColumn(rec arrow.Record, i int, lo, hi int64) (er
 		}
 		c.cost = time.Since(start)
 	}()
+	// A required column with nulls is pqarrow's to refuse or write.
+	if d := c.dict; d != nil && !d.dense && (e.schema.Field(i).Nullable || rec.Column(i).NullN() == 0) {
+		required := !e.schema.Field(i).Nullable
+		n := int64(d.collect(rec.Column(i), int(lo), int(hi), required))
+		if lo+n == hi {
+			return nil
+		}
+		// The dictionary is full: write what it holds, then the rest value by value.
+		if err := e.flushDict(i); err != nil {
+			return err
+		}
+		d.dense = true
+		lo += n
+	}
+	return e.writeDense(rec, i, lo, hi)
+}
+
+// writeDense writes rows [lo, hi) of column i of rec as pqarrow would for a flat column: an
+// optional column gets definition level 1 for a value and 0 for a null, a required one none.
+func (e *parquetEncoder) writeDense(rec arrow.Record, i int, lo, hi int64) error {
+	c := &e.cols[i]
 	arr := rec.Column(i)
 	if lo != 0 || hi != int64(arr.Len()) {
 		arr = array.NewSlice(arr, lo, hi)
@@ -368,10 +530,177 @@ func (e *parquetEncoder) encodeColumn(rec arrow.Record, i int, lo, hi int64) (er
 		}
 	}
 	ctx := pqarrow.NewArrowWriteContext(context.Background(), &e.aprops)
+	before := cw.TotalBytesWritten()
 	if err := pqarrow.WriteArrowToColumn(ctx, cw, arr, defLevels, nil, nullable); err != nil {
 		return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
 	}
+	c.pending = cw.TotalBytesWritten() == before
 	return nil
+}
+
+// dictPageEncoder is the part of a column chunk writer's dictionary encoder that flushDict uses.
+type dictPageEncoder interface {
+	PutDictionary(values arrow.Array) error
+	NumEntries() int
+}
+
+// flushDict writes the pending rows of column i: the dictionary to the column chunk writer's
+// encoder, then the indices in parts of at most one write batch, with the statistics of each
+// part. Statistics are kept per page and a page ends only between batches, so every page's
+// statistics describe exactly its own values.
+func (e *parquetEncoder) flushDict(i int) error {
+	d := e.cols[i].dict
+	n := len(d.idx)
+	if n == 0 {
+		return nil
+	}
+	c, err := e.rgw.Column(i)
+	if err != nil {
+		return err
+	}
+	cw, ok := c.(*file.ByteArrayColumnChunkWriter)
+	if !ok {
+		return fmt.Errorf("column %q: no byte array column writer", e.schema.Field(i).Name)
+	}
+	enc, ok := cw.CurrentEncoder().(dictPageEncoder)
+	if !ok || cw.CurrentEncoder().Encoding() != parquet.Encodings.PlainDict || enc.NumEntries() != 0 {
+		return fmt.Errorf("column %q: the column writer is not dictionary encoding", e.schema.Field(i).Name)
+	}
+	dict := d.values.NewArray().(array.BinaryLike)
+	defer dict.Release()
+	if err := enc.PutDictionary(dict); err != nil {
+		return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
+	}
+	if enc.NumEntries() != dict.Len() {
+		return fmt.Errorf("column %q: dictionary of %d values kept %d", e.schema.Field(i).Name, dict.Len(), enc.NumEntries())
+	}
+	var offs []int32
+	switch a := dict.(type) {
+	case *array.String:
+		offs = a.ValueOffsets()
+	case *array.Binary:
+		offs = a.ValueOffsets()
+	}
+	data := dict.ValueBytes()
+	value := func(k int32) []byte { return data[offs[k]-offs[0] : offs[k+1]-offs[0]] }
+	// rank[k] is the place of value k in byte order (Parquet's order for byte arrays), so that a
+	// part's minimum and maximum come from comparing integers.
+	order := make([]int32, dict.Len())
+	for k := range order {
+		order[k] = int32(k)
+	}
+	sort.Slice(order, func(a, b int) bool { return bytes.Compare(value(order[a]), value(order[b])) < 0 })
+	rank := make([]int32, len(order))
+	for r, k := range order {
+		rank[k] = int32(r)
+	}
+	var valid *memory.Buffer
+	if d.nulls > 0 {
+		bm := make([]byte, bitutil.BytesForBits(int64(n)))
+		for j, l := range d.def {
+			if l != 0 {
+				bitutil.SetBit(bm, j)
+			}
+		}
+		valid = memory.NewBufferBytes(bm)
+	}
+	idxData := array.NewData(arrow.PrimitiveTypes.Int32, n,
+		[]*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(d.idx))}, nil, d.nulls, 0)
+	defer idxData.Release()
+	indices := array.MakeFromData(idxData)
+	defer indices.Release()
+	step := int(e.batch)
+	for off := 0; off < n; off += step {
+		end := min(n, off+step)
+		var defLevels []int16
+		if d.def != nil {
+			defLevels = d.def[off:end]
+		}
+		if st, ok := cw.PageStatistics().(*metadata.ByteArrayStatistics); ok {
+			lo, hi, values := int32(len(rank)), int32(-1), 0
+			for j := off; j < end; j++ {
+				if defLevels != nil && defLevels[j-off] == 0 {
+					continue
+				}
+				r := rank[d.idx[j]]
+				lo, hi = min(lo, r), max(hi, r)
+				values++
+			}
+			st.IncNulls(int64(end - off - values))
+			st.IncNumValues(int64(values))
+			if values > 0 {
+				// Copies: the statistics outlive the dictionary array.
+				st.SetMinMax(append([]byte{}, value(order[lo])...), append([]byte{}, value(order[hi])...))
+			}
+		}
+		part := array.NewSlice(indices, int64(off), int64(end))
+		before := cw.TotalBytesWritten()
+		err := cw.WriteDictIndices(part, defLevels, nil)
+		part.Release()
+		if err != nil {
+			return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
+		}
+		e.cols[i].pending = cw.TotalBytesWritten() == before
+	}
+	d.idx, d.def, d.nulls = d.idx[:0], d.def[:0], 0
+	return nil
+}
+
+// pageFlusher is what the column chunk writers of parquet/file offer to end their current page.
+type pageFlusher interface {
+	FlushCurrentPage() error
+}
+
+// closeRowGroup writes the columns' pending dictionaries and closes the current row group.
+func (e *parquetEncoder) closeRowGroup() error {
+	err := e.eachColumn(func(i int) error {
+		if e.cols[i].dict != nil {
+			if err := e.flushDict(i); err != nil {
+				return err
+			}
+		}
+		// Closing the row group encodes and compresses every column's last page, one column
+		// after the other; done here, that work is spread over the workers. Only a column with
+		// pending values has its page ended (never an empty page).
+		if !e.cols[i].pending {
+			return nil
+		}
+		cw, err := e.rgw.Column(i)
+		if err != nil {
+			return err
+		}
+		if p, ok := cw.(pageFlusher); ok {
+			if err := p.FlushCurrentPage(); err != nil {
+				return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
+			}
+		}
+		e.cols[i].pending = false
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range e.cols {
+		if d := c.dict; d != nil {
+			clear(d.index)
+			d.size, d.dense = 0, false
+		}
+	}
+	if err := e.rgw.Close(); err != nil {
+		return fmt.Errorf("formats: write parquet row group: %w", err)
+	}
+	return nil
+}
+
+// pendingBytes estimates the bytes of the current row group not yet handed to its writers.
+func (e *parquetEncoder) pendingBytes() int64 {
+	var n int64
+	for _, c := range e.cols {
+		if c.dict != nil {
+			n += c.dict.pendingBytes()
+		}
+	}
+	return n
 }
 
 func (e *parquetEncoder) Close() error {
@@ -386,7 +715,7 @@ func (e *parquetEncoder) Close() error {
 			cerr = e.fw.Close()
 		} else {
 			if e.rgw != nil && e.err == nil {
-				cerr = e.rgw.Close()
+				cerr = e.closeRowGroup()
 			}
 			// file.Writer.Close reports no footer errors; a panic is caught above.
 			if werr := e.pw.Close(); cerr == nil {

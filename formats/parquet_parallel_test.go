@@ -9,7 +9,10 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // wideTypes are the flat column types of the wide test schema.
@@ -97,8 +100,10 @@ func wideRecord(t testing.TB, mem memory.Allocator, start, n int, nested bool) a
 
 // TestParquetColumnParallel writes wide records over several row groups, by rows and by bytes,
 // with batches that straddle row groups and batches that are slices, and reads them back. For
-// flat schemas, encoded column by column in parallel, the file must also be byte for byte the
-// one pqarrow's sequential writer produces.
+// flat schemas, encoded column by column in parallel (string and binary columns through their
+// own dictionaries), every column chunk must also hold what pqarrow's sequential writer puts
+// there: the same encodings, dictionary and statistics; for nested schemas the file is
+// pqarrow's, byte for byte.
 func TestParquetColumnParallel(t *testing.T) {
 	defer func(c, p int64, w int) { parquetChunkRows, parquetPageSize, parquetWorkers = c, p, w }(parquetChunkRows, parquetPageSize, parquetWorkers)
 	parquetChunkRows, parquetPageSize, parquetWorkers = 300, 4<<10, 4
@@ -145,11 +150,191 @@ func TestParquetColumnParallel(t *testing.T) {
 			parquetColumnParallel = false
 			seq := encodeAll(t, whole.Schema(), tc.opts, parts...)
 			parquetColumnParallel = true
-			if !tc.nested {
-				assert.True(t, bytes.Equal(seq, data), "same file as pqarrow's sequential writer (%d and %d bytes)", len(data), len(seq))
-			} else {
+			if tc.nested {
 				assert.Equal(t, seq, data, "nested schemas go through pqarrow either way")
+				return
 			}
+			// By bytes, row groups end where each writer's size estimate says: compare those of
+			// the row-count cases only.
+			assertSameChunks(t, mem, seq, data, tc.opts.RowGroupBytes == 0)
 		})
+	}
+}
+
+// assertSameChunks compares two Parquet files column chunk by column chunk: encodings,
+// dictionary page, value counts and statistics; with groups, also the row groups.
+func assertSameChunks(t *testing.T, mem memory.Allocator, want, got []byte, groups bool) {
+	t.Helper()
+	wr, wrec := readParquet(t, mem, want)
+	defer wrec.Release()
+	gr, grec := readParquet(t, mem, got)
+	defer grec.Release()
+	wm, gm := wr.MetaData(), gr.MetaData()
+	if !groups {
+		return
+	}
+	require.Equal(t, len(wm.RowGroups), len(gm.RowGroups), "row groups")
+	for g := range len(wm.RowGroups) {
+		wg, gg := wm.RowGroup(g), gm.RowGroup(g)
+		require.Equal(t, wg.NumRows(), gg.NumRows(), "rows of group %d", g)
+		for c := 0; c < wg.NumColumns(); c++ {
+			wc, err := wg.ColumnChunk(c)
+			require.NoError(t, err)
+			gc, err := gg.ColumnChunk(c)
+			require.NoError(t, err)
+			name := wc.PathInSchema().String()
+			assert.Equal(t, wc.Encodings(), gc.Encodings(), "encodings of %s in group %d", name, g)
+			assert.Equal(t, wc.HasDictionaryPage(), gc.HasDictionaryPage(), "dictionary page of %s in group %d", name, g)
+			assert.Equal(t, wc.NumValues(), gc.NumValues(), "values of %s in group %d", name, g)
+			ws, err := wc.StatsSet()
+			require.NoError(t, err)
+			gs, err := gc.StatsSet()
+			require.NoError(t, err)
+			require.Equal(t, ws, gs, "statistics of %s in group %d", name, g)
+			if ws {
+				wst, err := wc.Statistics()
+				require.NoError(t, err)
+				gst, err := gc.Statistics()
+				require.NoError(t, err)
+				we, err := wst.Encode()
+				require.NoError(t, err)
+				ge, err := gst.Encode()
+				require.NoError(t, err)
+				assert.Equal(t, we, ge, "statistics of %s in group %d", name, g)
+			}
+		}
+	}
+	for _, r := range []interface{ Close() error }{wr, gr} {
+		require.NoError(t, r.Close())
+	}
+}
+
+// TestParquetStringDictionary covers the string and binary columns' own dictionaries: a
+// dictionary that outgrows its limit in the middle of a row group (the rest of the group
+// falls back to plain encoding, as pqarrow's writer does), empty strings and nulls, and page
+// statistics with several pages per column chunk.
+func TestParquetStringDictionary(t *testing.T) {
+	defer func(c, p, d int64) { parquetChunkRows, parquetPageSize, parquetDictLimit = c, p, d }(parquetChunkRows, parquetPageSize, parquetDictLimit)
+	parquetChunkRows, parquetPageSize, parquetDictLimit = 500, 200, 2<<10
+	mem := checkedMem(t)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "few", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "many", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "bin", Type: arrow.BinaryTypes.Binary},
+		{Name: "sorted", Type: arrow.BinaryTypes.String},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	const n = 5000
+	for r := 0; r < n; r++ {
+		switch r % 7 {
+		case 3:
+			b.Field(0).AppendNull()
+		case 5:
+			b.Field(0).(*array.StringBuilder).Append("")
+		default:
+			b.Field(0).(*array.StringBuilder).Append(names[r%len(names)])
+		}
+		if r%11 == 0 {
+			b.Field(1).AppendNull()
+		} else {
+			// distinct values: the dictionary fills up after about 150 rows
+			b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("value-%05d", (r*7919)%n))
+		}
+		b.Field(2).(*array.BinaryBuilder).Append([]byte{byte(r % 13), 0, byte(r % 3)})
+		// each write part of a row group holds other values: its page minimum and maximum are
+		// not the dictionary's
+		b.Field(3).(*array.StringBuilder).Append(fmt.Sprintf("s%03d", r/100))
+	}
+	whole := b.NewRecord()
+	defer whole.Release()
+	parts := []arrow.Record{whole.NewSlice(0, 1200), whole.NewSlice(1200, n)}
+	defer func() {
+		for _, p := range parts {
+			p.Release()
+		}
+	}()
+	opts := Options{Format: Parquet, Allocator: mem, RowGroupRows: 2000}
+	data := encodeAll(t, schema, opts, parts...)
+	rdr, got := readParquet(t, mem, data)
+	defer got.Release()
+	assert.True(t, array.RecordEqual(whole, got), "records equal")
+	assert.Equal(t, 3, rdr.NumRowGroups())
+	for g := 0; g < rdr.NumRowGroups(); g++ {
+		rg := rdr.MetaData().RowGroup(g)
+		for c, fallback := range []bool{false, true, false, false} {
+			cc, err := rg.ColumnChunk(c)
+			require.NoError(t, err)
+			assert.True(t, cc.HasDictionaryPage(), "column %d group %d has a dictionary", c, g)
+			plainPages := false
+			for _, st := range cc.EncodingStats() {
+				if st.PageType.String() == "DATA_PAGE" && st.Encoding == parquet.Encodings.Plain {
+					plainPages = true
+				}
+			}
+			assert.Equal(t, fallback, plainPages, "column %d group %d has plain data pages: %v", c, g, cc.EncodingStats())
+		}
+	}
+	assertPageStats(t, rdr, whole)
+	parquetColumnParallel = false
+	seq := encodeAll(t, schema, opts, parts...)
+	parquetColumnParallel = true
+	assertSameChunks(t, mem, seq, data, true)
+}
+
+// assertPageStats checks the statistics of every data page of the byte array columns against
+// the rows the page holds: null count, minimum and maximum in byte order.
+func assertPageStats(t *testing.T, rdr *file.Reader, rec arrow.Record) {
+	t.Helper()
+	for c := 0; c < int(rec.NumCols()); c++ {
+		col := rec.Column(c).(array.BinaryLike)
+		value := func(j int) []byte {
+			switch a := col.(type) {
+			case *array.String:
+				return []byte(a.Value(j))
+			case *array.Binary:
+				return a.Value(j)
+			}
+			t.Fatalf("column %d: %T", c, col)
+			return nil
+		}
+		row, pages := 0, 0
+		for g := 0; g < rdr.NumRowGroups(); g++ {
+			pr, err := rdr.RowGroup(g).GetColumnPageReader(c)
+			require.NoError(t, err)
+			for pr.Next() {
+				dp, ok := pr.Page().(file.DataPage)
+				if !ok {
+					continue
+				}
+				pages++
+				n := int(dp.NumValues())
+				var nulls int64
+				var lo, hi []byte
+				for j := row; j < row+n; j++ {
+					if col.IsNull(j) {
+						nulls++
+						continue
+					}
+					v := value(j)
+					if lo == nil || bytes.Compare(v, lo) < 0 {
+						lo = v
+					}
+					if hi == nil || bytes.Compare(v, hi) > 0 {
+						hi = v
+					}
+				}
+				st := dp.Statistics()
+				assert.Equal(t, nulls, st.NullCount, "nulls of column %d rows %d-%d", c, row, row+n)
+				if lo != nil {
+					assert.Equal(t, string(lo), string(st.Min), "min of column %d rows %d-%d", c, row, row+n)
+					assert.Equal(t, string(hi), string(st.Max), "max of column %d rows %d-%d", c, row, row+n)
+				}
+				row += n
+			}
+			require.NoError(t, pr.Err())
+		}
+		assert.Equal(t, int(rec.NumRows()), row, "rows of column %d", c)
+		assert.Greater(t, pages, 6, "pages of column %d", c)
 	}
 }

@@ -69,6 +69,7 @@ type config struct {
 	keepOutputs             bool
 
 	cpuProfile, memProfile, profileTable, profileFormat string
+	profileRepeat                                       int
 
 	genDir            string // internal: generate a table in this child process and exit
 	genRows, genFiles int
@@ -143,6 +144,7 @@ func parseFlags() (config, error) {
 	flag.IntVar(&c.parallel, "parallel", envInt("BENCH_PARALLEL", 0), "pass --parallel N to the exports (BENCH_PARALLEL; 0: the CLI default)")
 	flag.BoolVar(&c.keepOutputs, "keep-outputs", false, "keep the exported files in DIR/out")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "profile one in-process export (see -profile-table) into this file")
+	flag.IntVar(&c.profileRepeat, "profile-repeat", 1, "with -cpuprofile: run the profiled export this many times")
 	flag.StringVar(&c.memProfile, "memprofile", "", "with -cpuprofile: also write a heap profile here")
 	flag.StringVar(&c.profileTable, "profile-table", "bench", "table of the profiled export: bench or covid")
 	flag.StringVar(&c.profileFormat, "profile-format", "csv", "format of the profiled export")
@@ -678,13 +680,6 @@ func profileExport(ctx context.Context, cfg config, profile string, tables []tab
 	}
 	stopHeap := watchHeap(cfg.memProfile)
 	defer stopHeap()
-	start := time.Now()
-	r, err := sharing.Open(ctx, cl, sharing.Table{Share: parts[0], Schema: parts[1], Name: parts[2]}, sharing.ReadOptions{Parallel: cfg.parallel})
-	if err != nil {
-		pprof.StopCPUProfile()
-		return err
-	}
-	defer r.Release()
 	fm, err := formats.ParseFormat(cfg.profileFormat)
 	if err != nil {
 		pprof.StopCPUProfile()
@@ -692,20 +687,39 @@ func profileExport(ctx context.Context, cfg config, profile string, tables []tab
 	}
 	out := filepath.Join(cfg.dir, "out", "profile."+cfg.profileFormat)
 	_ = os.MkdirAll(filepath.Dir(out), 0o755)
-	sink, name, err := export.OpenSink(out)
-	if err != nil {
-		pprof.StopCPUProfile()
-		return err
+	start := time.Now()
+	var rows int64
+	for i := 0; i < max(cfg.profileRepeat, 1); i++ {
+		n, err := profileOnce(ctx, cl, parts, fm, out, cfg.parallel)
+		if err != nil {
+			pprof.StopCPUProfile()
+			return err
+		}
+		rows += n
 	}
-	sum, err := export.Run(ctx, r, sink, export.Options{Output: name, Format: formats.Options{Format: fm}, Overwrite: true})
 	pprof.StopCPUProfile()
-	if err != nil {
-		return err
-	}
 	secs := time.Since(start).Seconds()
-	logf("profiled %s %s: %d rows in %.2fs (%.0f rows/s); CPU profile %s", t.Name, cfg.profileFormat, sum.Rows, secs, float64(sum.Rows)/secs, cfg.cpuProfile)
+	logf("profiled %s %s: %d rows in %.2fs (%.0f rows/s, %d runs); CPU profile %s", t.Name, cfg.profileFormat, rows, secs, float64(rows)/secs, max(cfg.profileRepeat, 1), cfg.cpuProfile)
 	_ = os.Remove(out)
 	return nil
+}
+
+// profileOnce runs one in-process export of the table to out and returns its rows.
+func profileOnce(ctx context.Context, cl *sharing.Client, parts []string, fm formats.Format, out string, parallel int) (int64, error) {
+	r, err := sharing.Open(ctx, cl, sharing.Table{Share: parts[0], Schema: parts[1], Name: parts[2]}, sharing.ReadOptions{Parallel: parallel})
+	if err != nil {
+		return 0, err
+	}
+	defer r.Release()
+	sink, name, err := export.OpenSink(out)
+	if err != nil {
+		return 0, err
+	}
+	sum, err := export.Run(ctx, r, sink, export.Options{Output: name, Format: formats.Options{Format: fm}, Overwrite: true})
+	if err != nil {
+		return 0, err
+	}
+	return sum.Rows, nil
 }
 
 // watchHeap samples the live heap every 100ms and keeps the heap profile taken when it was
