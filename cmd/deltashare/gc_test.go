@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime/debug"
 	"testing"
 
@@ -9,18 +10,25 @@ import (
 
 func TestTuneGC(t *testing.T) {
 	for _, tc := range []struct {
-		name, gogc string
-		want       int
+		name, gogc, memlimit string
+		percent              int
+		limit                int64
 	}{
-		{"default when GOGC is unset", "", defaultGCPercent},
-		{"GOGC from the environment wins", "200", 137},
+		{"defaults when unset", "", "", defaultGCPercent, defaultMemoryLimit},
+		{"GOGC from the environment wins", "300", "", 137, defaultMemoryLimit},
+		{"GOMEMLIMIT from the environment wins", "", "1GiB", defaultGCPercent, 1 << 40},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("GOGC", tc.gogc)
-			prev := debug.SetGCPercent(137) // a marker: tuneGC must replace it or leave it
-			defer debug.SetGCPercent(prev)
+			t.Setenv("GOMEMLIMIT", tc.memlimit)
+			// markers: tuneGC must replace them or leave them
+			prevPercent := debug.SetGCPercent(137)
+			defer debug.SetGCPercent(prevPercent)
+			prevLimit := debug.SetMemoryLimit(1 << 40)
+			defer debug.SetMemoryLimit(prevLimit)
 			tuneGC()
-			assert.Equal(t, tc.want, debug.SetGCPercent(137))
+			assert.Equal(t, tc.percent, debug.SetGCPercent(137))
+			assert.Equal(t, tc.limit, debug.SetMemoryLimit(math.MaxInt64))
 		})
 	}
 }
