@@ -247,7 +247,9 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		return fmt.Errorf("not a readable Parquet file: %w", err)
 	}
 	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: p.batch}, p.mem)
+	aprops := pqarrow.ArrowReadProperties{BatchSize: p.batch}
+	dictCols := readDictColumns(pf, &aprops)
+	fr, err := pqarrow.NewFileReader(pf, aprops, p.mem)
 	if err != nil {
 		return fmt.Errorf("reading the Parquet schema: %w", err)
 	}
@@ -299,13 +301,28 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	}
 
 	total := pf.NumRows()
-	var rr pqarrow.RecordReader
+	var rr interface {
+		Schema() *arrow.Schema
+		Next() bool
+		Record() arrow.Record
+		Err() error
+	}
 	if len(leaves) > 0 {
-		rr, err = fr.GetRecordReader(ctx, leaves, nil)
-		if err != nil {
-			return fmt.Errorf("reading columns: %w", err)
+		if dictCols && pf.NumRowGroups() > 1 {
+			rg, err := newRowGroupRecords(ctx, fr, leaves)
+			if err != nil {
+				return fmt.Errorf("reading columns: %w", err)
+			}
+			defer rg.Release()
+			rr = rg
+		} else {
+			r, err := fr.GetRecordReader(ctx, leaves, nil)
+			if err != nil {
+				return fmt.Errorf("reading columns: %w", err)
+			}
+			defer r.Release()
+			rr = r
 		}
-		defer rr.Release()
 		if got := rr.Schema().NumFields(); got != recCols {
 			return fmt.Errorf("internal error: %d columns asked from the Parquet reader, %d given (%v)", recCols, got, rr.Schema())
 		}
@@ -327,11 +344,19 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 			}
 			rec = rr.Record()
 			n = rec.NumRows()
+			// The reader keeps the record: densify works on a reference of its own.
+			rec.Retain()
+			if rec, err = densify(p.mem, rec); err != nil {
+				return fmt.Errorf("decoding rows %d and on: %w", off, err)
+			}
 		}
 		if n == 0 {
 			break
 		}
 		work, err := r.buildRecord(al, f, cols, rec, off, n)
+		if rec != nil {
+			rec.Release()
+		}
 		if err != nil {
 			return err
 		}
