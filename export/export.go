@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -175,7 +176,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts Options) (sum *Summary
 	if err := r.commit(); err != nil {
 		return nil, err
 	}
-	sum = &Summary{Rows: r.rows, Bytes: r.bytes, TableVersion: -1}
+	sum = &Summary{Rows: r.rows, Bytes: r.bytes.Load(), TableVersion: -1}
 	for _, p := range r.parts {
 		sum.Outputs = append(sum.Outputs, location(sink, p.name))
 	}
@@ -211,15 +212,17 @@ type run struct {
 	bounds   FileBoundaries
 	mem      memory.Allocator
 
-	parts     []*part
-	open      map[string]*part
-	seq       map[string]int
-	tick      uint64
-	old       []string // part files of an earlier export found in the directory
-	rows      int64
-	bytes     int64
-	newBytes  int64 // output bytes since the last progress report
-	newFiles  int   // files finished since the last progress report
+	parts []*part
+	open  map[string]*part
+	seq   map[string]int
+	tick  uint64
+	old   []string // part files of an earlier export found in the directory
+	rows  int64
+	// bytes and newBytes (output bytes since the last progress report) are added to by the
+	// encoders' writer goroutines.
+	bytes     atomic.Int64
+	newBytes  atomic.Int64
+	newFiles  int // files finished since the last progress report
 	committed bool
 	keyBuf    []byte
 	valBuf    []byte
@@ -469,8 +472,8 @@ func (r *run) write(rec arrow.Record) error {
 }
 
 func (r *run) report(rows int64) {
-	r.progress.Add(rows, r.newBytes, r.newFiles)
-	r.newBytes, r.newFiles = 0, 0
+	r.progress.Add(rows, r.newBytes.Swap(0), r.newFiles)
+	r.newFiles = 0
 }
 
 // writeTo writes rec to the open part of directory dir, rolling parts as the options say.
@@ -673,8 +676,8 @@ type countingWriter struct {
 
 func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
-	c.r.bytes += int64(n)
-	c.r.newBytes += int64(n)
+	c.r.bytes.Add(int64(n))
+	c.r.newBytes.Add(int64(n))
 	return n, err
 }
 

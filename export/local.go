@@ -234,7 +234,15 @@ type localObject struct {
 	aborted   bool
 	closeErr  error
 	closed    bool
+	// written counts the bytes written; flushed is where writeback was last started (see
+	// startWriteback).
+	written, flushed int64
 }
+
+// writebackStep is how much written data starts its writeback to disk while the export goes on,
+// so that the fsync of Close, which makes the file durable before it is renamed into place,
+// finds little left to write.
+const writebackStep = 8 << 20
 
 var errObjectDone = errors.New("export: output object is already committed or aborted")
 
@@ -245,7 +253,13 @@ func (o *localObject) Write(p []byte) (int, error) {
 		}
 		return 0, errObjectDone
 	}
-	return o.f.Write(p)
+	n, err := o.f.Write(p)
+	o.written += int64(n)
+	if o.written-o.flushed >= writebackStep {
+		startWriteback(o.f, o.flushed, o.written-o.flushed)
+		o.flushed = o.written
+	}
+	return n, err
 }
 
 // Close flushes the file to disk and closes it without making it visible; Run calls it when a

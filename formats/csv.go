@@ -20,6 +20,7 @@ type csvEncoder struct {
 	eol       []byte
 	null      []byte
 	tmp       []byte
+	par       *textWorkers
 }
 
 var _ Encoder = (*csvEncoder)(nil)
@@ -27,9 +28,9 @@ var _ Encoder = (*csvEncoder)(nil)
 // plainBytes are the bytes that plain value text can contain besides digits and letters.
 const plainBytes = "+-./:="
 
-func newCSVEncoder(s *sink, schema *arrow.Schema, cols []valueEncoder, o Options) *csvEncoder {
+func newCSVEncoder(s *sink, schema *arrow.Schema, cols []valueEncoder, o Options, par *textWorkers) *csvEncoder {
 	d := o.delimiter()
-	e := &csvEncoder{sink: s, schema: schema, cols: cols, null: []byte(o.Null), eol: []byte("\n")}
+	e := &csvEncoder{sink: s, schema: schema, cols: cols, null: []byte(o.Null), eol: []byte("\n"), par: par}
 	e.delim = utf8.AppendRune(nil, d)
 	if len(e.delim) == 1 {
 		e.delim1 = e.delim[0]
@@ -57,7 +58,7 @@ func newCSVEncoder(s *sink, schema *arrow.Schema, cols []valueEncoder, o Options
 			}
 			start := len(b)
 			b = append(b, f.Name...)
-			b = e.quoteIfNeeded(b, start, false)
+			b = e.quoteIfNeeded(b, start, false, &e.tmp)
 		}
 		s.buf = append(b, e.eol...)
 	}
@@ -110,15 +111,15 @@ func containsBytes(s, sub []byte) bool {
 }
 
 // quoteIfNeeded quotes b[start:] in place when it needs quotes or, for values, when it equals
-// the null text.
-func (e *csvEncoder) quoteIfNeeded(b []byte, start int, value bool) []byte {
+// the null text. tmp is scratch space.
+func (e *csvEncoder) quoteIfNeeded(b []byte, start int, value bool, tmp *[]byte) []byte {
 	field := b[start:]
 	if !e.needsQuotes(field) && !(value && string(field) == string(e.null)) {
 		return b
 	}
-	e.tmp = append(e.tmp[:0], field...)
+	*tmp = append((*tmp)[:0], field...)
 	b = append(b[:start], '"')
-	for _, c := range e.tmp {
+	for _, c := range *tmp {
 		if c == '"' {
 			b = append(b, '"')
 		}
@@ -142,27 +143,21 @@ func (e *csvEncoder) Write(rec arrow.Record) error {
 	}
 	n := int(rec.NumRows())
 	s := e.sink
+	if k := e.par.count(n); k > 1 {
+		if err := e.par.run(rec, e.cols, k, func(w *textWorker, from, to int) {
+			b := w.buf[:0]
+			for row := from; row < to; row++ {
+				b = e.appendRow(b, w.cols, &w.tmp, row)
+			}
+			w.buf = b
+		}, s.handoff); err != nil {
+			return err
+		}
+		return s.check()
+	}
 	b := s.buf
 	for row := 0; row < n; row++ {
-		for i, c := range e.cols {
-			if i > 0 {
-				if e.delim1 != 0 {
-					b = append(b, e.delim1)
-				} else {
-					b = append(b, e.delim...)
-				}
-			}
-			if c.isNull(row) {
-				b = append(b, e.null...)
-				continue
-			}
-			start := len(b)
-			b = c.appendText(b, row)
-			if e.check[i] || e.nullPlain && string(b[start:]) == string(e.null) {
-				b = e.quoteIfNeeded(b, start, true)
-			}
-		}
-		b = append(b, e.eol...)
+		b = e.appendRow(b, e.cols, &e.tmp, row)
 		if len(b) >= flushSize {
 			s.buf = b
 			if err := s.flush(); err != nil {
@@ -175,6 +170,33 @@ func (e *csvEncoder) Write(rec arrow.Record) error {
 	return nil
 }
 
+// appendRow appends the line of row, formatted with cols; tmp is scratch space. It only reads
+// e, so goroutines with their own cols and tmp can format rows concurrently.
+func (e *csvEncoder) appendRow(b []byte, cols []valueEncoder, tmp *[]byte, row int) []byte {
+	for i, c := range cols {
+		if i > 0 {
+			if e.delim1 != 0 {
+				b = append(b, e.delim1)
+			} else {
+				b = append(b, e.delim...)
+			}
+		}
+		if c.isNull(row) {
+			b = append(b, e.null...)
+			continue
+		}
+		start := len(b)
+		b = c.appendText(b, row)
+		if e.check[i] || e.nullPlain && string(b[start:]) == string(e.null) {
+			b = e.quoteIfNeeded(b, start, true, tmp)
+		}
+	}
+	return append(b, e.eol...)
+}
+
 func (e *csvEncoder) Close() error {
-	return e.closeOnce(e.sink.close)
+	return e.closeOnce(func() error {
+		e.par.release()
+		return e.sink.close()
+	})
 }

@@ -60,10 +60,21 @@
 // true exactly when the Arrow type has a time zone, so timestamp_ntz stays a local time. A
 // nanosecond value that is not a whole number of microseconds is an error, never silently
 // truncated. Decimals stay DECIMAL. A row group is closed when it reaches RowGroupRows rows
-// (default 1,048,576) or about RowGroupBytes bytes (default 128 MiB), whichever comes first. The
+// (default 262,144) or about RowGroupBytes bytes (default 128 MiB), whichever comes first. The
 // size is checked every 65,536 rows and counts the compressed pages written so far, not the page
 // each column is still filling (up to 1 MiB per column), so row groups can come out somewhat
 // larger than RowGroupBytes. The open row group is held in memory until it is closed.
+//
+// The columns of a flat schema are encoded concurrently, and string and binary columns are
+// dictionary-encoded by the encoder itself (a dictionary of up to 128 KiB per column chunk,
+// then plain values, as pqarrow's own writer does); the file holds the same encodings,
+// dictionaries and statistics as pqarrow's sequential writer would write.
+//
+// # Text output
+//
+// Large records are formatted on several goroutines, each a range of rows, and written in
+// order: the text is the same as one goroutine's. A goroutine of the encoder writes (and
+// compresses) full buffers while the next ones are formatted.
 //
 // # Compression
 //

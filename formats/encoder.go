@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/klauspost/compress/gzip"
@@ -19,7 +22,9 @@ import (
 // to New. Write after Close returns [ErrClosed]. A record whose schema does not match is refused
 // and the encoder stays usable; after any other Write error (the output failed, Parquet could
 // not encode a value) the encoder is broken: later Writes and Close return that error and the
-// output is incomplete. An Encoder is not safe for concurrent use.
+// output is incomplete. Text output is written by a goroutine of the encoder while it formats
+// the next rows, so a failure of the output can surface at a later Write or only at Close;
+// Close ends that goroutine and must be called. An Encoder is not safe for concurrent use.
 type Encoder interface {
 	Write(rec arrow.Record) error
 	Close() error
@@ -55,10 +60,11 @@ func New(w io.Writer, schema *arrow.Schema, opts Options) (Encoder, error) {
 	if err != nil {
 		return nil, err
 	}
+	par := &textWorkers{schema: schema, opts: opts}
 	if f == CSV {
-		return newCSVEncoder(s, schema, cols, opts), nil
+		return newCSVEncoder(s, schema, cols, opts, par), nil
 	}
-	return newJSONEncoder(s, schema, cols, f == JSON), nil
+	return newJSONEncoder(s, schema, cols, f == JSON, par), nil
 }
 
 func newColumns(schema *arrow.Schema, opts Options) ([]valueEncoder, error) {
@@ -99,12 +105,20 @@ func checkRecord(schema *arrow.Schema, rec arrow.Record) error {
 // flushSize is the amount of buffered text that triggers a write to the output.
 const flushSize = 256 << 10
 
-// sink buffers text output and optionally compresses it.
+// sink buffers text output and optionally compresses it. Full buffers are written (and
+// compressed) by a goroutine of their own while the encoder fills the next one: two buffers take
+// turns. The writer goroutine starts with the first full buffer (small outputs are written by
+// close alone) and ends in close.
 type sink struct {
 	w    io.Writer      // the compressor, or the caller's writer
 	comp io.WriteCloser // the compressor, nil when not compressing
 	buf  []byte
 	err  error // first write error; sticky
+
+	full chan []byte  // buffers for the writer goroutine; nil until it starts
+	free chan []byte  // buffers the writer goroutine is done with
+	done chan error   // the writer goroutine's first error, sent when it ends
+	werr atomic.Value // the writer goroutine's first error, as soon as it happens
 }
 
 func newSink(w io.Writer, c Compression) (*sink, error) {
@@ -125,23 +139,68 @@ func newSink(w io.Writer, c Compression) (*sink, error) {
 	return s, nil
 }
 
-func (s *sink) flush() error {
-	if s.err != nil {
-		return s.err
-	}
-	if len(s.buf) > 0 {
-		_, err := s.w.Write(s.buf)
-		s.buf = s.buf[:0]
-		if err != nil {
-			s.err = fmt.Errorf("formats: write output: %w", err)
+// writeLoop writes the buffers it is given until full is closed.
+func (s *sink) writeLoop() {
+	var err error
+	for b := range s.full {
+		if err == nil && len(b) > 0 {
+			if _, werr := s.w.Write(b); werr != nil {
+				err = fmt.Errorf("formats: write output: %w", werr)
+				s.werr.Store(err)
+			}
 		}
+		s.free <- b[:0]
 	}
-	return s.err
+	s.done <- err
 }
 
-// close flushes and finishes the compressed stream.
+// flush hands the buffered text to the writer goroutine and takes the other buffer.
+func (s *sink) flush() error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if len(s.buf) == 0 {
+		return nil
+	}
+	s.start()
+	s.full <- s.buf
+	s.buf = <-s.free
+	return nil
+}
+
+// sinkBuffers bounds the buffers in circulation between an encoder and its writer goroutine:
+// the sink's two and one per formatting worker.
+const sinkBuffers = 64
+
+// start starts the writer goroutine, once.
+func (s *sink) start() {
+	if s.full == nil {
+		s.full, s.free, s.done = make(chan []byte, 1), make(chan []byte, sinkBuffers), make(chan error, 1)
+		s.free <- make([]byte, 0, cap(s.buf))
+		go s.writeLoop()
+	}
+}
+
+// close writes what is left, waits for the writer goroutine and finishes the compressed
+// stream.
 func (s *sink) close() error {
-	err := s.flush()
+	err := s.err
+	if s.full != nil {
+		if err == nil && len(s.buf) > 0 {
+			s.full <- s.buf
+		}
+		close(s.full)
+		if werr := <-s.done; err == nil {
+			err = werr
+		}
+	} else if err == nil && len(s.buf) > 0 {
+		if _, werr := s.w.Write(s.buf); werr != nil {
+			err = fmt.Errorf("formats: write output: %w", werr)
+		}
+	}
+	if err != nil {
+		s.err = err
+	}
 	if s.comp != nil {
 		if cerr := s.comp.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("formats: finish compressed output: %w", cerr)
@@ -150,6 +209,122 @@ func (s *sink) close() error {
 	s.buf = nil
 	return err
 }
+
+// check returns the first write error, the writer goroutine's included.
+func (s *sink) check() error {
+	if s.err == nil {
+		if err, ok := s.werr.Load().(error); ok {
+			s.err = err
+		}
+	}
+	return s.err
+}
+
+// handoff queues p, formatted text, after what is buffered, and returns an empty buffer for
+// the caller to go on with (p itself when it was copied).
+func (s *sink) handoff(p []byte) []byte {
+	if s.err != nil || len(p) == 0 {
+		return p[:0]
+	}
+	if len(s.buf)+len(p) < flushSize {
+		s.buf = append(s.buf, p...)
+		return p[:0]
+	}
+	if s.flush() != nil {
+		return p[:0]
+	}
+	s.start()
+	s.full <- p
+	return <-s.free
+}
+
+// The text encoders format the rows of a large record on several goroutines: the rows are cut
+// into contiguous ranges, each range is formatted into its own buffer with its own column
+// encoders (they hold per-column state: the bound arrays, day caches), and the buffers are
+// written in order, so the output is the same as when one goroutine formats every row.
+const (
+	// parallelMinRows is the smallest record formatted on several goroutines.
+	parallelMinRows = 8192
+	// rowsPerWorker is the fewest rows worth a goroutine.
+	rowsPerWorker = 4096
+)
+
+// maxFormatWorkers bounds the goroutines formatting one record; 0 means GOMAXPROCS. Tests set
+// it to 1 to force the sequential path.
+var maxFormatWorkers = 0
+
+// textWorker is the state of one goroutine formatting a range of rows.
+type textWorker struct {
+	cols []valueEncoder
+	tmp  []byte // CSV quoting scratch
+	buf  []byte // the formatted rows
+}
+
+// textWorkers holds the workers of an encoder. Worker 0 shares the encoder's own column
+// encoders and runs on the calling goroutine; the others are built on first use and kept for
+// the encoder's later records.
+type textWorkers struct {
+	schema *arrow.Schema
+	opts   Options
+	ws     []*textWorker
+}
+
+// count returns how many workers format a record of n rows; 1 means the sequential path.
+func (p *textWorkers) count(n int) int {
+	if n < parallelMinRows {
+		return 1
+	}
+	k := maxFormatWorkers
+	if k <= 0 {
+		k = runtime.GOMAXPROCS(0)
+	}
+	return max(1, min(k, n/rowsPerWorker))
+}
+
+// run binds k workers to rec (whose columns the encoder's own encoders, cols, are already
+// bound to), has each format its range of rows with format, then passes each buffer in
+// order to out, which returns the buffer the worker goes on with. Column encoders are bound on the calling goroutine: binding may fill lazily
+// built state of the arrays (null counts, dictionaries), which the workers then only read.
+func (p *textWorkers) run(rec arrow.Record, cols []valueEncoder, k int,
+	format func(w *textWorker, from, to int), out func([]byte) []byte) error {
+	if len(p.ws) == 0 {
+		p.ws = append(p.ws, &textWorker{})
+	}
+	p.ws[0].cols = cols
+	for len(p.ws) < k {
+		c, err := newColumns(p.schema, p.opts)
+		if err != nil { // cannot happen: New built the same columns
+			return err
+		}
+		p.ws = append(p.ws, &textWorker{cols: c})
+	}
+	for _, w := range p.ws[1:k] {
+		for i, c := range w.cols {
+			c.reset(rec.Column(i))
+		}
+	}
+	n := int(rec.NumRows())
+	bound := func(j int) int { return n * j / k }
+	var wg sync.WaitGroup
+	for j := 1; j < k; j++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			format(p.ws[j], bound(j), bound(j+1))
+		}()
+	}
+	format(p.ws[0], 0, bound(1))
+	ws := p.ws[:k]
+	ws[0].buf = out(ws[0].buf)
+	wg.Wait()
+	for _, w := range ws[1:] {
+		w.buf = out(w.buf)
+	}
+	return nil
+}
+
+// release drops the workers' buffers.
+func (p *textWorkers) release() { p.ws = nil }
 
 // closer implements the idempotent Close and ErrClosed for the encoders.
 type closer struct {

@@ -13,12 +13,13 @@ type jsonEncoder struct {
 	keys   [][]byte // per column: `{"name":` for the first, `,"name":` for the others
 	array  bool     // JSON array rather than NDJSON
 	rows   int64
+	par    *textWorkers
 }
 
 var _ Encoder = (*jsonEncoder)(nil)
 
-func newJSONEncoder(s *sink, schema *arrow.Schema, cols []valueEncoder, array bool) *jsonEncoder {
-	e := &jsonEncoder{sink: s, schema: schema, cols: cols, array: array}
+func newJSONEncoder(s *sink, schema *arrow.Schema, cols []valueEncoder, array bool, par *textWorkers) *jsonEncoder {
+	e := &jsonEncoder{sink: s, schema: schema, cols: cols, array: array, par: par}
 	for i, f := range schema.Fields() {
 		k := []byte{','}
 		if i == 0 {
@@ -45,31 +46,24 @@ func (e *jsonEncoder) Write(rec arrow.Record) error {
 	}
 	n := int(rec.NumRows())
 	s := e.sink
+	if k := e.par.count(n); k > 1 {
+		first := e.rows // the index in the output of the record's first row
+		e.rows += int64(n)
+		if err := e.par.run(rec, e.cols, k, func(w *textWorker, from, to int) {
+			b := w.buf[:0]
+			for row := from; row < to; row++ {
+				b = e.appendRow(b, w.cols, row, first+int64(row) == 0)
+			}
+			w.buf = b
+		}, s.handoff); err != nil {
+			return err
+		}
+		return s.check()
+	}
 	b := s.buf
 	for row := 0; row < n; row++ {
-		if e.array {
-			if e.rows == 0 {
-				b = append(b, '[', '\n')
-			} else {
-				b = append(b, ',', '\n')
-			}
-		}
+		b = e.appendRow(b, e.cols, row, e.rows == 0)
 		e.rows++
-		if len(e.cols) == 0 {
-			b = append(b, '{')
-		}
-		for i, c := range e.cols {
-			b = append(b, e.keys[i]...)
-			if c.isNull(row) {
-				b = append(b, "null"...)
-			} else {
-				b = c.appendJSON(b, row)
-			}
-		}
-		b = append(b, '}')
-		if !e.array {
-			b = append(b, '\n')
-		}
 		if len(b) >= flushSize {
 			s.buf = b
 			if err := s.flush(); err != nil {
@@ -82,8 +76,38 @@ func (e *jsonEncoder) Write(rec arrow.Record) error {
 	return nil
 }
 
+// appendRow appends the object of row, formatted with cols, with its separator: first says it
+// is the output's first row. It only reads e, so goroutines with their own cols can format rows
+// concurrently.
+func (e *jsonEncoder) appendRow(b []byte, cols []valueEncoder, row int, first bool) []byte {
+	if e.array {
+		if first {
+			b = append(b, '[', '\n')
+		} else {
+			b = append(b, ',', '\n')
+		}
+	}
+	if len(cols) == 0 {
+		b = append(b, '{')
+	}
+	for i, c := range cols {
+		b = append(b, e.keys[i]...)
+		if c.isNull(row) {
+			b = append(b, "null"...)
+		} else {
+			b = c.appendJSON(b, row)
+		}
+	}
+	b = append(b, '}')
+	if !e.array {
+		b = append(b, '\n')
+	}
+	return b
+}
+
 func (e *jsonEncoder) Close() error {
 	return e.closeOnce(func() error {
+		e.par.release()
 		if e.array && e.sink.err == nil {
 			if e.rows == 0 {
 				e.sink.buf = append(e.sink.buf, '[', ']', '\n')
