@@ -28,7 +28,12 @@ import (
 // the column chunks' encoding statistics (files without them are read the usual way). It
 // reports whether it marked any. The choice only matters for speed: a column read as a
 // dictionary that has plain pages after all is read right, its values hashed one by one.
+//
+// The dictionary must also be small (see smallDictionary): pqarrow copies a column chunk's whole
+// dictionary into every batch it reads from it, so reading a column of mostly distinct values
+// through its dictionary costs the dictionary's size per batch.
 func readDictColumns(pf *file.Reader, props *pqarrow.ArrowReadProperties) bool {
+	batch := max(props.BatchSize, 1)
 	marked := false
 	md := pf.MetaData()
 	sch := md.Schema
@@ -66,7 +71,9 @@ func readDictColumns(pf *file.Reader, props *pqarrow.ArrowReadProperties) bool {
 			}
 			if dataPages == 0 || plain > 1 {
 				ok = false
+				break
 			}
+			ok = smallDictionary(pf, g, ci, md.RowGroup(g).NumRows(), batch)
 		}
 		if ok {
 			props.SetReadDict(ci, true)
@@ -74,6 +81,24 @@ func readDictColumns(pf *file.Reader, props *pqarrow.ArrowReadProperties) bool {
 		}
 	}
 	return marked
+}
+
+// smallDictionary reports whether the dictionary page of column ci in row group g (rows rows,
+// read in batches of batch rows) costs, copied into every batch, at most 2 bytes per row.
+// Footers do not always say where the dictionary page ends (older writers leave its offset
+// out), so the page is read: the file is local by then.
+func smallDictionary(pf *file.Reader, g, ci int, rows, batch int64) bool {
+	pr, err := pf.RowGroup(g).GetColumnPageReader(ci)
+	if err != nil || !pr.Next() {
+		return false
+	}
+	dp, ok := pr.Page().(*file.DictionaryPage)
+	if !ok {
+		return false
+	}
+	defer dp.Release()
+	batches := (rows + batch - 1) / batch
+	return int64(len(dp.Data()))*batches <= 2*rows
 }
 
 // densify replaces the dictionary columns of rec by plain ones. It takes rec's reference.

@@ -223,7 +223,8 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	}
 
 	var src readerAtSeeker
-	if p.ranged && f.Size > p.memMax {
+	remote := p.ranged && f.Size > p.memMax
+	if remote {
 		src = &httpReaderAt{ctx: ctx, f: r.fetch, key: s.key, size: f.Size}
 	} else {
 		lf, err := r.fetch.download(ctx, s.key, p.memMax, p.tmpDir)
@@ -248,7 +249,8 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	}
 	defer pf.Close()
 	aprops := pqarrow.ArrowReadProperties{BatchSize: p.batch}
-	dictCols := readDictColumns(pf, &aprops)
+	// Choosing dictionary columns reads dictionary pages: not worth extra requests.
+	dictCols := !remote && readDictColumns(pf, &aprops)
 	fr, err := pqarrow.NewFileReader(pf, aprops, p.mem)
 	if err != nil {
 		return fmt.Errorf("reading the Parquet schema: %w", err)
