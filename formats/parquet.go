@@ -26,6 +26,8 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/metadata"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+
+	_ "github.com/deltashare/deltashare/internal/fastsnappy" // faster snappy pages
 )
 
 // parquetChunkRows is how many rows are written between two checks of the row group size, and
@@ -38,6 +40,8 @@ var (
 	// distinct values (ids, timestamps, measures) a dictionary only costs hashing every value,
 	// so the sooner they fall back the better.
 	parquetDictLimit int64 = 128 << 10
+	// parquetWriteBatch is the column writers' batch: the most values given to one in a call.
+	parquetWriteBatch int64 = 4096
 	// parquetColumnParallel encodes the columns of a flat schema concurrently; tests turn it
 	// off to compare with pqarrow's own sequential writer.
 	parquetColumnParallel = true
@@ -241,8 +245,11 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
 		parquet.WithMaxRowGroupLength(e.maxRows),
-		// One batch per call: a page ends only where a call ends (see closeRowGroup).
-		parquet.WithBatchSize(e.chunk),
+		// Each call to a column writer is one batch (see writeDense and flushDict): a page
+		// ends only where a call ends (see closeRowGroup). The writer checks the dictionary
+		// size after each batch, so a small batch keeps a dictionary that outgrows its limit
+		// from growing much further.
+		parquet.WithBatchSize(parquetWriteBatch),
 		parquet.WithDataPageSize(parquetPageSize),
 		parquet.WithDictionaryPageSizeLimit(parquetDictLimit),
 		parquet.WithCreatedBy("deltashare"),
@@ -488,9 +495,21 @@ func (e *parquetEncoder) encodeColumn(rec arrow.Record, i int, lo, hi int64) (er
 	return e.writeDense(rec, i, lo, hi)
 }
 
-// writeDense writes rows [lo, hi) of column i of rec as pqarrow would for a flat column: an
-// optional column gets definition level 1 for a value and 0 for a null, a required one none.
+// writeDense writes rows [lo, hi) of column i of rec, one write batch at a time.
 func (e *parquetEncoder) writeDense(rec arrow.Record, i int, lo, hi int64) error {
+	for lo < hi {
+		end := min(hi, lo+e.batch)
+		if err := e.writeDenseBatch(rec, i, lo, end); err != nil {
+			return err
+		}
+		lo = end
+	}
+	return nil
+}
+
+// writeDenseBatch writes rows [lo, hi) of column i of rec as pqarrow would for a flat column:
+// an optional column gets definition level 1 for a value and 0 for a null, a required one none.
+func (e *parquetEncoder) writeDenseBatch(rec arrow.Record, i int, lo, hi int64) error {
 	c := &e.cols[i]
 	arr := rec.Column(i)
 	if lo != 0 || hi != int64(arr.Len()) {

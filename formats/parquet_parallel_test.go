@@ -214,8 +214,10 @@ func assertSameChunks(t *testing.T, mem memory.Allocator, want, got []byte, grou
 // falls back to plain encoding, as pqarrow's writer does), empty strings and nulls, and page
 // statistics with several pages per column chunk.
 func TestParquetStringDictionary(t *testing.T) {
-	defer func(c, p, d int64) { parquetChunkRows, parquetPageSize, parquetDictLimit = c, p, d }(parquetChunkRows, parquetPageSize, parquetDictLimit)
-	parquetChunkRows, parquetPageSize, parquetDictLimit = 500, 200, 2<<10
+	defer func(c, p, d, b int64) {
+		parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = c, p, d, b
+	}(parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch)
+	parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = 500, 200, 2<<10, 300
 	mem := checkedMem(t)
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "few", Type: arrow.BinaryTypes.String, Nullable: true},

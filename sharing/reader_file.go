@@ -17,6 +17,8 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/apache/arrow/go/v17/parquet/schema"
 
+	_ "github.com/deltashare/deltashare/internal/fastsnappy" // faster snappy pages
+
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/predicate"
 )
