@@ -27,7 +27,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/metadata"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
-	_ "github.com/deltashare/deltashare/internal/fastsnappy" // faster snappy pages
+	_ "github.com/deltashare/deltashare/internal/pqcodec" // faster Parquet page codecs
 )
 
 // parquetChunkRows is how many rows are written between two checks of the row group size, and

@@ -17,7 +17,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/apache/arrow/go/v17/parquet/schema"
 
-	_ "github.com/deltashare/deltashare/internal/fastsnappy" // faster snappy pages
+	_ "github.com/deltashare/deltashare/internal/pqcodec" // faster Parquet page codecs
 
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/predicate"

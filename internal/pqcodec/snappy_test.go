@@ -1,4 +1,4 @@
-package fastsnappy
+package pqcodec
 
 import (
 	"bytes"

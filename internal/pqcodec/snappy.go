@@ -1,7 +1,12 @@
-// Package fastsnappy replaces the snappy codec of Arrow's Parquet reader and writer
-// (github.com/golang/snappy) by klauspost/compress's S2 in its snappy-compatible mode: the same
-// format, encoded and decoded faster. Importing the package registers it.
-package fastsnappy
+// Package pqcodec registers faster codecs for the pages of Arrow's Parquet reader and writer.
+// Importing the package registers them, for the whole process:
+//
+//   - snappy: klauspost/compress's S2 in its snappy-compatible mode instead of
+//     github.com/golang/snappy: the same format, encoded and decoded faster;
+//   - zstd: Arrow's own codec creates a zstd encoder for every page it compresses at a given
+//     level (megabytes of tables allocated per page); this one keeps one encoder per level and
+//     one decoder, which klauspost/compress allows to be used concurrently.
+package pqcodec
 
 import (
 	"io"
@@ -12,6 +17,7 @@ import (
 
 func init() {
 	compress.RegisterCodec(compress.Codecs.Snappy, codec{})
+	compress.RegisterCodec(compress.Codecs.Zstd, &zstdCodec{})
 }
 
 // codec implements compress.Codec with snappy-format blocks and streams.
