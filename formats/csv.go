@@ -129,45 +129,7 @@ func (e *csvEncoder) quoteIfNeeded(b []byte, start int, value bool, tmp *[]byte)
 }
 
 func (e *csvEncoder) Write(rec arrow.Record) error {
-	if e.closed {
-		return ErrClosed
-	}
-	if e.sink.err != nil {
-		return e.sink.err
-	}
-	if err := checkRecord(e.schema, rec); err != nil {
-		return err
-	}
-	for i, c := range e.cols {
-		c.reset(rec.Column(i))
-	}
-	n := int(rec.NumRows())
-	s := e.sink
-	if k := e.par.count(n); k > 1 {
-		if err := e.par.run(rec, e.cols, k, func(w *textWorker, from, to int) {
-			b := w.buf[:0]
-			for row := from; row < to; row++ {
-				b = e.appendRow(b, w.cols, &w.tmp, row)
-			}
-			w.buf = b
-		}, s.handoff); err != nil {
-			return err
-		}
-		return s.check()
-	}
-	b := s.buf
-	for row := 0; row < n; row++ {
-		b = e.appendRow(b, e.cols, &e.tmp, row)
-		if len(b) >= flushSize {
-			s.buf = b
-			if err := s.flush(); err != nil {
-				return err
-			}
-			b = s.buf
-		}
-	}
-	s.buf = b
-	return nil
+	return writeText(&e.closer, e.sink, e.par, e.schema, e.cols, &e.tmp, rec, e.appendRow)
 }
 
 // appendRow appends the line of row, formatted with cols; tmp is scratch space. It only reads

@@ -238,6 +238,54 @@ func (s *sink) handoff(p []byte) []byte {
 	return <-s.free
 }
 
+// rowFormatter appends the text of row, formatted with cols; tmp is scratch space. It may only
+// read state shared between goroutines: the workers call it with their own cols and tmp.
+type rowFormatter func(b []byte, cols []valueEncoder, tmp *[]byte, row int) []byte
+
+// writeText is the Write of the text encoders: it checks rec, binds the column encoders and
+// writes every row as format formats it, a large record on several goroutines.
+func writeText(c *closer, s *sink, par *textWorkers, schema *arrow.Schema, cols []valueEncoder,
+	tmp *[]byte, rec arrow.Record, format rowFormatter) error {
+	if c.closed {
+		return ErrClosed
+	}
+	if s.err != nil {
+		return s.err
+	}
+	if err := checkRecord(schema, rec); err != nil {
+		return err
+	}
+	for i, col := range cols {
+		col.reset(rec.Column(i))
+	}
+	n := int(rec.NumRows())
+	if k := par.count(n); k > 1 {
+		if err := par.run(rec, cols, k, func(w *textWorker, from, to int) {
+			b := w.buf[:0]
+			for row := from; row < to; row++ {
+				b = format(b, w.cols, &w.tmp, row)
+			}
+			w.buf = b
+		}, s.handoff); err != nil {
+			return err
+		}
+		return s.check()
+	}
+	b := s.buf
+	for row := 0; row < n; row++ {
+		b = format(b, cols, tmp, row)
+		if len(b) >= flushSize {
+			s.buf = b
+			if err := s.flush(); err != nil {
+				return err
+			}
+			b = s.buf
+		}
+	}
+	s.buf = b
+	return nil
+}
+
 // The text encoders format the rows of a large record on several goroutines: the rows are cut
 // into contiguous ranges, each range is formatted into its own buffer with its own column
 // encoders (they hold per-column state: the bound arrays, day caches), and the buffers are

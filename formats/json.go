@@ -32,48 +32,15 @@ func newJSONEncoder(s *sink, schema *arrow.Schema, cols []valueEncoder, array bo
 }
 
 func (e *jsonEncoder) Write(rec arrow.Record) error {
-	if e.closed {
-		return ErrClosed
+	first := e.rows // the index in the output of the record's first row
+	err := writeText(&e.closer, e.sink, e.par, e.schema, e.cols, nil, rec,
+		func(b []byte, cols []valueEncoder, _ *[]byte, row int) []byte {
+			return e.appendRow(b, cols, row, first+int64(row) == 0)
+		})
+	if err == nil {
+		e.rows += rec.NumRows()
 	}
-	if e.sink.err != nil {
-		return e.sink.err
-	}
-	if err := checkRecord(e.schema, rec); err != nil {
-		return err
-	}
-	for i, c := range e.cols {
-		c.reset(rec.Column(i))
-	}
-	n := int(rec.NumRows())
-	s := e.sink
-	if k := e.par.count(n); k > 1 {
-		first := e.rows // the index in the output of the record's first row
-		e.rows += int64(n)
-		if err := e.par.run(rec, e.cols, k, func(w *textWorker, from, to int) {
-			b := w.buf[:0]
-			for row := from; row < to; row++ {
-				b = e.appendRow(b, w.cols, row, first+int64(row) == 0)
-			}
-			w.buf = b
-		}, s.handoff); err != nil {
-			return err
-		}
-		return s.check()
-	}
-	b := s.buf
-	for row := 0; row < n; row++ {
-		b = e.appendRow(b, e.cols, row, e.rows == 0)
-		e.rows++
-		if len(b) >= flushSize {
-			s.buf = b
-			if err := s.flush(); err != nil {
-				return err
-			}
-			b = s.buf
-		}
-	}
-	s.buf = b
-	return nil
+	return err
 }
 
 // appendRow appends the object of row, formatted with cols, with its separator: first says it
