@@ -257,7 +257,7 @@ func LoadProfile(ref string, stdin io.Reader) (*Profile, error) {
 		f, err = os.Open(ref)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return nil, profileErr("profile file %s does not exist", ref)
+				return nil, profileErr("profile file %s does not exist: check the path, or give the name of a stored credential (deltashare creds list)", ref)
 			}
 			return nil, profileErr("cannot open profile file %s: %v", ref, err)
 		}

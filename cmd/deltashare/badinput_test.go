@@ -53,6 +53,7 @@ func TestBadProfiles(t *testing.T) {
 	r := run(t, "", "shares", "-p", filepath.Join(dir, "nope.share"))
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 	assert.Contains(t, r.Err, "does not exist")
+	assert.Contains(t, r.Err, "deltashare creds list", "says what to do next")
 }
 
 func TestBadTableReferences(t *testing.T) {
