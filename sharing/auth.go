@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/redact"
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -27,7 +30,7 @@ type bearerSource struct {
 
 func (s *bearerSource) Token() (*oauth2.Token, error) {
 	if !s.expiry.IsZero() && !s.now().Before(s.expiry) {
-		return nil, &ExpiredError{Expiry: s.expiry}
+		return nil, &protocol.ExpiredError{Expiry: s.expiry}
 	}
 	return &oauth2.Token{AccessToken: s.token, TokenType: "Bearer", Expiry: s.expiry}, nil
 }
@@ -46,14 +49,14 @@ func (s *oauthSource) Token() (*oauth2.Token, error) {
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil {
-		ae := &APIError{
-			Status: re.Response.StatusCode, Method: http.MethodPost, URL: redactURL(s.endpoint),
-			Code: cleanText(re.ErrorCode, 100), Message: cleanText(re.ErrorDescription, maxMessage),
+		ae := &protocol.APIError{
+			Status: re.Response.StatusCode, Method: http.MethodPost, URL: redact.URL(s.endpoint),
+			Code: redact.Text(re.ErrorCode, 100), Message: redact.Text(re.ErrorDescription, protocol.MaxMessage),
 		}
 		if ae.Code == "" && ae.Message == "" {
-			_, ae.Message = parseErrorBody(re.Body)
+			_, ae.Message = protocol.ParseErrorBody(re.Body)
 		}
-		if d, ok := parseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now()); ok {
+		if d, ok := protocol.ParseRetryAfter(re.Response.Header.Get("Retry-After"), time.Now()); ok {
 			ae.RetryAfter = d
 		}
 		if ae.Status == http.StatusBadRequest && (ae.Code == "invalid_client" || ae.Code == "unauthorized_client" || ae.Code == "invalid_grant") {
@@ -63,28 +66,10 @@ func (s *oauthSource) Token() (*oauth2.Token, error) {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return nil, fmt.Errorf("fetching an OAuth access token from %s: %w", redactURL(s.endpoint), ue.Err)
+		return nil, fmt.Errorf("fetching an OAuth access token from %s: %w", redact.URL(s.endpoint), ue.Err)
 	}
-	return nil, fmt.Errorf("fetching an OAuth access token from %s: %w", redactURL(s.endpoint), stripURLs(err))
+	return nil, fmt.Errorf("fetching an OAuth access token from %s: %w", redact.URL(s.endpoint), redact.Err(err))
 }
-
-// stripURLs removes query strings from the text of an error while keeping it unwrappable.
-func stripURLs(err error) error {
-	msg := err.Error()
-	clean := urlQueryRE.ReplaceAllString(msg, "$1?REDACTED")
-	if clean == msg {
-		return err
-	}
-	return &cleanedError{msg: clean, err: err}
-}
-
-type cleanedError struct {
-	msg string
-	err error
-}
-
-func (e *cleanedError) Error() string { return e.msg }
-func (e *cleanedError) Unwrap() error { return e.err }
 
 // NewTokenSource returns the credential of p as a token source. Bearer-token profiles give a
 // static source carrying the expiry (an expired token is an [*ExpiredError]); OAuth client

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -104,7 +106,7 @@ func TestOAuthFailures(t *testing.T) {
 			WithRetryPolicy(RetryPolicy{Sleep: (&sleepRecorder{}).sleep}))
 		require.NoError(t, err)
 		_, err = c.ListShares(context.Background())
-		require.ErrorIs(t, err, ErrUnauthorized)
+		require.ErrorIs(t, err, protocol.ErrUnauthorized)
 		assert.Contains(t, err.Error(), "OAuth access token")
 		assert.Contains(t, err.Error(), "invalid_client")
 		assertNoLeak(t, err.Error())
@@ -120,7 +122,7 @@ func TestOAuthFailures(t *testing.T) {
 			WithRetryPolicy(RetryPolicy{MaxTries: 3, Sleep: sr.sleep}))
 		require.NoError(t, err)
 		_, err = c.ListShares(context.Background())
-		require.ErrorIs(t, err, ErrServer)
+		require.ErrorIs(t, err, protocol.ErrServer)
 		assert.Equal(t, 3, tok.count())
 		assertNoLeak(t, err.Error())
 	})
@@ -148,10 +150,10 @@ func TestBearerTokenSource(t *testing.T) {
 	src, err = newTokenSource(p, nil, 0, func() time.Time { return now.Add(2 * time.Hour) })
 	require.NoError(t, err)
 	_, err = src.Token()
-	require.ErrorIs(t, err, ErrTokenExpired)
+	require.ErrorIs(t, err, protocol.ErrTokenExpired)
 
 	_, err = NewTokenSource(&Profile{Type: "basic"}, nil, 0)
-	require.ErrorIs(t, err, ErrInvalidProfile)
+	require.ErrorIs(t, err, protocol.ErrInvalidProfile)
 }
 
 func TestOAuthTokenIsJSONDecodable(t *testing.T) {

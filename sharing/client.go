@@ -12,8 +12,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/redact"
+	"github.com/deltashare/deltashare/internal/watchdog"
+	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"golang.org/x/oauth2"
 )
@@ -42,7 +45,7 @@ type Client struct {
 	timeout   time.Duration
 	log       *slog.Logger
 	userAgent string
-	caps      Capabilities
+	caps      protocol.Capabilities
 	pageSize  int
 	now       func() time.Time
 }
@@ -56,7 +59,7 @@ type clientConfig struct {
 	timeout       time.Duration
 	log           *slog.Logger
 	userAgent     string
-	caps          *Capabilities
+	caps          *protocol.Capabilities
 	pageSize      int
 	refreshMargin time.Duration
 	tokenSource   oauth2.TokenSource
@@ -85,7 +88,9 @@ func WithUserAgent(ua string) Option { return func(c *clientConfig) { c.userAgen
 
 // WithCapabilities sets the capabilities announced to the server (default
 // DefaultCapabilities()).
-func WithCapabilities(caps Capabilities) Option { return func(c *clientConfig) { c.caps = &caps } }
+func WithCapabilities(caps protocol.Capabilities) Option {
+	return func(c *clientConfig) { c.caps = &caps }
+}
 
 // WithPageSize sets maxResults on listing requests (default 0: the server decides).
 func WithPageSize(n int) Option { return func(c *clientConfig) { c.pageSize = n } }
@@ -171,7 +176,7 @@ func NewClient(p *Profile, opts ...Option) (*Client, error) {
 	if cfg.caps != nil {
 		c.caps = *cfg.caps
 	} else {
-		c.caps = DefaultCapabilities()
+		c.caps = protocol.DefaultCapabilities()
 	}
 	return c, nil
 }
@@ -199,7 +204,13 @@ func (c *Client) HTTPClient() *http.Client { return c.base }
 func (c *Client) RetryPolicy() RetryPolicy { return c.retry }
 
 // Capabilities returns the capabilities the client announces.
-func (c *Client) Capabilities() Capabilities { return c.caps }
+func (c *Client) Capabilities() protocol.Capabilities { return c.caps }
+
+// Logger returns the client\'s logger (never nil).
+func (c *Client) Logger() *slog.Logger { return c.log }
+
+// Now returns the current time by the client\'s clock.
+func (c *Client) Now() time.Time { return c.now() }
 
 // Timeout returns the request (header and idle) timeout.
 func (c *Client) Timeout() time.Duration { return c.timeout }
@@ -226,7 +237,7 @@ func (c *Client) send(ctx context.Context, r *request, consume func(*http.Respon
 	onRetry := func(attempt int, wait time.Duration, err error) {
 		c.log.Warn("retrying request", "method", r.method, "path", r.path, "attempt", attempt, "wait", wait, "error", err.Error())
 	}
-	err := c.retry.do(ctx, func(attempt int) error {
+	err := c.retry.DoWith(ctx, func(attempt int) error {
 		resp, err := c.attempt(ctx, r, attempt)
 		if err != nil {
 			return err
@@ -254,16 +265,16 @@ func (c *Client) attempt(ctx context.Context, r *request, attempt int) (*http.Re
 	if r.slowStart {
 		headerWait *= queryHeaderFactor
 	}
-	wd := newWatchdog(headerWait, c.timeout, func() { cancel(errIdleTimeout) })
+	wd := watchdog.New(headerWait, c.timeout, func() { cancel(watchdog.ErrIdle) })
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
 	req, err := http.NewRequestWithContext(actx, r.method, u, body)
 	if err != nil {
-		wd.stop()
+		wd.Stop()
 		cancel(nil)
-		return nil, fmt.Errorf("%s: %w", r.describe(), stripURLs(err))
+		return nil, fmt.Errorf("%s: %w", r.describe(), redact.Err(err))
 	}
 	req.Header.Set("User-Agent", c.userAgent)
 	if r.body != nil {
@@ -271,13 +282,13 @@ func (c *Client) attempt(ctx context.Context, r *request, attempt int) (*http.Re
 	}
 	if r.caps {
 		if h := c.caps.Header(); h != "" {
-			req.Header.Set(HeaderCapabilities, h)
+			req.Header.Set(protocol.HeaderCapabilities, h)
 		}
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		wd.stop()
+		wd.Stop()
 		err = c.transportError(ctx, actx, r, err)
 		cancel(nil)
 		c.log.Debug("request failed", "method", r.method, "path", r.path, "attempt", attempt, "elapsed", time.Since(start), "error", err.Error())
@@ -285,90 +296,29 @@ func (c *Client) attempt(ctx context.Context, r *request, attempt int) (*http.Re
 	}
 	c.log.Debug("response", "method", r.method, "path", r.path, "status", resp.StatusCode, "attempt", attempt, "elapsed", time.Since(start))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		ae := newAPIError(resp, c.now())
+		ae := protocol.NewAPIError(resp, c.now())
 		ae.Method, ae.URL = r.method, r.path
 		resp.Body.Close()
-		wd.stop()
+		wd.Stop()
 		cancel(nil)
 		return nil, ae
 	}
-	wd.bodyStarted()
-	resp.Body = &watchedBody{rc: resp.Body, wd: wd, ctx: actx, parent: ctx, cancel: cancel, what: r.describe()}
+	wd.BodyStarted()
+	resp.Body = &watchdog.Body{RC: resp.Body, WD: wd, Ctx: actx, Parent: ctx, Cancel: cancel, What: r.describe(), Truncated: protocol.ErrTruncated}
 	return resp, nil
 }
 
 // transportError rewrites an http.Client error: the URL (with its query) is dropped, and a
 // timeout of ours is reported as such rather than as a cancellation.
 func (c *Client) transportError(parent, actx context.Context, r *request, err error) error {
-	if parent.Err() == nil && errors.Is(context.Cause(actx), errIdleTimeout) {
-		return fmt.Errorf("%s: no response within %s: %w", r.describe(), c.timeout, errIdleTimeout)
+	if parent.Err() == nil && errors.Is(context.Cause(actx), watchdog.ErrIdle) {
+		return fmt.Errorf("%s: no response within %s: %w", r.describe(), c.timeout, watchdog.ErrIdle)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("%s: %w", r.describe(), stripURLs(err))
-}
-
-// watchdog cancels a request when the server sends nothing for too long: first while waiting for
-// the headers, then between reads of the body.
-type watchdog struct {
-	mu      sync.Mutex
-	t       *time.Timer
-	idle    time.Duration
-	stopped bool
-}
-
-func newWatchdog(headerWait, idle time.Duration, fire func()) *watchdog {
-	return &watchdog{t: time.AfterFunc(headerWait, fire), idle: idle}
-}
-
-func (w *watchdog) bodyStarted() { w.reset() }
-
-func (w *watchdog) reset() {
-	w.mu.Lock()
-	if !w.stopped {
-		w.t.Reset(w.idle)
-	}
-	w.mu.Unlock()
-}
-
-func (w *watchdog) stop() {
-	w.mu.Lock()
-	w.stopped = true
-	w.t.Stop()
-	w.mu.Unlock()
-}
-
-type watchedBody struct {
-	rc     io.ReadCloser
-	wd     *watchdog
-	ctx    context.Context
-	parent context.Context
-	cancel context.CancelCauseFunc
-	what   string
-}
-
-func (b *watchedBody) Read(p []byte) (int, error) {
-	b.wd.reset()
-	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF {
-		if b.parent.Err() == nil && errors.Is(context.Cause(b.ctx), errIdleTimeout) {
-			return n, fmt.Errorf("%s: the response stalled: %w", b.what, errIdleTimeout)
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return n, fmt.Errorf("%s: the connection closed mid-response: %w (%w)", b.what, ErrTruncated, err)
-		}
-		return n, fmt.Errorf("%s: reading the response: %w", b.what, stripURLs(err))
-	}
-	return n, err
-}
-
-func (b *watchedBody) Close() error {
-	b.wd.stop()
-	err := b.rc.Close()
-	b.cancel(nil)
-	return err
+	return fmt.Errorf("%s: %w", r.describe(), redact.Err(err))
 }
 
 // getJSON GETs path and decodes its JSON body into v (an empty body leaves v as is).
@@ -383,7 +333,7 @@ func (c *Client) getJSON(ctx context.Context, path string, q url.Values, v any) 
 			var se *json.SyntaxError
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &se) || errors.As(err, &te) {
-				return fmt.Errorf("%s: %w: the response is not the expected JSON (%s)", r.describe(), ErrProtocol, describeJSONError(err))
+				return fmt.Errorf("%s: %w: the response is not the expected JSON (%s)", r.describe(), protocol.ErrProtocol, protocol.DescribeJSONError(err))
 			}
 			return err
 		}
@@ -410,7 +360,7 @@ func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 		if token != "" {
 			q.Set("pageToken", token)
 		}
-		var p Page[T]
+		var p protocol.Page[T]
 		if err := c.getJSON(ctx, path, q, &p); err != nil {
 			return nil, err
 		}
@@ -419,7 +369,7 @@ func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 			return out, nil
 		}
 		if seen[p.NextPageToken] || page >= maxPages {
-			return nil, fmt.Errorf("GET %s: %w: the server keeps returning page tokens it already gave (page %d); stopping an endless listing", path, ErrProtocol, page)
+			return nil, fmt.Errorf("GET %s: %w: the server keeps returning page tokens it already gave (page %d); stopping an endless listing", path, protocol.ErrProtocol, page)
 		}
 		seen[p.NextPageToken] = true
 		token = p.NextPageToken
@@ -429,46 +379,46 @@ func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 func sharePath(share string) string { return "/shares/" + url.PathEscape(share) }
 
 // ListShares lists every share the credential can read, following all pages.
-func (c *Client) ListShares(ctx context.Context) ([]Share, error) {
-	return listAll[Share](ctx, c, "/shares")
+func (c *Client) ListShares(ctx context.Context) ([]protocol.Share, error) {
+	return listAll[protocol.Share](ctx, c, "/shares")
 }
 
 // GetShare returns one share's details.
-func (c *Client) GetShare(ctx context.Context, share string) (Share, error) {
+func (c *Client) GetShare(ctx context.Context, share string) (protocol.Share, error) {
 	if share == "" {
-		return Share{}, errors.New("GetShare: no share name given")
+		return protocol.Share{}, errors.New("GetShare: no share name given")
 	}
-	var r GetShareResponse
+	var r protocol.GetShareResponse
 	if err := c.getJSON(ctx, sharePath(share), nil, &r); err != nil {
-		return Share{}, err
+		return protocol.Share{}, err
 	}
 	return r.Share, nil
 }
 
 // ListSchemas lists the schemas of a share, following all pages.
-func (c *Client) ListSchemas(ctx context.Context, share string) ([]Schema, error) {
+func (c *Client) ListSchemas(ctx context.Context, share string) ([]protocol.Schema, error) {
 	if share == "" {
 		return nil, errors.New("ListSchemas: no share name given")
 	}
-	return listAll[Schema](ctx, c, sharePath(share)+"/schemas")
+	return listAll[protocol.Schema](ctx, c, sharePath(share)+"/schemas")
 }
 
 // ListTables lists the tables of a schema, following all pages.
-func (c *Client) ListTables(ctx context.Context, share, schema string) ([]TableInfo, error) {
+func (c *Client) ListTables(ctx context.Context, share, schema string) ([]protocol.TableInfo, error) {
 	if share == "" || schema == "" {
 		return nil, errors.New("ListTables: a share and a schema name are needed")
 	}
-	return listAll[TableInfo](ctx, c, sharePath(share)+"/schemas/"+url.PathEscape(schema)+"/tables")
+	return listAll[protocol.TableInfo](ctx, c, sharePath(share)+"/schemas/"+url.PathEscape(schema)+"/tables")
 }
 
 // ListAllTables lists every table of a share. Servers without the all-tables endpoint (answer
 // 404) are served by listing the schemas and then each schema's tables.
-func (c *Client) ListAllTables(ctx context.Context, share string) ([]TableInfo, error) {
+func (c *Client) ListAllTables(ctx context.Context, share string) ([]protocol.TableInfo, error) {
 	if share == "" {
 		return nil, errors.New("ListAllTables: no share name given")
 	}
-	tables, err := listAll[TableInfo](ctx, c, sharePath(share)+"/all-tables")
-	if err == nil || !errors.Is(err, ErrNotFound) {
+	tables, err := listAll[protocol.TableInfo](ctx, c, sharePath(share)+"/all-tables")
+	if err == nil || !errors.Is(err, protocol.ErrNotFound) {
 		return tables, err
 	}
 	c.log.Debug("all-tables not available, listing schema by schema", "share", share)
@@ -476,7 +426,7 @@ func (c *Client) ListAllTables(ctx context.Context, share string) ([]TableInfo, 
 	if serr != nil {
 		return nil, serr
 	}
-	out := []TableInfo{}
+	out := []protocol.TableInfo{}
 	for _, s := range schemas {
 		name := s.Name
 		ts, err := c.ListTables(ctx, share, name)
@@ -493,7 +443,7 @@ func (c *Client) ListAllTables(ctx context.Context, share string) ([]TableInfo, 
 
 // TableVersion returns the table's current version, or with startingTimestamp (ISO 8601, UTC,
 // e.g. 2022-01-01T00:00:00Z) the earliest version at or after that time.
-func (c *Client) TableVersion(ctx context.Context, t Table, startingTimestamp string) (int64, error) {
+func (c *Client) TableVersion(ctx context.Context, t protocol.Table, startingTimestamp string) (int64, error) {
 	if err := t.Validate(); err != nil {
 		return 0, err
 	}
@@ -501,7 +451,7 @@ func (c *Client) TableVersion(ctx context.Context, t Table, startingTimestamp st
 	if startingTimestamp != "" {
 		q.Set("startingTimestamp", startingTimestamp)
 	}
-	r := &request{method: http.MethodGet, path: t.path() + "/version", query: q}
+	r := &request{method: http.MethodGet, path: t.Path() + "/version", query: q}
 	var version int64
 	_, err := c.send(ctx, r, func(resp *http.Response) error {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
@@ -510,7 +460,7 @@ func (c *Client) TableVersion(ctx context.Context, t Table, startingTimestamp st
 			return fmt.Errorf("%s: %w", r.describe(), err)
 		}
 		if !ok {
-			return fmt.Errorf("%s: %w: the server did not send the %s header", r.describe(), ErrProtocol, HeaderTableVersion)
+			return fmt.Errorf("%s: %w: the server did not send the %s header", r.describe(), protocol.ErrProtocol, protocol.HeaderTableVersion)
 		}
 		version = v
 		return nil
@@ -519,25 +469,25 @@ func (c *Client) TableVersion(ctx context.Context, t Table, startingTimestamp st
 }
 
 func versionHeader(resp *http.Response) (int64, bool, error) {
-	h := strings.TrimSpace(resp.Header.Get(HeaderTableVersion))
+	h := strings.TrimSpace(resp.Header.Get(protocol.HeaderTableVersion))
 	if h == "" {
 		return -1, false, nil
 	}
 	v, err := strconv.ParseInt(h, 10, 64)
 	if err != nil || v < 0 {
-		return -1, false, fmt.Errorf("%w: the %s header is not a version number", ErrProtocol, HeaderTableVersion)
+		return -1, false, fmt.Errorf("%w: the %s header is not a version number", protocol.ErrProtocol, protocol.HeaderTableVersion)
 	}
 	return v, true, nil
 }
 
 // Metadata returns the table's protocol and metadata, at the latest version or at the version
 // or timestamp given.
-func (c *Client) Metadata(ctx context.Context, t Table, opts MetadataOptions) (*TableMetadata, error) {
+func (c *Client) Metadata(ctx context.Context, t protocol.Table, opts protocol.MetadataOptions) (*protocol.TableMetadata, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
 	if opts.Version != nil && opts.Timestamp != "" {
-		return nil, fmt.Errorf("%w: give a version or a timestamp, not both", ErrBadRequest)
+		return nil, fmt.Errorf("%w: give a version or a timestamp, not both", protocol.ErrBadRequest)
 	}
 	q := url.Values{}
 	if opts.Version != nil {
@@ -546,12 +496,12 @@ func (c *Client) Metadata(ctx context.Context, t Table, opts MetadataOptions) (*
 	if opts.Timestamp != "" {
 		q.Set("timestamp", opts.Timestamp)
 	}
-	r := &request{method: http.MethodGet, path: t.path() + "/metadata", query: q, caps: true}
-	var tm *TableMetadata
+	r := &request{method: http.MethodGet, path: t.Path() + "/metadata", query: q, caps: true}
+	var tm *protocol.TableMetadata
 	_, err := c.send(ctx, r, func(resp *http.Response) error {
-		var p *ProtocolAction
-		var m *MetadataAction
-		pi, err := c.readPage(resp, r, 1, nil, func(it Item) error {
+		var p *protocol.ProtocolAction
+		var m *protocol.MetadataAction
+		pi, err := c.readPage(resp, r, 1, nil, func(it protocol.Item) error {
 			switch {
 			case it.Protocol != nil && p == nil:
 				p = it.Protocol
@@ -564,9 +514,9 @@ func (c *Client) Metadata(ctx context.Context, t Table, opts MetadataOptions) (*
 			return err
 		}
 		if p == nil || m == nil {
-			return fmt.Errorf("%s: %w: the response lacks the protocol or the metaData line", r.describe(), ErrProtocol)
+			return fmt.Errorf("%s: %w: the response lacks the protocol or the metaData line", r.describe(), protocol.ErrProtocol)
 		}
-		x := newTableMetadata(pi.version, pi.format, p, m)
+		x := protocol.NewTableMetadata(pi.version, pi.format, p, m)
 		tm = &x
 		return nil
 	})
@@ -584,7 +534,7 @@ type StreamInfo struct {
 	// Version is the Delta-Table-Version header of the first page (-1 when absent).
 	Version int64
 	// Format is the response format the server used.
-	Format ResponseFormat
+	Format protocol.ResponseFormat
 	// Pages is the number of pages read.
 	Pages int
 	// RefreshToken is the first page's refresh token (snapshot queries that asked for one).
@@ -593,7 +543,7 @@ type StreamInfo struct {
 	MinURLExpirationTimestamp *int64
 	// EndStream is the last page's EndStreamAction, if it sent one. With SinglePage, its
 	// NextPageToken continues the listing.
-	EndStream *EndStream
+	EndStream *protocol.EndStream
 }
 
 // String describes the stream without its tokens.
@@ -612,20 +562,20 @@ func (s StreamInfo) String() string {
 func (s StreamInfo) GoString() string { return s.String() }
 
 // MinURLExpiration returns MinURLExpirationTimestamp as a time (zero when absent).
-func (s StreamInfo) MinURLExpiration() time.Time { return msTime(s.MinURLExpirationTimestamp) }
+func (s StreamInfo) MinURLExpiration() time.Time { return protocol.MsTime(s.MinURLExpirationTimestamp) }
 
 // QueryResult is a whole query or change-data response.
 type QueryResult struct {
 	StreamInfo
 	// Protocol and Metadata are the response's first protocol and metaData lines.
-	Protocol *ProtocolAction
-	Metadata *MetadataAction
+	Protocol *protocol.ProtocolAction
+	Metadata *protocol.MetadataAction
 	// HistoricalProtocols and HistoricalMetadata are the later protocol and metaData lines (of
 	// startingVersion queries and change-data requests that asked for them), in order.
-	HistoricalProtocols []ProtocolAction
-	HistoricalMetadata  []MetadataAction
+	HistoricalProtocols []protocol.ProtocolAction
+	HistoricalMetadata  []protocol.MetadataAction
 	// Files are the file actions in response order.
-	Files []File
+	Files []protocol.File
 }
 
 // String summarizes the result without URLs or tokens.
@@ -637,11 +587,11 @@ func (r QueryResult) String() string {
 func (r QueryResult) GoString() string { return r.String() }
 
 // TableMetadata returns the response's protocol and metadata with its version.
-func (r *QueryResult) TableMetadata() TableMetadata {
-	return newTableMetadata(r.Version, r.Format, r.Protocol, r.Metadata)
+func (r *QueryResult) TableMetadata() protocol.TableMetadata {
+	return protocol.NewTableMetadata(r.Version, r.Format, r.Protocol, r.Metadata)
 }
 
-func (r *QueryResult) add(it Item) error {
+func (r *QueryResult) add(it protocol.Item) error {
 	switch {
 	case it.Protocol != nil:
 		if r.Protocol == nil {
@@ -667,14 +617,14 @@ func (r *QueryResult) add(it Item) error {
 // Nothing has been handed out before it returns, so a response that breaks off mid-stream (a
 // reset connection, a missing EndStreamAction) is requested again from the start, within the
 // retry policy.
-func (c *Client) Query(ctx context.Context, t Table, req QueryRequest) (*QueryResult, error) {
-	return c.collect(ctx, func(fn func(Item) error) (*StreamInfo, error) { return c.QueryStream(ctx, t, req, fn) })
+func (c *Client) Query(ctx context.Context, t protocol.Table, req protocol.QueryRequest) (*QueryResult, error) {
+	return c.collect(ctx, func(fn func(protocol.Item) error) (*StreamInfo, error) { return c.QueryStream(ctx, t, req, fn) })
 }
 
 // collect runs a streamed request into a QueryResult, starting over when the stream breaks.
-func (c *Client) collect(ctx context.Context, stream func(fn func(Item) error) (*StreamInfo, error)) (*QueryResult, error) {
+func (c *Client) collect(ctx context.Context, stream func(fn func(protocol.Item) error) (*StreamInfo, error)) (*QueryResult, error) {
 	var res *QueryResult
-	err := c.retry.do(ctx, func(int) error {
+	err := c.retry.DoWith(ctx, func(int) error {
 		res = &QueryResult{}
 		info, err := stream(res.add)
 		if err != nil {
@@ -707,14 +657,14 @@ func isMidStream(err error) bool {
 // (EndStreamActions are not passed: they are summed up in the returned StreamInfo). The
 // protocol and metaData lines repeated at the head of later pages are checked and skipped.
 // An error from fn stops the stream and is returned.
-func (c *Client) QueryStream(ctx context.Context, t Table, req QueryRequest, fn func(Item) error) (*StreamInfo, error) {
+func (c *Client) QueryStream(ctx context.Context, t protocol.Table, req protocol.QueryRequest, fn func(protocol.Item) error) (*StreamInfo, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	path := t.path() + "/query"
+	path := t.Path() + "/query"
 	fetch := func(pageToken string, first bool) (*request, error) {
 		body := req
 		if !first {
@@ -733,19 +683,19 @@ func (c *Client) QueryStream(ctx context.Context, t Table, req QueryRequest, fn 
 
 // Changes reads a table's change data feed between two versions or timestamps, following
 // every page unless req.SinglePage, and collects it.
-func (c *Client) Changes(ctx context.Context, t Table, req ChangesRequest) (*QueryResult, error) {
-	return c.collect(ctx, func(fn func(Item) error) (*StreamInfo, error) { return c.ChangesStream(ctx, t, req, fn) })
+func (c *Client) Changes(ctx context.Context, t protocol.Table, req protocol.ChangesRequest) (*QueryResult, error) {
+	return c.collect(ctx, func(fn func(protocol.Item) error) (*StreamInfo, error) { return c.ChangesStream(ctx, t, req, fn) })
 }
 
 // ChangesStream is Changes calling fn for each line as it arrives (see QueryStream).
-func (c *Client) ChangesStream(ctx context.Context, t Table, req ChangesRequest, fn func(Item) error) (*StreamInfo, error) {
+func (c *Client) ChangesStream(ctx context.Context, t protocol.Table, req protocol.ChangesRequest, fn func(protocol.Item) error) (*StreamInfo, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	path := t.path() + "/changes"
+	path := t.Path() + "/changes"
 	fetch := func(pageToken string, first bool) (*request, error) {
 		q := url.Values{}
 		if req.StartingVersion != nil {
@@ -763,7 +713,7 @@ func (c *Client) ChangesStream(ctx context.Context, t Table, req ChangesRequest,
 		if req.IncludeHistoricalMetadata {
 			q.Set("includeHistoricalMetadata", "true")
 		}
-		if req.IncludeHistoricalProtocol && c.caps.Accepts(FormatDelta) {
+		if req.IncludeHistoricalProtocol && c.caps.Accepts(protocol.FormatDelta) {
 			q.Set("includeHistoricalProtocol", "true")
 		}
 		if req.MaxFiles != nil {
@@ -784,8 +734,8 @@ func (c *Client) ChangesStream(ctx context.Context, t Table, req ChangesRequest,
 // pageInfo is what one page of a streamed response told.
 type pageInfo struct {
 	version   int64
-	format    ResponseFormat
-	end       *EndStream
+	format    protocol.ResponseFormat
+	end       *protocol.EndStream
 	protocol  []byte // encoded head protocol line, for comparison across pages
 	metadata  []byte // encoded head metaData line
 	sawHeadMD bool
@@ -797,7 +747,7 @@ type head struct {
 	version            int64
 }
 
-func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, first bool) (*request, error), single bool, fn func(Item) error) (*StreamInfo, error) {
+func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, first bool) (*request, error), single bool, fn func(protocol.Item) error) (*StreamInfo, error) {
 	info := &StreamInfo{Version: -1}
 	seen := map[string]bool{}
 	token := ""
@@ -821,7 +771,7 @@ func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, f
 		if page == 1 {
 			info.Version, info.Format = pi.version, pi.format
 			if !pi.sawHeadMD {
-				return nil, fmt.Errorf("%s: %w: the response has no metaData line", r.describe(), ErrProtocol)
+				return nil, fmt.Errorf("%s: %w: the response has no metaData line", r.describe(), protocol.ErrProtocol)
 			}
 			first = &head{protocol: pi.protocol, metadata: pi.metadata, version: pi.version}
 			if pi.end != nil {
@@ -839,12 +789,12 @@ func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, f
 		}
 		next := pi.end.NextPageToken
 		if seen[next] || page >= maxPages {
-			return nil, fmt.Errorf("%s: %w: the server repeated a page token (page %d); stopping an endless response", r.describe(), ErrProtocol, page)
+			return nil, fmt.Errorf("%s: %w: the server repeated a page token (page %d); stopping an endless response", r.describe(), protocol.ErrProtocol, page)
 		}
 		seen[next] = true
 		if exp := info.MinURLExpiration(); !exp.IsZero() && !c.now().Before(exp) {
 			return nil, fmt.Errorf("%s: the file URLs of the first %d page(s) expired at %s before the next page was read: %w; retry, or ask for larger pages (maxFiles)",
-				r.describe(), page, exp.Format(time.RFC3339), ErrTruncated)
+				r.describe(), page, exp.Format(time.RFC3339), protocol.ErrTruncated)
 		}
 		token = next
 	}
@@ -853,7 +803,7 @@ func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, f
 // readPage decodes one response page, applying the end-of-stream rules, and passes its items
 // to fn. On pages after the first (first != nil) the head protocol and metaData lines are
 // compared with the first page's and skipped.
-func (c *Client) readPage(resp *http.Response, r *request, page int, first *head, fn func(Item) error) (*pageInfo, error) {
+func (c *Client) readPage(resp *http.Response, r *request, page int, first *head, fn func(protocol.Item) error) (*pageInfo, error) {
 	pi := &pageInfo{version: -1}
 	v, ok, err := versionHeader(resp)
 	if err != nil {
@@ -863,16 +813,16 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 		pi.version = v
 	}
 	if first != nil && first.version >= 0 && pi.version >= 0 && pi.version != first.version {
-		return nil, fmt.Errorf("%s: %w: page %d is of table version %d, the first page of version %d", r.describe(), ErrProtocol, page, pi.version, first.version)
+		return nil, fmt.Errorf("%s: %w: page %d is of table version %d, the first page of version %d", r.describe(), protocol.ErrProtocol, page, pi.version, first.version)
 	}
-	respCaps := ParseCapabilities(resp.Header.Get(HeaderCapabilities))
-	var headerFormat ResponseFormat
-	if fs := respCaps[CapResponseFormat]; len(fs) > 0 {
-		headerFormat = ResponseFormat(fs[0])
+	respCaps := protocol.ParseCapabilities(resp.Header.Get(protocol.HeaderCapabilities))
+	var headerFormat protocol.ResponseFormat
+	if fs := respCaps[protocol.CapResponseFormat]; len(fs) > 0 {
+		headerFormat = protocol.ResponseFormat(fs[0])
 	}
-	promised := c.caps.IncludeEndStreamAction && len(respCaps[CapIncludeEndStreamAction]) > 0 && respCaps[CapIncludeEndStreamAction][0] == "true"
+	promised := c.caps.IncludeEndStreamAction && len(respCaps[protocol.CapIncludeEndStreamAction]) > 0 && respCaps[protocol.CapIncludeEndStreamAction][0] == "true"
 
-	dec := NewDecoder(resp.Body)
+	dec := protocol.NewDecoder(resp.Body)
 	lastWasEnd := false
 	sawHeadProto := false
 	for {
@@ -881,7 +831,7 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 			break
 		}
 		if err != nil {
-			var le *LineError
+			var le *protocol.LineError
 			if errors.As(err, &le) {
 				return nil, fmt.Errorf("%s: %w", r.describe(), err)
 			}
@@ -891,8 +841,8 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 		if it.EndStream != nil {
 			es := *it.EndStream
 			pi.end = &es
-			if err := es.err(); err != nil {
-				var ae *APIError
+			if err := es.Err(); err != nil {
+				var ae *protocol.APIError
 				if errors.As(err, &ae) {
 					ae.Method, ae.URL = r.method, r.path
 				}
@@ -902,7 +852,7 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 		}
 		if it.Format != "" {
 			if !c.caps.Accepts(it.Format) {
-				return nil, fmt.Errorf("%s: %w: the server answered in the %s format, which was not asked for", r.describe(), ErrProtocol, it.Format)
+				return nil, fmt.Errorf("%s: %w: the server answered in the %s format, which was not asked for", r.describe(), protocol.ErrProtocol, it.Format)
 			}
 			if pi.format == "" {
 				pi.format = it.Format
@@ -910,20 +860,20 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 		}
 		if it.Protocol != nil && !sawHeadProto {
 			sawHeadProto = true
-			line, _ := EncodeDeltaLine(it)
+			line, _ := protocol.EncodeDeltaLine(it)
 			if first != nil {
 				if !bytes.Equal(line, first.protocol) {
-					return nil, fmt.Errorf("%s: %w: page %d has a different protocol than the first page", r.describe(), ErrProtocol, page)
+					return nil, fmt.Errorf("%s: %w: page %d has a different protocol than the first page", r.describe(), protocol.ErrProtocol, page)
 				}
 				continue
 			}
 			pi.protocol = line
 		} else if it.Metadata != nil && !pi.sawHeadMD {
 			pi.sawHeadMD = true
-			line, _ := EncodeDeltaLine(it)
+			line, _ := protocol.EncodeDeltaLine(it)
 			if first != nil {
 				if !bytes.Equal(line, first.metadata) {
-					return nil, fmt.Errorf("%s: %w: page %d has different table metadata than the first page", r.describe(), ErrProtocol, page)
+					return nil, fmt.Errorf("%s: %w: page %d has different table metadata than the first page", r.describe(), protocol.ErrProtocol, page)
 				}
 				continue
 			}
@@ -940,10 +890,10 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 		pi.format = headerFormat
 	}
 	if pi.format == "" {
-		pi.format = FormatParquet
+		pi.format = protocol.FormatParquet
 	}
 	if promised && !lastWasEnd {
-		return nil, &midStreamError{fmt.Errorf("%s: %w: the server promised an EndStreamAction and the response ended without one after %d lines; retry", r.describe(), ErrTruncated, dec.Line())}
+		return nil, &midStreamError{fmt.Errorf("%s: %w: the server promised an EndStreamAction and the response ended without one after %d lines; retry", r.describe(), protocol.ErrTruncated, dec.Line())}
 	}
 	return pi, nil
 }

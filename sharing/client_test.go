@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -108,10 +110,10 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 func writeNDJSON(w http.ResponseWriter, version string, caps string, body []byte) {
 	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
 	if version != "" {
-		w.Header().Set(HeaderTableVersion, version)
+		w.Header().Set(protocol.HeaderTableVersion, version)
 	}
 	if caps != "" {
-		w.Header().Set(HeaderCapabilities, caps)
+		w.Header().Set(protocol.HeaderCapabilities, caps)
 	}
 	_, _ = w.Write(body)
 }
@@ -139,7 +141,7 @@ func TestListingsFromFixtures(t *testing.T) {
 				writeRaw(w, 200, fx("shares-page-1.json"))
 			}
 		case "/api/shares/sales":
-			writeJSON(w, 200, GetShareResponse{Share: Share{Name: "sales", ID: "share-sales"}})
+			writeJSON(w, 200, protocol.GetShareResponse{Share: protocol.Share{Name: "sales", ID: "share-sales"}})
 		case "/api/shares/sales/schemas":
 			writeRaw(w, 200, fx("schemas-sales.json"))
 		case "/api/shares/operations/schemas":
@@ -149,7 +151,7 @@ func TestListingsFromFixtures(t *testing.T) {
 		case "/api/shares/operations/schemas/reporting/tables":
 			writeRaw(w, 200, fx("tables-operations.json"))
 		default:
-			writeJSON(w, 404, ErrorBody{ErrorCode: "RESOURCE_DOES_NOT_EXIST", Message: "no " + r.URL.Path})
+			writeJSON(w, 404, protocol.ErrorBody{ErrorCode: "RESOURCE_DOES_NOT_EXIST", Message: "no " + r.URL.Path})
 		}
 	})
 	c, _ := newTestClient(t, ts, WithPageSize(1))
@@ -157,35 +159,35 @@ func TestListingsFromFixtures(t *testing.T) {
 
 	shares, err := c.ListShares(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []Share{{Name: "sales", ID: "share-sales"}, {Name: "operations", ID: "share-operations"}}, shares)
+	assert.Equal(t, []protocol.Share{{Name: "sales", ID: "share-sales"}, {Name: "operations", ID: "share-operations"}}, shares)
 	reqs := ts.requests()
 	require.Len(t, reqs, 2)
 	assert.Equal(t, "maxResults=1", reqs[0].RawQuery)
 	assert.Equal(t, "maxResults=1&pageToken=page-2", reqs[1].RawQuery)
 	assert.Equal(t, "Bearer "+testToken, reqs[0].Header.Get("Authorization"))
 	assert.Equal(t, "deltashare/"+Version, reqs[0].Header.Get("User-Agent"))
-	assert.Empty(t, reqs[0].Header.Get(HeaderCapabilities), "listings carry no capabilities")
+	assert.Empty(t, reqs[0].Header.Get(protocol.HeaderCapabilities), "listings carry no capabilities")
 
 	share, err := c.GetShare(ctx, "sales")
 	require.NoError(t, err)
-	assert.Equal(t, Share{Name: "sales", ID: "share-sales"}, share)
+	assert.Equal(t, protocol.Share{Name: "sales", ID: "share-sales"}, share)
 
 	schemas, err := c.ListSchemas(ctx, "sales")
 	require.NoError(t, err)
-	assert.Equal(t, []Schema{{Name: "default", Share: "sales"}, {Name: "analytics", Share: "sales"}}, schemas)
+	assert.Equal(t, []protocol.Schema{{Name: "default", Share: "sales"}, {Name: "analytics", Share: "sales"}}, schemas)
 
 	schemas, err = c.ListSchemas(ctx, "operations")
 	require.NoError(t, err)
-	assert.Equal(t, []Schema{{Name: "reporting", Share: "operations"}}, schemas)
+	assert.Equal(t, []protocol.Schema{{Name: "reporting", Share: "operations"}}, schemas)
 
 	tables, err := c.ListAllTables(ctx, "sales")
 	require.NoError(t, err)
 	require.Len(t, tables, 2)
-	assert.Equal(t, Table{"sales", "default", "orders"}, tables[0].Table())
+	assert.Equal(t, protocol.Table{Share: "sales", Schema: "default", Name: "orders"}, tables[0].Table())
 	assert.Equal(t, "share-sales", tables[0].ShareID)
 	assert.Equal(t, "table-orders", tables[0].ID)
 	assert.Equal(t, []string{"url", "dir"}, tables[0].AccessModes)
-	assert.Equal(t, Table{"sales", "analytics", "forecast"}, tables[1].Table())
+	assert.Equal(t, protocol.Table{Share: "sales", Schema: "analytics", Name: "forecast"}, tables[1].Table())
 	for _, tb := range tables {
 		assertNoLeak(t, tb.String())
 		assertNoLeak(t, fmt.Sprintf("%v %+v", tb, tb))
@@ -197,7 +199,7 @@ func TestListingsFromFixtures(t *testing.T) {
 	assert.Equal(t, "incidents", tables[0].Name)
 
 	_, err = c.ListTables(ctx, "operations", "nope")
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, protocol.ErrNotFound)
 	assert.Contains(t, err.Error(), "RESOURCE_DOES_NOT_EXIST")
 	assert.Contains(t, err.Error(), "GET /shares/operations/schemas/nope/tables")
 }
@@ -206,22 +208,22 @@ func TestListingPagesAndEdgeCases(t *testing.T) {
 	tests := []struct {
 		name    string
 		pages   map[string]string // pageToken -> body
-		want    []Share
+		want    []protocol.Share
 		wantErr error
 	}{
-		{name: "missing items", pages: map[string]string{"": `{}`}, want: []Share{}},
-		{name: "empty items, empty token", pages: map[string]string{"": `{"items":[],"nextPageToken":""}`}, want: []Share{}},
-		{name: "empty body", pages: map[string]string{"": ``}, want: []Share{}},
+		{name: "missing items", pages: map[string]string{"": `{}`}, want: []protocol.Share{}},
+		{name: "empty items, empty token", pages: map[string]string{"": `{"items":[],"nextPageToken":""}`}, want: []protocol.Share{}},
+		{name: "empty body", pages: map[string]string{"": ``}, want: []protocol.Share{}},
 		{name: "three pages with an empty middle page", pages: map[string]string{
 			"":   `{"items":[{"name":"a"}],"nextPageToken":"t1"}`,
 			"t1": `{"nextPageToken":"t2"}`,
 			"t2": `{"items":[{"name":"b"},{"name":"c"}]}`,
-		}, want: []Share{{Name: "a"}, {Name: "b"}, {Name: "c"}}},
+		}, want: []protocol.Share{{Name: "a"}, {Name: "b"}, {Name: "c"}}},
 		{name: "same token forever", pages: map[string]string{
 			"":     `{"items":[{"name":"a"}],"nextPageToken":"loop"}`,
 			"loop": `{"items":[{"name":"b"}],"nextPageToken":"loop"}`,
-		}, wantErr: ErrProtocol},
-		{name: "not json", pages: map[string]string{"": `<html>`}, wantErr: ErrProtocol},
+		}, wantErr: protocol.ErrProtocol},
+		{name: "not json", pages: map[string]string{"": `<html>`}, wantErr: protocol.ErrProtocol},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,7 +247,7 @@ func TestListingPagesAndEdgeCases(t *testing.T) {
 func TestListAllTablesFallback(t *testing.T) {
 	all := readFixture(t, "discovery", "tables-sales.json")
 	schemasSales := readFixture(t, "discovery", "schemas-sales.json")
-	var page Page[TableInfo]
+	var page protocol.Page[protocol.TableInfo]
 	require.NoError(t, json.Unmarshal(all, &page))
 	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -255,15 +257,15 @@ func TestListAllTablesFallback(t *testing.T) {
 			writeRaw(w, 200, schemasSales)
 		case "/api/shares/sales/schemas/default/tables", "/api/shares/sales/schemas/analytics/tables":
 			schema := strings.Split(r.URL.Path, "/")[5]
-			var items []TableInfo
+			var items []protocol.TableInfo
 			for _, it := range page.Items {
 				if it.Schema == schema {
 					items = append(items, it)
 				}
 			}
-			writeJSON(w, 200, Page[TableInfo]{Items: items})
+			writeJSON(w, 200, protocol.Page[protocol.TableInfo]{Items: items})
 		default:
-			writeJSON(w, 404, ErrorBody{ErrorCode: "NOT_FOUND"})
+			writeJSON(w, 404, protocol.ErrorBody{ErrorCode: "NOT_FOUND"})
 		}
 	})
 	c, _ := newTestClient(t, ts)
@@ -275,7 +277,7 @@ func TestListAllTablesFallback(t *testing.T) {
 	assert.Equal(t, 4, ts.count())
 
 	_, err = c.ListAllTables(context.Background(), "nosuch")
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, protocol.ErrNotFound)
 }
 
 func TestTableVersion(t *testing.T) {
@@ -283,39 +285,39 @@ func TestTableVersion(t *testing.T) {
 		switch r.URL.Path {
 		case "/api/shares/s/schemas/d/tables/t/version":
 			if r.URL.Query().Get("startingTimestamp") != "" {
-				w.Header().Set(HeaderTableVersion, "3")
+				w.Header().Set(protocol.HeaderTableVersion, "3")
 			} else {
-				w.Header().Set(HeaderTableVersion, "17")
+				w.Header().Set(protocol.HeaderTableVersion, "17")
 			}
 		case "/api/shares/s/schemas/d/tables/noheader/version":
 		case "/api/shares/s/schemas/d/tables/bad/version":
-			w.Header().Set(HeaderTableVersion, "x")
+			w.Header().Set(protocol.HeaderTableVersion, "x")
 		case "/api/shares/my%20share/schemas/d/tables/t/version", "/api/shares/my share/schemas/d/tables/t/version":
-			w.Header().Set(HeaderTableVersion, "5")
+			w.Header().Set(protocol.HeaderTableVersion, "5")
 		default:
-			writeJSON(w, 404, ErrorBody{})
+			writeJSON(w, 404, protocol.ErrorBody{})
 		}
 	})
 	c, _ := newTestClient(t, ts)
 	ctx := context.Background()
-	v, err := c.TableVersion(ctx, Table{"s", "d", "t"}, "")
+	v, err := c.TableVersion(ctx, protocol.Table{Share: "s", Schema: "d", Name: "t"}, "")
 	require.NoError(t, err)
 	assert.Equal(t, int64(17), v)
-	v, err = c.TableVersion(ctx, Table{"s", "d", "t"}, "2022-01-01T00:00:00Z")
+	v, err = c.TableVersion(ctx, protocol.Table{Share: "s", Schema: "d", Name: "t"}, "2022-01-01T00:00:00Z")
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), v)
 	reqs := ts.requests()
 	assert.Equal(t, "GET", reqs[1].Method)
 	assert.Equal(t, "startingTimestamp=2022-01-01T00%3A00%3A00Z", reqs[1].RawQuery)
-	_, err = c.TableVersion(ctx, Table{"s", "d", "noheader"}, "")
-	require.ErrorIs(t, err, ErrProtocol)
-	assert.Contains(t, err.Error(), HeaderTableVersion)
-	_, err = c.TableVersion(ctx, Table{"s", "d", "bad"}, "")
-	require.ErrorIs(t, err, ErrProtocol)
-	v, err = c.TableVersion(ctx, Table{"my share", "d", "t"}, "")
+	_, err = c.TableVersion(ctx, protocol.Table{Share: "s", Schema: "d", Name: "noheader"}, "")
+	require.ErrorIs(t, err, protocol.ErrProtocol)
+	assert.Contains(t, err.Error(), protocol.HeaderTableVersion)
+	_, err = c.TableVersion(ctx, protocol.Table{Share: "s", Schema: "d", Name: "bad"}, "")
+	require.ErrorIs(t, err, protocol.ErrProtocol)
+	v, err = c.TableVersion(ctx, protocol.Table{Share: "my share", Schema: "d", Name: "t"}, "")
 	require.NoError(t, err)
 	assert.Equal(t, int64(5), v)
-	_, err = c.TableVersion(ctx, Table{"s", "", "t"}, "")
+	_, err = c.TableVersion(ctx, protocol.Table{Share: "s", Schema: "", Name: "t"}, "")
 	require.Error(t, err)
 }
 
@@ -324,29 +326,29 @@ func TestMetadataBothFormats(t *testing.T) {
 		name       string
 		fixture    string
 		respCaps   string
-		opts       MetadataOptions
+		opts       protocol.MetadataOptions
 		wantQuery  string
-		wantFormat ResponseFormat
-		check      func(t *testing.T, tm *TableMetadata)
+		wantFormat protocol.ResponseFormat
+		check      func(t *testing.T, tm *protocol.TableMetadata)
 	}{
-		{name: "parquet, no response header", fixture: "table-metadata-parquet.ndjson", wantFormat: FormatParquet,
-			check: func(t *testing.T, tm *TableMetadata) {
+		{name: "parquet, no response header", fixture: "table-metadata-parquet.ndjson", wantFormat: protocol.FormatParquet,
+			check: func(t *testing.T, tm *protocol.TableMetadata) {
 				assert.Equal(t, int64(12), tm.Version)
 				assert.Equal(t, 1, tm.Protocol.MinReaderVersion)
 				assert.Equal(t, "table-id", tm.Metadata.ID)
 			}},
 		{name: "delta with header, at version", fixture: "table-metadata-delta.ndjson", respCaps: "responseformat=delta",
-			opts: MetadataOptions{Version: i64(12)}, wantQuery: "version=12", wantFormat: FormatDelta,
-			check: func(t *testing.T, tm *TableMetadata) {
+			opts: protocol.MetadataOptions{Version: i64(12)}, wantQuery: "version=12", wantFormat: protocol.FormatDelta,
+			check: func(t *testing.T, tm *protocol.TableMetadata) {
 				assert.Equal(t, 3, tm.Protocol.MinReaderVersion)
 				assert.True(t, tm.Protocol.HasReaderFeature("deletionVectors"))
 				assert.Equal(t, i64(2048), tm.Size)
 				assert.Equal(t, i64(3), tm.NumFiles)
 			}},
 		{name: "delta inferred from lines, at timestamp", fixture: "table-metadata-delta.ndjson",
-			opts: MetadataOptions{Timestamp: "2024-01-01T00:00:00Z"}, wantQuery: "timestamp=2024-01-01T00%3A00%3A00Z", wantFormat: FormatDelta},
-		{name: "private locations", fixture: "table-metadata-private.ndjson", wantFormat: FormatParquet,
-			check: func(t *testing.T, tm *TableMetadata) {
+			opts: protocol.MetadataOptions{Timestamp: "2024-01-01T00:00:00Z"}, wantQuery: "timestamp=2024-01-01T00%3A00%3A00Z", wantFormat: protocol.FormatDelta},
+		{name: "private locations", fixture: "table-metadata-private.ndjson", wantFormat: protocol.FormatParquet,
+			check: func(t *testing.T, tm *protocol.TableMetadata) {
 				assert.Equal(t, []string{"url", "dir"}, tm.AccessModes)
 				assertNoLeak(t, tm.String())
 				assertNoLeak(t, fmt.Sprintf("%v %+v %#v", tm, *tm, *tm))
@@ -359,14 +361,14 @@ func TestMetadataBothFormats(t *testing.T) {
 				writeNDJSON(w, "12", tc.respCaps, body)
 			})
 			c, _ := newTestClient(t, ts)
-			tm, err := c.Metadata(context.Background(), Table{"s", "d", "t"}, tc.opts)
+			tm, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, tc.opts)
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantFormat, tm.Format)
 			req := ts.requests()[0]
 			assert.Equal(t, "/api/shares/s/schemas/d/tables/t/metadata", req.Path)
 			assert.Equal(t, tc.wantQuery, req.RawQuery)
 			assert.Equal(t, "responseformat=delta,parquet;readerfeatures=deletionvectors,columnmapping,timestampntz;includeendstreamaction=true",
-				req.Header.Get(HeaderCapabilities))
+				req.Header.Get(protocol.HeaderCapabilities))
 			if tc.check != nil {
 				tc.check(t, tm)
 			}
@@ -379,10 +381,10 @@ func TestMetadataErrors(t *testing.T) {
 		writeNDJSON(w, "1", "", []byte(`{"protocol":{"minReaderVersion":1}}`+"\n"))
 	})
 	c, _ := newTestClient(t, ts)
-	_, err := c.Metadata(context.Background(), Table{"s", "d", "t"}, MetadataOptions{})
-	require.ErrorIs(t, err, ErrProtocol)
-	_, err = c.Metadata(context.Background(), Table{"s", "d", "t"}, MetadataOptions{Version: i64(1), Timestamp: "x"})
-	require.ErrorIs(t, err, ErrBadRequest)
+	_, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
+	require.ErrorIs(t, err, protocol.ErrProtocol)
+	_, err = c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{Version: i64(1), Timestamp: "x"})
+	require.ErrorIs(t, err, protocol.ErrBadRequest)
 }
 
 // pagedQueryServer serves the two snapshot fixture pages, picking by the request's page token.
@@ -390,9 +392,9 @@ func pagedQueryServer(t *testing.T, caps string) *testServer {
 	p1 := readFixture(t, "ndjson", "snapshot-page-1.ndjson")
 	p2 := readFixture(t, "ndjson", "snapshot-page-2.ndjson")
 	return newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
-		var req QueryRequest
+		var req protocol.QueryRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, 400, ErrorBody{ErrorCode: "MALFORMED"})
+			writeJSON(w, 400, protocol.ErrorBody{ErrorCode: "MALFORMED"})
 			return
 		}
 		switch req.PageToken {
@@ -401,7 +403,7 @@ func pagedQueryServer(t *testing.T, caps string) *testServer {
 		case "next-page-token-private-secret":
 			writeNDJSON(w, "42", caps, p2)
 		default:
-			writeJSON(w, 400, ErrorBody{ErrorCode: "BAD_TOKEN"})
+			writeJSON(w, 400, protocol.ErrorBody{ErrorCode: "BAD_TOKEN"})
 		}
 	})
 }
@@ -409,14 +411,14 @@ func pagedQueryServer(t *testing.T, caps string) *testServer {
 func TestQueryPagingAndRefreshToken(t *testing.T) {
 	ts := pagedQueryServer(t, "responseformat=delta;includeendstreamaction=true")
 	c, _ := newTestClient(t, ts, WithClock(func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) }))
-	res, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{
+	res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{
 		PredicateHints: []string{"id > 0"}, JSONPredicateHints: `{"op":"isNull","children":[{"op":"column","name":"id","valueType":"long"}]}`,
 		LimitHint: i64(10), IncludeRefreshToken: true, MaxFiles: new(1),
 	})
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.Pages)
 	assert.Equal(t, int64(42), res.Version)
-	assert.Equal(t, FormatDelta, res.Format)
+	assert.Equal(t, protocol.FormatDelta, res.Format)
 	require.NotNil(t, res.Protocol)
 	require.NotNil(t, res.Metadata)
 	assert.Equal(t, "paged-table", res.Metadata.Metadata.ID)
@@ -451,13 +453,13 @@ func TestQueryPagingAndRefreshToken(t *testing.T) {
 func TestQuerySinglePageAndContinue(t *testing.T) {
 	ts := pagedQueryServer(t, "responseformat=delta")
 	c, _ := newTestClient(t, ts)
-	res, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{SinglePage: true})
+	res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{SinglePage: true})
 	require.NoError(t, err)
 	require.Len(t, res.Files, 1)
 	require.NotNil(t, res.EndStream)
 	next := res.EndStream.NextPageToken
 	assert.Equal(t, "next-page-token-private-secret", next)
-	res, err = c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{SinglePage: true, PageToken: next})
+	res, err = c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{SinglePage: true, PageToken: next})
 	require.NoError(t, err)
 	require.Len(t, res.Files, 1)
 	assert.Equal(t, "file-b", res.Files[0].ID)
@@ -468,7 +470,7 @@ func TestQueryStreamCallback(t *testing.T) {
 	ts := pagedQueryServer(t, "")
 	c, _ := newTestClient(t, ts)
 	var kinds []string
-	info, err := c.QueryStream(context.Background(), Table{"s", "d", "t"}, QueryRequest{}, func(it Item) error {
+	info, err := c.QueryStream(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{}, func(it protocol.Item) error {
 		kinds = append(kinds, it.String()[:4])
 		return nil
 	})
@@ -477,7 +479,7 @@ func TestQueryStreamCallback(t *testing.T) {
 	assert.Equal(t, 2, info.Pages)
 
 	stop := errors.New("enough")
-	_, err = c.QueryStream(context.Background(), Table{"s", "d", "t"}, QueryRequest{}, func(it Item) error {
+	_, err = c.QueryStream(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{}, func(it protocol.Item) error {
 		if it.File != nil {
 			return stop
 		}
@@ -498,15 +500,15 @@ func TestQueryPagingRules(t *testing.T) {
 		wantErr error
 		msg     string
 	}{
-		{name: "metadata changes between pages", page2: otherMeta, v2: "42", wantErr: ErrProtocol, msg: "different table metadata"},
-		{name: "version changes between pages", page2: readFixture(t, "ndjson", "snapshot-page-2.ndjson"), v2: "43", wantErr: ErrProtocol, msg: "table version 43"},
-		{name: "page token repeats", page2: loop, v2: "42", wantErr: ErrProtocol, msg: "repeated a page token"},
-		{name: "urls expired before the next page", page2: nil, v2: "42", now: time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC), wantErr: ErrTruncated, msg: "expired"},
+		{name: "metadata changes between pages", page2: otherMeta, v2: "42", wantErr: protocol.ErrProtocol, msg: "different table metadata"},
+		{name: "version changes between pages", page2: readFixture(t, "ndjson", "snapshot-page-2.ndjson"), v2: "43", wantErr: protocol.ErrProtocol, msg: "table version 43"},
+		{name: "page token repeats", page2: loop, v2: "42", wantErr: protocol.ErrProtocol, msg: "repeated a page token"},
+		{name: "urls expired before the next page", page2: nil, v2: "42", now: time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC), wantErr: protocol.ErrTruncated, msg: "expired"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
-				var req QueryRequest
+				var req protocol.QueryRequest
 				_ = json.NewDecoder(r.Body).Decode(&req)
 				if req.PageToken == "" {
 					writeNDJSON(w, "42", "", p1)
@@ -519,7 +521,7 @@ func TestQueryPagingRules(t *testing.T) {
 				now = time.Now()
 			}
 			c, _ := newTestClient(t, ts, WithClock(func() time.Time { return now }))
-			_, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{})
+			_, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
 			require.ErrorIs(t, err, tc.wantErr)
 			assert.Contains(t, err.Error(), tc.msg)
 			assertNoLeak(t, err.Error())
@@ -538,15 +540,15 @@ func TestChangesPaging(t *testing.T) {
 		}
 	})
 	c, _ := newTestClient(t, ts, WithClock(func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }))
-	res, err := c.Changes(context.Background(), Table{"s", "d", "t"}, ChangesRequest{
+	res, err := c.Changes(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.ChangesRequest{
 		StartingVersion: i64(1), EndingVersion: i64(2), IncludeHistoricalMetadata: true, MaxFiles: new(1),
 	})
 	require.NoError(t, err)
 	assert.Equal(t, int64(-1), res.Version)
-	assert.Equal(t, FormatDelta, res.Format)
+	assert.Equal(t, protocol.FormatDelta, res.Format)
 	require.Len(t, res.Files, 2)
-	assert.Equal(t, FileRemove, res.Files[0].Kind)
-	assert.Equal(t, FileCDF, res.Files[1].Kind)
+	assert.Equal(t, protocol.FileRemove, res.Files[0].Kind)
+	assert.Equal(t, protocol.FileCDF, res.Files[1].Kind)
 	assert.Equal(t, "changed-two", res.Files[1].ID)
 	reqs := ts.requests()
 	require.Len(t, reqs, 2)
@@ -554,11 +556,11 @@ func TestChangesPaging(t *testing.T) {
 	assert.Equal(t, "/api/shares/s/schemas/d/tables/t/changes", reqs[0].Path)
 	assert.Equal(t, "endingVersion=2&includeHistoricalMetadata=true&maxFiles=1&startingVersion=1", reqs[0].RawQuery)
 	assert.Equal(t, "endingVersion=2&includeHistoricalMetadata=true&maxFiles=1&pageToken=cdf-page-two&startingVersion=1", reqs[1].RawQuery)
-	assert.NotEmpty(t, reqs[0].Header.Get(HeaderCapabilities))
+	assert.NotEmpty(t, reqs[0].Header.Get(protocol.HeaderCapabilities))
 
-	_, err = c.Changes(context.Background(), Table{"s", "d", "t"}, ChangesRequest{})
-	require.ErrorIs(t, err, ErrBadRequest)
-	_, err = c.Changes(context.Background(), Table{"s", "d", "t"}, ChangesRequest{StartingTimestamp: "2024-01-01T00:00:00Z", EndingTimestamp: "2024-02-01T00:00:00Z"})
+	_, err = c.Changes(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.ChangesRequest{})
+	require.ErrorIs(t, err, protocol.ErrBadRequest)
+	_, err = c.Changes(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.ChangesRequest{StartingTimestamp: "2024-01-01T00:00:00Z", EndingTimestamp: "2024-02-01T00:00:00Z"})
 	require.NoError(t, err)
 	assert.Equal(t, "endingTimestamp=2024-02-01T00%3A00%3A00Z&startingTimestamp=2024-01-01T00%3A00%3A00Z", ts.requests()[2].RawQuery)
 }
@@ -569,22 +571,22 @@ func TestEndStreamRules(t *testing.T) {
 		`{"file":{"url":"https://x/a.parquet?sig=signed-url-secret","id":"a","partitionValues":{},"size":1}}` + "\n"
 	tests := []struct {
 		name     string
-		caps     Capabilities
+		caps     protocol.Capabilities
 		respCaps string
 		tail     string
 		wantErr  error
 		msg      string
 		status   int
 	}{
-		{name: "promised and present (wrapped)", caps: DefaultCapabilities(), respCaps: "includeendstreamaction=true", tail: `{"endStreamAction":{}}`},
-		{name: "promised and present (bare)", caps: DefaultCapabilities(), respCaps: "includeendstreamaction=true", tail: `{"minUrlExpirationTimestamp":4102444800000}`},
-		{name: "promised and missing", caps: DefaultCapabilities(), respCaps: "responseformat=parquet;includeendstreamaction=true", wantErr: ErrTruncated, msg: "response truncated"},
-		{name: "not promised by the server", caps: DefaultCapabilities(), respCaps: "includeendstreamaction=false"},
-		{name: "no response header", caps: DefaultCapabilities()},
-		{name: "not asked for, server says true", caps: Capabilities{ResponseFormats: []ResponseFormat{FormatParquet}}, respCaps: "includeendstreamaction=true"},
-		{name: "error message", caps: DefaultCapabilities(), respCaps: "includeendstreamaction=true",
-			tail: `{"endStreamAction":{"errorMessage":"storage failure at https://x/y?sig=must-not-leak","httpStatusErrorCode":500}}`, wantErr: ErrServer, msg: "storage failure", status: 500},
-		{name: "error message without header, bare", caps: DefaultCapabilities(), tail: `{"errorMessage":"query failed"}`, msg: "query failed"},
+		{name: "promised and present (wrapped)", caps: protocol.DefaultCapabilities(), respCaps: "includeendstreamaction=true", tail: `{"endStreamAction":{}}`},
+		{name: "promised and present (bare)", caps: protocol.DefaultCapabilities(), respCaps: "includeendstreamaction=true", tail: `{"minUrlExpirationTimestamp":4102444800000}`},
+		{name: "promised and missing", caps: protocol.DefaultCapabilities(), respCaps: "responseformat=parquet;includeendstreamaction=true", wantErr: protocol.ErrTruncated, msg: "response truncated"},
+		{name: "not promised by the server", caps: protocol.DefaultCapabilities(), respCaps: "includeendstreamaction=false"},
+		{name: "no response header", caps: protocol.DefaultCapabilities()},
+		{name: "not asked for, server says true", caps: protocol.Capabilities{ResponseFormats: []protocol.ResponseFormat{protocol.FormatParquet}}, respCaps: "includeendstreamaction=true"},
+		{name: "error message", caps: protocol.DefaultCapabilities(), respCaps: "includeendstreamaction=true",
+			tail: `{"endStreamAction":{"errorMessage":"storage failure at https://x/y?sig=must-not-leak","httpStatusErrorCode":500}}`, wantErr: protocol.ErrServer, msg: "storage failure", status: 500},
+		{name: "error message without header, bare", caps: protocol.DefaultCapabilities(), tail: `{"errorMessage":"query failed"}`, msg: "query failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -596,7 +598,7 @@ func TestEndStreamRules(t *testing.T) {
 				writeNDJSON(w, "1", tc.respCaps, []byte(body))
 			})
 			c, _ := newTestClient(t, ts, WithCapabilities(tc.caps))
-			res, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{})
+			res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
 			if tc.msg == "" {
 				require.NoError(t, err)
 				assert.Len(t, res.Files, 1)
@@ -609,12 +611,12 @@ func TestEndStreamRules(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.msg)
 			assertNoLeak(t, err.Error())
 			if tc.status != 0 {
-				var ae *APIError
+				var ae *protocol.APIError
 				require.ErrorAs(t, err, &ae)
 				assert.Equal(t, tc.status, ae.Status)
 				assert.Equal(t, "POST", ae.Method)
 			}
-			if errors.Is(err, ErrTruncated) {
+			if errors.Is(err, protocol.ErrTruncated) {
 				assert.Equal(t, 5, ts.count(), "Query asks again for a truncated response, within the retry policy")
 			} else {
 				assert.Equal(t, 1, ts.count(), "a server's error is final")
@@ -648,14 +650,14 @@ func TestQueryBrokenStreamIsRequestedAgain(t *testing.T) {
 				writeNDJSON(w, "42", "includeendstreamaction=true", good)
 			})
 			c, sr := newTestClient(t, ts)
-			res, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{})
+			res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
 			require.NoError(t, err)
 			assert.Len(t, res.Files, 1)
 			assert.Equal(t, 2, ts.count())
 			assert.Len(t, sr.get(), 1)
 
 			// The streaming form has handed out items already: it reports the break.
-			_, err = c.QueryStream(context.Background(), Table{"s", "d", "t"}, QueryRequest{}, func(Item) error { return nil })
+			_, err = c.QueryStream(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{}, func(protocol.Item) error { return nil })
 			require.Error(t, err)
 			assert.True(t, IsRetryable(err), "%v", err)
 			assert.Equal(t, 3, ts.count())
@@ -674,7 +676,7 @@ func TestMetadataTruncatedIsRetried(t *testing.T) {
 		writeNDJSON(w, "3", "includeendstreamaction=true", body)
 	})
 	c, sr := newTestClient(t, ts)
-	tm, err := c.Metadata(context.Background(), Table{"s", "d", "t"}, MetadataOptions{})
+	tm, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "table-id", tm.Metadata.ID)
 	assert.Equal(t, 2, ts.count())
@@ -687,42 +689,42 @@ func TestCapabilities(t *testing.T) {
 	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		writeNDJSON(w, "1", "", []byte(delta))
 	})
-	parquetOnly := Capabilities{ResponseFormats: []ResponseFormat{FormatParquet}, ReaderFeatures: []string{"deletionvectors"}}
+	parquetOnly := protocol.Capabilities{ResponseFormats: []protocol.ResponseFormat{protocol.FormatParquet}, ReaderFeatures: []string{"deletionvectors"}}
 	c, _ := newTestClient(t, ts, WithCapabilities(parquetOnly))
-	_, err := c.Metadata(context.Background(), Table{"s", "d", "t"}, MetadataOptions{})
-	require.ErrorIs(t, err, ErrProtocol)
+	_, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
+	require.ErrorIs(t, err, protocol.ErrProtocol)
 	assert.Contains(t, err.Error(), "delta format, which was not asked for")
-	assert.Equal(t, "responseformat=parquet", ts.requests()[0].Header.Get(HeaderCapabilities))
+	assert.Equal(t, "responseformat=parquet", ts.requests()[0].Header.Get(protocol.HeaderCapabilities))
 
-	c, _ = newTestClient(t, ts, WithCapabilities(Capabilities{ResponseFormats: []ResponseFormat{FormatDelta}, ReaderFeatures: []string{"deletionVectors"}}))
-	tm, err := c.Metadata(context.Background(), Table{"s", "d", "t"}, MetadataOptions{})
+	c, _ = newTestClient(t, ts, WithCapabilities(protocol.Capabilities{ResponseFormats: []protocol.ResponseFormat{protocol.FormatDelta}, ReaderFeatures: []string{"deletionVectors"}}))
+	tm, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, FormatDelta, tm.Format)
-	assert.Equal(t, "responseformat=delta;readerfeatures=deletionvectors", ts.requests()[1].Header.Get(HeaderCapabilities))
+	assert.Equal(t, protocol.FormatDelta, tm.Format)
+	assert.Equal(t, "responseformat=delta;readerfeatures=deletionvectors", ts.requests()[1].Header.Get(protocol.HeaderCapabilities))
 
-	assert.Equal(t, map[string][]string{"responseformat": {"delta"}, "readerfeatures": {"a", "b"}}, ParseCapabilities(" ResponseFormat=Delta ; readerfeatures=a, b;junk;=x"))
-	assert.False(t, Capabilities{}.Accepts(FormatDelta))
-	assert.True(t, Capabilities{}.Accepts(FormatParquet))
-	assert.Equal(t, "", Capabilities{}.Header())
+	assert.Equal(t, map[string][]string{"responseformat": {"delta"}, "readerfeatures": {"a", "b"}}, protocol.ParseCapabilities(" ResponseFormat=Delta ; readerfeatures=a, b;junk;=x"))
+	assert.False(t, protocol.Capabilities{}.Accepts(protocol.FormatDelta))
+	assert.True(t, protocol.Capabilities{}.Accepts(protocol.FormatParquet))
+	assert.Equal(t, "", protocol.Capabilities{}.Header())
 }
 
 func TestHugeLineThroughClient(t *testing.T) {
 	stats := `{"numRecords":1,"pad":"` + strings.Repeat("s", 8<<20) + `"}`
 	var body bytes.Buffer
-	enc := NewEncoder(&body, FormatParquet)
-	require.NoError(t, enc.Protocol(ProtocolAction{}))
-	require.NoError(t, enc.Metadata(MetadataAction{Metadata: metaFor("t")}))
-	require.NoError(t, enc.File(File{Kind: FileAdd, ID: "huge", URL: "https://x/h", Size: 1, Stats: stats}))
-	require.NoError(t, enc.EndStream(EndStream{}))
+	enc := protocol.NewEncoder(&body, protocol.FormatParquet)
+	require.NoError(t, enc.Protocol(protocol.ProtocolAction{}))
+	require.NoError(t, enc.Metadata(protocol.MetadataAction{Metadata: metaFor("t")}))
+	require.NoError(t, enc.File(protocol.File{Kind: protocol.FileAdd, ID: "huge", URL: "https://x/h", Size: 1, Stats: stats}))
+	require.NoError(t, enc.EndStream(protocol.EndStream{}))
 	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		writeNDJSON(w, "1", "includeendstreamaction=true", body.Bytes())
 	})
 	c, _ := newTestClient(t, ts)
-	res, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{})
+	res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
 	require.NoError(t, err)
 	require.Len(t, res.Files, 1)
 	assert.Equal(t, stats, res.Files[0].Stats)
-	assert.Equal(t, FormatParquet, res.Format)
+	assert.Equal(t, protocol.FormatParquet, res.Format)
 }
 
 func TestRetries(t *testing.T) {
@@ -738,24 +740,24 @@ func TestRetries(t *testing.T) {
 		{name: "429 with Retry-After", failures: []func(http.ResponseWriter){
 			func(w http.ResponseWriter) {
 				w.Header().Set("Retry-After", "2")
-				writeJSON(w, 429, ErrorBody{ErrorCode: "TOO_MANY", Message: "slow down"})
+				writeJSON(w, 429, protocol.ErrorBody{ErrorCode: "TOO_MANY", Message: "slow down"})
 			},
 		}, wantCount: 2, wantSleeps: []time.Duration{2 * time.Second}},
 		{name: "503 burst", failures: []func(http.ResponseWriter){
-			func(w http.ResponseWriter) { writeJSON(w, 503, ErrorBody{}) },
-			func(w http.ResponseWriter) { writeJSON(w, 503, ErrorBody{}) },
+			func(w http.ResponseWriter) { writeJSON(w, 503, protocol.ErrorBody{}) },
+			func(w http.ResponseWriter) { writeJSON(w, 503, protocol.ErrorBody{}) },
 			func(w http.ResponseWriter) { writeJSON(w, 502, nil) },
 		}, wantCount: 4},
 		{name: "connection reset", failures: []func(http.ResponseWriter){resetConnection}, wantCount: 2},
 		{name: "gives up after max tries", policy: RetryPolicy{MaxTries: 3}, failures: []func(http.ResponseWriter){
-			func(w http.ResponseWriter) { writeJSON(w, 500, ErrorBody{}) },
-			func(w http.ResponseWriter) { writeJSON(w, 500, ErrorBody{}) },
-			func(w http.ResponseWriter) { writeJSON(w, 500, ErrorBody{ErrorCode: "STILL_BROKEN"}) },
-		}, wantCount: 3, wantErr: ErrServer},
-		{name: "no retry on 400", failures: []func(http.ResponseWriter){func(w http.ResponseWriter) { writeJSON(w, 400, ErrorBody{}) }}, wantCount: 1, wantErr: ErrBadRequest},
-		{name: "no retry on 401", failures: []func(http.ResponseWriter){func(w http.ResponseWriter) { writeJSON(w, 401, ErrorBody{}) }}, wantCount: 1, wantErr: ErrUnauthorized},
-		{name: "no retry on 404", failures: []func(http.ResponseWriter){func(w http.ResponseWriter) { writeJSON(w, 404, ErrorBody{}) }}, wantCount: 1, wantErr: ErrNotFound},
-		{name: "no retry on 501", failures: []func(http.ResponseWriter){func(w http.ResponseWriter) { writeJSON(w, 501, ErrorBody{}) }}, wantCount: 1, wantErr: ErrServer},
+			func(w http.ResponseWriter) { writeJSON(w, 500, protocol.ErrorBody{}) },
+			func(w http.ResponseWriter) { writeJSON(w, 500, protocol.ErrorBody{}) },
+			func(w http.ResponseWriter) { writeJSON(w, 500, protocol.ErrorBody{ErrorCode: "STILL_BROKEN"}) },
+		}, wantCount: 3, wantErr: protocol.ErrServer},
+		{name: "no retry on 400", failures: []func(http.ResponseWriter){func(w http.ResponseWriter) { writeJSON(w, 400, protocol.ErrorBody{}) }}, wantCount: 1, wantErr: protocol.ErrBadRequest},
+		{name: "no retry on 401", failures: []func(http.ResponseWriter){func(w http.ResponseWriter) { writeJSON(w, 401, protocol.ErrorBody{}) }}, wantCount: 1, wantErr: protocol.ErrUnauthorized},
+		{name: "no retry on 404", failures: []func(http.ResponseWriter){func(w http.ResponseWriter) { writeJSON(w, 404, protocol.ErrorBody{}) }}, wantCount: 1, wantErr: protocol.ErrNotFound},
+		{name: "no retry on 501", failures: []func(http.ResponseWriter){func(w http.ResponseWriter) { writeJSON(w, 501, protocol.ErrorBody{}) }}, wantCount: 1, wantErr: protocol.ErrServer},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -782,7 +784,7 @@ func TestRetries(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, []Share{{Name: "s"}}, shares)
+			assert.Equal(t, []protocol.Share{{Name: "s"}}, shares)
 			assert.Len(t, sr.get(), tc.wantCount-1)
 			if tc.wantSleeps != nil {
 				assert.Equal(t, tc.wantSleeps, sr.get())
@@ -802,7 +804,7 @@ func TestQueryRetriedAfterConnectionReset(t *testing.T) {
 		writeNDJSON(w, "42", "", body)
 	})
 	c, sr := newTestClient(t, ts)
-	res, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{})
+	res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
 	require.NoError(t, err)
 	assert.Len(t, res.Files, 1)
 	assert.Equal(t, 2, ts.count())
@@ -839,7 +841,7 @@ func TestTimeouts(t *testing.T) {
 	})
 	t.Run("a slow but steady stream is not cut", func(t *testing.T) {
 		ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set(HeaderTableVersion, "1")
+			w.Header().Set(protocol.HeaderTableVersion, "1")
 			lines := []string{
 				`{"protocol":{"minReaderVersion":1}}`,
 				`{"metaData":{"id":"t","format":{"provider":"parquet"},"schemaString":"{}","partitionColumns":[]}}`,
@@ -854,7 +856,7 @@ func TestTimeouts(t *testing.T) {
 			}
 		})
 		c, _ := newTestClient(t, ts, WithTimeout(120*time.Millisecond), WithRetryPolicy(RetryPolicy{MaxTries: 1}))
-		res, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{})
+		res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
 		require.NoError(t, err)
 		assert.Len(t, res.Files, 6)
 	})
@@ -870,7 +872,7 @@ func TestTimeouts(t *testing.T) {
 		})
 		defer close(release)
 		c, _ := newTestClient(t, ts, WithTimeout(50*time.Millisecond), WithRetryPolicy(RetryPolicy{MaxTries: 1}))
-		_, err := c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{})
+		_, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
 		require.Error(t, err)
 		assert.True(t, IsRetryable(err), "%v", err)
 		assert.Contains(t, err.Error(), "stalled")
@@ -897,12 +899,12 @@ func TestExpiredTokenSendsNothing(t *testing.T) {
 		c, err := NewClient(p)
 		require.NoError(t, err)
 		_, err = c.ListShares(context.Background())
-		require.ErrorIs(t, err, ErrTokenExpired)
+		require.ErrorIs(t, err, protocol.ErrTokenExpired)
 		assert.Contains(t, err.Error(), "2020-01-02T03:04:05Z")
 		assert.Contains(t, err.Error(), "new")
 		assertNoLeak(t, err.Error())
-		_, err = c.Query(context.Background(), Table{"s", "d", "t"}, QueryRequest{})
-		require.ErrorIs(t, err, ErrTokenExpired)
+		_, err = c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
+		require.ErrorIs(t, err, protocol.ErrTokenExpired)
 	}
 	assert.Equal(t, 0, ts.count())
 }
@@ -945,7 +947,7 @@ func TestLoggerNeverShowsSecrets(t *testing.T) {
 	var n atomic.Int32
 	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) == 1 {
-			writeJSON(w, 503, ErrorBody{Message: "busy"})
+			writeJSON(w, 503, protocol.ErrorBody{Message: "busy"})
 			return
 		}
 		writeRaw(w, 200, []byte(`{"items":[],"nextPageToken":""}`))
@@ -960,11 +962,11 @@ func TestLoggerNeverShowsSecrets(t *testing.T) {
 
 func TestNewClientErrors(t *testing.T) {
 	_, err := NewClient(nil)
-	require.ErrorIs(t, err, ErrInvalidProfile)
+	require.ErrorIs(t, err, protocol.ErrInvalidProfile)
 	_, err = NewClient(&Profile{Type: ProfileTypeBearerToken, Endpoint: "ftp://x", BearerToken: "t"})
-	require.ErrorIs(t, err, ErrInvalidProfile)
+	require.ErrorIs(t, err, protocol.ErrInvalidProfile)
 	_, err = NewClient(&Profile{Type: "basic", Endpoint: "https://x"})
-	require.ErrorIs(t, err, ErrInvalidProfile)
+	require.ErrorIs(t, err, protocol.ErrInvalidProfile)
 	c, err := NewClient(bearerProfile("https://h/api/"))
 	require.NoError(t, err)
 	assert.Equal(t, "https://h/api", c.Endpoint())
@@ -974,22 +976,22 @@ func TestNewClientErrors(t *testing.T) {
 
 func TestQueryRequestValidate(t *testing.T) {
 	tests := []struct {
-		req QueryRequest
+		req protocol.QueryRequest
 		ok  bool
 	}{
-		{QueryRequest{}, true},
-		{QueryRequest{Version: i64(1)}, true},
-		{QueryRequest{StartingVersion: i64(1), EndingVersion: i64(3)}, true},
-		{QueryRequest{Version: i64(1), Timestamp: "t"}, false},
-		{QueryRequest{Version: i64(1), StartingVersion: i64(1)}, false},
-		{QueryRequest{EndingVersion: i64(3)}, false},
+		{protocol.QueryRequest{}, true},
+		{protocol.QueryRequest{Version: i64(1)}, true},
+		{protocol.QueryRequest{StartingVersion: i64(1), EndingVersion: i64(3)}, true},
+		{protocol.QueryRequest{Version: i64(1), Timestamp: "t"}, false},
+		{protocol.QueryRequest{Version: i64(1), StartingVersion: i64(1)}, false},
+		{protocol.QueryRequest{EndingVersion: i64(3)}, false},
 	}
 	for i, tc := range tests {
 		err := tc.req.Validate()
 		if tc.ok {
 			assert.NoError(t, err, i)
 		} else {
-			assert.ErrorIs(t, err, ErrBadRequest, i)
+			assert.ErrorIs(t, err, protocol.ErrBadRequest, i)
 		}
 	}
 }
@@ -1024,7 +1026,7 @@ func TestFormatFromLinesOverHeader(t *testing.T) {
 		writeNDJSON(w, "1", "responseformat=parquet", body)
 	})
 	c, _ := newTestClient(t, ts)
-	tm, err := c.Metadata(context.Background(), Table{"s", "d", "t"}, MetadataOptions{})
+	tm, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, FormatDelta, tm.Format)
+	assert.Equal(t, protocol.FormatDelta, tm.Format)
 }

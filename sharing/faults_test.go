@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/reader"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -28,8 +31,8 @@ import (
 const faultToken = "fault-token-0123456789abcdef"
 
 var (
-	ordersT    = sharing.Table{Share: "demo", Schema: "sales", Name: "orders"}
-	customersT = sharing.Table{Share: "demo", Schema: "sales", Name: "customers"}
+	ordersT    = protocol.Table{Share: "demo", Schema: "sales", Name: "orders"}
+	customersT = protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}
 )
 
 // faultEnv is our server serving the demo tables, reached only through a fault proxy.
@@ -92,15 +95,15 @@ func (e *faultEnv) client(t testing.TB) *sharing.Client {
 }
 
 // readRows reads the table (or its changes when changes is set) and returns every row as text.
-func readRows(ctx context.Context, c *sharing.Client, tbl sharing.Table, changes bool) ([]string, []sharing.File, error) {
-	opts := sharing.ReadOptions{Parallel: 4}
-	var r *sharing.Reader
+func readRows(ctx context.Context, c *sharing.Client, tbl protocol.Table, changes bool) ([]string, []protocol.File, error) {
+	opts := reader.ReadOptions{Parallel: 4}
+	var r *reader.Reader
 	var err error
 	if changes {
 		sv, ev := int64(0), int64(3)
-		r, err = sharing.OpenChanges(ctx, c, tbl, sharing.ChangesRequest{StartingVersion: &sv, EndingVersion: &ev}, opts)
+		r, err = reader.OpenChanges(ctx, c, tbl, protocol.ChangesRequest{StartingVersion: &sv, EndingVersion: &ev}, opts)
 	} else {
-		r, err = sharing.Open(ctx, c, tbl, opts)
+		r, err = reader.Open(ctx, c, tbl, opts)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -267,10 +270,10 @@ func TestPermanentFaultsFailClearly(t *testing.T) {
 	}{
 		{name: "5xx on every download", rules: []*faultproxy.Rule{
 			rule("500", "GET", filePath, func(r *faultproxy.Rule) { r.Status = 500 })},
-			is: sharing.ErrServer, msg: []string{"500"}, namesOne: true},
+			is: protocol.ErrServer, msg: []string{"500"}, namesOne: true},
 		{name: "Parquet always truncated", rules: []*faultproxy.Rule{
 			rule("cut", "GET", filePath, func(r *faultproxy.Rule) { r.TruncateAfterBytes = 100 })},
-			is: sharing.ErrTruncated, namesOne: true},
+			is: protocol.ErrTruncated, namesOne: true},
 		{name: "Parquet always reset", rules: []*faultproxy.Rule{
 			rule("rst", "GET", filePath, func(r *faultproxy.Rule) { r.ResetAfterBytes = 100 })},
 			namesOne: true},
@@ -286,20 +289,20 @@ func TestPermanentFaultsFailClearly(t *testing.T) {
 			msg: []string{"parquet"}, namesOne: true},
 		{name: "malformed NDJSON line", rules: []*faultproxy.Rule{
 			rule("bad", "POST", queryPath, func(r *faultproxy.Rule) { r.Rewrite = corruptFileLine })},
-			is: sharing.ErrProtocol, maxHits: 1},
+			is: protocol.ErrProtocol, maxHits: 1},
 		{name: "NDJSON always without its EndStreamAction", rules: []*faultproxy.Rule{
 			rule("cut", "POST", queryPath, func(r *faultproxy.Rule) { r.Rewrite = dropLastLine })},
-			is: sharing.ErrTruncated},
+			is: protocol.ErrTruncated},
 		{name: "URLs refused even after a refresh", rules: []*faultproxy.Rule{
 			rule("403", "GET", filePath, func(r *faultproxy.Rule) { r.Status = 403 })},
-			is: sharing.ErrForbidden, msg: []string{"403"}, namesOne: true},
+			is: protocol.ErrForbidden, msg: []string{"403"}, namesOne: true},
 		{name: "token revoked mid-read", rules: []*faultproxy.Rule{
 			rule("revoked", "POST", queryPath, func(r *faultproxy.Rule) { r.Status, r.Skip = 401, 1 }),
 			rule("expired", "GET", filePath, func(r *faultproxy.Rule) { r.Status, r.Skip = 403, 2 })},
-			is: sharing.ErrUnauthorized, msg: []string{"credential"}, namesOne: true},
+			is: protocol.ErrUnauthorized, msg: []string{"credential"}, namesOne: true},
 		{name: "token rejected", rules: []*faultproxy.Rule{
 			rule("401", "POST", queryPath, func(r *faultproxy.Rule) { r.Status = 401 })},
-			is: sharing.ErrUnauthorized, maxHits: 1},
+			is: protocol.ErrUnauthorized, maxHits: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env.proxy.Clear()
@@ -339,16 +342,16 @@ func TestDecoderCutLine(t *testing.T) {
 		body string
 		is   error
 	}{
-		{`{"protocol":{"minReaderVersion":1}}` + "\n" + `{"metaData":{"id":"x","form`, sharing.ErrTruncated},
-		{`{"protocol":{"minReaderVersion":1}}` + "\n" + `{"file":{"id":"x"}}`, sharing.ErrProtocol},
-		{`{"protocol":{"minReaderVersion":1}}` + "\n" + `{"file": {"url": ` + "\n{}\n", sharing.ErrProtocol},
+		{`{"protocol":{"minReaderVersion":1}}` + "\n" + `{"metaData":{"id":"x","form`, protocol.ErrTruncated},
+		{`{"protocol":{"minReaderVersion":1}}` + "\n" + `{"file":{"id":"x"}}`, protocol.ErrProtocol},
+		{`{"protocol":{"minReaderVersion":1}}` + "\n" + `{"file": {"url": ` + "\n{}\n", protocol.ErrProtocol},
 	} {
-		dec := sharing.NewDecoder(strings.NewReader(tc.body))
+		dec := protocol.NewDecoder(strings.NewReader(tc.body))
 		var err error
 		for err == nil {
 			_, err = dec.Next()
 		}
 		assert.ErrorIs(t, err, tc.is, "%q", tc.body)
-		assert.Equal(t, errors.Is(err, sharing.ErrTruncated), sharing.IsRetryable(err))
+		assert.Equal(t, errors.Is(err, protocol.ErrTruncated), sharing.IsRetryable(err))
 	}
 }

@@ -1,34 +1,14 @@
 package sharing
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/deltashare/deltashare/internal/sharedtest"
 )
 
-// fixtureSeeds returns the files under protocol/<dir> (nothing when the shared data is absent).
-func fixtureSeeds(dir string) [][]byte {
-	root := sharedtest.Root()
-	if root == "" {
-		return nil
-	}
-	files, _ := filepath.Glob(filepath.Join(root, "protocol", dir, "*"))
-	var out [][]byte
-	for _, f := range files {
-		if b, err := os.ReadFile(f); err == nil {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
 func FuzzParseProfile(f *testing.F) {
-	for _, b := range fixtureSeeds("profiles") {
+	for _, b := range sharedtest.Seeds("protocol/profiles", "*") {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"shareCredentialsVersion":1,"endpoint":"https://h/","bearerToken":"t","expirationTime":"2021-11-12T00:12:29.0Z"}`))
@@ -65,50 +45,6 @@ func FuzzParseProfile(f *testing.F) {
 		}
 		if p.String() != masked.String() {
 			t.Fatalf("String shows a secret: %s", p)
-		}
-	})
-}
-
-func FuzzDecodeLine(f *testing.F) {
-	for _, b := range fixtureSeeds("ndjson") {
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			f.Add(append([]byte(nil), sc.Bytes()...))
-		}
-	}
-	f.Add([]byte(`{"add":{"url":"https://x","id":"a","partitionValues":{},"size":1,"version":0,"timestamp":1}}`))
-	f.Add([]byte(`{"endStreamAction":{"errorMessage":"e","httpStatusErrorCode":500}}`))
-	f.Add([]byte(`{"nextPageToken":"n"}`))
-	f.Fuzz(func(t *testing.T, line []byte) {
-		it, err := DecodeLine(line)
-		if err != nil || it.IsZero() {
-			return
-		}
-		_ = it.String()
-		var enc func(Item) ([]byte, error)
-		switch it.Format {
-		case FormatDelta:
-			enc = EncodeDeltaLine
-		default:
-			enc = func(it Item) ([]byte, error) { return EncodeParquetLine(it, true) }
-		}
-		b1, err := enc(it)
-		if err != nil {
-			t.Fatalf("encoding a decoded item: %v", err)
-		}
-		again, err := DecodeLine(b1)
-		if err != nil {
-			t.Fatalf("decoding %s: %v", b1, err)
-		}
-		if again.IsZero() {
-			t.Fatalf("re-decoded to nothing: %s", b1)
-		}
-		b2, err := enc(again)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(b1, b2) {
-			t.Fatalf("decode/encode is not stable:\n%s\n%s", b1, b2)
 		}
 	})
 }

@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/redact"
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // Profile types of shareCredentialsVersion 2 that this package supports.
@@ -64,7 +67,7 @@ type profileFile struct {
 }
 
 func profileErr(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidProfile}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{protocol.ErrInvalidProfile}, args...)...)
 }
 
 const supportedProfiles = `supported: shareCredentialsVersion 1, or 2 with type "bearer_token" or "oauth_client_credentials"`
@@ -81,7 +84,7 @@ func ParseProfile(data []byte) (*Profile, error) {
 	}
 	var f profileFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, profileErr("the profile is not a JSON object: %s", describeJSONError(err))
+		return nil, profileErr("the profile is not a JSON object: %s", protocol.DescribeJSONError(err))
 	}
 	if len(f.ShareCredentialsVersion) == 0 || string(f.ShareCredentialsVersion) == "null" {
 		return nil, profileErr(`field "shareCredentialsVersion" is missing (%s)`, supportedProfiles)
@@ -95,7 +98,7 @@ func ParseProfile(data []byte) (*Profile, error) {
 	case 1:
 		p.Type = ProfileTypeBearerToken
 		if f.Type != nil && *f.Type != "" && *f.Type != ProfileTypeBearerToken {
-			return nil, profileErr(`profile type %q is not supported with shareCredentialsVersion 1 (%s)`, cleanText(*f.Type, 64), supportedProfiles)
+			return nil, profileErr(`profile type %q is not supported with shareCredentialsVersion 1 (%s)`, redact.Text(*f.Type, 64), supportedProfiles)
 		}
 	case 2:
 		if f.Type == nil || *f.Type == "" {
@@ -105,7 +108,7 @@ func ParseProfile(data []byte) (*Profile, error) {
 		case ProfileTypeBearerToken, ProfileTypeOAuthClientCredentials:
 			p.Type = *f.Type
 		default:
-			return nil, profileErr(`profile type %q is not supported (%s); ask the data provider for a bearer token or OAuth client credentials profile`, cleanText(*f.Type, 64), supportedProfiles)
+			return nil, profileErr(`profile type %q is not supported (%s); ask the data provider for a bearer token or OAuth client credentials profile`, redact.Text(*f.Type, 64), supportedProfiles)
 		}
 	default:
 		return nil, profileErr(`shareCredentialsVersion %d is not supported (%s); upgrade deltashare or ask the data provider for a supported profile`, version, supportedProfiles)
@@ -200,24 +203,6 @@ func parseExpirationTime(s string) (time.Time, error) {
 	return time.Time{}, errors.New("unrecognized time")
 }
 
-// describeJSONError describes a JSON decoding error without quoting the input.
-func describeJSONError(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
-	case errors.As(err, &te):
-		if te.Field != "" {
-			return fmt.Sprintf("field %q has the wrong type (%s where %s is expected)", te.Field, te.Value, te.Type)
-		}
-		return fmt.Sprintf("wrong JSON type (%s where %s is expected)", te.Value, te.Type)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "the JSON ends early"
-	}
-	return "invalid JSON"
-}
-
 // LoadProfile reads a profile from ref: "-" reads stdin, "env:NAME" reads the JSON held by the
 // environment variable NAME, text starting with "{" is the JSON itself, and anything else is a
 // file path. At most MaxProfileSize bytes are read.
@@ -292,7 +277,7 @@ func (p *Profile) HasExpiry() bool { return p != nil && !p.ExpirationTime.IsZero
 // token has expired at now.
 func (p *Profile) CheckExpiry(now time.Time) error {
 	if p.HasExpiry() && !now.Before(p.ExpirationTime) {
-		return &ExpiredError{Expiry: p.ExpirationTime}
+		return &protocol.ExpiredError{Expiry: p.ExpirationTime}
 	}
 	return nil
 }
@@ -341,10 +326,10 @@ func (p *Profile) UnmarshalJSON(data []byte) error {
 // String describes the profile without its secrets.
 func (p Profile) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Profile{version=%d type=%s endpoint=%s", p.ShareCredentialsVersion, p.Type, redactURL(p.Endpoint))
+	fmt.Fprintf(&b, "Profile{version=%d type=%s endpoint=%s", p.ShareCredentialsVersion, p.Type, redact.URL(p.Endpoint))
 	switch p.Type {
 	case ProfileTypeOAuthClientCredentials:
-		fmt.Fprintf(&b, " tokenEndpoint=%s clientId=%s clientSecret=%s", redactURL(p.TokenEndpoint), p.ClientID, redacted(p.ClientSecret))
+		fmt.Fprintf(&b, " tokenEndpoint=%s clientId=%s clientSecret=%s", redact.URL(p.TokenEndpoint), p.ClientID, redacted(p.ClientSecret))
 		if p.Scope != "" {
 			fmt.Fprintf(&b, " scope=%q", p.Scope)
 		}

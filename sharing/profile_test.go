@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/internal/sharedtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,7 +76,7 @@ func TestParseProfile(t *testing.T) {
 			p, err := ParseProfile([]byte(tc.json))
 			if tc.wantErr != "" {
 				require.Error(t, err)
-				assert.ErrorIs(t, err, ErrInvalidProfile)
+				assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 				assert.Contains(t, err.Error(), tc.wantErr)
 				return
 			}
@@ -92,7 +94,7 @@ func TestParseProfile(t *testing.T) {
 
 func TestParseProfileTooLarge(t *testing.T) {
 	_, err := ParseProfile(make([]byte, MaxProfileSize+1))
-	require.ErrorIs(t, err, ErrInvalidProfile)
+	require.ErrorIs(t, err, protocol.ErrInvalidProfile)
 	assert.Contains(t, err.Error(), "larger than")
 }
 
@@ -134,7 +136,7 @@ func TestProfileFixtures(t *testing.T) {
 			p, err := LoadProfile(path, nil)
 			if tc.wantErr != nil {
 				require.Error(t, err)
-				assert.ErrorIs(t, err, ErrInvalidProfile)
+				assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 				for _, s := range tc.wantErr {
 					assert.Contains(t, err.Error(), s)
 				}
@@ -203,7 +205,7 @@ func TestLoadProfileSources(t *testing.T) {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
 				assert.NotContains(t, err.Error(), "secret-token")
-				assert.ErrorIs(t, err, ErrInvalidProfile)
+				assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 				return
 			}
 			require.NoError(t, err)
@@ -218,8 +220,8 @@ func TestProfileExpiry(t *testing.T) {
 		ExpirationTime: time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)}
 	require.NoError(t, p.CheckExpiry(p.ExpirationTime.Add(-time.Second)))
 	err := p.CheckExpiry(p.ExpirationTime)
-	require.ErrorIs(t, err, ErrTokenExpired)
-	var ee *ExpiredError
+	require.ErrorIs(t, err, protocol.ErrTokenExpired)
+	var ee *protocol.ExpiredError
 	require.ErrorAs(t, err, &ee)
 	assert.Contains(t, err.Error(), "2026-01-31T00:00:00Z")
 	assert.Contains(t, err.Error(), "deltashare activate")

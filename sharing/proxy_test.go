@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,7 +32,7 @@ func proxyChild(t *testing.T) {
 	proxy := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
 		// A proxy receives the absolute URL of the target.
 		if r.Host != "sharing.example.test" || r.URL.Path != "/api/shares" {
-			writeJSON(w, 502, ErrorBody{Message: "unexpected target"})
+			writeJSON(w, 502, protocol.ErrorBody{Message: "unexpected target"})
 			return
 		}
 		writeRaw(w, 200, []byte(`{"items":[{"name":"via-proxy"}]}`))
@@ -43,7 +45,7 @@ func proxyChild(t *testing.T) {
 	require.NoError(t, err)
 	shares, err := c.ListShares(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, []Share{{Name: "via-proxy"}}, shares)
+	assert.Equal(t, []protocol.Share{{Name: "via-proxy"}}, shares)
 	reqs := proxy.requests()
 	require.Len(t, reqs, 1)
 	assert.Equal(t, "Bearer "+testToken, reqs[0].Header.Get("Authorization"))

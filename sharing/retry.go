@@ -9,10 +9,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/watchdog"
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // RetryPolicy bounds and paces retries of failed requests. The zero value of a field means its
@@ -123,10 +125,12 @@ func (p RetryPolicy) Backoff(retry int) time.Duration {
 // number (1-based) is passed to fn. A Retry-After carried by an [*APIError] sets the wait
 // (capped by MaxRetryAfter) instead of the backoff.
 func (p RetryPolicy) Do(ctx context.Context, fn func(attempt int) error) error {
-	return p.do(ctx, fn, IsRetryable, nil)
+	return p.DoWith(ctx, fn, IsRetryable, nil)
 }
 
-func (p RetryPolicy) do(ctx context.Context, fn func(attempt int) error, retryable func(error) bool, onRetry func(attempt int, wait time.Duration, err error)) error {
+// DoWith is Do with the retry decision and a notification before each wait given by the caller
+// (onRetry may be nil). The table reader uses it for downloads, whose errors it classifies itself.
+func (p RetryPolicy) DoWith(ctx context.Context, fn func(attempt int) error, retryable func(error) bool, onRetry func(attempt int, wait time.Duration, err error)) error {
 	p = p.withDefaults()
 	start := p.Now()
 	for attempt := 1; ; attempt++ {
@@ -141,12 +145,12 @@ func (p RetryPolicy) do(ctx context.Context, fn func(attempt int) error, retryab
 			return err
 		}
 		wait := p.Backoff(attempt)
-		var ae *APIError
+		var ae *protocol.APIError
 		var ra retryAfterer
 		if errors.As(err, &ae) && ae.RetryAfter > 0 {
 			wait = min(ae.RetryAfter, p.MaxRetryAfter)
-		} else if errors.As(err, &ra) && ra.retryAfterDelay() > 0 {
-			wait = min(ra.retryAfterDelay(), p.MaxRetryAfter)
+		} else if errors.As(err, &ra) && ra.RetryAfterDelay() > 0 {
+			wait = min(ra.RetryAfterDelay(), p.MaxRetryAfter)
 		}
 		if p.Now().Add(wait).Sub(start) > p.MaxElapsed {
 			return err
@@ -160,8 +164,9 @@ func (p RetryPolicy) do(ctx context.Context, fn func(attempt int) error, retryab
 	}
 }
 
-// retryAfterer is an error carrying a server's Retry-After (a refused download).
-type retryAfterer interface{ retryAfterDelay() time.Duration }
+// retryAfterer is an error carrying a server's Retry-After (a refused download); the table
+// reader's download errors implement it.
+type retryAfterer interface{ RetryAfterDelay() time.Duration }
 
 // IsRetryable is the one place that decides whether a failed request may be sent again:
 // HTTP 429 and 5xx answers other than 501, broken or refused connections, unexpected EOFs,
@@ -171,10 +176,10 @@ func IsRetryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, ErrTokenExpired) || errors.Is(err, ErrInvalidProfile) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, protocol.ErrTokenExpired) || errors.Is(err, protocol.ErrInvalidProfile) {
 		return false
 	}
-	var ae *APIError
+	var ae *protocol.APIError
 	if errors.As(err, &ae) {
 		switch {
 		case ae.Status == http.StatusTooManyRequests:
@@ -186,7 +191,7 @@ func IsRetryable(err error) bool {
 		}
 		return false
 	}
-	if errors.Is(err, ErrTruncated) {
+	if errors.Is(err, protocol.ErrTruncated) {
 		return true
 	}
 	var certErr *tls.CertificateVerificationError
@@ -196,7 +201,7 @@ func IsRetryable(err error) bool {
 	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &certInvalid) {
 		return false
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errIdleTimeout) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, watchdog.ErrIdle) {
 		return true
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -228,40 +233,3 @@ func IsRetryable(err error) bool {
 	}
 	return false
 }
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(24*time.Hour/time.Second) {
-			secs = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
-}
-
-// errIdleTimeout is the cause given to a request's context when the server sent nothing for the
-// client's timeout (no response headers, or no body bytes).
-var errIdleTimeout = &timeoutError{}
-
-type timeoutError struct{}
-
-func (*timeoutError) Error() string {
-	return "the server sent nothing within the request timeout"
-}
-func (*timeoutError) Timeout() bool   { return true }
-func (*timeoutError) Temporary() bool { return true }

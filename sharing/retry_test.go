@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/watchdog"
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,31 +27,31 @@ func TestIsRetryable(t *testing.T) {
 		want bool
 	}{
 		{"nil", nil, false},
-		{"429", &APIError{Status: 429}, true},
-		{"500", &APIError{Status: 500}, true},
-		{"502", &APIError{Status: 502}, true},
-		{"503 wrapped", fmt.Errorf("x: %w", &APIError{Status: 503}), true},
-		{"501", &APIError{Status: 501}, false},
-		{"400", &APIError{Status: 400}, false},
-		{"401", &APIError{Status: 401}, false},
-		{"403", &APIError{Status: 403}, false},
-		{"404", &APIError{Status: 404}, false},
-		{"stream error without status", &APIError{Code: "STREAM_ERROR"}, false},
+		{"429", &protocol.APIError{Status: 429}, true},
+		{"500", &protocol.APIError{Status: 500}, true},
+		{"502", &protocol.APIError{Status: 502}, true},
+		{"503 wrapped", fmt.Errorf("x: %w", &protocol.APIError{Status: 503}), true},
+		{"501", &protocol.APIError{Status: 501}, false},
+		{"400", &protocol.APIError{Status: 400}, false},
+		{"401", &protocol.APIError{Status: 401}, false},
+		{"403", &protocol.APIError{Status: 403}, false},
+		{"404", &protocol.APIError{Status: 404}, false},
+		{"stream error without status", &protocol.APIError{Code: "STREAM_ERROR"}, false},
 		{"connection reset", &url.Error{Op: "Get", URL: "u", Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}, true},
 		{"connection refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
 		{"EOF", fmt.Errorf("reading: %w", io.EOF), true},
 		{"unexpected EOF", io.ErrUnexpectedEOF, true},
-		{"truncated", fmt.Errorf("x: %w", ErrTruncated), true},
-		{"idle timeout", fmt.Errorf("x: %w", errIdleTimeout), true},
+		{"truncated", fmt.Errorf("x: %w", protocol.ErrTruncated), true},
+		{"idle timeout", fmt.Errorf("x: %w", watchdog.ErrIdle), true},
 		{"deadline", context.DeadlineExceeded, true},
 		{"canceled", fmt.Errorf("x: %w", context.Canceled), false},
-		{"expired token", &ExpiredError{}, false},
-		{"invalid profile", ErrInvalidProfile, false},
+		{"expired token", &protocol.ExpiredError{}, false},
+		{"invalid profile", protocol.ErrInvalidProfile, false},
 		{"unknown authority", &url.Error{Err: x509.UnknownAuthorityError{}}, false},
 		{"dns not found", &net.DNSError{Err: "no such host", IsNotFound: true}, false},
 		{"dns timeout", &net.DNSError{Err: "timeout", IsTimeout: true}, true},
 		{"plain error", errors.New("something"), false},
-		{"protocol", ErrProtocol, false},
+		{"protocol", protocol.ErrProtocol, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,7 +77,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"99999999", 24 * time.Hour, true},
 	}
 	for _, tc := range tests {
-		d, ok := parseRetryAfter(tc.in, now)
+		d, ok := protocol.ParseRetryAfter(tc.in, now)
 		assert.Equal(t, tc.ok, ok, tc.in)
 		assert.Equal(t, tc.want, d, tc.in)
 	}
@@ -108,22 +111,22 @@ func TestRetryPolicyDo(t *testing.T) {
 	}{
 		{
 			name: "succeeds after 503 burst", policy: RetryPolicy{},
-			errs:      []error{&APIError{Status: 503}, &APIError{Status: 503}, nil},
+			errs:      []error{&protocol.APIError{Status: 503}, &protocol.APIError{Status: 503}, nil},
 			wantTries: 3, wantSleeps: []time.Duration{500 * time.Millisecond, time.Second},
 		},
 		{
 			name: "gives up after max tries", policy: RetryPolicy{MaxTries: 3},
-			errs:      []error{&APIError{Status: 500}, &APIError{Status: 500}, &APIError{Status: 500}, nil},
+			errs:      []error{&protocol.APIError{Status: 500}, &protocol.APIError{Status: 500}, &protocol.APIError{Status: 500}, nil},
 			wantTries: 3, wantErr: true, wantSleeps: []time.Duration{500 * time.Millisecond, time.Second},
 		},
 		{
 			name: "no retry on 404", policy: RetryPolicy{},
-			errs:      []error{&APIError{Status: 404}, nil},
+			errs:      []error{&protocol.APIError{Status: 404}, nil},
 			wantTries: 1, wantErr: true,
 		},
 		{
 			name: "retry-after honoured and capped", policy: RetryPolicy{MaxRetryAfter: 10 * time.Second},
-			errs:      []error{&APIError{Status: 429, RetryAfter: 3 * time.Second}, &APIError{Status: 429, RetryAfter: time.Hour}, nil},
+			errs:      []error{&protocol.APIError{Status: 429, RetryAfter: 3 * time.Second}, &protocol.APIError{Status: 429, RetryAfter: time.Hour}, nil},
 			wantTries: 3, wantSleeps: []time.Duration{3 * time.Second, 10 * time.Second},
 		},
 		{
@@ -166,7 +169,7 @@ func TestRetryStopsOnCancel(t *testing.T) {
 	err := p.Do(ctx, func(int) error {
 		tries++
 		cancel()
-		return &APIError{Status: 503}
+		return &protocol.APIError{Status: 503}
 	})
 	assert.Equal(t, 1, tries)
 	assert.Error(t, err)

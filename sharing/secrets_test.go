@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/internal/sharedtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,7 +37,7 @@ func TestFixtureSecretsNeverPrinted(t *testing.T) {
 		data, err := os.ReadFile(f)
 		require.NoError(t, err)
 		name := filepath.Base(f)
-		for _, it := range decodeAll(t, data) {
+		for _, it := range decodeItems(t, data) {
 			outs := []string{it.String(), fmt.Sprintf("%v|%+v|%#v|%s", it, it, it, it)}
 			if it.File != nil {
 				outs = append(outs, fmt.Sprintf("%v|%+v|%#v", *it.File, *it.File, *it.File))
@@ -55,21 +57,21 @@ func TestFixtureSecretsNeverPrinted(t *testing.T) {
 			writeNDJSON(w, "42", "", data)
 		})
 		c, _ := newTestClient(t, ts)
-		tbl := Table{"s", "d", "t"}
-		if res, err := c.Query(context.Background(), tbl, QueryRequest{RefreshToken: "refresh-secret-x", PageToken: "page-secret-y"}); err == nil {
+		tbl := protocol.Table{Share: "s", Schema: "d", Name: "t"}
+		if res, err := c.Query(context.Background(), tbl, protocol.QueryRequest{RefreshToken: "refresh-secret-x", PageToken: "page-secret-y"}); err == nil {
 			assertNoSecretText(t, name, fmt.Sprintf("%v|%+v|%#v|%v|%v", *res, *res, *res, res.Files, res.TableMetadata()))
 		} else {
 			assertNoSecretText(t, name, err.Error())
 		}
-		if tm, err := c.Metadata(context.Background(), tbl, MetadataOptions{}); err == nil {
+		if tm, err := c.Metadata(context.Background(), tbl, protocol.MetadataOptions{}); err == nil {
 			assertNoSecretText(t, name, fmt.Sprintf("%v|%+v|%#v", *tm, *tm, *tm))
 		} else {
 			assertNoSecretText(t, name, err.Error())
 		}
 	}
-	req := QueryRequest{RefreshToken: "refresh-secret-x", PageToken: "page-secret-y"}
+	req := protocol.QueryRequest{RefreshToken: "refresh-secret-x", PageToken: "page-secret-y"}
 	assertNoSecretText(t, "QueryRequest", fmt.Sprintf("%v|%+v|%#v", req, req, req))
-	creq := ChangesRequest{StartingVersion: i64(1), PageToken: "page-secret-y"}
+	creq := protocol.ChangesRequest{StartingVersion: i64(1), PageToken: "page-secret-y"}
 	assertNoSecretText(t, "ChangesRequest", fmt.Sprintf("%v|%+v|%#v", creq, creq, creq))
 }
 
@@ -90,7 +92,7 @@ func TestDiscoverySecretsNeverPrinted(t *testing.T) {
 		case "/api/shares/sales/all-tables":
 			writeRaw(w, 200, fx("tables-sales.json"))
 		default:
-			writeJSON(w, 404, ErrorBody{ErrorCode: "NOT_FOUND", Message: "see https://x/y?token=must-not-leak"})
+			writeJSON(w, 404, protocol.ErrorBody{ErrorCode: "NOT_FOUND", Message: "see https://x/y?token=must-not-leak"})
 		}
 	})
 	c, _ := newTestClient(t, ts)

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/apache/arrow/go/v17/parquet/metadata"
 
 	"github.com/deltashare/deltashare/sharing"
@@ -55,7 +57,7 @@ const (
 // CheckOptions configures [Check].
 type CheckOptions struct {
 	// Tables are the tables to examine; empty means every table the credential can list.
-	Tables []sharing.Table
+	Tables []protocol.Table
 	// WarnExpiry is the warning window: a token expiring sooner makes the status "expiring"
 	// (0: DefaultExpiryWarning; negative: never warn).
 	WarnExpiry time.Duration
@@ -76,7 +78,7 @@ type ShareReport struct {
 
 // TableReport is what a check saw of one table.
 type TableReport struct {
-	Table sharing.Table `json:"table"`
+	Table protocol.Table `json:"table"`
 	// Version is the table's current version (-1 when unknown).
 	Version int64 `json:"version"`
 	// Format is the response format the server used (parquet or delta); FileFormat the data
@@ -287,12 +289,12 @@ func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*Che
 	shares, err := client.ListShares(ctx)
 	if err != nil {
 		switch {
-		case errors.Is(err, sharing.ErrTokenExpired):
+		case errors.Is(err, protocol.ErrTokenExpired):
 			r.Expired = true
 			r.Error = scrubText(err.Error(), p)
 			r.finish(false)
 			return r, nil
-		case errors.Is(err, sharing.ErrUnauthorized), errors.Is(err, sharing.ErrForbidden):
+		case errors.Is(err, protocol.ErrUnauthorized), errors.Is(err, protocol.ErrForbidden):
 			r.Error = scrubText(err.Error(), p)
 			r.finish(false)
 			return r, nil
@@ -303,7 +305,7 @@ func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*Che
 
 	// Shares: schemas and tables, in parallel.
 	r.Shares = make([]ShareReport, len(shares))
-	listed := make([][]sharing.TableInfo, len(shares))
+	listed := make([][]protocol.TableInfo, len(shares))
 	runBounded(ctx, len(shares), par, func(i int) {
 		sr := ShareReport{Name: shares[i].Name, Schemas: []string{}}
 		schemas, err := client.ListSchemas(ctx, shares[i].Name)
@@ -371,7 +373,7 @@ func runBounded(ctx context.Context, n, par int, fn func(i int)) {
 }
 
 // checkTable reads one table's version, metadata and one data file's footer.
-func checkTable(ctx context.Context, client *sharing.Client, t sharing.Table) TableReport {
+func checkTable(ctx context.Context, client *sharing.Client, t protocol.Table) TableReport {
 	p := client.Profile()
 	tr := TableReport{Table: t, Version: -1, PartitionColumns: []string{}}
 	fail := func(what string, err error) TableReport {
@@ -383,7 +385,7 @@ func checkTable(ctx context.Context, client *sharing.Client, t sharing.Table) Ta
 		return fail("table version", err)
 	}
 	tr.Version = v
-	md, err := client.Metadata(ctx, t, sharing.MetadataOptions{})
+	md, err := client.Metadata(ctx, t, protocol.MetadataOptions{})
 	if err != nil {
 		return fail("metadata", err)
 	}
@@ -399,13 +401,13 @@ func checkTable(ctx context.Context, client *sharing.Client, t sharing.Table) Ta
 	tr.Columns = len(schema.Fields)
 
 	one, maxFiles := int64(1), 1
-	res, err := client.Query(ctx, t, sharing.QueryRequest{LimitHint: &one, MaxFiles: &maxFiles, SinglePage: true})
+	res, err := client.Query(ctx, t, protocol.QueryRequest{LimitHint: &one, MaxFiles: &maxFiles, SinglePage: true})
 	if err != nil {
 		return fail("query", err)
 	}
-	var file *sharing.File
+	var file *protocol.File
 	for i := range res.Files {
-		if res.Files[i].Kind == sharing.FileAdd && res.Files[i].URL != "" {
+		if res.Files[i].Kind == protocol.FileAdd && res.Files[i].URL != "" {
 			file = &res.Files[i]
 			break
 		}
@@ -428,7 +430,7 @@ func checkTable(ctx context.Context, client *sharing.Client, t sharing.Table) Ta
 }
 
 // fileLabel names a data file without its signed URL.
-func fileLabel(f *sharing.File) string {
+func fileLabel(f *protocol.File) string {
 	if f.ID != "" {
 		return f.ID
 	}
@@ -439,7 +441,7 @@ func fileLabel(f *sharing.File) string {
 }
 
 // readRemoteFooter fetches a Parquet file's footer by HTTP range requests and parses it.
-func readRemoteFooter(ctx context.Context, hc *http.Client, f *sharing.File) (*metadata.FileMetaData, error) {
+func readRemoteFooter(ctx context.Context, hc *http.Client, f *protocol.File) (*metadata.FileMetaData, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}

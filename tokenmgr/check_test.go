@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -86,7 +88,7 @@ type sharingServer struct {
 	mu       sync.Mutex
 	apiCalls []*http.Request
 	fileReqs []*http.Request
-	queries  []sharing.QueryRequest
+	queries  []protocol.QueryRequest
 }
 
 func newSharingServer(t *testing.T, tables []fakeTable, mode map[string]string) *sharingServer {
@@ -128,7 +130,7 @@ func (s *sharingServer) auth(h http.HandlerFunc) http.HandlerFunc {
 		if s.reject || r.Header.Get("Authorization") != "Bearer "+checkToken {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
-			_ = json.NewEncoder(w).Encode(sharing.ErrorBody{ErrorCode: "UNAUTHENTICATED", Message: "token is not valid"})
+			_ = json.NewEncoder(w).Encode(protocol.ErrorBody{ErrorCode: "UNAUTHENTICATED", Message: "token is not valid"})
 			return
 		}
 		h(w, r)
@@ -137,16 +139,16 @@ func (s *sharingServer) auth(h http.HandlerFunc) http.HandlerFunc {
 
 func writePage[T any](w http.ResponseWriter, items []T) {
 	w.Header().Set("Content-Type", "application/json")
-	_ = sharing.WriteLine(w, sharing.Page[T]{Items: items})
+	_ = protocol.WriteLine(w, protocol.Page[T]{Items: items})
 }
 
 func (s *sharingServer) listShares(w http.ResponseWriter, _ *http.Request) {
 	seen := map[string]bool{}
-	items := []sharing.Share{}
+	items := []protocol.Share{}
 	for _, tb := range s.tables {
 		if !seen[tb.share] {
 			seen[tb.share] = true
-			items = append(items, sharing.Share{Name: tb.share})
+			items = append(items, protocol.Share{Name: tb.share})
 		}
 	}
 	writePage(w, items)
@@ -154,21 +156,21 @@ func (s *sharingServer) listShares(w http.ResponseWriter, _ *http.Request) {
 
 func (s *sharingServer) listSchemas(w http.ResponseWriter, r *http.Request) {
 	seen := map[string]bool{}
-	items := []sharing.Schema{}
+	items := []protocol.Schema{}
 	for _, tb := range s.tables {
 		if tb.share == r.PathValue("share") && !seen[tb.schema] {
 			seen[tb.schema] = true
-			items = append(items, sharing.Schema{Name: tb.schema, Share: tb.share})
+			items = append(items, protocol.Schema{Name: tb.schema, Share: tb.share})
 		}
 	}
 	writePage(w, items)
 }
 
 func (s *sharingServer) listTables(w http.ResponseWriter, r *http.Request) {
-	items := []sharing.TableInfo{}
+	items := []protocol.TableInfo{}
 	for _, tb := range s.tables {
 		if tb.share == r.PathValue("share") {
-			items = append(items, sharing.TableInfo{Share: tb.share, Schema: tb.schema, Name: tb.name})
+			items = append(items, protocol.TableInfo{Share: tb.share, Schema: tb.schema, Name: tb.name})
 		}
 	}
 	writePage(w, items)
@@ -182,19 +184,19 @@ func (s *sharingServer) table(w http.ResponseWriter, r *http.Request) *fakeTable
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusNotFound)
-	_ = json.NewEncoder(w).Encode(sharing.ErrorBody{ErrorCode: "RESOURCE_DOES_NOT_EXIST", Message: "no such table"})
+	_ = json.NewEncoder(w).Encode(protocol.ErrorBody{ErrorCode: "RESOURCE_DOES_NOT_EXIST", Message: "no such table"})
 	return nil
 }
 
 func (s *sharingServer) version(w http.ResponseWriter, r *http.Request) {
 	if tb := s.table(w, r); tb != nil {
-		w.Header().Set(sharing.HeaderTableVersion, strconv.FormatInt(tb.version, 10))
+		w.Header().Set(protocol.HeaderTableVersion, strconv.FormatInt(tb.version, 10))
 	}
 }
 
-func (s *sharingServer) head(enc *sharing.Encoder, tb *fakeTable) {
-	require.NoError(s.t, enc.Protocol(sharing.ProtocolAction{Protocol: delta.Protocol{MinReaderVersion: 1}}))
-	require.NoError(s.t, enc.Metadata(sharing.MetadataAction{Metadata: delta.Metadata{
+func (s *sharingServer) head(enc *protocol.Encoder, tb *fakeTable) {
+	require.NoError(s.t, enc.Protocol(protocol.ProtocolAction{Protocol: delta.Protocol{MinReaderVersion: 1}}))
+	require.NoError(s.t, enc.Metadata(protocol.MetadataAction{Metadata: delta.Metadata{
 		ID: "id-" + tb.name, Name: tb.name, Format: delta.Format{Provider: "parquet"},
 		SchemaString: testSchemaString, PartitionColumns: []string{"p"},
 	}}))
@@ -206,8 +208,8 @@ func (s *sharingServer) metadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set(sharing.HeaderTableVersion, strconv.FormatInt(tb.version, 10))
-	s.head(sharing.NewEncoder(w, sharing.FormatParquet), tb)
+	w.Header().Set(protocol.HeaderTableVersion, strconv.FormatInt(tb.version, 10))
+	s.head(protocol.NewEncoder(w, protocol.FormatParquet), tb)
 }
 
 func (s *sharingServer) query(w http.ResponseWriter, r *http.Request) {
@@ -215,15 +217,15 @@ func (s *sharingServer) query(w http.ResponseWriter, r *http.Request) {
 	if tb == nil {
 		return
 	}
-	var req sharing.QueryRequest
+	var req protocol.QueryRequest
 	require.NoError(s.t, json.NewDecoder(r.Body).Decode(&req))
 	s.mu.Lock()
 	s.queries = append(s.queries, req)
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set(sharing.HeaderTableVersion, strconv.FormatInt(tb.version, 10))
-	w.Header().Set(sharing.HeaderCapabilities, "responseformat=parquet;includeendstreamaction=true")
-	enc := sharing.NewEncoder(w, sharing.FormatParquet)
+	w.Header().Set(protocol.HeaderTableVersion, strconv.FormatInt(tb.version, 10))
+	w.Header().Set(protocol.HeaderCapabilities, "responseformat=parquet;includeendstreamaction=true")
+	enc := protocol.NewEncoder(w, protocol.FormatParquet)
 	s.head(enc, tb)
 	files := tb.files
 	next := ""
@@ -232,12 +234,12 @@ func (s *sharingServer) query(w http.ResponseWriter, r *http.Request) {
 	}
 	exp := checkNow.Add(time.Hour).UnixMilli()
 	for _, f := range files {
-		require.NoError(s.t, enc.File(sharing.File{
-			Kind: sharing.FileAdd, ID: "file-" + f, URL: s.URL + "/files/" + f + "?" + checkSignature,
+		require.NoError(s.t, enc.File(protocol.File{
+			Kind: protocol.FileAdd, ID: "file-" + f, URL: s.URL + "/files/" + f + "?" + checkSignature,
 			PartitionValues: map[string]string{"p": "a"}, Size: int64(len(s.data[f])), ExpirationTimestamp: &exp,
 		}))
 	}
-	require.NoError(s.t, enc.EndStream(sharing.EndStream{NextPageToken: next}))
+	require.NoError(s.t, enc.EndStream(protocol.EndStream{NextPageToken: next}))
 }
 
 func (s *sharingServer) file(w http.ResponseWriter, r *http.Request) {
@@ -300,7 +302,7 @@ func TestCheck(t *testing.T) {
 		expiry     time.Time
 		warn       time.Duration
 		reject     bool
-		only       []sharing.Table
+		only       []protocol.Table
 		wantStatus CheckStatus
 		wantExit   int
 		wantBad    map[string]string // table → error substring
@@ -320,9 +322,9 @@ func TestCheck(t *testing.T) {
 			wantBad: map[string]string{"s1.default.good": "PAR1"}},
 		{name: "partial outranks expiring", mode: map[string]string{"g1.parquet": "text"}, expiry: checkNow.Add(24 * time.Hour),
 			wantStatus: CheckPartial, wantExit: 3, wantBad: map[string]string{"s1.default.good": "not a Parquet file"}},
-		{name: "named tables only", only: []sharing.Table{{Share: "s2", Schema: "sales", Name: "orders"}}, mode: map[string]string{"g1.parquet": "404"},
+		{name: "named tables only", only: []protocol.Table{{Share: "s2", Schema: "sales", Name: "orders"}}, mode: map[string]string{"g1.parquet": "404"},
 			wantStatus: CheckOK, wantExit: 0},
-		{name: "named table missing", only: []sharing.Table{{Share: "s2", Schema: "sales", Name: "nope"}},
+		{name: "named table missing", only: []protocol.Table{{Share: "s2", Schema: "sales", Name: "nope"}},
 			wantStatus: CheckPartial, wantExit: 3, wantBad: map[string]string{"s2.sales.nope": "404"}},
 	}
 	for _, tc := range tests {

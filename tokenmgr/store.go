@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/sharing"
 )
 
@@ -297,7 +299,7 @@ func (s *Store) put(name string, profileJSON []byte, meta Meta, mode putMode) er
 	}
 	p, err := sharing.ParseProfile(profileJSON)
 	if err != nil {
-		return newError("store the credential", sharing.ErrInvalidProfile, fmt.Sprintf("cannot store credential %q: %v", name, err), err)
+		return newError("store the credential", protocol.ErrInvalidProfile, fmt.Sprintf("cannot store credential %q: %v", name, err), err)
 	}
 	meta = s.completeMeta(name, p, meta)
 	mb, err := json.MarshalIndent(meta, "", "  ")
@@ -493,7 +495,7 @@ func (s *Store) Get(name string) (*Credential, error) {
 	}
 	p, err := sharing.ParseProfile(raw)
 	if err != nil {
-		return nil, newError("read the credential", sharing.ErrInvalidProfile, fmt.Sprintf("stored credential %q (%s): %v", m.Name, path, err), err)
+		return nil, newError("read the credential", protocol.ErrInvalidProfile, fmt.Sprintf("stored credential %q (%s): %v", m.Name, path, err), err)
 	}
 	return &Credential{Meta: m, Profile: p, Raw: raw, Path: path}, nil
 }
@@ -574,7 +576,7 @@ func (s *Store) Import(name, path string) error {
 		return newError("import the credential", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
 	}
 	if _, err := sharing.ParseProfile(raw); err != nil {
-		return newError("import the credential", sharing.ErrInvalidProfile, fmt.Sprintf("%s is not a usable profile: %v", path, err), err)
+		return newError("import the credential", protocol.ErrInvalidProfile, fmt.Sprintf("%s is not a usable profile: %v", path, err), err)
 	}
 	abs, aerr := filepath.Abs(path)
 	if aerr != nil {
@@ -621,7 +623,7 @@ func (s *Store) ResolveProfile(ref string, stdin io.Reader) (*sharing.Profile, e
 	}
 	if !ex {
 		return nil, newError("load the profile", ErrCredentialNotFound,
-			fmt.Sprintf("%q is neither a profile file nor a stored credential: give a profile file path, or a name from deltashare creds list", trimmed), sharing.ErrInvalidProfile)
+			fmt.Sprintf("%q is neither a profile file nor a stored credential: give a profile file path, or a name from deltashare creds list", trimmed), protocol.ErrInvalidProfile)
 	}
 	c, err := s.Get(trimmed)
 	if err != nil {

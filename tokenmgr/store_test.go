@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/deltashare/deltashare/sharing"
 )
 
 const storeTestToken = "store-test-bearer-token-0123456789"
@@ -157,7 +157,7 @@ func TestStorePutNeverOverwrites(t *testing.T) {
 
 	// Invalid profiles are refused.
 	err = s.Put("bad", []byte(`{"shareCredentialsVersion":1}`), Meta{}, false)
-	assert.ErrorIs(t, err, sharing.ErrInvalidProfile)
+	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 }
 
 func TestStoreRefusesInsecureModes(t *testing.T) {
@@ -224,7 +224,7 @@ func TestStoreImportExport(t *testing.T) {
 	assert.ErrorIs(t, s.Import("IMPORTED", src), ErrCredentialExists)
 	bad := filepath.Join(dir, "bad.share")
 	require.NoError(t, os.WriteFile(bad, []byte("not json"), 0o600))
-	assert.ErrorIs(t, s.Import("bad", bad), sharing.ErrInvalidProfile)
+	assert.ErrorIs(t, s.Import("bad", bad), protocol.ErrInvalidProfile)
 	err = s.Import("missing", filepath.Join(dir, "nope.share"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nope.share")
@@ -303,10 +303,10 @@ func TestResolveProfile(t *testing.T) {
 
 	_, err := s.ResolveProfile("nosuch", nil)
 	require.ErrorIs(t, err, ErrCredentialNotFound)
-	assert.ErrorIs(t, err, sharing.ErrInvalidProfile)
+	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 	assert.Contains(t, err.Error(), "deltashare creds list")
 	_, err = s.ResolveProfile(filepath.Join(dir, "missing.share"), nil)
-	assert.ErrorIs(t, err, sharing.ErrInvalidProfile)
+	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 
 	var nilStore *Store
 	p, err := nilStore.ResolveProfile(filePath, nil)

@@ -46,6 +46,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/reader"
+
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/internal/bench"
@@ -706,7 +709,7 @@ func profileExport(ctx context.Context, cfg config, profile string, tables []tab
 
 // profileOnce runs one in-process export of the table to out and returns its rows.
 func profileOnce(ctx context.Context, cl *sharing.Client, parts []string, fm formats.Format, out string, parallel int) (int64, error) {
-	r, err := sharing.Open(ctx, cl, sharing.Table{Share: parts[0], Schema: parts[1], Name: parts[2]}, sharing.ReadOptions{Parallel: parallel})
+	r, err := reader.Open(ctx, cl, protocol.Table{Share: parts[0], Schema: parts[1], Name: parts[2]}, reader.ReadOptions{Parallel: parallel})
 	if err != nil {
 		return 0, err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/tokenmgr"
 	"github.com/urfave/cli/v2"
@@ -31,7 +33,7 @@ var (
 
 // checkOptions are the options of `deltashare check` (and of the check after activation).
 type checkOptions struct {
-	Tables []sharing.Table
+	Tables []protocol.Table
 	// WarnExpiry is the warning window; 0 disables the warning.
 	WarnExpiry time.Duration
 	Parallel   int

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/tokenmgr"
 	"github.com/urfave/cli/v2"
@@ -113,15 +115,15 @@ func profileResolver(c *cli.Context, ref string) (*sharing.Profile, error) {
 
 // tableArg parses a TABLE argument: share.schema.table or PROFILE#share.schema.table.
 // It returns the profile reference embedded in the argument, if any.
-func tableArg(s string) (profileRef string, t sharing.Table, err error) {
+func tableArg(s string) (profileRef string, t protocol.Table, err error) {
 	if strings.Contains(s, "#") {
-		p, t, err := sharing.ParseTableURL(s)
+		p, t, err := protocol.ParseTableURL(s)
 		if err != nil {
 			return "", t, usageError(err)
 		}
 		return p, t, nil
 	}
-	t, err = sharing.ParseTable(s)
+	t, err = protocol.ParseTable(s)
 	if err != nil {
 		return "", t, usageError(err)
 	}
@@ -148,9 +150,9 @@ func clientFor(c *cli.Context, embedded string) (*sharing.Client, error) {
 // exits 4.
 func mapSharingErrors(err error) (int, bool) {
 	switch {
-	case errors.Is(err, sharing.ErrTokenExpired), errors.Is(err, sharing.ErrUnauthorized):
+	case errors.Is(err, protocol.ErrTokenExpired), errors.Is(err, protocol.ErrUnauthorized):
 		return exitAuth, true
-	case errors.Is(err, sharing.ErrInvalidProfile), errors.Is(err, sharing.ErrInvalidRead):
+	case errors.Is(err, protocol.ErrInvalidProfile), errors.Is(err, protocol.ErrInvalidRead):
 		return exitUsage, true
 	}
 	return 0, false

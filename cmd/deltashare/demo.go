@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/reader"
+
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/sharing"
@@ -143,16 +146,16 @@ func runDemo(ctx context.Context, st *streams, o demoOptions) error {
 	}
 	for i, j := range jobs {
 		step(6+i, "Exporting %s", j.title)
-		t, err := sharing.ParseTable(j.table)
+		t, err := protocol.ParseTable(j.table)
 		if err != nil {
 			return err
 		}
-		var r *sharing.Reader
+		var r *reader.Reader
 		if j.changes {
 			v := int64(0)
-			r, err = sharing.OpenChanges(ctx, client, t, sharing.ChangesRequest{StartingVersion: &v}, sharing.ReadOptions{})
+			r, err = reader.OpenChanges(ctx, client, t, protocol.ChangesRequest{StartingVersion: &v}, reader.ReadOptions{})
 		} else {
-			r, err = sharing.Open(ctx, client, t, sharing.ReadOptions{})
+			r, err = reader.Open(ctx, client, t, reader.ReadOptions{})
 		}
 		if err != nil {
 			return err

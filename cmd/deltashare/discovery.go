@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/urfave/cli/v2"
 )
@@ -89,13 +91,13 @@ func schemasCommand() *cli.Command {
 }
 
 // listTables lists the tables of every share, of one share, or of one schema.
-func listTables(c *cli.Context, cl *sharing.Client, scope string) ([]sharing.TableInfo, error) {
+func listTables(c *cli.Context, cl *sharing.Client, scope string) ([]protocol.TableInfo, error) {
 	if scope == "" {
 		shares, err := cl.ListShares(c.Context)
 		if err != nil {
 			return nil, err
 		}
-		var all []sharing.TableInfo
+		var all []protocol.TableInfo
 		for _, s := range shares {
 			ts, err := cl.ListAllTables(c.Context, s.Name)
 			if err != nil {
@@ -182,9 +184,9 @@ func tableFlags(extra ...cli.Flag) []cli.Flag {
 }
 
 // oneTable parses the single TABLE argument and builds the client.
-func oneTable(c *cli.Context, cmd string) (*sharing.Client, sharing.Table, error) {
+func oneTable(c *cli.Context, cmd string) (*sharing.Client, protocol.Table, error) {
 	if c.NArg() != 1 {
-		return nil, sharing.Table{}, usageError(fmt.Errorf("%s needs one argument: TABLE as share.schema.table (or PROFILE#share.schema.table)", cmd))
+		return nil, protocol.Table{}, usageError(fmt.Errorf("%s needs one argument: TABLE as share.schema.table (or PROFILE#share.schema.table)", cmd))
 	}
 	ref, t, err := tableArg(c.Args().First())
 	if err != nil {
@@ -265,7 +267,7 @@ func metadataCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			var opts sharing.MetadataOptions
+			var opts protocol.MetadataOptions
 			if opts.Version, opts.Timestamp, err = timeTravelFlags(c); err != nil {
 				return err
 			}
@@ -351,7 +353,7 @@ func filesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			var req sharing.QueryRequest
+			var req protocol.QueryRequest
 			if req.Version, req.Timestamp, err = timeTravelFlags(c); err != nil {
 				return err
 			}

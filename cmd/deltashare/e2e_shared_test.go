@@ -23,6 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/reader"
+
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/stretchr/testify/assert"
@@ -591,7 +594,7 @@ func TestE2EURLRefresh(t *testing.T) {
 		cl, err := sharing.NewClient(p, sharing.WithClock(clientClock.Now), sharing.WithHTTPClient(&http.Client{Transport: tr}))
 		require.NoError(t, err)
 		ctx := context.Background()
-		rd, err := sharing.Open(ctx, cl, sharing.Table{Share: "e2e", Schema: "s", Name: "t"}, sharing.ReadOptions{Version: version, Parallel: 1})
+		rd, err := reader.Open(ctx, cl, protocol.Table{Share: "e2e", Schema: "s", Name: "t"}, reader.ReadOptions{Version: version, Parallel: 1})
 		require.NoError(t, err)
 		defer rd.Release()
 		require.GreaterOrEqual(t, rd.FileCount(), 3, "several files, so URLs expire mid-export")

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/reader"
+
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
-	"github.com/deltashare/deltashare/sharing"
 	"github.com/urfave/cli/v2"
 )
 
@@ -43,7 +45,7 @@ func outputFlags() []cli.Flag {
 type exportOptions struct {
 	Out            string
 	Format         formats.Options
-	Read           sharing.ReadOptions
+	Read           reader.ReadOptions
 	MaxRowsPerFile int64
 	PartitionBy    []string
 	Overwrite      bool
@@ -162,7 +164,7 @@ func parseExportOptions(c *cli.Context) (exportOptions, error) {
 }
 
 // writeTable runs the export pipeline from an open reader and prints the summary.
-func writeTable(c *cli.Context, r *sharing.Reader, o exportOptions) error {
+func writeTable(c *cli.Context, r *reader.Reader, o exportOptions) error {
 	st := ioFrom(c)
 	var sink export.Sink
 	name := o.Out
@@ -240,7 +242,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			r, err := sharing.Open(c.Context, cl, t, o.Read)
+			r, err := reader.Open(c.Context, cl, t, o.Read)
 			if err != nil {
 				return err
 			}
@@ -267,7 +269,7 @@ func changesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			var req sharing.ChangesRequest
+			var req protocol.ChangesRequest
 			if v := c.Int64("starting-version"); v >= 0 {
 				req.StartingVersion = &v
 			}
@@ -289,7 +291,7 @@ func changesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			r, err := sharing.OpenChanges(c.Context, cl, t, req, o.Read)
+			r, err := reader.OpenChanges(c.Context, cl, t, req, o.Read)
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/reader"
+
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/sharing"
@@ -22,7 +25,7 @@ func init() { commandSet = append(commandSet, syncCommand) }
 type syncOptions struct {
 	Out    string
 	Sync   export.SyncOptions
-	Read   sharing.ReadOptions
+	Read   reader.ReadOptions
 	Quiet  bool
 	JSON   bool
 	Format formats.Options
@@ -144,7 +147,7 @@ var syncSink = func(out string) (export.Sink, error) {
 	return sink, err
 }
 
-func runSync(c *cli.Context, cl *sharing.Client, t sharing.Table, o syncOptions) error {
+func runSync(c *cli.Context, cl *sharing.Client, t protocol.Table, o syncOptions) error {
 	st := ioFrom(c)
 	sink, err := syncSink(o.Out)
 	if err != nil {
@@ -180,14 +183,14 @@ func runSync(c *cli.Context, cl *sharing.Client, t sharing.Table, o syncOptions)
 // sharedTable is a shared table as export.Sync sees it.
 type sharedTable struct {
 	c    *sharing.Client
-	t    sharing.Table
-	read sharing.ReadOptions // with the shard filter
+	t    protocol.Table
+	read reader.ReadOptions // with the shard filter
 }
 
 var _ export.SyncTable = (*sharedTable)(nil)
 
 func (s *sharedTable) Info(ctx context.Context) (export.TableInfo, error) {
-	md, err := s.c.Metadata(ctx, s.t, sharing.MetadataOptions{})
+	md, err := s.c.Metadata(ctx, s.t, protocol.MetadataOptions{})
 	if err != nil {
 		return export.TableInfo{}, err
 	}
@@ -211,7 +214,7 @@ func (s *sharedTable) Info(ctx context.Context) (export.TableInfo, error) {
 func (s *sharedTable) Snapshot(ctx context.Context, version int64) (export.Source, error) {
 	opts := s.read
 	opts.Version = &version
-	r, err := sharing.Open(ctx, s.c, s.t, opts)
+	r, err := reader.Open(ctx, s.c, s.t, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +222,7 @@ func (s *sharedTable) Snapshot(ctx context.Context, version int64) (export.Sourc
 }
 
 func (s *sharedTable) Changes(ctx context.Context, from, to int64) (export.Source, error) {
-	r, err := sharing.OpenChanges(ctx, s.c, s.t, sharing.ChangesRequest{StartingVersion: &from, EndingVersion: &to}, s.read)
+	r, err := reader.OpenChanges(ctx, s.c, s.t, protocol.ChangesRequest{StartingVersion: &from, EndingVersion: &to}, s.read)
 	if err != nil {
 		return nil, err
 	}
@@ -230,9 +233,9 @@ func (s *sharedTable) Plan(ctx context.Context, kind export.RunKind, from, to in
 	var res *sharing.QueryResult
 	var err error
 	if kind == export.RunChanges {
-		res, err = s.c.Changes(ctx, s.t, sharing.ChangesRequest{StartingVersion: &from, EndingVersion: &to})
+		res, err = s.c.Changes(ctx, s.t, protocol.ChangesRequest{StartingVersion: &from, EndingVersion: &to})
 	} else {
-		res, err = s.c.Query(ctx, s.t, sharing.QueryRequest{Version: &to})
+		res, err = s.c.Query(ctx, s.t, protocol.QueryRequest{Version: &to})
 	}
 	if err != nil {
 		return export.ReadPlan{}, err

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/predicate"
 	"github.com/urfave/cli/v2"
@@ -91,8 +93,8 @@ func statsRows(stats string) (int64, bool) {
 
 // whereHints parses a --where expression against the table's schema and returns the
 // jsonPredicateHints to send ("" when nothing of it can be expressed as a hint).
-func whereHints(c *cli.Context, cl *sharing.Client, t sharing.Table, where string, version *int64, ts string) (string, error) {
-	md, err := cl.Metadata(c.Context, t, sharing.MetadataOptions{Version: version, Timestamp: ts})
+func whereHints(c *cli.Context, cl *sharing.Client, t protocol.Table, where string, version *int64, ts string) (string, error) {
+	md, err := cl.Metadata(c.Context, t, protocol.MetadataOptions{Version: version, Timestamp: ts})
 	if err != nil {
 		return "", err
 	}

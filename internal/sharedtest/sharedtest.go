@@ -57,3 +57,20 @@ func Path(tb testing.TB, elem ...string) string {
 	}
 	return p
 }
+
+// Seeds returns the contents of the files matching glob under ../shared/testdata/dir, as fuzz
+// seeds (nothing when the shared data is absent).
+func Seeds(dir, glob string) [][]byte {
+	root := Root()
+	if root == "" {
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(root, dir, glob))
+	var out [][]byte
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -136,10 +138,10 @@ func loadStep(ctx context.Context, c *sharing.Client, rng *rand.Rand, requests, 
 		}
 		return err
 	case 1, 2:
-		res, err = c.Query(ctx, tbl("orders"), sharing.QueryRequest{})
+		res, err = c.Query(ctx, tbl("orders"), protocol.QueryRequest{})
 	case 3:
 		sv := int64(0)
-		res, err = c.Changes(ctx, tbl("customers"), sharing.ChangesRequest{StartingVersion: &sv})
+		res, err = c.Changes(ctx, tbl("customers"), protocol.ChangesRequest{StartingVersion: &sv})
 	}
 	requests.Add(1)
 	if err != nil {

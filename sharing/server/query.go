@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/predicate"
 	"github.com/deltashare/deltashare/sharing/server/deltalog"
@@ -25,7 +26,7 @@ func (s *Server) refreshTokenTTL() time.Duration { return max(24*time.Hour, 2*s.
 
 // validateQuery checks the combinations of query parameters the protocol forbids, with the
 // reference server's messages.
-func validateQuery(req *sharing.QueryRequest, t *Table) error {
+func validateQuery(req *protocol.QueryRequest, t *Table) error {
 	n := 0
 	for _, set := range []bool{req.Version != nil, req.Timestamp != "", req.StartingVersion != nil} {
 		if set {
@@ -72,7 +73,7 @@ var errBadPageToken = errInvalidParam("the page token is invalid or belongs to a
 // serveQuery answers POST .../query: a snapshot (latest, by version or by timestamp), or with
 // startingVersion the data change files since that version.
 func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, t *Table) {
-	var req sharing.QueryRequest
+	var req protocol.QueryRequest
 	if err := DecodeJSONBody(r, &req); err != nil {
 		s.Error(w, r, err)
 		return
@@ -107,7 +108,7 @@ type snapshotKey struct {
 	TS string `json:"ts,omitempty"`
 }
 
-func (s *Server) querySnapshot(w http.ResponseWriter, r *http.Request, t *Table, dt *deltalog.Table, req *sharing.QueryRequest) {
+func (s *Server) querySnapshot(w http.ResponseWriter, r *http.Request, t *Table, dt *deltalog.Table, req *protocol.QueryRequest) {
 	ctx := r.Context()
 	hk := hintsKey{P: req.PredicateHints, J: req.JSONPredicateHints, L: req.LimitHint}
 	pageHash := paramsHash(snapshotKey{hintsKey: hk, V: req.Version, TS: req.Timestamp})
@@ -191,20 +192,20 @@ func (s *Server) querySnapshot(w http.ResponseWriter, r *http.Request, t *Table,
 
 	out := s.startNDJSON(w, r, snap.Version, neg, neg.endStream)
 	p := protocolAction(neg.format, snap.Protocol)
-	out.item(sharing.Item{Protocol: &p})
+	out.item(protocol.Item{Protocol: &p})
 	md := snapshotMetadata(snap, fileVersion)
-	out.item(sharing.Item{Metadata: &md})
+	out.item(protocol.Item{Metadata: &md})
 	for _, rf := range page {
 		f := sg.file(rf, neg.format)
-		out.item(sharing.Item{File: &f})
+		out.item(protocol.Item{File: &f})
 	}
 	if req.IncludeRefreshToken || req.MaxFiles != nil || neg.endStream {
-		es := sharing.EndStream{NextPageToken: next, MinURLExpirationTimestamp: sg.minExp}
+		es := protocol.EndStream{NextPageToken: next, MinURLExpirationTimestamp: sg.minExp}
 		if req.IncludeRefreshToken {
 			es.RefreshToken = s.ttok.encode(tableToken{Kind: tokRefresh, Table: t.ID, Version: snap.Version,
 				Params: paramsHash(hk), Expires: s.now().Add(s.refreshTokenTTL()).Unix()})
 		}
-		out.item(sharing.Item{EndStream: &es})
+		out.item(protocol.Item{EndStream: &es})
 	}
 	out.finish()
 }
@@ -214,7 +215,7 @@ func (s *Server) querySnapshot(w http.ResponseWriter, r *http.Request, t *Table,
 // counts (numRecords minus deleted rows) reach limitHint. Hints only ever skip files that cannot
 // hold wanted rows: a hint that does not parse is ignored, and a file without row counts turns
 // the limit off.
-func (s *Server) selectFiles(r *http.Request, t *Table, snap *deltalog.Snapshot, req *sharing.QueryRequest) []int {
+func (s *Server) selectFiles(r *http.Request, t *Table, snap *deltalog.Snapshot, req *protocol.QueryRequest) []int {
 	e := s.hintExpr(t, req.JSONPredicateHints, snap.Metadata, snap.Schema)
 	limit := int64(-1)
 	if req.LimitHint != nil && len(req.PredicateHints) == 0 && req.JSONPredicateHints == "" {
@@ -385,7 +386,7 @@ type sinceKey struct {
 // endingVersion (or the latest), its add and remove actions with dataChange, with their
 // version and commit timestamp, and the metaData (and, asked for in delta format, protocol)
 // actions of later versions.
-func (s *Server) queryChangesSince(w http.ResponseWriter, r *http.Request, t *Table, dt *deltalog.Table, req *sharing.QueryRequest) {
+func (s *Server) queryChangesSince(w http.ResponseWriter, r *http.Request, t *Table, dt *deltalog.Table, req *protocol.QueryRequest) {
 	ctx := r.Context()
 	start := *req.StartingVersion
 	hash := paramsHash(sinceKey{S: start, E: req.EndingVersion, HP: req.IncludeHistoricalProtocol})
@@ -427,7 +428,7 @@ func (s *Server) queryChangesSince(w http.ResponseWriter, r *http.Request, t *Ta
 		s.Error(w, r, err)
 		return
 	}
-	histProto := req.IncludeHistoricalProtocol && neg.format == sharing.FormatDelta
+	histProto := req.IncludeHistoricalProtocol && neg.format == protocol.FormatDelta
 	times := &commitTimes{dt: dt}
 	var items []lineItem
 	for v := start; v <= end; v++ {
@@ -466,7 +467,7 @@ func (s *Server) queryChangesSince(w http.ResponseWriter, r *http.Request, t *Ta
 // the head, the page's items from offset, and the EndStreamAction (with the next page's token)
 // when the client asked for one or pages.
 func (s *Server) writeChangeLines(w http.ResponseWriter, r *http.Request, t *Table, dt *deltalog.Table, neg negotiation,
-	headerVersion, end int64, proto *delta.Protocol, protoVersion *int64, md sharing.MetadataAction,
+	headerVersion, end int64, proto *delta.Protocol, protoVersion *int64, md protocol.MetadataAction,
 	items []lineItem, offset int, maxFiles *int, kind string, tok tableToken) {
 	if offset > len(items) {
 		s.Error(w, r, errBadPageToken)
@@ -490,30 +491,30 @@ func (s *Server) writeChangeLines(w http.ResponseWriter, r *http.Request, t *Tab
 	out.enc.DataChangeFiles = true // parquet format: `add` lines, not snapshot `file` lines
 	p := protocolAction(neg.format, proto)
 	p.Version = protoVersion
-	out.item(sharing.Item{Protocol: &p})
-	out.item(sharing.Item{Metadata: &md})
+	out.item(protocol.Item{Protocol: &p})
+	out.item(protocol.Item{Metadata: &md})
 	for i := offset; i < last; i++ {
 		it := items[i]
 		switch {
 		case it.metadata != nil:
 			m := metadataAction(it.metadata, ptr(it.version))
-			out.item(sharing.Item{Metadata: &m})
+			out.item(protocol.Item{Metadata: &m})
 		case it.protocol != nil:
 			hp := protocolAction(neg.format, it.protocol)
 			hp.Version = ptr(it.version)
-			out.item(sharing.Item{Protocol: &hp})
+			out.item(protocol.Item{Protocol: &hp})
 		default:
 			f := sg.file(page[i-offset], neg.format)
-			out.item(sharing.Item{File: &f})
+			out.item(protocol.Item{File: &f})
 		}
 	}
 	if endStream {
-		es := sharing.EndStream{MinURLExpirationTimestamp: sg.minExp}
+		es := protocol.EndStream{MinURLExpirationTimestamp: sg.minExp}
 		if next >= 0 {
 			tok.Kind, tok.Table, tok.Version, tok.Offset = kind, t.ID, end, next
 			es.NextPageToken = s.ttok.encode(tok)
 		}
-		out.item(sharing.Item{EndStream: &es})
+		out.item(protocol.Item{EndStream: &es})
 	}
 	out.finish()
 }

@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/sharing/server/deltalog"
 )
 
@@ -47,7 +48,7 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request, t *Table) 
 		s.Error(w, r, logError(err))
 		return
 	}
-	w.Header().Set(sharing.HeaderTableVersion, strconv.FormatInt(v, 10))
+	w.Header().Set(protocol.HeaderTableVersion, strconv.FormatInt(v, 10))
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 }
@@ -115,8 +116,8 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request, t *Table)
 	}
 	out := s.startNDJSON(w, r, snap.Version, neg, false)
 	p := protocolAction(neg.format, snap.Protocol)
-	out.item(sharing.Item{Protocol: &p})
+	out.item(protocol.Item{Protocol: &p})
 	md := snapshotMetadata(snap, travel)
-	out.item(sharing.Item{Metadata: &md})
+	out.item(protocol.Item{Metadata: &md})
 	out.finish()
 }

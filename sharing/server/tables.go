@@ -14,7 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/server/deltalog"
 )
@@ -142,7 +143,7 @@ func deltaOnlyFeatures(p *delta.Protocol, m *delta.Metadata) []string {
 
 // negotiation is what a table request's capabilities header decided.
 type negotiation struct {
-	format    sharing.ResponseFormat
+	format    protocol.ResponseFormat
 	endStream bool   // the client asked for includeendstreamaction=true
 	fileIDs   string // echoed fileidhash header ("" when absent)
 }
@@ -153,14 +154,14 @@ type negotiation struct {
 // is 400 UNSUPPORTED_OPERATION.
 func negotiate(r *http.Request, t *Table, p *delta.Protocol, m *delta.Metadata) (negotiation, error) {
 	caps := ParseCapabilities(r.Header.Get(CapabilitiesHeader))
-	n := negotiation{endStream: caps.Has(sharing.CapIncludeEndStreamAction, "true")}
+	n := negotiation{endStream: caps.Has(protocol.CapIncludeEndStreamAction, "true")}
 	if h := r.Header.Get("fileidhash"); h != "" {
 		n.fileIDs = strings.ToLower(strings.TrimSpace(h))
 		if n.fileIDs != "parquet" && n.fileIDs != "delta" {
 			return n, errInvalidParam("Unsupported fileidhash: %q. Supported: parquet, delta", cut(h, 32))
 		}
 	}
-	formats := caps[sharing.CapResponseFormat]
+	formats := caps[protocol.CapResponseFormat]
 	parquet, deltaFmt := len(formats) == 0, false
 	for _, f := range formats {
 		switch f {
@@ -181,12 +182,12 @@ func negotiate(r *http.Request, t *Table, p *delta.Protocol, m *delta.Metadata) 
 				"Unsupported Delta Table Properties: table %s uses %s, which the parquet response format cannot express; ask for responseformat=delta with readerfeatures=%s",
 				fullName(t), strings.Join(needs, " and "), strings.ToLower(strings.Join(needs, ",")))
 		}
-		n.format = sharing.FormatParquet
+		n.format = protocol.FormatParquet
 	default:
-		n.format = sharing.FormatDelta
+		n.format = protocol.FormatDelta
 		var missing []string
 		for _, f := range needs {
-			if !caps.Has(sharing.CapReaderFeatures, f) {
+			if !caps.Has(protocol.CapReaderFeatures, f) {
 				missing = append(missing, f)
 			}
 		}
@@ -201,23 +202,23 @@ func negotiate(r *http.Request, t *Table, p *delta.Protocol, m *delta.Metadata) 
 
 // protocolAction is the protocol line of format f: the table's own protocol in delta format,
 // minReaderVersion 1 in parquet format.
-func protocolAction(f sharing.ResponseFormat, p *delta.Protocol) sharing.ProtocolAction {
-	if f == sharing.FormatParquet || p == nil {
-		return sharing.ProtocolAction{Protocol: delta.Protocol{MinReaderVersion: 1}}
+func protocolAction(f protocol.ResponseFormat, p *delta.Protocol) protocol.ProtocolAction {
+	if f == protocol.FormatParquet || p == nil {
+		return protocol.ProtocolAction{Protocol: delta.Protocol{MinReaderVersion: 1}}
 	}
-	return sharing.ProtocolAction{Protocol: *p}
+	return protocol.ProtocolAction{Protocol: *p}
 }
 
-func metadataAction(m *delta.Metadata, version *int64) sharing.MetadataAction {
+func metadataAction(m *delta.Metadata, version *int64) protocol.MetadataAction {
 	var md delta.Metadata
 	if m != nil {
 		md = *m
 	}
-	return sharing.MetadataAction{Metadata: md, Version: version}
+	return protocol.MetadataAction{Metadata: md, Version: version}
 }
 
 // snapshotMetadata is the metaData line of a snapshot: with the table's size and file count.
-func snapshotMetadata(snap *deltalog.Snapshot, version *int64) sharing.MetadataAction {
+func snapshotMetadata(snap *deltalog.Snapshot, version *int64) protocol.MetadataAction {
 	ma := metadataAction(snap.Metadata, version)
 	var size int64
 	for _, f := range snap.Files {
@@ -236,7 +237,7 @@ type ndjson struct {
 	s   *Server
 	r   *http.Request
 	bw  *bufio.Writer
-	enc *sharing.Encoder
+	enc *protocol.Encoder
 	err error
 }
 
@@ -246,10 +247,10 @@ func (s *Server) startNDJSON(w http.ResponseWriter, r *http.Request, version int
 	h := w.Header()
 	h.Set("Content-Type", "application/x-ndjson; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set(sharing.HeaderTableVersion, strconv.FormatInt(version, 10))
-	caps := sharing.CapResponseFormat + "=" + string(neg.format)
+	h.Set(protocol.HeaderTableVersion, strconv.FormatInt(version, 10))
+	caps := protocol.CapResponseFormat + "=" + string(neg.format)
 	if announceEnd {
-		caps += ";" + sharing.CapIncludeEndStreamAction + "=true"
+		caps += ";" + protocol.CapIncludeEndStreamAction + "=true"
 	}
 	h.Set(CapabilitiesHeader, caps)
 	if neg.fileIDs != "" {
@@ -257,10 +258,10 @@ func (s *Server) startNDJSON(w http.ResponseWriter, r *http.Request, version int
 	}
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	return &ndjson{s: s, r: r, bw: bw, enc: sharing.NewEncoder(bw, neg.format)}
+	return &ndjson{s: s, r: r, bw: bw, enc: protocol.NewEncoder(bw, neg.format)}
 }
 
-func (o *ndjson) item(it sharing.Item) {
+func (o *ndjson) item(it protocol.Item) {
 	if o.err == nil {
 		o.err = o.enc.Encode(it)
 	}
@@ -390,15 +391,15 @@ func (sg *signer) resolve(f fileRef) (resolved, error) {
 
 // file builds the response file of r in format f: a fresh signed URL, the stable id, and in
 // delta format the action itself with its deletion vector pointing at a signed URL.
-func (sg *signer) file(r resolved, f sharing.ResponseFormat) sharing.File {
+func (sg *signer) file(r resolved, f protocol.ResponseFormat) protocol.File {
 	url, exp := sg.sign(r.rel)
 	ref := r.ref
-	out := sharing.File{
+	out := protocol.File{
 		ID: fileID(sg.t.ID, "data", r.rel), URL: url,
 		Version: ref.version, Timestamp: ref.timestamp, ExpirationTimestamp: &exp,
 	}
 	var dv *delta.DeletionVector
-	if d := ref.dv(); d != nil && f == sharing.FormatDelta {
+	if d := ref.dv(); d != nil && f == protocol.FormatDelta {
 		c := *d
 		if r.dvRel != "" {
 			dvURL, _ := sg.sign(r.dvRel)
@@ -410,19 +411,19 @@ func (sg *signer) file(r resolved, f sharing.ResponseFormat) sharing.File {
 	switch {
 	case ref.add != nil:
 		a := ref.add
-		out.Kind, out.PartitionValues, out.Size, out.Stats = sharing.FileAdd, a.PartitionValues, a.Size, a.Stats
-		if f == sharing.FormatDelta {
+		out.Kind, out.PartitionValues, out.Size, out.Stats = protocol.FileAdd, a.PartitionValues, a.Size, a.Stats
+		if f == protocol.FormatDelta {
 			out.ModificationTime, out.DataChange, out.Tags = a.ModificationTime, a.DataChange, a.Tags
 			out.DeletionVector, out.BaseRowID, out.DefaultRowCommitVersion = dv, a.BaseRowID, a.DefaultRowCommitVersion
 			out.ClusteringProvider = a.ClusteringProvider
 		}
 	case ref.remove != nil:
 		rm := ref.remove
-		out.Kind, out.PartitionValues = sharing.FileRemove, rm.PartitionValues
+		out.Kind, out.PartitionValues = protocol.FileRemove, rm.PartitionValues
 		if rm.Size != nil {
 			out.Size = *rm.Size
 		}
-		if f == sharing.FormatDelta {
+		if f == protocol.FormatDelta {
 			out.Stats = rm.Stats
 			out.DeletionTimestamp, out.DataChange, out.ExtendedFileMetadata = rm.DeletionTimestamp, rm.DataChange, rm.ExtendedFileMetadata
 			out.Tags, out.DeletionVector = rm.Tags, dv
@@ -430,8 +431,8 @@ func (sg *signer) file(r resolved, f sharing.ResponseFormat) sharing.File {
 		}
 	default:
 		c := ref.cdc
-		out.Kind, out.PartitionValues, out.Size = sharing.FileCDF, c.PartitionValues, c.Size
-		if f == sharing.FormatDelta {
+		out.Kind, out.PartitionValues, out.Size = protocol.FileCDF, c.PartitionValues, c.Size
+		if f == protocol.FormatDelta {
 			out.DataChange, out.Tags = c.DataChange, c.Tags
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,7 +40,7 @@ func changeKeyOf(t *testing.T, root string, dt *deltalog.Table, c *deltalog.Chan
 	return fmt.Sprintf("%d@%d %s %s", c.Version, c.Timestamp.UnixMilli(), kind, filepath.ToSlash(rel))
 }
 
-func fileChangeKey(t *testing.T, f sharing.File) string {
+func fileChangeKey(t *testing.T, f protocol.File) string {
 	require.NotNil(t, f.Version)
 	require.NotNil(t, f.Timestamp)
 	return fmt.Sprintf("%d@%d %s %s", *f.Version, *f.Timestamp, f.Kind, urlRelPath(t, f.URL))
@@ -79,14 +81,14 @@ func TestChangesSharedTables(t *testing.T) {
 			for _, c := range changes {
 				want = append(want, changeKeyOf(t, tables[name], dt, c))
 			}
-			req := sharing.ChangesRequest{StartingVersion: &start}
+			req := protocol.ChangesRequest{StartingVersion: &start}
 			res, err := env.client.Changes(ctx, tbl(name), req)
 			require.NoError(t, err)
 			assert.Equal(t, start, res.Version, "Delta-Table-Version is the start")
 			var got []string
 			for _, f := range res.Files {
 				got = append(got, fileChangeKey(t, f))
-				if f.Kind == sharing.FileAdd {
+				if f.Kind == protocol.FileAdd {
 					assert.NotEmpty(t, f.Stats, "adds carry their stats")
 				}
 			}
@@ -105,8 +107,8 @@ func TestChangesSharedTables(t *testing.T) {
 
 			if start > 0 {
 				zero := int64(0)
-				_, err := env.client.Changes(ctx, tbl(name), sharing.ChangesRequest{StartingVersion: &zero})
-				var ae *sharing.APIError
+				_, err := env.client.Changes(ctx, tbl(name), protocol.ChangesRequest{StartingVersion: &zero})
+				var ae *protocol.APIError
 				require.True(t, errors.As(err, &ae), "%v", err)
 				assert.Equal(t, 400, ae.Status)
 				assert.Equal(t, CodeInvalidParameterValue, ae.Code)
@@ -122,7 +124,7 @@ func TestChangesDemoCustomersRows(t *testing.T) {
 	ctx := context.Background()
 	env := startTables(t, map[string]string{"customers": demoDir(t, "customers")}, nil)
 	zero := int64(0)
-	res, err := env.client.Changes(ctx, tbl("customers"), sharing.ChangesRequest{StartingVersion: &zero})
+	res, err := env.client.Changes(ctx, tbl("customers"), protocol.ChangesRequest{StartingVersion: &zero})
 	require.NoError(t, err)
 	var got []string
 	for _, f := range res.Files {
@@ -131,7 +133,7 @@ func TestChangesDemoCustomersRows(t *testing.T) {
 		tb := readParquet(t, b)
 		ids, emails, tiers := column(t, tb, "customer_id"), column(t, tb, "email"), column(t, tb, "tier")
 		var types []any
-		if f.Kind == sharing.FileCDF {
+		if f.Kind == protocol.FileCDF {
 			types = column(t, tb, "_change_type")
 		}
 		for i := range ids {
@@ -153,7 +155,7 @@ func TestChangesDemoCustomersRows(t *testing.T) {
 	assert.Equal(t, want, got)
 
 	// By timestamps: the versions 1..3 of the demo (one hour apart).
-	res2, err := env.client.Changes(ctx, tbl("customers"), sharing.ChangesRequest{
+	res2, err := env.client.Changes(ctx, tbl("customers"), protocol.ChangesRequest{
 		StartingTimestamp: demo.CustomersBaseTime.Add(30 * 60e9).Format("2006-01-02T15:04:05Z"),
 		EndingTimestamp:   demo.CustomersBaseTime.Add(3*3600e9 + 60e9).Format("2006-01-02T15:04:05Z"),
 	})
@@ -232,10 +234,10 @@ func TestChangesHistoricalMetadata(t *testing.T) {
 	)
 	env := startTables(t, map[string]string{"h": dir}, nil)
 	zero := int64(0)
-	deltaClient := env.newClient(t, sharing.WithCapabilities(sharing.Capabilities{ResponseFormats: []sharing.ResponseFormat{sharing.FormatDelta}}))
-	res, err := deltaClient.Changes(ctx, tbl("h"), sharing.ChangesRequest{StartingVersion: &zero, IncludeHistoricalMetadata: true, IncludeHistoricalProtocol: true})
+	deltaClient := env.newClient(t, sharing.WithCapabilities(protocol.Capabilities{ResponseFormats: []protocol.ResponseFormat{protocol.FormatDelta}}))
+	res, err := deltaClient.Changes(ctx, tbl("h"), protocol.ChangesRequest{StartingVersion: &zero, IncludeHistoricalMetadata: true, IncludeHistoricalProtocol: true})
 	require.NoError(t, err)
-	assert.Equal(t, sharing.FormatDelta, res.Format)
+	assert.Equal(t, protocol.FormatDelta, res.Format)
 	require.NotNil(t, res.Metadata.Version)
 	assert.Equal(t, int64(0), *res.Metadata.Version)
 	assert.NotContains(t, res.Metadata.Metadata.SchemaString, `"x"`)
@@ -249,9 +251,9 @@ func TestChangesHistoricalMetadata(t *testing.T) {
 	assert.Equal(t, 5, res.HistoricalProtocols[0].Protocol.MinWriterVersion)
 	assert.Len(t, res.Files, 3)
 
-	plain, err := env.client.Changes(ctx, tbl("h"), sharing.ChangesRequest{StartingVersion: &zero})
+	plain, err := env.client.Changes(ctx, tbl("h"), protocol.ChangesRequest{StartingVersion: &zero})
 	require.NoError(t, err)
-	assert.Equal(t, sharing.FormatParquet, plain.Format)
+	assert.Equal(t, protocol.FormatParquet, plain.Format)
 	assert.Empty(t, plain.HistoricalMetadata)
 	require.NotNil(t, plain.Metadata.Version)
 	assert.Equal(t, int64(3), *plain.Metadata.Version, "without history the head is the metadata at the end")
@@ -259,7 +261,7 @@ func TestChangesHistoricalMetadata(t *testing.T) {
 	assert.Equal(t, fileIDs(plain.Files), fileIDs(res.Files))
 
 	// The startingVersion form of a query returns the later metadata inline too.
-	since, err := env.client.Query(ctx, tbl("h"), sharing.QueryRequest{StartingVersion: &zero})
+	since, err := env.client.Query(ctx, tbl("h"), protocol.QueryRequest{StartingVersion: &zero})
 	require.NoError(t, err)
 	require.Len(t, since.HistoricalMetadata, 1)
 	assert.Equal(t, int64(1), *since.HistoricalMetadata[0].Version)

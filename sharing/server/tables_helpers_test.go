@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -89,10 +91,12 @@ func (e *tableEnv) newClient(t *testing.T, opts ...sharing.Option) *sharing.Clie
 }
 
 func parquetOnly() sharing.Option {
-	return sharing.WithCapabilities(sharing.Capabilities{ResponseFormats: []sharing.ResponseFormat{sharing.FormatParquet}})
+	return sharing.WithCapabilities(protocol.Capabilities{ResponseFormats: []protocol.ResponseFormat{protocol.FormatParquet}})
 }
 
-func tbl(name string) sharing.Table { return sharing.Table{Share: tShare, Schema: tSchema, Name: name} }
+func tbl(name string) protocol.Table {
+	return protocol.Table{Share: tShare, Schema: tSchema, Name: name}
+}
 
 // tableURL is the protocol URL of table name plus suffix.
 func (e *tableEnv) tableURL(name, suffix string) string {

@@ -14,10 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/predicate"
 	"github.com/deltashare/deltashare/sharing/server/deltalog"
 	"github.com/deltashare/deltashare/sharing/server/demo"
@@ -27,7 +28,7 @@ func ordersEnv(t *testing.T, mod func(*Config), opts ...Option) *tableEnv {
 	return startTables(t, map[string]string{"orders": demoDir(t, "orders"), "customers": demoDir(t, "customers")}, mod, opts...)
 }
 
-func fileIDs(files []sharing.File) []string {
+func fileIDs(files []protocol.File) []string {
 	var out []string
 	for _, f := range files {
 		out = append(out, f.ID)
@@ -36,7 +37,7 @@ func fileIDs(files []sharing.File) []string {
 }
 
 // footerRows downloads every file and sums the Parquet row counts.
-func footerRows(t *testing.T, files []sharing.File) int64 {
+func footerRows(t *testing.T, files []protocol.File) int64 {
 	var n int64
 	for _, f := range files {
 		st, b := download(t, f.URL)
@@ -63,7 +64,7 @@ func TestQueryDemoOrdersTimeTravel(t *testing.T) {
 			at = at.Add(30 * time.Minute)
 		}
 		ts := at.Format(time.RFC3339)
-		for _, req := range []sharing.QueryRequest{{Version: &v}, {Timestamp: ts}} {
+		for _, req := range []protocol.QueryRequest{{Version: &v}, {Timestamp: ts}} {
 			res, err := env.client.Query(ctx, tbl("orders"), req)
 			require.NoError(t, err, "%v", req)
 			assert.Equal(t, v, res.Version)
@@ -75,14 +76,14 @@ func TestQueryDemoOrdersTimeTravel(t *testing.T) {
 				assert.Equal(t, demo.OrdersBaseTime.Add(time.Duration(v)*time.Hour).UnixMilli(), *f.Timestamp)
 			}
 		}
-		tm, err := env.client.Metadata(ctx, tbl("orders"), sharing.MetadataOptions{Version: &v})
+		tm, err := env.client.Metadata(ctx, tbl("orders"), protocol.MetadataOptions{Version: &v})
 		require.NoError(t, err)
 		assert.Equal(t, v, tm.Version)
 	}
-	latest, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{})
+	latest, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), latest.Version)
-	assert.Equal(t, sharing.FormatParquet, latest.Format)
+	assert.Equal(t, protocol.FormatParquet, latest.Format)
 	require.NotNil(t, latest.Metadata.NumFiles)
 	assert.Equal(t, int64(len(latest.Files)), *latest.Metadata.NumFiles)
 
@@ -202,7 +203,7 @@ func TestQueryEndStreamAndHeaders(t *testing.T) {
 				assert.Contains(t, l, "file")
 			}
 			if isEnd {
-				var es sharing.EndStream
+				var es protocol.EndStream
 				require.NoError(t, json.Unmarshal(lines[len(lines)-1]["endStreamAction"], &es))
 				require.NotNil(t, es.MinURLExpirationTimestamp)
 				assert.Equal(t, env.clock.Now().Add(DefaultURLTTL).UnixMilli(), *es.MinURLExpirationTimestamp)
@@ -228,11 +229,11 @@ func TestQueryEndStreamAndHeaders(t *testing.T) {
 func TestQueryPaging(t *testing.T) {
 	ctx := context.Background()
 	env := ordersEnv(t, nil)
-	all, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{})
+	all, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{})
 	require.NoError(t, err)
 	require.Greater(t, len(all.Files), 3)
 	one := 1
-	paged, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{MaxFiles: &one})
+	paged, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{MaxFiles: &one})
 	require.NoError(t, err)
 	assert.Equal(t, len(all.Files), paged.Pages)
 	assert.Equal(t, fileIDs(all.Files), fileIDs(paged.Files), "every file once, in order")
@@ -245,20 +246,20 @@ func TestQueryPaging(t *testing.T) {
 	// Pages of a time-travel query stay at that version; pages of startingVersion queries too.
 	v := int64(0)
 	three := 3
-	tt, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{Version: &v, MaxFiles: &three})
+	tt, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{Version: &v, MaxFiles: &three})
 	require.NoError(t, err)
-	ttAll, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{Version: &v})
+	ttAll, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{Version: &v})
 	require.NoError(t, err)
 	assert.Equal(t, fileIDs(ttAll.Files), fileIDs(tt.Files))
 	start := int64(0)
-	since, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{StartingVersion: &start})
+	since, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{StartingVersion: &start})
 	require.NoError(t, err)
-	sincePaged, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{StartingVersion: &start, MaxFiles: &one})
+	sincePaged, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{StartingVersion: &start, MaxFiles: &one})
 	require.NoError(t, err)
 	assert.Equal(t, fileIDs(since.Files), fileIDs(sincePaged.Files))
 
 	// One page at a time: a tampered token, or one used with other parameters, is refused.
-	first, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{MaxFiles: &one, SinglePage: true})
+	first, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{MaxFiles: &one, SinglePage: true})
 	require.NoError(t, err)
 	require.NotNil(t, first.EndStream)
 	tok := first.EndStream.NextPageToken
@@ -285,7 +286,7 @@ func TestQueryPaging(t *testing.T) {
 func TestQueryRefreshTokenAndURLExpiry(t *testing.T) {
 	ctx := context.Background()
 	env := ordersEnv(t, nil)
-	res, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{IncludeRefreshToken: true})
+	res, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{IncludeRefreshToken: true})
 	require.NoError(t, err)
 	require.NotEmpty(t, res.RefreshToken)
 	require.NotEmpty(t, res.Files)
@@ -298,7 +299,7 @@ func TestQueryRefreshTokenAndURLExpiry(t *testing.T) {
 	assert.Equal(t, 403, st, "expired URL")
 	assert.Contains(t, string(body), "expired")
 
-	again, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{RefreshToken: res.RefreshToken, IncludeRefreshToken: true})
+	again, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{RefreshToken: res.RefreshToken, IncludeRefreshToken: true})
 	require.NoError(t, err)
 	assert.Equal(t, res.Version, again.Version)
 	assert.Equal(t, fileIDs(res.Files), fileIDs(again.Files), "same files")
@@ -323,16 +324,16 @@ func TestQueryRefreshTokenPinsVersion(t *testing.T) {
 	dir := t.TempDir()
 	makeTable(t, dir)
 	env := startTables(t, map[string]string{"t": dir}, nil)
-	res, err := env.client.Query(ctx, tbl("t"), sharing.QueryRequest{IncludeRefreshToken: true})
+	res, err := env.client.Query(ctx, tbl("t"), protocol.QueryRequest{IncludeRefreshToken: true})
 	require.NoError(t, err)
 	require.Len(t, res.Files, 1)
 	commit := `{"add":{"path":"part-00001.parquet","partitionValues":{},"size":3,"modificationTime":0,"dataChange":true}}` + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "part-00001.parquet"), []byte("abc"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "_delta_log", "00000000000000000001.json"), []byte(commit), 0o644))
-	latest, err := env.client.Query(ctx, tbl("t"), sharing.QueryRequest{})
+	latest, err := env.client.Query(ctx, tbl("t"), protocol.QueryRequest{})
 	require.NoError(t, err)
 	assert.Len(t, latest.Files, 2, "the new commit is seen")
-	again, err := env.client.Query(ctx, tbl("t"), sharing.QueryRequest{RefreshToken: res.RefreshToken})
+	again, err := env.client.Query(ctx, tbl("t"), protocol.QueryRequest{RefreshToken: res.RefreshToken})
 	require.NoError(t, err)
 	assert.Equal(t, int64(0), again.Version)
 	assert.Equal(t, fileIDs(res.Files), fileIDs(again.Files))
@@ -342,7 +343,7 @@ func TestQueryStartingVersion(t *testing.T) {
 	ctx := context.Background()
 	env := ordersEnv(t, nil)
 	start := int64(1)
-	res, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{StartingVersion: &start})
+	res, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{StartingVersion: &start})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), res.Version)
 	var want []string
@@ -368,11 +369,11 @@ func TestQueryStartingVersion(t *testing.T) {
 	}
 	assert.Equal(t, want, got)
 	end := int64(1)
-	res, err = env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{StartingVersion: &start, EndingVersion: &end})
+	res, err = env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{StartingVersion: &start, EndingVersion: &end})
 	require.NoError(t, err)
 	for _, f := range res.Files {
 		assert.Equal(t, int64(1), *f.Version)
-		assert.Equal(t, sharing.FileAdd, f.Kind)
+		assert.Equal(t, protocol.FileAdd, f.Kind)
 	}
 }
 
@@ -381,16 +382,16 @@ func escapeLogPath(rel string) string { return strings.ReplaceAll(rel, "%", "%25
 func TestQueryLimitHint(t *testing.T) {
 	ctx := context.Background()
 	env := ordersEnv(t, nil)
-	all, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{})
+	all, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{})
 	require.NoError(t, err)
-	records := func(f sharing.File) int64 {
+	records := func(f protocol.File) int64 {
 		st, err := predicate.ParseStats(f.Stats)
 		require.NoError(t, err)
 		require.NotNil(t, st.NumRecords)
 		return *st.NumRecords
 	}
 	for _, limit := range []int64{0, 1, 150, 700, 2000, 1 << 40} {
-		res, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{LimitHint: &limit})
+		res, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{LimitHint: &limit})
 		require.NoError(t, err)
 		require.LessOrEqual(t, len(res.Files), len(all.Files))
 		assert.Equal(t, append([]string{}, fileIDs(all.Files)[:len(res.Files)]...), append([]string{}, fileIDs(res.Files)...), "a prefix, limit %d", limit)
@@ -413,7 +414,7 @@ func TestQueryLimitHint(t *testing.T) {
 	}
 	// With predicate hints, the limit cannot be applied to files.
 	limit := int64(1)
-	res, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{LimitHint: &limit, PredicateHints: []string{"region = 'Europe'"}})
+	res, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{LimitHint: &limit, PredicateHints: []string{"region = 'Europe'"}})
 	require.NoError(t, err)
 	assert.Len(t, res.Files, len(all.Files))
 }
@@ -423,7 +424,7 @@ func TestQueryLimitHint(t *testing.T) {
 func TestQueryPredicateSkipping(t *testing.T) {
 	ctx := context.Background()
 	env := ordersEnv(t, nil)
-	all, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{})
+	all, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{})
 	require.NoError(t, err)
 	rows, err := demo.ExpectedOrders(2)
 	require.NoError(t, err)
@@ -475,7 +476,7 @@ func TestQueryPredicateSkipping(t *testing.T) {
 			require.NotNil(t, h)
 			js, err := json.Marshal(h)
 			require.NoError(t, err)
-			res, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{JSONPredicateHints: string(js)})
+			res, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{JSONPredicateHints: string(js)})
 			require.NoError(t, err)
 			got := map[string]bool{}
 			for _, f := range res.Files {
@@ -496,7 +497,7 @@ func TestQueryPredicateSkipping(t *testing.T) {
 
 	// Hints that cannot be used are ignored: every file comes back.
 	for _, hint := range []string{`not json`, `{"op":"frobnicate"}`, `{"op":"equal","children":[{"op":"column","name":"nope","valueType":"int"},{"op":"literal","value":"1","valueType":"int"}]}`} {
-		res, err := env.client.Query(ctx, tbl("orders"), sharing.QueryRequest{JSONPredicateHints: hint})
+		res, err := env.client.Query(ctx, tbl("orders"), protocol.QueryRequest{JSONPredicateHints: hint})
 		require.NoError(t, err)
 		assert.Len(t, res.Files, len(all.Files), hint)
 	}
@@ -515,9 +516,9 @@ func TestQueryPredicateColumnMapping(t *testing.T) {
 	snap, err := dt.Snapshot(ctx, -1)
 	require.NoError(t, err)
 	require.Equal(t, "name", snap.Metadata.ColumnMappingMode())
-	all, err := env.client.Query(ctx, tbl("cm"), sharing.QueryRequest{})
+	all, err := env.client.Query(ctx, tbl("cm"), protocol.QueryRequest{})
 	require.NoError(t, err)
-	assert.Equal(t, sharing.FormatDelta, all.Format)
+	assert.Equal(t, protocol.FormatDelta, all.Format)
 	// A predicate on the first column that is impossible for every file's stats.
 	f := snap.Schema.Fields[0]
 	phys := f.PhysicalName("name")
@@ -527,7 +528,7 @@ func TestQueryPredicateColumnMapping(t *testing.T) {
 		typ = "int"
 	}
 	hint := fmt.Sprintf(`{"op":"isNull","children":[{"op":"column","name":%q,"valueType":%q}]}`, f.Name, typ)
-	res, err := env.client.Query(ctx, tbl("cm"), sharing.QueryRequest{JSONPredicateHints: hint})
+	res, err := env.client.Query(ctx, tbl("cm"), protocol.QueryRequest{JSONPredicateHints: hint})
 	require.NoError(t, err)
 	var want int
 	for _, a := range snap.Files {
@@ -549,8 +550,8 @@ func TestQueryDeltaFormatDVAndParquetOnly(t *testing.T) {
 	tables, _ := sharedTables(t)
 	dir := tables["delta-rs_table-with-dv-small"]
 	env := startTables(t, map[string]string{"dv": dir}, nil)
-	_, err := env.newClient(t, parquetOnly()).Query(ctx, tbl("dv"), sharing.QueryRequest{})
-	var ae *sharing.APIError
+	_, err := env.newClient(t, parquetOnly()).Query(ctx, tbl("dv"), protocol.QueryRequest{})
+	var ae *protocol.APIError
 	require.True(t, errors.As(err, &ae), "%v", err)
 	assert.Equal(t, 400, ae.Status)
 	assert.Equal(t, CodeUnsupportedOperation, ae.Code)

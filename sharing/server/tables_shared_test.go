@@ -10,10 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/server/deltalog"
 )
 
@@ -31,7 +32,7 @@ func snapshotRel(t *testing.T, dt *deltalog.Table, root string, snap *deltalog.S
 	return out
 }
 
-func resultRel(t *testing.T, files []sharing.File) []string {
+func resultRel(t *testing.T, files []protocol.File) []string {
 	var out []string
 	for _, f := range files {
 		out = append(out, urlRelPath(t, f.URL))
@@ -49,7 +50,7 @@ func checkQuery(t *testing.T, env *tableEnv, name string, dt *deltalog.Table, ve
 	root := env.dirs[name]
 	snap, err := dt.Snapshot(ctx, version)
 	require.NoError(t, err)
-	req := sharing.QueryRequest{}
+	req := protocol.QueryRequest{}
 	if version >= 0 {
 		req.Version = &version
 	}
@@ -57,9 +58,9 @@ func checkQuery(t *testing.T, env *tableEnv, name string, dt *deltalog.Table, ve
 	require.NoError(t, err, "%s v%d", name, version)
 	assert.Equal(t, snap.Version, res.Version, "Delta-Table-Version")
 	require.Equal(t, snapshotRel(t, dt, root, snap), resultRel(t, res.Files), "%s v%d: file set", name, version)
-	wantFormat := sharing.FormatParquet
+	wantFormat := protocol.FormatParquet
 	if len(deltaOnlyFeatures(snap.Protocol, snap.Metadata)) > 0 {
-		wantFormat = sharing.FormatDelta
+		wantFormat = protocol.FormatDelta
 	}
 	assert.Equal(t, wantFormat, res.Format, name)
 	urls := make([]string, len(res.Files))
@@ -119,7 +120,7 @@ func checkQuery(t *testing.T, env *tableEnv, name string, dt *deltalog.Table, ve
 	}
 	assert.Equal(t, snapDVs, gotDVs, "%s: deletion vectors", name)
 	if snapDVs > 0 {
-		assert.Equal(t, sharing.FormatDelta, res.Format)
+		assert.Equal(t, protocol.FormatDelta, res.Format)
 	}
 	return rows
 }
@@ -137,22 +138,22 @@ func TestSharedTablesQuery(t *testing.T) {
 			snap, err := dt.Snapshot(ctx, -1)
 			require.NoError(t, err)
 
-			tm, err := env.client.Metadata(ctx, tbl(name), sharing.MetadataOptions{})
+			tm, err := env.client.Metadata(ctx, tbl(name), protocol.MetadataOptions{})
 			require.NoError(t, err)
 			assert.Equal(t, snap.Version, tm.Version)
 			assert.Equal(t, snap.Metadata.ID, tm.Metadata.ID)
 			assert.Equal(t, snap.Metadata.SchemaString, tm.Metadata.SchemaString)
 			needs := deltaOnlyFeatures(snap.Protocol, snap.Metadata)
 			if len(needs) > 0 {
-				assert.Equal(t, sharing.FormatDelta, tm.Format)
+				assert.Equal(t, protocol.FormatDelta, tm.Format)
 				assert.Equal(t, *snap.Protocol, tm.Protocol)
-				_, err := env.newClient(t, parquetOnly()).Metadata(ctx, tbl(name), sharing.MetadataOptions{})
-				var ae *sharing.APIError
+				_, err := env.newClient(t, parquetOnly()).Metadata(ctx, tbl(name), protocol.MetadataOptions{})
+				var ae *protocol.APIError
 				require.True(t, errors.As(err, &ae), "parquet only on a %v table: %v", needs, err)
 				assert.Equal(t, 400, ae.Status)
 				assert.Equal(t, CodeUnsupportedOperation, ae.Code)
 			} else {
-				assert.Equal(t, sharing.FormatParquet, tm.Format)
+				assert.Equal(t, protocol.FormatParquet, tm.Format)
 				assert.Equal(t, 1, tm.Protocol.MinReaderVersion, "parquet format reports minReaderVersion 1")
 			}
 

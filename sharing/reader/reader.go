@@ -1,4 +1,4 @@
-package sharing
+package reader
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -40,11 +43,11 @@ const (
 
 // FileDone reports a data file whose records were all handed out.
 type FileDone struct {
-	Index int      // position of the file in the read, from 0
-	ID    string   // the server's file id
-	Kind  FileKind // add, remove or cdf
-	Bytes int64    // size of the data file
-	Rows  int64    // rows it gave, after deletion vectors and the filter
+	Index int               // position of the file in the read, from 0
+	ID    string            // the server's file id
+	Kind  protocol.FileKind // add, remove or cdf
+	Bytes int64             // size of the data file
+	Rows  int64             // rows it gave, after deletion vectors and the filter
 }
 
 // ReadOptions configure a table read. The zero value reads the latest version, every column
@@ -94,10 +97,10 @@ type ReadOptions struct {
 // A Reader is used from one goroutine. Release stops the workers and frees every buffer.
 type Reader struct {
 	refs    atomic.Int64
-	meta    *TableMetadata
+	meta    *protocol.TableMetadata
 	version int64
 	plan    *readPlan
-	files   []File
+	files   []protocol.File
 	keys    []string
 	urls    *urlSet
 	fetch   *fetcher
@@ -128,17 +131,17 @@ var _ array.RecordReader = (*Reader)(nil)
 
 // Open queries table t and returns a reader of its rows. The query asks for a refresh token so
 // that URLs about to expire can be renewed during a long read.
-func Open(ctx context.Context, c *Client, t Table, opts ReadOptions) (*Reader, error) {
+func Open(ctx context.Context, c *sharing.Client, t protocol.Table, opts ReadOptions) (*Reader, error) {
 	if err := checkReadOptions(&opts, c); err != nil {
 		return nil, err
 	}
 	// A refresh token is asked for on latest-version reads only: servers refuse it together
 	// with a version or timestamp (a time-travel read refreshes by querying that version again).
 	timeTravel := opts.Version != nil || opts.Timestamp != ""
-	req := QueryRequest{Version: opts.Version, Timestamp: opts.Timestamp, IncludeRefreshToken: !timeTravel}
+	req := protocol.QueryRequest{Version: opts.Version, Timestamp: opts.Timestamp, IncludeRefreshToken: !timeTravel}
 	var bound *predicate.Expr
 	if opts.Where != "" {
-		md, err := c.Metadata(ctx, t, MetadataOptions{Version: opts.Version, Timestamp: opts.Timestamp})
+		md, err := c.Metadata(ctx, t, protocol.MetadataOptions{Version: opts.Version, Timestamp: opts.Timestamp})
 		if err != nil {
 			return nil, err
 		}
@@ -172,9 +175,9 @@ func Open(ctx context.Context, c *Client, t Table, opts ReadOptions) (*Reader, e
 	}
 	refreshToken := res.RefreshToken
 	var mu sync.Mutex
-	refresher := func(ctx context.Context) (map[string]File, error) {
+	refresher := func(ctx context.Context) (map[string]protocol.File, error) {
 		mu.Lock()
-		rr := QueryRequest{JSONPredicateHints: req.JSONPredicateHints, LimitHint: req.LimitHint}
+		rr := protocol.QueryRequest{JSONPredicateHints: req.JSONPredicateHints, LimitHint: req.LimitHint}
 		if refreshToken != "" {
 			rr.RefreshToken = refreshToken
 			rr.IncludeRefreshToken = true
@@ -194,7 +197,7 @@ func Open(ctx context.Context, c *Client, t Table, opts ReadOptions) (*Reader, e
 			refreshToken = r2.RefreshToken
 		}
 		mu.Unlock()
-		m := make(map[string]File, len(r2.Files))
+		m := make(map[string]protocol.File, len(r2.Files))
 		for _, f := range r2.Files {
 			m[fileKey(f, false)] = f
 		}
@@ -208,12 +211,12 @@ func Open(ctx context.Context, c *Client, t Table, opts ReadOptions) (*Reader, e
 // (long) and _commit_timestamp (timestamp, UTC). Change data files carry _change_type in
 // their data; the rows of added files are inserts and those of removed files deletes. Records
 // come in commit version order.
-func OpenChanges(ctx context.Context, c *Client, t Table, req ChangesRequest, opts ReadOptions) (*Reader, error) {
+func OpenChanges(ctx context.Context, c *sharing.Client, t protocol.Table, req protocol.ChangesRequest, opts ReadOptions) (*Reader, error) {
 	if err := checkReadOptions(&opts, c); err != nil {
 		return nil, err
 	}
 	if opts.Version != nil || opts.Timestamp != "" {
-		return nil, fmt.Errorf("%w: a change data read takes its versions from the ChangesRequest, not ReadOptions.Version or Timestamp", ErrInvalidRead)
+		return nil, fmt.Errorf("%w: a change data read takes its versions from the ChangesRequest, not ReadOptions.Version or Timestamp", protocol.ErrInvalidRead)
 	}
 	req.SinglePage = false
 	res, err := c.Changes(ctx, t, req)
@@ -222,7 +225,7 @@ func OpenChanges(ctx context.Context, c *Client, t Table, req ChangesRequest, op
 	}
 	tm := res.TableMetadata()
 	files := slices.Clone(res.Files)
-	slices.SortStableFunc(files, func(a, b File) int {
+	slices.SortStableFunc(files, func(a, b protocol.File) int {
 		av, bv := int64(-1), int64(-1)
 		if a.Version != nil {
 			av = *a.Version
@@ -232,12 +235,12 @@ func OpenChanges(ctx context.Context, c *Client, t Table, req ChangesRequest, op
 		}
 		return int(min(max(av-bv, -1), 1))
 	})
-	refresher := func(ctx context.Context) (map[string]File, error) {
+	refresher := func(ctx context.Context) (map[string]protocol.File, error) {
 		r2, err := c.Changes(ctx, t, req)
 		if err != nil {
 			return nil, err
 		}
-		m := make(map[string]File, len(r2.Files))
+		m := make(map[string]protocol.File, len(r2.Files))
 		for _, f := range r2.Files {
 			m[fileKey(f, true)] = f
 		}
@@ -254,7 +257,7 @@ func OpenChanges(ctx context.Context, c *Client, t Table, req ChangesRequest, op
 }
 
 // fileKey identifies a file of a read across URL refreshes.
-func fileKey(f File, changes bool) string {
+func fileKey(f protocol.File, changes bool) string {
 	if !changes {
 		return f.ID
 	}
@@ -265,15 +268,15 @@ func fileKey(f File, changes bool) string {
 	return fmt.Sprintf("%s/%s/%d", f.Kind, f.ID, v)
 }
 
-func checkReadOptions(opts *ReadOptions, c *Client) error {
+func checkReadOptions(opts *ReadOptions, c *sharing.Client) error {
 	if c == nil {
 		return errors.New("sharing: no client given")
 	}
 	if opts.Version != nil && opts.Timestamp != "" {
-		return fmt.Errorf("%w: give a version or a timestamp, not both", ErrInvalidRead)
+		return fmt.Errorf("%w: give a version or a timestamp, not both", protocol.ErrInvalidRead)
 	}
 	if opts.Limit != nil && *opts.Limit < 0 {
-		return fmt.Errorf("%w: the limit must not be negative", ErrInvalidRead)
+		return fmt.Errorf("%w: the limit must not be negative", protocol.ErrInvalidRead)
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = runtime.NumCPU()
@@ -288,7 +291,7 @@ func checkReadOptions(opts *ReadOptions, c *Client) error {
 		opts.MaxInMemoryFile = DefaultMaxInMemoryFile
 	}
 	if opts.Logger == nil {
-		opts.Logger = c.log
+		opts.Logger = c.Logger()
 	}
 	return nil
 }
@@ -296,11 +299,11 @@ func checkReadOptions(opts *ReadOptions, c *Client) error {
 func bindWhere(where string, st *delta.StructType) (*predicate.Expr, error) {
 	e, err := predicate.Parse(where)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --where: %w", ErrInvalidRead, err)
+		return nil, fmt.Errorf("%w: --where: %w", protocol.ErrInvalidRead, err)
 	}
 	b, err := predicate.Bind(e, st)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --where: %w", ErrInvalidRead, err)
+		return nil, fmt.Errorf("%w: --where: %w", protocol.ErrInvalidRead, err)
 	}
 	return b, nil
 }
@@ -313,7 +316,7 @@ var supportedReaderFeatures = map[string]bool{
 	"catalogownedpreview": true, "icebergcompatv1": true, "icebergcompatv2": true,
 }
 
-func newReader(ctx context.Context, c *Client, t Table, tm *TableMetadata, version int64, files []File, changes bool, opts ReadOptions, refresher func(context.Context) (map[string]File, error)) (*Reader, error) {
+func newReader(ctx context.Context, c *sharing.Client, t protocol.Table, tm *protocol.TableMetadata, version int64, files []protocol.File, changes bool, opts ReadOptions, refresher func(context.Context) (map[string]protocol.File, error)) (*Reader, error) {
 	if tm.Protocol.MinReaderVersion > 3 {
 		return nil, fmt.Errorf("sharing: table %s needs Delta reader version %d; this reader supports up to 3: upgrade deltashare", t, tm.Protocol.MinReaderVersion)
 	}
@@ -330,7 +333,7 @@ func newReader(ctx context.Context, c *Client, t Table, tm *TableMetadata, versi
 	if opts.Limit != nil {
 		r.limit = *opts.Limit
 	}
-	m := make(map[string]File, len(files))
+	m := make(map[string]protocol.File, len(files))
 	seen := map[string]bool{}
 	for _, f := range files {
 		if opts.Shard != nil && !opts.Shard(f.ID) {
@@ -338,14 +341,14 @@ func newReader(ctx context.Context, c *Client, t Table, tm *TableMetadata, versi
 		}
 		k := fileKey(f, changes)
 		if seen[k] {
-			return nil, fmt.Errorf("sharing: %w: the response lists file %s twice", ErrProtocol, k)
+			return nil, fmt.Errorf("sharing: %w: the response lists file %s twice", protocol.ErrProtocol, k)
 		}
 		seen[k] = true
 		r.files = append(r.files, f)
 		r.keys = append(r.keys, k)
 		m[k] = f
 	}
-	r.urls = newURLSet(m, c.now, refresher)
+	r.urls = newURLSet(m, c.Now, refresher)
 	r.fetch = &fetcher{hc: c.HTTPClient(), retry: c.RetryPolicy(), timeout: c.Timeout(), log: opts.Logger, urls: r.urls}
 	r.dvs = newDVLoader(r.fetch)
 	r.refs.Store(1)
@@ -404,7 +407,7 @@ func (r *Reader) FileIndex() int { return r.fileIdx }
 func (r *Reader) FileCount() int { return len(r.files) }
 
 // Files returns the files of the read, in read order (URLs as first received).
-func (r *Reader) Files() []File { return slices.Clone(r.files) }
+func (r *Reader) Files() []protocol.File { return slices.Clone(r.files) }
 
 // Done returns the rows handed out so far and the sizes of the files finished.
 func (r *Reader) Done() (rows, bytes int64) { return r.rows, r.bytes }
@@ -452,7 +455,7 @@ func statsNumRecords(stats string) (int64, bool) {
 }
 
 // Metadata returns the table's protocol and metadata of the read.
-func (r *Reader) Metadata() *TableMetadata { return r.meta }
+func (r *Reader) Metadata() *protocol.TableMetadata { return r.meta }
 
 // Version returns the table version read (-1 when the server did not say).
 func (r *Reader) Version() int64 { return r.version }
@@ -561,7 +564,7 @@ func (r *Reader) fail(err error) {
 type fileSlot struct {
 	index int
 	key   string
-	file  File
+	file  protocol.File
 	ch    chan slotItem
 	rows  int64 // rows handed out (consumer side)
 }
@@ -641,12 +644,12 @@ func (r *Reader) start() {
 	}
 }
 
-func fileLabel(f File) string {
+func fileLabel(f protocol.File) string {
 	s := "data file " + f.ID
-	if f.Kind == FileRemove || f.Kind == FileCDF {
+	if f.Kind == protocol.FileRemove || f.Kind == protocol.FileCDF {
 		s = string(f.Kind) + " " + s
 	}
-	if f.Version != nil && f.Kind != FileAdd {
+	if f.Version != nil && f.Kind != protocol.FileAdd {
 		s += fmt.Sprintf(" (version %d)", *f.Version)
 	}
 	return s

@@ -1,4 +1,4 @@
-package sharing
+package reader
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package sharing
+package reader
 
 import (
 	"context"
@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/sharing/delta"
@@ -31,17 +34,17 @@ import (
 type lake struct {
 	t      testing.TB
 	srv    *httptest.Server
-	tables map[string]string // table name -> directory
-	format ResponseFormat    // preferred response format
-	ttl    time.Duration     // URL lifetime
-	clock  atomic.Int64      // fake now, ms since the epoch
+	tables map[string]string       // table name -> directory
+	format protocol.ResponseFormat // preferred response format
+	ttl    time.Duration           // URL lifetime
+	clock  atomic.Int64            // fake now, ms since the epoch
 
 	noRefreshToken bool // do not hand out refresh tokens
 
 	mu       sync.Mutex
 	opened   map[string]*deltalog.Table
 	gets     map[string]int // file GETs by table/path
-	queries  []QueryRequest
+	queries  []protocol.QueryRequest
 	changes  int
 	metadata int
 	// fault, when set, may answer a file request itself (returning true). n counts the GETs of
@@ -52,7 +55,7 @@ type lake struct {
 const lakeSecret = "signed-url-secret"
 
 func newLake(t testing.TB, tables map[string]string) *lake {
-	l := &lake{t: t, tables: tables, format: FormatDelta, ttl: time.Hour, opened: map[string]*deltalog.Table{}, gets: map[string]int{}}
+	l := &lake{t: t, tables: tables, format: protocol.FormatDelta, ttl: time.Hour, opened: map[string]*deltalog.Table{}, gets: map[string]int{}}
 	l.clock.Store(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
 	l.srv = httptest.NewServer(http.HandlerFunc(l.serve))
 	t.Cleanup(l.srv.Close)
@@ -64,12 +67,12 @@ func (l *lake) now() time.Time { return time.UnixMilli(l.clock.Load()).UTC() }
 func (l *lake) advance(d time.Duration) { l.clock.Add(d.Milliseconds()) }
 
 // client returns a client of the lake using its fake clock and retries without sleeping.
-func (l *lake) client(t testing.TB, opts ...Option) *Client {
-	all := append([]Option{
-		WithClock(l.now),
-		WithRetryPolicy(RetryPolicy{Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}),
+func (l *lake) client(t testing.TB, opts ...sharing.Option) *sharing.Client {
+	all := append([]sharing.Option{
+		sharing.WithClock(l.now),
+		sharing.WithRetryPolicy(sharing.RetryPolicy{Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}),
 	}, opts...)
-	c, err := NewClient(&Profile{ShareCredentialsVersion: 1, Type: ProfileTypeBearerToken, Endpoint: l.srv.URL + "/api", BearerToken: testToken}, all...)
+	c, err := sharing.NewClient(&sharing.Profile{ShareCredentialsVersion: 1, Type: sharing.ProfileTypeBearerToken, Endpoint: l.srv.URL + "/api", BearerToken: testToken}, all...)
 	require.NoError(t, err)
 	return c
 }
@@ -98,10 +101,10 @@ func (l *lake) totalGets() int {
 	return n
 }
 
-func (l *lake) queryLog() []QueryRequest {
+func (l *lake) queryLog() []protocol.QueryRequest {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]QueryRequest(nil), l.queries...)
+	return append([]protocol.QueryRequest(nil), l.queries...)
 }
 
 func (l *lake) table(name string) (*deltalog.Table, error) {
@@ -140,9 +143,9 @@ func (l *lake) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 404, map[string]string{"errorCode": "RESOURCE_DOES_NOT_EXIST", "message": err.Error()})
 		return
 	}
-	format := FormatParquet
-	if strings.Contains(strings.ToLower(r.Header.Get(HeaderCapabilities)), "delta") && l.format == FormatDelta {
-		format = FormatDelta
+	format := protocol.FormatParquet
+	if strings.Contains(strings.ToLower(r.Header.Get(protocol.HeaderCapabilities)), "delta") && l.format == protocol.FormatDelta {
+		format = protocol.FormatDelta
 	}
 	switch op {
 	case "query":
@@ -162,9 +165,9 @@ func (l *lake) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		l.head(w, format, v)
-		enc := NewEncoder(w, format)
-		_ = enc.Protocol(ProtocolAction{Protocol: *snap.Protocol})
-		_ = enc.Metadata(MetadataAction{Metadata: *snap.Metadata})
+		enc := protocol.NewEncoder(w, format)
+		_ = enc.Protocol(protocol.ProtocolAction{Protocol: *snap.Protocol})
+		_ = enc.Metadata(protocol.MetadataAction{Metadata: *snap.Metadata})
 	case "changes":
 		l.serveChanges(w, r, name, tbl, format)
 	default:
@@ -198,10 +201,10 @@ func (l *lake) version(ctx context.Context, tbl *deltalog.Table, v *int64, ts st
 	return tbl.LatestVersion(ctx)
 }
 
-func (l *lake) head(w http.ResponseWriter, format ResponseFormat, v int64) {
+func (l *lake) head(w http.ResponseWriter, format protocol.ResponseFormat, v int64) {
 	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
-	w.Header().Set(HeaderTableVersion, strconv.FormatInt(v, 10))
-	w.Header().Set(HeaderCapabilities, "responseformat="+string(format))
+	w.Header().Set(protocol.HeaderTableVersion, strconv.FormatInt(v, 10))
+	w.Header().Set(protocol.HeaderCapabilities, "responseformat="+string(format))
 }
 
 func fileID(parts ...string) string {
@@ -217,13 +220,13 @@ func (l *lake) url(name, rel string) string {
 }
 
 // file converts a log action to a response file.
-func (l *lake) file(name string, kind FileKind, p string, pv map[string]string, size int64, stats string, dv *delta.DeletionVector) (File, error) {
+func (l *lake) file(name string, kind protocol.FileKind, p string, pv map[string]string, size int64, stats string, dv *delta.DeletionVector) (protocol.File, error) {
 	rel, err := url2rel(p)
 	if err != nil {
-		return File{}, err
+		return protocol.File{}, err
 	}
 	exp := l.now().Add(l.ttl).UnixMilli()
-	f := File{Kind: kind, URL: l.url(name, rel), PartitionValues: pv, Size: size, Stats: stats, ExpirationTimestamp: &exp, DataChange: true}
+	f := protocol.File{Kind: kind, URL: l.url(name, rel), PartitionValues: pv, Size: size, Stats: stats, ExpirationTimestamp: &exp, DataChange: true}
 	idParts := []string{name, rel}
 	if dv != nil {
 		d := *dv
@@ -231,7 +234,7 @@ func (l *lake) file(name string, kind FileKind, p string, pv map[string]string, 
 		if d.StorageType == "u" {
 			dp, err := deltalog.DeletionVectorPath(dv)
 			if err != nil {
-				return File{}, err
+				return protocol.File{}, err
 			}
 			d.StorageType, d.PathOrInlineDV = "p", l.url(name, dp)
 			f.DeletionVectorFileID = fileID(name, dp)
@@ -251,8 +254,8 @@ func url2rel(p string) (string, error) {
 	return p, nil
 }
 
-func (l *lake) query(w http.ResponseWriter, r *http.Request, name string, tbl *deltalog.Table, format ResponseFormat) {
-	var req QueryRequest
+func (l *lake) query(w http.ResponseWriter, r *http.Request, name string, tbl *deltalog.Table, format protocol.ResponseFormat) {
+	var req protocol.QueryRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		writeJSON(w, 400, map[string]string{"errorCode": "MALFORMED_REQUEST", "message": err.Error()})
 		return
@@ -299,9 +302,9 @@ func (l *lake) query(w http.ResponseWriter, r *http.Request, name string, tbl *d
 		})
 	}
 	l.head(w, format, v)
-	enc := NewEncoder(w, format)
-	_ = enc.Protocol(ProtocolAction{Protocol: *snap.Protocol})
-	_ = enc.Metadata(MetadataAction{Metadata: *snap.Metadata})
+	enc := protocol.NewEncoder(w, format)
+	_ = enc.Protocol(protocol.ProtocolAction{Protocol: *snap.Protocol})
+	_ = enc.Metadata(protocol.MetadataAction{Metadata: *snap.Metadata})
 	var rows int64
 	for _, a := range snap.Files {
 		if hint != nil {
@@ -316,9 +319,9 @@ func (l *lake) query(w http.ResponseWriter, r *http.Request, name string, tbl *d
 		if st, err := predicate.ParseStats(a.Stats); err == nil && st != nil && st.NumRecords != nil {
 			rows += *st.NumRecords
 		}
-		f, err := l.file(name, FileAdd, a.Path, a.PartitionValues, a.Size, a.Stats, a.DeletionVector)
+		f, err := l.file(name, protocol.FileAdd, a.Path, a.PartitionValues, a.Size, a.Stats, a.DeletionVector)
 		if err != nil {
-			_ = enc.EndStream(EndStream{ErrorMessage: err.Error()})
+			_ = enc.EndStream(protocol.EndStream{ErrorMessage: err.Error()})
 			return
 		}
 		if req.Version != nil || req.Timestamp != "" {
@@ -326,7 +329,7 @@ func (l *lake) query(w http.ResponseWriter, r *http.Request, name string, tbl *d
 		}
 		_ = enc.File(f)
 	}
-	es := EndStream{}
+	es := protocol.EndStream{}
 	if req.IncludeRefreshToken && !l.noRefreshToken {
 		es.RefreshToken = "rt-" + strconv.FormatInt(v, 10)
 	}
@@ -335,7 +338,7 @@ func (l *lake) query(w http.ResponseWriter, r *http.Request, name string, tbl *d
 	_ = enc.EndStream(es)
 }
 
-func (l *lake) serveChanges(w http.ResponseWriter, r *http.Request, name string, tbl *deltalog.Table, format ResponseFormat) {
+func (l *lake) serveChanges(w http.ResponseWriter, r *http.Request, name string, tbl *deltalog.Table, format protocol.ResponseFormat) {
 	l.mu.Lock()
 	l.changes++
 	l.mu.Unlock()
@@ -364,33 +367,33 @@ func (l *lake) serveChanges(w http.ResponseWriter, r *http.Request, name string,
 		return
 	}
 	l.head(w, format, *start)
-	enc := NewEncoder(w, format)
+	enc := protocol.NewEncoder(w, format)
 	enc.DataChangeFiles = true
-	_ = enc.Protocol(ProtocolAction{Protocol: *snap.Protocol})
-	_ = enc.Metadata(MetadataAction{Metadata: *snap.Metadata})
+	_ = enc.Protocol(protocol.ProtocolAction{Protocol: *snap.Protocol})
+	_ = enc.Metadata(protocol.MetadataAction{Metadata: *snap.Metadata})
 	for _, c := range chs {
-		var f File
+		var f protocol.File
 		switch c.Kind {
 		case deltalog.ChangeAdd:
-			f, err = l.file(name, FileAdd, c.Add.Path, c.Add.PartitionValues, c.Add.Size, c.Add.Stats, c.Add.DeletionVector)
+			f, err = l.file(name, protocol.FileAdd, c.Add.Path, c.Add.PartitionValues, c.Add.Size, c.Add.Stats, c.Add.DeletionVector)
 		case deltalog.ChangeRemove:
 			var size int64
 			if c.Remove.Size != nil {
 				size = *c.Remove.Size
 			}
-			f, err = l.file(name, FileRemove, c.Remove.Path, c.Remove.PartitionValues, size, c.Remove.Stats, c.Remove.DeletionVector)
+			f, err = l.file(name, protocol.FileRemove, c.Remove.Path, c.Remove.PartitionValues, size, c.Remove.Stats, c.Remove.DeletionVector)
 		case deltalog.ChangeCDC:
-			f, err = l.file(name, FileCDF, c.CDC.Path, c.CDC.PartitionValues, c.CDC.Size, "", nil)
+			f, err = l.file(name, protocol.FileCDF, c.CDC.Path, c.CDC.PartitionValues, c.CDC.Size, "", nil)
 		}
 		if err != nil {
-			_ = enc.EndStream(EndStream{ErrorMessage: err.Error()})
+			_ = enc.EndStream(protocol.EndStream{ErrorMessage: err.Error()})
 			return
 		}
 		v, ts := c.Version, c.Timestamp.UnixMilli()
 		f.Version, f.Timestamp = &v, &ts
 		_ = enc.File(f)
 	}
-	_ = enc.EndStream(EndStream{})
+	_ = enc.EndStream(protocol.EndStream{})
 }
 
 func (l *lake) serveFile(w http.ResponseWriter, r *http.Request, p string) {

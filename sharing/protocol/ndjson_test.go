@@ -1,4 +1,4 @@
-package sharing
+package protocol
 
 import (
 	"bytes"
@@ -73,7 +73,7 @@ func TestDecodeFixtures(t *testing.T) {
 		assert.Equal(t, i64(2048), m.Size)
 		assert.Equal(t, i64(3), m.NumFiles)
 		assert.Equal(t, i64(1700000000000), m.Metadata.CreatedTime)
-		tm := newTableMetadata(-1, FormatDelta, items[0].Protocol, m)
+		tm := NewTableMetadata(-1, FormatDelta, items[0].Protocol, m)
 		assert.Equal(t, int64(42), tm.Version)
 	})
 	t.Run("table-metadata minimal", func(t *testing.T) {
@@ -89,7 +89,7 @@ func TestDecodeFixtures(t *testing.T) {
 		assert.Equal(t, "Orders/Private", m.Metadata.Name)
 		assert.Equal(t, []string{"url", "dir"}, m.AccessModes)
 		assert.Contains(t, m.Location, "storage-secret-must-not-leak", "the location is kept for directory access")
-		tm := newTableMetadata(7, FormatParquet, items[0].Protocol, m)
+		tm := NewTableMetadata(7, FormatParquet, items[0].Protocol, m)
 		for _, s := range []string{m.String(), tm.String(), items[1].String()} {
 			assert.NotContains(t, s, "must-not-leak")
 			assert.Contains(t, s, "s3://private-bucket/orders")
@@ -252,7 +252,7 @@ func TestDecodeLineKinds(t *testing.T) {
 		{"wrapped end stream", `{"endStreamAction":{"refreshToken":"r","errorMessage":"boom","httpStatusErrorCode":403}}`, func(t *testing.T, it Item) {
 			require.NotNil(t, it.EndStream)
 			assert.Equal(t, "r", it.EndStream.RefreshToken)
-			err := it.EndStream.err()
+			err := it.EndStream.Err()
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrForbidden)
 			assert.Contains(t, err.Error(), "boom")

@@ -1,4 +1,4 @@
-package sharing
+package reader
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -129,7 +131,7 @@ func TestReadAlignsOldFiles(t *testing.T) {
 	c := l.client(t)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	r, err := Open(context.Background(), c, Table{"s", "d", "t"}, ReadOptions{Allocator: mem, Parallel: 1})
+	r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Allocator: mem, Parallel: 1})
 	require.NoError(t, err)
 	rows := readAll(t, r)
 	var types []string

@@ -1,4 +1,4 @@
-package sharing
+package protocol
 
 import (
 	"testing"
@@ -72,6 +72,6 @@ func TestTableEqualAndPath(t *testing.T) {
 	a := Table{"Sales", "Default", "Orders"}
 	assert.True(t, a.Equal(Table{"sales", "DEFAULT", "orders"}))
 	assert.False(t, a.Equal(Table{"sales", "default", "orders2"}))
-	assert.Equal(t, "/shares/my%20share/schemas/s%2Fx/tables/t%3Fq", Table{"my share", "s/x", "t?q"}.path())
+	assert.Equal(t, "/shares/my%20share/schemas/s%2Fx/tables/t%3Fq", Table{"my share", "s/x", "t?q"}.Path())
 	assert.Error(t, Table{Share: "a"}.Validate())
 }

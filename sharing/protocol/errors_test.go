@@ -1,4 +1,4 @@
-package sharing
+package protocol
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/redact"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,7 +54,7 @@ func TestAPIErrorParsing(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newAPIError(fakeResponse(tc.status, tc.body, tc.header), now)
+			e := NewAPIError(fakeResponse(tc.status, tc.body, tc.header), now)
 			var err error = e
 			assert.ErrorIs(t, err, tc.sentinel)
 			assert.Equal(t, tc.status, e.Status)
@@ -66,7 +68,7 @@ func TestAPIErrorParsing(t *testing.T) {
 			require.True(t, errors.As(err, &ae))
 		})
 	}
-	e := newAPIError(fakeResponse(429, "", http.Header{"Retry-After": {"7"}}), now)
+	e := NewAPIError(fakeResponse(429, "", http.Header{"Retry-After": {"7"}}), now)
 	assert.Equal(t, 7*time.Second, e.RetryAfter)
 }
 
@@ -79,13 +81,13 @@ func TestErrorBodyJSON(t *testing.T) {
 }
 
 func TestRedactURL(t *testing.T) {
-	assert.Equal(t, "https://h/p", redactURL("https://user:pw@h/p?sig=1#frag"))
-	assert.Equal(t, "/shares/x", redactURL("/shares/x?pageToken=t"))
-	assert.Equal(t, "s3://b/k", redactURL("s3://b/k?credential=c"))
+	assert.Equal(t, "https://h/p", redact.URL("https://user:pw@h/p?sig=1#frag"))
+	assert.Equal(t, "/shares/x", redact.URL("/shares/x?pageToken=t"))
+	assert.Equal(t, "s3://b/k", redact.URL("s3://b/k?credential=c"))
 }
 
 func TestCleanText(t *testing.T) {
-	assert.Equal(t, "a b", cleanText("a\n\x00b", 100))
-	assert.Equal(t, "abc…", cleanText("abcdef", 3))
-	assert.Equal(t, "see https://x/y?REDACTED and s3://b/k?REDACTED", cleanText("see https://x/y?a=1&b=2 and s3://b/k?c=3", 200))
+	assert.Equal(t, "a b", redact.Text("a\n\x00b", 100))
+	assert.Equal(t, "abc…", redact.Text("abcdef", 3))
+	assert.Equal(t, "see https://x/y?REDACTED and s3://b/k?REDACTED", redact.Text("see https://x/y?a=1&b=2 and s3://b/k?c=3", 200))
 }

@@ -1,4 +1,4 @@
-package sharing
+package reader
 
 import (
 	"context"
@@ -14,6 +14,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/redact"
+	"github.com/deltashare/deltashare/internal/watchdog"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // Downloads of data files and deletion vector files from their pre-signed URLs.
@@ -49,8 +54,8 @@ type statusError struct {
 	retryAfter time.Duration // the answer's Retry-After (0 when absent)
 }
 
-// retryAfterDelay is the wait the server asked for (see RetryPolicy.do).
-func (e *statusError) retryAfterDelay() time.Duration { return e.retryAfter }
+// RetryAfterDelay is the wait the server asked for (see sharing.RetryPolicy.DoWith).
+func (e *statusError) RetryAfterDelay() time.Duration { return e.retryAfter }
 
 func (e *statusError) Error() string {
 	s := fmt.Sprintf("GET: %d %s", e.status, http.StatusText(e.status))
@@ -65,7 +70,7 @@ func (e *statusError) Error() string {
 	return s
 }
 
-func (e *statusError) Unwrap() error { return statusSentinel(e.status) }
+func (e *statusError) Unwrap() error { return protocol.StatusSentinel(e.status) }
 
 // downloadRetryable decides retries of downloads: the client's rules, with statusError
 // standing in for APIError.
@@ -77,7 +82,7 @@ func downloadRetryable(err error) bool {
 	if errors.Is(err, errNotRetryable) {
 		return false
 	}
-	return IsRetryable(err)
+	return sharing.IsRetryable(err)
 }
 
 var errNotRetryable = errors.New("not retryable")
@@ -86,10 +91,10 @@ var errNotRetryable = errors.New("not retryable")
 type urlSet struct {
 	now       func() time.Time
 	margin    time.Duration
-	refresher func(ctx context.Context) (map[string]File, error) // nil: URLs cannot be refreshed
+	refresher func(ctx context.Context) (map[string]protocol.File, error) // nil: URLs cannot be refreshed
 
 	mu          sync.Mutex
-	files       map[string]File
+	files       map[string]protocol.File
 	gen         int
 	issued      time.Time
 	inflight    chan struct{}
@@ -97,14 +102,14 @@ type urlSet struct {
 	refreshes   atomic.Int64
 }
 
-func newURLSet(files map[string]File, now func() time.Time, refresher func(context.Context) (map[string]File, error)) *urlSet {
+func newURLSet(files map[string]protocol.File, now func() time.Time, refresher func(context.Context) (map[string]protocol.File, error)) *urlSet {
 	return &urlSet{now: now, margin: DefaultURLRefreshMargin, refresher: refresher, files: files, issued: now()}
 }
 
 // needsRefresh reports whether f's URL expires within the margin: DefaultURLRefreshMargin, or
 // half the URLs' lifetime when that is shorter (so short-lived URLs do not cause a refresh per
 // file).
-func (u *urlSet) needsRefresh(f File) bool {
+func (u *urlSet) needsRefresh(f protocol.File) bool {
 	exp := f.Expiration()
 	if exp.IsZero() {
 		return false
@@ -118,20 +123,20 @@ func (u *urlSet) needsRefresh(f File) bool {
 
 // get returns the file with the current URLs and their generation, refreshing them first when
 // they are about to expire.
-func (u *urlSet) get(ctx context.Context, key string) (File, int, error) {
+func (u *urlSet) get(ctx context.Context, key string) (protocol.File, int, error) {
 	u.mu.Lock()
 	f, ok := u.files[key]
 	gen := u.gen
 	stale := ok && u.refresher != nil && u.needsRefresh(f)
 	u.mu.Unlock()
 	if !ok {
-		return File{}, 0, fmt.Errorf("file %s is not part of this read", key)
+		return protocol.File{}, 0, fmt.Errorf("file %s is not part of this read", key)
 	}
 	if !stale {
 		return f, gen, nil
 	}
 	if err := u.refresh(ctx, gen); err != nil {
-		return File{}, 0, fmt.Errorf("the file URLs expire at %s and requesting new ones failed: %w", f.Expiration().Format(time.RFC3339), err)
+		return protocol.File{}, 0, fmt.Errorf("the file URLs expire at %s and requesting new ones failed: %w", f.Expiration().Format(time.RFC3339), err)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -187,7 +192,7 @@ func (u *urlSet) refresh(ctx context.Context, gen int) error {
 // fetcher downloads files of one read.
 type fetcher struct {
 	hc      *http.Client
-	retry   RetryPolicy
+	retry   sharing.RetryPolicy
 	timeout time.Duration
 	log     *slog.Logger
 	urls    *urlSet
@@ -203,7 +208,7 @@ func (f *fetcher) load(ctx context.Context, key string, res resource, off, lengt
 	var id string
 	for {
 		var gen int
-		err := f.retry.do(ctx, func(attempt int) error {
+		err := f.retry.DoWith(ctx, func(attempt int) error {
 			file, g, err := f.urls.get(ctx, key)
 			if err != nil {
 				return fmt.Errorf("%w: %w", errNotRetryable, err)
@@ -249,11 +254,11 @@ func (f *fetcher) load(ctx context.Context, key string, res resource, off, lengt
 func (f *fetcher) attempt(ctx context.Context, rawURL, what string, off, length, expect int64, fn func(io.Reader, int64) error) error {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	wd := newWatchdog(f.timeout, f.timeout, func() { cancel(errIdleTimeout) })
-	defer wd.stop()
+	wd := watchdog.New(f.timeout, f.timeout, func() { cancel(watchdog.ErrIdle) })
+	defer wd.Stop()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return fmt.Errorf("%w: the URL is not valid: %w", errNotRetryable, stripURLs(err))
+		return fmt.Errorf("%w: the URL is not valid: %w", errNotRetryable, redact.Err(err))
 	}
 	ranged := off > 0 || length >= 0
 	if ranged {
@@ -269,17 +274,17 @@ func (f *fetcher) attempt(ctx context.Context, rawURL, what string, off, length,
 	f.gets.Add(1)
 	resp, err := f.hc.Do(req)
 	if err != nil {
-		if ctx.Err() == nil && errors.Is(context.Cause(actx), errIdleTimeout) {
-			return fmt.Errorf("GET: no response within %s: %w", f.timeout, errIdleTimeout)
+		if ctx.Err() == nil && errors.Is(context.Cause(actx), watchdog.ErrIdle) {
+			return fmt.Errorf("GET: no response within %s: %w", f.timeout, watchdog.ErrIdle)
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("GET: %w", stripURLs(err))
+		return fmt.Errorf("GET: %w", redact.Err(err))
 	}
-	wd.bodyStarted()
-	body := &watchedBody{rc: resp.Body, wd: wd, ctx: actx, parent: ctx, cancel: cancel, what: "GET " + what}
+	wd.BodyStarted()
+	body := &watchdog.Body{RC: resp.Body, WD: wd, Ctx: actx, Parent: ctx, Cancel: cancel, What: "GET " + what, Truncated: protocol.ErrTruncated}
 	defer body.Close()
 	var r io.Reader = body
 	size := resp.ContentLength
@@ -307,13 +312,13 @@ func (f *fetcher) attempt(ctx context.Context, rawURL, what string, off, length,
 		if f.retry.Now != nil {
 			now = f.retry.Now
 		}
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now()); ok {
+		if d, ok := protocol.ParseRetryAfter(resp.Header.Get("Retry-After"), now()); ok {
 			se.retryAfter = d
 		}
 		return se
 	}
 	if length >= 0 && size >= 0 && size != length {
-		return fmt.Errorf("GET: asked for %d bytes at offset %d and the server announced %d: %w", length, off, size, ErrTruncated)
+		return fmt.Errorf("GET: asked for %d bytes at offset %d and the server announced %d: %w", length, off, size, protocol.ErrTruncated)
 	}
 	if size < 0 && length >= 0 {
 		size = length
@@ -321,7 +326,7 @@ func (f *fetcher) attempt(ctx context.Context, rawURL, what string, off, length,
 	if expect >= 0 {
 		if size >= 0 && size < expect {
 			// A short body is a truncated download (a broken proxy or cache): retried.
-			return fmt.Errorf("GET: the server sends %d bytes, the table says the file has %d: %w", size, expect, ErrTruncated)
+			return fmt.Errorf("GET: the server sends %d bytes, the table says the file has %d: %w", size, expect, protocol.ErrTruncated)
 		}
 		if size > expect {
 			return fmt.Errorf("%w: the server sends %d bytes, the table says the file has %d", errNotRetryable, size, expect)
@@ -340,7 +345,7 @@ func (f *fetcher) attempt(ctx context.Context, rawURL, what string, off, length,
 			return truncated(err)
 		}
 		if cr.n < size {
-			return fmt.Errorf("GET: the body ended after %d of %d bytes: %w", cr.n, size, ErrTruncated)
+			return fmt.Errorf("GET: the body ended after %d of %d bytes: %w", cr.n, size, protocol.ErrTruncated)
 		}
 		_ = n
 	}
@@ -349,8 +354,8 @@ func (f *fetcher) attempt(ctx context.Context, rawURL, what string, off, length,
 
 // truncated marks an unexpected end of a body as ErrTruncated.
 func truncated(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrTruncated) {
-		return fmt.Errorf("%w: %w", ErrTruncated, err)
+	if errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, protocol.ErrTruncated) {
+		return fmt.Errorf("%w: %w", protocol.ErrTruncated, err)
 	}
 	return err
 }
@@ -375,7 +380,7 @@ func readExactly(r io.Reader, n int64) ([]byte, error) {
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("the body ended before %d bytes: %w", n, ErrTruncated)
+			return nil, fmt.Errorf("the body ended before %d bytes: %w", n, protocol.ErrTruncated)
 		}
 		return nil, err
 	}
@@ -462,7 +467,7 @@ func (f *fetcher) download(ctx context.Context, key string, memMax int64, tmpDir
 			return err
 		}
 		if size >= 0 && n != size {
-			return fmt.Errorf("the body ended after %d of %d bytes: %w", n, size, ErrTruncated)
+			return fmt.Errorf("the body ended after %d of %d bytes: %w", n, size, protocol.ErrTruncated)
 		}
 		t := tmp
 		out = &localFile{r: t, size: n, cleanup: func() { name := t.Name(); _ = t.Close(); _ = os.Remove(name) }}
@@ -544,7 +549,7 @@ func (h *httpReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	err := h.f.load(h.ctx, h.key, resData, off, n, func(body io.Reader, _ int64) error {
 		_, err := io.ReadFull(body, p[:n])
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("the body ended early: %w", ErrTruncated)
+			return fmt.Errorf("the body ended early: %w", protocol.ErrTruncated)
 		}
 		return err
 	})

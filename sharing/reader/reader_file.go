@@ -1,4 +1,4 @@
-package sharing
+package reader
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -45,7 +47,7 @@ type planCol struct {
 
 // readPlan is what every file of a read shares.
 type readPlan struct {
-	table   Table
+	table   protocol.Table
 	mem     memory.Allocator
 	mode    string // column mapping mode
 	batch   int64
@@ -68,7 +70,7 @@ func changeFields() []*delta.StructField {
 	}
 }
 
-func newPlan(t Table, tm *TableMetadata, changes bool, opts ReadOptions) (*readPlan, error) {
+func newPlan(t protocol.Table, tm *protocol.TableMetadata, changes bool, opts ReadOptions) (*readPlan, error) {
 	st, err := tm.Metadata.Schema()
 	if err != nil {
 		return nil, fmt.Errorf("sharing: table %s: %w", t, err)
@@ -111,10 +113,10 @@ func newPlan(t Table, tm *TableMetadata, changes bool, opts ReadOptions) (*readP
 		for _, name := range opts.Columns {
 			f := find(strings.TrimSpace(name))
 			if f == nil {
-				return nil, fmt.Errorf("%w: column %q is not in table %s; its columns are %s", ErrInvalidRead, name, t, strings.Join(fieldNames(fields), ", "))
+				return nil, fmt.Errorf("%w: column %q is not in table %s; its columns are %s", protocol.ErrInvalidRead, name, t, strings.Join(fieldNames(fields), ", "))
 			}
 			if seen[f] {
-				return nil, fmt.Errorf("%w: column %q is selected twice", ErrInvalidRead, name)
+				return nil, fmt.Errorf("%w: column %q is selected twice", protocol.ErrInvalidRead, name)
 			}
 			seen[f] = true
 			chosen = append(chosen, f)
@@ -134,7 +136,7 @@ func newPlan(t Table, tm *TableMetadata, changes bool, opts ReadOptions) (*readP
 				}
 			}
 			if f == nil {
-				return nil, fmt.Errorf("%w: --where: column %q is not in table %s", ErrInvalidRead, name, t)
+				return nil, fmt.Errorf("%w: --where: column %q is not in table %s", protocol.ErrInvalidRead, name, t)
 			}
 			if !slices.Contains(chosen, f) {
 				chosen = append(chosen, f)
@@ -274,7 +276,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		switch {
 		case c.src == srcFile:
 			j = matchField(topFields, c.field, p.mode)
-		case c.src == srcChangeType && f.Kind == FileCDF:
+		case c.src == srcChangeType && f.Kind == protocol.FileCDF:
 			j = matchField(topFields, c.field, "none")
 		default:
 			continue
@@ -414,7 +416,7 @@ func appendLeaves(out []int, sch *schema.Schema, j int) []int {
 }
 
 // buildRecord assembles the working record of rows off..off+n-1 of a file.
-func (r *Reader) buildRecord(al *aligner, f File, cols []fileColumn, rec arrow.Record, off, n int64) (arrow.Record, error) {
+func (r *Reader) buildRecord(al *aligner, f protocol.File, cols []fileColumn, rec arrow.Record, off, n int64) (arrow.Record, error) {
 	p := r.plan
 	arrs := make([]arrow.Array, len(p.cols))
 	defer func() {
@@ -439,7 +441,7 @@ func (r *Reader) buildRecord(al *aligner, f File, cols []fileColumn, rec arrow.R
 			}
 		case c.src == srcPartition:
 			arrs[i], err = PartitionArray(p.mem, c.field.Type, partitionValue(f.PartitionValues, c.field, p.mode), int(n))
-		case c.src == srcChangeType && f.Kind != FileCDF:
+		case c.src == srcChangeType && f.Kind != protocol.FileCDF:
 			v := f.ChangeType()
 			arrs[i], err = PartitionArray(p.mem, c.field.Type, &v, int(n))
 		case c.src == srcCommitVersion && f.Version != nil:

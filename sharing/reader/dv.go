@@ -1,4 +1,4 @@
-package sharing
+package reader
 
 import (
 	"bytes"
@@ -10,6 +10,9 @@ import (
 	"io"
 	"net/url"
 	"sync"
+
+	"github.com/deltashare/deltashare/internal/redact"
+	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -269,7 +272,7 @@ type dvFile struct {
 func newDVLoader(f *fetcher) *dvLoader { return &dvLoader{fetch: f, files: map[string]*dvFile{}} }
 
 // load returns the deleted rows of file f (nil when it has no deletion vector).
-func (l *dvLoader) load(ctx context.Context, key string, f *File) (*deletedRows, error) {
+func (l *dvLoader) load(ctx context.Context, key string, f *protocol.File) (*deletedRows, error) {
 	dv := f.DeletionVector
 	if dv == nil || dv.Cardinality == 0 {
 		return nil, nil
@@ -300,18 +303,18 @@ func (l *dvLoader) load(ctx context.Context, key string, f *File) (*deletedRows,
 }
 
 // dvFileKey identifies a deletion vector file across URL refreshes.
-func dvFileKey(f *File) string {
+func dvFileKey(f *protocol.File) string {
 	if f.DeletionVectorFileID != "" {
 		return "id:" + f.DeletionVectorFileID
 	}
 	u, err := url.Parse(f.DeletionVector.PathOrInlineDV)
 	if err != nil {
-		return "url:" + redactURL(f.DeletionVector.PathOrInlineDV)
+		return "url:" + redact.URL(f.DeletionVector.PathOrInlineDV)
 	}
 	return "url:" + u.Scheme + "://" + u.Host + u.Path
 }
 
-func (l *dvLoader) fromFile(ctx context.Context, key string, f *File) ([]byte, error) {
+func (l *dvLoader) fromFile(ctx context.Context, key string, f *protocol.File) ([]byte, error) {
 	dv := f.DeletionVector
 	fk := dvFileKey(f)
 	l.mu.Lock()

@@ -1,4 +1,4 @@
-package sharing
+package protocol
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/deltashare/deltashare/internal/redact"
 
 	"github.com/deltashare/deltashare/sharing/delta"
 )
@@ -99,7 +101,7 @@ func decodeLine(line []byte) (Item, error) {
 	}
 	var raw rawLine
 	if err := json.Unmarshal(line, &raw); err != nil {
-		return Item{}, errors.New(describeJSONError(err))
+		return Item{}, errors.New(DescribeJSONError(err))
 	}
 	n := 0
 	for _, m := range []json.RawMessage{raw.Protocol, raw.MetaData, raw.File, raw.Add, raw.CDF, raw.Remove, raw.EndStreamAction} {
@@ -207,7 +209,7 @@ func decodeLine(line []byte) (Item, error) {
 		it.EndStream = &es
 	}
 	if it.File != nil && it.File.URL == "" {
-		return Item{}, fmt.Errorf("%s file %q has no url", it.File.Kind, cleanText(it.File.ID, 100))
+		return Item{}, fmt.Errorf("%s file %q has no url", it.File.Kind, redact.Text(it.File.ID, 100))
 	}
 	return it, nil
 }
@@ -217,7 +219,7 @@ func unmarshalPart(data []byte, v any, what string) error {
 		return fmt.Errorf("%s is not a JSON object", what)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s: %s", what, describeJSONError(err))
+		return fmt.Errorf("%s: %s", what, DescribeJSONError(err))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package sharing
+package reader
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/stretchr/testify/assert"
@@ -34,7 +36,7 @@ func TestReadDAT(t *testing.T) {
 	for name, d := range cases {
 		tables[name] = filepath.Join(d, "delta")
 	}
-	for _, format := range []ResponseFormat{FormatDelta, FormatParquet} {
+	for _, format := range []protocol.ResponseFormat{protocol.FormatDelta, protocol.FormatParquet} {
 		l := newLake(t, tables)
 		l.format = format
 		c := l.client(t)
@@ -50,7 +52,7 @@ func TestReadDAT(t *testing.T) {
 						n := mustAtoi(t, strings.TrimPrefix(v.Name(), "v"))
 						opts.Version = &n
 					}
-					r, err := Open(context.Background(), c, Table{"s", "d", name}, opts)
+					r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: name}, opts)
 					require.NoError(t, err)
 					defer r.Release()
 					estRows, _ := r.Totals()
@@ -128,7 +130,7 @@ func TestReadRealTablesRowCounts(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			r, err := Open(context.Background(), c, Table{"s", "d", name}, ReadOptions{Allocator: mem, Parallel: 2})
+			r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: name}, ReadOptions{Allocator: mem, Parallel: 2})
 			require.NoError(t, err)
 			defer r.Release()
 			rows := readAll(t, r)

@@ -1,8 +1,10 @@
-package sharing
+package reader
 
 import (
 	"context"
 	"testing"
+
+	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/deltashare/deltashare/internal/sharedtest"
 )
@@ -17,7 +19,7 @@ func BenchmarkReadCOVID(b *testing.B) {
 		b.Run("parallel"+string(rune('0'+p)), func(b *testing.B) {
 			var rows, bytes int64
 			for b.Loop() {
-				r, err := Open(context.Background(), c, Table{"s", "d", "covid"}, ReadOptions{Parallel: p})
+				r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "covid"}, ReadOptions{Parallel: p})
 				if err != nil {
 					b.Fatal(err)
 				}

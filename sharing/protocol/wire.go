@@ -1,9 +1,11 @@
-package sharing
+package protocol
 
 import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/redact"
 
 	"github.com/deltashare/deltashare/sharing/delta"
 )
@@ -63,7 +65,7 @@ func (t TableInfo) String() string {
 		s += " (id " + t.ID + ")"
 	}
 	if t.Location != "" {
-		s += " at " + redactURL(t.Location)
+		s += " at " + redact.URL(t.Location)
 	}
 	return s
 }
@@ -262,7 +264,7 @@ type EndStream struct {
 }
 
 // MinURLExpiration returns MinURLExpirationTimestamp as a time (zero when absent).
-func (e EndStream) MinURLExpiration() time.Time { return msTime(e.MinURLExpirationTimestamp) }
+func (e EndStream) MinURLExpiration() time.Time { return MsTime(e.MinURLExpirationTimestamp) }
 
 // String shows which fields are set, not the tokens.
 func (e EndStream) String() string {
@@ -277,7 +279,7 @@ func (e EndStream) String() string {
 		parts = append(parts, "minUrlExpiration="+e.MinURLExpiration().UTC().Format(time.RFC3339))
 	}
 	if e.ErrorMessage != "" {
-		parts = append(parts, fmt.Sprintf("errorMessage=%q", cleanText(e.ErrorMessage, 200)))
+		parts = append(parts, fmt.Sprintf("errorMessage=%q", redact.Text(e.ErrorMessage, 200)))
 	}
 	return "EndStream{" + strings.Join(parts, " ") + "}"
 }
@@ -286,11 +288,11 @@ func (e EndStream) String() string {
 func (e EndStream) GoString() string { return e.String() }
 
 // err returns the stream error the action carries, if any.
-func (e EndStream) err() error {
+func (e EndStream) Err() error {
 	if e.ErrorMessage == "" {
 		return nil
 	}
-	ae := &APIError{Code: "STREAM_ERROR", Message: cleanText(e.ErrorMessage, maxMessage)}
+	ae := &APIError{Code: "STREAM_ERROR", Message: redact.Text(e.ErrorMessage, MaxMessage)}
 	if e.HTTPStatusErrorCode != nil {
 		ae.Status = *e.HTTPStatusErrorCode
 	}
@@ -325,7 +327,7 @@ func (m MetadataAction) String() string {
 		s += fmt.Sprintf(" version=%d", *m.Version)
 	}
 	if m.Location != "" {
-		s += " location=" + redactURL(m.Location)
+		s += " location=" + redact.URL(m.Location)
 	}
 	return s + "}"
 }
@@ -371,7 +373,7 @@ type File struct {
 }
 
 // Expiration returns ExpirationTimestamp as a time (zero when absent).
-func (f File) Expiration() time.Time { return msTime(f.ExpirationTimestamp) }
+func (f File) Expiration() time.Time { return MsTime(f.ExpirationTimestamp) }
 
 // ChangeType is the _change_type of the rows of an add ("insert") or remove ("delete") in a
 // change-data response; cdf files carry the column in their data, so it is "".
@@ -387,7 +389,7 @@ func (f File) ChangeType() string {
 
 // String describes the file without the URL's query string or the deletion vector's path.
 func (f File) String() string {
-	s := fmt.Sprintf("File{%s id=%s url=%s size=%d", f.Kind, f.ID, redactURL(f.URL), f.Size)
+	s := fmt.Sprintf("File{%s id=%s url=%s size=%d", f.Kind, f.ID, redact.URL(f.URL), f.Size)
 	if len(f.PartitionValues) > 0 {
 		s += fmt.Sprintf(" partitionValues=%v", f.PartitionValues)
 	}
@@ -424,7 +426,7 @@ func (t TableMetadata) String() string {
 	s := fmt.Sprintf("TableMetadata{version=%d format=%s minReaderVersion=%d id=%s name=%q",
 		t.Version, t.Format, t.Protocol.MinReaderVersion, t.Metadata.ID, t.Metadata.Name)
 	if t.Location != "" {
-		s += " location=" + redactURL(t.Location)
+		s += " location=" + redact.URL(t.Location)
 	}
 	return s + "}"
 }
@@ -432,7 +434,7 @@ func (t TableMetadata) String() string {
 // GoString is String.
 func (t TableMetadata) GoString() string { return t.String() }
 
-func newTableMetadata(version int64, format ResponseFormat, p *ProtocolAction, m *MetadataAction) TableMetadata {
+func NewTableMetadata(version int64, format ResponseFormat, p *ProtocolAction, m *MetadataAction) TableMetadata {
 	tm := TableMetadata{Version: version, Format: format}
 	if p != nil {
 		tm.Protocol = p.Protocol
@@ -448,7 +450,7 @@ func newTableMetadata(version int64, format ResponseFormat, p *ProtocolAction, m
 	return tm
 }
 
-func msTime(ms *int64) time.Time {
+func MsTime(ms *int64) time.Time {
 	if ms == nil {
 		return time.Time{}
 	}
@@ -553,7 +555,7 @@ func fromDeltaFile(w *DeltaFile) (*File, error) {
 		f.URL, f.PartitionValues, f.Size = a.CDC.Path, a.CDC.PartitionValues, a.CDC.Size
 		f.DataChange, f.Tags = a.CDC.DataChange, a.CDC.Tags
 	default:
-		return nil, fmt.Errorf("file %q has no add, remove or cdc action", cleanText(w.ID, 100))
+		return nil, fmt.Errorf("file %q has no add, remove or cdc action", redact.Text(w.ID, 100))
 	}
 	return f, nil
 }

@@ -1,4 +1,4 @@
-package sharing
+package protocol
 
 import (
 	"encoding/json"
@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
+	"strconv"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/deltashare/deltashare/internal/redact"
 )
 
 // Sentinel errors. An [*APIError] unwraps to the one matching its HTTP status, so callers test
@@ -102,9 +103,9 @@ func (e *APIError) hint() string {
 }
 
 // Unwrap returns the sentinel matching the status (nil when none does).
-func (e *APIError) Unwrap() error { return statusSentinel(e.Status) }
+func (e *APIError) Unwrap() error { return StatusSentinel(e.Status) }
 
-func statusSentinel(status int) error {
+func StatusSentinel(status int) error {
 	switch {
 	case status == http.StatusBadRequest:
 		return ErrBadRequest
@@ -154,78 +155,40 @@ func (b *ErrorBody) UnmarshalJSON(data []byte) error {
 // maxErrorBody bounds how much of an error response is read.
 const maxErrorBody = 64 << 10
 
-// maxMessage bounds the length of a server message kept in an error.
-const maxMessage = 1000
+// MaxMessage bounds the length of a server message kept in an error.
+const MaxMessage = 1000
 
-// newAPIError builds an APIError from a non-2xx response, reading (a bounded part of) its body.
-func newAPIError(resp *http.Response, now time.Time) *APIError {
+// NewAPIError builds an APIError from a non-2xx response, reading (a bounded part of) its body.
+func NewAPIError(resp *http.Response, now time.Time) *APIError {
 	e := &APIError{Status: resp.StatusCode}
 	if resp.Request != nil {
 		e.Method = resp.Request.Method
 		if resp.Request.URL != nil {
-			e.URL = redactURL(resp.Request.URL.String())
+			e.URL = redact.URL(resp.Request.URL.String())
 		}
 	}
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+	if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
 		e.RetryAfter = d
 	}
 	if resp.Body != nil {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		e.Code, e.Message = parseErrorBody(data)
+		e.Code, e.Message = ParseErrorBody(data)
 	}
 	return e
 }
 
-// parseErrorBody extracts the error code and a cleaned message from an error body. Non-JSON
+// ParseErrorBody extracts the error code and a cleaned message from an error body. Non-JSON
 // bodies (an HTML page from a proxy, say) give a short cleaned excerpt as the message.
-func parseErrorBody(data []byte) (code, message string) {
+func ParseErrorBody(data []byte) (code, message string) {
 	data = []byte(strings.TrimSpace(string(data)))
 	if len(data) == 0 {
 		return "", ""
 	}
 	var body ErrorBody
 	if data[0] == '{' && json.Unmarshal(data, &body) == nil {
-		return cleanText(body.ErrorCode, 100), cleanText(body.Message, maxMessage)
+		return redact.Text(body.ErrorCode, 100), redact.Text(body.Message, MaxMessage)
 	}
-	return "", cleanText(string(data), 200)
-}
-
-var urlQueryRE = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://[^\s?#"'<>]*)\?[^\s#"'<>]*`)
-
-// cleanText makes server-provided text safe for an error message: URL query strings (which may
-// hold signatures) are removed, control characters become spaces, and the text is cut to max
-// runes.
-func cleanText(s string, max int) string {
-	s = urlQueryRE.ReplaceAllString(s, "$1?REDACTED")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max]) + "…"
-	}
-	return s
-}
-
-// redactURL returns u without its query string and fragment, and without user information.
-func redactURL(u string) string {
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i]
-	}
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		host := rest
-		if j := strings.IndexByte(rest, '/'); j >= 0 {
-			host = rest[:j]
-		}
-		if k := strings.LastIndexByte(host, '@'); k >= 0 {
-			u = u[:i+3] + rest[k+1:]
-		}
-	}
-	return u
+	return "", redact.Text(string(data), 200)
 }
 
 // ExpiredError reports a bearer token whose expirationTime has passed. It unwraps to
@@ -241,3 +204,46 @@ func (e *ExpiredError) Error() string {
 
 // Unwrap returns ErrTokenExpired.
 func (e *ExpiredError) Unwrap() error { return ErrTokenExpired }
+
+// ParseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// DescribeJSONError describes a JSON decoding error without quoting the input.
+func DescribeJSONError(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("field %q has the wrong type (%s where %s is expected)", te.Field, te.Value, te.Type)
+		}
+		return fmt.Sprintf("wrong JSON type (%s where %s is expected)", te.Value, te.Type)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends early"
+	}
+	return "invalid JSON"
+}

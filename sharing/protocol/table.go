@@ -1,4 +1,4 @@
-package sharing
+package protocol
 
 import (
 	"errors"
@@ -34,7 +34,7 @@ func (t Table) Validate() error {
 }
 
 // path is the table's URL path under the endpoint, each name path-escaped.
-func (t Table) path() string {
+func (t Table) Path() string {
 	return "/shares/" + url.PathEscape(t.Share) + "/schemas/" + url.PathEscape(t.Schema) + "/tables/" + url.PathEscape(t.Name)
 }
 

@@ -1,4 +1,4 @@
-package sharing
+package reader
 
 import (
 	"context"
@@ -13,6 +13,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/deltashare/deltashare/sharing/protocol"
+
+	"github.com/deltashare/deltashare/sharing"
 
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -34,9 +38,9 @@ func sharedLake(t testing.TB) *lake {
 	return newLake(t, tables)
 }
 
-func openRead(t testing.TB, c *Client, name string, opts ReadOptions) ([]string, *Reader) {
+func openRead(t testing.TB, c *sharing.Client, name string, opts ReadOptions) ([]string, *Reader) {
 	t.Helper()
-	r, err := Open(context.Background(), c, Table{"s", "d", name}, opts)
+	r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: name}, opts)
 	require.NoError(t, err)
 	t.Cleanup(r.Release)
 	return readAll(t, r), r
@@ -115,14 +119,14 @@ func TestReadProjection(t *testing.T) {
 		assert.Len(t, rows, 7)
 	})
 	t.Run("unknown column", func(t *testing.T) {
-		_, err := Open(context.Background(), c, Table{"s", "d", "delta-rs-simple_table"}, ReadOptions{Columns: []string{"nope"}})
-		require.ErrorIs(t, err, ErrInvalidRead)
+		_, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "delta-rs-simple_table"}, ReadOptions{Columns: []string{"nope"}})
+		require.ErrorIs(t, err, protocol.ErrInvalidRead)
 		assert.Contains(t, err.Error(), `column "nope" is not in table`)
 		assert.Contains(t, err.Error(), "id")
 	})
 	t.Run("twice", func(t *testing.T) {
-		_, err := Open(context.Background(), c, Table{"s", "d", "delta-rs-simple_table"}, ReadOptions{Columns: []string{"id", "ID"}})
-		require.ErrorIs(t, err, ErrInvalidRead)
+		_, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "delta-rs-simple_table"}, ReadOptions{Columns: []string{"id", "ID"}})
+		require.ErrorIs(t, err, protocol.ErrInvalidRead)
 	})
 }
 
@@ -145,7 +149,7 @@ func TestReadWhere(t *testing.T) {
 			before := len(l.queryLog())
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			r, err := Open(context.Background(), c, Table{"s", "d", "r-fixtures-logical-types"}, ReadOptions{Where: tt.where, Columns: tt.cols, Allocator: mem, Limit: i64(100)})
+			r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "r-fixtures-logical-types"}, ReadOptions{Where: tt.where, Columns: tt.cols, Allocator: mem, Limit: i64(100)})
 			require.NoError(t, err)
 			rows := readAll(t, r)
 			r.Release()
@@ -167,8 +171,8 @@ func TestReadWhere(t *testing.T) {
 		assert.Contains(t, q.JSONPredicateHints, `"equal"`)
 	})
 	t.Run("bad where", func(t *testing.T) {
-		_, err := Open(context.Background(), c, Table{"s", "d", "r-fixtures-logical-types"}, ReadOptions{Where: "nope = 1"})
-		require.ErrorIs(t, err, ErrInvalidRead)
+		_, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "r-fixtures-logical-types"}, ReadOptions{Where: "nope = 1"})
+		require.ErrorIs(t, err, protocol.ErrInvalidRead)
 	})
 }
 
@@ -184,7 +188,7 @@ func TestReadLimit(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			before := l.totalGets()
-			r, err := Open(context.Background(), c, Table{"s", "d", table}, ReadOptions{Parallel: 1, Limit: &n, Allocator: mem})
+			r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: table}, ReadOptions{Parallel: 1, Limit: &n, Allocator: mem})
 			require.NoError(t, err)
 			rows := readAll(t, r)
 			r.Release()
@@ -259,7 +263,7 @@ func TestReadRangeAndSpill(t *testing.T) {
 	t.Run("range reads for a projection", func(t *testing.T) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)
-		r, err := Open(context.Background(), c, Table{"s", "d", table}, ReadOptions{Parallel: 2, MaxInMemoryFile: 1000, Columns: []string{"ClientIP", "date"}, Allocator: mem})
+		r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: table}, ReadOptions{Parallel: 2, MaxInMemoryFile: 1000, Columns: []string{"ClientIP", "date"}, Allocator: mem})
 		require.NoError(t, err)
 		rows := readAll(t, r)
 		r.Release()
@@ -321,12 +325,12 @@ func TestReadURLRefresh(t *testing.T) {
 			return true
 		})
 		c := l.client(t)
-		r, err := Open(context.Background(), c, Table{"s", "d", "delta-rs-simple_table"}, ReadOptions{Parallel: 1})
+		r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "delta-rs-simple_table"}, ReadOptions{Parallel: 1})
 		require.NoError(t, err)
 		defer r.Release()
 		for r.Next() {
 		}
-		require.ErrorIs(t, r.Err(), ErrForbidden)
+		require.ErrorIs(t, r.Err(), protocol.ErrForbidden)
 		assert.Contains(t, r.Err().Error(), r.Files()[0].ID)
 		assertNoLeak(t, r.Err().Error())
 	})
@@ -408,13 +412,13 @@ func fileSize(r *http.Request) int64 {
 func TestReadMissingFile(t *testing.T) {
 	l := sharedLake(t)
 	c := l.client(t)
-	r, err := Open(context.Background(), c, Table{"s", "d", "delta-rs-checkpoints_vacuumed"}, ReadOptions{Parallel: 1})
+	r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "delta-rs-checkpoints_vacuumed"}, ReadOptions{Parallel: 1})
 	require.NoError(t, err)
 	defer r.Release()
 	for r.Next() {
 	}
 	err = r.Err()
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, protocol.ErrNotFound)
 	assert.Contains(t, err.Error(), "data file "+r.Files()[0].ID)
 	assert.NotContains(t, err.Error(), lakeSecret)
 	assert.NotContains(t, err.Error(), "/files/")
@@ -438,7 +442,7 @@ func TestReadCancelAndLeaks(t *testing.T) {
 	tables := realTables(t)
 	l := newLake(t, tables)
 	tr := &http.Transport{}
-	c := l.client(t, WithHTTPClient(&http.Client{Transport: tr}))
+	c := l.client(t, sharing.WithHTTPClient(&http.Client{Transport: tr}))
 	const table = "delta-rs-http_requests"
 	base := runtime.NumGoroutine()
 
@@ -456,7 +460,7 @@ func TestReadCancelAndLeaks(t *testing.T) {
 		defer func() { close(block); l.setFault(nil) }()
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		ctx, cancel := context.WithCancel(context.Background())
-		r, err := Open(ctx, c, Table{"s", "d", table}, ReadOptions{Parallel: 4, Allocator: mem})
+		r, err := Open(ctx, c, protocol.Table{Share: "s", Schema: "d", Name: table}, ReadOptions{Parallel: 4, Allocator: mem})
 		require.NoError(t, err)
 		time.AfterFunc(100*time.Millisecond, cancel)
 		start := time.Now()
@@ -468,7 +472,7 @@ func TestReadCancelAndLeaks(t *testing.T) {
 	})
 	t.Run("release after a partial read", func(t *testing.T) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-		r, err := Open(context.Background(), c, Table{"s", "d", table}, ReadOptions{Parallel: 4, Allocator: mem, BatchSize: 10})
+		r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: table}, ReadOptions{Parallel: 4, Allocator: mem, BatchSize: 10})
 		require.NoError(t, err)
 		require.True(t, r.Next())
 		require.True(t, r.Next())
@@ -482,7 +486,7 @@ func TestReadCancelAndLeaks(t *testing.T) {
 		})
 		defer func() { l.setFault(nil) }()
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-		r, err := Open(context.Background(), c, Table{"s", "d", table}, ReadOptions{Parallel: 4, Allocator: mem})
+		r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: table}, ReadOptions{Parallel: 4, Allocator: mem})
 		require.NoError(t, err)
 		for r.Next() {
 		}
@@ -503,7 +507,7 @@ func TestReadChanges(t *testing.T) {
 	t.Run("kernel cdf-table", func(t *testing.T) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)
-		r, err := OpenChanges(context.Background(), c, Table{"s", "d", "kernel-cdf-cdf-table"}, ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Allocator: mem, Parallel: 3})
+		r, err := OpenChanges(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "kernel-cdf-cdf-table"}, protocol.ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Allocator: mem, Parallel: 3})
 		require.NoError(t, err)
 		rows := readAll(t, r)
 		names := schemaNames(r.Schema())
@@ -532,7 +536,7 @@ func TestReadChanges(t *testing.T) {
 		dc := dl.client(t)
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)
-		r, err := OpenChanges(context.Background(), dc, Table{"s", "d", "customers"}, ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Allocator: mem})
+		r, err := OpenChanges(context.Background(), dc, protocol.Table{Share: "s", Schema: "d", Name: "customers"}, protocol.ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Allocator: mem})
 		require.NoError(t, err)
 		got := readAll(t, r)
 		r.Release()
@@ -550,7 +554,7 @@ func TestReadChanges(t *testing.T) {
 		}
 	})
 	t.Run("projection and where on change columns", func(t *testing.T) {
-		r, err := OpenChanges(context.Background(), c, Table{"s", "d", "kernel-cdf-cdf-table"}, ChangesRequest{StartingVersion: i64(0)},
+		r, err := OpenChanges(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "kernel-cdf-cdf-table"}, protocol.ChangesRequest{StartingVersion: i64(0)},
 			ReadOptions{Columns: []string{"_change_type", "id"}, Where: "_change_type = 'insert'"})
 		require.NoError(t, err)
 		defer r.Release()
@@ -586,13 +590,13 @@ func customerRow(row demo.Row) string {
 func TestReadOptionsErrors(t *testing.T) {
 	l := sharedLake(t)
 	c := l.client(t)
-	tbl := Table{"s", "d", "delta-rs-simple_table"}
+	tbl := protocol.Table{Share: "s", Schema: "d", Name: "delta-rs-simple_table"}
 	_, err := Open(context.Background(), c, tbl, ReadOptions{Version: i64(1), Timestamp: "2020-01-01T00:00:00Z"})
-	assert.ErrorIs(t, err, ErrInvalidRead)
+	assert.ErrorIs(t, err, protocol.ErrInvalidRead)
 	_, err = Open(context.Background(), c, tbl, ReadOptions{Limit: i64(-1)})
-	assert.ErrorIs(t, err, ErrInvalidRead)
-	_, err = OpenChanges(context.Background(), c, tbl, ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Version: i64(1)})
-	assert.ErrorIs(t, err, ErrInvalidRead)
+	assert.ErrorIs(t, err, protocol.ErrInvalidRead)
+	_, err = OpenChanges(context.Background(), c, tbl, protocol.ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Version: i64(1)})
+	assert.ErrorIs(t, err, protocol.ErrInvalidRead)
 	_, err = Open(context.Background(), nil, tbl, ReadOptions{})
 	assert.Error(t, err)
 }
@@ -634,7 +638,7 @@ func TestReadChangesRealTables(t *testing.T) {
 		t.Run(table, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			r, err := OpenChanges(context.Background(), c, Table{"s", "d", table}, ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Allocator: mem, Parallel: 2})
+			r, err := OpenChanges(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: table}, protocol.ChangesRequest{StartingVersion: i64(0)}, ReadOptions{Allocator: mem, Parallel: 2})
 			require.NoError(t, err)
 			defer r.Release()
 			rows := readAll(t, r)
