@@ -222,8 +222,8 @@ func bindLiteral(lit *Expr, col ValueType) (*Expr, ValueType, error) {
 		}
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
-			if d, sc, derr := parseDecimalBig(strings.TrimSpace(v)); derr == nil {
-				if _, exact := rescaleBig(d, sc, 0); exact {
+			if d, sc, derr := delta.ParseDecimalBig(strings.TrimSpace(v)); derr == nil {
+				if _, exact := delta.RescaleBig(d, sc, 0); exact {
 					return nil, "", fmt.Errorf("%s is out of the long range", describe())
 				}
 				return nil, "", fmt.Errorf("%s is not a whole number", describe())
@@ -253,23 +253,23 @@ func bindLiteral(lit *Expr, col ValueType) (*Expr, ValueType, error) {
 		if !text && lt != TypeDate {
 			return nil, "", fmt.Errorf("compare it with a date such as '2021-01-31', not %s", describe())
 		}
-		d, err := ParseDate(strings.TrimSpace(v))
+		d, err := delta.ParseDate(strings.TrimSpace(v))
 		if err != nil {
 			return nil, "", err
 		}
-		return Literal(FormatDate(d), TypeDate), TypeDate, nil
+		return Literal(delta.FormatDate(d), TypeDate), TypeDate, nil
 	case TypeTimestamp, TypeTimestampNTZ:
 		if !text && lt != TypeDate && lt != TypeTimestamp && lt != TypeTimestampNTZ {
 			return nil, "", fmt.Errorf("compare it with a timestamp such as '2021-01-31 12:00:00', not %s", describe())
 		}
-		ts, err := ParseTimestamp(strings.TrimSpace(v), col == TypeTimestampNTZ)
+		ts, err := delta.ParseTimestamp(strings.TrimSpace(v), col == TypeTimestampNTZ)
 		if err != nil {
 			return nil, "", err
 		}
 		if col == TypeTimestamp {
-			return Literal(FormatTimestamp(ts), col), col, nil
+			return Literal(delta.FormatTimestamp(ts), col), col, nil
 		}
-		return Literal(formatTimestampNTZ(ts), col), col, nil
+		return Literal(delta.FormatTimestampNTZ(ts), col), col, nil
 	}
 	return nil, "", fmt.Errorf("cannot compare with %s", describe())
 }

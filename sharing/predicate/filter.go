@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/deltashare/deltashare/sharing/delta"
+
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
@@ -321,11 +323,11 @@ func (l ordLit) cmp(x int64) int {
 // intLiteral reads a numeric literal for a column whose values are integers at the given
 // decimal scale (0 for integer columns).
 func intLiteral(s string, scale int) (ordLit, error) {
-	d, sc, err := parseDecimalBig(strings.TrimSpace(s))
+	d, sc, err := delta.ParseDecimalBig(strings.TrimSpace(s))
 	if err != nil {
 		return ordLit{}, err
 	}
-	f, exact := rescaleBig(d, sc, scale)
+	f, exact := delta.RescaleBig(d, sc, scale)
 	if !f.IsInt64() {
 		if f.Sign() > 0 {
 			return ordLit{mode: 2}, nil
@@ -428,11 +430,11 @@ func compareColumn(c *column, lit string, op Op, out []uint8) error {
 		return nil
 	case *array.Decimal128:
 		dt := a.DataType().(*arrow.Decimal128Type)
-		d, sc, err := parseDecimalBig(strings.TrimSpace(lit))
+		d, sc, err := delta.ParseDecimalBig(strings.TrimSpace(lit))
 		if err != nil {
 			return fmt.Errorf("column %s is %s: literal %q is not a number", c.name, dt, lit)
 		}
-		f, exact := rescaleBig(d, sc, int(dt.Scale))
+		f, exact := delta.RescaleBig(d, sc, int(dt.Scale))
 		mode := 0
 		switch {
 		case f.Cmp(decimal128Bound) >= 0:
@@ -492,14 +494,14 @@ func compareColumn(c *column, lit string, op Op, out []uint8) error {
 		}, op, out)
 		return nil
 	case *array.Date32:
-		d, err := ParseDate(strings.TrimSpace(lit))
+		d, err := delta.ParseDate(strings.TrimSpace(lit))
 		if err != nil {
 			return fmt.Errorf("column %s is a date: %v", c.name, err)
 		}
 		cmpInts(c, a.Date32Values(), ordLit{v: int64(d)}, op, out)
 		return nil
 	case *array.Date64:
-		d, err := ParseDate(strings.TrimSpace(lit))
+		d, err := delta.ParseDate(strings.TrimSpace(lit))
 		if err != nil {
 			return fmt.Errorf("column %s is a date: %v", c.name, err)
 		}
@@ -507,7 +509,7 @@ func compareColumn(c *column, lit string, op Op, out []uint8) error {
 		return nil
 	case *array.Timestamp:
 		tt := a.DataType().(*arrow.TimestampType)
-		us, err := ParseTimestamp(strings.TrimSpace(lit), tt.TimeZone == "")
+		us, err := delta.ParseTimestamp(strings.TrimSpace(lit), tt.TimeZone == "")
 		if err != nil {
 			return fmt.Errorf("column %s is %s: %v", c.name, tt, err)
 		}
@@ -535,7 +537,7 @@ func timestampLiteral(us int64, unit arrow.TimeUnit) ordLit {
 	if unit == arrow.Second {
 		div = 1_000_000
 	}
-	q := floorDiv(us, div)
+	q := delta.FloorDiv(us, div)
 	if q*div == us {
 		return ordLit{v: q}
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/deltashare/deltashare/sharing/delta"
 )
 
 // Limits on what Parse and ParseJSON accept, so hostile input cannot exhaust memory or stack.
@@ -402,13 +404,13 @@ func (p *parser) parseOperand() (*Expr, token, error) {
 			}
 			p.next()
 			if t.text == "DATE" {
-				d, err := ParseDate(s.text)
+				d, err := delta.ParseDate(s.text)
 				if err != nil {
 					return nil, t, p.errAt(s, "%v", err)
 				}
-				return Literal(FormatDate(d), TypeDate), t, nil
+				return Literal(delta.FormatDate(d), TypeDate), t, nil
 			}
-			if _, err := ParseTimestamp(s.text, false); err != nil {
+			if _, err := delta.ParseTimestamp(s.text, false); err != nil {
 				return nil, t, p.errAt(s, "%v", err)
 			}
 			return Literal(s.text, TypeTimestamp), t, nil

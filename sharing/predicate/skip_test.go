@@ -330,11 +330,11 @@ func statsJSON(r *rand.Rand, rows []genRow) string {
 		minV["d"], maxV["d"] = ad.lo, ad.hi
 	}
 	if adt.lo != nil {
-		minV["dt"], maxV["dt"] = FormatDate(int32(adt.lo.(int64))), FormatDate(int32(adt.hi.(int64)))
+		minV["dt"], maxV["dt"] = delta.FormatDate(int32(adt.lo.(int64))), delta.FormatDate(int32(adt.hi.(int64)))
 	}
 	if ats.lo != nil {
 		ms := func(us int64) string {
-			return FormatTimestamp(floorDiv(us, 1000) * 1000)
+			return delta.FormatTimestamp(delta.FloorDiv(us, 1000) * 1000)
 		}
 		minV["ts"], maxV["ts"] = ms(ats.lo.(int64)), ms(ats.hi.(int64))
 	}
@@ -388,9 +388,9 @@ func genLeaf(r *rand.Rand) string {
 	case "d":
 		lit = []string{"'NaN'", "-0.0", "0", "2.5", "-2.5", "1.25", "3", "-3"}[r.IntN(8)]
 	case "dt":
-		lit = "DATE '" + FormatDate(int32(17998+r.IntN(14))) + "'"
+		lit = "DATE '" + delta.FormatDate(int32(17998+r.IntN(14))) + "'"
 	case "ts":
-		lit = "TIMESTAMP '" + FormatTimestamp(tsBase+int64(r.IntN(7000)-1000)) + "'"
+		lit = "TIMESTAMP '" + delta.FormatTimestamp(tsBase+int64(r.IntN(7000)-1000)) + "'"
 	case "dec":
 		lit = []string{"0", "-3.5", "3.5", "1.005", "-1.005", "0.01", "2.99", "-3.00"}[r.IntN(8)]
 	case "flag":

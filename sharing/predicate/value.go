@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/deltashare/deltashare/sharing/delta"
 )
 
 // value is a typed scalar used by Bind checks and MightMatch.
@@ -61,19 +63,19 @@ func parseValue(v string, t ValueType) (value, error) {
 	case TypeString:
 		out.s = v
 	case TypeDate:
-		d, err := ParseDate(v)
+		d, err := delta.ParseDate(v)
 		if err != nil {
 			return out, err
 		}
 		out.i = int64(d)
 	case TypeTimestamp, TypeTimestampNTZ:
-		ts, err := ParseTimestamp(v, t == TypeTimestampNTZ)
+		ts, err := delta.ParseTimestamp(v, t == TypeTimestampNTZ)
 		if err != nil {
 			return out, err
 		}
 		out.i = ts
 	case TypeDecimal:
-		d, sc, err := parseDecimalBig(v)
+		d, sc, err := delta.ParseDecimalBig(v)
 		if err != nil {
 			return out, err
 		}
@@ -111,9 +113,9 @@ func compareValues(a, b value) (c int, ok bool) {
 		x, y := a.d, b.d
 		switch {
 		case a.scale < b.scale:
-			x, _ = rescaleBig(a.d, a.scale, b.scale)
+			x, _ = delta.RescaleBig(a.d, a.scale, b.scale)
 		case a.scale > b.scale:
-			y, _ = rescaleBig(b.d, b.scale, a.scale)
+			y, _ = delta.RescaleBig(b.d, b.scale, a.scale)
 		}
 		return x.Cmp(y), true
 	}

@@ -196,7 +196,7 @@ func (a *aligner) leaf(d arrow.ArrayData, at arrow.DataType, path string) (arrow
 			mul, div := unitFactor(s.Unit, t.Unit)
 			return a.mapInt64(d, at, func(v int64) int64 {
 				if div > 1 {
-					return floorDiv(v, div)
+					return delta.FloorDiv(v, div)
 				}
 				return v * mul
 			}), nil
@@ -270,14 +270,6 @@ func unitFactor(from, to arrow.TimeUnit) (mul, div int64) {
 	return 1, f / t
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
-}
-
 // validityOf returns a validity bitmap for d's rows starting at bit 0 (nil when no nulls).
 func (a *aligner) validityOf(d arrow.ArrayData) *memory.Buffer {
 	if d.NullN() == 0 || d.Buffers()[0] == nil {
@@ -329,5 +321,5 @@ func int96Micros(b [12]byte) int64 {
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56)
 	day := int64(uint32(b[8]) | uint32(b[9])<<8 | uint32(b[10])<<16 | uint32(b[11])<<24)
 	const julianEpoch = 2440588
-	return (day-julianEpoch)*86400_000_000 + floorDiv(nanos, 1000)
+	return (day-julianEpoch)*86400_000_000 + delta.FloorDiv(nanos, 1000)
 }

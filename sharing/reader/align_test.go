@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/delta"
+
 	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -172,6 +174,6 @@ func TestAlignLeafConversions(t *testing.T) {
 	_, err = a.leaf(str.Data(), arrow.PrimitiveTypes.Int32, "x")
 	str.Release()
 	assert.ErrorContains(t, err, "cannot be read as the table's type int32")
-	assert.Equal(t, int64(-1), floorDiv(-1, 1000))
+	assert.Equal(t, int64(-1), delta.FloorDiv(-1, 1000))
 	assert.Equal(t, int64(253402214400000000), int96Micros([12]byte{0, 0, 0, 0, 0, 0, 0, 0, 0x2c, 0xfe, 0x51, 0x00}))
 }

@@ -143,7 +143,7 @@ func TestArrowSchemaColumnMapping(t *testing.T) {
 	assert.Equal(t, []string{"id", "Info", "plain"}, names(none.Fields()))
 
 	// Paths both ways, including through an array element.
-	nm := NewNameMapping(st, "name")
+	nm := delta.NewNameMapping(st, "name")
 	got, ok := nm.ToLogical("col-2", "col-4", "element", "col-5")
 	require.True(t, ok)
 	assert.Equal(t, []string{"Info", "tags", "element", "k"}, got)
@@ -160,7 +160,7 @@ func TestArrowSchemaColumnMapping(t *testing.T) {
 	_, ok = nm.ToPhysical()
 	assert.False(t, ok)
 
-	identity := NewNameMapping(st, "none")
+	identity := delta.NewNameMapping(st, "none")
 	got, ok = identity.ToLogical("Info", "city")
 	require.True(t, ok)
 	assert.Equal(t, []string{"Info", "city"}, got)

@@ -368,7 +368,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		}
 		off += n
 		if dv != nil {
-			keep, kept := dv.keepMask(off-n, n)
+			keep, kept := dv.KeepMask(off-n, n)
 			if kept < n {
 				cut, err := predicate.KeepRows(p.mem, work, keep)
 				work.Release()
@@ -545,7 +545,7 @@ func (c *int96Column) slice(mem memory.Allocator, at arrow.DataType, off, n int6
 	for i := range n {
 		v := c.values[off+i]
 		if div > 1 {
-			v = floorDiv(v, div)
+			v = delta.FloorDiv(v, div)
 		} else {
 			v *= mul
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deltashare/deltashare/sharing/delta"
+
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -32,7 +34,7 @@ func cell(a arrow.Array, i int) string {
 		mul, div := unitFactor(u, arrow.Microsecond)
 		x := int64(v.Value(i))
 		if div > 1 {
-			x = floorDiv(x, div)
+			x = delta.FloorDiv(x, div)
 		} else {
 			x *= mul
 		}

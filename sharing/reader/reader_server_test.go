@@ -192,7 +192,7 @@ func (l *lake) version(ctx context.Context, tbl *deltalog.Table, v *int64, ts st
 	case v != nil:
 		return *v, nil
 	case ts != "":
-		us, err := predicate.ParseTimestamp(ts, false)
+		us, err := delta.ParseTimestamp(ts, false)
 		if err != nil {
 			return 0, err
 		}
@@ -232,7 +232,7 @@ func (l *lake) file(name string, kind protocol.FileKind, p string, pv map[string
 		d := *dv
 		idParts = append(idParts, dv.UniqueID())
 		if d.StorageType == "u" {
-			dp, err := deltalog.DeletionVectorPath(dv)
+			dp, err := delta.DeletionVectorPath(dv)
 			if err != nil {
 				return protocol.File{}, err
 			}
@@ -295,7 +295,7 @@ func (l *lake) query(w http.ResponseWriter, r *http.Request, name string, tbl *d
 		if snap.Protocol.MinReaderVersion >= 2 {
 			mode = snap.Metadata.ColumnMappingMode()
 		}
-		nm := NewNameMapping(snap.Schema, mode)
+		nm := delta.NewNameMapping(snap.Schema, mode)
 		hint = predicate.RenameColumns(hint, func(n string) (string, bool) {
 			p, ok := nm.ToPhysical(strings.Split(n, ".")...)
 			return strings.Join(p, "."), ok

@@ -377,7 +377,7 @@ func (sg *signer) resolve(f fileRef) (resolved, error) {
 	}
 	out := resolved{ref: f, rel: rel}
 	if dv := f.dv(); dv != nil && dv.StorageType != "i" {
-		p, err := deltalog.DeletionVectorPath(dv)
+		p, err := delta.DeletionVectorPath(dv)
 		if err != nil {
 			sg.s.log.Error("unreadable deletion vector descriptor", "table", fullName(sg.t), "path", cut(f.path(), 300), "err", err)
 			return resolved{}, fmt.Errorf("table %s: %w", fullName(sg.t), err)

@@ -2,14 +2,11 @@ package deltalog
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -155,65 +152,4 @@ func TestSnapshotSeesNewCommits(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, s2.Files, 2, "the same path with and without a deletion vector are distinct entries")
 	assert.Nil(t, s2.Files[0].DeletionVector, "sorted by path, then deletion vector id (none first)")
-}
-
-func TestZ85(t *testing.T) {
-	// ZeroMQ RFC 32 test vector.
-	b, err := Z85Decode("HelloWorld")
-	require.NoError(t, err)
-	assert.Equal(t, []byte{0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B}, b)
-	assert.Equal(t, "HelloWorld", z85Encode(b))
-	for _, bad := range []string{"abcd", "Hello Worl", "Hell\x80"} {
-		_, err := Z85Decode(bad)
-		assert.Error(t, err, bad)
-	}
-}
-
-func TestDeletionVectorPath(t *testing.T) {
-	off := int32(4)
-	for _, tc := range []struct {
-		dv   delta.DeletionVector
-		want string
-	}{
-		// Delta protocol, "JSON Example 1".
-		{delta.DeletionVector{StorageType: "u", PathOrInlineDV: "ab^-aqEH.-t@S}K{vb[*k^", Offset: &off, SizeInBytes: 40, Cardinality: 6},
-			"ab/deletion_vector_d2c639aa-8816-431a-aaf6-d3fe2512ff61.bin"},
-		{delta.DeletionVector{StorageType: "u", PathOrInlineDV: "^-aqEH.-t@S}K{vb[*k^"}, "deletion_vector_d2c639aa-8816-431a-aaf6-d3fe2512ff61.bin"},
-		{delta.DeletionVector{StorageType: "p", PathOrInlineDV: "s3://mytable/deletion_vector_d2c639aa-8816-431a-aaf6-d3fe2512ff61.bin"},
-			"s3://mytable/deletion_vector_d2c639aa-8816-431a-aaf6-d3fe2512ff61.bin"},
-	} {
-		got, err := DeletionVectorPath(&tc.dv)
-		require.NoError(t, err)
-		assert.Equal(t, tc.want, got)
-	}
-	for _, bad := range []delta.DeletionVector{
-		{StorageType: "i", PathOrInlineDV: "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L"},
-		{StorageType: "u", PathOrInlineDV: "short"},
-		{StorageType: "x", PathOrInlineDV: "x"},
-	} {
-		_, err := DeletionVectorPath(&bad)
-		assert.Error(t, err)
-	}
-}
-
-// The inline example of the Delta protocol decodes to a bitmap of 6 rows. Surprise: the example
-// is in Delta's older "native" RoaringBitmapArray layout (big-endian magic 1681511376, bitmap
-// count, size), not the portable one (little-endian magic 1681511377) the spec text describes.
-func TestInlineDeletionVector(t *testing.T) {
-	dv := &delta.DeletionVector{StorageType: "i", PathOrInlineDV: "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L", SizeInBytes: 40, Cardinality: 6}
-	b, err := InlineDeletionVector(dv)
-	require.NoError(t, err)
-	require.Len(t, b, 40)
-	assert.Equal(t, uint32(1681511376), binary.BigEndian.Uint32(b[0:4]), "native RoaringBitmapArray magic")
-	assert.Equal(t, uint32(1), binary.BigEndian.Uint32(b[4:8]), "one bitmap")
-	assert.Equal(t, uint32(28), binary.BigEndian.Uint32(b[8:12]), "bitmap size")
-	bm := roaring.New()
-	_, err = bm.FromBuffer(b[12:])
-	require.NoError(t, err)
-	assert.Equal(t, uint64(dv.Cardinality), bm.GetCardinality())
-
-	_, err = InlineDeletionVector(&delta.DeletionVector{StorageType: "u"})
-	assert.Error(t, err)
-	_, err = InlineDeletionVector(&delta.DeletionVector{StorageType: "i", PathOrInlineDV: dv.PathOrInlineDV, SizeInBytes: 41})
-	assert.Error(t, err)
 }

@@ -83,7 +83,7 @@ func checkFiles(t *testing.T, tbl *Table, s *Snapshot, noData, latest bool) {
 		if f.DeletionVector != nil {
 			assert.LessOrEqual(t, f.DeletionVector.Cardinality, rows)
 			if f.DeletionVector.StorageType == "u" {
-				rel, err := DeletionVectorPath(f.DeletionVector)
+				rel, err := delta.DeletionVectorPath(f.DeletionVector)
 				require.NoError(t, err)
 				p, err := tbl.AbsPath(rel)
 				require.NoError(t, err)

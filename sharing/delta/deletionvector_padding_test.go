@@ -1,12 +1,10 @@
-package deltalog
+package delta
 
 import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/deltashare/deltashare/sharing/delta"
 )
 
 // Delta's decoder (kernel Base85Codec.decodeBlocks) keeps the low 32 bits of a block; Delta
@@ -14,7 +12,7 @@ import (
 // such tables unreadable.
 func TestInlineDeletionVectorPaddingOverflow(t *testing.T) {
 	// From kernel-cdf/cdf-table-with-dv (34 bytes; the last block overflows).
-	dv := &delta.DeletionVector{StorageType: "i", PathOrInlineDV: "^Bg9^0rr910000000000iXQKl0rr91000005c8Xg##093", SizeInBytes: 34, Cardinality: 1}
+	dv := &DeletionVector{StorageType: "i", PathOrInlineDV: "^Bg9^0rr910000000000iXQKl0rr91000005c8Xg##093", SizeInBytes: 34, Cardinality: 1}
 	b, err := InlineDeletionVector(dv)
 	require.NoError(t, err)
 	assert.Len(t, b, 34)

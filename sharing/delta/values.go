@@ -1,4 +1,4 @@
-package predicate
+package delta
 
 import (
 	"fmt"
@@ -141,7 +141,7 @@ func parseZone(z, s string, ntz bool) (int64, error) {
 // FormatTimestamp renders microseconds since the epoch in the Delta Sharing timestamp format
 // (ISO 8601 in UTC, "2022-01-01T00:00:00Z", with fractional seconds only when needed).
 func FormatTimestamp(micros int64) string {
-	days := floorDiv(micros, microsPerDay)
+	days := FloorDiv(micros, microsPerDay)
 	rem := micros - days*microsPerDay
 	y, m, d := civilFromDays(days)
 	sec := rem / microsPerSecond
@@ -153,8 +153,8 @@ func FormatTimestamp(micros int64) string {
 	return out + "Z"
 }
 
-// formatTimestampNTZ renders microseconds as a wall-clock "YYYY-MM-DD hh:mm:ss[.ffffff]".
-func formatTimestampNTZ(micros int64) string {
+// FormatTimestampNTZ renders microseconds as a wall-clock "YYYY-MM-DD hh:mm:ss[.ffffff]".
+func FormatTimestampNTZ(micros int64) string {
 	s := FormatTimestamp(micros)
 	s = strings.TrimSuffix(s, "Z")
 	return strings.Replace(s, "T", " ", 1)
@@ -224,7 +224,7 @@ func daysFromCivil(y, m, d int64) int64 {
 	if m <= 2 {
 		y--
 	}
-	era := floorDiv(y, 400)
+	era := FloorDiv(y, 400)
 	yoe := y - era*400
 	mp := (m + 9) % 12
 	doy := (153*mp+2)/5 + d - 1
@@ -234,7 +234,7 @@ func daysFromCivil(y, m, d int64) int64 {
 
 func civilFromDays(z int64) (y, m, d int64) {
 	z += 719468
-	era := floorDiv(z, 146097)
+	era := FloorDiv(z, 146097)
 	doe := z - era*146097
 	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
 	y = yoe + era*400
@@ -251,7 +251,8 @@ func civilFromDays(z int64) (y, m, d int64) {
 	return y, m, d
 }
 
-func floorDiv(a, b int64) int64 {
+// FloorDiv divides rounding towards negative infinity (Delta timestamps before 1970 in coarser units).
+func FloorDiv(a, b int64) int64 {
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {
 		q--
@@ -265,9 +266,9 @@ var (
 	maxExponent = 1000
 )
 
-// parseDecimalBig parses a decimal number ("-12.50", "1E+3", ".5") into an unscaled integer
+// ParseDecimalBig parses a decimal number ("-12.50", "1E+3", ".5") into an unscaled integer
 // and its scale (digits after the point), exactly.
-func parseDecimalBig(s string) (*big.Int, int, error) {
+func ParseDecimalBig(s string) (*big.Int, int, error) {
 	orig := s
 	if s == "" {
 		return nil, 0, fmt.Errorf("empty decimal")
@@ -310,9 +311,9 @@ func parseDecimalBig(s string) (*big.Int, int, error) {
 	return v, scale, nil
 }
 
-// rescaleBig returns v (at scale from) at scale to, and whether that was exact; when not
+// RescaleBig returns v (at scale from) at scale to, and whether that was exact; when not
 // exact the result is the floor.
-func rescaleBig(v *big.Int, from, to int) (*big.Int, bool) {
+func RescaleBig(v *big.Int, from, to int) (*big.Int, bool) {
 	if from == to {
 		return v, true
 	}
@@ -329,11 +330,11 @@ func rescaleBig(v *big.Int, from, to int) (*big.Int, bool) {
 // fractional digits are allowed only when they are zeros; a value with more integer digits
 // than precision-scale is rejected. Exponents ("1.5E+2") are accepted.
 func ParseDecimal(s string, precision, scale int32) (decimal128.Num, error) {
-	v, sc, err := parseDecimalBig(s)
+	v, sc, err := ParseDecimalBig(s)
 	if err != nil {
 		return decimal128.Num{}, err
 	}
-	r, exact := rescaleBig(v, sc, int(scale))
+	r, exact := RescaleBig(v, sc, int(scale))
 	if !exact {
 		return decimal128.Num{}, fmt.Errorf("decimal %q has more than %d digits after the point", s, scale)
 	}
