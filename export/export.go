@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/delta"
+
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -331,7 +333,7 @@ func (r *run) planColumns(schema *arrow.Schema) error {
 		if err := checkPartitionType(f.Type); err != nil {
 			return fmt.Errorf("partition column %q: %w", f.Name, err)
 		}
-		r.pcols = append(r.pcols, partColumn{index: i, prefix: EscapePartition(f.Name) + "="})
+		r.pcols = append(r.pcols, partColumn{index: i, prefix: delta.EscapePartition(f.Name) + "="})
 	}
 	if r.opts.KeepPartitionColumns {
 		return nil
@@ -704,9 +706,9 @@ func (r *run) writePartitioned(rec arrow.Record, fileIdx int) error {
 			v, ok := apps[j](r.valBuf[:0], i)
 			r.valBuf = v
 			if !ok || len(v) == 0 {
-				r.keyBuf = append(r.keyBuf, DefaultPartition...)
+				r.keyBuf = append(r.keyBuf, delta.HiveDefaultPartition...)
 			} else {
-				r.keyBuf = appendEscaped(r.keyBuf, v)
+				r.keyBuf = delta.AppendEscapedPartition(r.keyBuf, v)
 			}
 			r.keyBuf = append(r.keyBuf, '/')
 		}

@@ -181,15 +181,7 @@ func IsRetryable(err error) bool {
 	}
 	var ae *protocol.APIError
 	if errors.As(err, &ae) {
-		switch {
-		case ae.Status == http.StatusTooManyRequests:
-			return true
-		case ae.Status == http.StatusNotImplemented:
-			return false
-		case ae.Status >= 500 && ae.Status < 600:
-			return true
-		}
-		return false
+		return RetryableStatus(ae.Status)
 	}
 	if errors.Is(err, protocol.ErrTruncated) {
 		return true
@@ -232,4 +224,10 @@ func IsRetryable(err error) bool {
 		}
 	}
 	return false
+}
+
+// RetryableStatus reports whether an HTTP status is worth retrying: 429 and the 5xx statuses
+// except 501 (the server does not implement the request; asking again will not change that).
+func RetryableStatus(status int) bool {
+	return status == http.StatusTooManyRequests || status >= 500 && status < 600 && status != http.StatusNotImplemented
 }

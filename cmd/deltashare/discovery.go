@@ -6,6 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing/delta"
+
+	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/deltashare/deltashare/sharing"
@@ -305,7 +308,7 @@ func metadataCommand() *cli.Command {
 			fmt.Fprintf(out, "format:       %s (minReaderVersion %d%s)\n", mj.Format, mj.MinReaderVersion, featureList(mj.ReaderFeatures))
 			fmt.Fprintf(out, "partitioned:  %s\n", orNone(strings.Join(mj.PartitionColumns, ", ")))
 			if mj.NumFiles != nil && mj.Size != nil {
-				fmt.Fprintf(out, "files:        %d (%s)\n", *mj.NumFiles, humanBytes(*mj.Size))
+				fmt.Fprintf(out, "files:        %d (%s)\n", *mj.NumFiles, export.HumanBytes(*mj.Size))
 			}
 			for k, v := range mj.Configuration {
 				fmt.Fprintf(out, "property:     %s=%s\n", k, v)
@@ -374,7 +377,7 @@ func filesCommand() *cli.Command {
 			rows := make([]fileJSON, 0, len(res.Files))
 			for _, f := range res.Files {
 				fj := fileJSON{ID: f.ID, Size: f.Size, PartitionValues: nonNilMap(f.PartitionValues), Version: f.Version, DeletionVector: f.DeletionVector != nil}
-				if n, ok := statsRows(f.Stats); ok {
+				if n, ok := delta.NumRecords(f.Stats); ok {
 					fj.Rows = &n
 				}
 				if exp := f.Expiration(); !exp.IsZero() {
@@ -400,12 +403,12 @@ func filesCommand() *cli.Command {
 				if f.URLExpires != nil {
 					exp = f.URLExpires.UTC().Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.ID, humanBytes(f.Size), rowsText, partitionText(f.PartitionValues), exp)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.ID, export.HumanBytes(f.Size), rowsText, partitionText(f.PartitionValues), exp)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(out, "%d files, %s, %d rows (from stats), table version %d\n", len(rows), humanBytes(total), totalRows, res.Version)
+			_, err = fmt.Fprintf(out, "%d files, %s, %d rows (from stats), table version %d\n", len(rows), export.HumanBytes(total), totalRows, res.Version)
 			return err
 		},
 	}

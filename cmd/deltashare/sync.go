@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/deltashare/deltashare/sharing/delta"
 
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
@@ -250,16 +251,10 @@ func (s *sharedTable) Plan(ctx context.Context, kind export.RunKind, from, to in
 		if p.Rows < 0 {
 			continue
 		}
-		var stats struct {
-			NumRecords *int64 `json:"numRecords"`
-		}
-		if f.Stats == "" || json.Unmarshal([]byte(f.Stats), &stats) != nil || stats.NumRecords == nil {
+		n, ok := delta.LiveRows(f.Stats, f.DeletionVector)
+		if !ok {
 			p.Rows = -1
 			continue
-		}
-		n := *stats.NumRecords
-		if f.DeletionVector != nil {
-			n -= f.DeletionVector.Cardinality
 		}
 		p.Rows += n
 	}

@@ -42,20 +42,6 @@ func featureList(fs []string) string {
 	return "; features " + strings.Join(fs, ", ")
 }
 
-// humanBytes renders a byte count with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 // partitionText renders partition values as k=v pairs in key order.
 func partitionText(pv map[string]string) string {
 	if len(pv) == 0 {
@@ -75,20 +61,6 @@ func partitionText(pv map[string]string) string {
 		parts[i] = k + "=" + v
 	}
 	return strings.Join(parts, ",")
-}
-
-// statsRows returns numRecords from a file's stats JSON.
-func statsRows(stats string) (int64, bool) {
-	if stats == "" {
-		return 0, false
-	}
-	var s struct {
-		NumRecords *int64 `json:"numRecords"`
-	}
-	if json.Unmarshal([]byte(stats), &s) != nil || s.NumRecords == nil {
-		return 0, false
-	}
-	return *s.NumRecords, true
 }
 
 // whereHints parses a --where expression against the table's schema and returns the

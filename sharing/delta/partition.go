@@ -115,3 +115,52 @@ func parseFloat(s string, bits int) (float64, error) {
 	}
 	return f, nil
 }
+
+// HiveDefaultPartition is the directory value of a null (or empty) partition value, as Hive, Spark
+// and Delta write it.
+const HiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__"
+
+// escapeSet marks the ASCII bytes that EscapePartition writes as %XX: the set Hive, Spark and
+// Delta use (control characters 0x01-0x1F and 0x7F, and " # % ' * / : = ? \ { [ ] ^), plus NUL,
+// which no file system accepts in a name.
+var escapeSet = func() (set [128]bool) {
+	for c := 0; c < 0x20; c++ {
+		set[c] = true
+	}
+	for _, c := range "\"#%'*/:=?\\\x7f{[]^" {
+		set[c] = true
+	}
+	return set
+}()
+
+// EscapePartition escapes a column name or partition value for a directory name the way Hive,
+// Spark and Delta do: each byte in the escaped set becomes %XX (upper-case hex); every other
+// byte, including non-ASCII UTF-8, is kept.
+func EscapePartition(s string) string {
+	return string(AppendEscapedPartition(nil, s))
+}
+
+const hexDigits = "0123456789ABCDEF"
+
+// AppendEscapedPartition appends EscapePartition(s) to dst.
+func AppendEscapedPartition[S string | []byte](dst []byte, s S) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x80 && escapeSet[c] {
+			dst = append(dst, '%', hexDigits[c>>4], hexDigits[c&15])
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// PartitionDir returns the directory name of one partition column's value: column=value, both
+// escaped, with a null value written as HiveDefaultPartition.
+func PartitionDir(column string, value *string) string {
+	v := HiveDefaultPartition
+	if value != nil && *value != "" {
+		v = EscapePartition(*value)
+	}
+	return EscapePartition(column) + "=" + v
+}

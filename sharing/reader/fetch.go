@@ -77,7 +77,7 @@ func (e *statusError) Unwrap() error { return protocol.StatusSentinel(e.status) 
 func downloadRetryable(err error) bool {
 	var se *statusError
 	if errors.As(err, &se) {
-		return se.status == http.StatusTooManyRequests || se.status >= 500 && se.status != http.StatusNotImplemented
+		return sharing.RetryableStatus(se.status)
 	}
 	if errors.Is(err, errNotRetryable) {
 		return false

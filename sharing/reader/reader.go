@@ -421,13 +421,10 @@ func (r *Reader) Totals() (rows, bytes int64) {
 		if rows < 0 {
 			continue
 		}
-		n, ok := statsNumRecords(f.Stats)
+		n, ok := delta.LiveRows(f.Stats, f.DeletionVector)
 		if !ok {
 			rows = -1
 			continue
-		}
-		if f.DeletionVector != nil {
-			n -= f.DeletionVector.Cardinality
 		}
 		rows += n
 	}
@@ -438,20 +435,6 @@ func (r *Reader) Totals() (rows, bytes int64) {
 		rows = r.limit
 	}
 	return rows, bytes
-}
-
-// statsNumRecords reads numRecords from a file's statistics JSON.
-func statsNumRecords(stats string) (int64, bool) {
-	if stats == "" {
-		return 0, false
-	}
-	var s struct {
-		NumRecords *int64 `json:"numRecords"`
-	}
-	if json.Unmarshal([]byte(stats), &s) != nil || s.NumRecords == nil {
-		return 0, false
-	}
-	return *s.NumRecords, true
 }
 
 // Metadata returns the table's protocol and metadata of the read.

@@ -236,14 +236,12 @@ func (s *Server) selectFiles(r *http.Request, t *Table, snap *deltalog.Snapshot,
 		}
 		sel = append(sel, i)
 		if limit >= 0 {
-			if st == nil || st.NumRecords == nil {
+			n, ok := delta.LiveRows(f.Stats, f.DeletionVector)
+			if !ok {
 				limit = -1
 				continue
 			}
-			rows += *st.NumRecords
-			if f.DeletionVector != nil {
-				rows -= f.DeletionVector.Cardinality
-			}
+			rows += n
 		}
 	}
 	return sel

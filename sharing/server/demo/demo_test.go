@@ -207,11 +207,11 @@ func TestOrdersTable(t *testing.T) {
 		regions := map[string]bool{}
 		for _, la := range snapshotFiles(t, dir, v) {
 			// Directory name matches the (escaped) partition value; null is the Hive default.
-			rv, _ := la.pv["region"].(string)
-			dirName := "region=" + HiveDefaultPartition
-			if la.pv["region"] != nil {
-				dirName = "region=" + escapePartitionValue(&rv)
+			var rv *string
+			if s, ok := la.pv["region"].(string); ok {
+				rv = &s
 			}
+			dirName := delta.PartitionDir("region", rv)
 			assert.Equal(t, dirName, filepath.Base(filepath.Dir(localPath(t, dir, la.add.Path))))
 			regions[dirName] = true
 

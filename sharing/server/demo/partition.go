@@ -13,9 +13,6 @@ import (
 	"github.com/deltashare/deltashare/sharing/delta"
 )
 
-// HiveDefaultPartition is the directory name Delta writers use for a null partition value.
-const HiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__"
-
 // SerializePartitionValue renders a Go value of Delta type dt as a partition value string, as
 // the Delta protocol's "Partition Value Serialization" section prescribes. It returns nil for a
 // null value (nil, or the empty string, which Delta reads as null).
@@ -100,24 +97,6 @@ func SerializePartitionValue(dt delta.DataType, v any) (*string, error) {
 		return nil, nil
 	}
 	return &s, nil
-}
-
-// escapePartitionValue escapes a partition value for a directory name the way Spark and Delta
-// do (ExternalCatalogUtils.escapePathName): control characters and "#%'*/:=?\{[]^ become %XX.
-func escapePartitionValue(v *string) string {
-	if v == nil {
-		return HiveDefaultPartition
-	}
-	var b strings.Builder
-	for i := 0; i < len(*v); i++ {
-		c := (*v)[i]
-		if c < 0x20 || c == 0x7f || strings.IndexByte("\"#%'*/:=?\\{[]^", c) >= 0 {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
 }
 
 // escapeURIPath turns a relative file path into the URI path Delta records in the log (RFC 2396,

@@ -308,8 +308,7 @@ func (tx *Txn) newFile(partition map[string]any, cdc bool) (*FileWriter, error) 
 			return nil, fmt.Errorf("demo: partition column %q: %w", f.Name, err)
 		}
 		pv[f.Name] = s
-		name := f.Name
-		dirs = append(dirs, escapePartitionValue(&name)+"="+escapePartitionValue(s))
+		dirs = append(dirs, delta.PartitionDir(f.Name, s))
 	}
 
 	tx.mu.Lock()
