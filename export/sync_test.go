@@ -703,6 +703,12 @@ func TestSyncSinkFailureLeavesThePreviousState(t *testing.T) {
 			"changes/v=00000002-00000003/part-00000.parquet"}, "injected failure", true, []string{
 			"changes/v=00000002-00000003/.part-00001.parquet.deltashare-tmp-TMP", "changes/v=00000002-00000003/.part-00002.parquet.deltashare-tmp-TMP",
 			"changes/v=00000002-00000003/part-00000.parquet"}},
+		{"killed writing the state", &faultSink{failState: true, kill: true}, []string{
+			"._deltashare_state.json.deltashare-tmp-TMP", "_deltashare_state.lock",
+			"changes/v=00000002-00000003/part-00000.parquet", "changes/v=00000002-00000003/part-00001.parquet", "changes/v=00000002-00000003/part-00002.parquet"},
+			"injected failure", false, []string{
+				"changes/v=00000002-00000003/part-00000.parquet", "changes/v=00000002-00000003/part-00001.parquet", "changes/v=00000002-00000003/part-00002.parquet",
+				"._deltashare_state.json.deltashare-tmp-TMP"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -870,7 +876,10 @@ func TestSyncShards(t *testing.T) {
 		assert.FileExists(t, filepath.Join(dest, n))
 	}
 
-	// Shard 0's next run (its lock expired) removes only its own leftovers.
+	// Shard 0's next run (its lock expired) removes only its own leftovers: not the temporary
+	// state file of the unsharded sync, say.
+	otherTemp := filepath.Join(dest, "._deltashare_state.json"+TempMarker+"0123")
+	require.NoError(t, os.WriteFile(otherTemp, []byte("{"), 0o644))
 	clock.Add(DefaultLockTTL + time.Second)
 	res = doSync(t, tables[0], NewLocalSink(dest), opts[0])
 	var cleaned []string
@@ -879,6 +888,8 @@ func TestSyncShards(t *testing.T) {
 		cleaned = append(cleaned, filepath.ToSlash(rel))
 	}
 	assert.Equal(t, left, cleaned)
+	assert.FileExists(t, otherTemp)
+	require.NoError(t, os.Remove(otherTemp))
 	var all []string
 	for _, name := range []string{"_deltashare_state.shard-0-of-2.json", "_deltashare_state.shard-1-of-2.json", "_deltashare_state.json"} {
 		st, _ := stateOf(t, dest, name)
