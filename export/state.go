@@ -402,7 +402,7 @@ func (l *syncLock) startRefresh() {
 	l.stop, l.done = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(l.done)
-		tk := time.NewTicker(l.ttl / 3)
+		tk := time.NewTicker(max(l.ttl/3, time.Millisecond)) // (NewTicker panics on 0)
 		defer tk.Stop()
 		for {
 			select {

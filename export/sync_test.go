@@ -1011,3 +1011,16 @@ func TestSyncToBlobSink(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(stateBefore), string(b))
 }
+
+func TestSyncTinyLockTTL(t *testing.T) {
+	// A lock TTL under 3ns once made the refresh ticker's interval 0, and NewTicker panicked in
+	// the refresh goroutine, killing the process.
+	t.Parallel()
+	for _, ttl := range []time.Duration{time.Nanosecond, 2 * time.Nanosecond} {
+		ft := peopleTable(t, 1, true)
+		opts := syncOpts(formats.CSV, newClock())
+		opts.LockTTL = ttl
+		res := doSync(t, ft, NewLocalSink(t.TempDir()), opts)
+		assert.Equal(t, "snapshot", res.Action)
+	}
+}
