@@ -1024,3 +1024,37 @@ func TestSyncTinyLockTTL(t *testing.T) {
 		assert.Equal(t, "snapshot", res.Action)
 	}
 }
+
+func TestSyncEmptySnapshotAndEmptyRange(t *testing.T) {
+	// An empty table gives one file with the header; a range whose commits hold no data (a
+	// metadata-only commit, or none of the shard's files) gives one empty file too, and the
+	// state moves on.
+	t.Parallel()
+	ft := newFakeTable(t, 0, true,
+		fakeCommit{Columns: peopleColumns()},
+		fakeCommit{},
+		fakeCommit{Files: [][]fakeChange{{{"insert", fakeRow{"id": int64(1), "name": "a"}}}}},
+	)
+	dest := t.TempDir()
+	sink := NewLocalSink(dest)
+	opts := syncOpts(formats.CSV, newClock())
+	res := doSync(t, ft, sink, opts)
+	assert.Equal(t, locations(dest, []string{"snapshot/v=00000000/part-00000.csv"}), res.Files)
+	assert.Equal(t, int64(0), res.Rows)
+	assert.Equal(t, [][]string{{"id", "name"}}, readCSV(t, filepath.Join(dest, "snapshot/v=00000000/part-00000.csv")))
+
+	ft.publish(1)
+	res = doSync(t, ft, sink, opts)
+	assert.Equal(t, "changes", res.Action)
+	assert.Equal(t, locations(dest, []string{"changes/v=00000001-00000001/part-00000.csv"}), res.Files)
+	assert.Equal(t, [][]string{{"id", "name", "_change_type", "_commit_version", "_commit_timestamp"}},
+		readCSV(t, filepath.Join(dest, "changes/v=00000001-00000001/part-00000.csv")))
+	st, _ := stateOf(t, dest, "_deltashare_state.json")
+	assert.Equal(t, int64(1), st.LastVersion)
+
+	ft.publish(2)
+	res = doSync(t, ft, sink, opts)
+	assert.Equal(t, int64(2), res.FromVersion)
+	assert.Equal(t, int64(1), res.Rows)
+	assert.Equal(t, []string{"1|a||insert|2"}, rowKeys(rowsOf(t, dest, formats.CSV, []string{"changes/v=00000002-00000002/part-00000.csv"})))
+}
