@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -138,6 +139,29 @@ func (s *LocalSink) CreateExclusive(ctx context.Context, name string, data []byt
 		return false, fmt.Errorf("write %s: %w", p, err)
 	}
 	return true, nil
+}
+
+// tempsOf returns the temporary files of name (see TempMarker) in its directory: files that a
+// write of name, killed before its commit, left. It reads that one directory only.
+func (s *LocalSink) tempsOf(name string) ([]string, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	dir, base := path.Split(name)
+	ents, err := os.ReadDir(s.path(dir + "."))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), "."+base+TempMarker) {
+			out = append(out, dir+e.Name())
+		}
+	}
+	return out, nil
 }
 
 // ReadState reads the sync state named name from sink; (nil, nil) when there is none.
@@ -378,7 +402,7 @@ func (l *syncLock) startRefresh() {
 	l.stop, l.done = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(l.done)
-		tk := time.NewTicker(l.ttl / 3)
+		tk := time.NewTicker(max(l.ttl/3, time.Millisecond)) // (NewTicker panics on 0)
 		defer tk.Stop()
 		for {
 			select {

@@ -252,7 +252,7 @@ func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (re
 	}
 
 	prefix := opts.Shard.PartPrefix()
-	if res.Cleaned, err = cleanUnrecorded(ctx, sink, st, prefix); err != nil {
+	if res.Cleaned, err = cleanUnrecorded(ctx, sink, st, prefix, stateName); err != nil {
 		return nil, err
 	}
 
@@ -346,9 +346,10 @@ func checkState(st *State, opts SyncOptions, where string) error {
 }
 
 // cleanUnrecorded removes the part files of this shard (prefix) under snapshot/ and changes/
-// that the state does not record, and temporary files of a local sink: leftovers of a run that
-// died after committing some files but before writing the state. The caller holds the lock.
-func cleanUnrecorded(ctx context.Context, sink Sink, st *State, prefix string) ([]string, error) {
+// that the state does not record, and temporary files of a local sink (of those part files, and
+// of the state stateName): leftovers of a run that died after committing some files but before
+// writing the state, or while writing it. The caller holds the lock.
+func cleanUnrecorded(ctx context.Context, sink Sink, st *State, prefix, stateName string) ([]string, error) {
 	known := st.files()
 	var removed []string
 	for _, top := range []string{"snapshot/", "changes/"} {
@@ -367,6 +368,20 @@ func cleanUnrecorded(ctx context.Context, sink Sink, st *State, prefix string) (
 			if !isPart(base, prefix) {
 				continue
 			}
+			if err := sink.Remove(ctx, n); err != nil {
+				return removed, err
+			}
+			removed = append(removed, location(sink, n))
+		}
+	}
+	// The temporary file of a state write that was never renamed (a local sink's; an object
+	// store's temporary objects are under BlobTempDir).
+	if l, ok := sink.(*LocalSink); ok {
+		names, err := l.tempsOf(stateName)
+		if err != nil {
+			return removed, err
+		}
+		for _, n := range names {
 			if err := sink.Remove(ctx, n); err != nil {
 				return removed, err
 			}
