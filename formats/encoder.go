@@ -290,7 +290,11 @@ func writeText(c *closer, s *sink, par *textWorkers, schema *arrow.Schema, cols 
 // into contiguous ranges, each range is formatted into its own buffer with its own column
 // encoders (they hold per-column state: the bound arrays, day caches), and the buffers are
 // written in order, so the output is the same as when one goroutine formats every row.
-const (
+//
+// These are variables only so that tests can lower them: the parallel path then runs on
+// records of hundreds of rows instead of tens of thousands, which the race detector formats
+// many times faster. Nothing else changes them.
+var (
 	// parallelMinRows is the smallest record formatted on several goroutines.
 	parallelMinRows = 8192
 	// rowsPerWorker is the fewest rows worth a goroutine.

@@ -13,6 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// Tests that set package variables (the parallel thresholds, maxFormatWorkers, the parquet*
+// knobs) or count allocations run on their own; the others call t.Parallel and run together
+// after them, when those variables hold their defaults again.
+
 // checkedMem returns an allocator whose leaks fail the test.
 func checkedMem(t testing.TB) *memory.CheckedAllocator {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())

@@ -104,8 +104,15 @@ func wideRecord(t testing.TB, mem memory.Allocator, start, n int, nested bool) a
 // own dictionaries), every column chunk must also hold what pqarrow's sequential writer puts
 // there: the same encodings, dictionary and statistics; for nested schemas the file is
 // pqarrow's, byte for byte.
+//
+// The cases run concurrently, in two rounds: first every case's file from pqarrow's sequential
+// writer (parquetColumnParallel off), then every case on the column-parallel path, checked and
+// compared with its sequential file. Encoders only read the package variables, which change
+// between the rounds only.
 func TestParquetColumnParallel(t *testing.T) {
-	defer func(c, p int64, w int) { parquetChunkRows, parquetPageSize, parquetWorkers = c, p, w }(parquetChunkRows, parquetPageSize, parquetWorkers)
+	defer func(c, p int64, w int, par bool) {
+		parquetChunkRows, parquetPageSize, parquetWorkers, parquetColumnParallel = c, p, w, par
+	}(parquetChunkRows, parquetPageSize, parquetWorkers, parquetColumnParallel)
 	parquetChunkRows, parquetPageSize, parquetWorkers = 300, 4<<10, 4
 	tests := []struct {
 		name   string
@@ -119,56 +126,79 @@ func TestParquetColumnParallel(t *testing.T) {
 		{"flat gzip one group", false, Options{Compression: Gzip}, 1},
 		{"nested by rows", true, Options{RowGroupRows: 700}, 4},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			mem := checkedMem(t)
-			tc.opts.Format, tc.opts.Allocator = Parquet, mem
-			whole := wideRecord(t, mem, 0, 3000, tc.nested)
-			defer whole.Release()
-			// 1000 + 1 + 1499 + 500 rows; the last batch is a slice with an offset.
-			parts := []arrow.Record{whole.NewSlice(0, 1000), whole.NewSlice(1000, 1001), whole.NewSlice(1001, 2500), whole.NewSlice(2500, 3000)}
-			defer func() {
-				for _, p := range parts {
-					p.Release()
-				}
-			}()
-			data := encodeAll(t, whole.Schema(), tc.opts, parts...)
-			rdr, got := readParquet(t, mem, data)
-			defer got.Release()
-			assertSameSchema(t, whole.Schema(), got.Schema())
-			assert.True(t, array.RecordEqual(whole, got), "records equal")
-			assert.GreaterOrEqual(t, rdr.NumRowGroups(), tc.groups)
-			var rows int64
-			for i := 0; i < rdr.NumRowGroups(); i++ {
-				rows += rdr.MetaData().RowGroup(i).NumRows()
-				if tc.opts.RowGroupRows > 0 {
-					assert.LessOrEqual(t, rdr.MetaData().RowGroup(i).NumRows(), tc.opts.RowGroupRows)
-				}
-			}
-			assert.Equal(t, whole.NumRows(), rows)
-
-			parquetColumnParallel = false
-			seq := encodeAll(t, whole.Schema(), tc.opts, parts...)
-			parquetColumnParallel = true
-			if tc.nested {
-				assert.Equal(t, seq, data, "nested schemas go through pqarrow either way")
-				return
-			}
-			// By bytes, row groups end where each writer's size estimate says: compare those of
-			// the row-count cases only.
-			assertSameChunks(t, mem, seq, data, tc.opts.RowGroupBytes == 0)
-		})
+	// batches returns the 3000 rows of a case and the batches written: 1000 + 1 + 1499 + 500
+	// rows, the last a slice with an offset. The caller releases them.
+	batches := func(t *testing.T, mem memory.Allocator, nested bool) (arrow.Record, []arrow.Record) {
+		whole := wideRecord(t, mem, 0, 3000, nested)
+		return whole, []arrow.Record{whole.NewSlice(0, 1000), whole.NewSlice(1000, 1001), whole.NewSlice(1001, 2500), whole.NewSlice(2500, 3000)}
 	}
+	release := func(recs ...arrow.Record) {
+		for _, r := range recs {
+			r.Release()
+		}
+	}
+
+	seq := make([][]byte, len(tests))
+	parquetColumnParallel = false
+	t.Run("sequential", func(t *testing.T) {
+		for i, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				mem := checkedMem(t)
+				opts := tc.opts
+				opts.Format, opts.Allocator = Parquet, mem
+				whole, parts := batches(t, mem, tc.nested)
+				defer release(append(parts, whole)...)
+				seq[i] = encodeAll(t, whole.Schema(), opts, parts...)
+			})
+		}
+	})
+	parquetColumnParallel = true
+
+	t.Run("parallel", func(t *testing.T) {
+		for i, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				mem := checkedMem(t)
+				opts := tc.opts
+				opts.Format, opts.Allocator = Parquet, mem
+				whole, parts := batches(t, mem, tc.nested)
+				defer release(append(parts, whole)...)
+				data := encodeAll(t, whole.Schema(), opts, parts...)
+				rdr, got := readParquet(t, mem, data)
+				defer got.Release()
+				assertSameSchema(t, whole.Schema(), got.Schema())
+				assert.True(t, array.RecordEqual(whole, got), "records equal")
+				assert.GreaterOrEqual(t, rdr.NumRowGroups(), tc.groups)
+				var rows int64
+				for g := 0; g < rdr.NumRowGroups(); g++ {
+					rows += rdr.MetaData().RowGroup(g).NumRows()
+					if opts.RowGroupRows > 0 {
+						assert.LessOrEqual(t, rdr.MetaData().RowGroup(g).NumRows(), opts.RowGroupRows)
+					}
+				}
+				assert.Equal(t, whole.NumRows(), rows)
+
+				require.NotNil(t, seq[i], "the sequential writer's file (failed above)")
+				if tc.nested {
+					assert.Equal(t, seq[i], data, "nested schemas go through pqarrow either way")
+					return
+				}
+				// By bytes, row groups end where each writer's size estimate says: compare those of
+				// the row-count cases only.
+				assertSameChunks(t, mem, seq[i], rdr, opts.RowGroupBytes == 0)
+			})
+		}
+	})
 }
 
 // assertSameChunks compares two Parquet files column chunk by column chunk: encodings,
-// dictionary page, value counts and statistics; with groups, also the row groups.
-func assertSameChunks(t *testing.T, mem memory.Allocator, want, got []byte, groups bool) {
+// dictionary page, value counts and statistics; with groups, also the row groups. want is read
+// back whole; gr is a reader of the other file, which the caller has read back already.
+func assertSameChunks(t *testing.T, mem memory.Allocator, want []byte, gr *file.Reader, groups bool) {
 	t.Helper()
 	wr, wrec := readParquet(t, mem, want)
 	defer wrec.Release()
-	gr, grec := readParquet(t, mem, got)
-	defer grec.Release()
 	wm, gm := wr.MetaData(), gr.MetaData()
 	if !groups {
 		return
@@ -281,7 +311,7 @@ func TestParquetStringDictionary(t *testing.T) {
 	parquetColumnParallel = false
 	seq := encodeAll(t, schema, opts, parts...)
 	parquetColumnParallel = true
-	assertSameChunks(t, mem, seq, data, true)
+	assertSameChunks(t, mem, seq, rdr, true)
 }
 
 // assertPageStats checks the statistics of every data page of the byte array columns against

@@ -204,6 +204,7 @@ func assertSameSchema(t *testing.T, want, got *arrow.Schema) {
 }
 
 func TestParquetRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, c := range []Compression{CompressionDefault, None, Snappy, Gzip, Zstd} {
 		t.Run(string(c), func(t *testing.T) {
 			mem := checkedMem(t)
@@ -378,6 +379,7 @@ func TestParquetDoesNotCloseWriter(t *testing.T) {
 // keeps its dictionary, a column of distinct values falls back to plain encoding once the
 // dictionary passes parquetDictLimit (instead of hashing every value of the row group).
 func TestParquetDictionaryFallback(t *testing.T) {
+	t.Parallel()
 	mem := checkedMem(t)
 	const n = 100_000 // 800 KB of distinct longs: past the 128 KiB limit, under parquet's 1 MiB default
 	sch := arrow.NewSchema([]arrow.Field{

@@ -3,6 +3,7 @@ package formats
 import (
 	"bytes"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -41,18 +42,59 @@ func withWorkers(t *testing.T, k int) {
 	t.Cleanup(func() { maxFormatWorkers = old })
 }
 
+// The parallel text tests lower the thresholds of the parallel path to a 32nd of the defaults
+// (8192 and 4096 rows): the code paths are the same (sequential below minRows, a worker per
+// perWorker rows above, workers' buffers queued after what the sink holds or handed to the
+// writer goroutine, flushes of 256 KiB), on records of hundreds of rows instead of tens of
+// thousands, which the race detector formats in a fraction of the time. TestTextWorkerCount
+// checks the default thresholds.
+const (
+	minRows   = 256 // parallelMinRows in the parallel tests
+	perWorker = 128 // rowsPerWorker in the parallel tests
+)
+
+// withSmallThresholds sets parallelMinRows and rowsPerWorker to minRows and perWorker for the
+// rest of the test.
+func withSmallThresholds(t *testing.T) {
+	m, w := parallelMinRows, rowsPerWorker
+	parallelMinRows, rowsPerWorker = minRows, perWorker
+	t.Cleanup(func() { parallelMinRows, rowsPerWorker = m, w })
+}
+
+// TestTextWorkerCount checks how many goroutines format a record at the default thresholds:
+// none below 8192 rows, then one per 4096 rows up to maxFormatWorkers (GOMAXPROCS when 0).
+func TestTextWorkerCount(t *testing.T) {
+	require.Equal(t, 8192, parallelMinRows)
+	require.Equal(t, 4096, rowsPerWorker)
+	var p textWorkers
+	withWorkers(t, 3)
+	for _, c := range []struct{ rows, want int }{
+		{0, 1}, {1, 1}, {4096, 1}, {8191, 1}, {8192, 2}, {12287, 2}, {12288, 3}, {1 << 20, 3},
+	} {
+		assert.Equal(t, c.want, p.count(c.rows), "%d rows, at most 3 workers", c.rows)
+	}
+	maxFormatWorkers = 1
+	assert.Equal(t, 1, p.count(1<<20), "one worker: the sequential path")
+	maxFormatWorkers = 0
+	procs := runtime.GOMAXPROCS(0)
+	assert.Equal(t, min(procs, 2), p.count(8192), "GOMAXPROCS workers at most")
+	assert.Equal(t, procs, p.count(procs*4096), "GOMAXPROCS workers")
+}
+
 // TestTextParallelIdentical formats large records of every type on several goroutines and
 // checks the output is byte for byte the one of the sequential path, whatever the record sizes
 // (below, at and above the parallel threshold), the number of workers (including more than
 // there are cores, and ranges that do not divide evenly) and the text format.
 func TestTextParallelIdentical(t *testing.T) {
 	withWorkers(t, 0) // restored when the test ends
+	withSmallThresholds(t)
 	mem := checkedMem(t)
 	small := allTypesRecord(t, mem)
 	defer small.Release()
-	allTypes := repeatRecord(t, mem, small, 20_000) // 5 * 2^12 = 20480 rows
+	allTypes := repeatRecord(t, mem, small, 5*minRows) // 5 * 2^8 = 1280 rows
 	defer allTypes.Release()
-	wide := wideRecord(t, mem, 0, 9_000, true)
+	// Over 256 KiB of text in every format: the sink's writer goroutine runs.
+	wide := wideRecord(t, mem, 0, 4*minRows+76, true)
 	defer wide.Release()
 
 	opts := []struct {
@@ -74,9 +116,10 @@ func TestTextParallelIdentical(t *testing.T) {
 		opts  []int // indexes in opts; nil for all
 	}{
 		// Below, at and above the threshold; a first record of one row (the JSON array's
-		// opening bracket is on the sequential path) and of many (on the parallel path).
-		{"alltypes", allTypes, []int64{1, 8191, 8192, 3, allTypes.NumRows() - 16_387}, []int{0, 3, 5}},
-		{"alltypes_first_large", allTypes, []int64{12_000, 1, 8193}, []int{1, 2, 4, 6}},
+		// opening bracket is on the sequential path) and of many (on the parallel path, with 3
+		// workers when maxFormatWorkers allows, on rows not divisible by 3).
+		{"alltypes", allTypes, []int64{1, minRows - 1, minRows, 3, allTypes.NumRows() - 2*minRows - 3}, []int{0, 3, 5}},
+		{"alltypes_first_large", allTypes, []int64{3*perWorker + 64, 1, minRows + 1}, []int{1, 2, 4, 6}},
 		// Many distinct dates and timestamps: the workers' day caches start cold.
 		{"wide", wide, []int64{wide.NumRows()}, []int{0, 3}},
 	}
@@ -126,10 +169,11 @@ func firstDiff(a, b []byte) int {
 // TestTextParallelCompressed checks that compressed output of the parallel path decompresses to
 // the sequential text.
 func TestTextParallelCompressed(t *testing.T) {
+	withSmallThresholds(t)
 	mem := checkedMem(t)
-	wide := wideRecord(t, mem, 0, 20_000, false)
+	wide := wideRecord(t, mem, 0, 5*minRows, false)
 	defer wide.Release()
-	parts := slices(wide, 5_000, 15_000)
+	parts := slices(wide, minRows-1, 4*minRows+1) // sequential, then parallel
 	defer func() {
 		for _, p := range parts {
 			p.Release()
@@ -151,8 +195,9 @@ func TestTextParallelCompressed(t *testing.T) {
 // (output is written by a goroutine of its own: by a later Write at the latest, or by Close)
 // and sticks.
 func TestTextParallelWriteError(t *testing.T) {
+	withSmallThresholds(t)
 	mem := checkedMem(t)
-	wide := wideRecord(t, mem, 0, 20_000, false)
+	wide := wideRecord(t, mem, 0, 5*minRows, false) // over 256 KiB of text per Write
 	defer wide.Release()
 	withWorkers(t, 2)
 	for _, f := range []Format{CSV, NDJSON, JSON} {

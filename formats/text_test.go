@@ -59,6 +59,7 @@ var goldenCases = []struct {
 }
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	mem := checkedMem(t)
 	rec := allTypesRecord(t, mem)
 	defer rec.Release()
@@ -163,6 +164,7 @@ func decodeOrdered(t *testing.T, data []byte) orderedObject {
 }
 
 func TestJSONValues(t *testing.T) {
+	t.Parallel()
 	mem := checkedMem(t)
 	rec := allTypesRecord(t, mem)
 	defer rec.Release()
@@ -251,6 +253,7 @@ func TestJSONInvalidUTF8(t *testing.T) {
 }
 
 func TestCSVRoundTrip(t *testing.T) {
+	t.Parallel()
 	values := []string{
 		"", " ", "plain", "a,b", `say "hi"`, "\"", "\"\"", "line\nbreak", "cr\rlf\r\n", " lead", "trail ",
 		"\ttab", "ünïcödé 日本 😀", "semi;colon", "pipe|x", "a§b", "NULL", "\\N", ",", "\n",
@@ -322,6 +325,7 @@ func TestCSVNullTextAgainstPlainValues(t *testing.T) {
 }
 
 func TestCompressedText(t *testing.T) {
+	t.Parallel()
 	mem := checkedMem(t)
 	rec := allTypesRecord(t, mem)
 	defer rec.Release()
@@ -350,6 +354,7 @@ type closeRecorder struct {
 func (c *closeRecorder) Close() error { c.closed = true; return nil }
 
 func TestEncoderLifecycle(t *testing.T) {
+	t.Parallel()
 	mem := checkedMem(t)
 	rec := allTypesRecord(t, mem)
 	defer rec.Release()
@@ -411,6 +416,7 @@ func (f *failWriter) Write(p []byte) (int, error) {
 }
 
 func TestWriteErrorIsSticky(t *testing.T) {
+	t.Parallel()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	rec := deltaRecord(t, mem, 20000)

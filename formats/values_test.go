@@ -28,6 +28,7 @@ func refDecimal(unscaled *big.Int, scale int32) string {
 }
 
 func TestAppendDecimal128(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		unscaled string
 		scale    int32
@@ -77,6 +78,7 @@ func TestAppendDecimal128(t *testing.T) {
 }
 
 func TestAppendDecimal256(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"0", "1", "-1", "123456789012345678901234567890123456789012345678901234567890", "-99"} {
 		for _, scale := range []int32{0, 3, 70, -4} {
 			b, _ := new(big.Int).SetString(s, 10)
@@ -86,6 +88,7 @@ func TestAppendDecimal256(t *testing.T) {
 }
 
 func TestAppendFloat(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		f    float64
 		bits int
@@ -128,6 +131,7 @@ func TestAppendFloat(t *testing.T) {
 }
 
 func TestAppendDateAndTimestamp(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
 	minDay := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Unix() / 86400
 	maxDay := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC).Unix() / 86400
@@ -178,6 +182,7 @@ func TestAppendDateAndTimestamp(t *testing.T) {
 }
 
 func TestDayCache(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(9, 10))
 	var cache dayCache
 	v := int64(1_600_000_000_000_000)
@@ -201,6 +206,7 @@ func TestAppendTimeOfDay(t *testing.T) {
 }
 
 func TestAppendJSONString(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"":             `""`,
 		"plain":        `"plain"`,
