@@ -43,7 +43,7 @@ func main() {
 	stop()
 	code := exitCode(ctx, err)
 	if err != nil && code != exitOK {
-		fmt.Fprintln(os.Stderr, "deltashare:", err)
+		fmt.Fprintln(os.Stderr, "deltashare:", errorText(err))
 	}
 	os.Exit(code)
 }
