@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -252,22 +251,6 @@ func idRange(from, to int64) []string {
 		out = append(out, fmt.Sprint(i))
 	}
 	return out
-}
-
-func noTemps(t testing.TB, dir string) {
-	t.Helper()
-	for _, n := range listFiles(t, dir) {
-		require.NotContains(t, n, TempMarker, "temporary file left behind")
-	}
-}
-
-func hasSuffixAll(names []string, suffix string) bool {
-	for _, n := range names {
-		if !strings.HasSuffix(n, suffix) {
-			return false
-		}
-	}
-	return true
 }
 
 func arrowRecord(schema *arrow.Schema, cols []arrow.Array) arrow.Record {

@@ -10,16 +10,10 @@
 //   - auth.go: credentials are oauth2.TokenSource values; a bearer token is a static source with
 //     an expiry, OAuth client credentials are fetched, cached and refreshed before they expire.
 //     One http.RoundTripper adds the Authorization header, and only to the sharing endpoint.
-//   - table.go: [Table] references (share.schema.table and profile#share.schema.table).
-//   - errors.go: [APIError] for the protocol's error bodies, and sentinels ([ErrUnauthorized],
-//     [ErrNotFound], [ErrTokenExpired] and others) for errors.Is.
-//   - retry.go: [RetryPolicy] and [IsRetryable], the single place where retries are decided.
+//   - retry.go: [RetryPolicy], [IsRetryable] and [RetryableStatus], the single place where
+//     retries are decided (the table reader's downloads use the same policy).
 //   - client.go: [Client] and its endpoints, following every page of every listing and query.
-//   - ndjson.go and wire.go: the newline-delimited JSON responses in both the parquet and the
-//     delta response formats, decoded one line at a time with no line-length limit into one set
-//     of normalized types ([Item], [File], [TableMetadata], [EndStream]). The exported wire
-//     structs and [Encoder] write the same shapes, so a server can produce responses with them.
 //
-// The table reader (parallel download of the returned files, decoding, deletion vectors and
-// column mapping) is built on top of this package.
+// The wire types, the NDJSON codec and the protocol's errors live in sharing/protocol (shared with
+// our server, sharing/server); reading the returned files into Arrow records is sharing/reader.
 package sharing

@@ -262,7 +262,6 @@ func FloorDiv(a, b int64) int64 {
 
 var (
 	bigTen      = big.NewInt(10)
-	decimal38   = new(big.Int).Exp(bigTen, big.NewInt(38), nil)
 	maxExponent = 1000
 )
 

@@ -271,7 +271,6 @@ func statsJSON(r *rand.Rand, rows []genRow) string {
 	minV, maxV, nulls := map[string]any{}, map[string]any{}, map[string]any{}
 	type agg struct {
 		lo, hi any
-		less   func(a, b any) bool
 	}
 	track := func(name string, present bool, v any, less func(a, b any) bool, a *agg) {
 		if !present {

@@ -115,7 +115,6 @@ type Reader struct {
 	order    chan *fileSlot
 	sem      chan struct{}
 	firstErr atomic.Pointer[error]
-	started  bool
 
 	slot     *fileSlot
 	cur      arrow.Record

@@ -3,7 +3,6 @@ package reader
 import (
 	"context"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -163,11 +162,4 @@ func schemaNames(s *arrow.Schema) []string {
 		out = append(out, f.Name)
 	}
 	return out
-}
-
-func dump(rows []string, n int) string {
-	if len(rows) > n {
-		rows = rows[:n]
-	}
-	return fmt.Sprint(strings.Join(rows, "\n"))
 }
