@@ -1,0 +1,68 @@
+package reader
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/apache/arrow/go/v17/parquet/metadata"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
+)
+
+const (
+	footerTail     = 64 << 10 // the first ranged read fetches this much of the file's end
+	maxFooterBytes = 64 << 20 // a larger footer is refused
+)
+
+// ReadFooter reads the Parquet footer of one data file a query returned, by ranged GETs through
+// the downloader a read uses (retries, Retry-After, stall detection, servers that ignore Range),
+// without downloading the rest of the file. An access check uses it to prove that a table's
+// files can be read.
+func ReadFooter(ctx context.Context, c *sharing.Client, f protocol.File) (*metadata.FileMetaData, error) {
+	if f.Size < 12 {
+		return nil, fmt.Errorf("not a Parquet file: only %d bytes long", f.Size)
+	}
+	const key = "footer"
+	urls := newURLSet(map[string]protocol.File{key: f}, c.Now, nil)
+	fe := &fetcher{hc: c.HTTPClient(), retry: c.RetryPolicy(), timeout: c.Timeout(), log: c.Logger(), urls: urls}
+	src := &httpReaderAt{ctx: ctx, f: fe, key: key, size: f.Size}
+	n := min(f.Size, footerTail)
+	tail := make([]byte, n)
+	if _, err := src.ReadAt(tail, f.Size-n); err != nil {
+		return nil, err
+	}
+	switch string(tail[n-4:]) {
+	case "PAR1":
+	case "PARE":
+		return nil, errors.New("the Parquet file has an encrypted footer, which deltashare cannot read")
+	default:
+		return nil, errors.New("not a Parquet file: the PAR1 magic bytes are missing at its end")
+	}
+	flen := int64(binary.LittleEndian.Uint32(tail[n-8 : n-4]))
+	if flen <= 0 || flen > maxFooterBytes || flen+12 > f.Size {
+		return nil, fmt.Errorf("not a valid Parquet file: footer length %d does not fit the file", flen)
+	}
+	if flen+8 > n {
+		tail = make([]byte, flen+8)
+		if _, err := src.ReadAt(tail, f.Size-flen-8); err != nil {
+			return nil, err
+		}
+	}
+	return parseFooter(tail[int64(len(tail))-8-flen : len(tail)-8])
+}
+
+// parseFooter decodes footer metadata; a decoder panic on hostile bytes becomes an error.
+func parseFooter(footer []byte) (fm *metadata.FileMetaData, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fm, err = nil, errors.New("the Parquet footer is corrupt")
+		}
+	}()
+	fm, err = metadata.NewFileMetaData(footer, nil)
+	if err != nil {
+		return nil, errors.New("the Parquet footer is corrupt: cannot decode its metadata")
+	}
+	return fm, nil
+}
