@@ -1,17 +1,13 @@
 package sharing_test
 
-// The client under faults: the real server (sharing/server) behind a fault-injecting proxy
-// (internal/faultproxy) that both the protocol requests and the signed file URLs go through.
-// Transient faults must be retried and give exactly the rows of a clean read; permanent ones
+// The client under faults: the real server (sharing/server, started by internal/sharingtest)
+// behind a fault-injecting proxy (internal/faultproxy) that both the protocol requests and the
+// signed file URLs go through. Transient faults must be retried and give exactly the rows of a clean read; permanent ones
 // must end with a clear error naming the failed file. See docs/reliability.md.
 
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -24,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/internal/faultproxy"
+	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing"
-	"github.com/deltashare/deltashare/sharing/server"
 )
 
 const faultToken = "fault-token-0123456789abcdef"
@@ -37,61 +33,30 @@ var (
 
 // faultEnv is our server serving the demo tables, reached only through a fault proxy.
 type faultEnv struct {
-	srv   *server.Server
+	env   *sharingtest.Env
 	proxy *faultproxy.Proxy
 	// waits records the retry waits the client asked for (the client does not really sleep).
 	mu    sync.Mutex
 	waits []time.Duration
 }
 
-func repoRoot(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	require.True(t, ok)
-	return filepath.Join(filepath.Dir(file), "..")
-}
-
 func startFaultEnv(t testing.TB) *faultEnv {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	proxy, err := faultproxy.New("http://" + ln.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(proxy.Close)
-	cfg := server.Config{Addr: "127.0.0.1:0", PublicURL: proxy.URL,
-		Tokens: []server.Token{{Name: "test", Value: faultToken}}}
-	for _, name := range []string{"orders", "customers"} {
-		f, err := server.ParseTableFlag("demo.sales." + name + "=" + filepath.Join(repoRoot(t), "testdata/demo/sales", name))
-		require.NoError(t, err)
-		cfg.AddTable(f)
-	}
-	srv, err := server.New(cfg, server.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return &faultEnv{srv: srv, proxy: proxy}
+	env := sharingtest.Start(t, sharingtest.Options{Tables: sharingtest.Demo(t), Token: faultToken, Faults: true})
+	return &faultEnv{env: env, proxy: env.Proxy}
 }
 
 // client returns a client of the proxy whose retries record their waits instead of sleeping,
 // with a short idle timeout so that stalls are detected quickly.
 func (e *faultEnv) client(t testing.TB) *sharing.Client {
 	t.Helper()
-	c, err := sharing.NewClient(&sharing.Profile{ShareCredentialsVersion: 1, Type: sharing.ProfileTypeBearerToken,
-		Endpoint: e.srv.Endpoint(), BearerToken: faultToken},
-		sharing.WithTimeout(400*time.Millisecond),
+	return e.env.Client(t, sharing.WithTimeout(400*time.Millisecond),
 		sharing.WithRetryPolicy(sharing.RetryPolicy{MaxTries: 5, Sleep: func(ctx context.Context, d time.Duration) error {
 			e.mu.Lock()
 			e.waits = append(e.waits, d)
 			e.mu.Unlock()
 			return ctx.Err()
 		}}))
-	require.NoError(t, err)
-	t.Cleanup(c.HTTPClient().CloseIdleConnections)
-	return c
 }
 
 // readRows reads the table (or its changes when changes is set) and returns every row as text.

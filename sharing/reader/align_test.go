@@ -10,18 +10,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deltashare/deltashare/sharing/delta"
-
-	"github.com/deltashare/deltashare/sharing/protocol"
-
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"github.com/deltashare/deltashare/sharing/delta"
+	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/internal/sharingtest"
 )
 
 // deltaFile is one data file of a hand-made Delta table.
@@ -129,8 +129,8 @@ func TestReadAlignsOldFiles(t *testing.T) {
 		{name: "plain.parquet", rec: rec, pv: map[string]string{"p": "P1"}},
 		{name: "int96.parquet", rec: rec, pv: map[string]string{"p": ""}, props: []pqarrow.WriterOption{pqarrow.WithDeprecatedInt96Timestamps(true)}},
 	})
-	l := newLake(t, map[string]string{"t": dir})
-	c := l.client(t)
+	env := startServer(t, sharingtest.Options{Tables: map[string]string{"t": dir}})
+	c := client(t, env)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Allocator: mem, Parallel: 1})

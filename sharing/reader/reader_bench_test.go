@@ -4,17 +4,17 @@ import (
 	"context"
 	"testing"
 
-	"github.com/deltashare/deltashare/sharing/protocol"
-
 	"github.com/deltashare/deltashare/internal/sharedtest"
+	"github.com/deltashare/deltashare/internal/sharingtest"
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
-// BenchmarkReadCOVID reads delta-rs COVID-19_NYT (1.1M rows) through the loopback lake
-// server and reports rows/s.
+// BenchmarkReadCOVID reads delta-rs COVID-19_NYT (1.1M rows) through our server on
+// loopback and reports rows/s.
 func BenchmarkReadCOVID(b *testing.B) {
 	dir := sharedtest.Path(b, "delta", "delta-rs", "COVID-19_NYT")
-	l := newLake(b, map[string]string{"covid": dir})
-	c := l.client(b)
+	env := startServer(b, sharingtest.Options{Tables: map[string]string{"covid": dir}})
+	c := client(b, env)
 	for _, p := range []int{1, 4} {
 		b.Run("parallel"+string(rune('0'+p)), func(b *testing.B) {
 			var rows, bytes int64

@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,7 +18,13 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/internal/faultproxy"
+	"github.com/deltashare/deltashare/internal/sharingtest"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // cell renders one value for comparisons: integers in decimal whatever their width,
@@ -162,4 +169,78 @@ func schemaNames(s *arrow.Schema) []string {
 		out = append(out, f.Name)
 	}
 	return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Our server (internal/sharingtest), for the tests that read tables through it.
+
+func i64(v int64) *int64 { return &v }
+
+// startServer starts our Delta Sharing server with o, sharing bare table names as s.d.<name>.
+// Table names are made valid with sharingtest.TableName ('.' becomes '_').
+func startServer(t testing.TB, o sharingtest.Options) *sharingtest.Env {
+	t.Helper()
+	tables := make(map[string]string, len(o.Tables))
+	for name, dir := range o.Tables {
+		tables[sharingtest.TableName(name)] = dir
+	}
+	o.Tables, o.Share, o.Schema = tables, "s", "d"
+	return sharingtest.Start(t, o)
+}
+
+// withFaults puts the fault proxy in front of the server (env.Proxy).
+func withFaults(o *sharingtest.Options) { o.Faults = true }
+
+// client returns a client of env that asks for delta-format responses and retries without
+// sleeping.
+func client(t testing.TB, env *sharingtest.Env, opts ...sharing.Option) *sharing.Client {
+	t.Helper()
+	return env.Client(t, append([]sharing.Option{sharingtest.NoRetryWait(), sharingtest.Formats(protocol.FormatDelta)}, opts...)...)
+}
+
+// proxyRule is a fault proxy rule for method and path, set up by set.
+func proxyRule(name, method, path string, set func(*faultproxy.Rule)) *faultproxy.Rule {
+	r := faultproxy.NewRule(name, method, path)
+	set(r)
+	return r
+}
+
+// lastQuery is the body of the last table query the server received.
+func lastQuery(t testing.TB, env *sharingtest.Env) protocol.QueryRequest {
+	t.Helper()
+	qs := env.Queries()
+	require.NotEmpty(t, qs)
+	return qs[len(qs)-1]
+}
+
+// fileGets counts the file downloads the server received.
+func fileGets(env *sharingtest.Env) int {
+	n := 0
+	for _, v := range env.FileGets() {
+		n += v
+	}
+	return n
+}
+
+// escapedPath is the path of a signed file URL, the key of env.FileGets.
+func escapedPath(t testing.TB, u string) string {
+	t.Helper()
+	pu, err := url.Parse(u)
+	require.NoError(t, err)
+	return pu.EscapedPath()
+}
+
+// assertNoLeak checks that s shows neither the bearer token nor the signatures of the files'
+// URLs.
+func assertNoLeak(t *testing.T, s string, files []protocol.File) {
+	t.Helper()
+	assert.NotContains(t, s, sharingtest.Token)
+	assert.NotContains(t, s, "sig=")
+	for _, f := range files {
+		pu, err := url.Parse(f.URL)
+		require.NoError(t, err)
+		sig := pu.Query().Get("sig")
+		require.NotEmpty(t, sig)
+		assert.NotContains(t, s, sig)
+	}
 }

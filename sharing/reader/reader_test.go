@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deltashare/deltashare/sharing/protocol"
-
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/internal/sharedtest"
+	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing/predicate"
+	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/server/deltalog"
 )
 
@@ -36,10 +36,9 @@ func TestReadDAT(t *testing.T) {
 	for name, d := range cases {
 		tables[name] = filepath.Join(d, "delta")
 	}
+	env := startServer(t, sharingtest.Options{Tables: tables})
 	for _, format := range []protocol.ResponseFormat{protocol.FormatDelta, protocol.FormatParquet} {
-		l := newLake(t, tables)
-		l.format = format
-		c := l.client(t)
+		c := client(t, env, sharingtest.Formats(format)) // the server answers in this format
 		for name, d := range cases {
 			versions, err := os.ReadDir(filepath.Join(d, "expected"))
 			require.NoError(t, err)
@@ -124,9 +123,10 @@ func TestReadRealTablesRowCounts(t *testing.T) {
 	// Their data files were not kept (only the logs): see TestReadMissingFile.
 	delete(tables, "delta-rs-checkpoints_vacuumed")
 	delete(tables, "delta-rs-checkpoint_with_partitions")
-	l := newLake(t, tables)
-	c := l.client(t)
+	env := startServer(t, sharingtest.Options{Tables: tables})
+	c := client(t, env)
 	for name, dir := range tables {
+		name := sharingtest.TableName(name)
 		t.Run(name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
