@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/atomicfile"
 )
 
 // ActivateOptions configures [Activate].
@@ -262,7 +264,7 @@ func writeRecovery(st *Store, storing bool, name string, raw []byte) (string, er
 			if i > 0 {
 				p = strings.TrimSuffix(path, profileExt) + fmt.Sprintf("-%d", i) + profileExt
 			}
-			err := writeRecoveryFile(p, raw)
+			err := atomicfile.WriteSecret(p, raw)
 			if err == nil {
 				return p, true
 			}
@@ -283,36 +285,6 @@ func writeRecovery(st *Store, storing bool, name string, raw []byte) (string, er
 		return p, nil
 	}
 	return "", errors.New("no recovery file could be written either (" + strings.Join(errs, "; ") + ")")
-}
-
-// writeRecoveryFile creates path exclusively with mode 0600, writes and fsyncs it.
-func writeRecoveryFile(path string, raw []byte) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(path)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if _, err = f.Write(raw); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	_ = syncDirErr(filepath.Dir(path))
-	return nil
 }
 
 // DefaultCredentialName is the name an activated credential gets when none is given: the

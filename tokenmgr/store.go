@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/atomicfile"
 	"github.com/deltashare/deltashare/sharing"
 )
 
@@ -633,109 +634,19 @@ func (s *Store) ResolveProfile(ref string, stdin io.Reader) (*sharing.Profile, e
 // ---------------------------------------------------------------------------------------------
 // Files.
 
-// writeFile writes data to path durably: a temporary file in the same directory (0600),
-// write, fsync, then rename over path (or, with noClobber, a hard link that fails with
-// fs.ErrExist if path exists), then fsync the directory.
-func (s *Store) writeFile(path string, data []byte, noClobber bool) (err error) {
-	step := func(name string) error {
-		if s != nil && s.fault != nil {
-			return s.fault(name, path)
-		}
-		return nil
+// writeFile writes data to path durably with mode 0600 (see atomicfile.Write): a temporary
+// file in the same directory, fsync, rename over path (or, with noClobber, a hard link that
+// fails with fs.ErrExist if path exists), fsync of the directory.
+func (s *Store) writeFile(path string, data []byte, noClobber bool) error {
+	opts := atomicfile.Options{Perm: 0o600, NoReplace: noClobber}
+	if s != nil {
+		opts.Fault = s.fault
 	}
-	dir := filepath.Dir(path)
-	if noClobber {
-		if _, err := os.Lstat(path); err == nil {
-			return fs.ErrExist
-		}
-	}
-	if err = step("create"); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if err = step("write"); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = step("fsync"); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = step("rename"); err != nil {
-		return err
-	}
-	if noClobber {
-		if err = os.Link(tmp, path); err == nil {
-			_ = os.Remove(tmp)
-		} else if errors.Is(err, fs.ErrExist) {
-			return fs.ErrExist
-		} else {
-			// No hard links on this file system: check, then rename.
-			if _, serr := os.Lstat(path); serr == nil {
-				return fs.ErrExist
-			}
-			err = os.Rename(tmp, path)
-		}
-	} else {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return err
-	}
-	if err = step("syncdir"); err == nil {
-		err = syncDirErr(dir)
-	}
-	if err != nil && noClobber {
-		// The new file may not survive a crash: take it back so the caller can retry or keep
-		// the data elsewhere.
-		_ = os.Remove(path)
-	}
-	return err
+	return atomicfile.Write(path, data, opts)
 }
 
-func (s *Store) syncDir(dir string) { _ = syncDirErr(dir) }
-
-// syncDirErr fsyncs a directory so a rename in it is durable. File systems and platforms that
-// cannot sync directories (Windows) are not an error.
-func syncDirErr(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !isEINVAL(err) {
-		return err
-	}
-	return nil
-}
-
-func isEINVAL(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "invalid argument")
-}
+// syncDir fsyncs dir, best effort (after removals).
+func (s *Store) syncDir(dir string) { _ = atomicfile.SyncDir(dir) }
 
 func removeIfExists(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/atomicfile"
 	"github.com/deltashare/deltashare/tokenmgr"
 	"github.com/urfave/cli/v2"
 )
@@ -147,29 +148,6 @@ func checkNewFile(path string) error {
 	return nil
 }
 
-// writeSecretFile creates path (which must not exist) with mode 0600 and writes data.
-func writeSecretFile(path string, data []byte) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			_ = os.Remove(path)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	return f.Sync()
-}
-
 // createdTokenJSON is the --output json shape of `pat create`.
 type createdTokenJSON struct {
 	tokenmgr.TokenInfo
@@ -189,7 +167,7 @@ func runPATCreate(ctx context.Context, ws *tokenmgr.Workspace, o patCreateOption
 		return err
 	}
 	if o.Out != "" {
-		if werr := writeSecretFile(o.Out, []byte(created.Value.Reveal()+"\n")); werr != nil {
+		if werr := atomicfile.WriteSecret(o.Out, []byte(created.Value.Reveal()+"\n")); werr != nil {
 			// The value is lost: do not leave a live token nobody has.
 			var pe *fs.PathError
 			if errors.As(werr, &pe) {
