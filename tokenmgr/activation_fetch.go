@@ -107,7 +107,7 @@ func (c ActivatedCredential) MarshalJSON() ([]byte, error) {
 
 // invalidLink builds the malformed-link error; it never quotes the input.
 func invalidLink(reason string) error {
-	return newError("parse activation link", ErrInvalidActivationLink,
+	return newActivationError("parse activation link", ErrInvalidActivationLink,
 		fmt.Sprintf("invalid activation link: %s; %s", reason, activationLinkExample), nil)
 }
 
@@ -351,11 +351,11 @@ func FetchActivation(ctx context.Context, host, code string, httpClient *http.Cl
 // credentialFromResponse checks the profile and keeps its raw bytes.
 func credentialFromResponse(op string, raw []byte, resp *sharing.RetrieveTokenResponse) (*ActivatedCredential, error) {
 	if len(raw) == 0 || resp == nil {
-		return nil, newError(op, nil, op+": the service answered with an empty credential; ask the data provider to issue a new link", nil)
+		return nil, newActivationError(op, nil, op+": the service answered with an empty credential; ask the data provider to issue a new link", nil)
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, newError(op, nil, op+": the service's answer is not a JSON profile; ask the data provider to check the recipient", nil)
+		return nil, newActivationError(op, nil, op+": the service's answer is not a JSON profile; ask the data provider to check the recipient", nil)
 	}
 	var missing []string
 	if resp.BearerToken == "" {
@@ -365,7 +365,7 @@ func credentialFromResponse(op string, raw []byte, resp *sharing.RetrieveTokenRe
 		missing = append(missing, "endpoint")
 	}
 	if len(missing) > 0 {
-		return nil, newError(op, nil, fmt.Sprintf("%s: the profile lacks %s; ask the data provider to check the recipient", op, strings.Join(missing, " and ")), nil)
+		return nil, newActivationError(op, nil, fmt.Sprintf("%s: the profile lacks %s; ask the data provider to check the recipient", op, strings.Join(missing, " and ")), nil)
 	}
 	c := &ActivatedCredential{
 		ShareCredentialsVersion: resp.ShareCredentialsVersion,
@@ -385,7 +385,7 @@ func credentialFromResponse(op string, raw []byte, resp *sharing.RetrieveTokenRe
 // activationError maps errors of the public endpoints. The SDK's error is not chained: its
 // text may carry the request URL, which contains the activation code.
 func activationError(op string, err error, host string, secrets []string) error {
-	e := &WorkspaceError{Op: op}
+	e := &ActivationError{Op: op}
 	var apiErr *apierr.APIError
 	switch {
 	case errors.Is(err, context.Canceled):

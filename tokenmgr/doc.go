@@ -25,7 +25,10 @@
 // [Sensitive] values or unexported fields: they never appear in errors, String() output,
 // JSON or logs unless a caller explicitly reveals them.
 //
-// Errors are *[WorkspaceError] values that unwrap to sentinels ([ErrNoWorkspaceCredentials],
-// [ErrWorkspaceAuth], [ErrWorkspacePermission], [ErrWorkspaceNotFound], [ErrActivationUsed],
-// ...) so callers can branch with errors.Is and pick exit codes.
+// Errors of workspace calls are *[WorkspaceError] values; errors of the credential store and of
+// Activate's local steps are *[StoreError] values; errors of activation links and downloads are
+// *[ActivationError] values. All unwrap to sentinels ([ErrNoWorkspaceCredentials],
+// [ErrWorkspaceAuth], [ErrWorkspacePermission], [ErrWorkspaceNotFound], [ErrCredentialExists],
+// [ErrCredentialNotFound], [ErrActivationUsed], ...) so callers can branch with errors.Is and
+// pick exit codes.
 package tokenmgr
