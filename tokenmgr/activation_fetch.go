@@ -22,6 +22,8 @@ import (
 	"github.com/databricks/databricks-sdk-go/config/credentials"
 	"github.com/databricks/databricks-sdk-go/logger"
 	"github.com/databricks/databricks-sdk-go/service/sharing"
+
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
 // activationPagePath is the path of the activation page in activation links.
@@ -221,6 +223,12 @@ func isLoopback(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// noLoader keeps the SDK from reading environment variables or config files.
+type noLoader struct{}
+
+func (noLoader) Name() string                   { return "deltashare-explicit" }
+func (noLoader) Configure(*config.Config) error { return nil }
+
 // anonymousCredentials is an SDK credentials strategy that sends no credentials and looks
 // for none (the activation endpoints are public).
 type anonymousCredentials struct{}
@@ -283,10 +291,10 @@ func (quietLogger) Tracef(context.Context, string, ...any) {}
 func (quietLogger) Debugf(context.Context, string, ...any) {}
 func (quietLogger) Infof(context.Context, string, ...any)  {}
 func (l quietLogger) Warnf(ctx context.Context, format string, v ...any) {
-	l.base.Warnf(ctx, "%s", redact(fmt.Sprintf(format, v...), l.secrets...))
+	l.base.Warnf(ctx, "%s", secret.Redact(fmt.Sprintf(format, v...), l.secrets...))
 }
 func (l quietLogger) Errorf(ctx context.Context, format string, v ...any) {
-	l.base.Errorf(ctx, "%s", redact(fmt.Sprintf(format, v...), l.secrets...))
+	l.base.Errorf(ctx, "%s", secret.Redact(fmt.Sprintf(format, v...), l.secrets...))
 }
 
 // FetchActivation downloads the credential behind an activation code from the workspace at
@@ -396,7 +404,7 @@ func activationError(op string, err error, host string, secrets []string) error 
 		e.msg = fmt.Sprintf("%s: %s did not answer in time; try again", op, host)
 	case errors.As(err, &apiErr):
 		e.StatusCode, e.ErrorCode = apiErr.StatusCode, apiErr.ErrorCode
-		server := strings.TrimSpace(redact(apiErr.Message, secrets...))
+		server := strings.TrimSpace(secret.Redact(apiErr.Message, secrets...))
 		status := fmt.Sprintf("HTTP %d", apiErr.StatusCode)
 		if apiErr.ErrorCode != "" {
 			status += " " + apiErr.ErrorCode
@@ -414,9 +422,9 @@ func activationError(op string, err error, host string, secrets []string) error 
 	default:
 		var urlErr *url.Error
 		if errors.As(err, &urlErr) {
-			e.msg = fmt.Sprintf("%s: cannot reach %s: %s", op, host, redact(err.Error(), secrets...))
+			e.msg = fmt.Sprintf("%s: cannot reach %s: %s", op, host, secret.Redact(err.Error(), secrets...))
 		} else {
-			e.msg = fmt.Sprintf("%s: unexpected answer from %s: %s; check the host, or ask the data provider for a new link", op, host, redact(err.Error(), secrets...))
+			e.msg = fmt.Sprintf("%s: unexpected answer from %s: %s; check the host, or ask the data provider for a new link", op, host, secret.Redact(err.Error(), secrets...))
 		}
 	}
 	return e

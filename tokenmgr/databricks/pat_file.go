@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"bytes"
@@ -20,22 +20,6 @@ import (
 // beforeRenameHook, when set (tests), runs after the temporary file is written and before it
 // replaces path; an error aborts the write.
 var beforeRenameHook func(path string) error
-
-// put replaces the file (following a symlink) with data, keeping its original mode. A
-// directory sync that fails after the rename is not an error here: the new bytes are in place,
-// and the rotation reads them back and verifies them next.
-func (s *fileState) put(data []byte) error {
-	err := atomicfile.Write(s.path, data, atomicfile.Options{Perm: s.mode, Fault: func(step, path string) error {
-		if step == "rename" && beforeRenameHook != nil {
-			return beforeRenameHook(path)
-		}
-		return nil
-	}})
-	if errors.Is(err, atomicfile.ErrNotDurable) {
-		return nil
-	}
-	return err
-}
 
 // rotationTarget is where the token being rotated lives.
 type rotationTarget interface {
@@ -90,6 +74,22 @@ func (s *fileState) replace(data []byte) error {
 }
 
 func (s *fileState) restore() error { return s.put(s.orig) }
+
+// put replaces the file (following a symlink) with data, keeping its original mode. A
+// directory sync that fails after the rename is not an error here: the new bytes are in place,
+// and the rotation reads them back and verifies them next.
+func (s *fileState) put(data []byte) error {
+	err := atomicfile.Write(s.path, data, atomicfile.Options{Perm: s.mode, Fault: func(step, path string) error {
+		if step == "rename" && beforeRenameHook != nil {
+			return beforeRenameHook(path)
+		}
+		return nil
+	}})
+	if errors.Is(err, atomicfile.ErrNotDurable) {
+		return nil
+	}
+	return err
+}
 
 // ---- token file ----
 

@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
@@ -8,9 +8,11 @@ import (
 
 	"github.com/databricks/databricks-sdk-go/apierr"
 	"github.com/databricks/databricks-sdk-go/config"
+
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
-// Workspace sentinels (test with errors.Is).
+// Sentinels that errors from this package unwrap to (test with errors.Is).
 var (
 	// ErrNoWorkspaceCredentials: no usable Databricks authentication was configured.
 	ErrNoWorkspaceCredentials = errors.New("no Databricks credentials configured")
@@ -30,9 +32,9 @@ var (
 	ErrRotationFailed = errors.New("token rotation failed")
 )
 
-// WorkspaceError is the error of workspace calls, their configuration and token rotation (the
-// credential store and activation have StoreError and ActivationError). Its message says what
-// failed and what to do next; it never contains a secret. It unwraps to a sentinel (Kind), to context errors, and
+// WorkspaceError is the error type of this package: a workspace call, its configuration, or a
+// token rotation failed. Its message says what failed and what to do next; it never contains a
+// secret. It unwraps to a sentinel (Kind), to context errors, and
 // for workspace calls to the SDK error (whose message is already redacted in Error()).
 type WorkspaceError struct {
 	// Op is what was being done, e.g. "create token".
@@ -90,9 +92,9 @@ func mapError(op string, err error, secrets ...string) error {
 	if errors.As(err, &apiErr) {
 		e.StatusCode = apiErr.StatusCode
 		e.ErrorCode = apiErr.ErrorCode
-		server = strings.TrimSpace(redact(apiErr.Message, secrets...))
+		server = strings.TrimSpace(secret.Redact(apiErr.Message, secrets...))
 	}
-	detail := redact(err.Error(), secrets...)
+	detail := secret.Redact(err.Error(), secrets...)
 	if server != "" {
 		detail = server
 	}
