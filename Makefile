@@ -59,7 +59,7 @@ FUZZ_TARGETS  := ./sharing:FuzzParseProfile ./sharing/protocol:FuzzDecodeLine ./
 	./sharing/predicate:FuzzParse ./sharing/predicate:FuzzParseJSON ./sharing/delta:FuzzParseSchema \
 	./sharing/server:FuzzParseFilePath ./sharing/server:FuzzPageToken ./sharing/server:FuzzParseConfig \
 	./sharing/server:FuzzTableToken ./sharing/server:FuzzRequests \
-	./tokenmgr:FuzzKeyValue ./tokenmgr:FuzzParseActivationLink ./tokenmgr:FuzzActivationResponse
+	./tokenmgr/databricks:FuzzKeyValue ./tokenmgr:FuzzParseActivationLink ./tokenmgr:FuzzActivationResponse
 
 .PHONY: test-faults fuzz
 test-faults: ## fault/abuse suite, long form: load test for LOAD_DURATION, each fuzz target for FUZZTIME

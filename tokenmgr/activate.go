@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/atomicfile"
 )
 
 // ActivateOptions configures [Activate].
@@ -84,7 +86,7 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 	}
 	storing := opts.Store != nil
 	if !storing && opts.Out == "" {
-		return nil, newError(op, nil, op+": nowhere to save the credential: give a credential store or an output file (--out FILE)", nil)
+		return nil, newStoreError(op, nil, op+": nowhere to save the credential: give a credential store or an output file (--out FILE)", nil)
 	}
 
 	// 1. The link.
@@ -124,7 +126,7 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 		case m.State == StatePending:
 			rec, lerr := st.pendingLink(name)
 			if lerr != nil || rec.Reveal() != canonical.Reveal() {
-				return nil, newError(op, ErrCredentialExists,
+				return nil, newStoreError(op, ErrCredentialExists,
 					fmt.Sprintf("a pending activation of another link is recorded as %q: choose another name with --name, or remove it first (deltashare creds remove %s)", m.Name, m.Name), nil)
 			}
 			resumed = true
@@ -153,13 +155,13 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 		if !storing {
 			return nil, err
 		}
-		var we *WorkspaceError
-		definitive := errors.Is(err, ErrActivationUsed) || (errors.As(err, &we) && we.StatusCode >= 400 && we.StatusCode < 500)
+		var ae *ActivationError
+		definitive := errors.Is(err, ErrActivationUsed) || (errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500)
 		if definitive {
 			_ = st.dropPending(name)
 			return nil, err
 		}
-		return nil, &WorkspaceError{Op: op, StatusCode: statusOf(we), cause: err,
+		return nil, &ActivationError{Op: op, StatusCode: statusOf(ae), cause: err,
 			msg: fmt.Sprintf("%s; the activation link is kept in the credential store: run deltashare activate --name %s to try again (or deltashare creds remove %s to forget it)", err.Error(), name, name)}
 	}
 	res.Credential = cred
@@ -202,39 +204,39 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 	reason := strings.Join(failures, "; ")
 	if saved != "" {
 		// One destination worked: the credential is safe there.
-		return res, newError(op, ErrCredentialNotSaved,
+		return res, newStoreError(op, ErrCredentialNotSaved,
 			fmt.Sprintf("%s: the credential was downloaded and saved to %s, but %s; to store it, run: deltashare creds import %s %s", op, saved, reason, importName, shellQuote(saved)), nil)
 	}
 	path, rerr := writeRecovery(st, storing, importName, raw)
 	if rerr == nil {
 		res.RecoveryPath = path
-		return res, newError(op, ErrCredentialNotSaved,
+		return res, newStoreError(op, ErrCredentialNotSaved,
 			fmt.Sprintf("%s: the credential was downloaded but could not be stored (%s); it was kept in %s (mode 0600, readable only by you); fix the problem, then run: deltashare creds import %s %s", op, reason, path, importName, shellQuote(path)), nil)
 	}
-	return res, newError(op, ErrCredentialNotSaved,
+	return res, newStoreError(op, ErrCredentialNotSaved,
 		fmt.Sprintf("%s: the credential was downloaded but could not be written anywhere (%s; %s); the link cannot be downloaded again, so the credential is returned to the caller only (deltashare prints it on standard output): save it to a file, then run: deltashare creds import %s FILE", op, reason, rerr, importName), nil)
 }
 
-func statusOf(we *WorkspaceError) int {
-	if we == nil {
+func statusOf(ae *ActivationError) int {
+	if ae == nil {
 		return 0
 	}
-	return we.StatusCode
+	return ae.StatusCode
 }
 
 // checkOutFree refuses an existing output file or a missing directory before downloading.
 func checkOutFree(out string) error {
 	const op = "activate the credential"
 	if _, err := os.Lstat(out); err == nil {
-		return newError(op, ErrCredentialExists,
+		return newStoreError(op, ErrCredentialExists,
 			fmt.Sprintf("%s already exists: the activation link can be downloaded only once, so choose another output file (or remove it first)", out), nil)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return newError(op, nil, fmt.Sprintf("cannot use %s: %s", out, pathErrText(err)), err)
+		return newStoreError(op, nil, fmt.Sprintf("cannot use %s: %s", out, pathErrText(err)), err)
 	}
 	dir := filepath.Dir(out)
 	info, err := os.Stat(dir)
 	if err != nil || !info.IsDir() {
-		return newError(op, nil, fmt.Sprintf("the directory of %s does not exist: create it first", out), err)
+		return newStoreError(op, nil, fmt.Sprintf("the directory of %s does not exist: create it first", out), err)
 	}
 	return nil
 }
@@ -262,7 +264,7 @@ func writeRecovery(st *Store, storing bool, name string, raw []byte) (string, er
 			if i > 0 {
 				p = strings.TrimSuffix(path, profileExt) + fmt.Sprintf("-%d", i) + profileExt
 			}
-			err := writeRecoveryFile(p, raw)
+			err := atomicfile.WriteSecret(p, raw)
 			if err == nil {
 				return p, true
 			}
@@ -283,36 +285,6 @@ func writeRecovery(st *Store, storing bool, name string, raw []byte) (string, er
 		return p, nil
 	}
 	return "", errors.New("no recovery file could be written either (" + strings.Join(errs, "; ") + ")")
-}
-
-// writeRecoveryFile creates path exclusively with mode 0600, writes and fsyncs it.
-func writeRecoveryFile(path string, raw []byte) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(path)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if _, err = f.Write(raw); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	_ = syncDirErr(filepath.Dir(path))
-	return nil
 }
 
 // DefaultCredentialName is the name an activated credential gets when none is given: the

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/sharing"
-	"github.com/deltashare/deltashare/tokenmgr/fakeworkspace"
+	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 )
 
 // activationFixture is a fake workspace with one recipient and an empty store.

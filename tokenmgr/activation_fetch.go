@@ -22,6 +22,8 @@ import (
 	"github.com/databricks/databricks-sdk-go/config/credentials"
 	"github.com/databricks/databricks-sdk-go/logger"
 	"github.com/databricks/databricks-sdk-go/service/sharing"
+
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
 // activationPagePath is the path of the activation page in activation links.
@@ -107,7 +109,7 @@ func (c ActivatedCredential) MarshalJSON() ([]byte, error) {
 
 // invalidLink builds the malformed-link error; it never quotes the input.
 func invalidLink(reason string) error {
-	return newError("parse activation link", ErrInvalidActivationLink,
+	return newActivationError("parse activation link", ErrInvalidActivationLink,
 		fmt.Sprintf("invalid activation link: %s; %s", reason, activationLinkExample), nil)
 }
 
@@ -221,6 +223,12 @@ func isLoopback(h string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// noLoader keeps the SDK from reading environment variables or config files.
+type noLoader struct{}
+
+func (noLoader) Name() string                   { return "deltashare-explicit" }
+func (noLoader) Configure(*config.Config) error { return nil }
+
 // anonymousCredentials is an SDK credentials strategy that sends no credentials and looks
 // for none (the activation endpoints are public).
 type anonymousCredentials struct{}
@@ -283,10 +291,10 @@ func (quietLogger) Tracef(context.Context, string, ...any) {}
 func (quietLogger) Debugf(context.Context, string, ...any) {}
 func (quietLogger) Infof(context.Context, string, ...any)  {}
 func (l quietLogger) Warnf(ctx context.Context, format string, v ...any) {
-	l.base.Warnf(ctx, "%s", redact(fmt.Sprintf(format, v...), l.secrets...))
+	l.base.Warnf(ctx, "%s", secret.Redact(fmt.Sprintf(format, v...), l.secrets...))
 }
 func (l quietLogger) Errorf(ctx context.Context, format string, v ...any) {
-	l.base.Errorf(ctx, "%s", redact(fmt.Sprintf(format, v...), l.secrets...))
+	l.base.Errorf(ctx, "%s", secret.Redact(fmt.Sprintf(format, v...), l.secrets...))
 }
 
 // FetchActivation downloads the credential behind an activation code from the workspace at
@@ -351,11 +359,11 @@ func FetchActivation(ctx context.Context, host, code string, httpClient *http.Cl
 // credentialFromResponse checks the profile and keeps its raw bytes.
 func credentialFromResponse(op string, raw []byte, resp *sharing.RetrieveTokenResponse) (*ActivatedCredential, error) {
 	if len(raw) == 0 || resp == nil {
-		return nil, newError(op, nil, op+": the service answered with an empty credential; ask the data provider to issue a new link", nil)
+		return nil, newActivationError(op, nil, op+": the service answered with an empty credential; ask the data provider to issue a new link", nil)
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &probe); err != nil {
-		return nil, newError(op, nil, op+": the service's answer is not a JSON profile; ask the data provider to check the recipient", nil)
+		return nil, newActivationError(op, nil, op+": the service's answer is not a JSON profile; ask the data provider to check the recipient", nil)
 	}
 	var missing []string
 	if resp.BearerToken == "" {
@@ -365,7 +373,7 @@ func credentialFromResponse(op string, raw []byte, resp *sharing.RetrieveTokenRe
 		missing = append(missing, "endpoint")
 	}
 	if len(missing) > 0 {
-		return nil, newError(op, nil, fmt.Sprintf("%s: the profile lacks %s; ask the data provider to check the recipient", op, strings.Join(missing, " and ")), nil)
+		return nil, newActivationError(op, nil, fmt.Sprintf("%s: the profile lacks %s; ask the data provider to check the recipient", op, strings.Join(missing, " and ")), nil)
 	}
 	c := &ActivatedCredential{
 		ShareCredentialsVersion: resp.ShareCredentialsVersion,
@@ -385,7 +393,7 @@ func credentialFromResponse(op string, raw []byte, resp *sharing.RetrieveTokenRe
 // activationError maps errors of the public endpoints. The SDK's error is not chained: its
 // text may carry the request URL, which contains the activation code.
 func activationError(op string, err error, host string, secrets []string) error {
-	e := &WorkspaceError{Op: op}
+	e := &ActivationError{Op: op}
 	var apiErr *apierr.APIError
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -396,7 +404,7 @@ func activationError(op string, err error, host string, secrets []string) error 
 		e.msg = fmt.Sprintf("%s: %s did not answer in time; try again", op, host)
 	case errors.As(err, &apiErr):
 		e.StatusCode, e.ErrorCode = apiErr.StatusCode, apiErr.ErrorCode
-		server := strings.TrimSpace(redact(apiErr.Message, secrets...))
+		server := strings.TrimSpace(secret.Redact(apiErr.Message, secrets...))
 		status := fmt.Sprintf("HTTP %d", apiErr.StatusCode)
 		if apiErr.ErrorCode != "" {
 			status += " " + apiErr.ErrorCode
@@ -414,9 +422,9 @@ func activationError(op string, err error, host string, secrets []string) error 
 	default:
 		var urlErr *url.Error
 		if errors.As(err, &urlErr) {
-			e.msg = fmt.Sprintf("%s: cannot reach %s: %s", op, host, redact(err.Error(), secrets...))
+			e.msg = fmt.Sprintf("%s: cannot reach %s: %s", op, host, secret.Redact(err.Error(), secrets...))
 		} else {
-			e.msg = fmt.Sprintf("%s: unexpected answer from %s: %s; check the host, or ask the data provider for a new link", op, host, redact(err.Error(), secrets...))
+			e.msg = fmt.Sprintf("%s: unexpected answer from %s: %s; check the host, or ask the data provider for a new link", op, host, secret.Redact(err.Error(), secrets...))
 		}
 	}
 	return e

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/tokenmgr/fakeworkspace"
+	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 )
 
 // contaminateEnv gives the test environment every kind of Databricks credential the SDK

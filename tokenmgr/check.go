@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/metadata"
 
 	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
 // DefaultExpiryWarning is the warning window of [Check] when CheckOptions.WarnExpiry is 0.
@@ -580,7 +581,7 @@ var urlQueryStrip = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#"'<>]*)
 func scrubText(s string, p *sharing.Profile) string {
 	s = urlQueryStrip.ReplaceAllString(s, "$1")
 	if p != nil {
-		s = redact(s, p.BearerToken, p.ClientSecret)
+		s = secret.Redact(s, p.BearerToken, p.ClientSecret)
 	}
 	return s
 }

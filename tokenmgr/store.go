@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deltashare/deltashare/sharing/protocol"
-
+	"github.com/deltashare/deltashare/internal/atomicfile"
 	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // This file is the credential store: named Delta Sharing profiles in a private directory.
@@ -162,7 +162,7 @@ func DefaultStoreDir() (string, error) {
 	}
 	base, err := os.UserConfigDir()
 	if err != nil {
-		return "", newError("find the configuration directory", nil,
+		return "", newStoreError("find the configuration directory", nil,
 			fmt.Sprintf("cannot find the user configuration directory (%v); set %s to a private directory", err, EnvConfigDir), err)
 	}
 	return filepath.Join(base, "deltashare"), nil
@@ -173,16 +173,16 @@ func DefaultStoreDir() (string, error) {
 func OpenStore(dir string) (*Store, error) {
 	const op = "open the credential store"
 	if strings.TrimSpace(dir) == "" {
-		return nil, newError(op, nil, op+": no directory given", nil)
+		return nil, newStoreError(op, nil, op+": no directory given", nil)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, newError(op, nil, fmt.Sprintf("%s: %v", op, err), err)
+		return nil, newStoreError(op, nil, fmt.Sprintf("%s: %v", op, err), err)
 	}
 	s := &Store{dir: abs}
 	for _, d := range []string{abs, s.credDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, newError(op, nil, fmt.Sprintf("%s: cannot create %s: %v; set %s to a writable private directory", op, d, pathErrText(err), EnvConfigDir), err)
+			return nil, newStoreError(op, nil, fmt.Sprintf("%s: cannot create %s: %v; set %s to a writable private directory", op, d, pathErrText(err), EnvConfigDir), err)
 		}
 	}
 	if err := checkPrivate(s.credDir(), true); err != nil {
@@ -217,7 +217,7 @@ func ValidateCredentialName(name string) error {
 		if len(shown) > maxNameLen+8 {
 			shown = shown[:maxNameLen] + "…"
 		}
-		return newError("check the credential name", ErrInvalidCredentialName,
+		return newStoreError("check the credential name", ErrInvalidCredentialName,
 			fmt.Sprintf("invalid credential name %q: use 1 to %d letters, digits, '-', '_' or '.', starting with a letter or digit (e.g. acme-sales)", shown, maxNameLen), nil)
 	}
 	return nil
@@ -232,17 +232,17 @@ func nameKey(name string) (string, error) {
 }
 
 func existsError(name string) error {
-	return newError("store the credential", ErrCredentialExists,
+	return newStoreError("store the credential", ErrCredentialExists,
 		fmt.Sprintf("a credential named %q already exists (names ignore letter case): choose another name with --name, or remove it first (deltashare creds remove %s)", name, name), nil)
 }
 
 func notFoundError(name string) error {
-	return newError("read the credential", ErrCredentialNotFound,
+	return newStoreError("read the credential", ErrCredentialNotFound,
 		fmt.Sprintf("no stored credential named %q: deltashare creds list shows the stored credentials", name), nil)
 }
 
 func pendingError(name string) error {
-	return newError("read the credential", ErrCredentialPending,
+	return newStoreError("read the credential", ErrCredentialPending,
 		fmt.Sprintf("credential %q is pending: its activation link was recorded but not downloaded; run deltashare activate --name %s to download it", name, name), nil)
 }
 
@@ -254,7 +254,7 @@ func (s *Store) exists(key string) (bool, error) {
 			return true, nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return false, newError("read the credential store", nil, fmt.Sprintf("cannot read %s: %s", p, pathErrText(err)), err)
+			return false, newStoreError("read the credential store", nil, fmt.Sprintf("cannot read %s: %s", p, pathErrText(err)), err)
 		}
 	}
 	return false, nil
@@ -299,7 +299,7 @@ func (s *Store) put(name string, profileJSON []byte, meta Meta, mode putMode) er
 	}
 	p, err := sharing.ParseProfile(profileJSON)
 	if err != nil {
-		return newError("store the credential", protocol.ErrInvalidProfile, fmt.Sprintf("cannot store credential %q: %v", name, err), err)
+		return newStoreError("store the credential", protocol.ErrInvalidProfile, fmt.Sprintf("cannot store credential %q: %v", name, err), err)
 	}
 	meta = s.completeMeta(name, p, meta)
 	mb, err := json.MarshalIndent(meta, "", "  ")
@@ -384,7 +384,7 @@ func (s *Store) pendingLink(name string) (Sensitive, error) {
 	data, err := s.readPrivate(s.linkPath(key))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", newError("read the activation link", ErrCredentialNotFound,
+			return "", newStoreError("read the activation link", ErrCredentialNotFound,
 				fmt.Sprintf("no pending activation is recorded for %q: give the activation link", name), nil)
 		}
 		return "", err
@@ -431,7 +431,7 @@ func (s *Store) readMeta(key, name string) (Meta, error) {
 	switch {
 	case err == nil:
 		if jerr := json.Unmarshal(data, &m); jerr != nil {
-			return Meta{}, newError("read the credential", nil,
+			return Meta{}, newStoreError("read the credential", nil,
 				fmt.Sprintf("the metadata file %s is damaged (%s); remove it (the profile %s is kept) or remove the credential", s.metaPath(key), jsonErrText(jerr), s.profilePath(key)), nil)
 		}
 		if m.Name == "" {
@@ -488,14 +488,14 @@ func (s *Store) Get(name string) (*Credential, error) {
 	raw, err := s.readPrivate(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, newError("read the credential", ErrCredentialNotFound,
+			return nil, newStoreError("read the credential", ErrCredentialNotFound,
 				fmt.Sprintf("the profile file %s of credential %q is missing: remove the credential (deltashare creds remove %s) and activate or import it again", path, m.Name, m.Name), nil)
 		}
 		return nil, err
 	}
 	p, err := sharing.ParseProfile(raw)
 	if err != nil {
-		return nil, newError("read the credential", protocol.ErrInvalidProfile, fmt.Sprintf("stored credential %q (%s): %v", m.Name, path, err), err)
+		return nil, newStoreError("read the credential", protocol.ErrInvalidProfile, fmt.Sprintf("stored credential %q (%s): %v", m.Name, path, err), err)
 	}
 	return &Credential{Meta: m, Profile: p, Raw: raw, Path: path}, nil
 }
@@ -507,7 +507,7 @@ func (s *Store) List() ([]Meta, error) {
 	}
 	entries, err := os.ReadDir(s.credDir())
 	if err != nil {
-		return nil, newError("list the credentials", nil, fmt.Sprintf("cannot read %s: %s", s.credDir(), pathErrText(err)), err)
+		return nil, newStoreError("list the credentials", nil, fmt.Sprintf("cannot read %s: %s", s.credDir(), pathErrText(err)), err)
 	}
 	keys := map[string]bool{}
 	for _, e := range entries {
@@ -553,7 +553,7 @@ func (s *Store) Remove(name string) error {
 	// The secret goes first, the metadata (which names the credential) last.
 	for _, p := range []string{s.profilePath(key), s.linkPath(key), s.metaPath(key)} {
 		if err := removeIfExists(p); err != nil {
-			return newError("remove the credential", nil, fmt.Sprintf("cannot remove %s: %s", p, pathErrText(err)), err)
+			return newStoreError("remove the credential", nil, fmt.Sprintf("cannot remove %s: %s", p, pathErrText(err)), err)
 		}
 	}
 	s.syncDir(s.credDir())
@@ -568,15 +568,15 @@ func (s *Store) Import(name, path string) error {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return newError("import the credential", nil, fmt.Sprintf("cannot open %s: %s", path, pathErrText(err)), err)
+		return newStoreError("import the credential", nil, fmt.Sprintf("cannot open %s: %s", path, pathErrText(err)), err)
 	}
 	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, sharing.MaxProfileSize+1))
 	if err != nil {
-		return newError("import the credential", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
+		return newStoreError("import the credential", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
 	}
 	if _, err := sharing.ParseProfile(raw); err != nil {
-		return newError("import the credential", protocol.ErrInvalidProfile, fmt.Sprintf("%s is not a usable profile: %v", path, err), err)
+		return newStoreError("import the credential", protocol.ErrInvalidProfile, fmt.Sprintf("%s is not a usable profile: %v", path, err), err)
 	}
 	abs, aerr := filepath.Abs(path)
 	if aerr != nil {
@@ -594,7 +594,7 @@ func (s *Store) Export(name, outPath string, overwrite bool) error {
 	}
 	if err := s.writeFile(outPath, c.Raw, !overwrite); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return newError("export the credential", ErrCredentialExists,
+			return newStoreError("export the credential", ErrCredentialExists,
 				fmt.Sprintf("%s already exists: choose another file, or pass --force to replace it", outPath), nil)
 		}
 		return writeError("export credential "+name, outPath, err)
@@ -622,7 +622,7 @@ func (s *Store) ResolveProfile(ref string, stdin io.Reader) (*sharing.Profile, e
 		return nil, err
 	}
 	if !ex {
-		return nil, newError("load the profile", ErrCredentialNotFound,
+		return nil, newStoreError("load the profile", ErrCredentialNotFound,
 			fmt.Sprintf("%q is neither a profile file nor a stored credential: give a profile file path, or a name from deltashare creds list", trimmed), protocol.ErrInvalidProfile)
 	}
 	c, err := s.Get(trimmed)
@@ -635,109 +635,19 @@ func (s *Store) ResolveProfile(ref string, stdin io.Reader) (*sharing.Profile, e
 // ---------------------------------------------------------------------------------------------
 // Files.
 
-// writeFile writes data to path durably: a temporary file in the same directory (0600),
-// write, fsync, then rename over path (or, with noClobber, a hard link that fails with
-// fs.ErrExist if path exists), then fsync the directory.
-func (s *Store) writeFile(path string, data []byte, noClobber bool) (err error) {
-	step := func(name string) error {
-		if s != nil && s.fault != nil {
-			return s.fault(name, path)
-		}
-		return nil
+// writeFile writes data to path durably with mode 0600 (see atomicfile.Write): a temporary
+// file in the same directory, fsync, rename over path (or, with noClobber, a hard link that
+// fails with fs.ErrExist if path exists), fsync of the directory.
+func (s *Store) writeFile(path string, data []byte, noClobber bool) error {
+	opts := atomicfile.Options{Perm: 0o600, NoReplace: noClobber}
+	if s != nil {
+		opts.Fault = s.fault
 	}
-	dir := filepath.Dir(path)
-	if noClobber {
-		if _, err := os.Lstat(path); err == nil {
-			return fs.ErrExist
-		}
-	}
-	if err = step("create"); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if err = step("write"); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = step("fsync"); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = step("rename"); err != nil {
-		return err
-	}
-	if noClobber {
-		if err = os.Link(tmp, path); err == nil {
-			_ = os.Remove(tmp)
-		} else if errors.Is(err, fs.ErrExist) {
-			return fs.ErrExist
-		} else {
-			// No hard links on this file system: check, then rename.
-			if _, serr := os.Lstat(path); serr == nil {
-				return fs.ErrExist
-			}
-			err = os.Rename(tmp, path)
-		}
-	} else {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return err
-	}
-	if err = step("syncdir"); err == nil {
-		err = syncDirErr(dir)
-	}
-	if err != nil && noClobber {
-		// The new file may not survive a crash: take it back so the caller can retry or keep
-		// the data elsewhere.
-		_ = os.Remove(path)
-	}
-	return err
+	return atomicfile.Write(path, data, opts)
 }
 
-func (s *Store) syncDir(dir string) { _ = syncDirErr(dir) }
-
-// syncDirErr fsyncs a directory so a rename in it is durable. File systems and platforms that
-// cannot sync directories (Windows) are not an error.
-func syncDirErr(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !isEINVAL(err) {
-		return err
-	}
-	return nil
-}
-
-func isEINVAL(err error) bool {
-	var pe *fs.PathError
-	return errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "invalid argument")
-}
+// syncDir fsyncs dir, best effort (after removals).
+func (s *Store) syncDir(dir string) { _ = atomicfile.SyncDir(dir) }
 
 func removeIfExists(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -756,7 +666,7 @@ func (s *Store) readPrivate(path string) ([]byte, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		return nil, newError("read the credential store", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
+		return nil, newStoreError("read the credential store", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
 	}
 	return data, nil
 }
@@ -770,7 +680,7 @@ func checkPrivate(path string, dir bool) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		return newError("read the credential store", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
+		return newStoreError("read the credential store", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
 	}
 	if runtime.GOOS == "windows" {
 		return nil
@@ -780,7 +690,7 @@ func checkPrivate(path string, dir bool) error {
 		if dir {
 			fix, what = "chmod 700 "+shellQuote(path), "directory"
 		}
-		return newError("read the credential store", ErrInsecurePermissions,
+		return newStoreError("read the credential store", ErrInsecurePermissions,
 			fmt.Sprintf("refusing to use credential %s %s: its mode %04o lets other users read or change it; fix it with: %s", what, path, perm, fix), nil)
 	}
 	return nil
@@ -818,5 +728,5 @@ func jsonErrText(err error) string {
 }
 
 func writeError(op, path string, err error) error {
-	return newError(op, nil, fmt.Sprintf("%s: cannot write %s: %s", op, path, pathErrText(err)), err)
+	return newStoreError(op, nil, fmt.Sprintf("%s: cannot write %s: %s", op, path, pathErrText(err)), err)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/tokenmgr"
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
 	"github.com/urfave/cli/v2"
 )
 
@@ -37,17 +38,17 @@ func init() {
 //     a credential file other users can read, ...).
 func mapTokenmgrErrors(err error) (int, bool) {
 	switch {
-	case errors.Is(err, tokenmgr.ErrRotationFailed):
+	case errors.Is(err, databricks.ErrRotationFailed):
 		return exitError, true // rolled back; the cause (even a 401) is in the message
 	case errors.Is(err, tokenmgr.ErrActivationUsed),
-		errors.Is(err, tokenmgr.ErrWorkspaceAuth),
-		errors.Is(err, tokenmgr.ErrWorkspacePermission):
+		errors.Is(err, databricks.ErrWorkspaceAuth),
+		errors.Is(err, databricks.ErrWorkspacePermission):
 		return exitAuth, true
-	case errors.Is(err, tokenmgr.ErrNoWorkspaceCredentials),
-		errors.Is(err, tokenmgr.ErrNoWorkspaceHost),
+	case errors.Is(err, databricks.ErrNoWorkspaceCredentials),
+		errors.Is(err, databricks.ErrNoWorkspaceHost),
 		errors.Is(err, tokenmgr.ErrInvalidCredentialName),
 		errors.Is(err, tokenmgr.ErrInvalidActivationLink),
-		errors.Is(err, tokenmgr.ErrOldTokenUnknown):
+		errors.Is(err, databricks.ErrOldTokenUnknown):
 		return exitUsage, true
 	}
 	return 0, false

@@ -11,7 +11,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/deltashare/deltashare/tokenmgr"
+	"github.com/deltashare/deltashare/internal/atomicfile"
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
 	"github.com/urfave/cli/v2"
 )
 
@@ -43,8 +44,8 @@ func workspaceFlags(extra ...cli.Flag) []cli.Flag {
 }
 
 // workspaceOptionsFrom maps the workspace flags to tokenmgr's options.
-func workspaceOptionsFrom(c *cli.Context) tokenmgr.WorkspaceOptions {
-	return tokenmgr.WorkspaceOptions{
+func workspaceOptionsFrom(c *cli.Context) databricks.WorkspaceOptions {
+	return databricks.WorkspaceOptions{
 		Host:       c.String("host"),
 		Profile:    c.String("databricks-profile"),
 		ConfigFile: c.String("databricks-config-file"),
@@ -124,7 +125,7 @@ nothing is created.`,
 					return err
 				}
 			}
-			ws, err := tokenmgr.NewWorkspace(c.Context, workspaceOptionsFrom(c))
+			ws, err := databricks.NewWorkspace(c.Context, workspaceOptionsFrom(c))
 			if err != nil {
 				return err
 			}
@@ -147,38 +148,15 @@ func checkNewFile(path string) error {
 	return nil
 }
 
-// writeSecretFile creates path (which must not exist) with mode 0600 and writes data.
-func writeSecretFile(path string, data []byte) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			_ = os.Remove(path)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	return f.Sync()
-}
-
 // createdTokenJSON is the --output json shape of `pat create`.
 type createdTokenJSON struct {
-	tokenmgr.TokenInfo
+	databricks.TokenInfo
 	Value string `json:"token_value,omitempty"`
 	Out   string `json:"written_to,omitempty"`
 }
 
-func runPATCreate(ctx context.Context, ws *tokenmgr.Workspace, o patCreateOptions, st *streams) error {
-	var created *tokenmgr.CreatedToken
+func runPATCreate(ctx context.Context, ws *databricks.Workspace, o patCreateOptions, st *streams) error {
+	var created *databricks.CreatedToken
 	var err error
 	if o.ForServicePrincipal != "" {
 		created, err = ws.CreateOBOToken(ctx, o.ForServicePrincipal, o.Comment, o.Lifetime)
@@ -189,7 +167,7 @@ func runPATCreate(ctx context.Context, ws *tokenmgr.Workspace, o patCreateOption
 		return err
 	}
 	if o.Out != "" {
-		if werr := writeSecretFile(o.Out, []byte(created.Value.Reveal()+"\n")); werr != nil {
+		if werr := atomicfile.WriteSecret(o.Out, []byte(created.Value.Reveal()+"\n")); werr != nil {
 			// The value is lost: do not leave a live token nobody has.
 			var pe *fs.PathError
 			if errors.As(werr, &pe) {
@@ -253,7 +231,7 @@ type patListOptions struct {
 
 // tokenRowJSON is one token of `pat list --output json`.
 type tokenRowJSON struct {
-	tokenmgr.TokenInfo
+	databricks.TokenInfo
 	ExpiresIn   string `json:"expires_in"`
 	ExpiresSoon bool   `json:"expires_soon"`
 	Expired     bool   `json:"expired"`
@@ -279,7 +257,7 @@ func patListCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ws, err := tokenmgr.NewWorkspace(c.Context, workspaceOptionsFrom(c))
+			ws, err := databricks.NewWorkspace(c.Context, workspaceOptionsFrom(c))
 			if err != nil {
 				return err
 			}
@@ -288,11 +266,11 @@ func patListCommand() *cli.Command {
 	}
 }
 
-func runPATList(ctx context.Context, ws *tokenmgr.Workspace, o patListOptions, out io.Writer, now time.Time) error {
-	var tokens []tokenmgr.TokenInfo
+func runPATList(ctx context.Context, ws *databricks.Workspace, o patListOptions, out io.Writer, now time.Time) error {
+	var tokens []databricks.TokenInfo
 	var err error
 	if o.All {
-		tokens, err = ws.ListWorkspaceTokens(ctx, tokenmgr.AdminListOptions{})
+		tokens, err = ws.ListWorkspaceTokens(ctx, databricks.AdminListOptions{})
 	} else {
 		tokens, err = ws.ListPATs(ctx)
 	}
@@ -367,7 +345,7 @@ func patRevokeCommand() *cli.Command {
 				return err
 			}
 			id := c.Args().First()
-			ws, err := tokenmgr.NewWorkspace(c.Context, workspaceOptionsFrom(c))
+			ws, err := databricks.NewWorkspace(c.Context, workspaceOptionsFrom(c))
 			if err != nil {
 				return err
 			}
@@ -417,7 +395,7 @@ The stored token cannot be recognised by its value: if its identity has several 
 			if err != nil {
 				return err
 			}
-			o := tokenmgr.RotateOptions{
+			o := databricks.RotateOptions{
 				Profile: c.String("databricks-profile"), ConfigFile: c.String("databricks-config-file"),
 				TokenFile: c.String("token-file"), Host: c.String("host"),
 				OldTokenID: c.String("old-id"), Comment: c.String("comment"), Lifetime: lifetime, Show: c.Bool("show"),
@@ -431,7 +409,7 @@ The stored token cannot be recognised by its value: if its identity has several 
 			if o.Profile == "" && o.TokenFile == "" {
 				return usageError(errors.New("pat rotate: say where the token lives: --databricks-profile NAME (in ~/.databrickscfg) or --token-file FILE --host URL"))
 			}
-			res, err := tokenmgr.RotatePAT(c.Context, o)
+			res, err := databricks.RotatePAT(c.Context, o)
 			if err != nil {
 				return err
 			}

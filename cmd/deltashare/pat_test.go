@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deltashare/deltashare/tokenmgr"
-	"github.com/deltashare/deltashare/tokenmgr/fakeworkspace"
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
+	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -267,7 +267,7 @@ func TestPATRotate(t *testing.T) {
 
 func TestPATCreateRevokesWhenTheValueCannotBeSaved(t *testing.T) {
 	fw, _ := workspaceEnv(t)
-	ws, err := tokenmgr.NewWorkspace(t.Context(), tokenmgr.WorkspaceOptions{})
+	ws, err := databricks.NewWorkspace(t.Context(), databricks.WorkspaceOptions{})
 	require.NoError(t, err)
 	before := fw.TokenIDs("")
 	var out, errb bytes.Buffer

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/deltashare/deltashare/tokenmgr"
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
 	"github.com/urfave/cli/v2"
 )
 
@@ -48,7 +48,7 @@ type recipientTokenJSON struct {
 	ActivationLink    string    `json:"activation_link,omitempty"`
 }
 
-func toRecipientJSON(r *tokenmgr.Recipient, showLink bool, now time.Time) recipientJSON {
+func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) recipientJSON {
 	out := recipientJSON{Name: r.Name, Comment: r.Comment, Owner: r.Owner, AuthenticationType: r.AuthenticationType,
 		Activated: r.Activated, ActivationPending: r.PendingActivation(), Created: r.Created, Tokens: []recipientTokenJSON{}}
 	if showLink {
@@ -65,7 +65,7 @@ func toRecipientJSON(r *tokenmgr.Recipient, showLink bool, now time.Time) recipi
 }
 
 // printRecipient writes a recipient for people; activation links only with showLink.
-func printRecipient(out io.Writer, r *tokenmgr.Recipient, showLink bool, now time.Time) error {
+func printRecipient(out io.Writer, r *databricks.Recipient, showLink bool, now time.Time) error {
 	fmt.Fprintf(out, "recipient:       %s\n", r.Name)
 	if r.Comment != "" {
 		fmt.Fprintf(out, "comment:         %s\n", r.Comment)
@@ -133,7 +133,7 @@ func recipientCreateCommand() *cli.Command {
 			if err := nargs(c, 1, 1, "[--comment C] NAME"); err != nil {
 				return err
 			}
-			ws, err := tokenmgr.NewWorkspace(c.Context, workspaceOptionsFrom(c))
+			ws, err := databricks.NewWorkspace(c.Context, workspaceOptionsFrom(c))
 			if err != nil {
 				return err
 			}
@@ -142,7 +142,7 @@ func recipientCreateCommand() *cli.Command {
 	}
 }
 
-func runRecipientCreate(ctx context.Context, ws *tokenmgr.Workspace, name, comment, mode string, out io.Writer) error {
+func runRecipientCreate(ctx context.Context, ws *databricks.Workspace, name, comment, mode string, out io.Writer) error {
 	r, err := ws.CreateRecipient(ctx, name, comment)
 	if err != nil {
 		return err
@@ -176,7 +176,7 @@ func recipientShowCommand() *cli.Command {
 			if err := nargs(c, 1, 1, "[--show-link] NAME"); err != nil {
 				return err
 			}
-			ws, err := tokenmgr.NewWorkspace(c.Context, workspaceOptionsFrom(c))
+			ws, err := databricks.NewWorkspace(c.Context, workspaceOptionsFrom(c))
 			if err != nil {
 				return err
 			}
@@ -217,7 +217,7 @@ func recipientRotateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ws, err := tokenmgr.NewWorkspace(c.Context, workspaceOptionsFrom(c))
+			ws, err := databricks.NewWorkspace(c.Context, workspaceOptionsFrom(c))
 			if err != nil {
 				return err
 			}

@@ -1,19 +1,16 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/tokenmgr/fakeworkspace"
+	"github.com/deltashare/deltashare/internal/secrettest"
+	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 )
 
 // newFake isolates the environment from the host and starts a fake workspace.
@@ -34,26 +31,7 @@ func connect(t *testing.T, fw *fakeworkspace.Workspace, token string) *Workspace
 // assertNoSecret checks that none of the secrets appear in any rendering of v.
 func assertNoSecret(t *testing.T, v any, secrets ...string) {
 	t.Helper()
-	var renders []string
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
-		renders = append(renders, fmt.Sprintf(verb, v))
-	}
-	if b, err := json.Marshal(v); err == nil {
-		renders = append(renders, string(b))
-	}
-	var logged strings.Builder
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("x", "v", v)
-	renders = append(renders, logged.String())
-	if err, ok := v.(error); ok {
-		renders = append(renders, err.Error())
-	}
-	for _, r := range renders {
-		for _, s := range secrets {
-			require.NotEmpty(t, s)
-			assert.NotContains(t, r, s)
-			assert.NotContains(t, strings.ToLower(r), strings.ToLower(fmt.Sprintf("%x", s)), "hex-encoded secret")
-		}
-	}
+	secrettest.AssertNoSecret(t, v, secrets...)
 }
 
 func writeFile(t *testing.T, path, content string, mode os.FileMode) {
@@ -203,27 +181,4 @@ func TestWorkspaceErrorsAreClearAndRedacted(t *testing.T) {
 		require.Error(t, err)
 		assert.ErrorIs(t, err, context.Canceled)
 	})
-}
-
-func TestSensitive(t *testing.T) {
-	s := Sensitive("dapi-very-secret")
-	assert.Equal(t, "dapi-very-secret", s.Reveal())
-	assert.False(t, s.IsZero())
-	assert.Equal(t, "[redacted]", s.String())
-	assertNoSecret(t, s, "dapi-very-secret")
-	assertNoSecret(t, struct{ S Sensitive }{s}, "dapi-very-secret")
-	assertNoSecret(t, &struct{ S Sensitive }{s}, "dapi-very-secret")
-	assert.Equal(t, "", Sensitive("").String())
-	assert.True(t, Sensitive("").IsZero())
-}
-
-func TestRedact(t *testing.T) {
-	tests := []struct{ msg, secret, want string }{
-		{"token abcdef in text", "abcdef", "token [redacted] in text"},
-		{"GET /x/a%2Fb%3D", "a/b=", "GET /x/[redacted]"},
-		{"short ab stays", "ab", "short ab stays"},
-	}
-	for _, tc := range tests {
-		assert.Equal(t, tc.want, redact(tc.msg, tc.secret))
-	}
 }

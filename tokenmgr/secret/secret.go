@@ -1,4 +1,4 @@
-package tokenmgr
+package secret
 
 import (
 	"fmt"
@@ -31,7 +31,7 @@ func (s Sensitive) String() string {
 }
 
 // GoString keeps %#v from printing the secret.
-func (s Sensitive) GoString() string { return fmt.Sprintf("tokenmgr.Sensitive(%q)", s.String()) }
+func (s Sensitive) GoString() string { return fmt.Sprintf("secret.Sensitive(%q)", s.String()) }
 
 // Format makes every fmt verb (%s, %v, %q, %x, %d, ...) print the redacted form.
 func (s Sensitive) Format(f fmt.State, verb rune) {
@@ -52,13 +52,14 @@ func (s Sensitive) MarshalJSON() ([]byte, error) { return []byte(fmt.Sprintf("%q
 // LogValue keeps structured logs from printing the secret.
 func (s Sensitive) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
-// minSecretLen is the shortest string redact will scrub: shorter ones would mangle ordinary text
+// minSecretLen is the shortest string Redact will scrub: shorter ones would mangle ordinary text
 // and are not real secrets anyway.
 const minSecretLen = 4
 
-// redact replaces every occurrence of each secret in msg with "[redacted]", including their
-// URL path/query escaped forms.
-func redact(msg string, secrets ...string) string {
+// Redact replaces every occurrence of each secret in msg with "[redacted]", including their
+// URL path/query escaped forms. Secrets shorter than 4 bytes are left alone (they would mangle
+// ordinary text and are not real secrets anyway).
+func Redact(msg string, secrets ...string) string {
 	for _, s := range secrets {
 		if len(s) < minSecretLen {
 			continue

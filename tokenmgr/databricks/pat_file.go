@@ -1,14 +1,15 @@
-package tokenmgr
+package databricks
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/databricks/databricks-sdk-go/config"
+
+	"github.com/deltashare/deltashare/internal/atomicfile"
 )
 
 // This file holds the two places a rotated token can live: a profile of a Databricks config
@@ -19,51 +20,6 @@ import (
 // beforeRenameHook, when set (tests), runs after the temporary file is written and before it
 // replaces path; an error aborts the write.
 var beforeRenameHook func(path string) error
-
-// writeFileAtomic replaces path (following symlinks) with data and mode perm.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(real)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(real)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if beforeRenameHook != nil {
-		if err = beforeRenameHook(real); err != nil {
-			return err
-		}
-	}
-	if err = os.Rename(tmp, real); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync() // best effort: make the rename durable
-		_ = d.Close()
-	}
-	return nil
-}
 
 // rotationTarget is where the token being rotated lives.
 type rotationTarget interface {
@@ -114,10 +70,26 @@ func (s *fileState) replace(data []byte) error {
 	if !bytes.Equal(cur, s.orig) {
 		return fmt.Errorf("%s changed while the token was being rotated; nothing was written", s.path)
 	}
-	return writeFileAtomic(s.path, data, s.mode)
+	return s.put(data)
 }
 
-func (s *fileState) restore() error { return writeFileAtomic(s.path, s.orig, s.mode) }
+func (s *fileState) restore() error { return s.put(s.orig) }
+
+// put replaces the file (following a symlink) with data, keeping its original mode. A
+// directory sync that fails after the rename is not an error here: the new bytes are in place,
+// and the rotation reads them back and verifies them next.
+func (s *fileState) put(data []byte) error {
+	err := atomicfile.Write(s.path, data, atomicfile.Options{Perm: s.mode, Fault: func(step, path string) error {
+		if step == "rename" && beforeRenameHook != nil {
+			return beforeRenameHook(path)
+		}
+		return nil
+	}})
+	if errors.Is(err, atomicfile.ErrNotDurable) {
+		return nil
+	}
+	return err
+}
 
 // ---- token file ----
 

@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/databricks/databricks-sdk-go"
+	sdk "github.com/databricks/databricks-sdk-go"
 	"github.com/databricks/databricks-sdk-go/config"
 	"github.com/databricks/databricks-sdk-go/service/iam"
+
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
 // WorkspaceOptions configures [NewWorkspace]. Every field is optional: fields left empty are
@@ -52,7 +54,7 @@ type WorkspaceOptions struct {
 
 // Workspace is a Databricks workspace client with resolved authentication.
 type Workspace struct {
-	client  *databricks.WorkspaceClient
+	client  *sdk.WorkspaceClient
 	host    string
 	secrets []string
 }
@@ -138,7 +140,7 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 	if err := cfg.Authenticate(probe); err != nil {
 		return nil, profileError(op, opts.Profile, err, secrets)
 	}
-	wc, err := databricks.NewWorkspaceClient((*databricks.Config)(cfg))
+	wc, err := sdk.NewWorkspaceClient((*sdk.Config)(cfg))
 	if err != nil {
 		return nil, mapError(op, err, secrets...)
 	}
@@ -150,7 +152,7 @@ func profileError(op, profile string, err error, secrets []string) error {
 	if profile != "" && strings.Contains(err.Error(), "profile") {
 		return newError(op, ErrNoWorkspaceCredentials, fmt.Sprintf(
 			"%s: %s; check the profile name (--databricks-profile) and the config file (--databricks-config-file / DATABRICKS_CONFIG_FILE)",
-			op, redact(err.Error(), secrets...)), err)
+			op, secret.Redact(err.Error(), secrets...)), err)
 	}
 	return mapError(op, err, secrets...)
 }
@@ -162,7 +164,7 @@ func (w *Workspace) Host() string { return w.host }
 func (w *Workspace) AuthType() string { return w.client.Config.AuthType }
 
 // SDK returns the underlying SDK client, for calls this package does not wrap.
-func (w *Workspace) SDK() *databricks.WorkspaceClient { return w.client }
+func (w *Workspace) SDK() *sdk.WorkspaceClient { return w.client }
 
 // String describes the workspace without any credential.
 func (w Workspace) String() string {
@@ -170,7 +172,7 @@ func (w Workspace) String() string {
 }
 
 // GoString keeps %#v from printing credentials.
-func (w Workspace) GoString() string { return "tokenmgr.Workspace{" + w.String() + "}" }
+func (w Workspace) GoString() string { return "databricks.Workspace{" + w.String() + "}" }
 
 // Format makes every fmt verb print the credential-free description.
 func (w Workspace) Format(f fmt.State, verb rune) {

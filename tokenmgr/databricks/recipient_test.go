@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/tokenmgr/fakeworkspace"
+	"github.com/deltashare/deltashare/tokenmgr"
+	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 )
 
 func TestRecipientLifecycle(t *testing.T) {
@@ -30,7 +31,7 @@ func TestRecipientLifecycle(t *testing.T) {
 	assert.WithinDuration(t, time.Now().Add(90*24*time.Hour), r.Tokens[0].Expiry, time.Minute)
 	link := r.ActivationLink.Reveal()
 	assert.Equal(t, fw.ActivationLink("acme"), link)
-	host, code, err := ParseActivationLink(link)
+	host, code, err := tokenmgr.ParseActivationLink(link)
 	require.NoError(t, err)
 	assert.Equal(t, fw.URL(), host)
 	assertNoSecret(t, r, link, code)
@@ -54,7 +55,7 @@ func TestRecipientLifecycle(t *testing.T) {
 	assert.Equal(t, link, shown.ActivationLink.Reveal())
 
 	// The recipient downloads the credential: the link is gone, the recipient is activated.
-	_, err = FetchActivation(ctx, host, code, nil)
+	_, err = tokenmgr.FetchActivation(ctx, host, code, nil)
 	require.NoError(t, err)
 	shown, err = ws.ShowRecipient(ctx, "acme")
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
 // RotateOptions configures [RotatePAT]. Give either Profile (with ConfigFile) or TokenFile.
@@ -38,7 +40,7 @@ type RotateOptions struct {
 	Lifetime time.Duration
 	// Verify checks the new token as read back from the target. The default looks up the
 	// current user with it and checks it is the same identity as the old token's.
-	Verify func(ctx context.Context, newToken Sensitive) error
+	Verify func(ctx context.Context, newToken secret.Sensitive) error
 	// Show makes the result's String() and JSON include the new token's value.
 	Show bool
 	// HTTPClient, when set, provides the transport and timeout.
@@ -53,7 +55,7 @@ type RotateResult struct {
 	Host       string
 	OldTokenID string
 	NewToken   TokenInfo
-	NewValue   Sensitive
+	NewValue   secret.Sensitive
 	Show       bool
 }
 
@@ -68,7 +70,7 @@ func (r RotateResult) String() string {
 
 // GoString keeps %#v from printing the value.
 func (r RotateResult) GoString() string {
-	return fmt.Sprintf("tokenmgr.RotateResult{Target: %q, OldTokenID: %q, NewToken: %q}", r.Target, r.OldTokenID, r.NewToken.ID)
+	return fmt.Sprintf("databricks.RotateResult{Target: %q, OldTokenID: %q, NewToken: %q}", r.Target, r.OldTokenID, r.NewToken.ID)
 }
 
 // MarshalJSON includes "new_token_value" only with Show.
@@ -103,7 +105,7 @@ func RotatePAT(ctx context.Context, opts RotateOptions) (*RotateResult, error) {
 	}
 	oldValue, host, err := target.load()
 	if err != nil {
-		return nil, newError(op, nil, fmt.Sprintf("%s: %s", op, redact(err.Error(), oldValue)), err)
+		return nil, newError(op, nil, fmt.Sprintf("%s: %s", op, secret.Redact(err.Error(), oldValue)), err)
 	}
 	secrets := []string{oldValue}
 	if others := target.alsoHeldBy(oldValue); len(others) > 0 {
@@ -161,7 +163,7 @@ func RotatePAT(ctx context.Context, opts RotateOptions) (*RotateResult, error) {
 				restored = false
 				notes = append(notes, fmt.Sprintf(
 					"could NOT put the old token back in %s (%s): it now holds the new token %s, which was kept valid; the old token %s was not revoked",
-					target, redact(rerr.Error(), secrets...), newID, oldID))
+					target, secret.Redact(rerr.Error(), secrets...), newID, oldID))
 			} else {
 				notes = append(notes, "the old token was put back in "+target.String())
 			}
@@ -170,14 +172,14 @@ func RotatePAT(ctx context.Context, opts RotateOptions) (*RotateResult, error) {
 		}
 		if restored {
 			if rerr := oldWS.RevokePAT(cctx, newID); rerr != nil {
-				notes = append(notes, fmt.Sprintf("could not revoke the new token %s (%s): revoke it by hand", newID, redact(rerr.Error(), secrets...)))
+				notes = append(notes, fmt.Sprintf("could not revoke the new token %s (%s): revoke it by hand", newID, secret.Redact(rerr.Error(), secrets...)))
 			} else {
 				notes = append(notes, "the new token "+newID+" was revoked")
 			}
 			notes = append(notes, "the old token "+oldID+" is still valid")
 		}
 		return newError(op, ErrRotationFailed, fmt.Sprintf("%s in %s: %s failed: %s; rolled back: %s",
-			op, target, step, redact(cause.Error(), secrets...), strings.Join(notes, "; ")), cause)
+			op, target, step, secret.Redact(cause.Error(), secrets...), strings.Join(notes, "; ")), cause)
 	}
 
 	if err := target.write(newValue); err != nil {
@@ -193,7 +195,7 @@ func RotatePAT(ctx context.Context, opts RotateOptions) (*RotateResult, error) {
 	}
 	verify := opts.Verify
 	if verify == nil {
-		verify = func(ctx context.Context, tok Sensitive) error {
+		verify = func(ctx context.Context, tok secret.Sensitive) error {
 			ws, err := connect(tok.Reveal())
 			if err != nil {
 				return err
@@ -208,7 +210,7 @@ func RotatePAT(ctx context.Context, opts RotateOptions) (*RotateResult, error) {
 			return nil
 		}
 	}
-	if err := verify(ctx, Sensitive(got)); err != nil {
+	if err := verify(ctx, secret.Sensitive(got)); err != nil {
 		return nil, fail("verifying the new token", err)
 	}
 	newWS, err := connect(newValue)

@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/tokenmgr/fakeworkspace"
+	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 )
 
 func TestCreateListRevokePAT(t *testing.T) {

@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/tokenmgr/fakeworkspace"
+	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
 // cfgWithProfile is a .databrickscfg with comments, several profiles and odd spacing.
@@ -197,7 +198,7 @@ func TestRotatePATRollback(t *testing.T) {
 		step    string
 	}{
 		{"verification fails", func(t *testing.T, f rotationFixture, opts *RotateOptions) {
-			opts.Verify = func(ctx context.Context, tok Sensitive) error {
+			opts.Verify = func(ctx context.Context, tok secret.Sensitive) error {
 				require.True(t, f.fw.TokenValid(tok.Reveal()), "verify gets the new token read back from the file")
 				return fmt.Errorf("pretend the new token %s cannot read the share", tok.Reveal())
 			}

@@ -1,6 +1,7 @@
-// Package fakeworkspace is an in-process fake of the Databricks workspace APIs that tokenmgr
-// uses, for tests in any package. It runs on a loopback httptest server and speaks the real
-// request paths and JSON shapes:
+// Package fakeworkspace is an in-process fake of the Databricks workspace APIs that
+// tokenmgr/databricks (tokens, recipients) and tokenmgr (public activation endpoints) use, for
+// tests in any package. It runs on a loopback httptest server and speaks the real request paths
+// and JSON shapes:
 //
 //   - personal access tokens: /api/2.0/token/create, /list, /delete;
 //   - token management (admins): /api/2.0/token-management/tokens[/{id}] and

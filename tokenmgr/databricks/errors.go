@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/databricks/databricks-sdk-go/apierr"
 	"github.com/databricks/databricks-sdk-go/config"
+
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
 // Sentinels that errors from this package unwrap to (test with errors.Is).
@@ -24,18 +26,15 @@ var (
 	ErrWorkspaceNotFound = errors.New("not found in the Databricks workspace")
 	// ErrWorkspaceConflict: the object already exists (HTTP 409).
 	ErrWorkspaceConflict = errors.New("already exists in the Databricks workspace")
-	// ErrActivationUsed: the activation link was already used (or has expired).
-	ErrActivationUsed = errors.New("this activation link was already used; ask the data provider to issue a new link")
-	// ErrInvalidActivationLink: the activation link or code is malformed.
-	ErrInvalidActivationLink = errors.New("invalid activation link")
 	// ErrOldTokenUnknown: rotation could not tell which token the target holds.
 	ErrOldTokenUnknown = errors.New("cannot tell which token to rotate")
 	// ErrRotationFailed: a PAT rotation failed (see the message for what was rolled back).
 	ErrRotationFailed = errors.New("token rotation failed")
 )
 
-// WorkspaceError is the error type of this package. Its message says what failed and what to
-// do next; it never contains a secret. It unwraps to a sentinel (Kind), to context errors, and
+// WorkspaceError is the error type of this package: a workspace call, its configuration, or a
+// token rotation failed. Its message says what failed and what to do next; it never contains a
+// secret. It unwraps to a sentinel (Kind), to context errors, and
 // for workspace calls to the SDK error (whose message is already redacted in Error()).
 type WorkspaceError struct {
 	// Op is what was being done, e.g. "create token".
@@ -93,9 +92,9 @@ func mapError(op string, err error, secrets ...string) error {
 	if errors.As(err, &apiErr) {
 		e.StatusCode = apiErr.StatusCode
 		e.ErrorCode = apiErr.ErrorCode
-		server = strings.TrimSpace(redact(apiErr.Message, secrets...))
+		server = strings.TrimSpace(secret.Redact(apiErr.Message, secrets...))
 	}
-	detail := redact(err.Error(), secrets...)
+	detail := secret.Redact(err.Error(), secrets...)
 	if server != "" {
 		detail = server
 	}

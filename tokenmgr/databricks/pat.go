@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/service/settings"
+
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
 // TokenInfo describes a personal access token (never its value).
@@ -68,17 +70,17 @@ func (t TokenInfo) String() string {
 }
 
 // CreatedToken is a newly created token: its info and its value. The value is shown once by
-// Databricks; it is held as [Sensitive] and left out of String(), %v and JSON.
+// Databricks; it is held as [secret.Sensitive] and left out of String(), %v and JSON.
 type CreatedToken struct {
 	Info  TokenInfo
-	Value Sensitive
+	Value secret.Sensitive
 }
 
 // String describes the token without its value.
 func (c CreatedToken) String() string { return "created " + c.Info.String() }
 
 // GoString keeps %#v from printing the value.
-func (c CreatedToken) GoString() string { return "tokenmgr.CreatedToken{" + c.Info.String() + "}" }
+func (c CreatedToken) GoString() string { return "databricks.CreatedToken{" + c.Info.String() + "}" }
 
 // MarshalJSON writes the token info only.
 func (c CreatedToken) MarshalJSON() ([]byte, error) { return json.Marshal(c.Info) }
@@ -147,7 +149,7 @@ func (w *Workspace) CreatePAT(ctx context.Context, comment string, lifetime time
 	if resp.TokenValue == "" || resp.TokenInfo == nil || resp.TokenInfo.TokenId == "" {
 		return nil, newError(op, nil, op+": Databricks answered without a token value or ID", nil)
 	}
-	return &CreatedToken{Info: fromPublicTokenInfo(resp.TokenInfo), Value: Sensitive(resp.TokenValue)}, nil
+	return &CreatedToken{Info: fromPublicTokenInfo(resp.TokenInfo), Value: secret.Sensitive(resp.TokenValue)}, nil
 }
 
 // ListPATs lists the caller's own tokens (/api/2.0/token/list).
@@ -235,5 +237,5 @@ func (w *Workspace) CreateOBOToken(ctx context.Context, applicationID, comment s
 	if resp.TokenValue == "" || resp.TokenInfo == nil || resp.TokenInfo.TokenId == "" {
 		return nil, newError(op, nil, op+": Databricks answered without a token value or ID", nil)
 	}
-	return &CreatedToken{Info: fromTokenInfo(resp.TokenInfo), Value: Sensitive(resp.TokenValue)}, nil
+	return &CreatedToken{Info: fromTokenInfo(resp.TokenInfo), Value: secret.Sensitive(resp.TokenValue)}, nil
 }

@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"context"
@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/service/sharing"
+
+	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
 // Recipient is a Delta Sharing recipient as the provider sees it. Activation links are
-// secrets (whoever opens one first gets the credential): they are held as [Sensitive] and
+// secrets (whoever opens one first gets the credential): they are held as [secret.Sensitive] and
 // left out of String(); JSON shows them as "[redacted]".
 type Recipient struct {
 	Name               string    `json:"name"`
@@ -27,7 +29,7 @@ type Recipient struct {
 	Cloud              string    `json:"cloud,omitempty"`
 	Region             string    `json:"region,omitempty"`
 	// ActivationLink is the link the recipient has not used yet (empty once activated).
-	ActivationLink Sensitive `json:"activation_link,omitempty"`
+	ActivationLink secret.Sensitive `json:"activation_link,omitempty"`
 	// Tokens are the recipient's live tokens, oldest first.
 	Tokens []RecipientToken `json:"tokens,omitempty"`
 }
@@ -40,7 +42,7 @@ type RecipientToken struct {
 	// Expiry is when the token stops working; zero means it never expires.
 	Expiry time.Time `json:"expiry,omitzero"`
 	// ActivationLink is set while the token's credential has not been downloaded.
-	ActivationLink Sensitive `json:"activation_link,omitempty"`
+	ActivationLink secret.Sensitive `json:"activation_link,omitempty"`
 }
 
 // PendingActivation reports whether an activation link is waiting to be used.
@@ -65,7 +67,7 @@ func (r Recipient) String() string {
 }
 
 // GoString keeps %#v from printing activation links.
-func (r Recipient) GoString() string { return "tokenmgr.Recipient{" + r.String() + "}" }
+func (r Recipient) GoString() string { return "databricks.Recipient{" + r.String() + "}" }
 
 // String describes the token without its activation link.
 func (t RecipientToken) String() string {
@@ -82,7 +84,7 @@ func (t RecipientToken) String() string {
 }
 
 // GoString keeps %#v from printing the activation link.
-func (t RecipientToken) GoString() string { return "tokenmgr.RecipientToken{" + t.String() + "}" }
+func (t RecipientToken) GoString() string { return "databricks.RecipientToken{" + t.String() + "}" }
 
 func fromRecipientInfo(in *sharing.RecipientInfo) *Recipient {
 	r := &Recipient{
@@ -106,12 +108,12 @@ func fromRecipientInfo(in *sharing.RecipientInfo) *Recipient {
 			Created:        msTime(t.CreatedAt),
 			CreatedBy:      t.CreatedBy,
 			Expiry:         msTime(t.ExpirationTime),
-			ActivationLink: Sensitive(t.ActivationUrl),
+			ActivationLink: secret.Sensitive(t.ActivationUrl),
 		})
 	}
 	switch {
 	case in.ActivationUrl != "" && !in.Activated:
-		r.ActivationLink = Sensitive(in.ActivationUrl)
+		r.ActivationLink = secret.Sensitive(in.ActivationUrl)
 	default:
 		for i := len(r.Tokens) - 1; i >= 0; i-- {
 			if !r.Tokens[i].ActivationLink.IsZero() {

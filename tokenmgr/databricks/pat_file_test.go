@@ -1,4 +1,4 @@
-package tokenmgr
+package databricks
 
 import (
 	"os"

@@ -1,0 +1,22 @@
+// Package databricks administers a Databricks workspace for Delta Sharing: it wraps the
+// Databricks SDK's WorkspaceClient with unified authentication ([NewWorkspace]) and offers
+//
+//   - personal access tokens: create, list (own tokens or, for admins, the workspace's),
+//     revoke, create on behalf of a service principal, and rotate a token in place
+//     ([RotatePAT]: in a ~/.databrickscfg profile or in a token file, with rollback);
+//   - Delta Sharing recipients (provider side): create, show, list, delete, rotate the
+//     recipient token.
+//
+// The recipient's side (credential store, activation, access check) is package tokenmgr; this
+// package does not import it (only its tests do, to download a recipient's credential). Tests
+// use the fake workspace in package tokenmgr/databricks/fakeworkspace.
+//
+// Secrets (PATs, client secrets, activation links) are held in [secret.Sensitive] values or
+// unexported fields: they never appear in errors, String() output, JSON or logs unless a
+// caller explicitly reveals them.
+//
+// Errors are *[WorkspaceError] values that unwrap to sentinels ([ErrNoWorkspaceCredentials],
+// [ErrNoWorkspaceHost], [ErrWorkspaceAuth], [ErrWorkspacePermission], [ErrWorkspaceNotFound],
+// [ErrWorkspaceConflict], [ErrOldTokenUnknown], [ErrRotationFailed]) so callers can branch with
+// errors.Is and pick exit codes.
+package databricks
