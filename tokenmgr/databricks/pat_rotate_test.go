@@ -36,22 +36,6 @@ func cfgWithProfile(host, prodToken, otherToken string) string {
 		"token = " + otherToken + "\n"
 }
 
-// newTokenIn returns the one live token of DefaultUser that is not in old.
-func newTokenIn(t *testing.T, fw *fakeworkspace.Workspace, old ...string) []string {
-	t.Helper()
-	var out []string
-	for _, id := range fw.TokenIDs("") {
-		known := false
-		for _, o := range old {
-			known = known || o == id
-		}
-		if !known {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 func TestRotatePATProfile(t *testing.T) {
 	fw := newFake(t)
 	oldID, oldTok := fw.MintToken("", "deltashare", 30*24*time.Hour)
