@@ -438,6 +438,32 @@ func (c *Client) ListAllTables(ctx context.Context, share string) ([]protocol.Ta
 	return out, nil
 }
 
+// ListTablesIn lists the tables of schema share.schema, of every schema of share (schema ""),
+// or of every share the credential can read (share and schema ""), following all pages.
+func (c *Client) ListTablesIn(ctx context.Context, share, schema string) ([]protocol.TableInfo, error) {
+	switch {
+	case share != "" && schema != "":
+		return c.ListTables(ctx, share, schema)
+	case share != "":
+		return c.ListAllTables(ctx, share)
+	case schema != "":
+		return nil, errors.New("ListTablesIn: a schema name needs its share name")
+	}
+	shares, err := c.ListShares(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []protocol.TableInfo
+	for _, s := range shares {
+		ts, err := c.ListAllTables(ctx, s.Name)
+		if err != nil {
+			return nil, fmt.Errorf("share %s: %w", s.Name, err)
+		}
+		all = append(all, ts...)
+	}
+	return all, nil
+}
+
 // ---------------------------------------------------------------------------------------------
 // Table version and metadata.
 

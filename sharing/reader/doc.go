@@ -7,6 +7,10 @@
 // filter exactly. A [Reader] is an array.RecordReader that also reports file boundaries and
 // size hints, the shape package export consumes.
 //
+// Without downloading data, [Describe] summarises a table's metadata (protocol, partitioning,
+// properties, columns) and [ListFiles] lists the data files a query returns, with their
+// statistics and totals.
+//
 // The Delta rules it applies (deletion vector format, partition values, column mapping names)
 // live in sharing/delta; the filter language in sharing/predicate.
 package reader

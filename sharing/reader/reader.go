@@ -2,7 +2,6 @@ package reader
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -138,26 +137,10 @@ func Open(ctx context.Context, c *sharing.Client, t protocol.Table, opts ReadOpt
 	// with a version or timestamp (a time-travel read refreshes by querying that version again).
 	timeTravel := opts.Version != nil || opts.Timestamp != ""
 	req := protocol.QueryRequest{Version: opts.Version, Timestamp: opts.Timestamp, IncludeRefreshToken: !timeTravel}
-	var bound *predicate.Expr
 	if opts.Where != "" {
-		md, err := c.Metadata(ctx, t, protocol.MetadataOptions{Version: opts.Version, Timestamp: opts.Timestamp})
-		if err != nil {
+		var err error
+		if req.JSONPredicateHints, err = whereHints(ctx, c, t, opts.Where, opts.Version, opts.Timestamp); err != nil {
 			return nil, err
-		}
-		st, err := md.Metadata.Schema()
-		if err != nil {
-			return nil, fmt.Errorf("sharing: table %s: %w", t, err)
-		}
-		bound, err = bindWhere(opts.Where, st)
-		if err != nil {
-			return nil, err
-		}
-		if h := predicate.Hints(bound); h != nil {
-			b, err := json.Marshal(h)
-			if err != nil {
-				return nil, fmt.Errorf("sharing: encoding the filter as a predicate hint: %w", err)
-			}
-			req.JSONPredicateHints = string(b)
 		}
 	} else if opts.Limit != nil {
 		l := *opts.Limit
