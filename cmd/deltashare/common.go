@@ -130,20 +130,22 @@ func tableArg(s string) (profileRef string, t protocol.Table, err error) {
 	return "", t, nil
 }
 
+// tableArgument parses the single TABLE argument of command cmd. It returns the profile
+// reference embedded in the argument, if any.
+func tableArgument(c *cli.Context, cmd string) (profileRef string, t protocol.Table, err error) {
+	if c.NArg() != 1 {
+		return "", t, usageError(fmt.Errorf("%s needs one argument: TABLE as share.schema.table (or PROFILE#share.schema.table)", cmd))
+	}
+	return tableArg(c.Args().First())
+}
+
 // clientFor builds a protocol client from --profile (or a profile embedded in a table argument).
 func clientFor(c *cli.Context, embedded string) (*sharing.Client, error) {
-	ref := c.String("profile")
-	if embedded != "" {
-		ref = embedded
-	}
-	if ref == "" {
-		return nil, usageError(errors.New("no credential given: pass -p NAME|FILE (or set DELTASHARE_PROFILE); `deltashare creds list` shows stored credentials, `deltashare activate LINK` adds one"))
-	}
-	p, err := profileResolver(c, ref)
+	ref, err := profileRef(c, embedded)
 	if err != nil {
 		return nil, err
 	}
-	return sharing.NewClient(p)
+	return depsFrom(c).Client(ref)
 }
 
 // mapSharingErrors gives protocol errors their exit codes: a rejected or expired credential

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/export"
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/reader"
+)
+
+// metadataOptions are the options of `deltashare metadata`.
+type metadataOptions struct {
+	tableTarget
+	Output string // text or json
+	// At is the table version or time to describe (the latest when empty).
+	At protocol.MetadataOptions
+}
+
+func metadataCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "metadata",
+		Usage:     "print a table's schema, partitioning, protocol and properties",
+		ArgsUsage: "TABLE",
+		Category:  "explore",
+		Flags: tableFlags(
+			&cli.Int64Flag{Name: "version", Usage: "metadata at this table version", Value: -1},
+			&cli.StringFlag{Name: "timestamp", Usage: "metadata at this time (ISO 8601)"},
+		),
+		Action: action(parseMetadataOptions, runMetadata),
+	}
+}
+
+func parseMetadataOptions(c *cli.Context) (o metadataOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	if o.tableTarget, err = parseTableTarget(c, "metadata"); err != nil {
+		return o, err
+	}
+	o.At.Version, o.At.Timestamp, err = timeTravelFlags(c)
+	return o, err
+}
+
+// metadataJSON is the --output json shape of `metadata`.
+type metadataJSON struct {
+	Table            string            `json:"table"`
+	Version          int64             `json:"version"`
+	Format           string            `json:"responseFormat"`
+	ID               string            `json:"id"`
+	Name             string            `json:"name,omitempty"`
+	Description      string            `json:"description,omitempty"`
+	MinReaderVersion int               `json:"minReaderVersion"`
+	ReaderFeatures   []string          `json:"readerFeatures,omitempty"`
+	PartitionColumns []string          `json:"partitionColumns"`
+	Configuration    map[string]string `json:"configuration,omitempty"`
+	Size             *int64            `json:"size,omitempty"`
+	NumFiles         *int64            `json:"numFiles,omitempty"`
+	Columns          []columnJSON      `json:"columns"`
+}
+
+type columnJSON struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Nullable bool   `json:"nullable"`
+}
+
+func runMetadata(ctx context.Context, o metadataOptions, d *deps) error {
+	cl, err := d.Client(o.Profile)
+	if err != nil {
+		return err
+	}
+	desc, err := reader.Describe(ctx, cl, o.Table, o.At)
+	if err != nil {
+		return err
+	}
+	mj := metadataJSON{
+		Table: desc.Table.String(), Version: desc.Version, Format: string(desc.Format), ID: desc.ID,
+		Name: desc.Name, Description: desc.Description,
+		MinReaderVersion: desc.MinReaderVersion, ReaderFeatures: desc.ReaderFeatures,
+		PartitionColumns: desc.PartitionColumns, Configuration: desc.Configuration,
+		Size: desc.Size, NumFiles: desc.NumFiles, Columns: make([]columnJSON, 0, len(desc.Columns)),
+	}
+	for _, col := range desc.Columns {
+		mj.Columns = append(mj.Columns, columnJSON(col))
+	}
+	if o.Output == "json" {
+		return writeJSON(d.IO.Out, mj)
+	}
+	return printMetadata(d.IO.Out, mj)
+}
+
+// printMetadata writes a table's metadata for people.
+func printMetadata(out io.Writer, mj metadataJSON) error {
+	fmt.Fprintf(out, "table:        %s\n", mj.Table)
+	fmt.Fprintf(out, "version:      %d\n", mj.Version)
+	if mj.Name != "" {
+		fmt.Fprintf(out, "name:         %s\n", mj.Name)
+	}
+	if mj.Description != "" {
+		fmt.Fprintf(out, "description:  %s\n", mj.Description)
+	}
+	fmt.Fprintf(out, "id:           %s\n", mj.ID)
+	fmt.Fprintf(out, "format:       %s (minReaderVersion %d%s)\n", mj.Format, mj.MinReaderVersion, featureList(mj.ReaderFeatures))
+	fmt.Fprintf(out, "partitioned:  %s\n", orNone(strings.Join(mj.PartitionColumns, ", ")))
+	if mj.NumFiles != nil && mj.Size != nil {
+		fmt.Fprintf(out, "files:        %d (%s)\n", *mj.NumFiles, export.HumanBytes(*mj.Size))
+	}
+	for k, v := range mj.Configuration {
+		fmt.Fprintf(out, "property:     %s=%s\n", k, v)
+	}
+	fmt.Fprintln(out)
+	tw := newTable(out)
+	fmt.Fprintln(tw, "COLUMN\tTYPE\tNULLABLE")
+	for _, col := range mj.Columns {
+		fmt.Fprintf(tw, "%s\t%s\t%v\n", col.Name, col.Type, col.Nullable)
+	}
+	return tw.Flush()
+}

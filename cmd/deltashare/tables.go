@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// tablesOptions are the options of `deltashare tables`: the tables of every share (Share ""),
+// of one share (Schema ""), or of one schema.
+type tablesOptions struct {
+	Profile string // the credential (--profile)
+	Output  string // text or json
+	Share   string
+	Schema  string
+}
+
+func tablesCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "tables",
+		Usage:     "list tables: of every share, of SHARE, or of SHARE.SCHEMA",
+		ArgsUsage: "[SHARE[.SCHEMA]]",
+		Category:  "explore",
+		Flags:     []cli.Flag{profileFlag, outputFlag, configDirFlag},
+		Action:    action(parseTablesOptions, runTables),
+	}
+}
+
+func parseTablesOptions(c *cli.Context) (o tablesOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	if c.NArg() > 1 {
+		return o, usageError(errors.New("tables takes at most one argument: SHARE or SHARE.SCHEMA"))
+	}
+	if o.Profile, err = profileRef(c, ""); err != nil {
+		return o, err
+	}
+	if scope := c.Args().First(); scope != "" {
+		var hasSchema bool
+		o.Share, o.Schema, hasSchema = strings.Cut(scope, ".")
+		if o.Share == "" || (hasSchema && (o.Schema == "" || strings.Contains(o.Schema, "."))) {
+			return o, usageError(fmt.Errorf("bad scope %q: use SHARE or SHARE.SCHEMA", scope))
+		}
+	}
+	return o, nil
+}
+
+// tableJSON is one table of `tables --output json`.
+type tableJSON struct {
+	Table  string `json:"table"`
+	Share  string `json:"share"`
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
+	ID     string `json:"id,omitempty"`
+}
+
+func runTables(ctx context.Context, o tablesOptions, d *deps) error {
+	cl, err := d.Client(o.Profile)
+	if err != nil {
+		return err
+	}
+	tables, err := cl.ListTablesIn(ctx, o.Share, o.Schema)
+	if err != nil {
+		return err
+	}
+	if o.Output == "json" {
+		rows := make([]tableJSON, 0, len(tables))
+		for _, t := range tables {
+			rows = append(rows, tableJSON{t.Table().String(), t.Share, t.Schema, t.Name, t.ID})
+		}
+		return writeJSON(d.IO.Out, rows)
+	}
+	tw := newTable(d.IO.Out)
+	fmt.Fprintln(tw, "TABLE\tID")
+	for _, t := range tables {
+		fmt.Fprintf(tw, "%s\t%s\n", t.Table(), t.ID)
+	}
+	return tw.Flush()
+}
