@@ -21,11 +21,13 @@ type activateOptions struct {
 	// Link is the activation link, or a bare activation code with Host; empty resumes the
 	// pending activation recorded under Name.
 	Link tokenmgr.Sensitive
-	Host string
-	Name string
-	Out  string
+	// LinkFromStdin reads the link from standard input (LINK given as -).
+	LinkFromStdin bool
+	Host          string
+	Name          string
+	Out           string
 	// Check configures the access check run on the new credential.
-	Check checkOptions
+	Check accessCheck
 }
 
 func activateCommand() *cli.Command {
@@ -53,39 +55,42 @@ a new one. The link, the code and the token are never printed.`,
 			&cli.StringFlag{Name: "out", Usage: "also write the profile file here (0600; must not exist)"},
 			&cli.StringFlag{Name: "host", Usage: "workspace host, with a bare activation CODE instead of a link"},
 		},
-		Action: func(c *cli.Context) error {
-			o := activateOptions{Host: c.String("host"), Name: c.String("name"), Out: c.String("out")}
-			var err error
-			if o.Check, err = checkOptionsFrom(c); err != nil {
-				return err
-			}
-			if err := nargs(c, 0, 1, "[--name NAME] LINK (or - to read it from standard input; or --name NAME alone to resume)"); err != nil {
-				return err
-			}
-			st := ioFrom(c)
-			switch arg := c.Args().First(); arg {
-			case "":
-				if o.Name == "" {
-					return usageError(errors.New("activate needs the activation link (or - to read it from standard input); --name NAME alone resumes an interrupted activation"))
-				}
-			case "-":
-				line, err := bufio.NewReader(io.LimitReader(st.In, 8<<10)).ReadString('\n')
-				if err != nil && !errors.Is(err, io.EOF) {
-					return fmt.Errorf("activate: cannot read the link from standard input: %w", err)
-				}
-				if o.Link = tokenmgr.Sensitive(strings.TrimSpace(line)); o.Link.IsZero() {
-					return usageError(errors.New("activate: standard input held no activation link"))
-				}
-			default:
-				o.Link = tokenmgr.Sensitive(arg)
-			}
-			store, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			return runActivate(c.Context, o, store, st)
-		},
+		Action: action(parseActivateOptions, runActivate),
 	}
+}
+
+func parseActivateOptions(c *cli.Context) (o activateOptions, err error) {
+	o.Host, o.Name, o.Out = c.String("host"), c.String("name"), c.String("out")
+	if o.Check, err = parseAccessCheck(c); err != nil {
+		return o, err
+	}
+	if err := nargs(c, 0, 1, "[--name NAME] LINK (or - to read it from standard input; or --name NAME alone to resume)"); err != nil {
+		return o, err
+	}
+	switch arg := c.Args().First(); arg {
+	case "":
+		if o.Name == "" {
+			return o, usageError(errors.New("activate needs the activation link (or - to read it from standard input); --name NAME alone resumes an interrupted activation"))
+		}
+	case "-":
+		o.LinkFromStdin = true
+	default:
+		o.Link = tokenmgr.Sensitive(arg)
+	}
+	return o, nil
+}
+
+// readLink reads the activation link from the first line of r.
+func readLink(r io.Reader) (tokenmgr.Sensitive, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, 8<<10)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("activate: cannot read the link from standard input: %w", err)
+	}
+	link := tokenmgr.Sensitive(strings.TrimSpace(line))
+	if link.IsZero() {
+		return "", usageError(errors.New("activate: standard input held no activation link"))
+	}
+	return link, nil
 }
 
 // activationJSON is the --output json shape of `activate`.
@@ -105,12 +110,22 @@ type activatedJSON struct {
 }
 
 // runActivate activates, stores, and checks the new credential.
-func runActivate(ctx context.Context, o activateOptions, store *tokenmgr.Store, st *streams) error {
+func runActivate(ctx context.Context, o activateOptions, d *deps) error {
+	if o.LinkFromStdin {
+		var err error
+		if o.Link, err = readLink(d.IO.In); err != nil {
+			return err
+		}
+	}
+	store, err := d.Store()
+	if err != nil {
+		return err
+	}
 	res, err := tokenmgr.Activate(ctx, tokenmgr.ActivateOptions{Link: o.Link, Host: o.Host, Name: o.Name, Out: o.Out, Store: store})
 	if err != nil {
-		return activationFailed(res, err, st)
+		return activationFailed(res, err, d.IO)
 	}
-	now := time.Now()
+	st, now := d.IO, d.Now()
 	cred, err := store.Get(res.Name)
 	if err != nil {
 		return fmt.Errorf("the credential was stored as %s, but reading it back failed: %w", res.Name, err)
@@ -123,26 +138,32 @@ func runActivate(ctx context.Context, o activateOptions, store *tokenmgr.Store, 
 		}
 		fmt.Fprintf(st.Out, "Expires: %s. Use it with: deltashare tables -p %s\n\nChecking access...\n", expiryPhrase(now, aj.Expiry), aj.Name)
 	}
-	cl, err := sharing.NewClient(cred.Profile)
+	return checkActivated(ctx, o.Check, aj, cred.Profile, st, now)
+}
+
+// checkActivated checks the new credential and reports the check (with the credential, in
+// JSON); its result is the check's.
+func checkActivated(ctx context.Context, o accessCheck, aj activatedJSON, p *sharing.Profile, st *streams, now time.Time) error {
+	cl, err := sharing.NewClient(p)
 	if err != nil {
 		return fmt.Errorf("the credential was stored as %s, but it cannot be used: %w", aj.Name, err)
 	}
 	defer releaseConnections(cl)
-	rep, cerr := tokenmgr.Check(ctx, cl, tokenmgrCheckOptions(o.Check))
+	rep, cerr := tokenmgr.Check(ctx, cl, tokenmgrCheckOptions(o))
 	if cerr != nil {
 		cerr = fmt.Errorf("the credential was stored as %s, but checking it failed: %w; try again later with deltashare check -p %s", aj.Name, cerr, aj.Name)
-		if o.Check.Output == "json" {
+		if o.Output == "json" {
 			if err := writeJSON(st.Out, activationJSON{Credential: aj, CheckError: cerr.Error()}); err != nil {
 				return err
 			}
 		}
 		return cerr
 	}
-	if o.Check.Output == "json" {
+	if o.Output == "json" {
 		if err := writeJSON(st.Out, activationJSON{Credential: aj, Check: rep}); err != nil {
 			return err
 		}
-	} else if err := printCheck(st.Out, rep, o.Check); err != nil {
+	} else if err := printCheck(st.Out, rep, o); err != nil {
 		return err
 	}
 	return checkResult(rep, now)

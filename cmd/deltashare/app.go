@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -18,7 +19,25 @@ func newApp() *cli.App {
 		OnUsageError:         onUsageError,
 	}
 	usageErrorsExit2(app.Commands)
+	ownFlags(app.Commands)
 	return app
+}
+
+// ownFlags gives every command its own copy of its flags. Flags shared by several commands are
+// package variables, and urfave/cli writes into a flag it reads from the environment (its Value
+// and default): without copies, one App's run would leak into the next one's (tests run many
+// in one process).
+func ownFlags(cmds []*cli.Command) {
+	for _, c := range cmds {
+		for i, f := range c.Flags {
+			if v := reflect.ValueOf(f); v.Kind() == reflect.Pointer && !v.IsNil() {
+				own := reflect.New(v.Elem().Type())
+				own.Elem().Set(v.Elem())
+				c.Flags[i] = own.Interface().(cli.Flag)
+			}
+		}
+		ownFlags(c.Subcommands)
+	}
 }
 
 // onUsageError makes a flag that does not parse (an unknown flag, "--limit many") a usage

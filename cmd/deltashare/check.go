@@ -31,8 +31,9 @@ var (
 	}
 )
 
-// checkOptions are the options of `deltashare check` (and of the check after activation).
-type checkOptions struct {
+// accessCheck configures a credential's access check and its report: for check, and for
+// activate after the download.
+type accessCheck struct {
 	Tables []protocol.Table
 	// WarnExpiry is the warning window; 0 disables the warning.
 	WarnExpiry time.Duration
@@ -41,10 +42,8 @@ type checkOptions struct {
 	Quiet      bool
 }
 
-// checkOptionsFrom reads the check flags.
-func checkOptionsFrom(c *cli.Context) (checkOptions, error) {
-	var o checkOptions
-	var err error
+// parseAccessCheck reads the check flags.
+func parseAccessCheck(c *cli.Context) (o accessCheck, err error) {
 	if o.Output, err = outputMode(c); err != nil {
 		return o, err
 	}
@@ -56,6 +55,12 @@ func checkOptionsFrom(c *cli.Context) (checkOptions, error) {
 	}
 	o.Quiet = c.Bool("quiet")
 	return o, nil
+}
+
+// checkOptions are the options of `deltashare check`.
+type checkOptions struct {
+	accessCheck
+	Profile string // the credential: the PROFILE# of the TABLE arguments, else --profile
 }
 
 func checkCommand() *cli.Command {
@@ -71,47 +76,49 @@ share.schema.table) its version, its metadata and one data file's Parquet footer
 Exit codes: 0 all good; 3 some share or table could not be read; 4 the token is expired or
 rejected; 5 everything readable but the token expires within --warn-expiry (default 7d).
 Precedence 4 > 3 > 5. With --output json the report's "exitCode" says the same.`,
-		Flags: []cli.Flag{profileFlag, outputFlag, configDirFlag, quietFlag, warnExpiryFlag, checkParallelFlag},
-		Action: func(c *cli.Context) error {
-			o, err := checkOptionsFrom(c)
-			if err != nil {
-				return err
-			}
-			embedded := ""
-			for _, a := range c.Args().Slice() {
-				ref, t, err := tableArg(a)
-				if err != nil {
-					return err
-				}
-				if ref != "" {
-					if embedded != "" && ref != embedded {
-						return usageError(errors.New("the TABLE arguments name different profiles: check one credential at a time"))
-					}
-					embedded = ref
-				}
-				o.Tables = append(o.Tables, t)
-			}
-			cl, err := clientFor(c, embedded)
-			if err != nil {
-				return err
-			}
-			return runCheck(c.Context, cl, o, ioFrom(c))
-		},
+		Flags:  []cli.Flag{profileFlag, outputFlag, configDirFlag, quietFlag, warnExpiryFlag, checkParallelFlag},
+		Action: action(parseCheckOptions, runCheck),
 	}
 }
 
-// runCheck checks the client's credential, prints the report and returns an error carrying
-// the report's exit code when it is not 0.
-func runCheck(ctx context.Context, cl *sharing.Client, o checkOptions, st *streams) error {
-	defer releaseConnections(cl)
-	rep, err := tokenmgr.Check(ctx, cl, tokenmgrCheckOptions(o))
+func parseCheckOptions(c *cli.Context) (o checkOptions, err error) {
+	if o.accessCheck, err = parseAccessCheck(c); err != nil {
+		return o, err
+	}
+	embedded := ""
+	for _, a := range c.Args().Slice() {
+		ref, t, err := tableArg(a)
+		if err != nil {
+			return o, err
+		}
+		if ref != "" {
+			if embedded != "" && ref != embedded {
+				return o, usageError(errors.New("the TABLE arguments name different profiles: check one credential at a time"))
+			}
+			embedded = ref
+		}
+		o.Tables = append(o.Tables, t)
+	}
+	o.Profile, err = profileRef(c, embedded)
+	return o, err
+}
+
+// runCheck checks the credential, prints the report and returns an error carrying the
+// report's exit code when it is not 0.
+func runCheck(ctx context.Context, o checkOptions, d *deps) error {
+	cl, err := d.Client(o.Profile)
 	if err != nil {
 		return err
 	}
-	if err := printCheck(st.Out, rep, o); err != nil {
+	defer releaseConnections(cl)
+	rep, err := tokenmgr.Check(ctx, cl, tokenmgrCheckOptions(o.accessCheck))
+	if err != nil {
 		return err
 	}
-	return checkResult(rep, time.Now())
+	if err := printCheck(d.IO.Out, rep, o.accessCheck); err != nil {
+		return err
+	}
+	return checkResult(rep, d.Now())
 }
 
 // releaseConnections closes the client's idle connections once a command is done with it.
@@ -124,7 +131,7 @@ func releaseConnections(cl *sharing.Client) {
 	}
 }
 
-func tokenmgrCheckOptions(o checkOptions) tokenmgr.CheckOptions {
+func tokenmgrCheckOptions(o accessCheck) tokenmgr.CheckOptions {
 	warn := o.WarnExpiry
 	if warn == 0 {
 		warn = -1 // tokenmgr: 0 is the default window, negative disables
@@ -132,7 +139,7 @@ func tokenmgrCheckOptions(o checkOptions) tokenmgr.CheckOptions {
 	return tokenmgr.CheckOptions{Tables: o.Tables, WarnExpiry: warn, Parallel: o.Parallel}
 }
 
-func printCheck(out io.Writer, rep *tokenmgr.CheckReport, o checkOptions) error {
+func printCheck(out io.Writer, rep *tokenmgr.CheckReport, o accessCheck) error {
 	switch {
 	case o.Output == "json":
 		return writeJSON(out, rep)

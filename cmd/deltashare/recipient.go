@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -10,6 +8,9 @@ import (
 	"github.com/deltashare/deltashare/tokenmgr/databricks"
 	"github.com/urfave/cli/v2"
 )
+
+// This file holds `deltashare recipient` (its subcommands are in recipient_*.go) and how a
+// recipient is shown.
 
 func init() { commandSet = append(commandSet, recipientCommand) }
 
@@ -115,127 +116,4 @@ func printRecipient(out io.Writer, r *databricks.Recipient, showLink bool, now t
 		}
 	}
 	return nil
-}
-
-func recipientCreateCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "create",
-		Usage:     "create a TOKEN recipient and print its activation link",
-		ArgsUsage: "NAME",
-		Flags: workspaceFlags(
-			&cli.StringFlag{Name: "comment", Usage: "the recipient's comment"},
-		),
-		Action: func(c *cli.Context) error {
-			mode, err := outputMode(c)
-			if err != nil {
-				return err
-			}
-			if err := nargs(c, 1, 1, "[--comment C] NAME"); err != nil {
-				return err
-			}
-			ws, err := databricks.NewWorkspace(c.Context, workspaceOptionsFrom(c))
-			if err != nil {
-				return err
-			}
-			return runRecipientCreate(c.Context, ws, c.Args().First(), c.String("comment"), mode, ioFrom(c).Out)
-		},
-	}
-}
-
-func runRecipientCreate(ctx context.Context, ws *databricks.Workspace, name, comment, mode string, out io.Writer) error {
-	r, err := ws.CreateRecipient(ctx, name, comment)
-	if err != nil {
-		return err
-	}
-	// The activation link is what this command is for: it is printed.
-	if mode == "json" {
-		return writeJSON(out, toRecipientJSON(r, true, time.Now()))
-	}
-	fmt.Fprintf(out, "created recipient %s (%s)\n", r.Name, r.AuthenticationType)
-	if r.ActivationLink.IsZero() {
-		fmt.Fprintf(out, "the workspace returned no activation link: see deltashare recipient show --show-link %s\n", r.Name)
-		return nil
-	}
-	fmt.Fprintf(out, "activation link (works once; send it to the recipient privately):\n%s\n", r.ActivationLink.Reveal())
-	return nil
-}
-
-func recipientShowCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "show",
-		Usage:     "show a recipient: state and tokens with expiry (activation link with --show-link)",
-		ArgsUsage: "NAME",
-		Flags: workspaceFlags(
-			&cli.BoolFlag{Name: "show-link", Usage: "print the unused activation link"},
-		),
-		Action: func(c *cli.Context) error {
-			mode, err := outputMode(c)
-			if err != nil {
-				return err
-			}
-			if err := nargs(c, 1, 1, "[--show-link] NAME"); err != nil {
-				return err
-			}
-			ws, err := databricks.NewWorkspace(c.Context, workspaceOptionsFrom(c))
-			if err != nil {
-				return err
-			}
-			r, err := ws.ShowRecipient(c.Context, c.Args().First())
-			if err != nil {
-				return err
-			}
-			out, now := ioFrom(c).Out, time.Now()
-			if mode == "json" {
-				return writeJSON(out, toRecipientJSON(r, c.Bool("show-link"), now))
-			}
-			return printRecipient(out, r, c.Bool("show-link"), now)
-		},
-	}
-}
-
-func recipientRotateCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "rotate",
-		Usage:     "issue a new token and activation link; old tokens keep working for --keep-old-for",
-		ArgsUsage: "NAME",
-		Flags: workspaceFlags(
-			&cli.StringFlag{Name: "keep-old-for", Usage: "how long the existing tokens keep working (1h, 7d, ...; 0 revokes them at once) (required)"},
-			&cli.BoolFlag{Name: "show-link", Usage: "print the new activation link"},
-		),
-		Action: func(c *cli.Context) error {
-			mode, err := outputMode(c)
-			if err != nil {
-				return err
-			}
-			if err := nargs(c, 1, 1, "--keep-old-for 1h [--show-link] NAME"); err != nil {
-				return err
-			}
-			if !c.IsSet("keep-old-for") {
-				return usageError(errors.New("recipient rotate: say how long the current tokens keep working with --keep-old-for (e.g. 1h, 7d; 0 revokes them at once, cutting the recipient off until they activate the new link)"))
-			}
-			keep, err := durationFlag(c, "keep-old-for")
-			if err != nil {
-				return err
-			}
-			ws, err := databricks.NewWorkspace(c.Context, workspaceOptionsFrom(c))
-			if err != nil {
-				return err
-			}
-			r, err := ws.RotateRecipientToken(c.Context, c.Args().First(), keep)
-			if err != nil {
-				return err
-			}
-			out, now := ioFrom(c).Out, time.Now()
-			show := c.Bool("show-link")
-			if mode == "json" {
-				return writeJSON(out, toRecipientJSON(r, show, now))
-			}
-			old := "the old tokens were revoked"
-			if keep > 0 {
-				old = fmt.Sprintf("the old tokens keep working until %s", now.Add(keep).UTC().Format(time.RFC3339))
-			}
-			fmt.Fprintf(out, "rotated the token of recipient %s: %s; the recipient must activate the new link\n\n", r.Name, old)
-			return printRecipient(out, r, show, now)
-		},
-	}
 }

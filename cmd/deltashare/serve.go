@@ -1,12 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -64,19 +65,23 @@ with none of these, a random token written to --profile-out FILE (a ready profil
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usageError(fmt.Errorf("serve takes no arguments (got %q): give tables with --table share.schema.table=PATH", c.Args().First()))
-			}
-			return runServe(c, serveOptions{
-				ConfigFile: c.String("config"), Addr: c.String("addr"), Tokens: c.StringSlice("token"),
-				TokenEnv: c.String("token-env"), Tables: c.StringSlice("table"), NoHistory: c.Bool("no-history"),
-				ProfileOut: c.String("profile-out"), Activation: c.Bool("activation"), Activations: c.Int("activations"),
-				ActivationTTL: c.Duration("activation-ttl"), URLTTL: c.Duration("url-ttl"), Prefix: c.String("prefix"),
-				PublicURL: c.String("public-url"), LogLevel: c.String("log-level"), LogFormat: c.String("log-format"),
-			})
-		},
+		Action: action(parseServeOptions, runServe),
 	}
+}
+
+func parseServeOptions(c *cli.Context) (serveOptions, error) {
+	if c.NArg() > 0 {
+		return serveOptions{}, usageError(fmt.Errorf("serve takes no arguments (got %q): give tables with --table share.schema.table=PATH", c.Args().First()))
+	}
+	o := serveOptions{
+		ConfigFile: c.String("config"), Addr: c.String("addr"), Tokens: c.StringSlice("token"),
+		TokenEnv: c.String("token-env"), Tables: c.StringSlice("table"), NoHistory: c.Bool("no-history"),
+		ProfileOut: c.String("profile-out"), Activation: c.Bool("activation"), Activations: c.Int("activations"),
+		ActivationTTL: c.Duration("activation-ttl"), URLTTL: c.Duration("url-ttl"), Prefix: c.String("prefix"),
+		PublicURL: c.String("public-url"), LogLevel: c.String("log-level"), LogFormat: c.String("log-format"),
+	}
+	_, err := newLogger(io.Discard, o.LogLevel, o.LogFormat) // --log-level and --log-format are valid
+	return o, err
 }
 
 // serverConfig builds the server configuration from a config file and flags.
@@ -147,7 +152,7 @@ func noHistory(cfg *server.Config, f server.TableFlag) {
 }
 
 // newLogger builds the structured logger for --log-level and --log-format.
-func newLogger(w *os.File, level, format string) (*slog.Logger, error) {
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageError(fmt.Errorf("unknown --log-level %q: use debug, info, warn or error", level))
@@ -170,8 +175,9 @@ func randomToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func runServe(c *cli.Context, o serveOptions) error {
-	st := ioFrom(c)
+// runServe serves until ctx is cancelled (SIGINT, SIGTERM); the server's log goes to stderr.
+func runServe(ctx context.Context, o serveOptions, d *deps) error {
+	st := d.IO
 	cfg, err := serverConfig(o)
 	if err != nil {
 		return err
@@ -188,7 +194,7 @@ func runServe(c *cli.Context, o serveOptions) error {
 			cfg.Tokens = append(cfg.Tokens, server.Token{Name: "generated", Value: generated})
 		}
 	}
-	logger, err := newLogger(os.Stderr, o.LogLevel, o.LogFormat)
+	logger, err := newLogger(st.Err, o.LogLevel, o.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -216,7 +222,7 @@ func runServe(c *cli.Context, o serveOptions) error {
 	}
 	if cfg.Activation {
 		for i := 0; i < max(o.Activations, 1); i++ {
-			link, err := srv.NewActivation(c.Context, o.ActivationTTL)
+			link, err := srv.NewActivation(ctx, o.ActivationTTL)
 			if err != nil {
 				ln.Close()
 				return err
@@ -225,5 +231,5 @@ func runServe(c *cli.Context, o serveOptions) error {
 			fmt.Fprintf(st.Out, "activation link: %s\n", link)
 		}
 	}
-	return srv.Serve(c.Context, ln)
+	return srv.Serve(ctx, ln)
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+// credsListOptions are the options of `deltashare creds list`.
+type credsListOptions struct {
+	Output string // text or json
+}
+
+func credsListCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "list",
+		Usage:  "list stored credentials: name, state, endpoint, time to expiry",
+		Flags:  []cli.Flag{outputFlag, configDirFlag},
+		Action: action(parseCredsListOptions, runCredsList),
+	}
+}
+
+func parseCredsListOptions(c *cli.Context) (o credsListOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	return o, nargs(c, 0, 0, "[--output json]")
+}
+
+func runCredsList(_ context.Context, o credsListOptions, d *deps) error {
+	store, err := d.Store()
+	if err != nil {
+		return err
+	}
+	metas, err := store.List()
+	if err != nil {
+		return err
+	}
+	now, out := d.Now(), d.IO.Out
+	if o.Output == "json" {
+		rows := make([]credJSON, 0, len(metas))
+		for _, m := range metas {
+			rows = append(rows, credJSON{Meta: m, ExpiresIn: credExpiresIn(now, m)})
+		}
+		return writeJSON(out, rows)
+	}
+	if len(metas) == 0 {
+		_, err := fmt.Fprintf(out, "no stored credentials in %s: add one with deltashare activate LINK or deltashare creds import NAME FILE\n", store.Dir())
+		return err
+	}
+	tw := newTable(out)
+	fmt.Fprintln(tw, "NAME\tSTATE\tENDPOINT\tEXPIRES IN")
+	for _, m := range metas {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, m.State, orDash(m.Endpoint), credExpiresIn(now, m))
+	}
+	return tw.Flush()
+}

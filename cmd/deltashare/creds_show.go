@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/tokenmgr"
+)
+
+// credsShowOptions are the options of `deltashare creds show`.
+type credsShowOptions struct {
+	Output string // text or json
+	Name   string
+}
+
+func credsShowCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show a stored credential: metadata and profile (token and client secret redacted)",
+		ArgsUsage: "NAME",
+		Flags:     []cli.Flag{outputFlag, configDirFlag},
+		Action:    action(parseCredsShowOptions, runCredsShow),
+	}
+}
+
+func parseCredsShowOptions(c *cli.Context) (o credsShowOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	if err := nargs(c, 1, 1, "NAME"); err != nil {
+		return o, err
+	}
+	o.Name = c.Args().First()
+	return o, nil
+}
+
+func runCredsShow(_ context.Context, o credsShowOptions, d *deps) error {
+	store, err := d.Store()
+	if err != nil {
+		return err
+	}
+	m, err := store.Stat(o.Name)
+	if err != nil {
+		return err
+	}
+	now := d.Now()
+	cj := credJSON{Meta: m, ExpiresIn: credExpiresIn(now, m)}
+	if m.State != tokenmgr.StatePending {
+		cred, err := store.Get(o.Name)
+		if err != nil {
+			return err
+		}
+		cj.Meta, cj.Path = cred.Meta, cred.Path
+		if cj.Profile, err = redactedProfileJSON(cred.Profile); err != nil {
+			return err
+		}
+	}
+	if o.Output == "json" {
+		return writeJSON(d.IO.Out, cj)
+	}
+	return printCred(d.IO.Out, m, cj, now)
+}
+
+// printCred writes a stored credential for people: m as the store's metadata says, cj with
+// its file and redacted profile.
+func printCred(out io.Writer, m tokenmgr.Meta, cj credJSON, now time.Time) error {
+	fmt.Fprintf(out, "name:      %s\n", m.Name)
+	fmt.Fprintf(out, "state:     %s\n", m.State)
+	fmt.Fprintf(out, "endpoint:  %s\n", orDash(m.Endpoint))
+	if m.ProfileType != "" {
+		fmt.Fprintf(out, "type:      %s\n", m.ProfileType)
+	}
+	src := string(m.Source.Kind)
+	if m.Source.Host != "" {
+		src += " from " + m.Source.Host
+	}
+	if m.Source.File != "" {
+		src += " of " + m.Source.File
+	}
+	fmt.Fprintf(out, "source:    %s\n", src)
+	if !m.Created.IsZero() {
+		fmt.Fprintf(out, "created:   %s\n", m.Created.UTC().Format(time.RFC3339))
+	}
+	if m.State == tokenmgr.StatePending {
+		fmt.Fprintf(out, "the activation link was recorded but the credential was not downloaded: run deltashare activate --name %s to download it\n", m.Name)
+		return nil
+	}
+	fmt.Fprintf(out, "expires:   %s\n", expiryPhrase(now, m.Expiry))
+	fmt.Fprintf(out, "file:      %s\n", cj.Path)
+	var pretty strings.Builder
+	if err := writeJSON(&pretty, cj.Profile); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "profile (secrets redacted; deltashare creds export %s writes the real file):\n%s", m.Name, pretty.String())
+	return nil
+}
+
+// redactedProfileJSON is the profile file JSON with the bearer token and client secret
+// replaced by "[redacted]".
+func redactedProfileJSON(p *sharing.Profile) (json.RawMessage, error) {
+	q := *p
+	if q.BearerToken != "" {
+		q.BearerToken = "[redacted]"
+	}
+	if q.ClientSecret != "" {
+		q.ClientSecret = "[redacted]"
+	}
+	return json.Marshal(q)
+}

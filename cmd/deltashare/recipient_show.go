@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
+)
+
+// recipientShowOptions are the options of `deltashare recipient show`.
+type recipientShowOptions struct {
+	Workspace databricks.WorkspaceOptions
+	Name      string
+	ShowLink  bool   // print the unused activation link
+	Output    string // text or json
+}
+
+func recipientShowCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show a recipient: state and tokens with expiry (activation link with --show-link)",
+		ArgsUsage: "NAME",
+		Flags: workspaceFlags(
+			&cli.BoolFlag{Name: "show-link", Usage: "print the unused activation link"},
+		),
+		Action: action(parseRecipientShowOptions, runRecipientShow),
+	}
+}
+
+func parseRecipientShowOptions(c *cli.Context) (o recipientShowOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	if err := nargs(c, 1, 1, "[--show-link] NAME"); err != nil {
+		return o, err
+	}
+	o.Workspace, o.Name, o.ShowLink = workspaceOptionsFrom(c), c.Args().First(), c.Bool("show-link")
+	return o, nil
+}
+
+func runRecipientShow(ctx context.Context, o recipientShowOptions, d *deps) error {
+	ws, err := d.Workspace(ctx, o.Workspace)
+	if err != nil {
+		return err
+	}
+	r, err := ws.ShowRecipient(ctx, o.Name)
+	if err != nil {
+		return err
+	}
+	if o.Output == "json" {
+		return writeJSON(d.IO.Out, toRecipientJSON(r, o.ShowLink, d.Now()))
+	}
+	return printRecipient(d.IO.Out, r, o.ShowLink, d.Now())
+}
