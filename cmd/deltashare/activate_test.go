@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/server"
 	"github.com/deltashare/deltashare/tokenmgr"
 	"github.com/stretchr/testify/assert"
@@ -38,9 +38,6 @@ func activationServer(t *testing.T) *server.Server {
 		c.Activation = true
 		c.Tokens = nil
 	})
-	// Runs before the server stops: idle connections of the activation requests (made with
-	// http.DefaultTransport) would make its graceful shutdown wait.
-	t.Cleanup(func() { http.DefaultTransport.(*http.Transport).CloseIdleConnections() })
 	return srv
 }
 
@@ -85,6 +82,13 @@ func (tr *transcript) run(stdin string, args ...string) result {
 	return r
 }
 
+// add records the result of a run function (see call).
+func (tr *transcript) add(r result) result {
+	tr.runs = append(tr.runs, r)
+	tr.cmds = append(tr.cmds, fmt.Sprintf("call %d", len(tr.runs)))
+	return r
+}
+
 // assertNoSecrets checks that no stdout or stderr holds any of the secrets.
 func (tr *transcript) assertNoSecrets(secrets ...string) {
 	tr.t.Helper()
@@ -106,13 +110,48 @@ func fileMode(t *testing.T, path string) os.FileMode {
 	return info.Mode().Perm()
 }
 
+// defaultCheck is the access check the check flags' defaults give.
+func defaultCheck() accessCheck {
+	return accessCheck{WarnExpiry: 7 * 24 * time.Hour, Parallel: tokenmgr.DefaultCheckParallel, Output: "text"}
+}
+
+func TestParseActivateOptions(t *testing.T) {
+	const link = "https://h.example/delta_sharing/retrieve_config.html?abc"
+	testParse(t, parseActivateOptions, []parseCase[activateOptions]{
+		{name: "link", args: []string{"activate", link}, want: activateOptions{Link: link, Check: defaultCheck()}},
+		{name: "flags after the link", args: []string{"activate", link, "--name", "demo", "--out", "o.share", "-q"},
+			want: activateOptions{Link: link, Name: "demo", Out: "o.share", Check: accessCheck{WarnExpiry: 7 * 24 * time.Hour, Parallel: 4, Output: "text", Quiet: true}}},
+		{name: "code and host", args: []string{"activate", "-n", "x", "--host", "https://h.example", "abc"}, want: activateOptions{Link: "abc", Host: "https://h.example", Name: "x", Check: defaultCheck()}},
+		{name: "from stdin", args: []string{"activate", "--output", "json", "-"}, want: activateOptions{LinkFromStdin: true, Check: accessCheck{WarnExpiry: 7 * 24 * time.Hour, Parallel: 4, Output: "json"}}},
+		{name: "resume", args: []string{"activate", "--name", "x", "--warn-expiry", "0", "--parallel", "64"}, want: activateOptions{Name: "x", Check: accessCheck{Parallel: 64, Output: "text"}}},
+		{name: "nothing", args: []string{"activate"}, code: exitUsage, msg: "activate needs the activation link"},
+		{name: "two links", args: []string{"activate", link, link}, code: exitUsage, msg: "LINK"},
+		{name: "bad warn-expiry", args: []string{"activate", "--warn-expiry", "soon", link}, code: exitUsage, msg: `invalid --warn-expiry "soon"`},
+		{name: "bad parallel", args: []string{"activate", "--parallel", "65", link}, code: exitUsage, msg: "invalid --parallel 65"},
+		{name: "bad output", args: []string{"activate", "-O", "yaml", link}, code: exitUsage, msg: "yaml"},
+	})
+}
+
 func TestActivateEndToEnd(t *testing.T) {
 	store := credEnv(t)
 	srv := activationServer(t)
 	link := mintLink(t, srv, 30*24*time.Hour)
+	d := testDeps(t, store)
 	tr := &transcript{t: t}
+	activate := func(stdin string, o activateOptions) result { return tr.add(call(t, d, stdin, runActivate, o)) }
+	check := func(o checkOptions) result { return tr.add(call(t, d, "", runCheck, o)) }
+	checkOf := func(ref string, set func(*checkOptions)) checkOptions {
+		o := checkOptions{Profile: ref, accessCheck: defaultCheck()}
+		if set != nil {
+			set(&o)
+		}
+		return o
+	}
+	list := func(output string) result {
+		return tr.add(call(t, d, "", runCredsList, credsListOptions{Output: output}))
+	}
 
-	// Activate: stored, checked, exit 0.
+	// Activate through the app (the store from DELTASHARE_CONFIG_DIR): stored, checked, exit 0.
 	r := tr.run("", "activate", link, "--name", "demo") // flags may follow the link
 	require.Equal(t, exitOK, r.Code, r.Out+r.Err)
 	stored := filepath.Join(store, "credentials", "demo.share")
@@ -127,20 +166,20 @@ func TestActivateEndToEnd(t *testing.T) {
 	token := storedToken(t, store, "demo")
 
 	// creds list shows it active.
-	r = tr.run("", "creds", "list")
+	r = list("text")
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Regexp(t, `(?m)^demo\s+active\s+`+srv.Endpoint()+`\s+(29d 23h|30d)\s*$`, r.Out)
-	r = tr.run("", "creds", "list", "--output", "json")
+	r = list("json")
 	require.Equal(t, exitOK, r.Code, r.Err)
-	var list []map[string]any
-	require.NoError(t, json.Unmarshal([]byte(r.Out), &list))
-	require.Len(t, list, 1)
-	assert.Equal(t, "demo", list[0]["name"])
-	assert.Equal(t, "active", list[0]["state"])
-	assert.Equal(t, "activation", list[0]["source"].(map[string]any)["kind"])
+	var list0 []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &list0))
+	require.Len(t, list0, 1)
+	assert.Equal(t, "demo", list0[0]["name"])
+	assert.Equal(t, "active", list0[0]["state"])
+	assert.Equal(t, "activation", list0[0]["source"].(map[string]any)["kind"])
 
 	// The stored name works wherever a profile does.
-	r = tr.run("", "tables", "-p", "demo")
+	r = tr.add(call(t, d, "", runTables, tablesOptions{Profile: "demo", Output: "text"}))
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "demo.sales.orders")
 
@@ -149,9 +188,9 @@ func TestActivateEndToEnd(t *testing.T) {
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Equal(t, 2900, strings.Count(r.Out, "\n"))
 
-	r = tr.run("", "check", "-p", "demo")
+	r = check(checkOf("demo", nil))
 	assert.Equal(t, exitOK, r.Code, r.Err)
-	r = tr.run("", "check", "-p", "demo", "--output", "json")
+	r = check(checkOf("demo", func(o *checkOptions) { o.Output = "json" }))
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var rep map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &rep))
@@ -160,27 +199,28 @@ func TestActivateEndToEnd(t *testing.T) {
 	assert.Len(t, rep["tables"], 2)
 
 	// The link works once: a second activation is refused with exit 4, and nothing is kept.
-	r = tr.run("", "activate", "--name", "other", link)
+	r = activate("", activateOptions{Name: "other", Link: tokenmgr.Sensitive(link), Check: defaultCheck()})
 	assert.Equal(t, exitAuth, r.Code, r.Err)
 	assert.Contains(t, r.Err, tokenmgr.ErrActivationUsed.Error())
-	r = tr.run("", "creds", "list")
+	r = list("text")
 	assert.NotContains(t, r.Out, "other")
 
 	// Expiry within the warning window: exit 5 (the token has ~30 days left).
-	r = tr.run("", "check", "-p", "demo", "--warn-expiry", "60d")
+	r = check(checkOf("demo", func(o *checkOptions) { o.WarnExpiry = 60 * 24 * time.Hour }))
 	assert.Equal(t, exitExpiring, r.Code, r.Err)
 	assert.Contains(t, r.Out, "WARNING")
 	assert.Contains(t, r.Err, "within the 60d warning window")
-	r = tr.run("", "check", "-p", "demo", "--warn-expiry", "0")
+	r = check(checkOf("demo", func(o *checkOptions) { o.WarnExpiry = 0 }))
 	assert.Equal(t, exitOK, r.Code, "0 disables the warning: %s", r.Err)
 
 	// A table that does not exist: exit 3, the other table still checked.
-	r = tr.run("", "check", "-p", "demo", "demo.sales.orders", "demo.sales.nope")
+	nope := protocol.Table{Share: "demo", Schema: "sales", Name: "nope"}
+	r = check(checkOf("demo", func(o *checkOptions) { o.Tables = []protocol.Table{ordersTable, nope} }))
 	assert.Equal(t, exitPartial, r.Code, r.Err)
 	assert.Contains(t, r.Out, "ok    demo.sales.orders")
 	assert.Contains(t, r.Out, "FAIL  demo.sales.nope")
 	assert.Contains(t, r.Err, "1 of 2 tables could not be read (demo.sales.nope)")
-	r = tr.run("", "check", "-p", "demo", "--output", "json", "demo.sales.nope")
+	r = check(checkOf("demo", func(o *checkOptions) { o.Output, o.Tables = "json", []protocol.Table{nope} }))
 	assert.Equal(t, exitPartial, r.Code)
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &rep))
 	assert.Equal(t, "partial", rep["status"])
@@ -190,27 +230,29 @@ func TestActivateEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	expired := filepath.Join(dir, "expired.share")
 	require.NoError(t, os.WriteFile(expired, []byte(`{"shareCredentialsVersion":1,"endpoint":"`+srv.Endpoint()+`","bearerToken":"`+token+`","expirationTime":"2020-01-02T03:04:05Z"}`), 0o600))
-	r = tr.run("", "check", "-p", expired)
+	r = check(checkOf(expired, nil))
 	assert.Equal(t, exitAuth, r.Code, r.Err)
 	assert.Contains(t, r.Out, "EXPIRED on 2020-01-02T03:04:05Z")
 	assert.Contains(t, r.Err, "deltashare activate")
-	r = tr.run("", "creds", "import", "old", expired)
+	r = tr.add(call(t, d, "", runCredsImport, credsImportOptions{Name: "old", File: expired}))
 	require.Equal(t, exitOK, r.Code, r.Err)
-	r = tr.run("", "creds", "list")
+	r = list("text")
 	assert.Regexp(t, `(?m)^old\s+expired\s+.*expired \d+d( \d+h)? ago\s*$`, r.Out)
-	r = tr.run("", "check", "-p", "old", "--output", "json")
+	r = check(checkOf("old", func(o *checkOptions) { o.Output = "json" }))
 	assert.Equal(t, exitAuth, r.Code)
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &rep))
 	assert.Equal(t, "expired", rep["status"])
 	rejected := filepath.Join(dir, "rejected.share")
 	require.NoError(t, os.WriteFile(rejected, []byte(`{"shareCredentialsVersion":1,"endpoint":"`+srv.Endpoint()+`","bearerToken":"not-the-token-0123456789"}`), 0o600))
-	r = tr.run("", "check", "-p", rejected)
+	r = check(checkOf(rejected, nil))
 	assert.Equal(t, exitAuth, r.Code, r.Err)
 	assert.Contains(t, r.Out, "REJECTED")
 
 	// JSON output of activate; a link read from standard input; a bare code with --host.
 	link2 := mintLink(t, srv, 30*24*time.Hour)
-	r = tr.run("", "activate", "--output", "json", "--name", "j", link2)
+	jsonCheck := defaultCheck()
+	jsonCheck.Output = "json"
+	r = activate("", activateOptions{Name: "j", Link: tokenmgr.Sensitive(link2), Check: jsonCheck})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var aj struct {
 		Credential struct{ Name, Path, Endpoint string }
@@ -226,10 +268,15 @@ func TestActivateEndToEnd(t *testing.T) {
 	assert.Len(t, aj.Check.Tables, 2)
 
 	link3 := mintLink(t, srv, 30*24*time.Hour)
-	r = tr.run(link3+"\n", "activate", "--name", "fromstdin", "-")
+	r = activate(link3+"\n", activateOptions{Name: "fromstdin", LinkFromStdin: true, Check: defaultCheck()})
 	require.Equal(t, exitOK, r.Code, r.Err)
+	r = activate("\n", activateOptions{Name: "nolink", LinkFromStdin: true, Check: defaultCheck()})
+	assert.Equal(t, exitUsage, r.Code)
+	assert.Contains(t, r.Err, "standard input held no activation link")
 	link4 := mintLink(t, srv, 30*24*time.Hour)
-	r = tr.run("", "activate", "--quiet", "--name", "coded", "--host", srv.BaseURL(), linkCode(t, link4))
+	quiet := defaultCheck()
+	quiet.Quiet = true
+	r = activate("", activateOptions{Name: "coded", Host: srv.BaseURL(), Link: tokenmgr.Sensitive(linkCode(t, link4)), Check: quiet})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Empty(t, r.Out, "--quiet prints nothing when all is well")
 
@@ -240,34 +287,37 @@ func TestActivateEndToEnd(t *testing.T) {
 func TestActivateRefusesBeforeDownload(t *testing.T) {
 	store := credEnv(t)
 	srv := activationServer(t)
+	d := testDeps(t, store)
 	tr := &transcript{t: t}
+	activate := func(o activateOptions) result {
+		o.Check = defaultCheck()
+		return tr.add(call(t, d, "", runActivate, o))
+	}
 	first := mintLink(t, srv, 30*24*time.Hour)
-	r := tr.run("", "activate", "--name", "Acme", first)
+	r := activate(activateOptions{Name: "Acme", Link: tokenmgr.Sensitive(first)})
 	require.Equal(t, exitOK, r.Code, r.Err)
 
-	link := mintLink(t, srv, 30*24*time.Hour)
+	link := tokenmgr.Sensitive(mintLink(t, srv, 30*24*time.Hour))
 	// The same name in another letter case: refused, and the link is not used up.
 	for _, name := range []string{"acme", "ACME", "aCmE"} {
-		r = tr.run("", "activate", "--name", name, link)
+		r = activate(activateOptions{Name: name, Link: link})
 		assert.Equal(t, exitError, r.Code, r.Err)
 		assert.Contains(t, r.Err, `a credential named "Acme" already exists`)
 	}
 	// An existing --out file and an invalid name: refused too.
 	existing := filepath.Join(t.TempDir(), "exists.share")
 	require.NoError(t, os.WriteFile(existing, nil, 0o600))
-	r = tr.run("", "activate", "--name", "fresh", "--out", existing, link)
+	r = activate(activateOptions{Name: "fresh", Out: existing, Link: link})
 	assert.Equal(t, exitError, r.Code, r.Err)
 	assert.Contains(t, r.Err, "already exists")
-	r = tr.run("", "activate", "--name", "../evil", link)
+	r = activate(activateOptions{Name: "../evil", Link: link})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
-	r = tr.run("", "activate")
-	assert.Equal(t, exitUsage, r.Code)
-	r = tr.run("", "activate", "--name", "x", "https://example.com/not-a-link")
+	r = activate(activateOptions{Name: "x", Link: "https://example.com/not-a-link"})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 
 	// The link still works.
 	out := filepath.Join(t.TempDir(), "copy.share")
-	r = tr.run("", "activate", "--name", "acme2", "--out", out, link)
+	r = activate(activateOptions{Name: "acme2", Out: out, Link: link})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "Also written to "+out)
 	assert.Equal(t, os.FileMode(0o600), fileMode(t, out))
@@ -275,19 +325,21 @@ func TestActivateRefusesBeforeDownload(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(copyData), storedToken(t, store, "acme2"))
 
-	tr.assertNoSecrets(first, linkCode(t, first), link, linkCode(t, link), storedToken(t, store, "acme"), storedToken(t, store, "acme2"))
+	tr.assertNoSecrets(first, linkCode(t, first), string(link), linkCode(t, string(link)), storedToken(t, store, "acme"), storedToken(t, store, "acme2"))
 }
 
 func TestActivateExitCodeFollowsCheck(t *testing.T) {
-	credEnv(t)
+	store := credEnv(t)
 	srv := activationServer(t)
+	d := testDeps(t, store)
 	// A token that lasts 2 days, checked with the default 7-day window: stored, exit 5.
-	r := run(t, "", "activate", "--name", "short", mintLink(t, srv, 48*time.Hour))
+	r := call(t, d, "", runActivate, activateOptions{Name: "short", Link: tokenmgr.Sensitive(mintLink(t, srv, 48*time.Hour)), Check: defaultCheck()})
 	assert.Equal(t, exitExpiring, r.Code, r.Err)
 	assert.Contains(t, r.Out, "Activated credential short")
 	assert.Contains(t, r.Out, "Status:   expiring (exit 5)")
-	r = run(t, "", "creds", "list")
+	r = call(t, d, "", runCredsList, credsListOptions{Output: "text"})
 	assert.Regexp(t, `(?m)^short\s+active\s+.*\s(1d 23h|2d)\s*$`, r.Out)
+	// Through the app: --warn-expiry 1d, exit 0.
 	r = run(t, "", "activate", "--name", "short2", "--warn-expiry", "1d", mintLink(t, srv, 48*time.Hour))
 	assert.Equal(t, exitOK, r.Code, r.Err)
 }
@@ -321,23 +373,35 @@ func TestActivationOnlyCopyIsPrinted(t *testing.T) {
 	assert.Empty(t, errb.String())
 }
 
+func TestParseCheckOptions(t *testing.T) {
+	customers := protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}
+	testParse(t, parseCheckOptions, []parseCase[checkOptions]{
+		{name: "defaults", args: []string{"check", "-p", "me.share"}, want: checkOptions{Profile: "me.share", accessCheck: defaultCheck()}},
+		{name: "every flag", args: []string{"check", "demo.sales.orders", "-p", "x", "--warn-expiry", "36h", "--parallel", "2", "-O", "json", "-q", "demo.sales.customers"},
+			want: checkOptions{Profile: "x", accessCheck: accessCheck{Tables: []protocol.Table{ordersTable, customers}, WarnExpiry: 36 * time.Hour, Parallel: 2, Output: "json", Quiet: true}}},
+		// A table argument may carry the profile, as the Python connector writes it.
+		{name: "profile in the tables", args: []string{"check", "/p/a.share#demo.sales.orders", "/p/a.share#demo.sales.customers"},
+			want: checkOptions{Profile: "/p/a.share", accessCheck: accessCheck{Tables: []protocol.Table{ordersTable, customers}, WarnExpiry: 7 * 24 * time.Hour, Parallel: 4, Output: "text"}}},
+		{name: "profile from the environment", args: []string{"check"}, env: map[string]string{"DELTASHARE_PROFILE": "env.share"}, want: checkOptions{Profile: "env.share", accessCheck: defaultCheck()}},
+		{name: "no credential", args: []string{"check"}, code: exitUsage, msg: "no credential given"},
+		{name: "warn-expiry not a duration", args: []string{"check", "-p", "x", "--warn-expiry", "soon"}, code: exitUsage, msg: "--warn-expiry"},
+		{name: "warn-expiry negative", args: []string{"check", "-p", "x", "--warn-expiry", "-1d"}, code: exitUsage, msg: "--warn-expiry"},
+		{name: "warn-expiry forever", args: []string{"check", "-p", "x", "--warn-expiry", "forever"}, code: exitUsage, msg: "forever"},
+		{name: "parallel 0", args: []string{"check", "-p", "x", "--parallel", "0"}, code: exitUsage, msg: "use 1 to 64"},
+		{name: "parallel not a number", args: []string{"check", "-p", "x", "--parallel", "many"}, code: exitUsage, msg: "parallel"},
+		{name: "bad table", args: []string{"check", "-p", "x", "only.two"}, code: exitUsage, msg: "share.schema.table"},
+		{name: "bad output", args: []string{"check", "-p", "x", "--output", "yaml"}, code: exitUsage, msg: "yaml"},
+		{name: "two profiles", args: []string{"check", "-p", "x", "a#x.y.z", "b#x.y.z"}, code: exitUsage, msg: "different profiles"},
+	})
+}
+
 func TestCheckArguments(t *testing.T) {
 	credEnv(t)
 	profile, _ := demoServer(t)
-	for _, args := range [][]string{
-		{"check"},
-		{"check", "-p", profile, "--warn-expiry", "soon"},
-		{"check", "-p", profile, "--warn-expiry", "-1d"},
-		{"check", "-p", profile, "--parallel", "0"},
-		{"check", "-p", profile, "only.two"},
-		{"check", "-p", profile, "--output", "yaml"},
-		{"check", "-p", profile, "a#x.y.z", "b#x.y.z"},
-	} {
-		r := run(t, "", args...)
-		assert.Equal(t, exitUsage, r.Code, "%v: %s", args, r.Err)
-	}
 	// A table argument may carry the profile, as the Python connector writes it.
 	r := run(t, "", "check", profile+"#demo.sales.orders")
 	assert.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "Tables:   1")
+	r = run(t, "", "check", "-p", profile, "--parallel", "0")
+	assert.Equal(t, exitUsage, r.Code, r.Err)
 }

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deltashare/deltashare/tokenmgr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestBadProfiles(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	d := testDeps(t, storeDir(t))
+	shares := func(ref string) result { return call(t, d, "", runShares, sharesOptions{Profile: ref, Output: "text"}) }
 	dir := t.TempDir()
 	huge := `{"shareCredentialsVersion":1,"endpoint":"http://127.0.0.1:9/","bearerToken":"t","pad":"` + strings.Repeat("x", 11<<20) + `"}`
 	for _, tc := range []struct {
@@ -43,14 +45,14 @@ func TestBadProfiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".share")
 			require.NoError(t, os.WriteFile(p, []byte(tc.content), 0o600))
-			r := run(t, "", "shares", "-p", p)
+			r := shares(p)
 			assert.Equal(t, tc.code, r.Code, r.Err)
 			assert.Contains(t, strings.ToLower(r.Err), strings.ToLower(tc.msg))
 			assert.Less(t, len(r.Err), 2000, "the message is short: %s", r.Err[:min(len(r.Err), 300)])
 			assert.NotContains(t, r.Err, `"t"`)
 		})
 	}
-	r := run(t, "", "shares", "-p", filepath.Join(dir, "nope.share"))
+	r := shares(filepath.Join(dir, "nope.share"))
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 	assert.Contains(t, r.Err, "does not exist")
 	assert.Contains(t, r.Err, "deltashare creds list", "says what to do next")
@@ -120,7 +122,10 @@ func TestFlagsOutOfRange(t *testing.T) {
 }
 
 func TestMalformedActivationLinks(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	d := testDeps(t, storeDir(t))
+	activate := func(name, link string) result {
+		return call(t, d, "", runActivate, activateOptions{Name: name, Link: tokenmgr.Sensitive(link), Check: defaultCheck()})
+	}
 	for _, link := range []string{
 		"not a link",
 		"https://",
@@ -133,11 +138,11 @@ func TestMalformedActivationLinks(t *testing.T) {
 		"https://host/delta_sharing/retrieve_config.html?%zz",
 		"\x00\x01",
 	} {
-		r := run(t, "", "activate", "--name", "x", link)
+		r := activate("x", link)
 		assert.Equal(t, exitUsage, r.Code, "%.60q: %s", link, r.Err)
 		assert.Contains(t, strings.ToLower(r.Err), "link", "%.60q", link)
 		assert.Less(t, len(r.Err), 1000, "%.60q: the message does not echo the input", link)
 	}
-	r := run(t, "", "activate", "--name", "bad/name", "https://host/delta_sharing/retrieve_config.html?abc")
+	r := activate("bad/name", "https://host/delta_sharing/retrieve_config.html?abc")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 }

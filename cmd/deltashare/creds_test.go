@@ -14,53 +14,102 @@ import (
 
 const demoToken = "test-token-0123456789abcdef" // demoServer's static token
 
+func TestParseCredsOptions(t *testing.T) {
+	testParse(t, parseCredsListOptions, []parseCase[credsListOptions]{
+		{name: "list", args: []string{"creds", "list"}, want: credsListOptions{Output: "text"}},
+		{name: "list json", args: []string{"creds", "list", "-O", "json", "--config-dir", "/x"}, want: credsListOptions{Output: "json"}},
+		{name: "list argument", args: []string{"creds", "list", "x"}, code: exitUsage, msg: "list [--output json]"},
+		{name: "list bad output", args: []string{"creds", "list", "--output", "xml"}, code: exitUsage, msg: "xml"},
+	})
+	testParse(t, parseCredsShowOptions, []parseCase[credsShowOptions]{
+		{name: "show", args: []string{"creds", "show", "acme"}, want: credsShowOptions{Output: "text", Name: "acme"}},
+		{name: "show json", args: []string{"creds", "show", "acme", "--output", "json"}, want: credsShowOptions{Output: "json", Name: "acme"}},
+		{name: "show no name", args: []string{"creds", "show"}, code: exitUsage, msg: "show NAME"},
+		{name: "show two names", args: []string{"creds", "show", "a", "b"}, code: exitUsage, msg: "NAME"},
+	})
+	testParse(t, parseCredsImportOptions, []parseCase[credsImportOptions]{
+		{name: "import", args: []string{"creds", "import", "acme", "me.share"}, want: credsImportOptions{Name: "acme", File: "me.share"}},
+		{name: "import every flag", args: []string{"creds", "import", "acme", "-", "--overwrite", "-q"}, want: credsImportOptions{Name: "acme", File: "-", Overwrite: true, Quiet: true}},
+		{name: "import --force", args: []string{"creds", "import", "--force", "--quiet", "acme", "f"}, want: credsImportOptions{Name: "acme", File: "f", Overwrite: true, Quiet: true}},
+		{name: "import only a name", args: []string{"creds", "import", "onlyname"}, code: exitUsage, msg: "import NAME FILE"},
+	})
+	testParse(t, parseCredsExportOptions, []parseCase[credsExportOptions]{
+		{name: "export", args: []string{"creds", "export", "acme"}, want: credsExportOptions{Name: "acme", Out: "acme.share"}},
+		{name: "export every flag", args: []string{"creds", "export", "acme", "-o", "x.share", "--overwrite", "-q"}, want: credsExportOptions{Name: "acme", Out: "x.share", Overwrite: true, Quiet: true}},
+		{name: "export to stdout", args: []string{"creds", "export", "--out", "-", "acme"}, want: credsExportOptions{Name: "acme", Out: "-"}},
+		{name: "export no name", args: []string{"creds", "export", "--out", "x"}, code: exitUsage, msg: "[--out FILE] NAME"},
+	})
+	testParse(t, parseCredsRemoveOptions, []parseCase[credsRemoveOptions]{
+		{name: "remove", args: []string{"creds", "remove", "acme"}, want: credsRemoveOptions{Name: "acme"}},
+		{name: "rm quiet", args: []string{"creds", "rm", "-q", "acme"}, want: credsRemoveOptions{Name: "acme", Quiet: true}},
+		{name: "remove no name", args: []string{"creds", "rm"}, code: exitUsage, msg: "remove NAME"},
+	})
+}
+
 func TestCredsImportShowExportRemove(t *testing.T) {
 	store := credEnv(t)
 	profile, _ := demoServer(t)
 	raw, err := os.ReadFile(profile)
 	require.NoError(t, err)
+	d := testDeps(t, store)
 	tr := &transcript{t: t}
+	list := func(output string) result {
+		return tr.add(call(t, d, "", runCredsList, credsListOptions{Output: output}))
+	}
+	imp := func(stdin string, o credsImportOptions) result { return tr.add(call(t, d, stdin, runCredsImport, o)) }
+	show := func(name, output string) result {
+		return tr.add(call(t, d, "", runCredsShow, credsShowOptions{Name: name, Output: output}))
+	}
+	exp := func(o credsExportOptions) result { return tr.add(call(t, d, "", runCredsExport, o)) }
+	rm := func(name string) result {
+		return tr.add(call(t, d, "", runCredsRemove, credsRemoveOptions{Name: name}))
+	}
+	shares := func(ref string) result {
+		return tr.add(call(t, d, "", runShares, sharesOptions{Profile: ref, Output: "text"}))
+	}
 
-	r := tr.run("", "creds", "list")
+	r := list("text")
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "no stored credentials")
-	r = tr.run("", "creds", "list", "--output", "json")
+	r = list("json")
 	assert.Equal(t, "[]\n", r.Out)
 
 	// Import, then refuse the same name in another case unless --overwrite.
-	r = tr.run("", "creds", "import", "Acme", profile)
+	r = imp("", credsImportOptions{Name: "Acme", File: profile})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "stored credential Acme")
 	assert.Contains(t, r.Out, "never")
-	r = tr.run("", "creds", "import", "ACME", profile)
+	r = imp("", credsImportOptions{Name: "ACME", File: profile})
 	assert.Equal(t, exitError, r.Code)
 	assert.Contains(t, r.Err, "already exists")
-	r = tr.run("", "creds", "import", "--overwrite", "acme", profile)
+	r = imp("", credsImportOptions{Name: "acme", File: profile, Overwrite: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
-	r = tr.run(string(raw), "creds", "import", "piped", "-")
+	r = imp(string(raw), credsImportOptions{Name: "piped", File: "-"})
 	require.Equal(t, exitOK, r.Code, r.Err)
-	r = tr.run("{not json", "creds", "import", "bad", "-")
+	r = imp("{not json", credsImportOptions{Name: "bad", File: "-"})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
-	r = tr.run("", "creds", "import", "missing", filepath.Join(t.TempDir(), "none.share"))
+	r = imp("", credsImportOptions{Name: "missing", File: filepath.Join(t.TempDir(), "none.share")})
 	assert.Equal(t, exitError, r.Code)
 	assert.Contains(t, r.Err, "no such file")
-	r = tr.run("", "creds", "import", "../up", profile)
+	r = imp("", credsImportOptions{Name: "../up", File: profile})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
-	r = tr.run("", "creds", "import", "onlyname")
-	assert.Equal(t, exitUsage, r.Code)
+	r = imp("", credsImportOptions{Name: "quiet", File: profile, Quiet: true})
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Empty(t, r.Out)
+	require.Equal(t, exitOK, rm("quiet").Code)
 
-	r = tr.run("", "creds", "list")
+	r = list("text")
 	assert.Regexp(t, `(?m)^acme\s+active\s+http://127\.0\.0\.1:\d+/delta-sharing\s+never\s*$`, r.Out)
 	assert.Regexp(t, `(?m)^piped\s+active\s`, r.Out)
 
 	// show: metadata and the profile with the token redacted.
-	r = tr.run("", "creds", "show", "ACME")
+	r = show("ACME", "text")
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "name:      acme")
 	assert.Contains(t, r.Out, "source:    import of "+profile)
 	assert.Contains(t, r.Out, `"bearerToken": "[redacted]"`)
 	assert.Contains(t, r.Out, "expires:   never")
-	r = tr.run("", "creds", "show", "acme", "--output", "json")
+	r = show("acme", "json")
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var shown struct {
 		Name    string
@@ -73,94 +122,124 @@ func TestCredsImportShowExportRemove(t *testing.T) {
 	assert.Equal(t, filepath.Join(store, "credentials", "acme.share"), shown.Path)
 	assert.Equal(t, "[redacted]", shown.Profile["bearerToken"])
 	assert.Contains(t, shown.Profile["endpoint"], "/delta-sharing")
-	r = tr.run("", "creds", "show", "nope")
+	r = show("nope", "text")
 	assert.Equal(t, exitError, r.Code)
 	assert.Contains(t, r.Err, "deltashare creds list")
 
 	// export: byte for byte, 0600, not over an existing file without --overwrite.
 	t.Chdir(t.TempDir())
-	r = tr.run("", "creds", "export", "acme")
+	r = exp(credsExportOptions{Name: "acme", Out: "acme.share"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "wrote acme.share (mode 0600)")
 	got, err := os.ReadFile("acme.share")
 	require.NoError(t, err)
 	assert.Equal(t, raw, got)
 	assert.Equal(t, os.FileMode(0o600), fileMode(t, "acme.share"))
-	r = tr.run("", "creds", "export", "acme")
+	r = exp(credsExportOptions{Name: "acme", Out: "acme.share"})
 	assert.Equal(t, exitError, r.Code)
 	assert.Contains(t, r.Err, "already exists")
-	r = tr.run("", "creds", "export", "--overwrite", "--out", "acme.share", "acme")
+	r = exp(credsExportOptions{Name: "acme", Out: "acme.share", Overwrite: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	out := filepath.Join(t.TempDir(), "elsewhere.share")
-	r = tr.run("", "creds", "export", "acme", "-o", out, "--quiet")
+	r = exp(credsExportOptions{Name: "acme", Out: out, Quiet: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Empty(t, r.Out)
 	assert.Equal(t, os.FileMode(0o600), fileMode(t, out))
 
 	// The exported file works as a profile, and so does the stored name.
-	r = tr.run("", "shares", "-p", out)
+	r = shares(out)
 	assert.Equal(t, exitOK, r.Code, r.Err)
-	r = tr.run("", "shares", "-p", "Acme")
+	r = shares("Acme")
 	assert.Equal(t, exitOK, r.Code, r.Err)
 
 	// remove.
-	r = tr.run("", "creds", "remove", "ACME")
+	r = rm("ACME")
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "removed credential acme")
-	r = tr.run("", "creds", "remove", "acme")
+	r = rm("acme")
 	assert.Equal(t, exitError, r.Code)
 	_, err = os.Stat(filepath.Join(store, "credentials", "acme.share"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
-	r = tr.run("", "shares", "-p", "acme")
+	r = shares("acme")
 	assert.NotEqual(t, exitOK, r.Code)
 
 	tr.assertNoSecrets(demoToken)
 
 	// Only an explicit --out - prints the secret, with a warning on stderr.
-	r = run(t, "", "creds", "export", "--out", "-", "piped")
+	r = call(t, d, "", runCredsExport, credsExportOptions{Name: "piped", Out: "-"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Equal(t, string(raw), r.Out)
 	assert.Contains(t, r.Err, "warning")
 	assert.NotContains(t, r.Err, demoToken)
 }
 
+// TestCredsEndToEnd: the credential commands through the app, the store from
+// DELTASHARE_CONFIG_DIR, a stored name used as -p.
+func TestCredsEndToEnd(t *testing.T) {
+	store := credEnv(t)
+	profile, _ := demoServer(t)
+	r := run(t, "", "creds", "import", "acme", profile, "-q")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Empty(t, r.Out)
+	r = run(t, "", "creds", "list", "--output", "json")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Contains(t, r.Out, `"name": "acme"`)
+	r = run(t, "", "shares", "-p", "ACME")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	r = run(t, "", "creds", "rm", "acme")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.NoFileExists(t, filepath.Join(store, "credentials", "acme.share"))
+}
+
 func TestCredsRefuseInsecureFiles(t *testing.T) {
 	store := credEnv(t)
 	profile, _ := demoServer(t)
-	r := run(t, "", "creds", "import", "acme", profile)
+	d := testDeps(t, store)
+	r := call(t, d, "", runCredsImport, credsImportOptions{Name: "acme", File: profile})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	creds := filepath.Join(store, "credentials")
+	tables := func(ref string) result {
+		return call(t, d, "", runTables, tablesOptions{Profile: ref, Output: "text"})
+	}
+	list := func() result { return call(t, d, "", runCredsList, credsListOptions{Output: "text"}) }
 
 	// A profile file others can read: not used, the message has the fix.
 	share := filepath.Join(creds, "acme.share")
 	require.NoError(t, os.Chmod(share, 0o644))
-	for _, args := range [][]string{{"tables", "-p", "acme"}, {"creds", "show", "acme"}, {"check", "-p", "acme"}, {"creds", "export", "--out", "-", "acme"}} {
-		r = run(t, "", args...)
-		assert.Equal(t, exitError, r.Code, "%v", args)
-		assert.Contains(t, r.Err, "chmod 600 "+share, "%v", args)
-		assert.Empty(t, r.Out, "%v", args)
+	for name, use := range map[string]func() result{
+		"tables -p acme":  func() result { return tables("acme") },
+		"creds show acme": func() result { return call(t, d, "", runCredsShow, credsShowOptions{Name: "acme", Output: "text"}) },
+		"check -p acme": func() result {
+			return call(t, d, "", runCheck, checkOptions{Profile: "acme", accessCheck: accessCheck{Output: "text", Parallel: 4}})
+		},
+		"creds export --out - acme": func() result { return call(t, d, "", runCredsExport, credsExportOptions{Name: "acme", Out: "-"}) },
+	} {
+		r = use()
+		assert.Equal(t, exitError, r.Code, name)
+		assert.Contains(t, r.Err, "chmod 600 "+share, name)
+		assert.Empty(t, r.Out, name)
 		assert.NotContains(t, r.Err, demoToken)
 	}
 	require.NoError(t, os.Chmod(share, 0o600))
-	r = run(t, "", "tables", "-p", "acme")
+	r = tables("acme")
 	assert.Equal(t, exitOK, r.Code, r.Err)
 
 	// The metadata file and the directory too.
 	meta := filepath.Join(creds, "acme.meta.json")
 	require.NoError(t, os.Chmod(meta, 0o640))
-	r = run(t, "", "creds", "list")
+	r = list()
 	assert.Equal(t, exitError, r.Code)
 	assert.Contains(t, r.Err, "chmod 600 "+meta)
 	require.NoError(t, os.Chmod(meta, 0o600))
 	require.NoError(t, os.Chmod(creds, 0o755))
-	r = run(t, "", "creds", "list")
+	r = list()
 	assert.Equal(t, exitError, r.Code)
 	assert.Contains(t, r.Err, "chmod 700 "+creds)
-	r = run(t, "", "tables", "-p", "acme")
+	r = tables("acme")
 	assert.NotEqual(t, exitOK, r.Code)
 	assert.Contains(t, r.Err, "chmod 700 "+creds)
 	require.NoError(t, os.Chmod(creds, 0o700))
-	r = run(t, "", "creds", "list")
+	r = list()
 	assert.Equal(t, exitOK, r.Code, r.Err)
 }
 

@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing/server"
 	"github.com/stretchr/testify/require"
 )
@@ -48,47 +46,27 @@ func repoRoot(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// demoServer serves the project's demo tables on loopback and returns a profile file for it.
+// demoServer serves the project's demo tables with our server (internal/sharingtest) and
+// returns a profile file for it ("" when mutate leaves no static token) and the server.
 func demoServer(t *testing.T, mutate ...func(*server.Config)) (profile string, srv *server.Server) {
 	t.Helper()
-	root := repoRoot(t)
-	cfg := server.Config{Addr: "127.0.0.1:0", Tokens: []server.Token{{Name: "test", Value: "test-token-0123456789abcdef"}}}
-	for _, spec := range []struct{ flag string }{
-		{"demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders")},
-		{"demo.sales.customers=" + filepath.Join(root, "testdata/demo/sales/customers")},
-	} {
-		f, err := server.ParseTableFlag(spec.flag)
-		require.NoError(t, err)
-		cfg.AddTable(f)
+	env := demoEnv(t, mutate...)
+	if env.Token == "" {
+		return "", env.Server
 	}
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	profile, srv = startServer(t, cfg, "test-token-0123456789abcdef")
-	return profile, srv
+	return env.ProfileFile(t), env.Server
 }
 
-// startServer serves cfg on loopback until the test ends (logs discarded) and writes a profile
-// file for token.
+// startServer serves cfg with our server (internal/sharingtest: on loopback until the test
+// ends, logs discarded) and writes a profile file for token.
 func startServer(t *testing.T, cfg server.Config, token string, opts ...server.Option) (profile string, srv *server.Server) {
 	t.Helper()
-	opts = append([]server.Option{server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
-	srv, err := server.New(cfg, opts...)
-	require.NoError(t, err)
-	ln, err := srv.Listen("")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("server did not stop")
+	env := sharingtest.Start(t, sharingtest.Options{Token: token, ServerOptions: opts, Config: func(c *server.Config) {
+		publicURL := c.PublicURL
+		*c = cfg
+		if c.PublicURL == "" {
+			c.PublicURL = publicURL
 		}
-	})
-	profile = filepath.Join(t.TempDir(), "test.share")
-	require.NoError(t, srv.WriteProfile(profile, token))
-	return profile, srv
+	}})
+	return env.ProfileFile(t), env.Server
 }

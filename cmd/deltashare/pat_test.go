@@ -31,37 +31,107 @@ func workspaceEnv(t *testing.T) (fw *fakeworkspace.Workspace, token string) {
 
 var tokenValueRe = regexp.MustCompile(`token value: (\S+)`)
 
+// ws is the workspace options of the workspace flags given on a command line: host, profile,
+// config file.
+func ws(host, profile, file string) databricks.WorkspaceOptions {
+	return databricks.WorkspaceOptions{Host: host, Profile: profile, ConfigFile: file}
+}
+
+func TestParsePATOptions(t *testing.T) {
+	const day = 24 * time.Hour
+	testParse(t, parsePATCreateOptions, []parseCase[patCreateOptions]{
+		{name: "create --show", args: []string{"pat", "create", "--show"}, want: patCreateOptions{Lifetime: 90 * day, Show: true, Output: "text"}},
+		{name: "create every flag", args: []string{"pat", "create", "--host", "https://h", "--databricks-profile", "p", "--databricks-config-file", "f",
+			"--comment", "ci", "--lifetime", "10d", "--for-service-principal", "app", "--out", "tok", "--show", "-O", "json", "-q"},
+			want: patCreateOptions{Workspace: ws("https://h", "p", "f"), Comment: "ci", Lifetime: 10 * day, ForServicePrincipal: "app", Show: true, Out: "tok", Output: "json", Quiet: true}},
+		{name: "create --databricks-host", args: []string{"pat", "create", "--databricks-host", "https://h", "--out", "t", "--lifetime", "0"},
+			want: patCreateOptions{Workspace: ws("https://h", "", ""), Out: "t", Output: "text"}},
+		{name: "create neither --show nor --out", args: []string{"pat", "create", "--comment", "lost"}, code: exitUsage, msg: "--out FILE"},
+		{name: "create bad lifetime", args: []string{"pat", "create", "--show", "--lifetime", "soon"}, code: exitUsage, msg: `invalid --lifetime "soon"`},
+		{name: "create argument", args: []string{"pat", "create", "--show", "x"}, code: exitUsage, msg: "--show|--out FILE"},
+	})
+	testParse(t, parsePATListOptions, []parseCase[patListOptions]{
+		{name: "list", args: []string{"pat", "list"}, want: patListOptions{Window: 30 * day, Output: "text"}},
+		{name: "list every flag", args: []string{"pat", "list", "--expiring-within", "5d", "--all", "--host", "https://h", "-O", "json"},
+			want: patListOptions{Workspace: ws("https://h", "", ""), All: true, Window: 5 * day, Filter: true, Output: "json"}},
+		{name: "list bad window", args: []string{"pat", "list", "--expiring-within", "x"}, code: exitUsage, msg: "--expiring-within"},
+		{name: "list bad output", args: []string{"pat", "list", "--output", "xml"}, code: exitUsage, msg: `unknown --output "xml"`},
+	})
+	testParse(t, parsePATRevokeOptions, []parseCase[patRevokeOptions]{
+		{name: "revoke", args: []string{"pat", "revoke", "123"}, want: patRevokeOptions{ID: "123"}},
+		{name: "revoke every flag", args: []string{"pat", "revoke", "123", "--admin", "-q", "--databricks-profile", "p"}, want: patRevokeOptions{Workspace: ws("", "p", ""), ID: "123", Admin: true, Quiet: true}},
+		{name: "revoke no ID", args: []string{"pat", "revoke"}, code: exitUsage, msg: "ID"},
+	})
+	rotate := func(r databricks.RotateOptions) patRotateOptions {
+		if r.Comment == "" {
+			r.Comment = "deltashare"
+		}
+		if r.Lifetime == 0 {
+			r.Lifetime = 90 * day
+		}
+		return patRotateOptions{Rotate: r, Output: "text"}
+	}
+	testParse(t, parsePATRotateOptions, []parseCase[patRotateOptions]{
+		{name: "rotate a profile", args: []string{"pat", "rotate", "--databricks-profile", "prod"}, want: rotate(databricks.RotateOptions{Profile: "prod"})},
+		{name: "rotate every flag", args: []string{"pat", "rotate", "--databricks-profile", "prod", "--databricks-config-file", "f", "--old-id", "7", "--comment", "c", "--lifetime", "1d", "--show", "-q", "-O", "json"},
+			want: patRotateOptions{Rotate: databricks.RotateOptions{Profile: "prod", ConfigFile: "f", OldTokenID: "7", Comment: "c", Lifetime: day, Show: true}, Output: "json", Quiet: true}},
+		{name: "rotate a token file", args: []string{"pat", "rotate", "--token-file", "t", "--host", "https://h"}, want: rotate(databricks.RotateOptions{TokenFile: "t", Host: "https://h"})},
+		{name: "rotate a token file, host from DATABRICKS_HOST", args: []string{"pat", "rotate", "--token-file", "t"}, env: map[string]string{"DATABRICKS_HOST": "https://env"},
+			want: rotate(databricks.RotateOptions{TokenFile: "t", Host: "https://env"})},
+		{name: "rotate the profile of DATABRICKS_CONFIG_PROFILE", args: []string{"pat", "rotate"}, env: map[string]string{"DATABRICKS_CONFIG_PROFILE": "envp", "DATABRICKS_HOST": ""},
+			want: rotate(databricks.RotateOptions{Profile: "envp"})},
+		{name: "rotate nothing", args: []string{"pat", "rotate"}, env: map[string]string{"DATABRICKS_CONFIG_PROFILE": ""}, code: exitUsage, msg: "say where the token lives"},
+		{name: "rotate bad lifetime", args: []string{"pat", "rotate", "--databricks-profile", "p", "--lifetime", "-1h"}, code: exitUsage, msg: "--lifetime"},
+	})
+}
+
 func TestPATCreateListRevoke(t *testing.T) {
 	fw, admin := workspaceEnv(t)
+	d := testDeps(t, storeDir(t))
 	tr := &transcript{t: t}
+	create := func(o patCreateOptions) result {
+		if o.Output == "" {
+			o.Output = "text"
+		}
+		if o.Lifetime == 0 {
+			o.Lifetime = 90 * 24 * time.Hour
+		}
+		return call(t, d, "", runPATCreate, o) // shows token values: not in the transcript
+	}
+	list := func(o patListOptions) result {
+		if o.Output == "" {
+			o.Output = "text"
+		}
+		if o.Window == 0 {
+			o.Window = 30 * 24 * time.Hour
+		}
+		return tr.add(call(t, d, "", runPATList, o))
+	}
 
 	// --show prints the value; it works.
-	r := run(t, "", "pat", "create", "--comment", "ci", "--lifetime", "10d", "--show")
+	r := create(patCreateOptions{Comment: "ci", Lifetime: 10 * 24 * time.Hour, Show: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	m := tokenValueRe.FindStringSubmatch(r.Out)
 	require.NotNil(t, m, r.Out)
 	shown := m[1]
 	assert.True(t, fw.TokenValid(shown))
 	assert.Regexp(t, `created token \w+ \("ci"\), expires \S+ \(in (9d 23h|10d)\)`, r.Out)
-	r = run(t, "", "pat", "create", "--show", "--quiet")
+	r = create(patCreateOptions{Show: true, Quiet: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	quietValue := strings.TrimSpace(r.Out)
 	assert.True(t, fw.TokenValid(quietValue), "--quiet --show prints the value alone")
-	r = run(t, "", "pat", "create", "--show", "--output", "json", "--comment", "j")
+	r = create(patCreateOptions{Show: true, Output: "json", Comment: "j"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var cj map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &cj))
 	assert.True(t, fw.TokenValid(cj["token_value"].(string)))
 	assert.Equal(t, "j", cj["comment"])
 
-	// Neither --show nor --out: refused before anything is created.
+	// --out: a new 0600 file; an existing one, or a missing directory, is refused before
+	// creating.
 	before := len(fw.RequestsTo(fakeworkspace.PathTokenCreate))
-	r = tr.run("", "pat", "create", "--comment", "lost")
-	assert.Equal(t, exitUsage, r.Code)
-	assert.Contains(t, r.Err, "--out FILE")
-	// --out: a new 0600 file; an existing one is refused before creating.
 	out := filepath.Join(t.TempDir(), "token")
-	r = tr.run("", "pat", "create", "--comment", "file", "--out", out)
+	r = tr.add(create(patCreateOptions{Comment: "file", Out: out}))
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "token value written to "+out)
 	assert.Equal(t, os.FileMode(0o600), fileMode(t, out))
@@ -69,18 +139,17 @@ func TestPATCreateListRevoke(t *testing.T) {
 	require.NoError(t, err)
 	fileToken := strings.TrimSpace(string(data))
 	assert.True(t, fw.TokenValid(fileToken))
-	r = tr.run("", "pat", "create", "--out", out)
+	r = tr.add(create(patCreateOptions{Out: out}))
 	assert.Equal(t, exitUsage, r.Code)
 	assert.Contains(t, r.Err, "already exists")
-	r = tr.run("", "pat", "create", "--out", filepath.Join(t.TempDir(), "no", "dir"))
+	r = tr.add(create(patCreateOptions{Out: filepath.Join(t.TempDir(), "no", "dir")}))
 	assert.Equal(t, exitUsage, r.Code)
-	r = tr.run("", "pat", "create", "--show", "--lifetime", "soon")
-	assert.Equal(t, exitUsage, r.Code)
+	assert.Contains(t, r.Err, "does not exist")
 	assert.Equal(t, before+1, len(fw.RequestsTo(fakeworkspace.PathTokenCreate)), "only the --out token was created")
 
 	// A token on behalf of a service principal.
 	fw.AddServicePrincipal("app-123", "ci bot")
-	r = run(t, "", "pat", "create", "--for-service-principal", "app-123", "--lifetime", "1d", "--output", "json", "--show")
+	r = create(patCreateOptions{ForServicePrincipal: "app-123", Lifetime: 24 * time.Hour, Output: "json", Show: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &cj))
 	assert.True(t, fw.TokenValid(cj["token_value"].(string)))
@@ -88,12 +157,12 @@ func TestPATCreateListRevoke(t *testing.T) {
 
 	// list: the 10-day token expires within the default 30 days; the admin's never.
 	shortID, _ := fw.MintToken("", "short", 2*24*time.Hour)
-	r = tr.run("", "pat", "list")
+	r = list(patListOptions{})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Regexp(t, `(?m)^ID\s+COMMENT\s+CREATED\s+EXPIRES\s*$`, r.Out)
 	assert.Regexp(t, `(?m)^\w+\s+admin laptop\s+\d{4}-\d\d-\d\d\s+never\s*$`, r.Out)
 	assert.Regexp(t, `(?m)^\w+\s+ci\s+\S+\s+\S+ \S+ \((9d 23h|10d)\)\s+EXPIRES SOON$`, r.Out)
-	r = tr.run("", "pat", "list", "--output", "json")
+	r = list(patListOptions{Output: "json"})
 	var rows []struct {
 		ID          string `json:"token_id"`
 		Comment     string
@@ -107,55 +176,82 @@ func TestPATCreateListRevoke(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"admin laptop": false, "ci": true, "": false, "j": false, "file": false, "short": true}, soon, "the default lifetime is 90d")
 	// --expiring-within given: only those.
-	r = tr.run("", "pat", "list", "--expiring-within", "5d")
+	r = list(patListOptions{Window: 5 * 24 * time.Hour, Filter: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, shortID)
 	assert.NotContains(t, r.Out, "admin laptop")
 	assert.NotContains(t, r.Out, " ci ")
 	// --all: every user's tokens, with their owner.
-	r = tr.run("", "pat", "list", "--all")
+	r = list(patListOptions{All: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Regexp(t, `(?m)^ID\s+OWNER\s+COMMENT`, r.Out)
 	assert.Contains(t, r.Out, fakeworkspace.DefaultUser)
 
 	// revoke.
-	r = tr.run("", "pat", "revoke", shortID)
+	r = tr.add(call(t, d, "", runPATRevoke, patRevokeOptions{ID: shortID}))
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "revoked token "+shortID)
 	assert.False(t, fw.TokenExists(shortID))
-	r = tr.run("", "pat", "revoke", shortID)
+	r = tr.add(call(t, d, "", runPATRevoke, patRevokeOptions{ID: shortID}))
 	assert.Equal(t, exitError, r.Code)
-	r = tr.run("", "pat", "revoke")
-	assert.Equal(t, exitUsage, r.Code)
 
 	tr.assertNoSecrets(admin, shown, quietValue, fileToken)
 }
 
+// TestPATEndToEnd: pat through the app, the workspace from DATABRICKS_HOST and
+// DATABRICKS_TOKEN; usage errors exit 2 before anything is created.
+func TestPATEndToEnd(t *testing.T) {
+	fw, _ := workspaceEnv(t)
+	r := run(t, "", "pat", "create", "--comment", "e2e", "--show", "--quiet")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.True(t, fw.TokenValid(strings.TrimSpace(r.Out)))
+	before := len(fw.RequestsTo(fakeworkspace.PathTokenCreate))
+	r = run(t, "", "pat", "create", "--comment", "lost")
+	assert.Equal(t, exitUsage, r.Code)
+	assert.Contains(t, r.Err, "--out FILE")
+	r = run(t, "", "pat", "create", "--show", "--lifetime", "soon")
+	assert.Equal(t, exitUsage, r.Code)
+	assert.Equal(t, before, len(fw.RequestsTo(fakeworkspace.PathTokenCreate)), "nothing created")
+	r = run(t, "", "pat", "list", "--output", "json")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Contains(t, r.Out, `"comment": "e2e"`)
+	r = run(t, "", "pat", "revoke")
+	assert.Equal(t, exitUsage, r.Code)
+}
+
 func TestPATAuthErrors(t *testing.T) {
 	fw, _ := workspaceEnv(t)
+	d := testDeps(t, storeDir(t))
 	const wrong = "dapi-wrong-token-0123456789"
 	t.Setenv("DATABRICKS_TOKEN", wrong)
-	for _, args := range [][]string{
-		{"pat", "list"},
-		{"pat", "create", "--show"},
-		{"pat", "revoke", "123"},
-		{"recipient", "show", "acme"},
-		{"recipient", "create", "acme"},
+	for name, use := range map[string]func() result{
+		"pat list":   func() result { return call(t, d, "", runPATList, patListOptions{Output: "text"}) },
+		"pat create": func() result { return call(t, d, "", runPATCreate, patCreateOptions{Show: true, Output: "text"}) },
+		"pat revoke": func() result { return call(t, d, "", runPATRevoke, patRevokeOptions{ID: "123"}) },
+		"recipient show": func() result {
+			return call(t, d, "", runRecipientShow, recipientShowOptions{Name: "acme", Output: "text"})
+		},
+		"recipient create": func() result {
+			return call(t, d, "", runRecipientCreate, recipientCreateOptions{Name: "acme", Output: "text"})
+		},
 	} {
-		r := run(t, "", args...)
-		assert.Equal(t, exitAuth, r.Code, "%v: %s", args, r.Err)
-		assert.Contains(t, r.Err, "rejected the credentials", "%v", args)
-		assert.NotContains(t, r.Out+r.Err, wrong, "%v", args)
+		r := use()
+		assert.Equal(t, exitAuth, r.Code, "%s: %s", name, r.Err)
+		assert.Contains(t, r.Err, "rejected the credentials", name)
+		assert.NotContains(t, r.Out+r.Err, wrong, name)
 	}
 	assert.Len(t, fw.TokenIDs(""), 1, "nothing was created")
 
 	// No credentials at all: a usage error naming what to set.
 	require.NoError(t, os.Unsetenv("DATABRICKS_TOKEN"))
 	require.NoError(t, os.Unsetenv("DATABRICKS_HOST"))
-	r := run(t, "", "pat", "list")
+	r := call(t, d, "", runPATList, patListOptions{Output: "text"})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 	assert.Contains(t, r.Err, "DATABRICKS_HOST")
 	// A profile that does not exist.
+	r = call(t, d, "", runPATList, patListOptions{Workspace: ws("", "nope", ""), Output: "text"})
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	// Through the app too.
 	r = run(t, "", "pat", "list", "--databricks-profile", "nope")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 }
@@ -183,7 +279,16 @@ func TestPATRotate(t *testing.T) {
 	oldID, oldTok := fw.MintToken("alice", "deltashare", 30*24*time.Hour)
 	path := cfgFile(t, fw.URL(), oldTok)
 	tr := &transcript{t: t}
+	d := testDeps(t, storeDir(t))
+	rotate := func(o patRotateOptions) result {
+		if o.Output == "" {
+			o.Output = "text"
+		}
+		o.Rotate.Comment, o.Rotate.Lifetime = "deltashare", 90*24*time.Hour
+		return tr.add(call(t, d, "", runPATRotate, o))
+	}
 
+	// Through the app first: the flags as a user gives them.
 	r := tr.run("", "pat", "rotate", "--databricks-profile", "prod", "--databricks-config-file", path, "--lifetime", "90d")
 	require.Equal(t, exitOK, r.Code, r.Err)
 	newTok := readCfgToken(t, path)
@@ -196,7 +301,7 @@ func TestPATRotate(t *testing.T) {
 
 	// With --show (and the config file from the environment), the new value is printed.
 	t.Setenv("DATABRICKS_CONFIG_FILE", path)
-	r = run(t, "", "pat", "rotate", "--databricks-profile", "prod", "--show", "--output", "json")
+	r = call(t, d, "", runPATRotate, patRotateOptions{Rotate: databricks.RotateOptions{Profile: "prod", Show: true, Comment: "deltashare", Lifetime: 90 * 24 * time.Hour}, Output: "json"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var res map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &res))
@@ -210,7 +315,7 @@ func TestPATRotate(t *testing.T) {
 	require.NoError(t, err)
 	ids := fw.TokenIDs("alice")
 	fw.InjectFault(fakeworkspace.Fault{Method: "GET", Path: fakeworkspace.PathMe, Skip: 1, Status: 403})
-	r = tr.run("", "pat", "rotate", "--databricks-profile", "prod")
+	r = rotate(patRotateOptions{Rotate: databricks.RotateOptions{Profile: "prod"}})
 	assert.Equal(t, exitError, r.Code, r.Err)
 	assert.Contains(t, r.Err, "verifying the new token")
 	assert.Contains(t, r.Err, "rolled back")
@@ -227,11 +332,11 @@ func TestPATRotate(t *testing.T) {
 
 	// Several tokens and no --old-id: nothing changes, exit 2; with --old-id it works.
 	otherID, otherTok := fw.MintToken("alice", "laptop", 0)
-	r = tr.run("", "pat", "rotate", "--databricks-profile", "prod")
+	r = rotate(patRotateOptions{Rotate: databricks.RotateOptions{Profile: "prod"}})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 	assert.Contains(t, r.Err, "--old-id")
 	assert.Contains(t, r.Err, otherID)
-	r = tr.run("", "pat", "rotate", "--databricks-profile", "prod", "--old-id", ids[0], "--quiet")
+	r = rotate(patRotateOptions{Rotate: databricks.RotateOptions{Profile: "prod", OldTokenID: ids[0]}, Quiet: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Empty(t, r.Out)
 	assert.True(t, fw.TokenValid(otherTok), "the other token is untouched")
@@ -241,7 +346,7 @@ func TestPATRotate(t *testing.T) {
 	_, fileTok := fw.MintToken("bob", "", 0)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(fileTok+"\n"), 0o600))
-	r = tr.run("", "pat", "rotate", "--token-file", tokenFile, "--host", fw.URL())
+	r = rotate(patRotateOptions{Rotate: databricks.RotateOptions{TokenFile: tokenFile, Host: fw.URL()}})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	data, err := os.ReadFile(tokenFile)
 	require.NoError(t, err)
@@ -254,11 +359,12 @@ func TestPATRotate(t *testing.T) {
 	require.NoError(t, err)
 	lastFileTok := strings.TrimSpace(string(data))
 
-	// Errors: no target (usage), a stored token Databricks rejects (auth).
+	// Errors: no target (usage, through the app), a stored token Databricks rejects (auth).
+	t.Setenv("DATABRICKS_CONFIG_PROFILE", "")
 	r = tr.run("", "pat", "rotate")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 	require.NoError(t, os.WriteFile(tokenFile, []byte("dapi-revoked-0123456789\n"), 0o600))
-	r = tr.run("", "pat", "rotate", "--token-file", tokenFile)
+	r = rotate(patRotateOptions{Rotate: databricks.RotateOptions{TokenFile: tokenFile, Host: fw.URL()}})
 	assert.Equal(t, exitAuth, r.Code, r.Err)
 
 	tr.assertNoSecrets(oldTok, newTok, shownTok, last.TokenValue, otherTok, finalTok, fileTok, rotatedFileTok, lastFileTok, "dapi-revoked-0123456789")

@@ -4,23 +4,67 @@ import (
 	"encoding/json"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+func TestParseRecipientOptions(t *testing.T) {
+	testParse(t, parseRecipientCreateOptions, []parseCase[recipientCreateOptions]{
+		{name: "create", args: []string{"recipient", "create", "acme"}, want: recipientCreateOptions{Name: "acme", Output: "text"}},
+		{name: "create every flag", args: []string{"recipient", "create", "acme", "--comment", "ACME", "--host", "https://h", "-O", "json"},
+			want: recipientCreateOptions{Workspace: ws("https://h", "", ""), Name: "acme", Comment: "ACME", Output: "json"}},
+		{name: "create no name", args: []string{"recipient", "create", "--comment", "c"}, code: exitUsage, msg: "[--comment C] NAME"},
+	})
+	testParse(t, parseRecipientShowOptions, []parseCase[recipientShowOptions]{
+		{name: "show", args: []string{"recipient", "show", "acme"}, want: recipientShowOptions{Name: "acme", Output: "text"}},
+		{name: "show every flag", args: []string{"recipient", "show", "--show-link", "acme", "--databricks-profile", "p", "--output", "json"},
+			want: recipientShowOptions{Workspace: ws("", "p", ""), Name: "acme", ShowLink: true, Output: "json"}},
+		{name: "show two names", args: []string{"recipient", "show", "a", "b"}, code: exitUsage, msg: "[--show-link] NAME"},
+	})
+	testParse(t, parseRecipientRotateOptions, []parseCase[recipientRotateOptions]{
+		{name: "rotate", args: []string{"recipient", "rotate", "--keep-old-for", "1h", "acme"}, want: recipientRotateOptions{Name: "acme", KeepOldFor: time.Hour, Output: "text"}},
+		{name: "rotate at once", args: []string{"recipient", "rotate", "acme", "--keep-old-for", "0", "--show-link", "-O", "json"},
+			want: recipientRotateOptions{Name: "acme", ShowLink: true, Output: "json"}},
+		{name: "rotate days", args: []string{"recipient", "rotate", "acme", "--keep-old-for", "7d"}, want: recipientRotateOptions{Name: "acme", KeepOldFor: 7 * 24 * time.Hour, Output: "text"}},
+		{name: "rotate without --keep-old-for", args: []string{"recipient", "rotate", "acme"}, code: exitUsage, msg: "--keep-old-for"},
+		{name: "rotate bad --keep-old-for", args: []string{"recipient", "rotate", "--keep-old-for", "soon", "acme"}, code: exitUsage, msg: `invalid --keep-old-for "soon"`},
+		{name: "rotate no name", args: []string{"recipient", "rotate", "--keep-old-for", "1h"}, code: exitUsage, msg: "NAME"},
+	})
+}
+
 func TestRecipientCommands(t *testing.T) {
 	fw, admin := workspaceEnv(t)
+	d := testDeps(t, storeDir(t))
 	tr := &transcript{t: t}
+	create := func(o recipientCreateOptions) result {
+		if o.Output == "" {
+			o.Output = "text"
+		}
+		return call(t, d, "", runRecipientCreate, o)
+	}
+	show := func(o recipientShowOptions) result {
+		if o.Output == "" {
+			o.Output = "text"
+		}
+		return call(t, d, "", runRecipientShow, o)
+	}
+	rotate := func(o recipientRotateOptions) result {
+		if o.Output == "" {
+			o.Output = "text"
+		}
+		return call(t, d, "", runRecipientRotate, o)
+	}
 
 	// create prints the activation link: that is what it is for.
-	r := run(t, "", "recipient", "create", "--comment", "ACME analytics", "acme")
+	r := create(recipientCreateOptions{Comment: "ACME analytics", Name: "acme"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	link := fw.ActivationLink("acme")
 	require.NotEmpty(t, link)
 	assert.Contains(t, r.Out, "created recipient acme (TOKEN)")
 	assert.Contains(t, r.Out, "\n"+link+"\n")
-	r = run(t, "", "recipient", "create", "--output", "json", "globex")
+	r = create(recipientCreateOptions{Output: "json", Name: "globex"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var created struct {
 		Name           string `json:"name"`
@@ -30,38 +74,38 @@ func TestRecipientCommands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &created))
 	assert.Equal(t, fw.ActivationLink("globex"), created.ActivationLink)
 	assert.Len(t, created.Tokens, 1)
-	r = tr.run("", "recipient", "create", "acme")
+	r = tr.add(create(recipientCreateOptions{Name: "acme"}))
 	assert.Equal(t, exitError, r.Code, "a second recipient of the same name: %s", r.Err)
 	assert.Contains(t, r.Err, "already exists")
 
 	// show: state and tokens; the link only with --show-link.
-	r = tr.run("", "recipient", "show", "acme")
+	r = tr.add(show(recipientShowOptions{Name: "acme"}))
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "comment:         ACME analytics")
 	assert.Contains(t, r.Out, "state:           activation link not used yet")
 	assert.Regexp(t, `(?m)^TOKEN\s+CREATED\s+EXPIRES\s+EXPIRES IN\s+LINK USED$`, r.Out)
 	assert.Regexp(t, `(?m)\s(89d 23h|90d)\s+no$`, r.Out)
 	assert.Contains(t, r.Out, "pass --show-link")
-	r = tr.run("", "recipient", "show", "--output", "json", "acme")
+	r = tr.add(show(recipientShowOptions{Output: "json", Name: "acme"}))
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var shown map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &shown))
 	assert.Equal(t, true, shown["activation_pending"])
 	assert.NotContains(t, shown, "activation_link")
-	r = run(t, "", "recipient", "show", "--show-link", "acme")
+	r = show(recipientShowOptions{ShowLink: true, Name: "acme"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "\n"+link+"\n")
-	r = tr.run("", "recipient", "show", "nope")
+	r = tr.add(show(recipientShowOptions{Name: "nope"}))
 	assert.Equal(t, exitError, r.Code)
 	assert.Contains(t, r.Err, "not found")
 
 	// rotate: --keep-old-for is required; the new link only with --show-link.
-	r = tr.run("", "recipient", "rotate", "acme")
+	r = tr.run("", "recipient", "rotate", "acme") // through the app: usage, exit 2
 	assert.Equal(t, exitUsage, r.Code)
 	assert.Contains(t, r.Err, "--keep-old-for")
 	r = tr.run("", "recipient", "rotate", "--keep-old-for", "soon", "acme")
 	assert.Equal(t, exitUsage, r.Code)
-	r = tr.run("", "recipient", "rotate", "--keep-old-for", "1h", "acme")
+	r = tr.add(rotate(recipientRotateOptions{KeepOldFor: time.Hour, Name: "acme"}))
 	require.Equal(t, exitOK, r.Code, r.Err)
 	newLink := fw.ActivationLink("acme")
 	require.NotEqual(t, link, newLink)
@@ -70,7 +114,7 @@ func TestRecipientCommands(t *testing.T) {
 	require.Len(t, rows, 2, r.Out)
 	assert.Regexp(t, `\s(59m|1h)\s+no$`, rows[0], "the old token works for one more hour")
 	assert.Regexp(t, `\s(89d 23h|90d)\s+no$`, rows[1])
-	r = run(t, "", "recipient", "rotate", "--keep-old-for", "0", "--show-link", "--output", "json", "acme")
+	r = rotate(recipientRotateOptions{ShowLink: true, Output: "json", Name: "acme"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var rotated struct {
 		ActivationLink string `json:"activation_link"`

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,17 +16,37 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+func TestParseServeOptions(t *testing.T) {
+	defaults := serveOptions{Activations: 1, ActivationTTL: 30 * 24 * time.Hour, LogLevel: "info", LogFormat: "text"}
+	every := serveOptions{ConfigFile: "c.yaml", Addr: ":9", Tokens: []string{"t1", "t2"}, TokenEnv: "TOK", Tables: []string{"a.b.c=/x", "a.b.d=/y"},
+		NoHistory: true, ProfileOut: "p.share", Activation: true, Activations: 3, ActivationTTL: time.Hour, URLTTL: time.Minute,
+		Prefix: "/ds", PublicURL: "https://h", LogLevel: "debug", LogFormat: "json"}
+	testParse(t, parseServeOptions, []parseCase[serveOptions]{
+		{name: "defaults", args: []string{"serve"}, want: defaults},
+		{name: "every flag", args: []string{"serve", "-c", "c.yaml", "--addr", ":9", "--token", "t1", "--token", "t2", "--token-env", "TOK",
+			"--table", "a.b.c=/x", "--table", "a.b.d=/y", "--no-history", "--profile-out", "p.share", "--activation", "--activations", "3",
+			"--activation-ttl", "1h", "--url-ttl", "1m", "--prefix", "/ds", "--public-url", "https://h", "--log-level", "debug", "--log-format", "json"}, want: every},
+		{name: "an argument", args: []string{"serve", "extra-arg"}, code: exitUsage, msg: "no arguments"},
+		{name: "bad log level", args: []string{"serve", "--log-level", "loud"}, code: exitUsage, msg: "--log-level"},
+		{name: "bad log format", args: []string{"serve", "--log-format", "xml"}, code: exitUsage, msg: "--log-format"},
+		{name: "bad duration", args: []string{"serve", "--url-ttl", "soon"}, code: exitUsage, msg: "url-ttl"},
+	})
+}
+
 func TestServeCommand(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	credEnv(t)
 	root := repoRoot(t)
 	profile := filepath.Join(t.TempDir(), "client.share")
+	d := testDeps(t, storeDir(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() {
-		done <- runCtx(t, ctx, "", "serve", "--addr", "127.0.0.1:0", "--log-level", "error",
-			"--table", "demo.sales.orders="+filepath.Join(root, "testdata/demo/sales/orders"),
-			"--table", "demo.sales.customers="+filepath.Join(root, "testdata/demo/sales/customers"),
-			"--no-history", "--profile-out", profile)
+		done <- callCtx(t, ctx, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "text",
+			Tables: []string{
+				"demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders"),
+				"demo.sales.customers=" + filepath.Join(root, "testdata/demo/sales/customers"),
+			},
+			NoHistory: true, ProfileOut: profile, Activations: 1})
 	}()
 	require.Eventually(t, func() bool { _, err := os.Stat(profile); return err == nil }, 10*time.Second, 20*time.Millisecond)
 
@@ -37,7 +61,7 @@ func TestServeCommand(t *testing.T) {
 	require.NoError(t, json.Unmarshal(data, &p))
 	assert.GreaterOrEqual(t, len(p.BearerToken), 32, "a generated random token")
 
-	r := run(t, "", "tables", "-p", profile)
+	r := call(t, testDeps(t, storeDir(t)), "", runTables, tablesOptions{Profile: profile, Output: "text"})
 	require.Equal(t, 0, r.Code, r.Err)
 	assert.Contains(t, r.Out, "demo.sales.customers")
 	// --no-history: time travel and the change data feed are refused by the server.
@@ -51,31 +75,79 @@ func TestServeCommand(t *testing.T) {
 	case res := <-done:
 		assert.Equal(t, 0, res.Code, res.Err)
 		assert.Contains(t, res.Out, "Delta Sharing endpoint: "+p.Endpoint)
+		assert.Contains(t, res.Out, "profile file: "+profile)
 		assert.NotContains(t, res.Out+res.Err, p.BearerToken, "the generated token is only in the profile file")
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop after cancellation")
 	}
 }
 
+// TestServeActivation: --activation mints the links asked for, printed on stdout before the
+// server serves.
+func TestServeActivation(t *testing.T) {
+	root := repoRoot(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	d := testDeps(t, storeDir(t))
+	d.IO = &streams{In: strings.NewReader(""), Out: &out, Err: io.Discard}
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, serveOptions{Addr: "127.0.0.1:0", LogLevel: "error",
+			Tables:     []string{"demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders")},
+			Activation: true, Activations: 2, ActivationTTL: time.Hour}, d)
+	}()
+	require.Eventually(t, func() bool { return strings.Count(out.String(), "activation link: ") == 2 }, 10*time.Second, 10*time.Millisecond, out.String())
+	assert.Regexp(t, `(?m)^activation link: http://127\.0\.0\.1:\d+/delta_sharing/retrieve_config\.html\?\S+$`, out.String())
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop after cancellation")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader at a time.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestServeCommandErrors(t *testing.T) {
 	root := repoRoot(t)
 	table := "demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders")
+	d := testDeps(t, storeDir(t))
 	for _, tc := range []struct {
-		args []string
-		msg  string
+		o   serveOptions
+		msg string
 	}{
-		{[]string{"serve"}, "nothing to serve"},
-		{[]string{"serve", "--table", table}, "no bearer token"},
-		{[]string{"serve", "--table", "nodots=/tmp", "--token", "x"}, "share.schema.table=PATH"},
-		{[]string{"serve", "--table", table, "--token", "t0123456789abcdef", "--log-level", "loud"}, "--log-level"},
-		{[]string{"serve", "extra-arg"}, "no arguments"},
+		{serveOptions{}, "nothing to serve"},
+		{serveOptions{Tables: []string{table}}, "no bearer token"},
+		{serveOptions{Tables: []string{"nodots=/tmp"}, Tokens: []string{"x"}}, "share.schema.table=PATH"},
 	} {
-		r := run(t, "", tc.args...)
-		assert.Equal(t, exitUsage, r.Code, "%v: %s", tc.args, r.Err)
-		assert.Contains(t, r.Err, tc.msg, "%v", tc.args)
+		tc.o.LogLevel = "error"
+		r := call(t, d, "", runServe, tc.o)
+		assert.Equal(t, exitUsage, r.Code, "%+v: %s", tc.o, r.Err)
+		assert.Contains(t, r.Err, tc.msg, "%+v", tc.o)
 	}
 	// A table path that is not a Delta table: a clear configuration error.
-	r := run(t, "", "serve", "--addr", "127.0.0.1:0", "--table", "a.b.c="+t.TempDir(), "--token", "t0123456789abcdef")
+	r := call(t, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", Tables: []string{"a.b.c=" + t.TempDir()}, Tokens: []string{"t0123456789abcdef"}, LogLevel: "error"})
 	assert.NotEqual(t, 0, r.Code)
 	assert.Contains(t, r.Err, "_delta_log")
+	// Through the app: exit 2.
+	r = run(t, "", "serve", "--table", table)
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	assert.Contains(t, r.Err, "no bearer token")
 }

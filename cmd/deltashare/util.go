@@ -1,16 +1,8 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/deltashare/deltashare/sharing/protocol"
-
-	"github.com/deltashare/deltashare/sharing"
-	"github.com/deltashare/deltashare/sharing/predicate"
-	"github.com/urfave/cli/v2"
 )
 
 // nonNil returns s, or an empty slice for nil, so JSON prints [] rather than null.
@@ -19,13 +11,6 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
-}
-
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
 }
 
 func orNone(s string) string {
@@ -61,34 +46,4 @@ func partitionText(pv map[string]string) string {
 		parts[i] = k + "=" + v
 	}
 	return strings.Join(parts, ",")
-}
-
-// whereHints parses a --where expression against the table's schema and returns the
-// jsonPredicateHints to send ("" when nothing of it can be expressed as a hint).
-func whereHints(c *cli.Context, cl *sharing.Client, t protocol.Table, where string, version *int64, ts string) (string, error) {
-	md, err := cl.Metadata(c.Context, t, protocol.MetadataOptions{Version: version, Timestamp: ts})
-	if err != nil {
-		return "", err
-	}
-	schema, err := md.Metadata.Schema()
-	if err != nil {
-		return "", fmt.Errorf("table %s: %w", t, err)
-	}
-	e, err := predicate.Parse(where)
-	if err != nil {
-		return "", usageError(fmt.Errorf("--where: %w", err))
-	}
-	bound, err := predicate.Bind(e, schema)
-	if err != nil {
-		return "", usageError(fmt.Errorf("--where: %w", err))
-	}
-	h := predicate.Hints(bound)
-	if h == nil {
-		return "", nil
-	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
 }

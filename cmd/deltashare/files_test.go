@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/sharing/reader"
+)
+
+func TestParseFilesOptions(t *testing.T) {
+	target := tableTarget{Profile: "x", Table: ordersTable}
+	testParse(t, parseFilesOptions, []parseCase[filesOptions]{
+		{name: "latest", args: []string{"files", "-p", "x", "demo.sales.orders"}, want: filesOptions{tableTarget: target, Output: "text"}},
+		{name: "every flag", args: []string{"files", "demo.sales.orders", "--where=region = 'Europe'", "--version", "1", "--limit-hint", "5", "-p", "x", "-O", "json"},
+			want: filesOptions{tableTarget: target, Output: "json", List: reader.ListOptions{Version: i64(1), Where: "region = 'Europe'", LimitHint: i64(5)}}},
+		{name: "timestamp", args: []string{"files", "-p", "x", "demo.sales.orders", "--timestamp", "2024-01-01T00:00:00Z", "--limit-hint", "0"},
+			want: filesOptions{tableTarget: target, Output: "text", List: reader.ListOptions{Timestamp: "2024-01-01T00:00:00Z", LimitHint: i64(0)}}},
+		{name: "version and timestamp", args: []string{"files", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
+		{name: "limit hint not a number", args: []string{"files", "-p", "x", "demo.sales.orders", "--limit-hint", "many"}, code: exitUsage, msg: "limit-hint"},
+		{name: "no table", args: []string{"files", "-p", "x"}, code: exitUsage, msg: "files needs one argument"},
+		{name: "bad table", args: []string{"files", "-p", "x", "a.b"}, code: exitUsage, msg: "share.schema.table"},
+	})
+}
+
+func TestRunFiles(t *testing.T) {
+	env := demoEnv(t)
+	profile := env.ProfileFile(t)
+	d := testDeps(t, storeDir(t))
+	target := tableTarget{Profile: profile, Table: ordersTable}
+
+	// The latest version's files, rows from stats adding up to the table's 2900 rows.
+	r := call(t, d, "", runFilesCommand, filesOptions{tableTarget: target, Output: "json"})
+	require.Equal(t, 0, r.Code, r.Err)
+	var files []fileJSON
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &files))
+	var rows int64
+	for _, f := range files {
+		require.NotNil(t, f.Rows)
+		rows += *f.Rows
+		assert.NotNil(t, f.URLExpires)
+	}
+	assert.Equal(t, int64(2900), rows)
+	assert.NotContains(t, r.Out, "sig=", "signed URLs are not printed")
+
+	// Text: a row per file, then the totals.
+	r = call(t, d, "", runFilesCommand, filesOptions{tableTarget: target, Output: "text"})
+	require.Equal(t, 0, r.Code, r.Err)
+	assert.Regexp(t, `^ID\s+SIZE\s+ROWS\s+PARTITION\s+URL EXPIRES\n`, r.Out)
+	assert.Regexp(t, `(?m)^\w+\s+[\d.]+ KiB\s+\d+\s+region=\w+\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, r.Out)
+	assert.Regexp(t, `\n\d+ files, [\d.]+ KiB, 2900 rows \(from stats\), table version 2\n$`, r.Out)
+	assert.NotContains(t, r.Out, "sig=")
+
+	// --where is sent as a hint: only the Europe files come back.
+	r = call(t, d, "", runFilesCommand, filesOptions{tableTarget: target, Output: "json", List: reader.ListOptions{Where: "region = 'Europe'"}})
+	require.Equal(t, 0, r.Code, r.Err)
+	var europe []fileJSON
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &europe))
+	require.NotEmpty(t, europe)
+	assert.Less(t, len(europe), len(files))
+	for _, f := range europe {
+		assert.Equal(t, "Europe", f.PartitionValues["region"])
+	}
+
+	// A bad --where names the problem.
+	r = call(t, d, "", runFilesCommand, filesOptions{tableTarget: target, Output: "text", List: reader.ListOptions{Where: "nosuch = 1"}})
+	assert.Equal(t, exitUsage, r.Code)
+	assert.Contains(t, r.Err, "nosuch")
+}

@@ -1,0 +1,146 @@
+package main
+
+// Helpers of the command tests: parsing a command line into a command's options (parseArgs),
+// deps for run functions (testDeps) and calling a run function as main would (call), and our
+// server over the demo tables (demoEnv).
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/internal/sharingtest"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/server"
+	"github.com/deltashare/deltashare/tokenmgr"
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
+)
+
+// parseArgs runs a command line (the command path first: "creds", "list", "--output", "json")
+// through the app's flag parsing, flags after arguments included, with parse in place of the
+// command's Action. It returns the options parse made and the error of the parse or of the
+// flag parsing before it, with its exit code.
+func parseArgs[O any](t *testing.T, parse func(*cli.Context) (O, error), args ...string) (O, int, error) {
+	t.Helper()
+	app := newApp()
+	app.Writer, app.ErrWriter = io.Discard, io.Discard
+	cmds := app.Commands
+	var cmd *cli.Command
+	for _, a := range args {
+		next := findCommand(cmds, a)
+		if next == nil {
+			break
+		}
+		cmd, cmds = next, next.Subcommands
+	}
+	require.NotNil(t, cmd, "no command in %q", args)
+	var o O
+	cmd.Action = func(c *cli.Context) error {
+		var err error
+		o, err = parse(c)
+		return err
+	}
+	err := app.RunContext(t.Context(), interspersed(app, append([]string{"deltashare"}, args...)))
+	return o, exitCode(t.Context(), err), err
+}
+
+// parseCase is a case of a parse test: a command line (and environment), and the options it
+// gives or the exit code and message of its error.
+type parseCase[O any] struct {
+	name string
+	args []string
+	env  map[string]string
+	want O
+	code int    // the error's exit code; 0: no error
+	msg  string // in the error's text
+}
+
+// testParse runs parse on every case, with DELTASHARE_PROFILE and DELTASHARE_CONFIG_DIR
+// cleared unless the case sets them.
+func testParse[O any](t *testing.T, parse func(*cli.Context) (O, error), cases []parseCase[O]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("DELTASHARE_PROFILE", "")
+			t.Setenv("DELTASHARE_CONFIG_DIR", "")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			got, code, err := parseArgs(t, parse, tc.args...)
+			if tc.code == 0 {
+				require.NoError(t, err, "%q", tc.args)
+				assert.Equal(t, tc.want, got, "%q", tc.args)
+				return
+			}
+			require.Error(t, err, "%q", tc.args)
+			assert.Equal(t, tc.code, code, "%q: %v", tc.args, err)
+			assert.Contains(t, errorText(err), tc.msg, "%q", tc.args)
+		})
+	}
+}
+
+// testDeps are deps for calling run functions: a credential store in storeDir, credential
+// references resolved through it as on the command line (a stored name, a profile file, -,
+// env:VAR, profile JSON), workspaces reached with the Databricks SDK's configuration from the
+// environment (see workspaceEnv). call gives each run its own streams.
+func testDeps(t *testing.T, storeDir string) *deps {
+	t.Helper()
+	d := &deps{IO: &streams{In: strings.NewReader(""), Out: io.Discard, Err: io.Discard}, Now: time.Now, Workspace: databricks.NewWorkspace}
+	d.Store = func() (*tokenmgr.Store, error) { return tokenmgr.OpenStore(storeDir) }
+	d.Client = func(ref string) (*sharing.Client, error) {
+		store, err := d.Store()
+		if err != nil {
+			return nil, err
+		}
+		p, err := store.ResolveProfile(ref, d.IO.In)
+		if err != nil {
+			return nil, err
+		}
+		c, err := sharing.NewClient(p)
+		if err == nil {
+			t.Cleanup(c.HTTPClient().CloseIdleConnections)
+		}
+		return c, err
+	}
+	return d
+}
+
+// call runs run(ctx, o, d) with buffers for d's streams (stdin reads stdin) and returns what it
+// printed and its exit code; the error is on Err, as main prints it.
+func call[O any](t *testing.T, d *deps, stdin string, run func(context.Context, O, *deps) error, o O) result {
+	t.Helper()
+	return callCtx(t, t.Context(), d, stdin, run, o)
+}
+
+func callCtx[O any](t *testing.T, ctx context.Context, d *deps, stdin string, run func(context.Context, O, *deps) error, o O) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	d.IO = &streams{In: strings.NewReader(stdin), Out: &out, Err: &errb}
+	err := run(ctx, o, d)
+	if err != nil {
+		errb.WriteString("deltashare: " + errorText(err) + "\n")
+	}
+	return result{out.String(), errb.String(), exitCode(ctx, err)}
+}
+
+// demoEnv serves the demo tables (demo.sales.orders, demo.sales.customers) with our server and
+// the bearer token demoToken; mutate changes the configuration.
+func demoEnv(t *testing.T, mutate ...func(*server.Config)) *sharingtest.Env {
+	t.Helper()
+	return sharingtest.Start(t, sharingtest.Options{Tables: sharingtest.Demo(t), Token: demoToken, Config: func(c *server.Config) {
+		for _, m := range mutate {
+			m(c)
+		}
+	}})
+}
+
+// storeDir is a fresh credential store directory.
+func storeDir(t *testing.T) string { return filepath.Join(t.TempDir(), "config") }

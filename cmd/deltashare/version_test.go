@@ -1,0 +1,60 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/sharing/protocol"
+)
+
+var ordersTable = protocol.Table{Share: "demo", Schema: "sales", Name: "orders"}
+
+func TestParseVersionOptions(t *testing.T) {
+	testParse(t, parseVersionOptions, []parseCase[versionOptions]{
+		{name: "table", args: []string{"version", "-p", "me.share", "demo.sales.orders"},
+			want: versionOptions{tableTarget: tableTarget{Profile: "me.share", Table: ordersTable}, Output: "text"}},
+		// The Python-compatible PROFILE#table form: the embedded profile wins over --profile.
+		{name: "profile in the table", args: []string{"version", "--output", "json", "-p", "other", "/p/me.share#DEMO.sales.ORDERS"},
+			want: versionOptions{tableTarget: tableTarget{Profile: "/p/me.share", Table: protocol.Table{Share: "DEMO", Schema: "sales", Name: "ORDERS"}}, Output: "json"}},
+		{name: "starting timestamp", args: []string{"version", "demo.sales.orders", "-p", "x", "--starting-timestamp", "2024-01-31T00:00:00Z"},
+			want: versionOptions{tableTarget: tableTarget{Profile: "x", Table: ordersTable}, Output: "text", StartingTimestamp: "2024-01-31T00:00:00Z"}},
+		{name: "two parts", args: []string{"version", "-p", "x", "only.two"}, code: exitUsage, msg: "share.schema.table"},
+		{name: "four parts", args: []string{"version", "-p", "x", "a.b.c.d"}, code: exitUsage, msg: "share.schema.table"},
+		{name: "no table", args: []string{"version", "-p", "x"}, code: exitUsage, msg: "version needs one argument: TABLE"},
+		{name: "no credential", args: []string{"version", "demo.sales.orders"}, code: exitUsage, msg: "no credential given"},
+	})
+}
+
+func TestRunVersion(t *testing.T) {
+	env := demoEnv(t)
+	profile := env.ProfileFile(t)
+	d := testDeps(t, storeDir(t))
+
+	r := call(t, d, "", runVersion, versionOptions{tableTarget: tableTarget{Profile: profile, Table: ordersTable}, Output: "text"})
+	require.Equal(t, 0, r.Code, r.Err)
+	assert.Equal(t, "2\n", r.Out)
+
+	// Names in any case.
+	upper := protocol.Table{Share: "DEMO", Schema: "sales", Name: "ORDERS"}
+	r = call(t, d, "", runVersion, versionOptions{tableTarget: tableTarget{Profile: profile, Table: upper}, Output: "json"})
+	require.Equal(t, 0, r.Code, r.Err)
+	var v struct {
+		Table   string
+		Version int64
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &v))
+	assert.Equal(t, int64(2), v.Version)
+	assert.Equal(t, "DEMO.sales.ORDERS", v.Table)
+
+	r = call(t, d, "", runVersion, versionOptions{tableTarget: tableTarget{Profile: profile, Table: ordersTable}, Output: "text", StartingTimestamp: "2000-01-01T00:00:00Z"})
+	require.Equal(t, 0, r.Code, r.Err)
+	assert.Equal(t, "0\n", r.Out)
+
+	// An unknown table is a 404 with a hint.
+	r = call(t, d, "", runVersion, versionOptions{tableTarget: tableTarget{Profile: profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
+	assert.Equal(t, exitError, r.Code)
+	assert.Contains(t, r.Err, "404")
+}
