@@ -608,7 +608,11 @@ func (s *Store) Export(name, outPath string, overwrite bool) error {
 // credential is used. s may be nil (no store: LoadProfile only).
 func (s *Store) ResolveProfile(ref string, stdin io.Reader) (*sharing.Profile, error) {
 	trimmed := strings.TrimSpace(ref)
-	if s == nil || trimmed == "" || trimmed == "-" || strings.HasPrefix(trimmed, "env:") || strings.HasPrefix(trimmed, "{") {
+	if strings.HasPrefix(trimmed, "env:") {
+		// TODO(tokenmgr split): take the environment lookup as an option, as sharing does.
+		return sharing.LoadProfileWith(ref, sharing.LoadProfileOptions{Stdin: stdin, LookupEnv: os.LookupEnv})
+	}
+	if s == nil || trimmed == "" || trimmed == "-" || strings.HasPrefix(trimmed, "{") {
 		return sharing.LoadProfile(ref, stdin)
 	}
 	if _, err := os.Stat(ref); err == nil || !errors.Is(err, fs.ErrNotExist) {

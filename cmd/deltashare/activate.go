@@ -132,7 +132,7 @@ func runActivate(ctx context.Context, o activateOptions, store *tokenmgr.Store, 
 	if cerr != nil {
 		cerr = fmt.Errorf("the credential was stored as %s, but checking it failed: %w; try again later with deltashare check -p %s", aj.Name, cerr, aj.Name)
 		if o.Check.Output == "json" {
-			if err := writeJSON(st.Out, activationJSON{Credential: aj, CheckError: cerr.Error()}); err != nil {
+			if err := writeJSON(st.Out, activationJSON{Credential: aj, CheckError: errorText(cerr)}); err != nil {
 				return err
 			}
 		}
