@@ -173,7 +173,8 @@ func ParseActivationInput(linkOrCode, host string) (string, string, error) {
 		return "", "", invalidLink("the activation code contains unexpected characters")
 	}
 	if strings.TrimSpace(host) == "" {
-		return "", "", invalidLink("a bare activation code needs the workspace host (--host https://...)")
+		msg, chain := withAdvice("invalid activation link: ", "a bare activation code needs the workspace host ({Host} https://...)", nil)
+		return "", "", newActivationError("parse activation link", ErrInvalidActivationLink, msg+"; "+activationLinkExample, chain)
 	}
 	h, err := NormalizeActivationHost(host)
 	if err != nil {

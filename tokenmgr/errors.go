@@ -1,6 +1,11 @@
 package tokenmgr
 
-import "errors"
+import (
+	"errors"
+	"strings"
+
+	"github.com/deltashare/deltashare/internal/hint"
+)
 
 // Activation sentinels (test with errors.Is). The store's are in store.go.
 var (
@@ -15,7 +20,8 @@ var (
 // contains a secret. It unwraps to a sentinel (Kind: [ErrCredentialExists],
 // [ErrCredentialNotFound], [ErrCredentialPending], [ErrInvalidCredentialName],
 // [ErrInsecurePermissions], [ErrCredentialNotSaved], sharing.ErrInvalidProfile, or nil) and to
-// its cause (an *fs.PathError, ...).
+// its cause (an *fs.PathError, ...). Advice that names options or operations (options named
+// {LikeThis}) is carried by an error in the chain with a Hint() string method.
 type StoreError struct {
 	// Op is what was being done, e.g. "store the credential".
 	Op string
@@ -35,6 +41,24 @@ func (e *StoreError) Unwrap() []error { return unwrapBoth(e.Kind, e.cause) }
 // newStoreError builds a StoreError with a fixed message.
 func newStoreError(op string, kind error, msg string, cause error) *StoreError {
 	return &StoreError{Op: op, Kind: kind, msg: msg, cause: cause}
+}
+
+// newHintedStoreError builds a StoreError whose message is msg followed by advice (see
+// withAdvice).
+func newHintedStoreError(op string, kind error, msg, advice string, cause error) *StoreError {
+	text, chain := withAdvice(msg, advice, cause)
+	return &StoreError{Op: op, Kind: kind, msg: text, cause: chain}
+}
+
+// withAdvice returns msg followed by advice rendered for a library user (options and operations
+// named {LikeThis}, see internal/hint), and the error to chain: cause (or, when nil, msg) with
+// the advice, from which the command line renders the advice with its flag and command names.
+// msg ends with the separator (": " or "; ").
+func withAdvice(msg, advice string, cause error) (string, error) {
+	if cause == nil {
+		cause = errors.New(strings.TrimRight(msg, ":; "))
+	}
+	return msg + hint.Render(advice, nil), hint.New(cause, advice)
 }
 
 // ActivationError is the error of reading an activation link and downloading its credential

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/internal/secrettest"
 	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 )
@@ -22,6 +24,17 @@ func newFake(t *testing.T) *fakeworkspace.Workspace {
 func assertNoSecret(t *testing.T, v any, secrets ...string) {
 	t.Helper()
 	secrettest.AssertNoSecret(t, v, secrets...)
+}
+
+// assertAdvice checks that err carries advice (options and operations named {LikeThis}, which
+// the command line renders as its flags and commands) and that its text shows the advice as
+// rendered for a library user.
+func assertAdvice(t *testing.T, err error, advice string) {
+	t.Helper()
+	var h interface{ Hint() string }
+	require.ErrorAs(t, err, &h)
+	assert.Contains(t, h.Hint(), advice)
+	assert.Contains(t, err.Error(), hint.Render(advice, nil))
 }
 
 func writeFile(t *testing.T, path, content string, mode os.FileMode) {

@@ -40,18 +40,24 @@ func skipOnWindows(t *testing.T) {
 }
 
 func TestDefaultStoreDir(t *testing.T) {
-	t.Setenv(EnvConfigDir, "/some/where")
-	d, err := DefaultStoreDir()
-	require.NoError(t, err)
-	assert.Equal(t, "/some/where", d)
-
-	t.Setenv(EnvConfigDir, "")
+	// The library reads no variable of its own: DELTASHARE_CONFIG_DIR is the command's.
+	t.Setenv("DELTASHARE_CONFIG_DIR", "/some/where")
 	t.Setenv("XDG_CONFIG_HOME", "/xdg")
 	t.Setenv("HOME", "/home/u")
-	d, err = DefaultStoreDir()
+	d, err := DefaultStoreDir()
 	require.NoError(t, err)
 	base, _ := os.UserConfigDir()
 	assert.Equal(t, filepath.Join(base, "deltashare"), d)
+
+	if runtime.GOOS == "linux" {
+		t.Setenv("XDG_CONFIG_HOME", "")
+		t.Setenv("HOME", "")
+		_, err = DefaultStoreDir()
+		var se *StoreError
+		require.ErrorAs(t, err, &se)
+		assert.Contains(t, err.Error(), "cannot find the user configuration directory")
+		assertAdvice(t, err, "set {StoreDir} to a private directory")
+	}
 }
 
 func TestStoreRoundTripAndModes(t *testing.T) {
@@ -139,8 +145,7 @@ func TestStorePutNeverOverwrites(t *testing.T) {
 	for _, name := range []string{"prod", "PROD", "Prod"} {
 		err := s.Put(name, second, Meta{}, false)
 		require.ErrorIs(t, err, ErrCredentialExists, name)
-		assert.Contains(t, err.Error(), "--name")
-		assert.Contains(t, err.Error(), "deltashare creds remove")
+		assertAdvice(t, err, "choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} ")
 		assertNoSecret(t, err, "token-one-abcdef", "token-two-abcdef")
 	}
 	c, err := s.Get("prod")
@@ -242,7 +247,7 @@ func TestStoreImportExport(t *testing.T) {
 	require.NoError(t, os.WriteFile(out, []byte("keep me"), 0o600))
 	err = s.Export("imported", out, false)
 	require.ErrorIs(t, err, ErrCredentialExists)
-	assert.Contains(t, err.Error(), "--force")
+	assertAdvice(t, err, "choose another file, or pass {Overwrite} to replace it")
 	got, _ = os.ReadFile(out)
 	assert.Equal(t, "keep me", string(got))
 	require.NoError(t, s.Export("imported", out, true))
@@ -304,7 +309,7 @@ func TestResolveProfile(t *testing.T) {
 	_, err := s.ResolveProfile("nosuch", nil)
 	require.ErrorIs(t, err, ErrCredentialNotFound)
 	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
-	assert.Contains(t, err.Error(), "deltashare creds list")
+	assertAdvice(t, err, "give a profile file path, or a name from {tokenmgr.Store.List}")
 	_, err = s.ResolveProfile(filepath.Join(dir, "missing.share"), nil)
 	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 

@@ -23,6 +23,23 @@ var hintNames = map[string]string{
 	"Config.Activation":    "--activation",
 	"Config.Tokens":        "tokens to the config, or pass --token-env VAR (or --token)",
 	"Config.NoAuth":        "noAuth: true in the config",
+	// tokenmgr: ActivateOptions, where the store lives, operations.
+	"Name":                      "--name",
+	"Host":                      "--host",
+	"Out":                       "--out",
+	"StoreDir":                  "DELTASHARE_CONFIG_DIR",
+	"ActivateResult.Credential": "deltashare prints it on standard output",
+	"tokenmgr.Store.Remove":     "deltashare creds remove",
+	"tokenmgr.Store.Import":     "deltashare creds import",
+	// tokenmgr/databricks: WorkspaceOptions, RotateOptions, operations.
+	"WorkspaceOptions.Host":       "--databricks-host",
+	"WorkspaceOptions.Profile":    "--databricks-profile",
+	"WorkspaceOptions.ConfigFile": "--databricks-config-file",
+	"RotateOptions.Host":          "--databricks-host",
+	"RotateOptions.Profile":       "--databricks-profile",
+	"RotateOptions.TokenFile":     "--token-file",
+	"RotateOptions.OldTokenID":    "--old-id",
+	"Workspace.ListPATs":          "`deltashare pat list`",
 }
 
 func cliName(name string) (string, bool) {

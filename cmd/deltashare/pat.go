@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -396,7 +397,7 @@ The stored token cannot be recognised by its value: if its identity has several 
 				return err
 			}
 			o := databricks.RotateOptions{
-				Profile: c.String("databricks-profile"), ConfigFile: c.String("databricks-config-file"),
+				Profile: c.String("databricks-profile"), ConfigFile: cmp.Or(c.String("databricks-config-file"), os.Getenv("DATABRICKS_CONFIG_FILE")),
 				TokenFile: c.String("token-file"), Host: c.String("host"),
 				OldTokenID: c.String("old-id"), Comment: c.String("comment"), Lifetime: lifetime, Show: c.Bool("show"),
 			}
