@@ -295,7 +295,7 @@ func TestActivateTransientFailureKeepsLink(t *testing.T) {
 	assert.Equal(t, StatePending, list[0].State)
 	_, err = f.store.Get("acme")
 	assert.ErrorIs(t, err, ErrCredentialPending)
-	_, err = f.store.ResolveProfile("acme", nil)
+	_, err = f.store.ResolveProfile("acme", sharing.LoadProfileOptions{})
 	assert.ErrorIs(t, err, ErrCredentialPending)
 	assert.ErrorIs(t, f.store.Put("acme", testProfileJSON("https://x.example.com/ds", storeTestToken, ""), Meta{}, false), ErrCredentialExists)
 

@@ -603,22 +603,19 @@ func (s *Store) Export(name, outPath string, overwrite bool) error {
 
 // ResolveProfile loads the profile that ref designates, so that a stored credential's name
 // works wherever a profile file does. "-", "env:NAME", inline JSON and paths of existing files
-// are read by sharing.LoadProfile; otherwise, if ref is the name of a stored credential, that
-// credential is used. s may be nil (no store: LoadProfile only).
-func (s *Store) ResolveProfile(ref string, stdin io.Reader) (*sharing.Profile, error) {
+// are read by sharing.LoadProfileWith with opts (its Stdin and LookupEnv: this package reads no
+// environment itself); otherwise, if ref is the name of a stored credential, that credential is
+// used. s may be nil (no store: LoadProfileWith only).
+func (s *Store) ResolveProfile(ref string, opts sharing.LoadProfileOptions) (*sharing.Profile, error) {
 	trimmed := strings.TrimSpace(ref)
-	if strings.HasPrefix(trimmed, "env:") {
-		// TODO(tokenmgr split): take the environment lookup as an option, as sharing does.
-		return sharing.LoadProfileWith(ref, sharing.LoadProfileOptions{Stdin: stdin, LookupEnv: os.LookupEnv})
-	}
-	if s == nil || trimmed == "" || trimmed == "-" || strings.HasPrefix(trimmed, "{") {
-		return sharing.LoadProfile(ref, stdin)
+	if s == nil || trimmed == "" || trimmed == "-" || strings.HasPrefix(trimmed, "env:") || strings.HasPrefix(trimmed, "{") {
+		return sharing.LoadProfileWith(ref, opts)
 	}
 	if _, err := os.Stat(ref); err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return sharing.LoadProfile(ref, stdin)
+		return sharing.LoadProfileWith(ref, opts)
 	}
 	if ValidateCredentialName(trimmed) != nil {
-		return sharing.LoadProfile(ref, stdin)
+		return sharing.LoadProfileWith(ref, opts)
 	}
 	ex, err := s.Exists(trimmed)
 	if err != nil {

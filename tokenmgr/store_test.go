@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/stretchr/testify/assert"
@@ -192,7 +193,7 @@ func TestStoreRefusesInsecureModes(t *testing.T) {
 			require.ErrorIs(t, err, ErrInsecurePermissions)
 			assert.Contains(t, err.Error(), tc.wantFix+target)
 			assertNoSecret(t, err, storeTestToken)
-			_, err = s.ResolveProfile("prod", nil)
+			_, err = s.ResolveProfile("prod", sharing.LoadProfileOptions{})
 			assert.ErrorIs(t, err, ErrInsecurePermissions)
 			if tc.target(s) == s.credDir() {
 				_, err = s.List()
@@ -280,7 +281,8 @@ func TestResolveProfile(t *testing.T) {
 	dir := t.TempDir()
 	filePath := filepath.Join(dir, "file.share")
 	require.NoError(t, os.WriteFile(filePath, testProfileJSON("https://file.example.com/ds", "file-token-abcdef", ""), 0o600))
-	t.Setenv("DS_TEST_PROFILE", string(testProfileJSON("https://env.example.com/ds", "env-token-abcdef", "")))
+	env := map[string]string{"DS_TEST_PROFILE": string(testProfileJSON("https://env.example.com/ds", "env-token-abcdef", ""))}
+	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
 
 	// A file named like a stored credential, in the working directory, wins over the store.
 	t.Chdir(dir)
@@ -301,20 +303,25 @@ func TestResolveProfile(t *testing.T) {
 		{string(testProfileJSON("https://inline.example.com/ds", "inline-token-abcd", "")), "", "https://inline.example.com/ds"},
 	}
 	for _, tc := range tests {
-		p, err := s.ResolveProfile(tc.ref, strings.NewReader(tc.stdin))
+		p, err := s.ResolveProfile(tc.ref, sharing.LoadProfileOptions{Stdin: strings.NewReader(tc.stdin), LookupEnv: lookup})
 		require.NoError(t, err, tc.ref)
 		assert.Equal(t, tc.endpoint, p.Endpoint, tc.ref)
 	}
 
-	_, err := s.ResolveProfile("nosuch", nil)
+	_, err := s.ResolveProfile("nosuch", sharing.LoadProfileOptions{})
 	require.ErrorIs(t, err, ErrCredentialNotFound)
 	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 	assertAdvice(t, err, "give a profile file path, or a name from {tokenmgr.Store.List}")
-	_, err = s.ResolveProfile(filepath.Join(dir, "missing.share"), nil)
+	_, err = s.ResolveProfile(filepath.Join(dir, "missing.share"), sharing.LoadProfileOptions{})
 	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 
+	// The environment comes in through LookupEnv only.
+	t.Setenv("DS_TEST_PROFILE", env["DS_TEST_PROFILE"])
+	_, err = s.ResolveProfile("env:DS_TEST_PROFILE", sharing.LoadProfileOptions{})
+	assert.ErrorIs(t, err, protocol.ErrInvalidProfile, "no LookupEnv: the process environment is not read")
+
 	var nilStore *Store
-	p, err := nilStore.ResolveProfile(filePath, nil)
+	p, err := nilStore.ResolveProfile(filePath, sharing.LoadProfileOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "https://file.example.com/ds", p.Endpoint)
 }

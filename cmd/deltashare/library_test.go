@@ -120,9 +120,9 @@ var envFuncs = map[string][]string{
 	"syscall": {"Getenv", "Environ"},
 }
 
-// envPending are library directories that still read the environment.
-// TODO(tokenmgr split): remove "tokenmgr/" once tokenmgr takes its environment through options.
-var envPending = []string{"tokenmgr/"}
+// envPending are library directories that still read the environment: only the fake Databricks
+// workspace, test support that isolates a test from the host's DATABRICKS_* variables.
+var envPending = []string{"tokenmgr/databricks/fakeworkspace/"}
 
 // TestLibrariesReadNoEnvironment: library packages take their configuration through options;
 // only commands, tests and test support read the environment.
