@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deltashare/deltashare/internal/redact"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -103,16 +101,4 @@ func TestErrorBodyJSON(t *testing.T) {
 	assert.Equal(t, ErrorBody{ErrorCode: "X", Message: "m"}, b)
 	require.NoError(t, b.UnmarshalJSON([]byte(`{"errorCode":"Y"}`)))
 	assert.Equal(t, ErrorBody{ErrorCode: "Y"}, b)
-}
-
-func TestRedactURL(t *testing.T) {
-	assert.Equal(t, "https://h/p", redact.URL("https://user:pw@h/p?sig=1#frag"))
-	assert.Equal(t, "/shares/x", redact.URL("/shares/x?pageToken=t"))
-	assert.Equal(t, "s3://b/k", redact.URL("s3://b/k?credential=c"))
-}
-
-func TestCleanText(t *testing.T) {
-	assert.Equal(t, "a b", redact.Text("a\n\x00b", 100))
-	assert.Equal(t, "abc…", redact.Text("abcdef", 3))
-	assert.Equal(t, "see https://x/y?REDACTED and s3://b/k?REDACTED", redact.Text("see https://x/y?a=1&b=2 and s3://b/k?c=3", 200))
 }
