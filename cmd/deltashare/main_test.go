@@ -61,7 +61,7 @@ func runCtx(t *testing.T, ctx context.Context, stdin string, args ...string) res
 	err := app.RunContext(ctx, interspersed(app, append([]string{"deltashare"}, args...)))
 	code := exitCode(ctx, err)
 	if err != nil {
-		errb.WriteString("deltashare: " + err.Error() + "\n")
+		errb.WriteString("deltashare: " + errorText(err) + "\n") // as main prints it
 	}
 	return result{out.String(), errb.String(), code}
 }
