@@ -28,8 +28,8 @@ type ReadPlan struct {
 }
 
 // SyncTable is the table a Sync follows. The caller applies its shard to the files it reads
-// (Snapshot, Changes and Plan see the same share of the files). Package sharing provides it in
-// the command line tool; this package knows nothing about Delta Sharing.
+// (Snapshot, Changes and Plan see the same share of the files). [SharedTable] is the table of a
+// Delta Sharing server; Sync itself knows nothing about Delta Sharing.
 type SyncTable interface {
 	// Info returns the table's latest version and its schema there.
 	Info(ctx context.Context) (TableInfo, error)

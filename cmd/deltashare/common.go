@@ -130,6 +130,15 @@ func tableArg(s string) (profileRef string, t protocol.Table, err error) {
 	return "", t, nil
 }
 
+// tableArgument parses the single TABLE argument of command cmd. It returns the profile
+// reference embedded in the argument, if any.
+func tableArgument(c *cli.Context, cmd string) (profileRef string, t protocol.Table, err error) {
+	if c.NArg() != 1 {
+		return "", t, usageError(fmt.Errorf("%s needs one argument: TABLE as share.schema.table (or PROFILE#share.schema.table)", cmd))
+	}
+	return tableArg(c.Args().First())
+}
+
 // clientFor builds a protocol client from --profile (or a profile embedded in a table argument).
 func clientFor(c *cli.Context, embedded string) (*sharing.Client, error) {
 	ref := c.String("profile")

@@ -188,10 +188,7 @@ func tableFlags(extra ...cli.Flag) []cli.Flag {
 
 // oneTable parses the single TABLE argument and builds the client.
 func oneTable(c *cli.Context, cmd string) (*sharing.Client, protocol.Table, error) {
-	if c.NArg() != 1 {
-		return nil, protocol.Table{}, usageError(fmt.Errorf("%s needs one argument: TABLE as share.schema.table (or PROFILE#share.schema.table)", cmd))
-	}
-	ref, t, err := tableArg(c.Args().First())
+	ref, t, err := tableArgument(c, cmd)
 	if err != nil {
 		return nil, t, err
 	}

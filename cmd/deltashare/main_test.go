@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -14,6 +16,29 @@ import (
 	"github.com/deltashare/deltashare/sharing/server"
 	"github.com/stretchr/testify/require"
 )
+
+// runAsMainEnv makes the test binary run main() instead of the tests: the tests that need the
+// real process (signals, exit codes of os.Exit) start the test binary itself with it, rather
+// than building the command first.
+const runAsMainEnv = "DELTASHARE_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsMainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// mainCommand is the deltashare command as a process: this test binary running main().
+func mainCommand(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), runAsMainEnv+"=1")
+	return cmd
+}
 
 // result is what a command run printed and its exit code.
 type result struct {
@@ -72,6 +97,11 @@ func demoServer(t *testing.T, mutate ...func(*server.Config)) (profile string, s
 // file for token.
 func startServer(t *testing.T, cfg server.Config, token string, opts ...server.Option) (profile string, srv *server.Server) {
 	t.Helper()
+	if cfg.ShutdownTimeout == 0 {
+		// No graceful wait at the end of a test: http.Server.Shutdown would wait up to 5 seconds
+		// for a connection a client dialled but never used (a download cancelled early).
+		cfg.ShutdownTimeout = 100 * time.Millisecond
+	}
 	opts = append([]server.Option{server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
 	srv, err := server.New(cfg, opts...)
 	require.NoError(t, err)

@@ -1,11 +1,11 @@
-package main
+package export_test
 
 // Helpers of the end-to-end tests on the shared real Delta tables (e2e_shared_test.go). They
 // compute what a correct export contains WITHOUT the project's readers: the _delta_log JSON is
 // replayed here, data files are read with pqarrow, deletion vectors are decoded here (Z85 and
 // the portable RoaringBitmapArray layout), partition values are parsed here. Only the server
-// under test, the CLI and formats.New (to spell expected values in CSV/NDJSON) are shared with
-// the code under test.
+// under test, SharedTable (the export) and formats.New (to spell expected values in CSV/NDJSON)
+// are shared with the code under test.
 
 import (
 	"bufio"
@@ -40,34 +40,30 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
-	"github.com/deltashare/deltashare/sharing/server"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/reader"
 )
-
-// e2eToken is the bearer token of the test servers.
-const e2eToken = "e2e-token-0123456789abcdef"
 
 // shareName turns a fixture folder name into a table name the protocol accepts ('.' is not
 // allowed in table names).
 func shareName(s string) string { return strings.NewReplacer(".", "_", " ", "_").Replace(s) }
 
 // serveTables serves tables (table name -> table root) as e2e.s.<name> on loopback with our
-// server and returns a profile file for it.
-func serveTables(t *testing.T, tables map[string]string, mutate func(*server.Config), opts ...server.Option) (profile string, srv *server.Server) {
+// server and returns a client of it.
+func serveTables(t *testing.T, tables map[string]string, o serverOptions) *sharing.Client {
 	t.Helper()
-	cfg := server.Config{Addr: "127.0.0.1:0", Tokens: []server.Token{{Name: "e2e", Value: e2eToken}}}
-	names := make([]string, 0, len(tables))
-	for n := range tables {
-		names = append(names, n)
+	named := map[string]string{}
+	for n, d := range tables {
+		named["e2e.s."+n] = d
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		cfg.AddTable(server.TableFlag{Share: "e2e", Schema: "s", Table: n, Location: tables[n]})
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	return startServer(t, cfg, e2eToken, opts...)
+	return startServer(t, named, o).Client
+}
+
+// e2eTable is table e2e.s.<name> of the server of cl, read with read.
+func e2eTable(t testing.TB, cl *sharing.Client, name string, read reader.ReadOptions) *export.SharedTable {
+	return shared(t, cl, "e2e.s."+name, read)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -845,27 +841,20 @@ func head(s []string, n int) []string {
 	return s
 }
 
-// exportFile runs `deltashare export` of table to out and checks it succeeded.
-func exportFile(t *testing.T, profile, table, out string, extra ...string) {
-	t.Helper()
-	args := append([]string{"export", "-p", profile, "e2e.s." + table, "-o", out, "-q"}, extra...)
-	r := run(t, "", args...)
-	require.Equal(t, 0, r.Code, "deltashare %s\n%s", strings.Join(args, " "), r.Err)
-}
-
 // checkExports exports table (at version, or the latest when version < 0) to Parquet, CSV and
 // NDJSON and compares each with want (records of the expected rows, any schema whose columns
 // cast to ours). It returns the output schema.
-func checkExports(t *testing.T, profile, table string, version int64, want []arrow.Record, formatsToCheck ...formats.Format) *arrow.Schema {
+func checkExports(t *testing.T, cl *sharing.Client, table string, version int64, want []arrow.Record, formatsToCheck ...formats.Format) *arrow.Schema {
 	t.Helper()
 	dir := t.TempDir()
-	var extra []string
+	var read reader.ReadOptions
 	if version >= 0 {
-		extra = []string{"--version", strconv.FormatInt(version, 10)}
+		read.Version = &version
 	}
+	st := e2eTable(t, cl, table, read)
 	// Parquet: read back with pqarrow, compared value by value.
 	pq := filepath.Join(dir, "out.parquet")
-	exportFile(t, profile, table, pq, extra...)
+	exportTo(t, st, pq)
 	got := readParquetDir(t, pq)
 	defer releaseAll(got)
 	require.NotEmpty(t, got)
@@ -886,7 +875,7 @@ func checkExports(t *testing.T, profile, table string, version int64, want []arr
 
 	for _, f := range formatsToCheck {
 		out := filepath.Join(dir, "out."+string(f))
-		exportFile(t, profile, table, out, extra...)
+		exportTo(t, st, out)
 		data, err := os.ReadFile(out)
 		require.NoError(t, err)
 		wantText := encodeText(t, schema, exp, formats.Options{Format: f})
