@@ -46,10 +46,6 @@ import (
 	"github.com/deltashare/deltashare/sharing/reader"
 )
 
-// shareName turns a fixture folder name into a table name the protocol accepts ('.' is not
-// allowed in table names).
-func shareName(s string) string { return strings.NewReplacer(".", "_", " ", "_").Replace(s) }
-
 // serveTables serves tables (table name -> table root) as e2e.s.<name> on loopback with our
 // server and returns a client of it.
 func serveTables(t *testing.T, tables map[string]string, o serverOptions) *sharing.Client {

@@ -35,6 +35,7 @@ import (
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/internal/sharedtest"
+	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/server"
 )
@@ -49,11 +50,11 @@ func TestE2EDAT(t *testing.T) {
 	require.Len(t, dirs, 11, "the DAT cases")
 	tables := map[string]string{}
 	for _, d := range dirs {
-		tables[shareName(filepath.Base(d))] = filepath.Join(d, "delta")
+		tables[sharingtest.TableName(filepath.Base(d))] = filepath.Join(d, "delta")
 	}
 	cl := serveTables(t, tables, serverOptions{})
 	for _, d := range dirs {
-		name := shareName(filepath.Base(d))
+		name := sharingtest.TableName(filepath.Base(d))
 		versions, err := os.ReadDir(filepath.Join(d, "expected"))
 		require.NoError(t, err)
 		for _, v := range versions {
@@ -87,12 +88,12 @@ func TestE2EDeltaRSTables(t *testing.T) {
 	t.Parallel()
 	tables := map[string]string{}
 	for _, n := range deltaRSTables {
-		tables[shareName(n)] = sharedtest.Path(t, "delta", "delta-rs", n)
+		tables[sharingtest.TableName(n)] = sharedtest.Path(t, "delta", "delta-rs", n)
 	}
 	cl := serveTables(t, tables, serverOptions{})
 	for _, n := range deltaRSTables {
 		t.Run(n, func(t *testing.T) {
-			dir := tables[shareName(n)]
+			dir := tables[sharingtest.TableName(n)]
 			commits := readCommits(t, dir)
 			latest := int64(len(commits) - 1)
 			snap := snapshotAt(t, commits, latest)
@@ -100,7 +101,7 @@ func TestE2EDeltaRSTables(t *testing.T) {
 			wantCount := snap.liveCount(t, dir)
 
 			out := filepath.Join(t.TempDir(), "count.parquet")
-			exportTo(t, e2eTable(t, cl, shareName(n), reader.ReadOptions{}), out)
+			exportTo(t, e2eTable(t, cl, sharingtest.TableName(n), reader.ReadOptions{}), out)
 			got := readParquetDir(t, out)
 			schema := got[0].Schema()
 			var rows int64
@@ -112,7 +113,7 @@ func TestE2EDeltaRSTables(t *testing.T) {
 
 			want := snapshotRecords(t, dir, commits, latest, schema)
 			defer releaseAll(want)
-			checkExports(t, cl, shareName(n), -1, want, formats.CSV)
+			checkExports(t, cl, sharingtest.TableName(n), -1, want, formats.CSV)
 		})
 	}
 }
@@ -125,7 +126,7 @@ func TestE2EDeltaRSKnownValues(t *testing.T) {
 	t.Parallel()
 	tables := map[string]string{}
 	for _, n := range []string{"table-with-dv-small", "table_with_edge_timestamps", "delta-0.8.0-null-partition", "delta-0.8.0-special-partition"} {
-		tables[shareName(n)] = sharedtest.Path(t, "delta", "delta-rs", n)
+		tables[sharingtest.TableName(n)] = sharedtest.Path(t, "delta", "delta-rs", n)
 	}
 	cl := serveTables(t, tables, serverOptions{})
 	for _, tc := range []struct {
@@ -142,7 +143,7 @@ func TestE2EDeltaRSKnownValues(t *testing.T) {
 		{"delta-0.8.0-special-partition", "x,y", []string{"A/A,1", "B B,2"}},
 	} {
 		t.Run(tc.table, func(t *testing.T) {
-			out := exportBytes(t, e2eTable(t, cl, shareName(tc.table), reader.ReadOptions{}), formats.CSV)
+			out := exportBytes(t, e2eTable(t, cl, sharingtest.TableName(tc.table), reader.ReadOptions{}), formats.CSV)
 			got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 			require.NotEmpty(t, got)
 			assert.Equal(t, tc.header, got[0])
@@ -250,11 +251,11 @@ func TestE2ERFixtures(t *testing.T) {
 	names := []string{"deletion-vectors", "column-mapping", "column-mapping-id", "timestamp-ntz", "logical-types", "snapshot-types"}
 	tables := map[string]string{}
 	for _, n := range names {
-		tables[shareName(n)] = sharedtest.Path(t, "delta", "r-fixtures", n)
+		tables[sharingtest.TableName(n)] = sharedtest.Path(t, "delta", "r-fixtures", n)
 	}
 	cl := serveTables(t, tables, serverOptions{})
 	ndjson := func(t *testing.T, table string) []map[string]any {
-		data := exportBytes(t, e2eTable(t, cl, shareName(table), reader.ReadOptions{}), formats.NDJSON)
+		data := exportBytes(t, e2eTable(t, cl, sharingtest.TableName(table), reader.ReadOptions{}), formats.NDJSON)
 		var out []map[string]any
 		for _, l := range lines(data) {
 			dec := json.NewDecoder(strings.NewReader(l))
@@ -269,16 +270,16 @@ func TestE2ERFixtures(t *testing.T) {
 	// Flat tables: the whole export equals an independent read.
 	for _, n := range []string{"deletion-vectors", "column-mapping", "column-mapping-id", "timestamp-ntz", "snapshot-types"} {
 		t.Run(n+"/independent", func(t *testing.T) {
-			dir := tables[shareName(n)]
+			dir := tables[sharingtest.TableName(n)]
 			commits := readCommits(t, dir)
 			out := filepath.Join(t.TempDir(), "schema.parquet")
-			exportTo(t, e2eTable(t, cl, shareName(n), reader.ReadOptions{}), out)
+			exportTo(t, e2eTable(t, cl, sharingtest.TableName(n), reader.ReadOptions{}), out)
 			got := readParquetDir(t, out)
 			schema := got[0].Schema()
 			releaseAll(got)
 			want := snapshotRecords(t, dir, commits, int64(len(commits)-1), schema)
 			defer releaseAll(want)
-			checkExports(t, cl, shareName(n), -1, want, formats.NDJSON)
+			checkExports(t, cl, sharingtest.TableName(n), -1, want, formats.NDJSON)
 		})
 	}
 	t.Run("deletion-vectors", func(t *testing.T) {
@@ -409,11 +410,11 @@ func TestE2EChanges(t *testing.T) {
 	}
 	tables := map[string]string{}
 	for _, tc := range list {
-		tables[shareName(tc.group+"-"+tc.name)] = sharedtest.Path(t, "delta", tc.group, tc.name)
+		tables[sharingtest.TableName(tc.group+"-"+tc.name)] = sharedtest.Path(t, "delta", tc.group, tc.name)
 	}
 	cl := serveTables(t, tables, serverOptions{})
 	for _, tc := range list {
-		name := shareName(tc.group + "-" + tc.name)
+		name := sharingtest.TableName(tc.group + "-" + tc.name)
 		t.Run(tc.group+"/"+tc.name, func(t *testing.T) {
 			dir := tables[name]
 			tbl := e2eTable(t, cl, name, reader.ReadOptions{})
@@ -501,24 +502,6 @@ func checkDVOnlyNet(t *testing.T, dir string, commits []commit, got []arrow.Reco
 	assert.Equal(t, want, net, "net change of deletion-vector-only commits")
 }
 
-// fakeClock is a settable clock shared by the server and the client.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // clockTransport forwards requests, records the table queries' bodies, and runs hooks after
 // each query and after each data file download (a GET of a signed /files/ URL).
 type clockTransport struct {
@@ -584,7 +567,7 @@ func TestE2EURLRefresh(t *testing.T) {
 		refreshes int64
 		tr        *clockTransport
 	}
-	exportWith := func(t *testing.T, version *int64, serverClock, clientClock *fakeClock, tr *clockTransport) result {
+	exportWith := func(t *testing.T, version *int64, serverClock, clientClock *sharingtest.Clock, tr *clockTransport) result {
 		cl := serveTables(t, map[string]string{"t": dir}, serverOptions{
 			config:  func(c *server.Config) { c.URLTTL = ttl },
 			options: []server.Option{server.WithClock(serverClock.Now)},
@@ -619,8 +602,8 @@ func TestE2EURLRefresh(t *testing.T) {
 		{"version 0, re-query", ptrTo(int64(0))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &fakeClock{now: start}
-			tr := &clockTransport{afterGet: func() { clk.Advance(ttl * 9 / 10) }}
+			clk := sharingtest.NewClock(start)
+			tr := &clockTransport{afterGet: func() { clk.Add(ttl * 9 / 10) }}
 			res := exportWith(t, tc.version, clk, clk, tr)
 			assert.Zero(t, tr.statuses403, "URLs are renewed before they expire")
 			assert.GreaterOrEqual(t, res.refreshes, int64(2))
@@ -644,14 +627,14 @@ func TestE2EURLRefresh(t *testing.T) {
 	// A URL refused with 403 (the server's clock passed its expiry while the client's did not)
 	// triggers exactly one refresh, then the export completes.
 	t.Run("403 refreshes once", func(t *testing.T) {
-		serverClock, clientClock := &fakeClock{now: start}, &fakeClock{now: start}
+		serverClock, clientClock := sharingtest.NewClock(start), sharingtest.NewClock(start)
 		tr := &clockTransport{}
 		tr.afterQuery = func() {
 			tr.mu.Lock()
 			n := len(tr.queries)
 			tr.mu.Unlock()
 			if n == 1 {
-				serverClock.Advance(ttl + time.Minute)
+				serverClock.Add(ttl + time.Minute)
 			}
 		}
 		res := exportWith(t, nil, serverClock, clientClock, tr)

@@ -19,6 +19,7 @@ import (
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/internal/faultproxy"
+	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
@@ -140,7 +141,7 @@ func TestExportPermanentFaults(t *testing.T) {
 			for _, m := range tc.msg {
 				assert.Contains(t, strings.ToLower(err.Error()), m)
 			}
-			assert.NotContains(t, err.Error(), testToken)
+			assert.NotContains(t, err.Error(), sharingtest.Token)
 			assert.NotContains(t, err.Error(), "sig=")
 			assert.Empty(t, dirEntries(t, dir), "nothing left behind, not even a directory")
 		})

@@ -3,9 +3,6 @@ package export_test
 // Helpers of the tests of SharedTable (package export_test): our own Delta Sharing server
 // (sharing/server) on loopback over the demo tables or other Delta tables, a client of it, and
 // tables whose later commits can be hidden and brought back.
-//
-// This is the minimal server start these tests need; internal/sharingtest (branch
-// h-readertests) is the shared helper for it and can replace startServer once merged.
 
 import (
 	"bufio"
@@ -13,43 +10,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/internal/faultproxy"
+	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
 	"github.com/deltashare/deltashare/sharing/server"
 	"github.com/deltashare/deltashare/sharing/server/demo"
 )
-
-// testToken is the bearer token of the test servers.
-const testToken = "export-test-token-0123456789abcdef"
-
-// repoRoot is the module root.
-func repoRoot(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	require.True(t, ok)
-	return filepath.Dir(filepath.Dir(file))
-}
-
-// demoTableDir is the committed demo table name (orders, customers).
-func demoTableDir(t testing.TB, name string) string {
-	return filepath.Join(repoRoot(t), "testdata/demo/sales", name)
-}
 
 // serverOptions vary a test server.
 type serverOptions struct {
@@ -61,70 +39,16 @@ type serverOptions struct {
 
 // testServer is a running server and a client of it.
 type testServer struct {
-	Client  *sharing.Client
-	Profile string // a profile file of the client's credential
-	Proxy   *faultproxy.Proxy
+	Client *sharing.Client
+	Proxy  *faultproxy.Proxy
 }
 
-// startServer serves tables ("share.schema.table" -> table root) on loopback until the test
-// ends, and returns a client of it.
+// startServer serves tables ("share.schema.table" -> table root) on loopback with
+// internal/sharingtest until the test ends, and returns a client of it.
 func startServer(t testing.TB, tables map[string]string, o serverOptions) *testServer {
 	t.Helper()
-	// No graceful wait at the end of a test: http.Server.Shutdown would wait up to 5 seconds for
-	// a connection a client dialled but never used (a download cancelled early).
-	cfg := server.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 100 * time.Millisecond, Tokens: []server.Token{{Name: "test", Value: testToken}}}
-	names := make([]string, 0, len(tables))
-	for n := range tables {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		f, err := server.ParseTableFlag(n + "=" + tables[n])
-		require.NoError(t, err)
-		cfg.AddTable(f)
-	}
-	ts := &testServer{}
-	var ln net.Listener
-	if o.proxy {
-		var err error
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		ts.Proxy, err = faultproxy.New("http://" + ln.Addr().String())
-		require.NoError(t, err)
-		t.Cleanup(ts.Proxy.Close)
-		cfg.PublicURL = ts.Proxy.URL
-	}
-	if o.config != nil {
-		o.config(&cfg)
-	}
-	opts := append([]server.Option{server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, o.options...)
-	srv, err := server.New(cfg, opts...)
-	require.NoError(t, err)
-	if ln == nil {
-		ln, err = srv.Listen("")
-		require.NoError(t, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		if ts.Proxy != nil {
-			ts.Proxy.Close()
-		}
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	ts.Profile = filepath.Join(t.TempDir(), "test.share")
-	require.NoError(t, srv.WriteProfile(ts.Profile, testToken))
-	p, err := sharing.LoadProfile(ts.Profile, nil)
-	require.NoError(t, err)
-	ts.Client, err = sharing.NewClient(p, o.client...)
-	require.NoError(t, err)
-	return ts
+	env := sharingtest.Start(t, sharingtest.Options{Tables: tables, Faults: o.proxy, Config: o.config, ServerOptions: o.options})
+	return &testServer{Client: env.Client(t, o.client...), Proxy: env.Proxy}
 }
 
 // demoServer serves the demo tables as demo.sales.orders and demo.sales.customers, and extra
@@ -134,15 +58,19 @@ func demoServer(t testing.TB, extra map[string]string) *testServer {
 	return startServer(t, demoTables(t, extra), serverOptions{})
 }
 
+// demoTables are the committed demo tables (sharingtest.Demo) and extra tables as
+// demo.test.<name>.
 func demoTables(t testing.TB, extra map[string]string) map[string]string {
-	tables := map[string]string{
-		"demo.sales.orders":    demoTableDir(t, "orders"),
-		"demo.sales.customers": demoTableDir(t, "customers"),
-	}
+	tables := sharingtest.Demo(t)
 	for n, d := range extra {
 		tables["demo.test."+n] = d
 	}
 	return tables
+}
+
+// demoTableDir is the committed demo table name (orders, customers).
+func demoTableDir(t testing.TB, name string) string {
+	return sharingtest.Demo(t)["demo.sales."+name]
 }
 
 // table parses share.schema.table.
