@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/deltashare/deltashare/internal/atomicfile"
+	"github.com/deltashare/deltashare/internal/hint"
 )
 
 // ActivateOptions configures [Activate].
@@ -162,7 +163,7 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 			_ = st.dropPending(name)
 			return nil, err
 		}
-		msg, chain := withAdvice(err.Error()+"; the activation link is kept in the credential store: ",
+		msg, chain := hint.WithAdvice(err.Error()+"; the activation link is kept in the credential store: ",
 			fmt.Sprintf("run {tokenmgr.Activate} {Name} %s to try again (or {tokenmgr.Store.Remove} %s to forget it)", name, name), err)
 		return nil, &ActivationError{Op: op, StatusCode: statusOf(ae), cause: chain, msg: msg}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/logger"
 	"github.com/databricks/databricks-sdk-go/service/sharing"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
@@ -173,7 +174,7 @@ func ParseActivationInput(linkOrCode, host string) (string, string, error) {
 		return "", "", invalidLink("the activation code contains unexpected characters")
 	}
 	if strings.TrimSpace(host) == "" {
-		msg, chain := withAdvice("invalid activation link: ", "a bare activation code needs the workspace host ({Host} https://...)", nil)
+		msg, chain := hint.WithAdvice("invalid activation link: ", "a bare activation code needs the workspace host ({Host} https://...)", nil)
 		return "", "", newActivationError("parse activation link", ErrInvalidActivationLink, msg+"; "+activationLinkExample, chain)
 	}
 	h, err := NormalizeActivationHost(host)

@@ -2,7 +2,6 @@ package tokenmgr
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/deltashare/deltashare/internal/hint"
 )
@@ -44,21 +43,10 @@ func newStoreError(op string, kind error, msg string, cause error) *StoreError {
 }
 
 // newHintedStoreError builds a StoreError whose message is msg followed by advice (see
-// withAdvice).
+// hint.WithAdvice).
 func newHintedStoreError(op string, kind error, msg, advice string, cause error) *StoreError {
-	text, chain := withAdvice(msg, advice, cause)
+	text, chain := hint.WithAdvice(msg, advice, cause)
 	return &StoreError{Op: op, Kind: kind, msg: text, cause: chain}
-}
-
-// withAdvice returns msg followed by advice rendered for a library user (options and operations
-// named {LikeThis}, see internal/hint), and the error to chain: cause (or, when nil, msg) with
-// the advice, from which the command line renders the advice with its flag and command names.
-// msg ends with the separator (": " or "; ").
-func withAdvice(msg, advice string, cause error) (string, error) {
-	if cause == nil {
-		cause = errors.New(strings.TrimRight(msg, ":; "))
-	}
-	return msg + hint.Render(advice, nil), hint.New(cause, advice)
 }
 
 // ActivationError is the error of reading an activation link and downloading its credential

@@ -9,7 +9,10 @@
 // errors.As on an interface{ Hint() string }.
 package hint
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // Error is an error with advice.
 type Error struct {
@@ -33,6 +36,17 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Hint returns the advice as written, options in braces.
 func (e *Error) Hint() string { return e.Advice }
+
+// WithAdvice returns msg followed by advice rendered for a library user (options and operations
+// named {LikeThis}), and the error to chain: cause (or, when nil, msg) with the advice, from
+// which the command line renders the advice with its flag and command names. msg ends with the
+// separator (": " or "; ").
+func WithAdvice(msg, advice string, cause error) (string, error) {
+	if cause == nil {
+		cause = errors.New(strings.TrimRight(msg, ":; "))
+	}
+	return msg + Render(advice, nil), New(cause, advice)
+}
 
 // Namer names an option or operation for the reader of a message; ok false keeps the default.
 type Namer func(name string) (text string, ok bool)

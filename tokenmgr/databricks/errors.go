@@ -74,21 +74,10 @@ func newError(op string, kind error, msg string, cause error) *WorkspaceError {
 }
 
 // newHintedError builds a WorkspaceError whose message is msg followed by advice (see
-// withAdvice).
+// hint.WithAdvice).
 func newHintedError(op string, kind error, msg, advice string, cause error) *WorkspaceError {
-	text, chain := withAdvice(msg, advice, cause)
+	text, chain := hint.WithAdvice(msg, advice, cause)
 	return &WorkspaceError{Op: op, Kind: kind, msg: text, cause: chain}
-}
-
-// withAdvice returns msg followed by advice rendered for a library user (options and operations
-// named {LikeThis}, see internal/hint), and the error to chain: cause (or, when nil, msg) with
-// the advice, from which the command line renders the advice with its flag and command names.
-// msg ends with the separator (": " or "; ").
-func withAdvice(msg, advice string, cause error) (string, error) {
-	if cause == nil {
-		cause = errors.New(strings.TrimRight(msg, ":; "))
-	}
-	return msg + hint.Render(advice, nil), hint.New(cause, advice)
 }
 
 // noCredentialsHint tells the user how to configure Databricks authentication (the SDK reads
@@ -132,10 +121,10 @@ func mapError(op string, err error, secrets ...string) error {
 		e.msg = fmt.Sprintf("%s: %s", op, detail)
 	case errors.Is(err, config.ErrCannotConfigureDefault):
 		e.Kind = ErrNoWorkspaceCredentials
-		e.msg, e.cause = withAdvice(op+": no Databricks credentials found: ", noCredentialsHint, err)
+		e.msg, e.cause = hint.WithAdvice(op+": no Databricks credentials found: ", noCredentialsHint, err)
 	case errors.Is(err, config.ErrNoHostConfigured), strings.Contains(err.Error(), "host is required"):
 		e.Kind = ErrNoWorkspaceHost
-		e.msg, e.cause = withAdvice(op+": no Databricks workspace host configured: ",
+		e.msg, e.cause = hint.WithAdvice(op+": no Databricks workspace host configured: ",
 			"set DATABRICKS_HOST, pass {WorkspaceOptions.Host}, or add host = https://... to the profile", err)
 	case errors.Is(err, apierr.ErrUnauthenticated):
 		e.Kind = ErrWorkspaceAuth
