@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -42,6 +41,7 @@ import (
 
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/internal/arrowtest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
@@ -350,21 +350,7 @@ func readParquet(t testing.TB, path string) arrow.Record {
 	tbl, err := fr.ReadTable(context.Background())
 	require.NoError(t, err)
 	defer tbl.Release()
-	cols := make([]arrow.Array, tbl.NumCols())
-	for i := range cols {
-		chunks := tbl.Column(i).Data().Chunks()
-		if len(chunks) == 1 {
-			chunks[0].Retain()
-			cols[i] = chunks[0]
-			continue
-		}
-		if len(chunks) == 0 {
-			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, tbl.Schema().Field(i).Type, 0)
-			continue
-		}
-		cols[i], err = array.Concatenate(chunks, memory.DefaultAllocator)
-		require.NoError(t, err)
-	}
+	cols := arrowtest.Columns(t, tbl, memory.DefaultAllocator)
 	fields := slices.Clone(tbl.Schema().Fields())
 	// pqarrow reads INT96 timestamps as nanoseconds, which overflow outside 1677-2262 (the
 	// edge-timestamp tables hold 9999-12-31): top-level INT96 columns are decoded here from the
@@ -654,81 +640,37 @@ func releaseAll(recs []arrow.Record) {
 // schema), with a nanosecond remainder when there is one; dates as YYYY-MM-DD; decimals exactly
 // at their scale; binary in hex; strings quoted; structs as {name=value} with names
 // lower-cased; lists in order; maps sorted by entry.
-func canon(a arrow.Array, i int) string {
-	if a.IsNull(i) {
-		return "NULL"
-	}
+func canon(a arrow.Array, i int) string { return arrowtest.Cell(a, i, timeCanon) }
+
+// timeCanon renders timestamps as "ts:" microseconds since the epoch (with a nanosecond
+// remainder) and dates as YYYY-MM-DD.
+func timeCanon(a arrow.Array, i int) (string, bool) {
 	switch v := a.(type) {
 	case *array.Timestamp:
 		x := int64(v.Value(i))
 		switch v.DataType().(*arrow.TimestampType).Unit {
 		case arrow.Second:
-			return "ts:" + strconv.FormatInt(x*1e6, 10)
+			return "ts:" + strconv.FormatInt(x*1e6, 10), true
 		case arrow.Millisecond:
-			return "ts:" + strconv.FormatInt(x*1e3, 10)
+			return "ts:" + strconv.FormatInt(x*1e3, 10), true
 		case arrow.Microsecond:
-			return "ts:" + strconv.FormatInt(x, 10)
+			return "ts:" + strconv.FormatInt(x, 10), true
 		default:
 			q, r := x/1000, x%1000
 			if r < 0 {
 				q, r = q-1, r+1000
 			}
 			if r != 0 {
-				return fmt.Sprintf("ts:%d+%dns", q, r)
+				return fmt.Sprintf("ts:%d+%dns", q, r), true
 			}
-			return "ts:" + strconv.FormatInt(q, 10)
+			return "ts:" + strconv.FormatInt(q, 10), true
 		}
 	case *array.Date32:
-		return v.Value(i).FormattedString()
+		return v.Value(i).FormattedString(), true
 	case *array.Date64:
-		return v.Value(i).FormattedString()
-	case *array.Decimal128:
-		return v.Value(i).ToString(v.DataType().(*arrow.Decimal128Type).Scale)
-	case *array.Float32:
-		return floatText(float64(v.Value(i)), 32)
-	case *array.Float64:
-		return floatText(v.Value(i), 64)
-	case *array.Binary:
-		return "0x" + hex.EncodeToString(v.Value(i))
-	case *array.LargeBinary:
-		return "0x" + hex.EncodeToString(v.Value(i))
-	case *array.String:
-		return strconv.Quote(v.Value(i))
-	case *array.LargeString:
-		return strconv.Quote(v.Value(i))
-	case *array.Struct:
-		st := v.DataType().(*arrow.StructType)
-		parts := make([]string, st.NumFields())
-		for k := range parts {
-			parts[k] = strings.ToLower(st.Field(k).Name) + "=" + canon(v.Field(k), i)
-		}
-		return "{" + strings.Join(parts, ",") + "}"
-	case *array.Map:
-		start, end := v.ValueOffsets(i)
-		var parts []string
-		for k := start; k < end; k++ {
-			parts = append(parts, canon(v.Keys(), int(k))+":"+canon(v.Items(), int(k)))
-		}
-		slices.Sort(parts)
-		return "map[" + strings.Join(parts, ",") + "]"
-	case array.ListLike:
-		start, end := v.ValueOffsets(i)
-		var parts []string
-		for k := start; k < end; k++ {
-			parts = append(parts, canon(v.ListValues(), int(k)))
-		}
-		return "[" + strings.Join(parts, ",") + "]"
-	case *array.Dictionary:
-		return canon(v.Dictionary(), v.GetValueIndex(i))
+		return v.Value(i).FormattedString(), true
 	}
-	return a.ValueStr(i)
-}
-
-func floatText(f float64, bits int) string {
-	if math.IsNaN(f) {
-		return "NaN"
-	}
-	return strconv.FormatFloat(f, 'g', -1, bits)
+	return "", false
 }
 
 // canonRows renders records row by row, columns in the order of names (matched

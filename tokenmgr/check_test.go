@@ -14,13 +14,10 @@ import (
 
 	"github.com/deltashare/deltashare/sharing/protocol"
 
-	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/arrowtest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/delta"
 )
@@ -31,36 +28,6 @@ const (
 )
 
 var checkNow = time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
-
-// writeTestParquet writes a small real Parquet file (id int64, name string); padding adds
-// schema metadata of that many bytes, which makes the footer larger.
-func writeTestParquet(t *testing.T, rows int, padding int) []byte {
-	t.Helper()
-	var md *arrow.Metadata
-	if padding > 0 {
-		m := arrow.NewMetadata([]string{"padding"}, []string{strings.Repeat("p", padding)})
-		md = &m
-	}
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
-	}, md)
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	b := array.NewRecordBuilder(mem, schema)
-	defer b.Release()
-	for i := 0; i < rows; i++ {
-		b.Field(0).(*array.Int64Builder).Append(int64(i))
-		b.Field(1).(*array.StringBuilder).Append("row-" + strconv.Itoa(i))
-	}
-	rec := b.NewRecord()
-	defer rec.Release()
-	tbl := array.NewTableFromRecords(schema, []arrow.Record{rec})
-	defer tbl.Release()
-	var buf bytes.Buffer
-	require.NoError(t, pqarrow.WriteTable(tbl, &buf, 1024, nil, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem))))
-	return buf.Bytes()
-}
 
 const testSchemaString = `{"type":"struct","fields":[` +
 	`{"name":"id","type":"long","nullable":true,"metadata":{}},` +
@@ -103,9 +70,9 @@ func newSharingServer(t *testing.T, tables []fakeTable, mode map[string]string) 
 			case "text":
 				s.data[f] = []byte("this is not a parquet file, just some text\n")
 			case "big":
-				s.data[f] = writeTestParquet(t, 7, 80<<10)
+				s.data[f] = arrowtest.SmallParquet(t, 7, 80<<10)
 			default:
-				s.data[f] = writeTestParquet(t, 5, 0)
+				s.data[f] = arrowtest.SmallParquet(t, 5, 0)
 			}
 		}
 	}

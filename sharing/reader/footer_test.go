@@ -13,13 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/arrowtest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 )
@@ -28,36 +25,6 @@ import (
 // Delta Sharing server plays no part in a footer read, which only GETs a pre-signed URL.
 
 const footerSig = "X-Amz-Signature=footer-secret-0123"
-
-// footerParquet writes a real Parquet file (id int64, name string) of rows rows; padding adds
-// schema metadata of that many bytes, which makes the footer larger.
-func footerParquet(t *testing.T, rows, padding int) []byte {
-	t.Helper()
-	var md *arrow.Metadata
-	if padding > 0 {
-		m := arrow.NewMetadata([]string{"padding"}, []string{strings.Repeat("p", padding)})
-		md = &m
-	}
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
-	}, md)
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	b := array.NewRecordBuilder(mem, schema)
-	defer b.Release()
-	for i := 0; i < rows; i++ {
-		b.Field(0).(*array.Int64Builder).Append(int64(i))
-		b.Field(1).(*array.StringBuilder).Append("row-" + strconv.Itoa(i))
-	}
-	rec := b.NewRecord()
-	defer rec.Release()
-	tbl := array.NewTableFromRecords(schema, []arrow.Record{rec})
-	defer tbl.Release()
-	var buf bytes.Buffer
-	require.NoError(t, pqarrow.WriteTable(tbl, &buf, 1024, nil, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem))))
-	return buf.Bytes()
-}
 
 // footerStore serves one object at /f?<signature>; handle, when set, answers instead (return
 // false to fall through to the file).
@@ -142,8 +109,8 @@ func withTail(data []byte, footerLen uint32, magic string) []byte {
 }
 
 func TestReadFooter(t *testing.T) {
-	small := footerParquet(t, 5, 0)
-	big := footerParquet(t, 7, 80<<10) // the footer alone is larger than the first 64 KiB read
+	small := arrowtest.SmallParquet(t, 5, 0)
+	big := arrowtest.SmallParquet(t, 7, 80<<10) // the footer alone is larger than the first 64 KiB read
 	require.Greater(t, int(binary.LittleEndian.Uint32(big[len(big)-8:])), footerTail)
 
 	tests := []struct {
@@ -183,7 +150,7 @@ func TestReadFooter(t *testing.T) {
 }
 
 func TestReadFooterRefusesWhatIsNotAPlainParquetFile(t *testing.T) {
-	small := footerParquet(t, 3, 0)
+	small := arrowtest.SmallParquet(t, 3, 0)
 	text := []byte(strings.Repeat("this is not a parquet file, just some text\n", 3))
 	tests := []struct {
 		name string
@@ -214,7 +181,7 @@ func TestReadFooterRefusesWhatIsNotAPlainParquetFile(t *testing.T) {
 }
 
 func TestReadFooterCorruptFooterIsAnError(t *testing.T) {
-	good := footerParquet(t, 4, 0)
+	good := arrowtest.SmallParquet(t, 4, 0)
 	flen := int(binary.LittleEndian.Uint32(good[len(good)-8:]))
 	start := len(good) - 8 - flen
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -260,7 +227,7 @@ func TestReadFooterCorruptFooterIsAnError(t *testing.T) {
 }
 
 func TestReadFooterRetriesAServerError(t *testing.T) {
-	s := newFooterStore(t, footerParquet(t, 5, 0))
+	s := newFooterStore(t, arrowtest.SmallParquet(t, 5, 0))
 	s.handle = func(w http.ResponseWriter, _ *http.Request, n int) bool {
 		if n == 1 {
 			w.Header().Set("Retry-After", "3")
@@ -289,7 +256,7 @@ func TestReadFooterRetriesAServerError(t *testing.T) {
 }
 
 func TestReadFooterRefusedAndMissingFiles(t *testing.T) {
-	s := newFooterStore(t, footerParquet(t, 5, 0))
+	s := newFooterStore(t, arrowtest.SmallParquet(t, 5, 0))
 	s.handle = func(w http.ResponseWriter, _ *http.Request, _ int) bool {
 		http.Error(w, "NoSuchKey", http.StatusNotFound)
 		return true
@@ -301,7 +268,7 @@ func TestReadFooterRefusedAndMissingFiles(t *testing.T) {
 	assert.Len(t, s.requests(), 1, "a 404 is not retried")
 
 	// A refused signature (403): not retried, and no claim that new URLs were asked for.
-	s2 := newFooterStore(t, footerParquet(t, 5, 0))
+	s2 := newFooterStore(t, arrowtest.SmallParquet(t, 5, 0))
 	f := s2.file()
 	f.URL = s2.URL + "/f?X-Amz-Signature=expired-signature-99"
 	_, err = ReadFooter(context.Background(), footerClient(t, s2.URL, 5, nil), f)
@@ -314,7 +281,7 @@ func TestReadFooterRefusedAndMissingFiles(t *testing.T) {
 }
 
 func TestReadFooterTransportErrorHidesTheSignedURL(t *testing.T) {
-	s := newFooterStore(t, footerParquet(t, 5, 0))
+	s := newFooterStore(t, arrowtest.SmallParquet(t, 5, 0))
 	c := footerClient(t, s.URL, 2, nil)
 	f := s.file()
 	s.Close()
