@@ -16,11 +16,7 @@ import (
 )
 
 // newFake isolates the environment from the host and starts a fake workspace.
-func newFake(t *testing.T) *fakeworkspace.Workspace {
-	t.Helper()
-	fakeworkspace.IsolateEnv(t)
-	return fakeworkspace.New(t)
-}
+func newFake(t *testing.T) *fakeworkspace.Workspace { return fakeworkspace.NewIsolated(t) }
 
 // connect returns a workspace client authenticated with token.
 func connect(t *testing.T, fw *fakeworkspace.Workspace, token string) *Workspace {
@@ -41,10 +37,7 @@ func assertNoSecret(t *testing.T, v any, secrets ...string) {
 // rendered for a library user.
 func assertAdvice(t *testing.T, err error, advice string) {
 	t.Helper()
-	var h interface{ Hint() string }
-	require.ErrorAs(t, err, &h)
-	assert.Contains(t, h.Hint(), advice)
-	assert.Contains(t, err.Error(), hint.Render(advice, nil))
+	secrettest.AssertAdvice(t, err, advice)
 	var we *WorkspaceError
 	if errors.As(err, &we) {
 		assert.Contains(t, we.Error(), hint.Render(advice, nil), "the WorkspaceError's own text has the advice")
@@ -52,10 +45,7 @@ func assertAdvice(t *testing.T, err error, advice string) {
 }
 
 func writeFile(t *testing.T, path, content string, mode os.FileMode) {
-	t.Helper()
-	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
-	require.NoError(t, os.WriteFile(path, []byte(content), mode))
-	require.NoError(t, os.Chmod(path, mode))
+	secrettest.WriteFile(t, path, content, mode)
 }
 
 func TestNewWorkspaceAuthSources(t *testing.T) {

@@ -438,6 +438,14 @@ func IsolateEnv(t testing.TB) string {
 	return home
 }
 
+// NewIsolated isolates the environment from the host (IsolateEnv) and starts a fake workspace
+// (New). It cannot be used in parallel tests.
+func NewIsolated(t testing.TB) *Workspace {
+	t.Helper()
+	IsolateEnv(t)
+	return New(t)
+}
+
 // ---- HTTP handling ----
 
 type recorder struct {
