@@ -42,8 +42,9 @@ func TestOverwriteFile(t *testing.T) {
 
 	_, err := Run(context.Background(), newSource(recs), nil, opts)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "--overwrite")
-	assert.Contains(t, err.Error(), out)
+	assert.ErrorIs(t, err, ErrExists)
+	assert.Equal(t, "use {Overwrite} to replace it, or choose another name", hintOf(err))
+	assert.Contains(t, err.Error(), out+" already exists: use the Overwrite option to replace it")
 	assert.Equal(t, "previous export\n", readFile(t, out))
 	assert.Equal(t, []string{"out.csv"}, listFiles(t, dir))
 
@@ -70,7 +71,9 @@ func TestOverwriteDirectory(t *testing.T) {
 	_, err := Run(context.Background(), newSource(recs), NewLocalSink(dir), opts)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "already holds 3 part files")
-	assert.Contains(t, err.Error(), "--overwrite")
+	assert.ErrorIs(t, err, ErrExists)
+	assert.Equal(t, "use {Overwrite} to replace them, or choose another directory", hintOf(err))
+	assert.Contains(t, err.Error(), "...): use the Overwrite option to replace them")
 	assert.Equal(t, before, listFiles(t, dir))
 	assert.Equal(t, "old", readFile(t, filepath.Join(dir, "part-00000.csv")))
 

@@ -2,9 +2,12 @@
 // goes through a [formats.Encoder] into a [Sink], with partitioned output, an atomic commit,
 // progress and a [Summary].
 //
-// It knows nothing about Delta Sharing: the table reader hands it records through the small
-// Source interface (any array.RecordReader is one), and reports input-file boundaries and size
-// hints through the optional [FileBoundaries] and [TotalsHint] interfaces.
+// [Run] and [Sync] know nothing about Delta Sharing: the table reader hands them records through
+// the small Source interface (any array.RecordReader is one), and reports input-file boundaries
+// and size hints through the optional [FileBoundaries] and [TotalsHint] interfaces.
+// [SharedTable] is the one place where a table of a Delta Sharing server is opened (through
+// sharing/reader) and exported: Export and ExportChanges for one-off exports, and the
+// [SyncTable] of a Sync.
 //
 // # Outputs
 //

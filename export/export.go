@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/internal/hint"
 )
 
 // ErrExists is returned (wrapped) when the output already exists and Overwrite is off.
@@ -284,7 +285,7 @@ func newRun(ctx context.Context, src Source, sink Sink, opts Options) (*run, err
 		}
 	}
 	if _, ok := sink.(*StreamSink); ok && r.mode != modeStream {
-		return nil, errors.New("standard output takes a single file: use -o - with neither partitioning nor a directory")
+		return nil, hint.New(errors.New("standard output takes a single file"), "set {Output} to -, with neither partitioning nor a directory")
 	}
 	if r.mode != modeDir {
 		what := "a single file"
@@ -410,7 +411,7 @@ func (r *run) checkExisting() error {
 			return err
 		}
 		if ok && !r.opts.Overwrite {
-			return fmt.Errorf("%w: %s already exists: pass --overwrite to replace it, or choose another name", ErrExists, r.loc(r.opts.Output))
+			return hint.New(fmt.Errorf("%w: %s already exists", ErrExists, r.loc(r.opts.Output)), "use {Overwrite} to replace it, or choose another name")
 		}
 		return nil
 	}
@@ -424,8 +425,8 @@ func (r *run) checkExisting() error {
 		}
 	}
 	if len(r.old) > 0 && !r.opts.Overwrite {
-		return fmt.Errorf("%w: output directory %s already holds %d part files of an export (%s...): pass --overwrite to replace them, or choose another directory",
-			ErrExists, r.dirLabel(), len(r.old), r.old[0])
+		return hint.New(fmt.Errorf("%w: output directory %s already holds %d part files of an export (%s...)",
+			ErrExists, r.dirLabel(), len(r.old), r.old[0]), "use {Overwrite} to replace them, or choose another directory")
 	}
 	return nil
 }
@@ -600,7 +601,7 @@ func (r *run) commit() error {
 				return err
 			}
 			if ok {
-				return fmt.Errorf("%w: %s appeared while exporting: pass --overwrite to replace it, or choose another output", ErrExists, r.loc(p.name))
+				return hint.New(fmt.Errorf("%w: %s appeared while exporting", ErrExists, r.loc(p.name)), "use {Overwrite} to replace it, or choose another output")
 			}
 		}
 	}

@@ -375,7 +375,8 @@ func TestStdout(t *testing.T) {
 	})
 	t.Run("a directory output refuses the stream sink", func(t *testing.T) {
 		_, err := Run(context.Background(), newSource(recs), NewStreamSink(&bytes.Buffer{}), Options{Format: formats.Options{Format: formats.CSV}})
-		require.ErrorContains(t, err, "standard output takes a single file")
+		require.ErrorContains(t, err, "standard output takes a single file: set the Output option to -")
+		assert.Equal(t, "set {Output} to -, with neither partitioning nor a directory", hintOf(err))
 	})
 }
 

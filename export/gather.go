@@ -71,41 +71,30 @@ func gatherBinary(mem memory.Allocator, col arrow.Array, rows []int64) arrow.Arr
 	}
 	switch a := col.(type) {
 	case *array.String:
-		b := array.NewStringBuilder(mem)
-		defer b.Release()
-		b.Reserve(len(rows))
-		b.ReserveData(size)
-		for _, r := range rows {
-			if a.IsNull(int(r)) {
-				b.AppendNull()
-			} else {
-				b.Append(a.Value(int(r)))
-			}
-		}
-		return b.NewArray()
+		return gatherValues(array.NewStringBuilder(mem), a, rows, size, a.Value)
 	case *array.LargeString:
-		b := array.NewLargeStringBuilder(mem)
-		defer b.Release()
-		b.Reserve(len(rows))
-		b.ReserveData(size)
-		for _, r := range rows {
-			if a.IsNull(int(r)) {
-				b.AppendNull()
-			} else {
-				b.Append(a.Value(int(r)))
-			}
-		}
-		return b.NewArray()
+		return gatherValues(array.NewLargeStringBuilder(mem), a, rows, size, a.Value)
 	case *array.Binary:
-		return gatherBytes(mem, a.DataType(), a, rows, size, a.Value)
+		return gatherValues(array.NewBinaryBuilder(mem, a.DataType().(arrow.BinaryDataType)), a, rows, size, a.Value)
 	case *array.LargeBinary:
-		return gatherBytes(mem, a.DataType(), a, rows, size, a.Value)
+		return gatherValues(array.NewBinaryBuilder(mem, a.DataType().(arrow.BinaryDataType)), a, rows, size, a.Value)
 	}
 	return nil
 }
 
-func gatherBytes(mem memory.Allocator, dt arrow.DataType, a arrow.Array, rows []int64, size int, value func(int) []byte) arrow.Array {
-	b := array.NewBinaryBuilder(mem, dt.(arrow.BinaryDataType))
+// valueBuilder is what gatherValues needs of a string or binary builder.
+type valueBuilder[T any] interface {
+	Reserve(int)
+	ReserveData(int)
+	AppendNull()
+	Append(T)
+	NewArray() arrow.Array
+	Release()
+}
+
+// gatherValues copies the rows of a (value gives a row's value; size is their total bytes)
+// into b, and releases b.
+func gatherValues[T any](b valueBuilder[T], a arrow.Array, rows []int64, size int, value func(int) T) arrow.Array {
 	defer b.Release()
 	b.Reserve(len(rows))
 	b.ReserveData(size)

@@ -260,3 +260,12 @@ func arrowRecord(schema *arrow.Schema, cols []arrow.Array) arrow.Record {
 	}
 	return array.NewRecord(schema, cols, n)
 }
+
+// hintOf is the advice an error carries, options in braces ("" without advice).
+func hintOf(err error) string {
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		return h.Hint()
+	}
+	return ""
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/internal/hint"
 )
 
 // TableInfo is what Sync needs to know about a table's latest version.
@@ -27,8 +28,8 @@ type ReadPlan struct {
 }
 
 // SyncTable is the table a Sync follows. The caller applies its shard to the files it reads
-// (Snapshot, Changes and Plan see the same share of the files). Package sharing provides it in
-// the command line tool; this package knows nothing about Delta Sharing.
+// (Snapshot, Changes and Plan see the same share of the files). [SharedTable] is the table of a
+// Delta Sharing server; Sync itself knows nothing about Delta Sharing.
 type SyncTable interface {
 	// Info returns the table's latest version and its schema there.
 	Info(ctx context.Context) (TableInfo, error)
@@ -133,8 +134,13 @@ type SchemaChangeError struct {
 }
 
 func (e *SchemaChangeError) Error() string {
-	return fmt.Sprintf("the schema of %s changed between version %d (the destination) and %d: %s; nothing was exported. Pass --allow-schema-change to export with the new schema (files of both schemas then sit side by side), or sync to a new destination",
-		e.Table, e.FromVersion, e.ToVersion, e.Diff)
+	return fmt.Sprintf("the schema of %s changed between version %d (the destination) and %d: %s; nothing was exported. %s",
+		e.Table, e.FromVersion, e.ToVersion, e.Diff, hint.Render(e.Hint(), nil))
+}
+
+// Hint is what to do next, options named {LikeThis}.
+func (e *SchemaChangeError) Hint() string {
+	return "Use {AllowSchemaChange} to export with the new schema (files of both schemas then sit side by side), or sync to a new destination"
 }
 
 // SnapshotDir and ChangesDir name the folders of a run's files.
@@ -340,7 +346,11 @@ func checkState(st *State, opts SyncOptions, where string) error {
 	case st.Shard != opts.Shard.String():
 		return fmt.Errorf("the state %s is of shard %q, not %q", where, st.Shard, opts.Shard.String())
 	case st.Format != string(opts.Format.Format):
-		return fmt.Errorf("the destination holds %s files (state %s): pass --format %s, or sync to a new destination", st.Format, where, st.Format)
+		err := fmt.Errorf("the destination holds %s files (state %s)", st.Format, where)
+		if f, perr := formats.ParseFormat(st.Format); perr == nil {
+			return hint.New(err, "set {Format} to "+string(f)+", or sync to a new destination")
+		}
+		return hint.New(err, "sync to a new destination")
 	}
 	return nil
 }

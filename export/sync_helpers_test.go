@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/internal/sharingtest"
 )
 
 // Helpers of the Sync tests: options, a clock, a sink that fails or "dies", and readers of
@@ -30,28 +31,11 @@ const (
 // t0 is the time of the tests' first runs.
 var t0 = time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
 
-// testClock is a settable clock for SyncOptions.Now.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *testClock { return &testClock{now: t0} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock is a settable clock for SyncOptions.Now, reading t0.
+func newClock() *sharingtest.Clock { return sharingtest.NewClock(t0) }
 
 // syncOpts returns the options of a sync of testTable in format f on clock c.
-func syncOpts(f formats.Format, c *testClock) SyncOptions {
+func syncOpts(f formats.Format, c *sharingtest.Clock) SyncOptions {
 	return SyncOptions{Table: testTable, Endpoint: testEndpoint, Format: formats.Options{Format: f}, Now: c.Now}
 }
 

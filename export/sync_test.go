@@ -274,7 +274,8 @@ func TestSyncRefusesASchemaChange(t *testing.T) {
 		Removed: []Column{{"name", "string", true}},
 		Changed: []ColumnDiff{{Name: "age", From: Column{"age", "integer", true}, To: Column{"age", "long", true}}},
 	}}, sc)
-	assert.Equal(t, "the schema of "+testTable+" changed between version 1 (the destination) and 2: added column note (string); removed column name (string); changed column age: integer -> long; nothing was exported. Pass --allow-schema-change to export with the new schema (files of both schemas then sit side by side), or sync to a new destination", err.Error())
+	assert.Equal(t, "the schema of "+testTable+" changed between version 1 (the destination) and 2: added column note (string); removed column name (string); changed column age: integer -> long; nothing was exported. Use the AllowSchemaChange option to export with the new schema (files of both schemas then sit side by side), or sync to a new destination", err.Error())
+	assert.Equal(t, "Use {AllowSchemaChange} to export with the new schema (files of both schemas then sit side by side), or sync to a new destination", hintOf(err))
 	assert.Equal(t, []string{"info"}, ft.called(), "nothing read")
 	assert.Equal(t, before, treeOf(t, dest), "nothing written, the lock released")
 
@@ -317,7 +318,7 @@ func TestSyncRefusesAnotherDestination(t *testing.T) {
 		want   string
 	}{
 		{"another format", func(t *testing.T, dest string, ft *fakeTable, o *SyncOptions) { o.Format.Format = formats.CSV },
-			"the destination holds ndjson files (state DEST/_deltashare_state.json): pass --format ndjson, or sync to a new destination"},
+			"the destination holds ndjson files (state DEST/_deltashare_state.json): set the Format option to ndjson, or sync to a new destination"},
 		{"another table", func(t *testing.T, dest string, ft *fakeTable, o *SyncOptions) { o.Table = "share.schema.other" },
 			"the destination follows table " + testTable + " (state DEST/_deltashare_state.json), not share.schema.other"},
 		{"another server", func(t *testing.T, dest string, ft *fakeTable, o *SyncOptions) {

@@ -20,6 +20,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/internal/arrowtest"
 )
 
 func nan() float64 { return math.NaN() }
@@ -141,17 +143,7 @@ func readParquet(t testing.TB, mem memory.Allocator, data []byte) (*file.Reader,
 	tbl, err := fr.ReadTable(context.Background())
 	require.NoError(t, err)
 	defer tbl.Release()
-	cols := make([]arrow.Array, tbl.NumCols())
-	for i := range cols {
-		chunks := tbl.Column(i).Data().Chunks()
-		if len(chunks) == 0 {
-			cols[i] = array.MakeArrayOfNull(mem, tbl.Schema().Field(i).Type, 0)
-			continue
-		}
-		c, err := array.Concatenate(chunks, mem)
-		require.NoError(t, err)
-		cols[i] = c
-	}
+	cols := arrowtest.Columns(t, tbl, mem)
 	rec := array.NewRecord(tbl.Schema(), cols, tbl.NumRows())
 	for _, c := range cols {
 		c.Release()

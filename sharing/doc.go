@@ -5,7 +5,7 @@
 //
 // The pieces, one file each:
 //
-//   - profile.go: [Profile], [ParseProfile] and [LoadProfile] for profile format versions 1 and 2
+//   - profile.go: [Profile], [ParseProfile], [LoadProfile] and [LoadProfileWith] for profile format versions 1 and 2
 //     (bearer_token and oauth_client_credentials). Secrets never appear in String or log output.
 //   - auth.go: credentials are oauth2.TokenSource values; a bearer token is a static source with
 //     an expiry, OAuth client credentials are fetched, cached and refreshed before they expire.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/internal/redact"
 	"github.com/deltashare/deltashare/sharing/protocol"
 )
@@ -203,10 +204,27 @@ func parseExpirationTime(s string) (time.Time, error) {
 	return time.Time{}, errors.New("unrecognized time")
 }
 
-// LoadProfile reads a profile from ref: "-" reads stdin, "env:NAME" reads the JSON held by the
-// environment variable NAME, text starting with "{" is the JSON itself, and anything else is a
-// file path. At most MaxProfileSize bytes are read.
+// LoadProfileOptions say where [LoadProfileWith] may read a profile from besides files.
+type LoadProfileOptions struct {
+	// Stdin is read for the reference "-"; nil makes "-" an error.
+	Stdin io.Reader
+	// LookupEnv looks up the variable of an "env:NAME" reference. This package reads no
+	// environment itself: pass os.LookupEnv for the process environment. Nil makes "env:NAME"
+	// an error.
+	LookupEnv func(name string) (string, bool)
+}
+
+// LoadProfile is [LoadProfileWith] reading "-" from stdin, without an environment: "env:NAME"
+// references are an error.
 func LoadProfile(ref string, stdin io.Reader) (*Profile, error) {
+	return LoadProfileWith(ref, LoadProfileOptions{Stdin: stdin})
+}
+
+// LoadProfileWith reads a profile from ref: "-" reads opts.Stdin, "env:NAME" reads the JSON held
+// by the environment variable NAME (through opts.LookupEnv), text starting with "{" is the JSON
+// itself, and anything else is a file path. At most MaxProfileSize bytes are read.
+func LoadProfileWith(ref string, opts LoadProfileOptions) (*Profile, error) {
+	stdin := opts.Stdin
 	trimmed := strings.TrimSpace(ref)
 	var (
 		data   []byte
@@ -228,7 +246,10 @@ func LoadProfile(ref string, stdin io.Reader) (*Profile, error) {
 		if name == "" {
 			return nil, profileErr(`"env:" needs a variable name, e.g. env:DELTA_SHARING_PROFILE`)
 		}
-		v, ok := os.LookupEnv(name)
+		if opts.LookupEnv == nil {
+			return nil, profileErr("%s: no environment to read it from (LoadProfileOptions.LookupEnv is not set)", ref)
+		}
+		v, ok := opts.LookupEnv(name)
 		if !ok || strings.TrimSpace(v) == "" {
 			return nil, profileErr("environment variable %s is not set or empty", name)
 		}
@@ -242,7 +263,8 @@ func LoadProfile(ref string, stdin io.Reader) (*Profile, error) {
 		f, err = os.Open(ref)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return nil, profileErr("profile file %s does not exist: check the path, or give the name of a stored credential (deltashare creds list)", ref)
+				return nil, hint.New(profileErr("profile file %s does not exist", ref),
+					"check the path, or give the name of a stored credential ({tokenmgr.Store.List})")
 			}
 			return nil, profileErr("cannot open profile file %s: %v", ref, err)
 		}

@@ -180,8 +180,9 @@ func TestLoadProfileSources(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "p.share")
 	require.NoError(t, os.WriteFile(file, []byte(js), 0o600))
-	t.Setenv("DS_PROFILE_TEST", js)
-	t.Setenv("DS_PROFILE_EMPTY", "")
+	// The environment comes in as an option: the package reads none of its own.
+	env := map[string]string{"DS_PROFILE_TEST": js, "DS_PROFILE_EMPTY": ""}
+	lookupEnv := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
 
 	tests := []struct {
 		name, ref, stdin, wantErr string
@@ -200,7 +201,7 @@ func TestLoadProfileSources(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := LoadProfile(tc.ref, strings.NewReader(tc.stdin))
+			p, err := LoadProfileWith(tc.ref, LoadProfileOptions{Stdin: strings.NewReader(tc.stdin), LookupEnv: lookupEnv})
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
@@ -213,6 +214,29 @@ func TestLoadProfileSources(t *testing.T) {
 			assert.Equal(t, "secret-token", p.BearerToken)
 		})
 	}
+
+	// Without LookupEnv (LoadProfile has none), an env: reference is an error, even for a
+	// variable the process has.
+	t.Setenv("DS_PROFILE_TEST", js)
+	for _, load := range []func() (*Profile, error){
+		func() (*Profile, error) { return LoadProfile("env:DS_PROFILE_TEST", nil) },
+		func() (*Profile, error) { return LoadProfileWith("env:DS_PROFILE_TEST", LoadProfileOptions{}) },
+	} {
+		_, err := load()
+		require.ErrorIs(t, err, protocol.ErrInvalidProfile)
+		assert.Contains(t, err.Error(), "env:DS_PROFILE_TEST: no environment to read it from (LoadProfileOptions.LookupEnv is not set)")
+	}
+	p, err := LoadProfile(file, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "secret-token", p.BearerToken)
+
+	// A missing file: what to do next names the stored-credential listing by its Go name.
+	_, err = LoadProfile(filepath.Join(dir, "nope.json"), nil)
+	require.ErrorIs(t, err, protocol.ErrInvalidProfile)
+	var h interface{ Hint() string }
+	require.ErrorAs(t, err, &h)
+	assert.Equal(t, "check the path, or give the name of a stored credential ({tokenmgr.Store.List})", h.Hint())
+	assert.Contains(t, err.Error(), "does not exist: check the path, or give the name of a stored credential (tokenmgr.Store.List)")
 }
 
 func TestProfileExpiry(t *testing.T) {
@@ -224,6 +248,9 @@ func TestProfileExpiry(t *testing.T) {
 	var ee *protocol.ExpiredError
 	require.ErrorAs(t, err, &ee)
 	assert.Contains(t, err.Error(), "2026-01-31T00:00:00Z")
-	assert.Contains(t, err.Error(), "deltashare activate")
+	assert.Contains(t, err.Error(), "run tokenmgr.Activate with a new activation link")
+	var h interface{ Hint() string }
+	require.ErrorAs(t, err, &h)
+	assert.Contains(t, h.Hint(), "{tokenmgr.Activate}")
 	assert.NotContains(t, err.Error(), "Bearer")
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/deltashare/deltashare/internal/atomicfile"
+	"github.com/deltashare/deltashare/internal/hint"
 )
 
 // ActivateOptions configures [Activate].
@@ -63,11 +64,11 @@ type ActivateResult struct {
 //
 // The order matters because a link can be downloaded once: the link is parsed, the name (and
 // Out) are checked to be free, the link is recorded as a pending credential (a 0600 file, so
-// an interrupted download can be retried with `deltashare activate --name NAME`), then the
+// an interrupted download can be retried by calling Activate with the same Name), then the
 // credential is downloaded and written (temporary file, fsync, rename). If writing fails for
 // any reason, the credential is written to a recovery file — the store's recovery directory,
 // else the system temporary directory, both 0600 — and the error (matching
-// ErrCredentialNotSaved) names that file and the import command. If even that fails, the
+// ErrCredentialNotSaved) names that file and how to import it. If even that fails, the
 // result's Credential is the only copy and the error says so.
 //
 // A used or expired link gives an error matching ErrActivationUsed: the provider must issue a
@@ -86,7 +87,7 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 	}
 	storing := opts.Store != nil
 	if !storing && opts.Out == "" {
-		return nil, newStoreError(op, nil, op+": nowhere to save the credential: give a credential store or an output file (--out FILE)", nil)
+		return nil, newHintedStoreError(op, nil, op+": nowhere to save the credential: ", "give a credential store or an output file ({Out} FILE)", nil)
 	}
 
 	// 1. The link.
@@ -126,8 +127,9 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 		case m.State == StatePending:
 			rec, lerr := st.pendingLink(name)
 			if lerr != nil || rec.Reveal() != canonical.Reveal() {
-				return nil, newStoreError(op, ErrCredentialExists,
-					fmt.Sprintf("a pending activation of another link is recorded as %q: choose another name with --name, or remove it first (deltashare creds remove %s)", m.Name, m.Name), nil)
+				return nil, newHintedStoreError(op, ErrCredentialExists,
+					fmt.Sprintf("a pending activation of another link is recorded as %q: ", m.Name),
+					fmt.Sprintf("choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} %s)", m.Name), nil)
 			}
 			resumed = true
 			name = m.Name
@@ -161,8 +163,9 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 			_ = st.dropPending(name)
 			return nil, err
 		}
-		return nil, &ActivationError{Op: op, StatusCode: statusOf(ae), cause: err,
-			msg: fmt.Sprintf("%s; the activation link is kept in the credential store: run deltashare activate --name %s to try again (or deltashare creds remove %s to forget it)", err.Error(), name, name)}
+		msg, chain := hint.WithAdvice(err.Error()+"; the activation link is kept in the credential store: ",
+			fmt.Sprintf("run {tokenmgr.Activate} {Name} %s to try again (or {tokenmgr.Store.Remove} %s to forget it)", name, name), err)
+		return nil, &ActivationError{Op: op, StatusCode: statusOf(ae), cause: chain, msg: msg}
 	}
 	res.Credential = cred
 	raw := cred.Profile()
@@ -204,17 +207,20 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 	reason := strings.Join(failures, "; ")
 	if saved != "" {
 		// One destination worked: the credential is safe there.
-		return res, newStoreError(op, ErrCredentialNotSaved,
-			fmt.Sprintf("%s: the credential was downloaded and saved to %s, but %s; to store it, run: deltashare creds import %s %s", op, saved, reason, importName, shellQuote(saved)), nil)
+		return res, newHintedStoreError(op, ErrCredentialNotSaved,
+			fmt.Sprintf("%s: the credential was downloaded and saved to %s, but %s; ", op, saved, reason),
+			fmt.Sprintf("to store it, run: {tokenmgr.Store.Import} %s %s", importName, shellQuote(saved)), nil)
 	}
 	path, rerr := writeRecovery(st, storing, importName, raw)
 	if rerr == nil {
 		res.RecoveryPath = path
-		return res, newStoreError(op, ErrCredentialNotSaved,
-			fmt.Sprintf("%s: the credential was downloaded but could not be stored (%s); it was kept in %s (mode 0600, readable only by you); fix the problem, then run: deltashare creds import %s %s", op, reason, path, importName, shellQuote(path)), nil)
+		return res, newHintedStoreError(op, ErrCredentialNotSaved,
+			fmt.Sprintf("%s: the credential was downloaded but could not be stored (%s); it was kept in %s (mode 0600, readable only by you); ", op, reason, path),
+			fmt.Sprintf("fix the problem, then run: {tokenmgr.Store.Import} %s %s", importName, shellQuote(path)), nil)
 	}
-	return res, newStoreError(op, ErrCredentialNotSaved,
-		fmt.Sprintf("%s: the credential was downloaded but could not be written anywhere (%s; %s); the link cannot be downloaded again, so the credential is returned to the caller only (deltashare prints it on standard output): save it to a file, then run: deltashare creds import %s FILE", op, reason, rerr, importName), nil)
+	return res, newHintedStoreError(op, ErrCredentialNotSaved,
+		fmt.Sprintf("%s: the credential was downloaded but could not be written anywhere (%s; %s); the link cannot be downloaded again, so ", op, reason, rerr),
+		fmt.Sprintf("the credential is returned to the caller only ({ActivateResult.Credential}): save it to a file, then run: {tokenmgr.Store.Import} %s FILE", importName), nil)
 }
 
 func statusOf(ae *ActivationError) int {
@@ -292,7 +298,7 @@ func writeRecovery(st *Store, storing bool, name string, raw []byte) (string, er
 // https://dbc-1234abcd-5678.cloud.databricks.com; for an IP address, the address with '-'
 // for '.' and ':'). It is derived from the link, not from the downloaded profile's endpoint,
 // so that it can be checked before the one-time download; no suffix is added on a collision
-// (activation then stops before downloading and asks for --name).
+// (activation then stops before downloading and asks for another Name).
 func DefaultCredentialName(host string) string {
 	h := host
 	if u, err := url.Parse(host); err == nil && u.Host != "" {

@@ -51,7 +51,7 @@ func assertRecoverable(t *testing.T, f activationFixture, res *ActivateResult, e
 	require.NotEmpty(t, res.RecoveryPath)
 	assert.Equal(t, wantDir, filepath.Dir(res.RecoveryPath))
 	assert.Contains(t, err.Error(), res.RecoveryPath)
-	assert.Contains(t, err.Error(), "deltashare creds import "+name+" "+res.RecoveryPath)
+	assertAdvice(t, err, "fix the problem, then run: {tokenmgr.Store.Import} "+name+" "+res.RecoveryPath)
 	assertNoSecret(t, err, token, f.code, f.link)
 	assertNoSecret(t, res, token, f.code)
 
@@ -150,7 +150,9 @@ func TestActivateChecksNameBeforeDownload(t *testing.T) {
 				assert.ErrorIs(t, err, tc.target)
 			}
 			if errors.Is(err, ErrCredentialExists) {
-				assert.True(t, strings.Contains(err.Error(), "--name") || strings.Contains(err.Error(), "another output file"), err.Error())
+				if !strings.Contains(err.Error(), "another output file") {
+					assertAdvice(t, err, "choose another name with {Name}")
+				}
 			}
 			assert.Empty(t, f.fw.Requests(), "nothing was downloaded: the link is still good")
 			assertNoSecret(t, err, f.code, f.link)
@@ -235,8 +237,7 @@ func TestActivateLastResortReturnsCredential(t *testing.T) {
 	p, perr := sharing.ParseProfile(res.Credential.Profile())
 	require.NoError(t, perr)
 	assert.Equal(t, f.fw.RecipientBearerToken("acme"), p.BearerToken)
-	assert.Contains(t, err.Error(), "deltashare creds import acme FILE")
-	assert.Contains(t, err.Error(), "standard output")
+	assertAdvice(t, err, "the credential is returned to the caller only ({ActivateResult.Credential}): save it to a file, then run: {tokenmgr.Store.Import} acme FILE")
 	assertNoSecret(t, err, f.fw.RecipientBearerToken("acme"), f.code)
 }
 
@@ -268,7 +269,7 @@ func TestActivateOutAndStoreOneFails(t *testing.T) {
 	require.ErrorIs(t, err, ErrCredentialNotSaved)
 	assert.Equal(t, out, res.OutPath)
 	assert.Empty(t, res.RecoveryPath, "the output file already holds the credential")
-	assert.Contains(t, err.Error(), "deltashare creds import acme "+out)
+	assertAdvice(t, err, "to store it, run: {tokenmgr.Store.Import} acme "+out)
 	require.NoError(t, f.store.Import("acme", out))
 }
 
@@ -277,7 +278,7 @@ func TestActivateTransientFailureKeepsLink(t *testing.T) {
 	f.fw.InjectFault(fakeworkspace.Fault{Path: fakeworkspace.PathActivationRetrieve + "*", Status: 500})
 	_, err := Activate(context.Background(), ActivateOptions{Link: Sensitive(f.link), Name: "acme", Store: f.store})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "deltashare activate --name acme")
+	assertAdvice(t, err, "run {tokenmgr.Activate} {Name} acme to try again (or {tokenmgr.Store.Remove} acme to forget it)")
 	assertNoSecret(t, err, f.code, f.link)
 
 	m, err := f.store.Stat("acme")
@@ -294,7 +295,7 @@ func TestActivateTransientFailureKeepsLink(t *testing.T) {
 	assert.Equal(t, StatePending, list[0].State)
 	_, err = f.store.Get("acme")
 	assert.ErrorIs(t, err, ErrCredentialPending)
-	_, err = f.store.ResolveProfile("acme", nil)
+	_, err = f.store.ResolveProfile("acme", sharing.LoadProfileOptions{})
 	assert.ErrorIs(t, err, ErrCredentialPending)
 	assert.ErrorIs(t, f.store.Put("acme", testProfileJSON("https://x.example.com/ds", storeTestToken, ""), Meta{}, false), ErrCredentialExists)
 

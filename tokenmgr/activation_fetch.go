@@ -23,6 +23,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/logger"
 	"github.com/databricks/databricks-sdk-go/service/sharing"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
@@ -173,7 +174,8 @@ func ParseActivationInput(linkOrCode, host string) (string, string, error) {
 		return "", "", invalidLink("the activation code contains unexpected characters")
 	}
 	if strings.TrimSpace(host) == "" {
-		return "", "", invalidLink("a bare activation code needs the workspace host (--host https://...)")
+		msg, chain := hint.WithAdvice("invalid activation link: ", "a bare activation code needs the workspace host ({Host} https://...)", nil)
+		return "", "", newActivationError("parse activation link", ErrInvalidActivationLink, msg+"; "+activationLinkExample, chain)
 	}
 	h, err := NormalizeActivationHost(host)
 	if err != nil {

@@ -246,6 +246,9 @@ func TestParseActivationInput(t *testing.T) {
 				require.Error(t, err)
 				assert.ErrorIs(t, err, ErrInvalidActivationLink)
 				assert.Contains(t, err.Error(), tc.err)
+				if tc.host == "" && !strings.Contains(tc.in, "://") {
+					assertAdvice(t, err, "a bare activation code needs the workspace host ({Host} https://...)")
+				}
 				return
 			}
 			require.NoError(t, err)

@@ -2,12 +2,9 @@ package tokenmgr
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
@@ -15,11 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deltashare/deltashare/sharing/protocol"
-
-	"github.com/apache/arrow/go/v17/parquet/metadata"
-
 	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/reader"
 	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
@@ -47,12 +42,6 @@ const (
 	CheckRejected CheckStatus = "rejected" // the server rejected the token (HTTP 401/403)
 	CheckExpired  CheckStatus = "expired"  // the token's expiration time has passed (nothing sent)
 	CheckPartial  CheckStatus = "partial"  // some share or table could not be read
-)
-
-// footer bounds.
-const (
-	footerTail     = 64 << 10 // the first ranged read fetches this much of the file's end
-	maxFooterBytes = 64 << 20 // a larger footer is refused
 )
 
 // CheckOptions configures [Check].
@@ -246,8 +235,9 @@ func (r CheckReport) MarshalJSON() ([]byte, error) {
 
 // Check tests what a credential can do: whether the server accepts the token, how long it
 // lasts, which shares, schemas and tables it reaches, and for each table (all, or those in
-// opts.Tables) its version, its metadata, and one data file's Parquet footer (fetched by HTTP
-// range requests with client.HTTPClient(), so the signed URL gets no Authorization header).
+// opts.Tables) its version, its metadata, and one data file's Parquet footer (fetched with
+// [reader.ReadFooter]: ranged GETs with client.HTTPClient() and the client's retry policy, so
+// the signed URL gets no Authorization header).
 //
 // An expired token is reported without sending a request. A rejected token (HTTP 401/403 on
 // the share listing) is a report, not an error; Check returns an error only when the server
@@ -417,7 +407,7 @@ func checkTable(ctx context.Context, client *sharing.Client, t protocol.Table) T
 	if file == nil {
 		return tr // a table without data files is fine
 	}
-	fm, err := readRemoteFooter(ctx, client.HTTPClient(), file)
+	fm, err := reader.ReadFooter(ctx, client, *file)
 	if err != nil {
 		tr.Error = fmt.Sprintf("data file %s: %s", fileLabel(file), scrubText(err.Error(), p))
 		return tr
@@ -439,140 +429,6 @@ func fileLabel(f *protocol.File) string {
 		return u.Host + u.Path
 	}
 	return "(unnamed)"
-}
-
-// readRemoteFooter fetches a Parquet file's footer by HTTP range requests and parses it.
-func readRemoteFooter(ctx context.Context, hc *http.Client, f *protocol.File) (*metadata.FileMetaData, error) {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	tail, size, err := fetchTail(ctx, hc, f.URL, footerTail)
-	if err != nil {
-		return nil, err
-	}
-	if len(tail) < 12 {
-		return nil, fmt.Errorf("not a Parquet file: only %d bytes long", len(tail))
-	}
-	magic := string(tail[len(tail)-4:])
-	if magic == "PARE" {
-		return nil, errors.New("the Parquet file has an encrypted footer, which deltashare cannot read")
-	}
-	if magic != "PAR1" {
-		return nil, errors.New("not a Parquet file: the PAR1 magic bytes are missing at its end")
-	}
-	flen := int64(binary.LittleEndian.Uint32(tail[len(tail)-8 : len(tail)-4]))
-	if flen <= 0 || flen > maxFooterBytes || (size > 0 && flen+12 > size) {
-		return nil, fmt.Errorf("not a valid Parquet file: footer length %d does not fit the file", flen)
-	}
-	if flen+8 > int64(len(tail)) {
-		if size > 0 && int64(len(tail)) >= size {
-			return nil, fmt.Errorf("not a valid Parquet file: footer length %d does not fit the file", flen)
-		}
-		tail, _, err = fetchTail(ctx, hc, f.URL, flen+8)
-		if err != nil {
-			return nil, err
-		}
-		if int64(len(tail)) < flen+8 {
-			return nil, errors.New("the server sent less of the file than asked for")
-		}
-	}
-	footer := tail[int64(len(tail))-8-flen : len(tail)-8]
-	return parseFooter(footer)
-}
-
-func parseFooter(footer []byte) (fm *metadata.FileMetaData, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			fm, err = nil, errors.New("the Parquet footer is corrupt")
-		}
-	}()
-	fm, err = metadata.NewFileMetaData(footer, nil)
-	if err != nil {
-		return nil, errors.New("the Parquet footer is corrupt: cannot decode its metadata")
-	}
-	return fm, nil
-}
-
-// fetchTail returns the last n bytes of the object at u (fewer if it is shorter) and the
-// object's size (0 when unknown). Servers ignoring Range are handled by reading the whole
-// body and keeping its end.
-func fetchTail(ctx context.Context, hc *http.Client, u string, n int64) ([]byte, int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, 0, errors.New("the data file URL is not valid")
-	}
-	req.Header.Set("Range", fmt.Sprintf("bytes=-%d", n))
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, 0, transportText(err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusPartialContent:
-		size := int64(0)
-		if cr := resp.Header.Get("Content-Range"); cr != "" {
-			if i := strings.LastIndexByte(cr, '/'); i >= 0 {
-				fmt.Sscan(cr[i+1:], &size)
-			}
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, n+1))
-		if err != nil {
-			return nil, 0, fmt.Errorf("reading the data file: %s", transportText(err))
-		}
-		if int64(len(data)) > n {
-			return nil, 0, errors.New("the server answered the range request with more bytes than asked for")
-		}
-		return data, size, nil
-	case http.StatusOK:
-		// No range support: keep the last n bytes while reading.
-		buf := make([]byte, 0, n)
-		chunk := make([]byte, 32<<10)
-		total := int64(0)
-		for {
-			k, rerr := resp.Body.Read(chunk)
-			if k > 0 {
-				total += int64(k)
-				buf = append(buf, chunk[:k]...)
-				if int64(len(buf)) > n {
-					buf = append(buf[:0], buf[int64(len(buf))-n:]...)
-				}
-			}
-			if rerr == io.EOF {
-				break
-			}
-			if rerr != nil {
-				return nil, 0, fmt.Errorf("reading the data file: %s", transportText(rerr))
-			}
-		}
-		return buf, total, nil
-	case http.StatusRequestedRangeNotSatisfiable:
-		return nil, 0, errors.New("the data file is empty (HTTP 416)")
-	default:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		hint := ""
-		switch {
-		case resp.StatusCode == http.StatusForbidden:
-			hint = "; the signed URL may have expired, or the storage refuses access: try again, then tell the data provider"
-		case resp.StatusCode == http.StatusNotFound:
-			hint = "; the file is missing from the provider's storage: tell the data provider"
-		}
-		return nil, 0, fmt.Errorf("fetching the data file failed: HTTP %d %s%s", resp.StatusCode, http.StatusText(resp.StatusCode), hint)
-	}
-}
-
-// transportText describes a transport error without the URL (which is signed).
-func transportText(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if errors.Is(err, context.Canceled) {
-		return context.Canceled
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return errors.New("timed out")
-	}
-	return errors.New(urlQueryStrip.ReplaceAllString(err.Error(), "$1"))
 }
 
 var urlQueryStrip = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#"'<>]*)\?[^\s#"'<>]*`)

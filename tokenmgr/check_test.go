@@ -14,13 +14,10 @@ import (
 
 	"github.com/deltashare/deltashare/sharing/protocol"
 
-	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/arrowtest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/delta"
 )
@@ -31,36 +28,6 @@ const (
 )
 
 var checkNow = time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
-
-// writeTestParquet writes a small real Parquet file (id int64, name string); padding adds
-// schema metadata of that many bytes, which makes the footer larger.
-func writeTestParquet(t *testing.T, rows int, padding int) []byte {
-	t.Helper()
-	var md *arrow.Metadata
-	if padding > 0 {
-		m := arrow.NewMetadata([]string{"padding"}, []string{strings.Repeat("p", padding)})
-		md = &m
-	}
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
-	}, md)
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	b := array.NewRecordBuilder(mem, schema)
-	defer b.Release()
-	for i := 0; i < rows; i++ {
-		b.Field(0).(*array.Int64Builder).Append(int64(i))
-		b.Field(1).(*array.StringBuilder).Append("row-" + strconv.Itoa(i))
-	}
-	rec := b.NewRecord()
-	defer rec.Release()
-	tbl := array.NewTableFromRecords(schema, []arrow.Record{rec})
-	defer tbl.Release()
-	var buf bytes.Buffer
-	require.NoError(t, pqarrow.WriteTable(tbl, &buf, 1024, nil, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem))))
-	return buf.Bytes()
-}
 
 const testSchemaString = `{"type":"struct","fields":[` +
 	`{"name":"id","type":"long","nullable":true,"metadata":{}},` +
@@ -103,9 +70,9 @@ func newSharingServer(t *testing.T, tables []fakeTable, mode map[string]string) 
 			case "text":
 				s.data[f] = []byte("this is not a parquet file, just some text\n")
 			case "big":
-				s.data[f] = writeTestParquet(t, 7, 80<<10)
+				s.data[f] = arrowtest.SmallParquet(t, 7, 80<<10)
 			default:
-				s.data[f] = writeTestParquet(t, 5, 0)
+				s.data[f] = arrowtest.SmallParquet(t, 5, 0)
 			}
 		}
 	}
@@ -317,7 +284,7 @@ func TestCheck(t *testing.T) {
 		{name: "rejected", reject: true, expiry: checkNow.Add(90 * 24 * time.Hour), wantStatus: CheckRejected, wantExit: 4},
 		{name: "expired", expiry: checkNow.Add(-time.Hour), wantStatus: CheckExpired, wantExit: 4, noRequests: true},
 		{name: "file missing", mode: map[string]string{"o1.parquet": "404"}, wantStatus: CheckPartial, wantExit: 3,
-			wantBad: map[string]string{"s2.sales.orders": "HTTP 404"}},
+			wantBad: map[string]string{"s2.sales.orders": "404 Not Found; the file no longer exists"}},
 		{name: "not parquet", mode: map[string]string{"g1.parquet": "text"}, wantStatus: CheckPartial, wantExit: 3,
 			wantBad: map[string]string{"s1.default.good": "PAR1"}},
 		{name: "partial outranks expiring", mode: map[string]string{"g1.parquet": "text"}, expiry: checkNow.Add(24 * time.Hour),
@@ -421,7 +388,9 @@ func TestCheck(t *testing.T) {
 			assert.Zero(t, perFile["g2.parquet"], "only the first file is read")
 			for _, fr := range srv.fileReqs {
 				assert.Empty(t, fr.Header.Get("Authorization"), "signed URLs get no bearer token")
-				assert.True(t, strings.HasPrefix(fr.Header.Get("Range"), "bytes=-"), "footer read by range")
+				rg := fr.Header.Get("Range")
+				assert.True(t, strings.HasPrefix(rg, "bytes="), "footer read by range")
+				assert.True(t, strings.HasSuffix(rg, "-"+strconv.Itoa(len(srv.data[fr.PathValue("name")])-1)), "a range at the file's end: %s", rg)
 			}
 		})
 	}
@@ -444,13 +413,13 @@ func TestCheckReportJSONAndText(t *testing.T) {
 	orders := tables[2].(map[string]any)
 	assert.Equal(t, map[string]any{"share": "s2", "schema": "sales", "name": "orders"}, orders["table"])
 	assert.Contains(t, orders["error"], "data file file-o1.parquet")
-	assert.Contains(t, orders["error"], "HTTP 404")
+	assert.Contains(t, orders["error"], "404 Not Found")
 
 	text := r.Text()
 	assert.Contains(t, text, "Token:    accepted, expires 2030-06-11T12:00:00Z (10.0 days left)")
 	assert.Contains(t, text, "ok    s1.default.good: version 3, parquet, 3 columns (partitioned by p), data file footer ok (5 rows, 2 columns)")
 	assert.Contains(t, text, "ok    s1.default.empty: version 0, parquet, 3 columns (partitioned by p), no data files")
-	assert.Contains(t, text, "FAIL  s2.sales.orders: data file file-o1.parquet: fetching the data file failed: HTTP 404")
+	assert.Contains(t, text, "FAIL  s2.sales.orders: data file file-o1.parquet: GET: 404 Not Found; the file no longer exists at its URL")
 	assert.Contains(t, text, "Status:   partial (exit 3)")
 	assertReportClean(t, r)
 }
@@ -462,18 +431,4 @@ func TestCheckUnreachableServerIsAnError(t *testing.T) {
 	_, err := Check(context.Background(), c, CheckOptions{})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), checkToken)
-}
-
-func TestFetchTailWithoutRangeKeepsEnd(t *testing.T) {
-	data := bytes.Repeat([]byte("0123456789"), 10000)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(data) }))
-	defer ts.Close()
-	tail, size, err := fetchTail(context.Background(), ts.Client(), ts.URL+"/x?sig=secret", 25)
-	require.NoError(t, err)
-	assert.Equal(t, int64(len(data)), size)
-	assert.Equal(t, data[len(data)-25:], tail)
-
-	_, _, err = fetchTail(context.Background(), ts.Client(), "http://127.0.0.1:1/x?sig=secretvalue", 25)
-	require.Error(t, err)
-	assert.NotContains(t, err.Error(), "secretvalue")
 }

@@ -1,6 +1,10 @@
 package tokenmgr
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/deltashare/deltashare/internal/hint"
+)
 
 // Activation sentinels (test with errors.Is). The store's are in store.go.
 var (
@@ -15,7 +19,8 @@ var (
 // contains a secret. It unwraps to a sentinel (Kind: [ErrCredentialExists],
 // [ErrCredentialNotFound], [ErrCredentialPending], [ErrInvalidCredentialName],
 // [ErrInsecurePermissions], [ErrCredentialNotSaved], sharing.ErrInvalidProfile, or nil) and to
-// its cause (an *fs.PathError, ...).
+// its cause (an *fs.PathError, ...). Advice that names options or operations (options named
+// {LikeThis}) is carried by an error in the chain with a Hint() string method.
 type StoreError struct {
 	// Op is what was being done, e.g. "store the credential".
 	Op string
@@ -35,6 +40,13 @@ func (e *StoreError) Unwrap() []error { return unwrapBoth(e.Kind, e.cause) }
 // newStoreError builds a StoreError with a fixed message.
 func newStoreError(op string, kind error, msg string, cause error) *StoreError {
 	return &StoreError{Op: op, Kind: kind, msg: msg, cause: cause}
+}
+
+// newHintedStoreError builds a StoreError whose message is msg followed by advice (see
+// hint.WithAdvice).
+func newHintedStoreError(op string, kind error, msg, advice string, cause error) *StoreError {
+	text, chain := hint.WithAdvice(msg, advice, cause)
+	return &StoreError{Op: op, Kind: kind, msg: text, cause: chain}
 }
 
 // ActivationError is the error of reading an activation link and downloading its credential

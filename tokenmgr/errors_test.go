@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/stretchr/testify/assert"
@@ -27,21 +28,30 @@ func TestStoreErrors(t *testing.T) {
 	pending := s.putPending("later", Sensitive("https://h.example.com/delta_sharing/retrieve_config.html?abc0123"), Meta{})
 	require.NoError(t, pending)
 	_, pendingErr := s.Get("later")
+	require.NoError(t, s.Put("gone", raw, Meta{}, false))
+	require.NoError(t, os.Remove(s.profilePath("gone")))
+	_, goneErr := s.Get("gone")
 	tests := []struct {
-		name string
-		err  error
-		kind error
+		name   string
+		err    error
+		kind   error
+		advice string // what the error advises, options named {LikeThis} ("": none)
 	}{
-		{"exists", s.Put("PROD", raw, Meta{}, false), ErrCredentialExists},
-		{"not found", missing, ErrCredentialNotFound},
-		{"pending", pendingErr, ErrCredentialPending},
-		{"invalid name", s.Put("../x", raw, Meta{}, false), ErrInvalidCredentialName},
-		{"invalid profile", s.Put("bad", []byte(`{}`), Meta{}, false), protocol.ErrInvalidProfile},
+		{"exists", s.Put("PROD", raw, Meta{}, false), ErrCredentialExists, "choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} "},
+		{"not found", missing, ErrCredentialNotFound, "{tokenmgr.Store.List} shows the stored credentials"},
+		{"pending", pendingErr, ErrCredentialPending, "run {tokenmgr.Activate} {Name} later to download it"},
+		{"profile file missing", goneErr, ErrCredentialNotFound, "remove the credential ({tokenmgr.Store.Remove} gone) and activate or import it again"},
+		{"invalid name", s.Put("../x", raw, Meta{}, false), ErrInvalidCredentialName, ""},
+		{"invalid profile", s.Put("bad", []byte(`{}`), Meta{}, false), protocol.ErrInvalidProfile, ""},
 		{"export over a file", func() error {
 			out := filepath.Join(t.TempDir(), "out.share")
 			require.NoError(t, os.WriteFile(out, []byte("x"), 0o600))
 			return s.Export("prod", out, false)
-		}(), ErrCredentialExists},
+		}(), ErrCredentialExists, "choose another file, or pass {Overwrite} to replace it"},
+		{"nowhere to save", func() error {
+			_, err := Activate(context.Background(), ActivateOptions{Link: Sensitive("https://h.example.com/delta_sharing/retrieve_config.html?abc0123")})
+			return err
+		}(), nil, "give a credential store or an output file ({Out} FILE)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,9 +59,15 @@ func TestStoreErrors(t *testing.T) {
 			var se *StoreError
 			require.ErrorAs(t, tc.err, &se)
 			assert.NotEmpty(t, se.Op)
-			assert.ErrorIs(t, tc.err, tc.kind)
+			if tc.kind != nil {
+				assert.ErrorIs(t, tc.err, tc.kind)
+			}
 			assert.Equal(t, tc.kind, se.Kind)
 			assertNoSecret(t, tc.err, storeTestToken)
+			if tc.advice != "" {
+				assertAdvice(t, tc.err, tc.advice)
+				assert.Contains(t, se.Error(), hint.Render(tc.advice, nil), "the StoreError's own text has the advice")
+			}
 		})
 	}
 
@@ -90,7 +106,7 @@ func TestActivationErrors(t *testing.T) {
 	_, err = Activate(context.Background(), ActivateOptions{Link: Sensitive(f.link), Name: "acme", Store: f.store})
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 500, ae.StatusCode)
-	assert.Contains(t, err.Error(), "deltashare activate --name acme")
+	assertAdvice(t, err, "run {tokenmgr.Activate} {Name} acme to try again")
 
 	// The pending entry now reserves the name: a local refusal, a *StoreError.
 	_, err = Activate(context.Background(), ActivateOptions{Link: Sensitive(f.host + "/delta_sharing/retrieve_config.html?other0123"), Name: "acme", Store: f.store})

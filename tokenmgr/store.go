@@ -52,9 +52,6 @@ var (
 	ErrCredentialNotSaved = errors.New("the activated credential could not be saved")
 )
 
-// EnvConfigDir is the environment variable that overrides the configuration directory.
-const EnvConfigDir = "DELTASHARE_CONFIG_DIR"
-
 // File names inside the store.
 const (
 	credentialsDirName = "credentials"
@@ -153,17 +150,16 @@ type Store struct {
 	fault func(step, path string) error
 }
 
-// DefaultStoreDir is $DELTASHARE_CONFIG_DIR, or else the user configuration directory's
-// "deltashare" folder (~/.config/deltashare on Linux, ~/Library/Application Support/deltashare
-// on macOS, %AppData%\deltashare on Windows).
+// DefaultStoreDir is the user configuration directory's "deltashare" folder
+// (~/.config/deltashare on Linux, ~/Library/Application Support/deltashare on macOS,
+// %AppData%\deltashare on Windows). It reads no variable of its own: a caller that lets the
+// environment choose the store (the deltashare command's DELTASHARE_CONFIG_DIR) passes that
+// directory to [OpenStore] instead.
 func DefaultStoreDir() (string, error) {
-	if d := strings.TrimSpace(os.Getenv(EnvConfigDir)); d != "" {
-		return d, nil
-	}
 	base, err := os.UserConfigDir()
 	if err != nil {
-		return "", newStoreError("find the configuration directory", nil,
-			fmt.Sprintf("cannot find the user configuration directory (%v); set %s to a private directory", err, EnvConfigDir), err)
+		return "", newHintedStoreError("find the configuration directory", nil,
+			fmt.Sprintf("cannot find the user configuration directory (%v); ", err), "set {StoreDir} to a private directory", err)
 	}
 	return filepath.Join(base, "deltashare"), nil
 }
@@ -182,7 +178,7 @@ func OpenStore(dir string) (*Store, error) {
 	s := &Store{dir: abs}
 	for _, d := range []string{abs, s.credDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, newStoreError(op, nil, fmt.Sprintf("%s: cannot create %s: %v; set %s to a writable private directory", op, d, pathErrText(err), EnvConfigDir), err)
+			return nil, newHintedStoreError(op, nil, fmt.Sprintf("%s: cannot create %s: %v; ", op, d, pathErrText(err)), "set {StoreDir} to a writable private directory", err)
 		}
 	}
 	if err := checkPrivate(s.credDir(), true); err != nil {
@@ -232,18 +228,20 @@ func nameKey(name string) (string, error) {
 }
 
 func existsError(name string) error {
-	return newStoreError("store the credential", ErrCredentialExists,
-		fmt.Sprintf("a credential named %q already exists (names ignore letter case): choose another name with --name, or remove it first (deltashare creds remove %s)", name, name), nil)
+	return newHintedStoreError("store the credential", ErrCredentialExists,
+		fmt.Sprintf("a credential named %q already exists (names ignore letter case): ", name),
+		fmt.Sprintf("choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} %s)", name), nil)
 }
 
 func notFoundError(name string) error {
-	return newStoreError("read the credential", ErrCredentialNotFound,
-		fmt.Sprintf("no stored credential named %q: deltashare creds list shows the stored credentials", name), nil)
+	return newHintedStoreError("read the credential", ErrCredentialNotFound,
+		fmt.Sprintf("no stored credential named %q: ", name), "{tokenmgr.Store.List} shows the stored credentials", nil)
 }
 
 func pendingError(name string) error {
-	return newStoreError("read the credential", ErrCredentialPending,
-		fmt.Sprintf("credential %q is pending: its activation link was recorded but not downloaded; run deltashare activate --name %s to download it", name, name), nil)
+	return newHintedStoreError("read the credential", ErrCredentialPending,
+		fmt.Sprintf("credential %q is pending: its activation link was recorded but not downloaded; ", name),
+		fmt.Sprintf("run {tokenmgr.Activate} {Name} %s to download it", name), nil)
 }
 
 // exists reports whether any file of the credential key exists.
@@ -488,8 +486,9 @@ func (s *Store) Get(name string) (*Credential, error) {
 	raw, err := s.readPrivate(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, newStoreError("read the credential", ErrCredentialNotFound,
-				fmt.Sprintf("the profile file %s of credential %q is missing: remove the credential (deltashare creds remove %s) and activate or import it again", path, m.Name, m.Name), nil)
+			return nil, newHintedStoreError("read the credential", ErrCredentialNotFound,
+				fmt.Sprintf("the profile file %s of credential %q is missing: ", path, m.Name),
+				fmt.Sprintf("remove the credential ({tokenmgr.Store.Remove} %s) and activate or import it again", m.Name), nil)
 		}
 		return nil, err
 	}
@@ -594,8 +593,8 @@ func (s *Store) Export(name, outPath string, overwrite bool) error {
 	}
 	if err := s.writeFile(outPath, c.Raw, !overwrite); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return newStoreError("export the credential", ErrCredentialExists,
-				fmt.Sprintf("%s already exists: choose another file, or pass --force to replace it", outPath), nil)
+			return newHintedStoreError("export the credential", ErrCredentialExists,
+				outPath+" already exists: ", "choose another file, or pass {Overwrite} to replace it", nil)
 		}
 		return writeError("export credential "+name, outPath, err)
 	}
@@ -604,26 +603,28 @@ func (s *Store) Export(name, outPath string, overwrite bool) error {
 
 // ResolveProfile loads the profile that ref designates, so that a stored credential's name
 // works wherever a profile file does. "-", "env:NAME", inline JSON and paths of existing files
-// are read by sharing.LoadProfile; otherwise, if ref is the name of a stored credential, that
-// credential is used. s may be nil (no store: LoadProfile only).
-func (s *Store) ResolveProfile(ref string, stdin io.Reader) (*sharing.Profile, error) {
+// are read by sharing.LoadProfileWith with opts (its Stdin and LookupEnv: this package reads no
+// environment itself); otherwise, if ref is the name of a stored credential, that credential is
+// used. s may be nil (no store: LoadProfileWith only).
+func (s *Store) ResolveProfile(ref string, opts sharing.LoadProfileOptions) (*sharing.Profile, error) {
 	trimmed := strings.TrimSpace(ref)
 	if s == nil || trimmed == "" || trimmed == "-" || strings.HasPrefix(trimmed, "env:") || strings.HasPrefix(trimmed, "{") {
-		return sharing.LoadProfile(ref, stdin)
+		return sharing.LoadProfileWith(ref, opts)
 	}
 	if _, err := os.Stat(ref); err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return sharing.LoadProfile(ref, stdin)
+		return sharing.LoadProfileWith(ref, opts)
 	}
 	if ValidateCredentialName(trimmed) != nil {
-		return sharing.LoadProfile(ref, stdin)
+		return sharing.LoadProfileWith(ref, opts)
 	}
 	ex, err := s.Exists(trimmed)
 	if err != nil {
 		return nil, err
 	}
 	if !ex {
-		return nil, newStoreError("load the profile", ErrCredentialNotFound,
-			fmt.Sprintf("%q is neither a profile file nor a stored credential: give a profile file path, or a name from deltashare creds list", trimmed), protocol.ErrInvalidProfile)
+		return nil, newHintedStoreError("load the profile", ErrCredentialNotFound,
+			fmt.Sprintf("%q is neither a profile file nor a stored credential: ", trimmed),
+			"give a profile file path, or a name from {tokenmgr.Store.List}", protocol.ErrInvalidProfile)
 	}
 	c, err := s.Get(trimmed)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/stretchr/testify/assert"
@@ -40,18 +41,24 @@ func skipOnWindows(t *testing.T) {
 }
 
 func TestDefaultStoreDir(t *testing.T) {
-	t.Setenv(EnvConfigDir, "/some/where")
-	d, err := DefaultStoreDir()
-	require.NoError(t, err)
-	assert.Equal(t, "/some/where", d)
-
-	t.Setenv(EnvConfigDir, "")
+	// The library reads no variable of its own: DELTASHARE_CONFIG_DIR is the command's.
+	t.Setenv("DELTASHARE_CONFIG_DIR", "/some/where")
 	t.Setenv("XDG_CONFIG_HOME", "/xdg")
 	t.Setenv("HOME", "/home/u")
-	d, err = DefaultStoreDir()
+	d, err := DefaultStoreDir()
 	require.NoError(t, err)
 	base, _ := os.UserConfigDir()
 	assert.Equal(t, filepath.Join(base, "deltashare"), d)
+
+	if runtime.GOOS == "linux" {
+		t.Setenv("XDG_CONFIG_HOME", "")
+		t.Setenv("HOME", "")
+		_, err = DefaultStoreDir()
+		var se *StoreError
+		require.ErrorAs(t, err, &se)
+		assert.Contains(t, err.Error(), "cannot find the user configuration directory")
+		assertAdvice(t, err, "set {StoreDir} to a private directory")
+	}
 }
 
 func TestStoreRoundTripAndModes(t *testing.T) {
@@ -139,8 +146,7 @@ func TestStorePutNeverOverwrites(t *testing.T) {
 	for _, name := range []string{"prod", "PROD", "Prod"} {
 		err := s.Put(name, second, Meta{}, false)
 		require.ErrorIs(t, err, ErrCredentialExists, name)
-		assert.Contains(t, err.Error(), "--name")
-		assert.Contains(t, err.Error(), "deltashare creds remove")
+		assertAdvice(t, err, "choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} ")
 		assertNoSecret(t, err, "token-one-abcdef", "token-two-abcdef")
 	}
 	c, err := s.Get("prod")
@@ -187,7 +193,7 @@ func TestStoreRefusesInsecureModes(t *testing.T) {
 			require.ErrorIs(t, err, ErrInsecurePermissions)
 			assert.Contains(t, err.Error(), tc.wantFix+target)
 			assertNoSecret(t, err, storeTestToken)
-			_, err = s.ResolveProfile("prod", nil)
+			_, err = s.ResolveProfile("prod", sharing.LoadProfileOptions{})
 			assert.ErrorIs(t, err, ErrInsecurePermissions)
 			if tc.target(s) == s.credDir() {
 				_, err = s.List()
@@ -242,7 +248,7 @@ func TestStoreImportExport(t *testing.T) {
 	require.NoError(t, os.WriteFile(out, []byte("keep me"), 0o600))
 	err = s.Export("imported", out, false)
 	require.ErrorIs(t, err, ErrCredentialExists)
-	assert.Contains(t, err.Error(), "--force")
+	assertAdvice(t, err, "choose another file, or pass {Overwrite} to replace it")
 	got, _ = os.ReadFile(out)
 	assert.Equal(t, "keep me", string(got))
 	require.NoError(t, s.Export("imported", out, true))
@@ -275,7 +281,8 @@ func TestResolveProfile(t *testing.T) {
 	dir := t.TempDir()
 	filePath := filepath.Join(dir, "file.share")
 	require.NoError(t, os.WriteFile(filePath, testProfileJSON("https://file.example.com/ds", "file-token-abcdef", ""), 0o600))
-	t.Setenv("DS_TEST_PROFILE", string(testProfileJSON("https://env.example.com/ds", "env-token-abcdef", "")))
+	env := map[string]string{"DS_TEST_PROFILE": string(testProfileJSON("https://env.example.com/ds", "env-token-abcdef", ""))}
+	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
 
 	// A file named like a stored credential, in the working directory, wins over the store.
 	t.Chdir(dir)
@@ -296,20 +303,25 @@ func TestResolveProfile(t *testing.T) {
 		{string(testProfileJSON("https://inline.example.com/ds", "inline-token-abcd", "")), "", "https://inline.example.com/ds"},
 	}
 	for _, tc := range tests {
-		p, err := s.ResolveProfile(tc.ref, strings.NewReader(tc.stdin))
+		p, err := s.ResolveProfile(tc.ref, sharing.LoadProfileOptions{Stdin: strings.NewReader(tc.stdin), LookupEnv: lookup})
 		require.NoError(t, err, tc.ref)
 		assert.Equal(t, tc.endpoint, p.Endpoint, tc.ref)
 	}
 
-	_, err := s.ResolveProfile("nosuch", nil)
+	_, err := s.ResolveProfile("nosuch", sharing.LoadProfileOptions{})
 	require.ErrorIs(t, err, ErrCredentialNotFound)
 	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
-	assert.Contains(t, err.Error(), "deltashare creds list")
-	_, err = s.ResolveProfile(filepath.Join(dir, "missing.share"), nil)
+	assertAdvice(t, err, "give a profile file path, or a name from {tokenmgr.Store.List}")
+	_, err = s.ResolveProfile(filepath.Join(dir, "missing.share"), sharing.LoadProfileOptions{})
 	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 
+	// The environment comes in through LookupEnv only.
+	t.Setenv("DS_TEST_PROFILE", env["DS_TEST_PROFILE"])
+	_, err = s.ResolveProfile("env:DS_TEST_PROFILE", sharing.LoadProfileOptions{})
+	assert.ErrorIs(t, err, protocol.ErrInvalidProfile, "no LookupEnv: the process environment is not read")
+
 	var nilStore *Store
-	p, err := nilStore.ResolveProfile(filePath, nil)
+	p, err := nilStore.ResolveProfile(filePath, sharing.LoadProfileOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "https://file.example.com/ds", p.Endpoint)
 }

@@ -709,16 +709,8 @@ func profileExport(ctx context.Context, cfg config, profile string, tables []tab
 
 // profileOnce runs one in-process export of the table to out and returns its rows.
 func profileOnce(ctx context.Context, cl *sharing.Client, parts []string, fm formats.Format, out string, parallel int) (int64, error) {
-	r, err := reader.Open(ctx, cl, protocol.Table{Share: parts[0], Schema: parts[1], Name: parts[2]}, reader.ReadOptions{Parallel: parallel})
-	if err != nil {
-		return 0, err
-	}
-	defer r.Release()
-	sink, name, err := export.OpenSink(out)
-	if err != nil {
-		return 0, err
-	}
-	sum, err := export.Run(ctx, r, sink, export.Options{Output: name, Format: formats.Options{Format: fm}, Overwrite: true})
+	t := export.NewSharedTable(cl, protocol.Table{Share: parts[0], Schema: parts[1], Name: parts[2]}, reader.ReadOptions{Parallel: parallel})
+	sum, err := t.Export(ctx, nil, export.Options{Output: out, Format: formats.Options{Format: fm}, Overwrite: true})
 	if err != nil {
 		return 0, err
 	}

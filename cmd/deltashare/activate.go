@@ -153,7 +153,7 @@ func checkActivated(ctx context.Context, o accessCheck, aj activatedJSON, p *sha
 	if cerr != nil {
 		cerr = fmt.Errorf("the credential was stored as %s, but checking it failed: %w; try again later with deltashare check -p %s", aj.Name, cerr, aj.Name)
 		if o.Output == "json" {
-			if err := writeJSON(st.Out, activationJSON{Credential: aj, CheckError: cerr.Error()}); err != nil {
+			if err := writeJSON(st.Out, activationJSON{Credential: aj, CheckError: errorText(cerr)}); err != nil {
 				return err
 			}
 		}

@@ -104,13 +104,13 @@ func profileResolver(c *cli.Context, ref string) (*sharing.Profile, error) {
 	store, err := openStore(c)
 	if err != nil {
 		// No usable store: files still resolve; a name cannot, and the store's error says why.
-		p, perr := sharing.LoadProfile(ref, ioFrom(c).In)
+		p, perr := sharing.LoadProfileWith(ref, sharing.LoadProfileOptions{Stdin: ioFrom(c).In, LookupEnv: os.LookupEnv})
 		if perr != nil {
-			return nil, fmt.Errorf("%w (the credential store cannot be used either: %v)", perr, err)
+			return nil, fmt.Errorf("%w (the credential store cannot be used either: %s)", perr, errorText(err))
 		}
 		return p, nil
 	}
-	return store.ResolveProfile(ref, ioFrom(c).In)
+	return store.ResolveProfile(ref, sharing.LoadProfileOptions{Stdin: ioFrom(c).In, LookupEnv: os.LookupEnv})
 }
 
 // tableArg parses a TABLE argument: share.schema.table or PROFILE#share.schema.table.

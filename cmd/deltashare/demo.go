@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -44,16 +45,20 @@ of demo.sales.customers into --dir (default ./deltashare-demo). Nothing leaves t
 			if c.NArg() > 0 {
 				return usageError(fmt.Errorf("demo takes no arguments"))
 			}
-			return runDemo(c.Context, ioFrom(c), demoOptions{Dir: c.String("dir"), KeepServing: c.Bool("keep-serving")})
+			return runDemo(c.Context, demoOptions{Dir: c.String("dir"), KeepServing: c.Bool("keep-serving")}, ioFrom(c))
 		},
 	}
 }
 
-func runDemo(ctx context.Context, st *streams, o demoOptions) error {
+// demoStep prints the title of step n of the tour.
+func demoStep(out io.Writer, n int, format string, args ...any) {
+	fmt.Fprintf(out, "\n[%d] %s\n", n, fmt.Sprintf(format, args...))
+}
+
+// runDemo runs the tour: tables, server, activation, check, exports; with KeepServing it then
+// serves until ctx ends.
+func runDemo(ctx context.Context, o demoOptions, st *streams) error {
 	out := st.Out
-	step := func(n int, format string, args ...any) {
-		fmt.Fprintf(out, "\n[%d] %s\n", n, fmt.Sprintf(format, args...))
-	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
 		return err
@@ -63,23 +68,7 @@ func runDemo(ctx context.Context, st *streams, o demoOptions) error {
 		return err
 	}
 	defer os.RemoveAll(tables)
-
-	step(1, "Generating the demo Delta tables (Parquet files and _delta_log) in %s", tables)
-	if err := demo.Generate(tables); err != nil {
-		return err
-	}
-	cfg := server.Config{Addr: "127.0.0.1:0", Activation: true}
-	for _, t := range demo.Tables {
-		cfg.AddTable(server.TableFlag{Share: t.Share, Schema: t.Schema, Table: t.Name, Location: filepath.Join(tables, filepath.FromSlash(t.Path))})
-		fmt.Fprintf(out, "    %s.%s.%s: %s\n", t.Share, t.Schema, t.Name, t.Description)
-	}
-
-	step(2, "Starting our Delta Sharing server on loopback")
-	logger, err := newLogger(os.Stderr, "warn", "text")
-	if err != nil {
-		return err
-	}
-	srv, err := server.New(cfg, server.WithLogger(logger))
+	srv, err := newDemoServer(out, tables)
 	if err != nil {
 		return err
 	}
@@ -93,86 +82,19 @@ func runDemo(ctx context.Context, st *streams, o demoOptions) error {
 	go func() { served <- srv.Serve(sctx, ln) }()
 	fmt.Fprintf(out, "    endpoint %s\n", srv.Endpoint())
 
-	step(3, "The provider mints a one-time activation link (Databricks open sharing style)")
-	link, err := srv.NewActivation(ctx, 90*24*time.Hour)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "    link created (it is a secret: shown only to the recipient)")
-
-	// The demo's own credential store, fresh every run.
 	storeDir := filepath.Join(dir, "config")
-	if err := os.RemoveAll(storeDir); err != nil {
-		return err
-	}
-	store, err := tokenmgr.OpenStore(storeDir)
+	client, err := demoActivate(ctx, out, srv, storeDir)
 	if err != nil {
 		return err
 	}
-	step(4, "Activating: deltashare activate LINK --name demo")
-	res, err := tokenmgr.Activate(ctx, tokenmgr.ActivateOptions{Link: tokenmgr.Sensitive(link), Name: "demo", Store: store})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "    credential %q stored in %s (mode 0600)\n", res.Name, res.StoredPath)
-	cred, err := store.Get("demo")
-	if err != nil {
-		return err
-	}
-	client, err := sharing.NewClient(cred.Profile)
-	if err != nil {
-		return err
-	}
-	if _, err := tokenmgr.Activate(ctx, tokenmgr.ActivateOptions{Link: tokenmgr.Sensitive(link), Name: "again", Store: store}); err != nil {
-		fmt.Fprintf(out, "    a second download of the same link is refused: %v\n", err)
-	}
-
-	step(5, "Checking access: deltashare check -p demo")
+	demoStep(out, 5, "Checking access: deltashare check -p demo")
 	report, err := tokenmgr.Check(ctx, client, tokenmgr.CheckOptions{})
 	if err != nil {
 		return err
 	}
 	fmt.Fprint(out, indent(report.Text()))
-
-	type job struct {
-		title, table, file string
-		format             formats.Format
-		changes            bool
-	}
-	jobs := []job{
-		{"demo.sales.orders to CSV", "demo.sales.orders", "orders.csv", formats.CSV, false},
-		{"demo.sales.orders to Parquet", "demo.sales.orders", "orders.parquet", formats.Parquet, false},
-		{"the change data feed of demo.sales.customers to NDJSON", "demo.sales.customers", "customers-changes.ndjson", formats.NDJSON, true},
-	}
-	for i, j := range jobs {
-		step(6+i, "Exporting %s", j.title)
-		t, err := protocol.ParseTable(j.table)
-		if err != nil {
-			return err
-		}
-		var r *reader.Reader
-		if j.changes {
-			v := int64(0)
-			r, err = reader.OpenChanges(ctx, client, t, protocol.ChangesRequest{StartingVersion: &v}, reader.ReadOptions{})
-		} else {
-			r, err = reader.Open(ctx, client, t, reader.ReadOptions{})
-		}
-		if err != nil {
-			return err
-		}
-		path := filepath.Join(dir, j.file)
-		sink, name, err := export.OpenSink(path)
-		if err != nil {
-			r.Release()
-			return err
-		}
-		sum, err := export.Run(ctx, r, sink, export.Options{Output: name, Format: formats.Options{Format: j.format}, Overwrite: true})
-		r.Release()
-		if err != nil {
-			return err
-		}
-		sum.TableVersion = r.Version()
-		fmt.Fprintf(out, "    %s\n    %s\n", path, sum.Text())
+	if err := demoExports(ctx, out, client, dir); err != nil {
+		return err
 	}
 
 	fmt.Fprintf(out, "\nDone. Exports are in %s.\n", dir)
@@ -185,6 +107,98 @@ func runDemo(ctx context.Context, st *streams, o demoOptions) error {
 		"    DELTASHARE_CONFIG_DIR=%s deltashare export -p demo demo.sales.orders -o - --where \"region = 'Europe'\" --limit 5\n"+
 		"Press Ctrl-C to stop.\n", storeDir, storeDir)
 	return <-served
+}
+
+// newDemoServer is the tour's first steps: the demo tables generated into dir, and our server
+// over them with activation on (not yet listening).
+func newDemoServer(out io.Writer, dir string) (*server.Server, error) {
+	demoStep(out, 1, "Generating the demo Delta tables (Parquet files and _delta_log) in %s", dir)
+	if err := demo.Generate(dir); err != nil {
+		return nil, err
+	}
+	cfg := server.Config{Addr: "127.0.0.1:0", Activation: true}
+	for _, t := range demo.Tables {
+		cfg.AddTable(server.TableFlag{Share: t.Share, Schema: t.Schema, Table: t.Name, Location: filepath.Join(dir, filepath.FromSlash(t.Path))})
+		fmt.Fprintf(out, "    %s.%s.%s: %s\n", t.Share, t.Schema, t.Name, t.Description)
+	}
+	demoStep(out, 2, "Starting our Delta Sharing server on loopback")
+	logger, err := newLogger(os.Stderr, "warn", "text")
+	if err != nil {
+		return nil, err
+	}
+	return server.New(cfg, server.WithLogger(logger))
+}
+
+// demoActivate is the tour's activation steps: the server mints a one-time link, and a fresh
+// credential store in storeDir activates it (a second download is refused). It returns a
+// client of the stored credential.
+func demoActivate(ctx context.Context, out io.Writer, srv *server.Server, storeDir string) (*sharing.Client, error) {
+	demoStep(out, 3, "The provider mints a one-time activation link (Databricks open sharing style)")
+	link, err := srv.NewActivation(ctx, 90*24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(out, "    link created (it is a secret: shown only to the recipient)")
+	if err := os.RemoveAll(storeDir); err != nil {
+		return nil, err
+	}
+	store, err := tokenmgr.OpenStore(storeDir)
+	if err != nil {
+		return nil, err
+	}
+	demoStep(out, 4, "Activating: deltashare activate LINK --name demo")
+	res, err := tokenmgr.Activate(ctx, tokenmgr.ActivateOptions{Link: tokenmgr.Sensitive(link), Name: "demo", Store: store})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "    credential %q stored in %s (mode 0600)\n", res.Name, res.StoredPath)
+	cred, err := store.Get("demo")
+	if err != nil {
+		return nil, err
+	}
+	client, err := sharing.NewClient(cred.Profile)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tokenmgr.Activate(ctx, tokenmgr.ActivateOptions{Link: tokenmgr.Sensitive(link), Name: "again", Store: store}); err != nil {
+		fmt.Fprintf(out, "    a second download of the same link is refused: %v\n", err)
+	}
+	return client, nil
+}
+
+// demoExports is the tour's last steps: exports of the demo tables into dir.
+func demoExports(ctx context.Context, out io.Writer, client *sharing.Client, dir string) error {
+	jobs := []struct {
+		title, table, file string
+		format             formats.Format
+		changes            bool
+	}{
+		{"demo.sales.orders to CSV", "demo.sales.orders", "orders.csv", formats.CSV, false},
+		{"demo.sales.orders to Parquet", "demo.sales.orders", "orders.parquet", formats.Parquet, false},
+		{"the change data feed of demo.sales.customers to NDJSON", "demo.sales.customers", "customers-changes.ndjson", formats.NDJSON, true},
+	}
+	for i, j := range jobs {
+		demoStep(out, 6+i, "Exporting %s", j.title)
+		t, err := protocol.ParseTable(j.table)
+		if err != nil {
+			return err
+		}
+		table := export.NewSharedTable(client, t, reader.ReadOptions{})
+		path := filepath.Join(dir, j.file)
+		opts := export.Options{Output: path, Format: formats.Options{Format: j.format}, Overwrite: true}
+		var sum *export.Summary
+		if j.changes {
+			v := int64(0)
+			sum, err = table.ExportChanges(ctx, protocol.ChangesRequest{StartingVersion: &v}, nil, opts)
+		} else {
+			sum, err = table.Export(ctx, nil, opts)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "    %s\n    %s\n", path, sum.Text())
+	}
+	return nil
 }
 
 // indent prefixes every line with four spaces.

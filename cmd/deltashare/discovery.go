@@ -2,11 +2,7 @@ package main
 
 import (
 	"errors"
-	"fmt"
 
-	"github.com/deltashare/deltashare/sharing/protocol"
-
-	"github.com/deltashare/deltashare/sharing"
 	"github.com/urfave/cli/v2"
 )
 
@@ -34,17 +30,4 @@ func timeTravelFlags(c *cli.Context) (*int64, string, error) {
 // tableFlags are the flags of commands that take one TABLE.
 func tableFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{profileFlag, outputFlag, configDirFlag}, extra...)
-}
-
-// oneTable parses the single TABLE argument and builds the client.
-func oneTable(c *cli.Context, cmd string) (*sharing.Client, protocol.Table, error) {
-	if c.NArg() != 1 {
-		return nil, protocol.Table{}, usageError(fmt.Errorf("%s needs one argument: TABLE as share.schema.table (or PROFILE#share.schema.table)", cmd))
-	}
-	ref, t, err := tableArg(c.Args().First())
-	if err != nil {
-		return nil, t, err
-	}
-	cl, err := clientFor(c, ref)
-	return cl, t, err
 }

@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -17,12 +17,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func expectedOrders(t *testing.T, v int64) []demo.Row {
-	rows, err := demo.ExpectedOrders(v)
-	require.NoError(t, err)
-	return rows
-}
 
 func readCSV(t *testing.T, path string) [][]string {
 	f, err := os.Open(path)
@@ -55,7 +49,10 @@ func listDir(t *testing.T, dir string) []string {
 	return out
 }
 
-func TestExportCSVFile(t *testing.T) {
+// TestExportCommand: export's smoke run, and what the command itself does: the summary on
+// stdout (text, JSON, nothing with -q), an existing output refused as a usage error that names
+// the flag. What is exported is tested in package export (sharedtable_test.go).
+func TestExportCommand(t *testing.T) {
 	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
 	profile, _ := demoServer(t)
 	dir := t.TempDir()
@@ -63,141 +60,90 @@ func TestExportCSVFile(t *testing.T) {
 
 	r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out, "--output", "json")
 	require.Equal(t, 0, r.Code, r.Err)
+	assert.Empty(t, r.Err)
 	var sum struct {
 		Rows, Files  int64
+		Outputs      []string
 		TableVersion int64 `json:"tableVersion"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &sum))
 	assert.Equal(t, int64(2900), sum.Rows)
 	assert.Equal(t, int64(2), sum.TableVersion)
+	assert.Equal(t, []string{out}, sum.Outputs)
+	assert.Len(t, readCSV(t, out), 2901)
 
-	recs := readCSV(t, out)
-	require.Len(t, recs, 2901)
-	assert.Equal(t, []string{"order_id", "customer", "amount", "quantity", "discount", "is_member", "order_date", "created_at", "updated_at", "region"}, recs[0])
-	want := map[string]bool{}
-	for _, row := range expectedOrders(t, 2) {
-		want[strconv.FormatInt(row[demo.OrderID].(int64), 10)] = true
-	}
-	got := map[string]bool{}
-	for _, rec := range recs[1:] {
-		got[rec[0]] = true
-	}
-	assert.Equal(t, want, got)
-	assert.Equal(t, []string{"orders.csv"}, listDir(t, dir), "no temporary files left")
-
-	// A second export does not overwrite without --overwrite, and leaves the file as it was.
-	before, err := os.ReadFile(out)
-	require.NoError(t, err)
+	// An existing output: exit 2, the flag that allows it named.
 	r = run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out, "--limit", "3")
 	assert.Equal(t, exitUsage, r.Code)
 	assert.Contains(t, r.Err, "--overwrite")
-	after, err := os.ReadFile(out)
-	require.NoError(t, err)
-	assert.Equal(t, before, after)
+	assert.Empty(t, r.Out)
+	r = run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out, "--limit", "3", "--overwrite")
+	require.Equal(t, 0, r.Code, r.Err)
+	assert.Regexp(t, `^exported 3 rows to 1 file \(.+\) in [0-9.]+s( \(.+ rows/s\))?, table version 2\n$`, r.Out)
 	r = run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out, "--limit", "3", "--overwrite", "-q")
 	require.Equal(t, 0, r.Code, r.Err)
-	assert.Len(t, readCSV(t, out), 4)
 	assert.Empty(t, r.Out, "--quiet prints nothing")
+	assert.Empty(t, r.Err)
+	assert.Len(t, readCSV(t, out), 4)
 }
 
-func TestExportSlice(t *testing.T) {
+// TestExportToStdout: with -o - the data goes to stdout and the summary to stderr.
+func TestExportToStdout(t *testing.T) {
 	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
 	profile, _ := demoServer(t)
-
-	// --where, --columns to NDJSON on stdout: exactly the matching rows, only those keys.
 	r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", "-", "--format", "ndjson",
 		"--where", "region = 'Europe' AND quantity >= 10", "--columns", "order_id,quantity,region")
 	require.Equal(t, 0, r.Code, r.Err)
-	want := map[int64]bool{}
-	for _, row := range expectedOrders(t, 2) {
-		if row[demo.OrderRegion] == "Europe" && row[demo.OrderQuantity].(int32) >= 10 {
-			want[row[demo.OrderID].(int64)] = true
-		}
-	}
-	require.NotEmpty(t, want)
-	got := map[int64]bool{}
+	var n int
 	sc := bufio.NewScanner(strings.NewReader(r.Out))
 	for sc.Scan() {
 		var obj map[string]any
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &obj))
-		assert.Len(t, obj, 3)
-		assert.Equal(t, "Europe", obj["region"])
-		got[int64(obj["order_id"].(float64))] = true
+		assert.ElementsMatch(t, []string{"order_id", "quantity", "region"}, keys(obj))
+		n++
 	}
-	assert.Equal(t, want, got)
-	assert.Contains(t, r.Err, "exported", "the summary goes to stderr when data goes to stdout")
+	assert.Positive(t, n)
+	assert.Contains(t, r.Err, fmt.Sprintf("exported %d rows", n), "the summary goes to stderr when data goes to stdout")
 
-	// --limit is exact.
 	r = run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", "-", "--limit", "7", "-q")
 	require.Equal(t, 0, r.Code, r.Err)
-	assert.Equal(t, 8, strings.Count(r.Out, "\n"), "header and 7 rows")
-
-	// --version: time travel to the first load.
-	out := filepath.Join(t.TempDir(), "v0.parquet")
-	r = run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out, "--version", "0")
-	require.Equal(t, 0, r.Code, r.Err)
-	assert.Equal(t, int64(len(expectedOrders(t, 0))), parquetRows(t, out))
+	assert.Equal(t, 8, strings.Count(r.Out, "\n"), "CSV by default: header and 7 rows")
+	assert.Empty(t, r.Err)
 }
 
-func TestExportPartitionedDir(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
-	dir := filepath.Join(t.TempDir(), "lake") + "/"
-	r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", dir, "--format", "parquet", "--partition-by", "region", "--compression", "zstd")
-	require.Equal(t, 0, r.Code, r.Err)
-	files := listDir(t, dir)
-	var total int64
-	perRegion := map[string]int64{}
-	for _, f := range files {
-		require.True(t, strings.HasSuffix(f, ".parquet"), f)
-		n := parquetRows(t, filepath.Join(dir, f))
-		total += n
-		perRegion[strings.SplitN(f, "/", 2)[0]] += n
-	}
-	assert.Equal(t, int64(2900), total)
-	want := map[string]int64{}
-	for _, row := range expectedOrders(t, 2) {
-		key := "region=__HIVE_DEFAULT_PARTITION__"
-		if s, ok := row[demo.OrderRegion].(string); ok {
-			key = "region=" + strings.ReplaceAll(s, "/", "%2F")
-		}
-		want[key]++
-	}
-	assert.Equal(t, want, perRegion)
-}
-
+// TestChangesCommand: changes' smoke run: the change rows on stdout, the summary as JSON on
+// stderr. The change rows themselves are tested in package export.
 func TestChangesCommand(t *testing.T) {
 	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
 	profile, _ := demoServer(t)
 	r := run(t, "", "changes", "-p", profile, "demo.sales.customers", "--starting-version", "0", "-o", "-", "--format", "ndjson", "--output", "json")
 	require.Equal(t, 0, r.Code, r.Err)
 	counts := map[string]int{}
-	versions := map[float64]bool{}
 	sc := bufio.NewScanner(strings.NewReader(r.Out))
 	for sc.Scan() {
 		var obj map[string]any
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &obj))
 		counts[obj["_change_type"].(string)]++
-		versions[obj["_commit_version"].(float64)] = true
-		assert.NotEmpty(t, obj["_commit_timestamp"])
 	}
 	want := map[string]int{}
 	for _, ch := range demo.ExpectedCustomerChanges() {
 		want[string(ch.Type)]++
 	}
 	assert.Equal(t, want, counts)
-	assert.Len(t, versions, 5)
 	var sum struct {
 		TableVersion int64 `json:"tableVersion"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.Err), &sum), r.Err)
 	assert.Equal(t, int64(4), sum.TableVersion)
+}
 
-	// A range in the wrong order is a usage error.
-	r = run(t, "", "changes", "-p", profile, "demo.sales.customers", "--starting-version", "3", "--ending-version", "1", "-o", "-")
-	assert.Equal(t, exitUsage, r.Code)
-	r = run(t, "", "changes", "-p", profile, "demo.sales.customers", "-o", "-")
-	assert.Equal(t, exitUsage, r.Code)
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func TestExportFailuresLeaveNothing(t *testing.T) {

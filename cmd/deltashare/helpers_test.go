@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,11 +25,11 @@ import (
 	"github.com/deltashare/deltashare/tokenmgr/databricks"
 )
 
-// parseArgs runs a command line (the command path first: "creds", "list", "--output", "json")
+// parseLine runs a command line (the command path first: "creds", "list", "--output", "json")
 // through the app's flag parsing, flags after arguments included, with parse in place of the
 // command's Action. It returns the options parse made and the error of the parse or of the
 // flag parsing before it, with its exit code.
-func parseArgs[O any](t *testing.T, parse func(*cli.Context) (O, error), args ...string) (O, int, error) {
+func parseLine[O any](t *testing.T, parse func(*cli.Context) (O, error), args ...string) (O, int, error) {
 	t.Helper()
 	app := newApp()
 	app.Writer, app.ErrWriter = io.Discard, io.Discard
@@ -74,7 +75,7 @@ func testParse[O any](t *testing.T, parse func(*cli.Context) (O, error), cases [
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			got, code, err := parseArgs(t, parse, tc.args...)
+			got, code, err := parseLine(t, parse, tc.args...)
 			if tc.code == 0 {
 				require.NoError(t, err, "%q", tc.args)
 				assert.Equal(t, tc.want, got, "%q", tc.args)
@@ -100,7 +101,7 @@ func testDeps(t *testing.T, storeDir string) *deps {
 		if err != nil {
 			return nil, err
 		}
-		p, err := store.ResolveProfile(ref, d.IO.In)
+		p, err := store.ResolveProfile(ref, sharing.LoadProfileOptions{Stdin: d.IO.In, LookupEnv: os.LookupEnv})
 		if err != nil {
 			return nil, err
 		}
@@ -144,3 +145,11 @@ func demoEnv(t *testing.T, mutate ...func(*server.Config)) *sharingtest.Env {
 
 // storeDir is a fresh credential store directory.
 func storeDir(t *testing.T) string { return filepath.Join(t.TempDir(), "config") }
+
+// noDatabricksEnv clears the environment variables the Databricks commands' parse functions
+// read (the workspace tests isolate the SDK with fakeworkspace.IsolateEnv).
+func noDatabricksEnv(t *testing.T) {
+	for _, k := range []string{"DATABRICKS_HOST", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE"} {
+		t.Setenv(k, "")
+	}
+}

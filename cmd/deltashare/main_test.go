@@ -3,15 +3,39 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing/server"
 	"github.com/stretchr/testify/require"
 )
+
+// runAsMainEnv makes the test binary run main() instead of the tests: the tests that need the
+// real process (signals, exit codes of os.Exit) start the test binary itself with it, rather
+// than building the command first.
+const runAsMainEnv = "DELTASHARE_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runAsMainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// mainCommand is the deltashare command as a process: this test binary running main().
+func mainCommand(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), runAsMainEnv+"=1")
+	return cmd
+}
 
 // result is what a command run printed and its exit code.
 type result struct {
@@ -34,7 +58,7 @@ func runCtx(t *testing.T, ctx context.Context, stdin string, args ...string) res
 	err := app.RunContext(ctx, interspersed(app, append([]string{"deltashare"}, args...)))
 	code := exitCode(ctx, err)
 	if err != nil {
-		errb.WriteString("deltashare: " + err.Error() + "\n")
+		errb.WriteString("deltashare: " + errorText(err) + "\n") // as main shows it
 	}
 	return result{out.String(), errb.String(), code}
 }
@@ -54,19 +78,5 @@ func demoServer(t *testing.T, mutate ...func(*server.Config)) (profile string, s
 	if env.Token == "" {
 		return "", env.Server
 	}
-	return env.ProfileFile(t), env.Server
-}
-
-// startServer serves cfg with our server (internal/sharingtest: on loopback until the test
-// ends, logs discarded) and writes a profile file for token.
-func startServer(t *testing.T, cfg server.Config, token string, opts ...server.Option) (profile string, srv *server.Server) {
-	t.Helper()
-	env := sharingtest.Start(t, sharingtest.Options{Token: token, ServerOptions: opts, Config: func(c *server.Config) {
-		publicURL := c.PublicURL
-		*c = cfg
-		if c.PublicURL == "" {
-			c.PublicURL = publicURL
-		}
-	}})
 	return env.ProfileFile(t), env.Server
 }

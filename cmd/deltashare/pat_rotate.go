@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +55,7 @@ func parsePATRotateOptions(c *cli.Context) (o patRotateOptions, err error) {
 	}
 	o.Quiet = c.Bool("quiet")
 	o.Rotate = databricks.RotateOptions{
-		Profile: c.String("databricks-profile"), ConfigFile: c.String("databricks-config-file"),
+		Profile: c.String("databricks-profile"), ConfigFile: cmp.Or(c.String("databricks-config-file"), os.Getenv("DATABRICKS_CONFIG_FILE")),
 		TokenFile: c.String("token-file"), Host: c.String("host"),
 		OldTokenID: c.String("old-id"), Comment: c.String("comment"), Lifetime: lifetime, Show: c.Bool("show"),
 	}

@@ -38,6 +38,7 @@ func ws(host, profile, file string) databricks.WorkspaceOptions {
 }
 
 func TestParsePATOptions(t *testing.T) {
+	noDatabricksEnv(t)
 	const day = 24 * time.Hour
 	testParse(t, parsePATCreateOptions, []parseCase[patCreateOptions]{
 		{name: "create --show", args: []string{"pat", "create", "--show"}, want: patCreateOptions{Lifetime: 90 * day, Show: true, Output: "text"}},
@@ -78,6 +79,10 @@ func TestParsePATOptions(t *testing.T) {
 		{name: "rotate a token file", args: []string{"pat", "rotate", "--token-file", "t", "--host", "https://h"}, want: rotate(databricks.RotateOptions{TokenFile: "t", Host: "https://h"})},
 		{name: "rotate a token file, host from DATABRICKS_HOST", args: []string{"pat", "rotate", "--token-file", "t"}, env: map[string]string{"DATABRICKS_HOST": "https://env"},
 			want: rotate(databricks.RotateOptions{TokenFile: "t", Host: "https://env"})},
+		{name: "rotate, the config file from DATABRICKS_CONFIG_FILE", args: []string{"pat", "rotate", "--databricks-profile", "prod"}, env: map[string]string{"DATABRICKS_CONFIG_FILE": "/env/cfg"},
+			want: rotate(databricks.RotateOptions{Profile: "prod", ConfigFile: "/env/cfg"})},
+		{name: "rotate, --databricks-config-file over DATABRICKS_CONFIG_FILE", args: []string{"pat", "rotate", "--databricks-profile", "prod", "--databricks-config-file", "/flag/cfg"}, env: map[string]string{"DATABRICKS_CONFIG_FILE": "/env/cfg"},
+			want: rotate(databricks.RotateOptions{Profile: "prod", ConfigFile: "/flag/cfg"})},
 		{name: "rotate the profile of DATABRICKS_CONFIG_PROFILE", args: []string{"pat", "rotate"}, env: map[string]string{"DATABRICKS_CONFIG_PROFILE": "envp", "DATABRICKS_HOST": ""},
 			want: rotate(databricks.RotateOptions{Profile: "envp"})},
 		{name: "rotate nothing", args: []string{"pat", "rotate"}, env: map[string]string{"DATABRICKS_CONFIG_PROFILE": ""}, code: exitUsage, msg: "say where the token lives"},
@@ -285,6 +290,9 @@ func TestPATRotate(t *testing.T) {
 			o.Output = "text"
 		}
 		o.Rotate.Comment, o.Rotate.Lifetime = "deltashare", 90*24*time.Hour
+		if o.Rotate.Profile != "" {
+			o.Rotate.ConfigFile = path // as parsePATRotateOptions takes it from DATABRICKS_CONFIG_FILE
+		}
 		return tr.add(call(t, d, "", runPATRotate, o))
 	}
 
@@ -301,7 +309,7 @@ func TestPATRotate(t *testing.T) {
 
 	// With --show (and the config file from the environment), the new value is printed.
 	t.Setenv("DATABRICKS_CONFIG_FILE", path)
-	r = call(t, d, "", runPATRotate, patRotateOptions{Rotate: databricks.RotateOptions{Profile: "prod", Show: true, Comment: "deltashare", Lifetime: 90 * 24 * time.Hour}, Output: "json"})
+	r = call(t, d, "", runPATRotate, patRotateOptions{Rotate: databricks.RotateOptions{Profile: "prod", ConfigFile: path, Show: true, Comment: "deltashare", Lifetime: 90 * 24 * time.Hour}, Output: "json"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var res map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &res))

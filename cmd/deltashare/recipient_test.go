@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseRecipientOptions(t *testing.T) {
+	noDatabricksEnv(t)
 	testParse(t, parseRecipientCreateOptions, []parseCase[recipientCreateOptions]{
 		{name: "create", args: []string{"recipient", "create", "acme"}, want: recipientCreateOptions{Name: "acme", Output: "text"}},
 		{name: "create every flag", args: []string{"recipient", "create", "acme", "--comment", "ACME", "--host", "https://h", "-O", "json"},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -84,19 +85,22 @@ func parseServeOptions(c *cli.Context) (serveOptions, error) {
 	return o, err
 }
 
+// configOptions give the server library the process environment (tokens' valueEnv).
+var configOptions = server.ConfigOptions{LookupEnv: os.LookupEnv}
+
 // serverConfig builds the server configuration from a config file and flags.
 func serverConfig(o serveOptions) (server.Config, error) {
 	var cfg server.Config
 	if o.ConfigFile != "" {
 		var err error
-		if cfg, err = server.LoadConfig(o.ConfigFile); err != nil {
+		if cfg, err = server.LoadConfig(o.ConfigFile, configOptions); err != nil {
 			return cfg, err
 		}
 	}
 	for _, t := range o.Tables {
 		f, err := server.ParseTableFlag(t)
 		if err != nil {
-			return cfg, usageError(err)
+			return cfg, usageError(fmt.Errorf("--table %w", err))
 		}
 		cfg.AddTable(f)
 		if o.NoHistory {
@@ -196,6 +200,9 @@ func runServe(ctx context.Context, o serveOptions, d *deps) error {
 	}
 	logger, err := newLogger(st.Err, o.LogLevel, o.LogFormat)
 	if err != nil {
+		return err
+	}
+	if err := cfg.ValidateWith(configOptions); err != nil {
 		return err
 	}
 	srv, err := server.New(cfg, server.WithLogger(logger))

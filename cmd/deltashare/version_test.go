@@ -10,8 +10,6 @@ import (
 	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
-var ordersTable = protocol.Table{Share: "demo", Schema: "sales", Name: "orders"}
-
 func TestParseVersionOptions(t *testing.T) {
 	testParse(t, parseVersionOptions, []parseCase[versionOptions]{
 		{name: "table", args: []string{"version", "-p", "me.share", "demo.sales.orders"},

@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/internal/hint"
 )
 
 // AssertNoSecret checks that none of the secrets appear in any rendering of v. Every secret
@@ -35,4 +39,24 @@ func AssertNoSecret(t testing.TB, v any, secrets ...string) {
 			assert.NotContains(t, strings.ToLower(r), strings.ToLower(fmt.Sprintf("%x", s)), "hex-encoded secret")
 		}
 	}
+}
+
+// AssertAdvice checks that err carries advice (options and operations named {LikeThis}, which
+// the command line renders as its flags and commands) and that its text shows the advice as
+// rendered for a library user.
+func AssertAdvice(t testing.TB, err error, advice string) {
+	t.Helper()
+	var h interface{ Hint() string }
+	require.ErrorAs(t, err, &h)
+	assert.Contains(t, h.Hint(), advice)
+	assert.Contains(t, err.Error(), hint.Render(advice, nil))
+}
+
+// WriteFile writes content to path with exactly mode (whatever the umask), creating its
+// directory with mode 0700, as credential files are kept.
+func WriteFile(t testing.TB, path, content string, mode os.FileMode) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
+	require.NoError(t, os.WriteFile(path, []byte(content), mode))
+	require.NoError(t, os.Chmod(path, mode))
 }

@@ -61,6 +61,7 @@ type Body struct {
 	Truncated error
 }
 
+// Read reads the body, resetting the watchdog; a stall or a cut connection is described.
 func (b *Body) Read(p []byte) (int, error) {
 	b.WD.Reset()
 	n, err := b.RC.Read(p)
@@ -76,6 +77,7 @@ func (b *Body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close stops the watchdog, closes the body and releases the request's context.
 func (b *Body) Close() error {
 	b.WD.Stop()
 	err := b.RC.Close()

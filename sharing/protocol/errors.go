@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/internal/redact"
 )
 
@@ -77,21 +78,23 @@ func (e *APIError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
-	if hint := e.hint(); hint != "" {
+	if advice := e.Hint(); advice != "" {
 		b.WriteString("; ")
-		b.WriteString(hint)
+		b.WriteString(hint.Render(advice, nil))
 	}
 	return b.String()
 }
 
-func (e *APIError) hint() string {
+// Hint is what to do next for the status ("" when there is nothing to say), operations named
+// {LikeThis} (see internal/hint).
+func (e *APIError) Hint() string {
 	switch {
 	case e.Status == http.StatusUnauthorized:
-		return "the credential was rejected or has expired: get a new credential (run deltashare activate with a new activation link, or ask the data provider for a new token)"
+		return "the credential was rejected or has expired: " + newCredentialAdvice
 	case e.Status == http.StatusForbidden:
 		return "the credential may not read this object: ask the data provider to grant access"
 	case e.Status == http.StatusNotFound:
-		return "check the share, schema and table names (deltashare tables shows what the credential can read)"
+		return "check the share, schema and table names ({Client.ListAllTables} shows what the credential can read)"
 	case e.Status == http.StatusBadRequest:
 		return "the server rejected the request parameters: check versions, timestamps and options"
 	case e.Status == http.StatusTooManyRequests:
@@ -198,9 +201,14 @@ type ExpiredError struct {
 }
 
 func (e *ExpiredError) Error() string {
-	return fmt.Sprintf("the bearer token expired at %s: get a new credential (run deltashare activate with a new activation link, or ask the data provider for a new token)",
-		e.Expiry.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("the bearer token expired at %s: %s", e.Expiry.UTC().Format(time.RFC3339), hint.Render(e.Hint(), nil))
 }
+
+// Hint is what to do next, operations named {LikeThis} (see internal/hint).
+func (e *ExpiredError) Hint() string { return newCredentialAdvice }
+
+// newCredentialAdvice says how to replace a rejected or expired credential.
+const newCredentialAdvice = "get a new credential (run {tokenmgr.Activate} with a new activation link, or ask the data provider for a new token)"
 
 // Unwrap returns ErrTokenExpired.
 func (e *ExpiredError) Unwrap() error { return ErrTokenExpired }

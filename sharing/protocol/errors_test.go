@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deltashare/deltashare/internal/redact"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -72,22 +70,35 @@ func TestAPIErrorParsing(t *testing.T) {
 	assert.Equal(t, 7*time.Second, e.RetryAfter)
 }
 
+// Advice names library operations in braces; Error words them for a library user, and the CLI
+// renders them as its commands.
+func TestErrorAdvice(t *testing.T) {
+	var h interface{ Hint() string }
+	e401 := error(&APIError{Status: http.StatusUnauthorized})
+	require.True(t, errors.As(e401, &h))
+	assert.Contains(t, h.Hint(), "(run {tokenmgr.Activate} with a new activation link")
+	assert.Contains(t, e401.Error(), "get a new credential (run tokenmgr.Activate with a new activation link, or ask the data provider for a new token)")
+
+	e404 := error(&APIError{Status: http.StatusNotFound})
+	require.True(t, errors.As(e404, &h))
+	assert.Equal(t, "check the share, schema and table names ({Client.ListAllTables} shows what the credential can read)", h.Hint())
+	assert.Contains(t, e404.Error(), "(Client.ListAllTables shows what the credential can read)")
+
+	assert.Empty(t, (&APIError{Status: http.StatusConflict}).Hint())
+
+	exp := error(&ExpiredError{Expiry: time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)})
+	require.True(t, errors.As(exp, &h))
+	assert.Equal(t, "get a new credential (run {tokenmgr.Activate} with a new activation link, or ask the data provider for a new token)", h.Hint())
+	assert.Equal(t, "the bearer token expired at 2026-01-31T00:00:00Z: get a new credential (run tokenmgr.Activate with a new activation link, or ask the data provider for a new token)", exp.Error())
+	for _, err := range []error{e401, e404, exp} {
+		assert.NotContains(t, err.Error(), "deltashare ")
+	}
+}
+
 func TestErrorBodyJSON(t *testing.T) {
 	var b ErrorBody
 	require.NoError(t, b.UnmarshalJSON([]byte(`{"error_code":"X","message":"m"}`)))
 	assert.Equal(t, ErrorBody{ErrorCode: "X", Message: "m"}, b)
 	require.NoError(t, b.UnmarshalJSON([]byte(`{"errorCode":"Y"}`)))
 	assert.Equal(t, ErrorBody{ErrorCode: "Y"}, b)
-}
-
-func TestRedactURL(t *testing.T) {
-	assert.Equal(t, "https://h/p", redact.URL("https://user:pw@h/p?sig=1#frag"))
-	assert.Equal(t, "/shares/x", redact.URL("/shares/x?pageToken=t"))
-	assert.Equal(t, "s3://b/k", redact.URL("s3://b/k?credential=c"))
-}
-
-func TestCleanText(t *testing.T) {
-	assert.Equal(t, "a b", redact.Text("a\n\x00b", 100))
-	assert.Equal(t, "abc…", redact.Text("abcdef", 3))
-	assert.Equal(t, "see https://x/y?REDACTED and s3://b/k?REDACTED", redact.Text("see https://x/y?a=1&b=2 and s3://b/k?c=3", 200))
 }

@@ -194,7 +194,7 @@ func (a *aligner) leaf(d arrow.ArrayData, at arrow.DataType, path string) (arrow
 				return array.NewData(at, d.Len(), d.Buffers(), nil, d.NullN(), d.Offset()), nil
 			}
 			mul, div := unitFactor(s.Unit, t.Unit)
-			return a.mapInt64(d, at, func(v int64) int64 {
+			return mapTo64(a, d, at, func(v int64) int64 {
 				if div > 1 {
 					return delta.FloorDiv(v, div)
 				}
@@ -202,7 +202,7 @@ func (a *aligner) leaf(d arrow.ArrayData, at arrow.DataType, path string) (arrow
 			}), nil
 		case *arrow.Date32Type:
 			mul, _ := unitFactor(arrow.Second, t.Unit)
-			return a.mapInt32To64(d, at, func(v int32) int64 { return int64(v) * 86400 * mul }), nil
+			return mapTo64(a, d, at, func(v int32) int64 { return int64(v) * 86400 * mul }), nil
 		}
 	case *arrow.StringType:
 		if src.ID() == arrow.BINARY {
@@ -281,19 +281,9 @@ func (a *aligner) validityOf(d arrow.ArrayData) *memory.Buffer {
 	return buf
 }
 
-func (a *aligner) mapInt64(d arrow.ArrayData, at arrow.DataType, fn func(int64) int64) arrow.ArrayData {
-	in := arrow.Int64Traits.CastFromBytes(d.Buffers()[1].Bytes())[d.Offset() : d.Offset()+d.Len()]
-	buf := memory.NewResizableBuffer(a.mem)
-	buf.Resize(arrow.Int64Traits.BytesRequired(d.Len()))
-	out := arrow.Int64Traits.CastFromBytes(buf.Bytes())
-	for i, v := range in {
-		out[i] = fn(v)
-	}
-	return a.newFixed(d, at, buf)
-}
-
-func (a *aligner) mapInt32To64(d arrow.ArrayData, at arrow.DataType, fn func(int32) int64) arrow.ArrayData {
-	in := arrow.Int32Traits.CastFromBytes(d.Buffers()[1].Bytes())[d.Offset() : d.Offset()+d.Len()]
+// mapTo64 builds an int64 column of type at from d's values (int32 or int64) through fn.
+func mapTo64[T int32 | int64](a *aligner, d arrow.ArrayData, at arrow.DataType, fn func(T) int64) arrow.ArrayData {
+	in := arrow.GetData[T](d.Buffers()[1].Bytes())[d.Offset() : d.Offset()+d.Len()]
 	buf := memory.NewResizableBuffer(a.mem)
 	buf.Resize(arrow.Int64Traits.BytesRequired(d.Len()))
 	out := arrow.Int64Traits.CastFromBytes(buf.Bytes())

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/apache/arrow/go/v17/parquet/metadata"
 	"github.com/deltashare/deltashare/sharing"
@@ -31,7 +32,7 @@ func ReadFooter(ctx context.Context, c *sharing.Client, f protocol.File) (*metad
 	n := min(f.Size, footerTail)
 	tail := make([]byte, n)
 	if _, err := src.ReadAt(tail, f.Size-n); err != nil {
-		return nil, err
+		return nil, footerFetchError(err)
 	}
 	switch string(tail[n-4:]) {
 	case "PAR1":
@@ -47,11 +48,30 @@ func ReadFooter(ctx context.Context, c *sharing.Client, f protocol.File) (*metad
 	if flen+8 > n {
 		tail = make([]byte, flen+8)
 		if _, err := src.ReadAt(tail, f.Size-flen-8); err != nil {
-			return nil, err
+			return nil, footerFetchError(err)
 		}
 	}
 	return parseFooter(tail[int64(len(tail))-8-flen : len(tail)-8])
 }
+
+// footerFetchError words a refused download for a footer read: unlike a table read, ReadFooter
+// has no query to ask for new URLs, so a 403 was not retried with them.
+func footerFetchError(err error) error {
+	var se *statusError
+	if errors.As(err, &se) && se == err && se.status == http.StatusForbidden {
+		return &footerRefusedError{se}
+	}
+	return err
+}
+
+// footerRefusedError is a 403 of a footer read.
+type footerRefusedError struct{ se *statusError }
+
+func (e *footerRefusedError) Error() string {
+	return "GET: 403 Forbidden; the pre-signed URL was refused (expired or revoked): query the table again for new URLs"
+}
+
+func (e *footerRefusedError) Unwrap() error { return e.se }
 
 // parseFooter decodes footer metadata; a decoder panic on hostile bytes becomes an error.
 func parseFooter(footer []byte) (fm *metadata.FileMetaData, err error) {

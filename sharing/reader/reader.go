@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 
@@ -278,14 +279,17 @@ func checkReadOptions(opts *ReadOptions, c *sharing.Client) error {
 	return nil
 }
 
+// whereAdvice is the advice of an error in ReadOptions.Where.
+const whereAdvice = "check {Where}"
+
 func bindWhere(where string, st *delta.StructType) (*predicate.Expr, error) {
 	e, err := predicate.Parse(where)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --where: %w", protocol.ErrInvalidRead, err)
+		return nil, hint.New(fmt.Errorf("%w: %w", protocol.ErrInvalidRead, err), whereAdvice)
 	}
 	b, err := predicate.Bind(e, st)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --where: %w", protocol.ErrInvalidRead, err)
+		return nil, hint.New(fmt.Errorf("%w: %w", protocol.ErrInvalidRead, err), whereAdvice)
 	}
 	return b, nil
 }

@@ -184,6 +184,7 @@ func TestReadWhere(t *testing.T) {
 	t.Run("bad where", func(t *testing.T) {
 		_, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "r-fixtures-logical-types"}, ReadOptions{Where: "nope = 1"})
 		require.ErrorIs(t, err, protocol.ErrInvalidRead)
+		assert.Contains(t, err.Error(), "check the Where option")
 	})
 }
 

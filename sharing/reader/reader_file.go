@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -136,7 +137,7 @@ func newPlan(t protocol.Table, tm *protocol.TableMetadata, changes bool, opts Re
 				}
 			}
 			if f == nil {
-				return nil, fmt.Errorf("%w: --where: column %q is not in table %s", protocol.ErrInvalidRead, name, t)
+				return nil, hint.New(fmt.Errorf("%w: column %q is not in table %s", protocol.ErrInvalidRead, name, t), whereAdvice)
 			}
 			if !slices.Contains(chosen, f) {
 				chosen = append(chosen, f)

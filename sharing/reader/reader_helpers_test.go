@@ -2,7 +2,6 @@ package reader
 
 import (
 	"context"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,19 +20,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/arrowtest"
 	"github.com/deltashare/deltashare/internal/faultproxy"
 	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
-// cell renders one value for comparisons: integers in decimal whatever their width,
-// timestamps as microseconds since the epoch whatever their unit and zone, dates as days,
-// decimals exactly, binary in hex, nested values recursively (struct field names lower-cased).
-func cell(a arrow.Array, i int) string {
-	if a.IsNull(i) {
-		return "NULL"
-	}
+// cell renders one value for comparisons (arrowtest.Cell): integers in decimal whatever their
+// width, timestamps as microseconds since the epoch whatever their unit and zone, dates as
+// days, decimals exactly, binary in hex, nested values recursively (struct field names
+// lower-cased).
+func cell(a arrow.Array, i int) string { return arrowtest.Cell(a, i, timeCell) }
+
+// timeCell renders timestamps as "ts:" microseconds since the epoch and dates as "date:" days.
+func timeCell(a arrow.Array, i int) (string, bool) {
 	switch v := a.(type) {
 	case *array.Timestamp:
 		u := v.DataType().(*arrow.TimestampType).Unit
@@ -44,48 +45,13 @@ func cell(a arrow.Array, i int) string {
 		} else {
 			x *= mul
 		}
-		return "ts:" + strconv.FormatInt(x, 10)
+		return "ts:" + strconv.FormatInt(x, 10), true
 	case *array.Date32:
-		return "date:" + strconv.Itoa(int(v.Value(i)))
+		return "date:" + strconv.Itoa(int(v.Value(i))), true
 	case *array.Date64:
-		return "date:" + strconv.FormatInt(int64(v.Value(i))/86400000, 10)
-	case *array.Decimal128:
-		return v.Value(i).ToString(v.DataType().(*arrow.Decimal128Type).Scale)
-	case *array.Float32:
-		return strconv.FormatFloat(float64(v.Value(i)), 'g', -1, 32)
-	case *array.Float64:
-		return strconv.FormatFloat(v.Value(i), 'g', -1, 64)
-	case *array.Binary:
-		return "0x" + hex.EncodeToString(v.Value(i))
-	case *array.String:
-		return strconv.Quote(v.Value(i))
-	case *array.LargeString:
-		return strconv.Quote(v.Value(i))
-	case *array.Struct:
-		st := v.DataType().(*arrow.StructType)
-		parts := make([]string, st.NumFields())
-		for k := range parts {
-			parts[k] = strings.ToLower(st.Field(k).Name) + "=" + cell(v.Field(k), i)
-		}
-		return "{" + strings.Join(parts, ",") + "}"
-	case *array.Map:
-		start, end := v.ValueOffsets(i)
-		keys, items := v.Keys(), v.Items()
-		var parts []string
-		for k := start; k < end; k++ {
-			parts = append(parts, cell(keys, int(k))+":"+cell(items, int(k)))
-		}
-		slices.Sort(parts)
-		return "map[" + strings.Join(parts, ",") + "]"
-	case *array.List:
-		start, end := v.ValueOffsets(i)
-		var parts []string
-		for k := start; k < end; k++ {
-			parts = append(parts, cell(v.ListValues(), int(k)))
-		}
-		return "[" + strings.Join(parts, ",") + "]"
+		return "date:" + strconv.FormatInt(int64(v.Value(i))/86400000, 10), true
 	}
-	return a.ValueStr(i)
+	return "", false
 }
 
 // recRows renders the rows of rec, columns in the order of names (matched

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/hint"
 )
 
 // Activation endpoints, as Databricks open sharing serves them.
@@ -22,8 +24,9 @@ const (
 	DefaultActivationTTL = 7 * 24 * time.Hour
 )
 
-// ErrActivationDisabled is returned by NewActivation when Config.Activation is off.
-var ErrActivationDisabled = errors.New("activation links are disabled: set activation: true in the server config (or pass --activation)")
+// ErrActivationDisabled is returned (wrapped, with advice) by NewActivation when
+// Config.Activation is off.
+var ErrActivationDisabled = errors.New("activation links are disabled")
 
 // activation is a minted, not yet expired activation. The code is kept only as a digest; the
 // token is dropped once downloaded.
@@ -84,7 +87,7 @@ func (s *Server) NewActivation(ctx context.Context, ttl time.Duration, opts ...A
 		return "", err
 	}
 	if !s.cfg.Activation {
-		return "", ErrActivationDisabled
+		return "", hint.New(ErrActivationDisabled, "set activation: true in the server config (or use {Config.Activation})")
 	}
 	if ttl < 0 {
 		return "", errors.New("activation token lifetime must not be negative")

@@ -130,6 +130,10 @@ func TestActivationDisabled(t *testing.T) {
 	f := startFixture(t, nil)
 	_, err := f.srv.NewActivation(context.Background(), time.Hour)
 	assert.ErrorIs(t, err, ErrActivationDisabled)
+	assert.EqualError(t, err, "activation links are disabled: set activation: true in the server config (or use Config.Activation)")
+	var h interface{ Hint() string }
+	require.ErrorAs(t, err, &h)
+	assert.Equal(t, "set activation: true in the server config (or use {Config.Activation})", h.Hint())
 	// The public endpoints do not exist: they fall to the authenticated protocol handler.
 	assert.Equal(t, 401, do(t, "GET", f.base+retrievePath+"x", "", nil).status)
 

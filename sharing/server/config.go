@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/deltashare/deltashare/internal/hint"
 )
 
 // Defaults applied by [Config.Validate].
@@ -34,8 +36,9 @@ const (
 )
 
 // Config is the server configuration: what is shared and who may read it. Load it from YAML
-// with [LoadConfig] or build it from flags with [ParseTableFlag] and [Config.AddTable], then call
-// [Config.Validate] (New does). The YAML keys are the yaml tags below; unknown keys are errors.
+// with [LoadConfig] or build it with [ParseTableFlag] and [Config.AddTable], then call
+// [Config.ValidateWith] ([New] calls [Config.Validate]). The YAML keys are the yaml tags below;
+// unknown keys are errors.
 //
 //	version: 1
 //	addr: 127.0.0.1:8080
@@ -124,7 +127,8 @@ type TableConfig struct {
 func (tc TableConfig) SharesHistory() bool { return tc.HistoryShared == nil || *tc.HistoryShared }
 
 // Token is a bearer token accepted by the server. Exactly one of Value, ValueEnv and ValueFile
-// gives the secret; Validate reads ValueEnv or ValueFile into Value and clears them.
+// gives the secret; validation reads ValueEnv (through [ConfigOptions].LookupEnv) or ValueFile
+// into Value and clears them.
 // Its String, GoString and LogValue never show the secret.
 type Token struct {
 	// Name identifies the token in logs (never the value); default "token-N".
@@ -176,12 +180,14 @@ type ConfigError struct {
 }
 
 // ConfigProblem is one problem: where (a path like shares[0].schemas[1].name, and the line in
-// the file when known) and what is wrong.
+// the file when known), what is wrong and, when there is something to say, what to do about it.
 type ConfigProblem struct {
 	Path    string
 	Line    int
 	Message string
-	keys    []any // path elements: string keys and int indexes
+	// Advice is what to do next, options named {LikeThis} (see [ConfigError.Hints]); "" for none.
+	Advice string
+	keys   []any // path elements: string keys and int indexes
 }
 
 func (e *ConfigError) Error() string {
@@ -199,15 +205,35 @@ func (e *ConfigError) Error() string {
 			b.WriteString(p.Path + ": ")
 		}
 		b.WriteString(p.Message)
+		if p.Advice != "" {
+			b.WriteString(": " + hint.Render(p.Advice, nil))
+		}
 	}
 	return b.String()
+}
+
+// Hints returns the advice of the problems that have some, options in braces ({Config.NoAuth}):
+// Error words them for a library user, and a command line tool can word them as its flags.
+func (e *ConfigError) Hints() []string {
+	var hs []string
+	for _, p := range e.Problems {
+		if p.Advice != "" {
+			hs = append(hs, p.Advice)
+		}
+	}
+	return hs
 }
 
 type problems struct{ list []ConfigProblem }
 
 func (ps *problems) add(keys []any, format string, args ...any) {
+	ps.addAdvice(keys, "", format, args...)
+}
+
+// addAdvice adds a problem with advice (options in braces).
+func (ps *problems) addAdvice(keys []any, advice, format string, args ...any) {
 	k := append([]any(nil), keys...)
-	ps.list = append(ps.list, ConfigProblem{Path: keyPath(k), Message: fmt.Sprintf(format, args...), keys: k})
+	ps.list = append(ps.list, ConfigProblem{Path: keyPath(k), Message: fmt.Sprintf(format, args...), Advice: advice, keys: k})
 }
 
 func keyPath(keys []any) string {
@@ -230,10 +256,18 @@ func with(keys []any, more ...any) []any {
 	return append(append([]any(nil), keys...), more...)
 }
 
+// ConfigOptions is what validating a configuration may use besides the configuration itself.
+type ConfigOptions struct {
+	// LookupEnv looks up the environment variable a token's ValueEnv names. This package reads
+	// no environment itself: pass os.LookupEnv for the process environment. Nil makes a ValueEnv
+	// token a configuration problem.
+	LookupEnv func(name string) (string, bool)
+}
+
 // LoadConfig reads, decodes strictly (unknown keys are errors) and validates a YAML config
-// file. Relative table locations and token files are resolved against the file's directory.
-// Errors name the file and the line of each problem.
-func LoadConfig(path string) (Config, error) {
+// file with opts. Relative table locations and token files are resolved against the file's
+// directory. Errors name the file and the line of each problem.
+func LoadConfig(path string, opts ConfigOptions) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read server config: %w", err)
@@ -242,17 +276,18 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("read server config: %w", err)
 	}
-	return ParseConfig(data, path, filepath.Dir(abs))
+	return ParseConfig(data, path, filepath.Dir(abs), opts)
 }
 
 var unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type server\.(\w+)`)
 
-// ParseConfig decodes and validates YAML config data. name labels errors (usually the file
-// name); baseDir resolves relative locations and token files ("" means the working directory).
-func ParseConfig(data []byte, name, baseDir string) (Config, error) {
+// ParseConfig decodes and validates YAML config data with opts. name labels errors (usually the
+// file name); baseDir resolves relative locations and token files ("" means the working
+// directory).
+func ParseConfig(data []byte, name, baseDir string, opts ConfigOptions) (Config, error) {
 	var cfg Config
 	if len(bytes.TrimSpace(data)) == 0 {
-		return cfg, fmt.Errorf("%s: the server config is empty: add shares and tokens (see deltashare serve --help)", name)
+		return cfg, hint.New(fmt.Errorf("%s: the server config is empty", name), "add shares and tokens (see {server.Config})")
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -266,7 +301,7 @@ func ParseConfig(data []byte, name, baseDir string) (Config, error) {
 	}
 	var root yaml.Node
 	_ = yaml.Unmarshal(data, &root) // decoded above, so this cannot fail
-	err := cfg.validate(baseDir)
+	err := cfg.validate(baseDir, opts)
 	var ce *ConfigError
 	if errors.As(err, &ce) {
 		ce.File = name
@@ -320,12 +355,17 @@ func lineOf(root *yaml.Node, keys []any) int {
 	return line
 }
 
-// Validate checks the configuration and completes it: it fills in defaults, derives missing
-// ids, makes table locations absolute, and reads tokens given by ValueEnv or ValueFile into
-// Value. It is idempotent. The error is a *ConfigError listing every problem.
-func (c *Config) Validate() error { return c.validate("") }
+// Validate is [Config.ValidateWith] without an environment: a token still given by ValueEnv is
+// a problem.
+func (c *Config) Validate() error { return c.validate("", ConfigOptions{}) }
 
-func (c *Config) validate(baseDir string) error {
+// ValidateWith checks the configuration and completes it: it fills in defaults, derives missing
+// ids, makes table locations absolute, and reads tokens given by ValueEnv (through
+// opts.LookupEnv) or ValueFile into Value. It is idempotent. The error is a *ConfigError listing
+// every problem.
+func (c *Config) ValidateWith(opts ConfigOptions) error { return c.validate("", opts) }
+
+func (c *Config) validate(baseDir string, opts ConfigOptions) error {
 	var ps problems
 	if c.Version == 0 {
 		c.Version = ConfigVersion
@@ -362,7 +402,7 @@ func (c *Config) validate(baseDir string) error {
 		c.SigningKeyFile = filepath.Join(baseDir, c.SigningKeyFile)
 	}
 	c.validateShares(&ps, baseDir)
-	c.validateTokens(&ps, baseDir)
+	c.validateTokens(&ps, baseDir, opts)
 	if len(ps.list) > 0 {
 		return &ConfigError{Problems: ps.list}
 	}
@@ -398,7 +438,7 @@ func normPrefix(p string) string {
 
 func (c *Config) validateShares(ps *problems, baseDir string) {
 	if len(c.Shares) == 0 {
-		ps.add([]any{"shares"}, "no shares configured: add shares to the config or pass --table share.schema.table=PATH")
+		ps.addAdvice([]any{"shares"}, "add shares to the config, or tables with {Config.AddTable}", "no shares configured")
 	}
 	shareNames := map[string]int{}
 	shareIDs := map[string]int{}
@@ -470,12 +510,12 @@ func (c *Config) validateShares(ps *problems, baseDir string) {
 	}
 }
 
-func (c *Config) validateTokens(ps *problems, baseDir string) {
+func (c *Config) validateTokens(ps *problems, baseDir string, opts ConfigOptions) {
 	if c.NoAuth && len(c.Tokens) > 0 {
 		ps.add([]any{"noAuth"}, "noAuth is set but tokens are configured too: choose one")
 	}
 	if !c.NoAuth && len(c.Tokens) == 0 && !c.Activation {
-		ps.add([]any{"tokens"}, "no bearer token configured: add tokens to the config, pass --token-env VAR or --token-file PATH (or --token), or --no-auth to serve loopback without authentication")
+		ps.addAdvice([]any{"tokens"}, "add {Config.Tokens}, or set {Config.NoAuth} to serve loopback without authentication", "no bearer token configured")
 	}
 	names := map[string]int{}
 	values := map[[32]byte]int{}
@@ -501,7 +541,11 @@ func (c *Config) validateTokens(ps *problems, baseDir string) {
 		}
 		switch {
 		case tk.ValueEnv != "":
-			v, ok := os.LookupEnv(tk.ValueEnv)
+			if opts.LookupEnv == nil {
+				ps.add(with(k, "valueEnv"), "token %q: no environment to read %s from (ConfigOptions.LookupEnv is not set)", tk.Name, tk.ValueEnv)
+				continue
+			}
+			v, ok := opts.LookupEnv(tk.ValueEnv)
 			if !ok || strings.TrimSpace(v) == "" {
 				ps.add(with(k, "valueEnv"), "token %q: environment variable %s is not set or empty", tk.Name, tk.ValueEnv)
 				continue
@@ -662,36 +706,37 @@ func resolveLocation(loc, baseDir string) (string, error) {
 	return p, nil
 }
 
-// TableFlag is a table given on the command line as share.schema.table=PATH.
+// TableFlag is a table given as share.schema.table=PATH (as the serve command's --table flag
+// takes it).
 type TableFlag struct {
 	Share, Schema, Table, Location string
 }
 
 // ParseTableFlag parses "share.schema.table=PATH". Schema and table names cannot contain '.',
 // so the last two dots of the name split it; the share name may contain dots. The name ends at
-// the first '='.
+// the first '='. Errors start with s quoted; the caller says where s came from.
 func ParseTableFlag(s string) (TableFlag, error) {
 	name, loc, ok := strings.Cut(s, "=")
 	if !ok || loc == "" {
-		return TableFlag{}, fmt.Errorf("--table %q: expected share.schema.table=PATH", s)
+		return TableFlag{}, fmt.Errorf("%q: expected share.schema.table=PATH", s)
 	}
 	i := strings.LastIndexByte(name, '.')
 	if i < 0 {
-		return TableFlag{}, fmt.Errorf("--table %q: expected share.schema.table=PATH", s)
+		return TableFlag{}, fmt.Errorf("%q: expected share.schema.table=PATH", s)
 	}
 	j := strings.LastIndexByte(name[:i], '.')
 	if j < 0 {
-		return TableFlag{}, fmt.Errorf("--table %q: expected share.schema.table=PATH", s)
+		return TableFlag{}, fmt.Errorf("%q: expected share.schema.table=PATH", s)
 	}
 	f := TableFlag{Share: name[:j], Schema: name[j+1 : i], Table: name[i+1:], Location: loc}
 	if err := ValidateName(f.Share, true); err != nil {
-		return TableFlag{}, fmt.Errorf("--table %q: share %v", s, err)
+		return TableFlag{}, fmt.Errorf("%q: share %v", s, err)
 	}
 	if err := ValidateName(f.Schema, false); err != nil {
-		return TableFlag{}, fmt.Errorf("--table %q: schema %v", s, err)
+		return TableFlag{}, fmt.Errorf("%q: schema %v", s, err)
 	}
 	if err := ValidateName(f.Table, false); err != nil {
-		return TableFlag{}, fmt.Errorf("--table %q: table %v", s, err)
+		return TableFlag{}, fmt.Errorf("%q: table %v", s, err)
 	}
 	return f, nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestLoadConfigGood(t *testing.T) {
 	makeTable(t, filepath.Join(dir, "tables", "accounts"))
 	makeTable(t, filepath.Join(dir, "abs"))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bob.token"), []byte("bob-secret-token\n"), 0o600))
-	t.Setenv("ALICE_TOKEN", "alice-secret-token")
+	env := map[string]string{"ALICE_TOKEN": "alice-secret-token"}
 	yml := fmt.Sprintf(`version: 1
 addr: 127.0.0.1:9999
 publicURL: https://sharing.example.com/
@@ -47,7 +48,7 @@ shares:
 	path := filepath.Join(dir, "server.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(yml), 0o600))
 
-	cfg, err := LoadConfig(path)
+	cfg, err := LoadConfig(path, ConfigOptions{LookupEnv: mapEnv(env)})
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:9999", cfg.Addr)
 	assert.Equal(t, "https://sharing.example.com", cfg.PublicURL)
@@ -97,7 +98,7 @@ func TestLoadConfigBad(t *testing.T) {
 		{"unknown key", tables("          - name: t\n            locaton: " + good + "\n"), []string{"line 9", `unknown key "locaton" in a table`}},
 		{"unknown top key", "tokenz: []\n", []string{"line 1", `unknown key "tokenz" in the top level`}},
 		{"wrong type", "urlTTL: [1]\n", []string{"line 1", "cannot decode"}},
-		{"empty", "\n", []string{"empty"}},
+		{"empty", "\n", []string{"the server config is empty: add shares and tokens (see server.Config)"}},
 		{"space in name", tables(tbl("'bad name'", good)), []string{"line 8", "contains a space"}},
 		{"dot in table", tables(tbl("a.b", good)), []string{"line 8", "contains '.'"}},
 		{"slash in table", tables(tbl("a/b", good)), []string{"line 8", "contains '/'"}},
@@ -108,13 +109,14 @@ func TestLoadConfigBad(t *testing.T) {
 		{"not a delta table", tables(tbl("t", notDelta)), []string{"line 9", "no _delta_log"}},
 		{"s3 location", tables(tbl("t", "s3://bucket/t")), []string{"line 9", "only local directories"}},
 		{"bad table id", tables(tbl("t", good) + "            id: ../x\n"), []string{"line 10", "table id"}},
-		{"no tokens", "shares:\n  - name: s\n", []string{"line 1", "no bearer token configured", "--no-auth"}},
-		{"no shares", "tokens:\n  - value: a-good-token-1\n", []string{"no shares configured"}},
+		{"no tokens", "shares:\n  - name: s\n", []string{"line 1", "no bearer token configured: add Config.Tokens, or set Config.NoAuth to serve loopback without authentication"}},
+		{"no shares", "tokens:\n  - value: a-good-token-1\n", []string{"no shares configured: add shares to the config, or tables with Config.AddTable"}},
 		{"version too new", "version: 2\ntokens:\n  - value: a-good-token-1\nshares:\n  - name: s\n", []string{"line 1", "upgrade"}},
 		{"bad ttl", "urlTTL: 30d\n", []string{"line 1"}},
 		{"ttl too long", "urlTTL: 1000h\ntokens:\n  - value: a-good-token-1\nshares:\n  - name: s\n", []string{"line 1", "urlTTL"}},
 		{"duplicate share", "tokens:\n  - value: a-good-token-1\nshares:\n  - name: S\n  - name: s\n", []string{"line 5", "duplicates shares[0]"}},
 		{"token env unset", "tokens:\n  - valueEnv: DELTASHARE_TEST_UNSET_VAR\nshares:\n  - name: s\n", []string{"line 2", "DELTASHARE_TEST_UNSET_VAR is not set"}},
+		{"token env empty", "tokens:\n  - valueEnv: EMPTY\nshares:\n  - name: s\n", []string{"line 2", "EMPTY is not set or empty"}},
 		{"token two sources", "tokens:\n  - value: abcdefgh\n    valueEnv: X\nshares:\n  - name: s\n", []string{"line 2", "exactly one of"}},
 		{"duplicate token", "tokens:\n  - value: same-secret-value\n  - value: same-secret-value\nshares:\n  - name: s\n", []string{"line 3", "same value"}},
 		{"token space", "tokens:\n  - value: 'has space'\nshares:\n  - name: s\n", []string{"line 2", "spaces"}},
@@ -128,12 +130,14 @@ func TestLoadConfigBad(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "server.yaml")
 			require.NoError(t, os.WriteFile(path, []byte(tc.yml), 0o600))
-			_, err := LoadConfig(path)
+			_, err := LoadConfig(path, ConfigOptions{LookupEnv: mapEnv(map[string]string{"EMPTY": " "})})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), path)
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
 			}
+			assert.NotContains(t, err.Error(), "--", "library errors name no flags")
+			assert.NotContains(t, err.Error(), "deltashare serve")
 			for _, secret := range []string{"a-good-token-1", "same-secret-value", "abcdefgh", "has space"} {
 				assert.NotContains(t, err.Error(), secret, "errors never show token values")
 			}
@@ -163,6 +167,7 @@ func TestParseTableFlag(t *testing.T) {
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
+				assert.True(t, strings.HasPrefix(err.Error(), strconv.Quote(tc.in)+": "), "the error starts with the value: %v", err)
 				return
 			}
 			require.NoError(t, err)
@@ -184,7 +189,13 @@ func TestConfigFromFlags(t *testing.T) {
 	}
 	t.Setenv("SERVE_TOKEN", "from-env-token")
 	cfg.Tokens = append(cfg.Tokens, Token{ValueEnv: "SERVE_TOKEN"})
-	require.NoError(t, cfg.Validate())
+	// Validate has no environment: the process's SERVE_TOKEN is not read.
+	noEnv := cfg
+	noEnv.Tokens = append([]Token(nil), cfg.Tokens...)
+	err := noEnv.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `tokens[0].valueEnv: token "token-1": no environment to read SERVE_TOKEN from (ConfigOptions.LookupEnv is not set)`)
+	require.NoError(t, cfg.ValidateWith(ConfigOptions{LookupEnv: mapEnv(map[string]string{"SERVE_TOKEN": "from-env-token"})}))
 	require.Len(t, cfg.Shares, 1, "share names merge case-insensitively")
 	require.Len(t, cfg.Shares[0].Schemas, 2)
 	assert.Len(t, cfg.Shares[0].Schemas[0].Tables, 2)
@@ -194,9 +205,43 @@ func TestConfigFromFlags(t *testing.T) {
 	// A duplicate table from flags is reported.
 	f, _ := ParseTableFlag("s.x.A=" + filepath.Join(dir, "a"))
 	cfg.AddTable(f)
-	err := cfg.Validate()
+	err = cfg.Validate()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "shares[0].schemas[0].tables[2].name")
+}
+
+// mapEnv is an environment for ConfigOptions.LookupEnv.
+func mapEnv(env map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) { v, ok := env[name]; return v, ok }
+}
+
+// Config problems carry advice in Go names: Error words it for a library user, Hints returns it
+// for a command line tool to word as its flags.
+func TestConfigErrorAdvice(t *testing.T) {
+	_, err := ParseConfig([]byte("version: 1\n"), "server.yaml", t.TempDir(), ConfigOptions{})
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, []string{
+		"add shares to the config, or tables with {Config.AddTable}",
+		"add {Config.Tokens}, or set {Config.NoAuth} to serve loopback without authentication",
+	}, ce.Hints())
+	require.Len(t, ce.Problems, 2)
+	assert.Equal(t, ConfigProblem{Path: "shares", Line: 1, Message: "no shares configured",
+		Advice: "add shares to the config, or tables with {Config.AddTable}", keys: []any{"shares"}}, ce.Problems[0])
+	assert.Equal(t, "server.yaml: invalid server configuration\n"+
+		"  line 1: shares: no shares configured: add shares to the config, or tables with Config.AddTable\n"+
+		"  line 1: tokens: no bearer token configured: add Config.Tokens, or set Config.NoAuth to serve loopback without authentication", err.Error())
+
+	_, err = ParseConfig([]byte(" \n"), "server.yaml", "", ConfigOptions{})
+	var h interface{ Hint() string }
+	require.ErrorAs(t, err, &h)
+	assert.Equal(t, "add shares and tokens (see {server.Config})", h.Hint())
+	assert.Equal(t, "server.yaml: the server config is empty: add shares and tokens (see server.Config)", err.Error())
+
+	// Problems without advice are listed as they are.
+	_, err = ParseConfig([]byte("urlTTL: 1000h\nnoAuth: true\nshares:\n  - name: s\n"), "server.yaml", "", ConfigOptions{})
+	require.ErrorAs(t, err, &ce)
+	assert.Empty(t, ce.Hints())
 }
 
 func TestValidateName(t *testing.T) {

@@ -40,8 +40,8 @@
 // /api/2.1/unity-catalog/public/data_sharing_activation_info/{code} and
 // /api/2.1/unity-catalog/public/data_sharing_activation/{code}.
 //
-// Configuration comes from a YAML file ([LoadConfig]) or from flags ([ParseTableFlag],
-// [Config.AddTable]); [Config.Validate] checks names against the protocol's rules, rejects
+// Configuration comes from a YAML file ([LoadConfig]) or from code ([ParseTableFlag],
+// [Config.AddTable]); [Config.ValidateWith] checks names against the protocol's rules, rejects
 // duplicate names (case-insensitively) and tables whose location has no _delta_log, and requires
 // at least one bearer token unless NoAuth is set explicitly.
 //

@@ -41,6 +41,6 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("shares:\n  - name: s\ntokens:\n  - value: abc\n"))
 	f.Add([]byte("version: 1\nurlTTL: 1h\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = ParseConfig(data, "fuzz.yaml", t.TempDir())
+		_, _ = ParseConfig(data, "fuzz.yaml", t.TempDir(), ConfigOptions{LookupEnv: func(string) (string, bool) { return "", false }})
 	})
 }

@@ -115,11 +115,7 @@ func startFixture(t *testing.T, mod func(*Config), opts ...Option) *fixture {
 		WithClock(f.clock.Now)}, opts...)
 	srv, err := New(cfg, opts...)
 	require.NoError(t, err)
-	ln, err := srv.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	cancel, done := serveLoopback(t, srv)
 	f.srv, f.base, f.api = srv, srv.BaseURL(), srv.Endpoint()
 	var once sync.Once
 	f.stop = func() {
@@ -167,4 +163,15 @@ func do(t *testing.T, method, url, token string, body io.Reader, hdr ...string) 
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// serveLoopback serves srv on a free loopback port until cancel; done receives Serve's result.
+func serveLoopback(t testing.TB, srv *Server) (cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ln, err := srv.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() { ch <- srv.Serve(ctx, ln) }()
+	return cancel, ch
 }

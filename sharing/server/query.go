@@ -154,14 +154,8 @@ func (s *Server) querySnapshot(w http.ResponseWriter, r *http.Request, t *Table,
 		}
 		version = tok.Version
 	}
-	snap, err := dt.Snapshot(ctx, version)
-	if err != nil {
-		s.Error(w, r, logError(err))
-		return
-	}
-	neg, err := negotiate(r, t, snap.Protocol, snap.Metadata)
-	if err != nil {
-		s.Error(w, r, err)
+	snap, neg, ok := s.negotiatedSnapshot(w, r, t, dt, version)
+	if !ok {
 		return
 	}
 	sel := s.selectFiles(r, t, snap, req)

@@ -66,7 +66,9 @@ func WithSigningKey(key []byte) Option {
 // New installs by default ([Server.DefaultTableEndpoints]); nil fields answer 501.
 func WithTableEndpoints(e TableEndpoints) Option { return func(o *options) { o.tables = &e } }
 
-// New validates cfg (see Config.Validate) and returns a server for it.
+// New validates cfg with [Config.Validate] and returns a server for it. Validate reads no
+// environment: resolve tokens given by ValueEnv first, with [Config.ValidateWith] or
+// [LoadConfig].
 func New(cfg Config, opts ...Option) (*Server, error) {
 	cfg.Tokens = append([]Token(nil), cfg.Tokens...)
 	cfg.Shares = cloneShares(cfg.Shares)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -83,16 +82,12 @@ func TestGracefulShutdownCutsSlowDownload(t *testing.T) {
 	require.NoError(t, os.WriteFile(big, bytes.Repeat([]byte("x"), 16<<20), 0o644))
 	srv, err := New(cfg, WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
-	ln, err := srv.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	cancel, done := serveLoopback(t, srv)
 
 	tab, _ := srv.LookupTable("s1", "a", "t1")
 	u, _ := srv.SignURL(tab.ID, "big.parquet", time.Now())
 	// A raw connection with a tiny receive buffer that reads only the first bytes.
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.BaseURL(), "http://"))
 	require.NoError(t, err)
 	defer conn.Close()
 	_ = conn.(*net.TCPConn).SetReadBuffer(4096)
@@ -128,11 +123,7 @@ func TestGracefulShutdownWaitsForQuickRequests(t *testing.T) {
 	}}
 	srv, err := New(cfg, WithLogger(slog.New(slog.DiscardHandler)), WithTableEndpoints(eps))
 	require.NoError(t, err)
-	ln, err := srv.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	cancel, done := serveLoopback(t, srv)
 	got := make(chan response, 1)
 	go func() {
 		got <- do(t, "GET", srv.Endpoint()+"/shares/s1/schemas/a/tables/t1/version", testToken, nil)
@@ -145,7 +136,7 @@ func TestGracefulShutdownWaitsForQuickRequests(t *testing.T) {
 	assert.Equal(t, 200, r.status)
 	assert.Equal(t, "7", r.header.Get("Delta-Table-Version"))
 	require.NoError(t, <-done)
-	_, err = net.Dial("tcp", ln.Addr().String())
+	_, err = net.Dial("tcp", strings.TrimPrefix(srv.BaseURL(), "http://"))
 	assert.Error(t, err, "listener closed")
 }
 
@@ -202,11 +193,7 @@ func TestNoAuth(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "refusing to serve without authentication")
 	}
-	ln, err := srv.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	cancel, done := serveLoopback(t, srv)
 	assert.Equal(t, 200, do(t, "GET", srv.Endpoint()+"/shares", "", nil).status)
 	cancel()
 	require.NoError(t, <-done)

@@ -104,14 +104,8 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request, t *Table)
 		}
 		travel = &version
 	}
-	snap, err := dt.Snapshot(ctx, version)
-	if err != nil {
-		s.Error(w, r, logError(err))
-		return
-	}
-	neg, err := negotiate(r, t, snap.Protocol, snap.Metadata)
-	if err != nil {
-		s.Error(w, r, err)
+	snap, neg, ok := s.negotiatedSnapshot(w, r, t, dt, version)
+	if !ok {
 		return
 	}
 	out := s.startNDJSON(w, r, snap.Version, neg, false)

@@ -148,6 +148,22 @@ type negotiation struct {
 	fileIDs   string // echoed fileidhash header ("" when absent)
 }
 
+// negotiatedSnapshot reads the table at version and negotiates the response format with the
+// client; on failure it has answered the request and ok is false.
+func (s *Server) negotiatedSnapshot(w http.ResponseWriter, r *http.Request, t *Table, dt *deltalog.Table, version int64) (snap *deltalog.Snapshot, neg negotiation, ok bool) {
+	snap, err := dt.Snapshot(r.Context(), version)
+	if err != nil {
+		s.Error(w, r, logError(err))
+		return nil, neg, false
+	}
+	neg, err = negotiate(r, t, snap.Protocol, snap.Metadata)
+	if err != nil {
+		s.Error(w, r, err)
+		return nil, neg, false
+	}
+	return snap, neg, true
+}
+
 // negotiate picks the response format for a table with protocol p and metadata m. With one
 // format asked for, that one; with both, parquet unless the table needs delta. Parquet alone
 // for a table that needs delta, or delta with reader features that lack one the table needs,

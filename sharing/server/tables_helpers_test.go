@@ -64,11 +64,7 @@ func startTables(t *testing.T, tables map[string]string, mod func(*Config), opts
 		WithClock(env.clock.Now)}, opts...)
 	srv, err := New(cfg, opts...)
 	require.NoError(t, err)
-	ln, err := srv.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	cancel, done := serveLoopback(t, srv)
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -9,6 +9,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/apierr"
 	"github.com/databricks/databricks-sdk-go/config"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
@@ -35,7 +36,9 @@ var (
 // WorkspaceError is the error type of this package: a workspace call, its configuration, or a
 // token rotation failed. Its message says what failed and what to do next; it never contains a
 // secret. It unwraps to a sentinel (Kind), to context errors, and
-// for workspace calls to the SDK error (whose message is already redacted in Error()).
+// for workspace calls to the SDK error (whose message is already redacted in Error()). Advice
+// that names options or operations (named {LikeThis}) is carried by an error in the chain with
+// a Hint() string method.
 type WorkspaceError struct {
 	// Op is what was being done, e.g. "create token".
 	Op string
@@ -70,8 +73,16 @@ func newError(op string, kind error, msg string, cause error) *WorkspaceError {
 	return &WorkspaceError{Op: op, Kind: kind, msg: msg, cause: cause}
 }
 
-// noCredentialsHint tells the user how to configure Databricks authentication.
-const noCredentialsHint = "set DATABRICKS_HOST and DATABRICKS_TOKEN, or pass --databricks-profile NAME " +
+// newHintedError builds a WorkspaceError whose message is msg followed by advice (see
+// hint.WithAdvice).
+func newHintedError(op string, kind error, msg, advice string, cause error) *WorkspaceError {
+	text, chain := hint.WithAdvice(msg, advice, cause)
+	return &WorkspaceError{Op: op, Kind: kind, msg: text, cause: chain}
+}
+
+// noCredentialsHint tells the user how to configure Databricks authentication (the SDK reads
+// these variables and the config file).
+const noCredentialsHint = "set DATABRICKS_HOST and DATABRICKS_TOKEN, or pass {WorkspaceOptions.Profile} NAME " +
 	"to use a profile from ~/.databrickscfg (another file: DATABRICKS_CONFIG_FILE), or set " +
 	"DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET for OAuth machine-to-machine, or " +
 	"ARM_CLIENT_ID, ARM_CLIENT_SECRET and ARM_TENANT_ID for an Azure service principal"
@@ -110,10 +121,11 @@ func mapError(op string, err error, secrets ...string) error {
 		e.msg = fmt.Sprintf("%s: %s", op, detail)
 	case errors.Is(err, config.ErrCannotConfigureDefault):
 		e.Kind = ErrNoWorkspaceCredentials
-		e.msg = fmt.Sprintf("%s: no Databricks credentials found: %s", op, noCredentialsHint)
+		e.msg, e.cause = hint.WithAdvice(op+": no Databricks credentials found: ", noCredentialsHint, err)
 	case errors.Is(err, config.ErrNoHostConfigured), strings.Contains(err.Error(), "host is required"):
 		e.Kind = ErrNoWorkspaceHost
-		e.msg = fmt.Sprintf("%s: no Databricks workspace host configured: set DATABRICKS_HOST, pass --databricks-host, or add host = https://... to the profile", op)
+		e.msg, e.cause = hint.WithAdvice(op+": no Databricks workspace host configured: ",
+			"set DATABRICKS_HOST, pass {WorkspaceOptions.Host}, or add host = https://... to the profile", err)
 	case errors.Is(err, apierr.ErrUnauthenticated):
 		e.Kind = ErrWorkspaceAuth
 		e.msg = fmt.Sprintf("%s: Databricks rejected the credentials (%s: %s): the token is invalid, expired or revoked; create a new token or fix the profile, then try again", op, status, detail)

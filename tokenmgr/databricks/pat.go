@@ -146,10 +146,15 @@ func (w *Workspace) CreatePAT(ctx context.Context, comment string, lifetime time
 	if err != nil {
 		return nil, w.err(op, err)
 	}
-	if resp.TokenValue == "" || resp.TokenInfo == nil || resp.TokenInfo.TokenId == "" {
+	return createdToken(op, resp.TokenValue, fromPublicTokenInfo(resp.TokenInfo))
+}
+
+// createdToken is the answer of a token creation, or an error when it lacks the value or the ID.
+func createdToken(op, value string, info TokenInfo) (*CreatedToken, error) {
+	if value == "" || info.ID == "" {
 		return nil, newError(op, nil, op+": Databricks answered without a token value or ID", nil)
 	}
-	return &CreatedToken{Info: fromPublicTokenInfo(resp.TokenInfo), Value: secret.Sensitive(resp.TokenValue)}, nil
+	return &CreatedToken{Info: info, Value: secret.Sensitive(value)}, nil
 }
 
 // ListPATs lists the caller's own tokens (/api/2.0/token/list).
@@ -158,11 +163,16 @@ func (w *Workspace) ListPATs(ctx context.Context) ([]TokenInfo, error) {
 	if err != nil {
 		return nil, w.err("list tokens", err)
 	}
+	return tokenInfos(infos, fromPublicTokenInfo), nil
+}
+
+// tokenInfos converts the SDK's token infos with from.
+func tokenInfos[T any](infos []T, from func(*T) TokenInfo) []TokenInfo {
 	out := make([]TokenInfo, 0, len(infos))
 	for i := range infos {
-		out = append(out, fromPublicTokenInfo(&infos[i]))
+		out = append(out, from(&infos[i]))
 	}
-	return out, nil
+	return out
 }
 
 // AdminListOptions filters [Workspace.ListWorkspaceTokens].
@@ -183,20 +193,22 @@ func (w *Workspace) ListWorkspaceTokens(ctx context.Context, opts AdminListOptio
 	if err != nil {
 		return nil, w.err("list workspace tokens (token management)", err)
 	}
-	out := make([]TokenInfo, 0, len(infos))
-	for i := range infos {
-		out = append(out, fromTokenInfo(&infos[i]))
-	}
-	return out, nil
+	return tokenInfos(infos, fromTokenInfo), nil
 }
 
 // RevokePAT revokes one of the caller's own tokens by ID.
 func (w *Workspace) RevokePAT(ctx context.Context, id string) error {
-	const op = "revoke token"
+	return w.revoke("revoke token", id, func() error {
+		return w.client.Tokens.Delete(ctx, settings.RevokeTokenRequest{TokenId: id})
+	})
+}
+
+// revoke checks the token ID and revokes it with del.
+func (w *Workspace) revoke(op, id string, del func() error) error {
 	if strings.TrimSpace(id) == "" {
 		return newError(op, nil, op+": a token ID is required (see the token list)", nil)
 	}
-	if err := w.client.Tokens.Delete(ctx, settings.RevokeTokenRequest{TokenId: id}); err != nil {
+	if err := del(); err != nil {
 		return w.err(op+" "+id, err)
 	}
 	return nil
@@ -205,14 +217,9 @@ func (w *Workspace) RevokePAT(ctx context.Context, id string) error {
 // RevokeWorkspaceToken revokes any user's token by ID through the token-management API
 // (workspace admins only).
 func (w *Workspace) RevokeWorkspaceToken(ctx context.Context, id string) error {
-	const op = "revoke token (token management)"
-	if strings.TrimSpace(id) == "" {
-		return newError(op, nil, op+": a token ID is required (see the token list)", nil)
-	}
-	if err := w.client.TokenManagement.Delete(ctx, settings.DeleteTokenManagementRequest{TokenId: id}); err != nil {
-		return w.err(op+" "+id, err)
-	}
-	return nil
+	return w.revoke("revoke token (token management)", id, func() error {
+		return w.client.TokenManagement.Delete(ctx, settings.DeleteTokenManagementRequest{TokenId: id})
+	})
 }
 
 // CreateOBOToken creates a token on behalf of the service principal with the given
@@ -234,8 +241,5 @@ func (w *Workspace) CreateOBOToken(ctx context.Context, applicationID, comment s
 	if err != nil {
 		return nil, w.err(op+" "+applicationID, err)
 	}
-	if resp.TokenValue == "" || resp.TokenInfo == nil || resp.TokenInfo.TokenId == "" {
-		return nil, newError(op, nil, op+": Databricks answered without a token value or ID", nil)
-	}
-	return &CreatedToken{Info: fromTokenInfo(resp.TokenInfo), Value: secret.Sensitive(resp.TokenValue)}, nil
+	return createdToken(op, resp.TokenValue, fromTokenInfo(resp.TokenInfo))
 }

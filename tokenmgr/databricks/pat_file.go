@@ -248,7 +248,7 @@ func (p *profileTarget) parse() ([]cfgLine, map[string][]int, error) {
 		return nil, nil, fmt.Errorf("%s: %w", p.path, err)
 	}
 	if !found {
-		return nil, nil, fmt.Errorf("%s has no profile %s; check --databricks-profile", p.path, p.profile)
+		return nil, nil, newHintedError("rotate token", nil, fmt.Sprintf("%s has no profile %s; ", p.path, p.profile), "check {RotateOptions.Profile}", nil)
 	}
 	return lines, keys, nil
 }

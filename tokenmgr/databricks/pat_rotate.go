@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -20,13 +19,14 @@ import (
 // lists that identity's tokens (/api/2.0/token/list): if OldTokenID is given it must be in
 // that list; otherwise the identity must have exactly one live token, which is then the old
 // one. With several tokens and no OldTokenID, RotatePAT stops before changing anything with an
-// error matching ErrOldTokenUnknown that lists the candidates (pass --old-id). Matching on
+// error matching ErrOldTokenUnknown that lists the candidates (set OldTokenID). Matching on
 // comments or creation times is deliberately not done: revoking the wrong token would lock out
 // another machine.
 type RotateOptions struct {
 	// Profile is the profile of the Databricks config file holding the token (token key).
 	Profile string
-	// ConfigFile is that file; default $DATABRICKS_CONFIG_FILE, then ~/.databrickscfg.
+	// ConfigFile is that file; default ~/.databrickscfg. RotatePAT reads no environment
+	// variable: a caller honouring DATABRICKS_CONFIG_FILE passes its value here.
 	ConfigFile string
 	// TokenFile is a file holding just the token (alternative to Profile).
 	TokenFile string
@@ -117,7 +117,7 @@ func RotatePAT(ctx context.Context, opts RotateOptions) (*RotateResult, error) {
 		host = opts.Host
 	}
 	if host == "" {
-		return nil, newError(op, ErrNoWorkspaceHost, fmt.Sprintf("%s: the workspace host of %s is unknown; pass --databricks-host", op, target), nil)
+		return nil, newHintedError(op, ErrNoWorkspaceHost, fmt.Sprintf("%s: the workspace host of %s is unknown; ", op, target), "pass {RotateOptions.Host}", nil)
 	}
 	connect := func(token string) (*Workspace, error) {
 		return NewWorkspace(ctx, WorkspaceOptions{Host: host, Token: token, NoEnvironment: true, HTTPClient: opts.HTTPClient})
@@ -254,24 +254,17 @@ func rotationTargetFor(opts RotateOptions) (rotationTarget, error) {
 		return nil, newError(op, nil, op+": give either a profile or a token file, not both", nil)
 	case opts.TokenFile != "":
 		if opts.Host == "" {
-			return nil, newError(op, ErrNoWorkspaceHost, op+": a token file does not record the workspace; pass --databricks-host", nil)
+			return nil, newHintedError(op, ErrNoWorkspaceHost, op+": a token file does not record the workspace; ", "pass {RotateOptions.Host}", nil)
 		}
 		return &tokenFileTarget{fileState{path: opts.TokenFile}}, nil
 	case opts.Profile != "":
-		path := opts.ConfigFile
-		if path == "" {
-			path = os.Getenv("DATABRICKS_CONFIG_FILE")
-		}
-		if path == "" {
-			path = "~/.databrickscfg"
-		}
-		path, err := expandHome(path)
+		path, err := expandHome(defaultString(opts.ConfigFile, "~/.databrickscfg"))
 		if err != nil {
 			return nil, newError(op, nil, op+": "+err.Error(), err)
 		}
 		return &profileTarget{fileState: fileState{path: path}, profile: opts.Profile}, nil
 	default:
-		return nil, newError(op, nil, op+": say where the token lives: --databricks-profile NAME (in ~/.databrickscfg) or --token-file PATH", nil)
+		return nil, newHintedError(op, nil, op+": say where the token lives: ", "{RotateOptions.Profile} NAME (in ~/.databrickscfg) or {RotateOptions.TokenFile} PATH", nil)
 	}
 }
 
@@ -281,9 +274,9 @@ func pickOldToken(op, target string, tokens []TokenInfo, wantID string, now time
 		if containsToken(tokens, wantID) {
 			return wantID, nil
 		}
-		return "", newError(op, ErrOldTokenUnknown, fmt.Sprintf(
-			"%s: token %s is not one of the tokens of the identity in %s; list them with `deltashare pat list` and pass the right --old-id",
-			op, wantID, target), nil)
+		return "", newHintedError(op, ErrOldTokenUnknown,
+			fmt.Sprintf("%s: token %s is not one of the tokens of the identity in %s; ", op, wantID, target),
+			"list them with {Workspace.ListPATs} and pass the right {RotateOptions.OldTokenID}", nil)
 	}
 	var live []TokenInfo
 	for _, t := range tokens {
@@ -300,11 +293,13 @@ func pickOldToken(op, target string, tokens []TokenInfo, wantID string, now time
 		b.WriteString(t.String())
 	}
 	if len(live) == 0 {
-		return "", newError(op, ErrOldTokenUnknown, fmt.Sprintf(
-			"%s: the identity in %s lists no live personal access token (the stored credential may not be a PAT); pass --old-id if you know it",
-			op, target), nil)
+		return "", newHintedError(op, ErrOldTokenUnknown,
+			fmt.Sprintf("%s: the identity in %s lists no live personal access token (the stored credential may not be a PAT); ", op, target),
+			"pass {RotateOptions.OldTokenID} if you know it", nil)
 	}
-	return "", newError(op, ErrOldTokenUnknown, fmt.Sprintf(
-		"%s: the identity in %s has %d tokens and the one stored there cannot be recognised by its value; pass --old-id with its ID (nothing was changed):%s",
-		op, target, len(live), b.String()), nil)
+	e := newHintedError(op, ErrOldTokenUnknown,
+		fmt.Sprintf("%s: the identity in %s has %d tokens and the one stored there cannot be recognised by its value; ", op, target, len(live)),
+		"pass {RotateOptions.OldTokenID} with its ID (nothing was changed)", nil)
+	e.msg += ":" + b.String() // the candidates
+	return "", e
 }

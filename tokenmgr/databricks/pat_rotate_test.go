@@ -233,7 +233,7 @@ func TestRotatePATOldTokenDiscovery(t *testing.T) {
 		_, err := RotatePAT(context.Background(), RotateOptions{Profile: "prod", ConfigFile: f.path})
 		require.Error(t, err)
 		assert.ErrorIs(t, err, ErrOldTokenUnknown)
-		assert.Contains(t, err.Error(), "--old-id")
+		assertAdvice(t, err, "pass {RotateOptions.OldTokenID} with its ID (nothing was changed)")
 		assert.Contains(t, err.Error(), otherID, "candidates are listed")
 		assert.Contains(t, err.Error(), f.oldID)
 		assert.Empty(t, f.fw.RequestsTo(fakeworkspace.PathTokenCreate), "no token created")
@@ -261,8 +261,22 @@ func TestRotatePATOldTokenDiscovery(t *testing.T) {
 		f := newRotationFixture(t)
 		_, err := RotatePAT(context.Background(), RotateOptions{Profile: "prod", ConfigFile: f.path, OldTokenID: "nope"})
 		assert.ErrorIs(t, err, ErrOldTokenUnknown)
+		assertAdvice(t, err, "list them with {Workspace.ListPATs} and pass the right {RotateOptions.OldTokenID}")
 		assert.Empty(t, f.fw.RequestsTo(fakeworkspace.PathTokenCreate))
 	})
+}
+
+// TestRotatePATReadsNoEnvironment: the config file comes from RotateOptions.ConfigFile (the
+// command passes DATABRICKS_CONFIG_FILE there), never from the environment.
+func TestRotatePATReadsNoEnvironment(t *testing.T) {
+	f := newRotationFixture(t)
+	t.Setenv("DATABRICKS_CONFIG_FILE", f.path)
+	_, err := RotatePAT(context.Background(), RotateOptions{Profile: "prod"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), filepath.Join(os.Getenv("HOME"), ".databrickscfg"), "the default file, not the variable's")
+	assert.Empty(t, f.fw.RequestsTo(fakeworkspace.PathTokenCreate))
+	got, _ := os.ReadFile(f.path)
+	assert.Equal(t, f.orig, string(got))
 }
 
 func TestRotatePATRefusesChangedFile(t *testing.T) {
@@ -297,16 +311,17 @@ func TestRotatePATTargetErrors(t *testing.T) {
 		opts     RotateOptions
 		kind     error
 		contains string
+		advice   string // what the error advises, options named {LikeThis} ("": none)
 	}{
-		{"no target", RotateOptions{}, nil, "--databricks-profile"},
-		{"both targets", RotateOptions{Profile: "p", TokenFile: "f", Host: "h"}, nil, "not both"},
-		{"token file without host", RotateOptions{TokenFile: revoked}, ErrNoWorkspaceHost, "--databricks-host"},
-		{"profile without a token", RotateOptions{Profile: "oauth", ConfigFile: cfg}, nil, "only personal access tokens"},
-		{"missing profile", RotateOptions{Profile: "nope", ConfigFile: cfg}, nil, "has no profile nope"},
-		{"profile without a host", RotateOptions{Profile: "nohost", ConfigFile: cfg}, ErrNoWorkspaceHost, "--databricks-host"},
-		{"token shared with another profile", RotateOptions{Profile: "p", ConfigFile: shared}, nil, "profile(s) DEFAULT in the same file"},
-		{"stored token rejected", RotateOptions{TokenFile: revoked, Host: fw.URL()}, ErrWorkspaceAuth, "by hand"},
-		{"missing file", RotateOptions{TokenFile: filepath.Join(dir, "none"), Host: fw.URL()}, nil, "no such file"},
+		{"no target", RotateOptions{}, nil, "say where the token lives", "{RotateOptions.Profile} NAME (in ~/.databrickscfg) or {RotateOptions.TokenFile} PATH"},
+		{"both targets", RotateOptions{Profile: "p", TokenFile: "f", Host: "h"}, nil, "not both", ""},
+		{"token file without host", RotateOptions{TokenFile: revoked}, ErrNoWorkspaceHost, "does not record the workspace", "pass {RotateOptions.Host}"},
+		{"profile without a token", RotateOptions{Profile: "oauth", ConfigFile: cfg}, nil, "only personal access tokens", ""},
+		{"missing profile", RotateOptions{Profile: "nope", ConfigFile: cfg}, nil, "has no profile nope", "check {RotateOptions.Profile}"},
+		{"profile without a host", RotateOptions{Profile: "nohost", ConfigFile: cfg}, ErrNoWorkspaceHost, "host of profile nohost", "pass {RotateOptions.Host}"},
+		{"token shared with another profile", RotateOptions{Profile: "p", ConfigFile: shared}, nil, "profile(s) DEFAULT in the same file", ""},
+		{"stored token rejected", RotateOptions{TokenFile: revoked, Host: fw.URL()}, ErrWorkspaceAuth, "by hand", ""},
+		{"missing file", RotateOptions{TokenFile: filepath.Join(dir, "none"), Host: fw.URL()}, nil, "no such file", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,6 +331,9 @@ func TestRotatePATTargetErrors(t *testing.T) {
 				assert.ErrorIs(t, err, tc.kind)
 			}
 			assert.Contains(t, err.Error(), tc.contains)
+			if tc.advice != "" {
+				assertAdvice(t, err, tc.advice)
+			}
 			assertNoSecret(t, err, tok, "dapi-revoked-token")
 		})
 	}

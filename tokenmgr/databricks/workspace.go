@@ -24,7 +24,7 @@ import (
 type WorkspaceOptions struct {
 	// Host is the workspace URL, e.g. https://dbc-1234abcd-5678.cloud.databricks.com.
 	Host string
-	// Profile names a profile in the Databricks config file (--databricks-profile).
+	// Profile names a profile in the Databricks config file.
 	Profile string
 	// ConfigFile is the Databricks config file; default $DATABRICKS_CONFIG_FILE, then
 	// ~/.databrickscfg.
@@ -118,16 +118,15 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 		path, err := expandHome(defaultString(cfg.ConfigFile, "~/.databrickscfg"))
 		if err == nil {
 			if _, statErr := os.Stat(path); errors.Is(statErr, os.ErrNotExist) {
-				return nil, newError(op, ErrNoWorkspaceCredentials, fmt.Sprintf(
-					"%s: profile %q: the Databricks config file %s does not exist; create it with `databricks configure` or point --databricks-config-file / DATABRICKS_CONFIG_FILE at it",
-					op, opts.Profile, path), nil)
+				return nil, newHintedError(op, ErrNoWorkspaceCredentials,
+					fmt.Sprintf("%s: profile %q: the Databricks config file %s does not exist; ", op, opts.Profile, path),
+					"create it with `databricks configure` or point {WorkspaceOptions.ConfigFile} / DATABRICKS_CONFIG_FILE at it", nil)
 			}
 		}
 	}
 	if cfg.Host == "" && cfg.AzureResourceID == "" {
 		if cfg.Token == "" && cfg.ClientID == "" && cfg.AzureClientID == "" && opts.Profile == "" {
-			return nil, newError(op, ErrNoWorkspaceCredentials,
-				fmt.Sprintf("%s: no Databricks credentials found: %s", op, noCredentialsHint), nil)
+			return nil, newHintedError(op, ErrNoWorkspaceCredentials, op+": no Databricks credentials found: ", noCredentialsHint, nil)
 		}
 		return nil, mapError(op, config.ErrNoHostConfigured, secrets...)
 	}
@@ -150,9 +149,8 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 // profileError adds the profile name to configuration errors about it.
 func profileError(op, profile string, err error, secrets []string) error {
 	if profile != "" && strings.Contains(err.Error(), "profile") {
-		return newError(op, ErrNoWorkspaceCredentials, fmt.Sprintf(
-			"%s: %s; check the profile name (--databricks-profile) and the config file (--databricks-config-file / DATABRICKS_CONFIG_FILE)",
-			op, secret.Redact(err.Error(), secrets...)), err)
+		return newHintedError(op, ErrNoWorkspaceCredentials, fmt.Sprintf("%s: %s; ", op, secret.Redact(err.Error(), secrets...)),
+			"check the profile name ({WorkspaceOptions.Profile}) and the config file ({WorkspaceOptions.ConfigFile} / DATABRICKS_CONFIG_FILE)", err)
 	}
 	return mapError(op, err, secrets...)
 }

@@ -2,6 +2,7 @@ package databricks
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,16 +10,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/internal/secrettest"
 	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 )
 
 // newFake isolates the environment from the host and starts a fake workspace.
-func newFake(t *testing.T) *fakeworkspace.Workspace {
-	t.Helper()
-	fakeworkspace.IsolateEnv(t)
-	return fakeworkspace.New(t)
-}
+func newFake(t *testing.T) *fakeworkspace.Workspace { return fakeworkspace.NewIsolated(t) }
 
 // connect returns a workspace client authenticated with token.
 func connect(t *testing.T, fw *fakeworkspace.Workspace, token string) *Workspace {
@@ -34,11 +32,20 @@ func assertNoSecret(t *testing.T, v any, secrets ...string) {
 	secrettest.AssertNoSecret(t, v, secrets...)
 }
 
-func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+// assertAdvice checks that err carries advice (options and operations named {LikeThis}, which
+// the command line renders as its flags and commands) and that its text shows the advice as
+// rendered for a library user.
+func assertAdvice(t *testing.T, err error, advice string) {
 	t.Helper()
-	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o700))
-	require.NoError(t, os.WriteFile(path, []byte(content), mode))
-	require.NoError(t, os.Chmod(path, mode))
+	secrettest.AssertAdvice(t, err, advice)
+	var we *WorkspaceError
+	if errors.As(err, &we) {
+		assert.Contains(t, we.Error(), hint.Render(advice, nil), "the WorkspaceError's own text has the advice")
+	}
+}
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+	secrettest.WriteFile(t, path, content, mode)
 }
 
 func TestNewWorkspaceAuthSources(t *testing.T) {
@@ -101,25 +108,26 @@ func TestNewWorkspaceConfigurationErrors(t *testing.T) {
 		setup    func(t *testing.T, fw *fakeworkspace.Workspace, home string) WorkspaceOptions
 		kind     error
 		contains []string
+		advice   string // what the error advises, options named {LikeThis}
 	}{
 		{"nothing configured", func(t *testing.T, _ *fakeworkspace.Workspace, _ string) WorkspaceOptions {
 			return WorkspaceOptions{}
-		}, ErrNoWorkspaceCredentials, []string{"DATABRICKS_HOST", "DATABRICKS_TOKEN", "--databricks-profile"}},
+		}, ErrNoWorkspaceCredentials, []string{"DATABRICKS_HOST", "DATABRICKS_TOKEN"}, "or pass {WorkspaceOptions.Profile} NAME"},
 		{"host but no credentials", func(t *testing.T, fw *fakeworkspace.Workspace, _ string) WorkspaceOptions {
 			t.Setenv("DATABRICKS_HOST", fw.URL())
 			return WorkspaceOptions{}
-		}, ErrNoWorkspaceCredentials, []string{"DATABRICKS_TOKEN", "--databricks-profile", "DATABRICKS_CLIENT_ID"}},
+		}, ErrNoWorkspaceCredentials, []string{"DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID"}, "or pass {WorkspaceOptions.Profile} NAME"},
 		{"token but no host", func(t *testing.T, _ *fakeworkspace.Workspace, _ string) WorkspaceOptions {
 			return WorkspaceOptions{Token: "dapi0123456789"}
-		}, ErrNoWorkspaceHost, []string{"DATABRICKS_HOST"}},
+		}, ErrNoWorkspaceHost, []string{"DATABRICKS_HOST"}, "pass {WorkspaceOptions.Host}"},
 		{"profile missing from the file", func(t *testing.T, fw *fakeworkspace.Workspace, home string) WorkspaceOptions {
 			path := filepath.Join(home, "cfg")
 			writeFile(t, path, "[prod]\nhost = "+fw.URL()+"\ntoken = dapi0123456789\n", 0o600)
 			return WorkspaceOptions{Profile: "staging", ConfigFile: path}
-		}, ErrNoWorkspaceCredentials, []string{"staging", "--databricks-profile"}},
+		}, ErrNoWorkspaceCredentials, []string{"staging"}, "check the profile name ({WorkspaceOptions.Profile}) and the config file ({WorkspaceOptions.ConfigFile} / DATABRICKS_CONFIG_FILE)"},
 		{"config file missing", func(t *testing.T, _ *fakeworkspace.Workspace, home string) WorkspaceOptions {
 			return WorkspaceOptions{Profile: "prod", ConfigFile: filepath.Join(home, "nope.cfg")}
-		}, ErrNoWorkspaceCredentials, []string{"nope.cfg", "does not exist"}},
+		}, ErrNoWorkspaceCredentials, []string{"nope.cfg", "does not exist"}, "point {WorkspaceOptions.ConfigFile} / DATABRICKS_CONFIG_FILE at it"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,6 +139,7 @@ func TestNewWorkspaceConfigurationErrors(t *testing.T) {
 			for _, s := range tc.contains {
 				assert.Contains(t, err.Error(), s)
 			}
+			assertAdvice(t, err, tc.advice)
 			assertNoSecret(t, err, "dapi0123456789")
 		})
 	}

@@ -617,6 +617,15 @@ func (t *Table) rawTimestamp(ctx context.Context, l *logListing, v int64) (int64
 	return ms, nil
 }
 
+// fullTimeline lists the log and returns every readable version with its commit time.
+func (t *Table) fullTimeline(ctx context.Context) (versions, millis []int64, err error) {
+	l, err := list(ctx, t.s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.timeline(ctx, l, -1)
+}
+
 // timeline returns the versions from the earliest readable one to the latest with their
 // commit timestamps, made strictly increasing (a timestamp not above the previous one becomes
 // the previous plus 1ms), as Delta's history manager does.
@@ -678,11 +687,7 @@ func (t *Table) CommitTimestamp(ctx context.Context, version int64) (time.Time, 
 // timestamp), a ts before the earliest readable commit is ErrTimestampBeforeFirstCommit and a ts
 // after the latest commit is ErrTimestampAfterLatestCommit.
 func (t *Table) VersionAt(ctx context.Context, ts time.Time) (int64, error) {
-	l, err := list(ctx, t.s)
-	if err != nil {
-		return 0, err
-	}
-	vs, tss, err := t.timeline(ctx, l, -1)
+	vs, tss, err := t.fullTimeline(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -707,11 +712,7 @@ func (t *Table) VersionAt(ctx context.Context, ts time.Time) (int64, error) {
 // after the one at or before ts, which differs when a commit is exactly at ts; this follows the
 // protocol text, "at or after".)
 func (t *Table) VersionAtOrAfter(ctx context.Context, ts time.Time) (int64, error) {
-	l, err := list(ctx, t.s)
-	if err != nil {
-		return 0, err
-	}
-	vs, tss, err := t.timeline(ctx, l, -1)
+	vs, tss, err := t.fullTimeline(ctx)
 	if err != nil {
 		return 0, err
 	}

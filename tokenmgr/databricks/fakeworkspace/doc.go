@@ -20,5 +20,5 @@
 // header.
 //
 // Use New(t) in a test; IsolateEnv(t) keeps the Databricks SDK away from the host's real
-// environment variables and ~/.databrickscfg.
+// environment variables and ~/.databrickscfg, and NewIsolated(t) does both.
 package fakeworkspace

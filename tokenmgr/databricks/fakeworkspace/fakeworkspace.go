@@ -438,6 +438,14 @@ func IsolateEnv(t testing.TB) string {
 	return home
 }
 
+// NewIsolated isolates the environment from the host (IsolateEnv) and starts a fake workspace
+// (New). It cannot be used in parallel tests.
+func NewIsolated(t testing.TB) *Workspace {
+	t.Helper()
+	IsolateEnv(t)
+	return New(t)
+}
+
 // ---- HTTP handling ----
 
 type recorder struct {
@@ -699,14 +707,30 @@ func (w *Workspace) sortedTokens(keep func(*token) bool) []*token {
 	return out
 }
 
-func (w *Workspace) tokenList(rw http.ResponseWriter, _ *http.Request, caller *principal) {
+// writeTokenInfos answers with the live tokens keep selects, each rendered by info.
+func writeTokenInfos[T any](w *Workspace, rw http.ResponseWriter, keep func(*token) bool, info func(*token) T) {
 	w.mu.Lock()
-	infos := []publicTokenInfo{}
-	for _, t := range w.sortedTokens(func(t *token) bool { return t.owner == caller }) {
-		infos = append(infos, t.public())
+	infos := []T{}
+	for _, t := range w.sortedTokens(keep) {
+		infos = append(infos, info(t))
 	}
 	w.mu.Unlock()
 	writeJSON(rw, map[string]any{"token_infos": infos})
+}
+
+// liveToken is the token id when it is not revoked and keep (if any) accepts it; otherwise it
+// answers 404 and returns nil. w.mu is held.
+func (w *Workspace) liveToken(rw http.ResponseWriter, id string, keep func(*token) bool) *token {
+	t := w.tokens[id]
+	if t == nil || t.revoked || (keep != nil && !keep(t)) {
+		writeError(rw, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Token with ID %s does not exist.", id))
+		return nil
+	}
+	return t
+}
+
+func (w *Workspace) tokenList(rw http.ResponseWriter, _ *http.Request, caller *principal) {
+	writeTokenInfos(w, rw, func(t *token) bool { return t.owner == caller }, (*token).public)
 }
 
 func (w *Workspace) tokenDelete(rw http.ResponseWriter, r *http.Request, caller *principal) {
@@ -718,9 +742,8 @@ func (w *Workspace) tokenDelete(rw http.ResponseWriter, r *http.Request, caller 
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t := w.tokens[req.TokenID]
-	if t == nil || t.revoked || t.owner != caller {
-		writeError(rw, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Token with ID %s does not exist.", req.TokenID))
+	t := w.liveToken(rw, req.TokenID, func(t *token) bool { return t.owner == caller })
+	if t == nil {
 		return
 	}
 	t.revoked = true
@@ -730,23 +753,16 @@ func (w *Workspace) tokenDelete(rw http.ResponseWriter, r *http.Request, caller 
 func (w *Workspace) tmList(rw http.ResponseWriter, r *http.Request, _ *principal) {
 	byName := r.URL.Query().Get("created_by_username")
 	byID, _ := strconv.ParseInt(r.URL.Query().Get("created_by_id"), 10, 64)
-	w.mu.Lock()
-	infos := []tokenInfo{}
-	for _, t := range w.sortedTokens(func(t *token) bool {
+	writeTokenInfos(w, rw, func(t *token) bool {
 		return (byName == "" || t.createdBy.userName == byName) && (byID == 0 || t.createdBy.id == byID)
-	}) {
-		infos = append(infos, t.full())
-	}
-	w.mu.Unlock()
-	writeJSON(rw, map[string]any{"token_infos": infos})
+	}, (*token).full)
 }
 
 func (w *Workspace) tmGet(rw http.ResponseWriter, r *http.Request, _ *principal) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t := w.tokens[r.PathValue("id")]
-	if t == nil || t.revoked {
-		writeError(rw, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Token with ID %s does not exist.", r.PathValue("id")))
+	t := w.liveToken(rw, r.PathValue("id"), nil)
+	if t == nil {
 		return
 	}
 	writeJSON(rw, map[string]any{"token_info": t.full()})
@@ -755,9 +771,8 @@ func (w *Workspace) tmGet(rw http.ResponseWriter, r *http.Request, _ *principal)
 func (w *Workspace) tmDelete(rw http.ResponseWriter, r *http.Request, _ *principal) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	t := w.tokens[r.PathValue("id")]
-	if t == nil || t.revoked {
-		writeError(rw, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Token with ID %s does not exist.", r.PathValue("id")))
+	t := w.liveToken(rw, r.PathValue("id"), nil)
+	if t == nil {
 		return
 	}
 	t.revoked = true
@@ -907,16 +922,22 @@ func (w *Workspace) recipientList(rw http.ResponseWriter, _ *http.Request, _ *pr
 	writeJSON(rw, map[string]any{"recipients": out})
 }
 
-func (w *Workspace) recipientNotFound(rw http.ResponseWriter, name string) {
-	writeError(rw, http.StatusNotFound, "RECIPIENT_DOES_NOT_EXIST", fmt.Sprintf("Recipient '%s' does not exist.", name))
+// recipientOr404 is the recipient the request's path names, or nil after answering 404. w.mu
+// is held.
+func (w *Workspace) recipientOr404(rw http.ResponseWriter, r *http.Request) *recipient {
+	name := r.PathValue("name")
+	rec := w.recipients[name]
+	if rec == nil {
+		writeError(rw, http.StatusNotFound, "RECIPIENT_DOES_NOT_EXIST", fmt.Sprintf("Recipient '%s' does not exist.", name))
+	}
+	return rec
 }
 
 func (w *Workspace) recipientGet(rw http.ResponseWriter, r *http.Request, _ *principal) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	rec := w.recipients[r.PathValue("name")]
+	rec := w.recipientOr404(rw, r)
 	if rec == nil {
-		w.recipientNotFound(rw, r.PathValue("name"))
 		return
 	}
 	writeJSON(rw, w.view(rec))
@@ -925,9 +946,8 @@ func (w *Workspace) recipientGet(rw http.ResponseWriter, r *http.Request, _ *pri
 func (w *Workspace) recipientDelete(rw http.ResponseWriter, r *http.Request, _ *principal) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	rec := w.recipients[r.PathValue("name")]
+	rec := w.recipientOr404(rw, r)
 	if rec == nil {
-		w.recipientNotFound(rw, r.PathValue("name"))
 		return
 	}
 	for _, t := range rec.tokens {
@@ -950,9 +970,8 @@ func (w *Workspace) recipientRotate(rw http.ResponseWriter, r *http.Request, cal
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	rec := w.recipients[r.PathValue("name")]
+	rec := w.recipientOr404(rw, r)
 	if rec == nil {
-		w.recipientNotFound(rw, r.PathValue("name"))
 		return
 	}
 	now := w.now().Truncate(time.Millisecond)

@@ -1,6 +1,6 @@
 //go:build race
 
-package main
+package export_test
 
 // raceEnabled reports a -race build: the volume test (COVID-19_NYT) is skipped there.
 const raceEnabled = true

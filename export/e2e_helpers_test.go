@@ -1,11 +1,11 @@
-package main
+package export_test
 
 // Helpers of the end-to-end tests on the shared real Delta tables (e2e_shared_test.go). They
 // compute what a correct export contains WITHOUT the project's readers: the _delta_log JSON is
 // replayed here, data files are read with pqarrow, deletion vectors are decoded here (Z85 and
 // the portable RoaringBitmapArray layout), partition values are parsed here. Only the server
-// under test, the CLI and formats.New (to spell expected values in CSV/NDJSON) are shared with
-// the code under test.
+// under test, SharedTable (the export) and formats.New (to spell expected values in CSV/NDJSON)
+// are shared with the code under test.
 
 import (
 	"bufio"
@@ -16,7 +16,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,34 +39,27 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
-	"github.com/deltashare/deltashare/sharing/server"
+	"github.com/deltashare/deltashare/internal/arrowtest"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/reader"
 )
 
-// e2eToken is the bearer token of the test servers.
-const e2eToken = "e2e-token-0123456789abcdef"
-
-// shareName turns a fixture folder name into a table name the protocol accepts ('.' is not
-// allowed in table names).
-func shareName(s string) string { return strings.NewReplacer(".", "_", " ", "_").Replace(s) }
-
 // serveTables serves tables (table name -> table root) as e2e.s.<name> on loopback with our
-// server and returns a profile file for it.
-func serveTables(t *testing.T, tables map[string]string, mutate func(*server.Config), opts ...server.Option) (profile string, srv *server.Server) {
+// server and returns a client of it.
+func serveTables(t *testing.T, tables map[string]string, o serverOptions) *sharing.Client {
 	t.Helper()
-	cfg := server.Config{Addr: "127.0.0.1:0", Tokens: []server.Token{{Name: "e2e", Value: e2eToken}}}
-	names := make([]string, 0, len(tables))
-	for n := range tables {
-		names = append(names, n)
+	named := map[string]string{}
+	for n, d := range tables {
+		named["e2e.s."+n] = d
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		cfg.AddTable(server.TableFlag{Share: "e2e", Schema: "s", Table: n, Location: tables[n]})
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	return startServer(t, cfg, e2eToken, opts...)
+	return startServer(t, named, o).Client
+}
+
+// e2eTable is table e2e.s.<name> of the server of cl, read with read.
+func e2eTable(t testing.TB, cl *sharing.Client, name string, read reader.ReadOptions) *export.SharedTable {
+	return shared(t, cl, "e2e.s."+name, read)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,21 +350,7 @@ func readParquet(t testing.TB, path string) arrow.Record {
 	tbl, err := fr.ReadTable(context.Background())
 	require.NoError(t, err)
 	defer tbl.Release()
-	cols := make([]arrow.Array, tbl.NumCols())
-	for i := range cols {
-		chunks := tbl.Column(i).Data().Chunks()
-		if len(chunks) == 1 {
-			chunks[0].Retain()
-			cols[i] = chunks[0]
-			continue
-		}
-		if len(chunks) == 0 {
-			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, tbl.Schema().Field(i).Type, 0)
-			continue
-		}
-		cols[i], err = array.Concatenate(chunks, memory.DefaultAllocator)
-		require.NoError(t, err)
-	}
+	cols := arrowtest.Columns(t, tbl, memory.DefaultAllocator)
 	fields := slices.Clone(tbl.Schema().Fields())
 	// pqarrow reads INT96 timestamps as nanoseconds, which overflow outside 1677-2262 (the
 	// edge-timestamp tables hold 9999-12-31): top-level INT96 columns are decoded here from the
@@ -662,81 +640,37 @@ func releaseAll(recs []arrow.Record) {
 // schema), with a nanosecond remainder when there is one; dates as YYYY-MM-DD; decimals exactly
 // at their scale; binary in hex; strings quoted; structs as {name=value} with names
 // lower-cased; lists in order; maps sorted by entry.
-func canon(a arrow.Array, i int) string {
-	if a.IsNull(i) {
-		return "NULL"
-	}
+func canon(a arrow.Array, i int) string { return arrowtest.Cell(a, i, timeCanon) }
+
+// timeCanon renders timestamps as "ts:" microseconds since the epoch (with a nanosecond
+// remainder) and dates as YYYY-MM-DD.
+func timeCanon(a arrow.Array, i int) (string, bool) {
 	switch v := a.(type) {
 	case *array.Timestamp:
 		x := int64(v.Value(i))
 		switch v.DataType().(*arrow.TimestampType).Unit {
 		case arrow.Second:
-			return "ts:" + strconv.FormatInt(x*1e6, 10)
+			return "ts:" + strconv.FormatInt(x*1e6, 10), true
 		case arrow.Millisecond:
-			return "ts:" + strconv.FormatInt(x*1e3, 10)
+			return "ts:" + strconv.FormatInt(x*1e3, 10), true
 		case arrow.Microsecond:
-			return "ts:" + strconv.FormatInt(x, 10)
+			return "ts:" + strconv.FormatInt(x, 10), true
 		default:
 			q, r := x/1000, x%1000
 			if r < 0 {
 				q, r = q-1, r+1000
 			}
 			if r != 0 {
-				return fmt.Sprintf("ts:%d+%dns", q, r)
+				return fmt.Sprintf("ts:%d+%dns", q, r), true
 			}
-			return "ts:" + strconv.FormatInt(q, 10)
+			return "ts:" + strconv.FormatInt(q, 10), true
 		}
 	case *array.Date32:
-		return v.Value(i).FormattedString()
+		return v.Value(i).FormattedString(), true
 	case *array.Date64:
-		return v.Value(i).FormattedString()
-	case *array.Decimal128:
-		return v.Value(i).ToString(v.DataType().(*arrow.Decimal128Type).Scale)
-	case *array.Float32:
-		return floatText(float64(v.Value(i)), 32)
-	case *array.Float64:
-		return floatText(v.Value(i), 64)
-	case *array.Binary:
-		return "0x" + hex.EncodeToString(v.Value(i))
-	case *array.LargeBinary:
-		return "0x" + hex.EncodeToString(v.Value(i))
-	case *array.String:
-		return strconv.Quote(v.Value(i))
-	case *array.LargeString:
-		return strconv.Quote(v.Value(i))
-	case *array.Struct:
-		st := v.DataType().(*arrow.StructType)
-		parts := make([]string, st.NumFields())
-		for k := range parts {
-			parts[k] = strings.ToLower(st.Field(k).Name) + "=" + canon(v.Field(k), i)
-		}
-		return "{" + strings.Join(parts, ",") + "}"
-	case *array.Map:
-		start, end := v.ValueOffsets(i)
-		var parts []string
-		for k := start; k < end; k++ {
-			parts = append(parts, canon(v.Keys(), int(k))+":"+canon(v.Items(), int(k)))
-		}
-		slices.Sort(parts)
-		return "map[" + strings.Join(parts, ",") + "]"
-	case array.ListLike:
-		start, end := v.ValueOffsets(i)
-		var parts []string
-		for k := start; k < end; k++ {
-			parts = append(parts, canon(v.ListValues(), int(k)))
-		}
-		return "[" + strings.Join(parts, ",") + "]"
-	case *array.Dictionary:
-		return canon(v.Dictionary(), v.GetValueIndex(i))
+		return v.Value(i).FormattedString(), true
 	}
-	return a.ValueStr(i)
-}
-
-func floatText(f float64, bits int) string {
-	if math.IsNaN(f) {
-		return "NaN"
-	}
-	return strconv.FormatFloat(f, 'g', -1, bits)
+	return "", false
 }
 
 // canonRows renders records row by row, columns in the order of names (matched
@@ -845,27 +779,20 @@ func head(s []string, n int) []string {
 	return s
 }
 
-// exportFile runs `deltashare export` of table to out and checks it succeeded.
-func exportFile(t *testing.T, profile, table, out string, extra ...string) {
-	t.Helper()
-	args := append([]string{"export", "-p", profile, "e2e.s." + table, "-o", out, "-q"}, extra...)
-	r := run(t, "", args...)
-	require.Equal(t, 0, r.Code, "deltashare %s\n%s", strings.Join(args, " "), r.Err)
-}
-
 // checkExports exports table (at version, or the latest when version < 0) to Parquet, CSV and
 // NDJSON and compares each with want (records of the expected rows, any schema whose columns
 // cast to ours). It returns the output schema.
-func checkExports(t *testing.T, profile, table string, version int64, want []arrow.Record, formatsToCheck ...formats.Format) *arrow.Schema {
+func checkExports(t *testing.T, cl *sharing.Client, table string, version int64, want []arrow.Record, formatsToCheck ...formats.Format) *arrow.Schema {
 	t.Helper()
 	dir := t.TempDir()
-	var extra []string
+	var read reader.ReadOptions
 	if version >= 0 {
-		extra = []string{"--version", strconv.FormatInt(version, 10)}
+		read.Version = &version
 	}
+	st := e2eTable(t, cl, table, read)
 	// Parquet: read back with pqarrow, compared value by value.
 	pq := filepath.Join(dir, "out.parquet")
-	exportFile(t, profile, table, pq, extra...)
+	exportTo(t, st, pq)
 	got := readParquetDir(t, pq)
 	defer releaseAll(got)
 	require.NotEmpty(t, got)
@@ -886,7 +813,7 @@ func checkExports(t *testing.T, profile, table string, version int64, want []arr
 
 	for _, f := range formatsToCheck {
 		out := filepath.Join(dir, "out."+string(f))
-		exportFile(t, profile, table, out, extra...)
+		exportTo(t, st, out)
 		data, err := os.ReadFile(out)
 		require.NoError(t, err)
 		wantText := encodeText(t, schema, exp, formats.Options{Format: f})

@@ -1,10 +1,11 @@
-package main
+package export_test
 
 // End-to-end tests on the shared real Delta tables, through the real path: our server on
-// loopback → `deltashare export` / `deltashare changes` run in-process → files, compared with
-// rows computed independently (e2e_helpers_test.go). Run them with the shared data:
+// loopback → SharedTable.Export / ExportChanges (what `deltashare export` and `deltashare
+// changes` run) → files, compared with rows computed independently (e2e_helpers_test.go). Run
+// them with the shared data:
 //
-//	DELTASHARE_SHARED_TESTDATA=/path/to/shared/testdata DELTASHARE_REQUIRE_SHARED=1 go test ./cmd/deltashare -run E2E
+//	DELTASHARE_SHARED_TESTDATA=/path/to/shared/testdata DELTASHARE_REQUIRE_SHARED=1 go test ./export -run E2E
 
 import (
 	"bytes"
@@ -34,6 +35,7 @@ import (
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/internal/sharedtest"
+	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/server"
 )
@@ -41,18 +43,18 @@ import (
 // TestE2EDAT: every DAT reader case, every expected version, exported to Parquet, CSV and
 // NDJSON, equals the case's expected table_content.parquet rows, value by value.
 func TestE2EDAT(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	t.Parallel()
 	root := sharedtest.Path(t, "delta", "dat")
 	dirs, err := filepath.Glob(filepath.Join(root, "*"))
 	require.NoError(t, err)
 	require.Len(t, dirs, 11, "the DAT cases")
 	tables := map[string]string{}
 	for _, d := range dirs {
-		tables[shareName(filepath.Base(d))] = filepath.Join(d, "delta")
+		tables[sharingtest.TableName(filepath.Base(d))] = filepath.Join(d, "delta")
 	}
-	profile, _ := serveTables(t, tables, nil)
+	cl := serveTables(t, tables, serverOptions{})
 	for _, d := range dirs {
-		name := shareName(filepath.Base(d))
+		name := sharingtest.TableName(filepath.Base(d))
 		versions, err := os.ReadDir(filepath.Join(d, "expected"))
 		require.NoError(t, err)
 		for _, v := range versions {
@@ -64,7 +66,7 @@ func TestE2EDAT(t *testing.T) {
 				}
 				want := readParquetDir(t, filepath.Join(d, "expected", v.Name(), "table_content.parquet"))
 				defer releaseAll(want)
-				checkExports(t, profile, name, version, want, formats.CSV, formats.NDJSON)
+				checkExports(t, cl, name, version, want, formats.CSV, formats.NDJSON)
 			})
 		}
 	}
@@ -83,15 +85,15 @@ var deltaRSTables = []string{
 // rows of an independent read of the live files (partition values added, deletion vector rows
 // removed).
 func TestE2EDeltaRSTables(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	t.Parallel()
 	tables := map[string]string{}
 	for _, n := range deltaRSTables {
-		tables[shareName(n)] = sharedtest.Path(t, "delta", "delta-rs", n)
+		tables[sharingtest.TableName(n)] = sharedtest.Path(t, "delta", "delta-rs", n)
 	}
-	profile, _ := serveTables(t, tables, nil)
+	cl := serveTables(t, tables, serverOptions{})
 	for _, n := range deltaRSTables {
 		t.Run(n, func(t *testing.T) {
-			dir := tables[shareName(n)]
+			dir := tables[sharingtest.TableName(n)]
 			commits := readCommits(t, dir)
 			latest := int64(len(commits) - 1)
 			snap := snapshotAt(t, commits, latest)
@@ -99,7 +101,7 @@ func TestE2EDeltaRSTables(t *testing.T) {
 			wantCount := snap.liveCount(t, dir)
 
 			out := filepath.Join(t.TempDir(), "count.parquet")
-			exportFile(t, profile, shareName(n), out)
+			exportTo(t, e2eTable(t, cl, sharingtest.TableName(n), reader.ReadOptions{}), out)
 			got := readParquetDir(t, out)
 			schema := got[0].Schema()
 			var rows int64
@@ -111,7 +113,7 @@ func TestE2EDeltaRSTables(t *testing.T) {
 
 			want := snapshotRecords(t, dir, commits, latest, schema)
 			defer releaseAll(want)
-			checkExports(t, profile, shareName(n), -1, want, formats.CSV)
+			checkExports(t, cl, sharingtest.TableName(n), -1, want, formats.CSV)
 		})
 	}
 }
@@ -121,12 +123,12 @@ func TestE2EDeltaRSTables(t *testing.T) {
 // delta-rs tests read 1..8); the edge timestamps and values are the min/max statistics of its
 // single-row files; the null partition is a null, not the text __HIVE_DEFAULT_PARTITION__.
 func TestE2EDeltaRSKnownValues(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	t.Parallel()
 	tables := map[string]string{}
 	for _, n := range []string{"table-with-dv-small", "table_with_edge_timestamps", "delta-0.8.0-null-partition", "delta-0.8.0-special-partition"} {
-		tables[shareName(n)] = sharedtest.Path(t, "delta", "delta-rs", n)
+		tables[sharingtest.TableName(n)] = sharedtest.Path(t, "delta", "delta-rs", n)
 	}
-	profile, _ := serveTables(t, tables, nil)
+	cl := serveTables(t, tables, serverOptions{})
 	for _, tc := range []struct {
 		table  string
 		header string
@@ -141,9 +143,8 @@ func TestE2EDeltaRSKnownValues(t *testing.T) {
 		{"delta-0.8.0-special-partition", "x,y", []string{"A/A,1", "B B,2"}},
 	} {
 		t.Run(tc.table, func(t *testing.T) {
-			r := run(t, "", "export", "-p", profile, "e2e.s."+shareName(tc.table), "-o", "-", "--format", "csv", "-q")
-			require.Equal(t, 0, r.Code, r.Err)
-			got := strings.Split(strings.TrimSuffix(r.Out, "\n"), "\n")
+			out := exportBytes(t, e2eTable(t, cl, sharingtest.TableName(tc.table), reader.ReadOptions{}), formats.CSV)
+			got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 			require.NotEmpty(t, got)
 			assert.Equal(t, tc.header, got[0])
 			want := append([]string(nil), tc.rows...)
@@ -161,9 +162,10 @@ func TestE2ECOVID(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("volume test: skipped with -short and -race")
 	}
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	t.Parallel()
 	dir := sharedtest.Path(t, "delta", "delta-rs", "COVID-19_NYT")
-	profile, _ := serveTables(t, map[string]string{"covid": dir}, nil)
+	cl := serveTables(t, map[string]string{"covid": dir}, serverOptions{})
+	covid := e2eTable(t, cl, "covid", reader.ReadOptions{})
 
 	commits := readCommits(t, dir)
 	snap := snapshotAt(t, commits, int64(len(commits)-1))
@@ -203,12 +205,12 @@ func TestE2ECOVID(t *testing.T) {
 	require.Equal(t, want.rows, snap.liveCount(t, dir))
 
 	out := t.TempDir()
-	exportFile(t, profile, "covid", filepath.Join(out, "covid.parquet"))
+	exportTo(t, covid, filepath.Join(out, "covid.parquet"))
 	got := readParquetDir(t, filepath.Join(out, "covid.parquet"))
 	assert.Equal(t, want, sum(got))
 	releaseAll(got)
 
-	exportFile(t, profile, "covid", filepath.Join(out, "covid.csv"))
+	exportTo(t, covid, filepath.Join(out, "covid.csv"))
 	f, err := os.Open(filepath.Join(out, "covid.csv"))
 	require.NoError(t, err)
 	defer f.Close()
@@ -245,40 +247,39 @@ func TestE2ECOVID(t *testing.T) {
 // TestE2ERFixtures exports the R connector's small tables to NDJSON: flat tables equal an
 // independent read; then types and values of a few rows are checked by hand.
 func TestE2ERFixtures(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	t.Parallel()
 	names := []string{"deletion-vectors", "column-mapping", "column-mapping-id", "timestamp-ntz", "logical-types", "snapshot-types"}
 	tables := map[string]string{}
 	for _, n := range names {
-		tables[shareName(n)] = sharedtest.Path(t, "delta", "r-fixtures", n)
+		tables[sharingtest.TableName(n)] = sharedtest.Path(t, "delta", "r-fixtures", n)
 	}
-	profile, _ := serveTables(t, tables, nil)
+	cl := serveTables(t, tables, serverOptions{})
 	ndjson := func(t *testing.T, table string) []map[string]any {
-		r := run(t, "", "export", "-p", profile, "e2e.s."+shareName(table), "-o", "-", "--format", "ndjson", "-q")
-		require.Equal(t, 0, r.Code, r.Err)
+		data := exportBytes(t, e2eTable(t, cl, sharingtest.TableName(table), reader.ReadOptions{}), formats.NDJSON)
 		var out []map[string]any
-		for _, l := range lines([]byte(r.Out)) {
+		for _, l := range lines(data) {
 			dec := json.NewDecoder(strings.NewReader(l))
 			dec.UseNumber()
 			var m map[string]any
 			require.NoError(t, dec.Decode(&m), l)
 			out = append(out, m)
 		}
-		t.Logf("%s:\n%s", table, r.Out)
+		t.Logf("%s:\n%s", table, data)
 		return out
 	}
 	// Flat tables: the whole export equals an independent read.
 	for _, n := range []string{"deletion-vectors", "column-mapping", "column-mapping-id", "timestamp-ntz", "snapshot-types"} {
 		t.Run(n+"/independent", func(t *testing.T) {
-			dir := tables[shareName(n)]
+			dir := tables[sharingtest.TableName(n)]
 			commits := readCommits(t, dir)
 			out := filepath.Join(t.TempDir(), "schema.parquet")
-			exportFile(t, profile, shareName(n), out)
+			exportTo(t, e2eTable(t, cl, sharingtest.TableName(n), reader.ReadOptions{}), out)
 			got := readParquetDir(t, out)
 			schema := got[0].Schema()
 			releaseAll(got)
 			want := snapshotRecords(t, dir, commits, int64(len(commits)-1), schema)
 			defer releaseAll(want)
-			checkExports(t, profile, shareName(n), -1, want, formats.NDJSON)
+			checkExports(t, cl, sharingtest.TableName(n), -1, want, formats.NDJSON)
 		})
 	}
 	t.Run("deletion-vectors", func(t *testing.T) {
@@ -327,7 +328,8 @@ func TestE2ERFixtures(t *testing.T) {
 		commits := readCommits(t, dir)
 		cols := []string{"id", "amount", "observed_at", "local_at"}
 		out := filepath.Join(t.TempDir(), "schema.parquet")
-		exportFile(t, profile, "logical-types", out, "--columns", strings.Join(cols, ","))
+		sliced := e2eTable(t, cl, "logical-types", reader.ReadOptions{Columns: cols})
+		exportTo(t, sliced, out)
 		got := readParquetDir(t, out)
 		schema := got[0].Schema()
 		releaseAll(got)
@@ -336,9 +338,7 @@ func TestE2ERFixtures(t *testing.T) {
 		assert.Equal(t, "", schema.Field(3).Type.(*arrow.TimestampType).TimeZone, "timestamp_ntz")
 		want := snapshotRecords(t, dir, commits, 0, schema)
 		defer releaseAll(want)
-		r := run(t, "", "export", "-p", profile, "e2e.s.logical-types", "-o", "-", "--format", "ndjson", "-q", "--columns", strings.Join(cols, ","))
-		require.Equal(t, 0, r.Code, r.Err)
-		assertSameRows(t, lines(encodeText(t, schema, want, formats.Options{Format: formats.NDJSON})), lines([]byte(r.Out)), "logical-types columns")
+		assertSameRows(t, lines(encodeText(t, schema, want, formats.Options{Format: formats.NDJSON})), lines(exportBytes(t, sliced, formats.NDJSON)), "logical-types columns")
 
 		rows := ndjson(t, "logical-types")
 		require.NotEmpty(t, rows)
@@ -400,7 +400,7 @@ func keys(m map[string]any) []string {
 // result is net-correct (the rows that cancel out are identical) but not minimal: Delta's own
 // CDF reader reports only the rows the new deletion vector deletes (or restores).
 func TestE2EChanges(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	t.Parallel()
 	type tbl struct{ group, name string }
 	list := []tbl{
 		{"kernel-cdf", "cdf-table"}, {"kernel-cdf", "cdf-table-simple"}, {"kernel-cdf", "cdf-table-partitioned"},
@@ -410,13 +410,14 @@ func TestE2EChanges(t *testing.T) {
 	}
 	tables := map[string]string{}
 	for _, tc := range list {
-		tables[shareName(tc.group+"-"+tc.name)] = sharedtest.Path(t, "delta", tc.group, tc.name)
+		tables[sharingtest.TableName(tc.group+"-"+tc.name)] = sharedtest.Path(t, "delta", tc.group, tc.name)
 	}
-	profile, _ := serveTables(t, tables, nil)
+	cl := serveTables(t, tables, serverOptions{})
 	for _, tc := range list {
-		name := shareName(tc.group + "-" + tc.name)
+		name := sharingtest.TableName(tc.group + "-" + tc.name)
 		t.Run(tc.group+"/"+tc.name, func(t *testing.T) {
 			dir := tables[name]
+			tbl := e2eTable(t, cl, name, reader.ReadOptions{})
 			commits := readCommits(t, dir)
 			// The change data feed starts where it was enabled (cdf-column-mapping-name-mode
 			// enables it at version 1): a range from an earlier version is refused, as Delta does.
@@ -429,14 +430,12 @@ func TestE2EChanges(t *testing.T) {
 			}
 			require.GreaterOrEqual(t, from, int64(0), "change data feed enabled")
 			if from > 0 {
-				r := run(t, "", "changes", "-p", profile, "e2e.s."+name, "--starting-version", "0", "-o", "-", "-q")
-				assert.NotEqual(t, 0, r.Code)
-				assert.Contains(t, r.Err, "change data was not recorded for version [0]")
+				_, err := tbl.ExportChanges(context.Background(), changesFrom(0, -1), export.NewStreamSink(io.Discard), export.Options{Output: "-"})
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "change data was not recorded for version [0]")
 			}
-			start := strconv.FormatInt(from, 10)
 			pq := filepath.Join(t.TempDir(), "changes.parquet")
-			r := run(t, "", "changes", "-p", profile, "e2e.s."+name, "--starting-version", start, "-o", pq, "-q")
-			require.Equal(t, 0, r.Code, r.Err)
+			changesTo(t, tbl, changesFrom(from, -1), pq)
 			got := readParquetDir(t, pq)
 			defer releaseAll(got)
 			schema := got[0].Schema()
@@ -448,9 +447,7 @@ func TestE2EChanges(t *testing.T) {
 			require.NotEmpty(t, want)
 			assertSameRows(t, canonRows(t, want, names), canonRows(t, got, names), "parquet")
 
-			r = run(t, "", "changes", "-p", profile, "e2e.s."+name, "--starting-version", start, "-o", "-", "--format", "ndjson", "-q")
-			require.Equal(t, 0, r.Code, r.Err)
-			assertSameRows(t, lines(encodeText(t, schema, want, formats.Options{Format: formats.NDJSON})), lines([]byte(r.Out)), "ndjson")
+			assertSameRows(t, lines(encodeText(t, schema, want, formats.Options{Format: formats.NDJSON})), lines(changesBytes(t, tbl, changesFrom(from, -1), formats.NDJSON)), "ndjson")
 
 			if tc.name == "cdf-table-with-dv" {
 				checkDVOnlyNet(t, dir, commits, got)
@@ -505,24 +502,6 @@ func checkDVOnlyNet(t *testing.T, dir string, commits []commit, got []arrow.Reco
 	assert.Equal(t, want, net, "net change of deletion-vector-only commits")
 }
 
-// fakeClock is a settable clock shared by the server and the client.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // clockTransport forwards requests, records the table queries' bodies, and runs hooks after
 // each query and after each data file download (a GET of a signed /files/ URL).
 type clockTransport struct {
@@ -571,13 +550,14 @@ func (c *clockTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // TestE2EURLRefresh: an export whose signed URLs expire while it runs completes with exactly
-// the table's rows. The CLI builds its client without an injectable clock, so this runs one
-// level down, the same path the export command takes: sharing.Open + export.Run against our
-// server on loopback. Server and client share a fake clock; each download moves it by 90% of
+// the table's rows: reader.Open + export.Run (what SharedTable.Export does, with the reader at
+// hand to count its URL refreshes) against our server on loopback. Server and client share a
+// fake clock; each download moves it by 90% of
 // the URL lifetime, so every following file's URL is about to expire and the reader asks for
 // new URLs first: with the refresh token on a latest read, by querying the version again on a
 // time-travel read (servers refuse refresh tokens with a version).
 func TestE2EURLRefresh(t *testing.T) {
+	t.Parallel()
 	dir := sharedtest.Path(t, "delta", "dat", "basic_partitioned", "delta")
 	commits := readCommits(t, dir)
 	const ttl = 10 * time.Minute
@@ -587,12 +567,12 @@ func TestE2EURLRefresh(t *testing.T) {
 		refreshes int64
 		tr        *clockTransport
 	}
-	exportWith := func(t *testing.T, version *int64, serverClock, clientClock *fakeClock, tr *clockTransport) result {
-		profilePath, _ := serveTables(t, map[string]string{"t": dir}, func(c *server.Config) { c.URLTTL = ttl }, server.WithClock(serverClock.Now))
-		p, err := sharing.LoadProfile(profilePath, nil)
-		require.NoError(t, err)
-		cl, err := sharing.NewClient(p, sharing.WithClock(clientClock.Now), sharing.WithHTTPClient(&http.Client{Transport: tr}))
-		require.NoError(t, err)
+	exportWith := func(t *testing.T, version *int64, serverClock, clientClock *sharingtest.Clock, tr *clockTransport) result {
+		cl := serveTables(t, map[string]string{"t": dir}, serverOptions{
+			config:  func(c *server.Config) { c.URLTTL = ttl },
+			options: []server.Option{server.WithClock(serverClock.Now)},
+			client:  []sharing.Option{sharing.WithClock(clientClock.Now), sharing.WithHTTPClient(&http.Client{Transport: tr})},
+		})
 		ctx := context.Background()
 		rd, err := reader.Open(ctx, cl, protocol.Table{Share: "e2e", Schema: "s", Name: "t"}, reader.ReadOptions{Version: version, Parallel: 1})
 		require.NoError(t, err)
@@ -622,8 +602,8 @@ func TestE2EURLRefresh(t *testing.T) {
 		{"version 0, re-query", ptrTo(int64(0))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &fakeClock{now: start}
-			tr := &clockTransport{afterGet: func() { clk.Advance(ttl * 9 / 10) }}
+			clk := sharingtest.NewClock(start)
+			tr := &clockTransport{afterGet: func() { clk.Add(ttl * 9 / 10) }}
 			res := exportWith(t, tc.version, clk, clk, tr)
 			assert.Zero(t, tr.statuses403, "URLs are renewed before they expire")
 			assert.GreaterOrEqual(t, res.refreshes, int64(2))
@@ -647,14 +627,14 @@ func TestE2EURLRefresh(t *testing.T) {
 	// A URL refused with 403 (the server's clock passed its expiry while the client's did not)
 	// triggers exactly one refresh, then the export completes.
 	t.Run("403 refreshes once", func(t *testing.T) {
-		serverClock, clientClock := &fakeClock{now: start}, &fakeClock{now: start}
+		serverClock, clientClock := sharingtest.NewClock(start), sharingtest.NewClock(start)
 		tr := &clockTransport{}
 		tr.afterQuery = func() {
 			tr.mu.Lock()
 			n := len(tr.queries)
 			tr.mu.Unlock()
 			if n == 1 {
-				serverClock.Advance(ttl + time.Minute)
+				serverClock.Add(ttl + time.Minute)
 			}
 		}
 		res := exportWith(t, nil, serverClock, clientClock, tr)

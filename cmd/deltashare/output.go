@@ -1,0 +1,276 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/export"
+	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/sharing/reader"
+)
+
+// The output flags of the commands that write table data (export, changes and sync) are
+// declared here once (outputFlags) and parsed here once (parseOutput).
+
+// outputKind is what a command writes: a one-off export (export, changes: a file, a directory
+// of part files, or standard output) or a sync (a directory or bucket prefix kept up to date).
+type outputKind int
+
+const (
+	oneOffOutput outputKind = iota
+	syncOutput
+)
+
+// outputFlags are the output flags of a command of kind k, in the order help lists them.
+// Sync takes a subset (its files are appended to a folder: no single file, no partitioning,
+// no CSV options) with its own defaults; extra flags of the sync command go before --parallel.
+func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
+	if k == syncOutput {
+		flags := []cli.Flag{
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "destination: DIR, or s3://, gs://, azblob:// URL of a prefix", Required: true},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "parquet", Usage: "parquet, csv or ndjson (a destination keeps the format of its first run)"},
+			&cli.StringFlag{Name: "compression", Usage: "csv/ndjson: none, gzip or zstd; parquet: snappy (default), zstd, gzip or none"},
+			&cli.StringFlag{Name: "shard", Usage: "export only shard I of N (I from 0), e.g. 0/4; file ids must be stable on the server"},
+		}
+		flags = append(flags, syncExtra...)
+		return append(flags, parallelFlag(), quietFlag)
+	}
+	return []cli.Flag{
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output: FILE, DIR/ (part files), or - for standard output", Required: true},
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "csv, ndjson, json or parquet (default: from the output file's extension, else csv)"},
+		&cli.StringFlag{Name: "compression", Usage: "csv/ndjson/json: none, gzip or zstd; parquet: snappy (default), zstd, gzip or none"},
+		&cli.StringFlag{Name: "delimiter", Usage: "CSV field delimiter (default ,; \\t for tab)"},
+		&cli.StringFlag{Name: "null", Usage: "CSV text for null values (default empty)"},
+		&cli.BoolFlag{Name: "no-header", Usage: "CSV without the header row"},
+		&cli.StringFlag{Name: "nan", Value: "null", Usage: "JSON: write NaN and infinities as null or as strings (\"NaN\", \"Infinity\")"},
+		&cli.StringFlag{Name: "columns", Usage: "comma-separated columns to export, in this order"},
+		&cli.StringFlag{Name: "where", Usage: "row filter, e.g. \"date >= '2021-01-01' AND state = 'Ohio'\" (sent to the server as a hint, applied exactly)"},
+		&cli.Int64Flag{Name: "limit", Value: -1, Usage: "export at most N rows"},
+		parallelFlag(),
+		&cli.Int64Flag{Name: "max-rows-per-file", Usage: "directory output: start a new part file after N rows"},
+		&cli.StringFlag{Name: "partition-by", Usage: "directory output: Hive-style col=value/ directories for these comma-separated columns"},
+		&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing output file, or earlier part files in the output directory"},
+		&cli.StringFlag{Name: "shard", Usage: "export only shard I of N of the table's files (I from 0, e.g. 0/4); part files are named part-shard-I-of-N-*"},
+		quietFlag,
+	}
+}
+
+func parallelFlag() cli.Flag {
+	return &cli.IntFlag{Name: "parallel", Usage: "files downloaded at once (default: number of CPUs)"}
+}
+
+// outputOptions are the parsed output flags.
+type outputOptions struct {
+	Out    string          // --out as given (for sync: the destination)
+	Format formats.Options // format, compression and, for one-off exports, the CSV and JSON options
+	// Read holds --parallel and the shard filter; for one-off exports also --columns,
+	// --where and --limit.
+	Read           reader.ReadOptions
+	Shard          export.Shard
+	MaxRowsPerFile int64
+	PartitionBy    []string
+	Overwrite      bool
+	Quiet          bool
+	JSON           bool // --output json
+}
+
+// parseOutput maps the output flags of a command of kind k to options; a bad value is a usage
+// error.
+func parseOutput(c *cli.Context, k outputKind) (outputOptions, error) {
+	mode, err := outputMode(c)
+	if err != nil {
+		return outputOptions{}, err
+	}
+	o := outputOptions{Out: c.String("out"), Quiet: c.Bool("quiet"), JSON: mode == "json"}
+	if k == syncOutput {
+		if o.Out == "-" {
+			return o, usageError(errors.New("sync writes to a directory or a bucket, not standard output: use export -o - for a one-off export"))
+		}
+		if o.Format.Format, err = formats.ParseFormat(c.String("format")); err != nil {
+			return o, usageError(err)
+		}
+		switch o.Format.Format {
+		case formats.Parquet, formats.CSV, formats.NDJSON:
+		default:
+			return o, usageError(fmt.Errorf("--format %s: sync writes parquet, csv or ndjson (files that can be appended to a folder)", o.Format.Format))
+		}
+	} else if f := c.String("format"); f != "" {
+		if o.Format.Format, err = formats.ParseFormat(f); err != nil {
+			return o, usageError(err)
+		}
+	} else {
+		o.Format.Format = inferFormat(o.Out)
+	}
+	if z := c.String("compression"); z != "" {
+		if o.Format.Compression, err = formats.ParseCompression(z); err != nil {
+			return o, usageError(err)
+		}
+	} else if k == oneOffOutput && o.Out != "-" {
+		o.Format.Compression = inferCompression(o.Out)
+	}
+	if k == oneOffOutput {
+		if err := parseTextOptions(c, &o.Format); err != nil {
+			return o, err
+		}
+	}
+	if err := o.Format.Validate(); err != nil {
+		return o, usageError(err)
+	}
+	if k == oneOffOutput {
+		o.Read.Columns = splitList(c.String("columns"))
+		o.Read.Where = c.String("where")
+		if n := c.Int64("limit"); n >= 0 {
+			o.Read.Limit = &n
+		} else if c.IsSet("limit") {
+			return o, usageError(fmt.Errorf("--limit %d: give 0 or more rows", n))
+		}
+	}
+	if p := c.Int("parallel"); p < 0 || p > 256 {
+		return o, usageError(fmt.Errorf("--parallel %d: give 1 to 256", p))
+	} else {
+		o.Read.Parallel = p
+	}
+	if o.Shard, err = export.ParseShard(c.String("shard")); err != nil {
+		return o, usageError(fmt.Errorf("--shard: %w", err))
+	}
+	o.Read.Shard = o.Shard.Filter()
+	if k == oneOffOutput {
+		o.MaxRowsPerFile, o.Overwrite = c.Int64("max-rows-per-file"), c.Bool("overwrite")
+		o.PartitionBy = splitList(c.String("partition-by"))
+		if o.MaxRowsPerFile < 0 {
+			return o, usageError(fmt.Errorf("--max-rows-per-file %d: give a positive number", o.MaxRowsPerFile))
+		}
+	}
+	return o, nil
+}
+
+// parseTextOptions reads the CSV and JSON flags of a one-off export.
+func parseTextOptions(c *cli.Context, f *formats.Options) error {
+	if d := c.String("delimiter"); d != "" {
+		if d == `\t` || d == "tab" {
+			d = "\t"
+		}
+		r, size := utf8.DecodeRuneInString(d)
+		if size != len(d) {
+			return usageError(fmt.Errorf("--delimiter %q: give one character", d))
+		}
+		f.Delimiter = r
+	}
+	if c.IsSet("null") {
+		f.Null = c.String("null")
+	}
+	f.NoHeader = c.Bool("no-header")
+	var err error
+	if f.NaN, err = formats.ParseNaNMode(c.String("nan")); err != nil {
+		return usageError(err)
+	}
+	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// inferFormat picks the format from the output file's extension.
+func inferFormat(out string) formats.Format {
+	name := strings.ToLower(filepath.Base(out))
+	for _, z := range []string{".gz", ".zst"} {
+		name = strings.TrimSuffix(name, z)
+	}
+	switch filepath.Ext(name) {
+	case ".ndjson", ".jsonl":
+		return formats.NDJSON
+	case ".json":
+		return formats.JSON
+	case ".parquet", ".pq":
+		return formats.Parquet
+	}
+	return formats.CSV
+}
+
+// inferCompression picks gzip or zstd from a .gz or .zst output file name.
+func inferCompression(out string) formats.Compression {
+	switch strings.ToLower(filepath.Ext(out)) {
+	case ".gz":
+		return formats.Gzip
+	case ".zst":
+		return formats.Zstd
+	}
+	return formats.CompressionDefault
+}
+
+// openOutput opens the sink of a one-off export: standard output for "-", else OpenSink's
+// file, directory or bucket (an output it cannot open is a usage error). release closes it.
+func openOutput(st *streams, out string) (sink export.Sink, name string, release func(), err error) {
+	if out == "-" {
+		return export.NewStreamSink(st.Out), "-", func() {}, nil
+	}
+	if sink, name, err = export.OpenSink(out); err != nil {
+		return nil, "", nil, usageError(err)
+	}
+	release = func() {}
+	if c, ok := sink.(io.Closer); ok {
+		release = func() { c.Close() }
+	}
+	return sink, name, release, nil
+}
+
+// exportOptions are the options of export.Run for o, writing to the sink's name.
+func (o outputOptions) exportOptions(st *streams, name string) export.Options {
+	return export.Options{
+		Output: name, Format: o.Format, MaxRowsPerFile: o.MaxRowsPerFile, PartitionBy: o.PartitionBy,
+		Overwrite: o.Overwrite, Progress: progressBar(st, o.Quiet), PartPrefix: o.Shard.PartPrefix(),
+	}
+}
+
+// progressBar draws progress on stderr when it is a terminal and the command is not quiet.
+func progressBar(st *streams, quiet bool) export.Progress {
+	if st.ErrTerminal && !quiet {
+		if f, ok := st.Err.(*os.File); ok {
+			return export.TerminalProgress(f)
+		}
+	}
+	return nil
+}
+
+// writeOneOff runs a one-off export (export or changes) to o.Out and prints its summary: a
+// result, so on stdout, unless the data itself went there. do exports to the sink.
+func writeOneOff(st *streams, o outputOptions, do func(export.Sink, export.Options) (*export.Summary, error)) error {
+	sink, name, release, err := openOutput(st, o.Out)
+	if err != nil {
+		return err
+	}
+	defer release()
+	sum, err := do(sink, o.exportOptions(st, name))
+	if err != nil {
+		if errors.Is(err, export.ErrExists) {
+			return usageError(err)
+		}
+		return err
+	}
+	w := st.Out
+	if o.Out == "-" {
+		w = st.Err
+	}
+	if o.JSON {
+		return writeJSON(w, sum)
+	}
+	if !o.Quiet {
+		_, err = fmt.Fprintln(w, sum.Text())
+	}
+	return err
+}
