@@ -18,6 +18,7 @@ import (
 
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/internal/exporttest"
 	"github.com/deltashare/deltashare/internal/faultproxy"
 	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing/protocol"
@@ -143,7 +144,7 @@ func TestExportPermanentFaults(t *testing.T) {
 			}
 			assert.NotContains(t, err.Error(), sharingtest.Token)
 			assert.NotContains(t, err.Error(), "sig=")
-			assert.Empty(t, dirEntries(t, dir), "nothing left behind, not even a directory")
+			assert.Empty(t, exporttest.DirEntries(t, dir), "nothing left behind, not even a directory")
 		})
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/internal/exporttest"
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
@@ -39,8 +40,8 @@ func columnsOf(s *delta.StructType) []export.Column {
 
 func TestSharedTableInfo(t *testing.T) {
 	t.Parallel()
-	vt := newVersionedTable(t, demoTableDir(t, "customers"), 1)
-	srv := demoServer(t, map[string]string{"customers": vt.dir})
+	vt := exporttest.NewVersioned(t, demoTableDir(t, "customers"), 1)
+	srv := demoServer(t, map[string]string{"customers": vt.Dir})
 	ctx := context.Background()
 	ids := map[string]bool{}
 	for _, tc := range []struct {
@@ -64,7 +65,7 @@ func TestSharedTableInfo(t *testing.T) {
 	assert.Len(t, ids, 2, "a table's id is the Delta table id: a copy keeps it")
 
 	// The latest version follows the table.
-	vt.publish(3)
+	vt.Publish(3)
 	info, err := shared(t, srv.Client, "demo.test.customers", reader.ReadOptions{}).Info(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), info.Version)
@@ -98,7 +99,7 @@ func TestSharedTablePlan(t *testing.T) {
 	snap, err := whole.Plan(ctx, export.RunSnapshot, 4, 4)
 	require.NoError(t, err)
 	n, b := size(query.Files, nil)
-	assert.Equal(t, export.ReadPlan{Files: n, Bytes: b, Rows: int64(len(expectedCustomerIDs(t, 4)))}, snap,
+	assert.Equal(t, export.ReadPlan{Files: n, Bytes: b, Rows: int64(len(exporttest.ExpectedCustomerIDs(t, 4)))}, snap,
 		"the files of the version; rows from their statistics, less deleted rows")
 	ch, err := whole.Plan(ctx, export.RunChanges, 2, 3)
 	require.NoError(t, err)
@@ -159,13 +160,13 @@ func TestSharedTableSnapshotAndChanges(t *testing.T) {
 	src, err := st.Snapshot(ctx, 3)
 	require.NoError(t, err)
 	rows, cols := sourceRows(t, src)
-	assert.Equal(t, expectedCustomerIDs(t, 3), customerIDs(rows), "the table at the version asked for")
+	assert.Equal(t, exporttest.ExpectedCustomerIDs(t, 3), exporttest.CustomerIDs(rows), "the table at the version asked for")
 	assert.NotContains(t, cols, "_change_type")
 
 	src, err = st.Changes(ctx, 2, 3)
 	require.NoError(t, err)
 	rows, cols = sourceRows(t, src)
-	assert.Equal(t, expectedCustomerChangeKeys(2, 3), changeKeysOf(rows))
+	assert.Equal(t, exporttest.ExpectedCustomerChangeKeys(2, 3), exporttest.ChangeKeysOf(rows))
 	assert.Equal(t, []string{"_change_type", "_commit_version", "_commit_timestamp"}, cols[len(cols)-3:])
 }
 
@@ -324,7 +325,7 @@ func TestSharedTableExportChanges(t *testing.T) {
 	}
 	assert.Equal(t, want, counts)
 	assert.Len(t, versions, 5)
-	assert.Equal(t, expectedCustomerChangeKeys(0, 4), changeKeysOf(rows))
+	assert.Equal(t, exporttest.ExpectedCustomerChangeKeys(0, 4), exporttest.ChangeKeysOf(rows))
 	assert.Equal(t, int64(4), sum.TableVersion)
 }
 
@@ -335,8 +336,8 @@ func syncTo(st *export.SharedTable, dest string, opts export.SyncOptions) (*expo
 
 func TestSharedTableSyncSnapshotThenChanges(t *testing.T) {
 	t.Parallel()
-	vt := newVersionedTable(t, demoTableDir(t, "customers"), 1)
-	srv := demoServer(t, map[string]string{"customers": vt.dir})
+	vt := exporttest.NewVersioned(t, demoTableDir(t, "customers"), 1)
+	srv := demoServer(t, map[string]string{"customers": vt.Dir})
 	st := shared(t, srv.Client, "demo.test.customers", reader.ReadOptions{})
 	dest := filepath.Join(t.TempDir(), "dest")
 	opts := export.SyncOptions{Table: "demo.test.customers", Endpoint: srv.Client.Endpoint(), Format: formats.Options{Format: formats.NDJSON}}
@@ -347,13 +348,13 @@ func TestSharedTableSyncSnapshotThenChanges(t *testing.T) {
 		return res
 	}
 	changeKeys := func(files []string) []string {
-		return changeKeysOf(ndjsonObjects(t, locations(dest, files)...))
+		return exporttest.ChangeKeysOf(exporttest.NDJSONObjects(t, locations(dest, files)...))
 	}
 
 	// First run: the snapshot at version 1.
 	res := sync(opts)
 	assert.Contains(t, res.Text(), "the snapshot at version 1")
-	state := readState(t, dest, "_deltashare_state.json")
+	state := exporttest.ReadState(t, dest, "_deltashare_state.json")
 	assert.Equal(t, int64(1), state.LastVersion)
 	assert.Equal(t, "demo.test.customers", state.Table)
 	assert.Equal(t, srv.Client.Endpoint(), state.Endpoint)
@@ -363,14 +364,14 @@ func TestSharedTableSyncSnapshotThenChanges(t *testing.T) {
 	assert.Equal(t, export.SchemaFingerprint(state.Schema), state.Fingerprint)
 	require.Len(t, state.Runs, 1)
 	assert.Equal(t, "snapshot/v=00000001/", state.Runs[0].Dir)
-	assert.Equal(t, expectedCustomerIDs(t, 1), customerIDs(ndjsonObjects(t, locations(dest, state.Runs[0].Files)...)))
+	assert.Equal(t, exporttest.ExpectedCustomerIDs(t, 1), exporttest.CustomerIDs(exporttest.NDJSONObjects(t, locations(dest, state.Runs[0].Files)...)))
 
 	// Nothing new.
 	res = sync(opts)
 	assert.Equal(t, "up to date at version 1", res.Text())
 
 	// Two more versions: a dry run says what one incremental run exports, then the run does.
-	vt.publish(3)
+	vt.Publish(3)
 	dry := opts
 	dry.DryRun = true
 	res = sync(dry)
@@ -378,27 +379,27 @@ func TestSharedTableSyncSnapshotThenChanges(t *testing.T) {
 	assert.Contains(t, res.Text(), "nothing written")
 	require.NotNil(t, res.Plan)
 	assert.Positive(t, res.Plan.Files)
-	assert.Equal(t, int64(1), readState(t, dest, "_deltashare_state.json").LastVersion)
+	assert.Equal(t, int64(1), exporttest.ReadState(t, dest, "_deltashare_state.json").LastVersion)
 	assert.NoDirExists(t, filepath.Join(dest, "changes"))
 
 	sync(opts)
-	state = readState(t, dest, "_deltashare_state.json")
+	state = exporttest.ReadState(t, dest, "_deltashare_state.json")
 	require.Len(t, state.Runs, 2)
 	assert.Equal(t, export.RunInfo{Kind: "changes", FromVersion: 2, ToVersion: 3, Dir: "changes/v=00000002-00000003/"},
 		export.RunInfo{Kind: state.Runs[1].Kind, FromVersion: state.Runs[1].FromVersion, ToVersion: state.Runs[1].ToVersion, Dir: state.Runs[1].Dir})
-	assert.Equal(t, expectedCustomerChangeKeys(2, 3), changeKeys(state.Runs[1].Files))
+	assert.Equal(t, exporttest.ExpectedCustomerChangeKeys(2, 3), changeKeys(state.Runs[1].Files))
 
 	// And the last one.
-	vt.publish(4)
+	vt.Publish(4)
 	res = sync(opts)
 	assert.Equal(t, "changes", res.Action)
 	assert.Equal(t, int64(4), res.FromVersion)
 	assert.Equal(t, int64(4), res.ToVersion)
-	state = readState(t, dest, "_deltashare_state.json")
+	state = exporttest.ReadState(t, dest, "_deltashare_state.json")
 	assert.Equal(t, int64(4), state.LastVersion)
 	assert.Equal(t, int64(3), state.Generation)
-	assert.Equal(t, expectedCustomerChangeKeys(4, 4), changeKeys(state.Runs[2].Files))
-	assert.Equal(t, int64(len(expectedCustomerChangeKeys(4, 4))), res.Rows)
+	assert.Equal(t, exporttest.ExpectedCustomerChangeKeys(4, 4), changeKeys(state.Runs[2].Files))
+	assert.Equal(t, int64(len(exporttest.ExpectedCustomerChangeKeys(4, 4))), res.Rows)
 
 	// Only recorded files (and the state) are at the destination: no temporary files, no lock.
 	var want []string
@@ -427,23 +428,23 @@ func locations(dest string, names []string) []string {
 
 func TestSharedTableSyncWithoutChangeDataFeed(t *testing.T) {
 	t.Parallel()
-	vt := newVersionedTable(t, demoTableDir(t, "orders"), 1)
-	srv := demoServer(t, map[string]string{"orders": vt.dir})
+	vt := exporttest.NewVersioned(t, demoTableDir(t, "orders"), 1)
+	srv := demoServer(t, map[string]string{"orders": vt.Dir})
 	st := shared(t, srv.Client, "demo.test.orders", reader.ReadOptions{})
 	dest := filepath.Join(t.TempDir(), "dest")
 	opts := export.SyncOptions{Table: "demo.test.orders", Endpoint: srv.Client.Endpoint(), Format: formats.Options{Format: formats.CSV}}
 	_, err := syncTo(st, dest, opts)
 	require.NoError(t, err)
-	vt.publish(2)
+	vt.Publish(2)
 	res, err := syncTo(st, dest, opts)
 	require.NoError(t, err)
 	assert.Contains(t, res.Text(), "the snapshot again at version 2")
 	assert.Contains(t, res.Text(), "no change data feed")
-	state := readState(t, dest, "_deltashare_state.json")
+	state := exporttest.ReadState(t, dest, "_deltashare_state.json")
 	require.Len(t, state.Runs, 2)
 	assert.Equal(t, "snapshot/v=00000002/", state.Runs[1].Dir)
 	var rows int
-	for _, f := range runFiles(state, dest, export.RunSnapshot)[len(state.Runs[0].Files):] {
+	for _, f := range exporttest.RunFiles(state, dest, export.RunSnapshot)[len(state.Runs[0].Files):] {
 		rows += len(readCSVFile(t, f)) - 1
 	}
 	assert.Equal(t, len(expectedOrders(t, 2)), rows)
@@ -451,8 +452,8 @@ func TestSharedTableSyncWithoutChangeDataFeed(t *testing.T) {
 
 func TestSharedTableSyncShards(t *testing.T) {
 	t.Parallel()
-	vt := newVersionedTable(t, demoTableDir(t, "customers"), 1)
-	srv := demoServer(t, map[string]string{"customers": vt.dir})
+	vt := exporttest.NewVersioned(t, demoTableDir(t, "customers"), 1)
+	srv := demoServer(t, map[string]string{"customers": vt.Dir})
 	dest := filepath.Join(t.TempDir(), "dest")
 	syncAll := func() {
 		for i := 0; i < 2; i++ {
@@ -464,11 +465,11 @@ func TestSharedTableSyncShards(t *testing.T) {
 		}
 	}
 	syncAll()
-	vt.publish(4)
+	vt.Publish(4)
 	syncAll()
 	var snap, changes []string
 	for i := 0; i < 2; i++ {
-		state := readState(t, dest, fmt.Sprintf("_deltashare_state.shard-%d-of-2.json", i))
+		state := exporttest.ReadState(t, dest, fmt.Sprintf("_deltashare_state.shard-%d-of-2.json", i))
 		assert.Equal(t, fmt.Sprintf("%d/2", i), state.Shard)
 		assert.Equal(t, int64(4), state.LastVersion)
 		for _, run := range state.Runs {
@@ -476,58 +477,28 @@ func TestSharedTableSyncShards(t *testing.T) {
 				assert.Contains(t, f, fmt.Sprintf("/part-shard-%d-of-2-", i))
 			}
 		}
-		snap = append(snap, runFiles(state, dest, export.RunSnapshot)...)
-		changes = append(changes, runFiles(state, dest, export.RunChanges)...)
+		snap = append(snap, exporttest.RunFiles(state, dest, export.RunSnapshot)...)
+		changes = append(changes, exporttest.RunFiles(state, dest, export.RunChanges)...)
 	}
-	assert.Equal(t, expectedCustomerIDs(t, 1), customerIDs(ndjsonObjects(t, snap...)))
-	assert.Equal(t, expectedCustomerChangeKeys(2, 4), changeKeysOf(ndjsonObjects(t, changes...)))
+	assert.Equal(t, exporttest.ExpectedCustomerIDs(t, 1), exporttest.CustomerIDs(exporttest.NDJSONObjects(t, snap...)))
+	assert.Equal(t, exporttest.ExpectedCustomerChangeKeys(2, 4), exporttest.ChangeKeysOf(exporttest.NDJSONObjects(t, changes...)))
 }
 
 // TestSharedTableSyncSchemaChange: a new metaData action changes the columns Info reports; Sync
 // refuses to go on, unless AllowSchemaChange (what --allow-schema-change sets).
 func TestSharedTableSyncSchemaChange(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "people")
-	schema := &delta.StructType{Fields: []*delta.StructField{
-		{Name: "id", Type: &delta.PrimitiveType{Name: "long"}, Nullable: false},
-		{Name: "name", Type: &delta.PrimitiveType{Name: "string"}, Nullable: true},
-		{Name: "age", Type: &delta.PrimitiveType{Name: "integer"}, Nullable: true},
-	}}
-	tbl, err := demo.CreateTable(dir, demo.TableOptions{Name: "people", Schema: schema,
-		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
-	require.NoError(t, err)
-	tx, err := tbl.Begin("WRITE", nil)
-	require.NoError(t, err)
-	_, err = tx.Append([]demo.Row{{int64(1), "Ada", int32(36)}, {int64(2), "Linus", int32(28)}})
-	require.NoError(t, err)
-	_, err = tx.Commit()
-	require.NoError(t, err)
+	tbl := exporttest.NewPeople(t)
 
-	srv := demoServer(t, map[string]string{"people": dir})
+	srv := demoServer(t, map[string]string{"people": tbl.Dir()})
 	st := shared(t, srv.Client, "demo.test.people", reader.ReadOptions{})
 	dest := filepath.Join(t.TempDir(), "dest")
 	opts := export.SyncOptions{Table: "demo.test.people", Endpoint: srv.Client.Endpoint(), Format: formats.Options{Format: formats.Parquet}}
-	_, err = syncTo(st, dest, opts)
+	_, err := syncTo(st, dest, opts)
 	require.NoError(t, err)
 
 	// Version 1 adds a column and widens another (a new metaData action).
-	md := tbl.Metadata()
-	newSchema := &delta.StructType{Fields: []*delta.StructField{
-		{Name: "id", Type: &delta.PrimitiveType{Name: "long"}, Nullable: false},
-		{Name: "name", Type: &delta.PrimitiveType{Name: "string"}, Nullable: true},
-		{Name: "age", Type: &delta.PrimitiveType{Name: "long"}, Nullable: true},
-		{Name: "note", Type: &delta.PrimitiveType{Name: "string"}, Nullable: true},
-	}}
-	md.SchemaString, err = delta.MarshalSchema(newSchema)
-	require.NoError(t, err)
-	ts := tbl.CommitTime(1).UnixMilli()
-	commit, err := json.Marshal(map[string]any{"commitInfo": map[string]any{"timestamp": ts, "operation": "ADD COLUMNS"}})
-	require.NoError(t, err)
-	mdLine, err := json.Marshal(delta.Action{MetaData: &md})
-	require.NoError(t, err)
-	p := filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.json", 1))
-	require.NoError(t, os.WriteFile(p, []byte(string(commit)+"\n"+string(mdLine)+"\n"), 0o644))
-	require.NoError(t, os.Chtimes(p, tbl.CommitTime(1), tbl.CommitTime(1)))
+	newSchema := exporttest.ChangePeopleSchema(t, tbl)
 
 	info, err := st.Info(context.Background())
 	require.NoError(t, err)
@@ -538,7 +509,7 @@ func TestSharedTableSyncSchemaChange(t *testing.T) {
 	require.ErrorAs(t, err, &sc)
 	assert.Contains(t, err.Error(), "added column note (string)")
 	assert.Contains(t, err.Error(), "changed column age: integer -> long")
-	assert.Equal(t, int64(0), readState(t, dest, "_deltashare_state.json").LastVersion)
+	assert.Equal(t, int64(0), exporttest.ReadState(t, dest, "_deltashare_state.json").LastVersion)
 	assert.NoDirExists(t, filepath.Join(dest, "changes"))
 
 	opts.AllowSchemaChange = true
@@ -546,7 +517,7 @@ func TestSharedTableSyncSchemaChange(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, res.SchemaDiff)
 	assert.Equal(t, "note", res.SchemaDiff.Added[0].Name)
-	state := readState(t, dest, "_deltashare_state.json")
+	state := exporttest.ReadState(t, dest, "_deltashare_state.json")
 	assert.Equal(t, int64(1), state.LastVersion)
 	assert.Equal(t, "note", state.Schema[3].Name)
 }

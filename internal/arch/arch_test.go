@@ -72,8 +72,15 @@ var rules = []struct{ from, to, why string }{
 	{"internal", "tokenmgr", "internal helpers sit below every package"},
 }
 
-// exempt are packages the rules do not apply to: test support that starts our server.
-var exempt = map[string]bool{"internal/sharedtest": true, "internal/sharingtest": true, "internal/arch": true}
+// exempt are packages the rules do not apply to: test support that starts our server or reads
+// back what export wrote.
+var exempt = map[string]bool{"internal/sharedtest": true, "internal/sharingtest": true, "internal/exporttest": true, "internal/arch": true}
+
+// testSupport reports whether p is a test support package (internal/<name>test), which only
+// tests may import.
+func testSupport(p string) bool {
+	return under(p, "internal") && strings.HasSuffix(p, "test")
+}
 
 // matches reports whether package p falls under a rule side: "x/..." is x and everything below
 // it, "sharing" alone is the client package only, any other name is that package and below.
@@ -101,6 +108,9 @@ func TestImportDirections(t *testing.T) {
 			to := rel(dep)
 			if under(to, "cmd") {
 				t.Errorf("%s imports %s: nothing imports cmd", from, to)
+			}
+			if testSupport(to) && !testSupport(from) {
+				t.Errorf("%s depends on %s: only tests import test support packages", from, to)
 			}
 			for _, r := range rules {
 				if matches(from, r.from) && matches(to, r.to) && !matches(from, r.to) {
