@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deltashare/deltashare/internal/exporttest"
 	"github.com/deltashare/deltashare/tokenmgr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,7 +113,7 @@ func TestFlagsOutOfRange(t *testing.T) {
 		r := run(t, "", append(append([]string{}, base...), tc.args...)...)
 		assert.Equal(t, exitUsage, r.Code, "%v: %s", tc.args, r.Err)
 		assert.Contains(t, r.Err, tc.msg, "%v", tc.args)
-		assert.Empty(t, dirEntries(t, dir), "%v wrote something", tc.args)
+		assert.Empty(t, exporttest.DirEntries(t, dir), "%v wrote something", tc.args)
 	}
 	r := run(t, "", "changes", "-p", profile, "demo.sales.customers", "--starting-version", "-7", "-o", out)
 	assert.Equal(t, exitUsage, r.Code, r.Err)

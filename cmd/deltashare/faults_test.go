@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/exporttest"
 	"github.com/deltashare/deltashare/internal/faultproxy"
 	"github.com/deltashare/deltashare/internal/sharingtest"
 )
@@ -70,7 +71,7 @@ func TestExportPermanentFaults(t *testing.T) {
 			assert.Empty(t, r.Out)
 			assert.NotContains(t, r.Err, faultTestToken)
 			assert.NotContains(t, r.Err, "sig=")
-			assert.Empty(t, dirEntries(t, dir), "nothing left behind")
+			assert.Empty(t, exporttest.DirEntries(t, dir), "nothing left behind")
 		})
 	}
 }
@@ -139,22 +140,9 @@ func TestInterruptRealBinary(t *testing.T) {
 			var ee *exec.ExitError
 			require.True(t, errors.As(err, &ee), "exit status: %v", err)
 			assert.Equal(t, exitInterrupted, ee.ExitCode(), stderr.String())
-			assert.Empty(t, dirEntries(t, dir), "no output or temporary file, no directory")
+			assert.Empty(t, exporttest.DirEntries(t, dir), "no output or temporary file, no directory")
 			assert.Empty(t, listDir(t, tmp), "no spilled temporary file")
 			assert.Equal(t, []string{"marker"}, listDir(t, conf), "state untouched")
 		})
 	}
-
-}
-
-// dirEntries lists the names in dir, hidden ones and directories included.
-func dirEntries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var out []string
-	for _, e := range es {
-		out = append(out, e.Name())
-	}
-	return out
 }

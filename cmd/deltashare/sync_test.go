@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,69 +16,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/export"
+	"github.com/deltashare/deltashare/internal/exporttest"
 	"github.com/deltashare/deltashare/internal/sharedtest"
-	"github.com/deltashare/deltashare/sharing/delta"
+	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing/server"
-	"github.com/deltashare/deltashare/sharing/server/demo"
 )
-
-// copyTree copies a directory, keeping file modification times (commit timestamps of tables
-// without in-commit timestamps come from them).
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	require.NoError(t, filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(target, b, 0o644); err != nil {
-			return err
-		}
-		return os.Chtimes(target, info.ModTime(), info.ModTime())
-	}))
-}
-
-// versionedTable is a copy of a Delta table whose later commits can be hidden and brought back,
-// so that a server sees the table grow between sync runs.
-type versionedTable struct {
-	t      *testing.T
-	dir    string
-	hidden string
-}
-
-func newVersionedTable(t *testing.T, src string, upTo int64) *versionedTable {
-	vt := &versionedTable{t: t, dir: filepath.Join(t.TempDir(), "table"), hidden: t.TempDir()}
-	copyTree(t, src, vt.dir)
-	ents, err := os.ReadDir(filepath.Join(vt.dir, "_delta_log"))
-	require.NoError(t, err)
-	for _, e := range ents {
-		var v int64
-		if _, err := fmt.Sscanf(e.Name(), "%020d.json", &v); err == nil && v > upTo {
-			require.NoError(t, os.Rename(filepath.Join(vt.dir, "_delta_log", e.Name()), filepath.Join(vt.hidden, e.Name())))
-		}
-	}
-	return vt
-}
-
-// publish brings back the commits up to version upTo.
-func (vt *versionedTable) publish(upTo int64) {
-	ents, err := os.ReadDir(vt.hidden)
-	require.NoError(vt.t, err)
-	for _, e := range ents {
-		var v int64
-		if _, err := fmt.Sscanf(e.Name(), "%020d.json", &v); err == nil && v <= upTo {
-			require.NoError(vt.t, os.Rename(filepath.Join(vt.hidden, e.Name()), filepath.Join(vt.dir, "_delta_log", e.Name())))
-		}
-	}
-}
 
 // serveTable serves dir as demo.test.<name> beside the demo tables.
 func serveTable(t *testing.T, tables map[string]string) string {
@@ -94,121 +34,13 @@ func serveTable(t *testing.T, tables map[string]string) string {
 	return profile
 }
 
-func readState(t *testing.T, dest, name string) *export.State {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dest, name))
-	require.NoError(t, err)
-	var st export.State
-	require.NoError(t, json.Unmarshal(b, &st))
-	return &st
-}
-
-// ndjsonLines returns the lines of NDJSON files, decoded as objects.
-func ndjsonLines(t *testing.T, dest string, files []string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, f := range files {
-		fh, err := os.Open(filepath.Join(dest, filepath.FromSlash(f)))
-		require.NoError(t, err)
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(nil, 1<<24)
-		for sc.Scan() {
-			var m map[string]any
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &m), f)
-			out = append(out, m)
-		}
-		require.NoError(t, sc.Err())
-		fh.Close()
-	}
-	return out
-}
-
-// rawLines returns the lines of files, sorted (a multiset).
-func rawLines(t *testing.T, paths ...string) []string {
-	t.Helper()
-	var out []string
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		require.NoError(t, err)
-		for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-			if l != "" {
-				out = append(out, l)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// runFiles returns the files the state records for the runs of a kind, as paths under dest.
-func runFiles(st *export.State, dest string, kind export.RunKind) []string {
-	var out []string
-	for _, r := range st.Runs {
-		if r.Kind == kind {
-			for _, f := range r.Files {
-				out = append(out, filepath.Join(dest, filepath.FromSlash(f)))
-			}
-		}
-	}
-	return out
-}
-
-func changeKey(id int64, typ string, v int64, email, tier string) string {
-	return fmt.Sprintf("%d|%s|%d|%s|%s", id, typ, v, email, tier)
-}
-
-func expectedCustomerChangeKeys(from, to int64) []string {
-	var out []string
-	for _, c := range demo.ExpectedCustomerChanges() {
-		if c.Version >= from && c.Version <= to {
-			out = append(out, changeKey(c.Row[demo.CustomerID].(int64), string(c.Type), c.Version,
-				c.Row[demo.CustomerEmail].(string), c.Row[demo.CustomerTier].(string)))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func changeKeysOf(rows []map[string]any) []string {
-	var out []string
-	for _, m := range rows {
-		out = append(out, changeKey(int64(m["customer_id"].(float64)), m["_change_type"].(string),
-			int64(m["_commit_version"].(float64)), m["email"].(string), m["tier"].(string)))
-	}
-	sort.Strings(out)
-	return out
-}
-
-func customerIDs(rows []map[string]any) []int64 {
-	var out []int64
-	for _, m := range rows {
-		out = append(out, int64(m["customer_id"].(float64)))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
-func expectedCustomerIDs(t *testing.T, v int64) []int64 {
-	rows, err := demo.ExpectedCustomers(v)
-	require.NoError(t, err)
-	var out []int64
-	for _, r := range rows {
-		out = append(out, r[demo.CustomerID].(int64))
-	}
-	return out
-}
-
-func customersDir(t *testing.T) string {
-	return filepath.Join(repoRoot(t), "testdata/demo/sales/customers")
-}
-
 // TestSyncCustomersSnapshotThenChanges: sync's smoke run, through the CLI: a first run exports
 // the snapshot, a later one the changes; text and JSON results on stdout. What Sync does in
 // detail is tested in package export (sync_test.go, sharedtable_test.go).
 func TestSyncCustomersSnapshotThenChanges(t *testing.T) {
 	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	vt := newVersionedTable(t, customersDir(t), 1)
-	profile := serveTable(t, map[string]string{"customers": vt.dir})
+	vt := exporttest.NewVersioned(t, sharingtest.Demo(t)["demo.sales.customers"], 1)
+	profile := serveTable(t, map[string]string{"customers": vt.Dir})
 	dest := filepath.Join(t.TempDir(), "dest")
 	sync := func(args ...string) result {
 		return run(t, "", append([]string{"sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", "ndjson"}, args...)...)
@@ -219,14 +51,14 @@ func TestSyncCustomersSnapshotThenChanges(t *testing.T) {
 	require.Equal(t, 0, r.Code, r.Err)
 	assert.Contains(t, r.Out, "the snapshot at version 1")
 	assert.Empty(t, r.Err)
-	st := readState(t, dest, "_deltashare_state.json")
+	st := exporttest.ReadState(t, dest, "_deltashare_state.json")
 	assert.Equal(t, int64(1), st.LastVersion)
 	assert.Equal(t, "ndjson", st.Format)
 	require.Len(t, st.Runs, 1)
-	assert.Equal(t, expectedCustomerIDs(t, 1), customerIDs(ndjsonLines(t, dest, st.Runs[0].Files)))
+	assert.Equal(t, exporttest.ExpectedCustomerIDs(t, 1), exporttest.CustomerIDs(exporttest.NDJSONObjects(t, exporttest.Paths(dest, st.Runs[0].Files...)...)))
 
 	// Two more versions: one incremental run with their changes, the result as JSON.
-	vt.publish(3)
+	vt.Publish(3)
 	r = sync("--output", "json")
 	require.Equal(t, 0, r.Code, r.Err)
 	var res export.SyncResult
@@ -234,9 +66,9 @@ func TestSyncCustomersSnapshotThenChanges(t *testing.T) {
 	assert.Equal(t, "changes", res.Action)
 	assert.Equal(t, int64(2), res.FromVersion)
 	assert.Equal(t, int64(3), res.ToVersion)
-	st = readState(t, dest, "_deltashare_state.json")
+	st = exporttest.ReadState(t, dest, "_deltashare_state.json")
 	require.Len(t, st.Runs, 2)
-	assert.Equal(t, expectedCustomerChangeKeys(2, 3), changeKeysOf(ndjsonLines(t, dest, st.Runs[1].Files)))
+	assert.Equal(t, exporttest.ExpectedCustomerChangeKeys(2, 3), exporttest.ChangeKeysOf(exporttest.NDJSONObjects(t, exporttest.Paths(dest, st.Runs[1].Files...)...)))
 
 	// Nothing new.
 	r = sync()
@@ -256,18 +88,18 @@ func TestSyncKernelCDFTable(t *testing.T) {
 		{"cdf-table-update-ops", 0, []int64{1, 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			vt := newVersionedTable(t, sharedtest.Path(t, "delta", "kernel-cdf", tc.name), tc.first)
-			profile := serveTable(t, map[string]string{"k": vt.dir})
+			vt := exporttest.NewVersioned(t, sharedtest.Path(t, "delta", "kernel-cdf", tc.name), tc.first)
+			profile := serveTable(t, map[string]string{"k": vt.Dir})
 			dest := filepath.Join(t.TempDir(), "dest")
 			args := []string{"sync", "-p", profile, "demo.test.k", "-o", dest, "--format", "ndjson", "-q"}
 			r := run(t, "", args...)
 			require.Equal(t, 0, r.Code, r.Err)
 			for _, v := range tc.steps {
-				vt.publish(v)
+				vt.Publish(v)
 				r = run(t, "", args...)
 				require.Equal(t, 0, r.Code, r.Err)
 			}
-			st := readState(t, dest, "_deltashare_state.json")
+			st := exporttest.ReadState(t, dest, "_deltashare_state.json")
 			last := tc.steps[len(tc.steps)-1]
 			assert.Equal(t, last, st.LastVersion)
 			require.Len(t, st.Runs, 1+len(tc.steps))
@@ -279,56 +111,26 @@ func TestSyncKernelCDFTable(t *testing.T) {
 			r = run(t, "", "changes", "-p", profile, "demo.test.k", "--starting-version", fmt.Sprint(tc.first+1),
 				"--ending-version", fmt.Sprint(last), "-o", filepath.Join(oneOff, "changes.ndjson"), "-q")
 			require.Equal(t, 0, r.Code, r.Err)
-			want := rawLines(t, filepath.Join(oneOff, "changes.ndjson"))
+			want := exporttest.RawLines(t, filepath.Join(oneOff, "changes.ndjson"))
 			require.NotEmpty(t, want)
-			assert.Equal(t, rawLines(t, filepath.Join(oneOff, "snap.ndjson")), rawLines(t, runFiles(st, dest, export.RunSnapshot)...))
-			assert.Equal(t, want, rawLines(t, runFiles(st, dest, export.RunChanges)...))
+			assert.Equal(t, exporttest.RawLines(t, filepath.Join(oneOff, "snap.ndjson")), exporttest.RawLines(t, exporttest.RunFiles(st, dest, export.RunSnapshot)...))
+			assert.Equal(t, want, exporttest.RawLines(t, exporttest.RunFiles(st, dest, export.RunChanges)...))
 		})
 	}
 }
 
 func TestSyncSchemaChange(t *testing.T) {
 	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	dir := filepath.Join(t.TempDir(), "people")
-	schema := &delta.StructType{Fields: []*delta.StructField{
-		{Name: "id", Type: &delta.PrimitiveType{Name: "long"}, Nullable: false},
-		{Name: "name", Type: &delta.PrimitiveType{Name: "string"}, Nullable: true},
-		{Name: "age", Type: &delta.PrimitiveType{Name: "integer"}, Nullable: true},
-	}}
-	tbl, err := demo.CreateTable(dir, demo.TableOptions{Name: "people", Schema: schema,
-		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
-	require.NoError(t, err)
-	tx, err := tbl.Begin("WRITE", nil)
-	require.NoError(t, err)
-	_, err = tx.Append([]demo.Row{{int64(1), "Ada", int32(36)}, {int64(2), "Linus", int32(28)}})
-	require.NoError(t, err)
-	_, err = tx.Commit()
-	require.NoError(t, err)
+	tbl := exporttest.NewPeople(t)
 
-	profile := serveTable(t, map[string]string{"people": dir})
+	profile := serveTable(t, map[string]string{"people": tbl.Dir()})
 	dest := filepath.Join(t.TempDir(), "dest")
 	args := []string{"sync", "-p", profile, "demo.test.people", "-o", dest, "--format", "parquet"}
 	r := run(t, "", args...)
 	require.Equal(t, 0, r.Code, r.Err)
 
-	// Version 1 adds a column, drops one and widens another (a new metaData action).
-	md := tbl.Metadata()
-	newSchema := &delta.StructType{Fields: []*delta.StructField{
-		{Name: "id", Type: &delta.PrimitiveType{Name: "long"}, Nullable: false},
-		{Name: "name", Type: &delta.PrimitiveType{Name: "string"}, Nullable: true},
-		{Name: "age", Type: &delta.PrimitiveType{Name: "long"}, Nullable: true},
-		{Name: "note", Type: &delta.PrimitiveType{Name: "string"}, Nullable: true},
-	}}
-	md.SchemaString, err = delta.MarshalSchema(newSchema)
-	require.NoError(t, err)
-	ts := tbl.CommitTime(1).UnixMilli()
-	commit, err := json.Marshal(map[string]any{"commitInfo": map[string]any{"timestamp": ts, "operation": "ADD COLUMNS"}})
-	require.NoError(t, err)
-	mdLine, err := json.Marshal(delta.Action{MetaData: &md})
-	require.NoError(t, err)
-	p := filepath.Join(dir, "_delta_log", fmt.Sprintf("%020d.json", 1))
-	require.NoError(t, os.WriteFile(p, []byte(string(commit)+"\n"+string(mdLine)+"\n"), 0o644))
-	require.NoError(t, os.Chtimes(p, tbl.CommitTime(1), tbl.CommitTime(1)))
+	// Version 1 adds a column and widens another (a new metaData action).
+	exporttest.ChangePeopleSchema(t, tbl)
 
 	// Refused (exit 1), the change listed on stderr; with --output json, also as JSON on stdout.
 	// Going on with --allow-schema-change is tested in package export.
@@ -348,7 +150,7 @@ func TestSyncSchemaChange(t *testing.T) {
 		To: export.Column{Name: "age", Type: "long", Nullable: true}}}, out.SchemaChange.Changed)
 	assert.Equal(t, int64(0), out.FromVersion)
 	assert.Equal(t, int64(1), out.ToVersion)
-	assert.Equal(t, int64(0), readState(t, dest, "_deltashare_state.json").LastVersion)
+	assert.Equal(t, int64(0), exporttest.ReadState(t, dest, "_deltashare_state.json").LastVersion)
 }
 
 func TestExportShardsUnionIsWhole(t *testing.T) {
@@ -370,13 +172,13 @@ func TestExportShardsUnionIsWhole(t *testing.T) {
 						files = append(files, filepath.Join(dir, f))
 					}
 				}
-				perShard = append(perShard, len(rawLines(t, files...)))
+				perShard = append(perShard, len(exporttest.RawLines(t, files...)))
 			}
 			var all []string
 			for _, f := range listDir(t, dir) {
 				all = append(all, filepath.Join(dir, f))
 			}
-			assert.Equal(t, rawLines(t, whole), rawLines(t, all...), "the shards together are the table, each row once")
+			assert.Equal(t, exporttest.RawLines(t, whole), exporttest.RawLines(t, all...), "the shards together are the table, each row once")
 			nonEmpty := 0
 			for _, n := range perShard {
 				if n > 0 {
@@ -404,16 +206,16 @@ func TestSyncShards(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		r := run(t, "", "sync", "-p", profile, "demo.sales.customers", "-o", dest, "--format", "ndjson", "--shard", fmt.Sprintf("%d/2", i), "-q")
 		require.Equal(t, 0, r.Code, r.Err)
-		st := readState(t, dest, fmt.Sprintf("_deltashare_state.shard-%d-of-2.json", i))
+		st := exporttest.ReadState(t, dest, fmt.Sprintf("_deltashare_state.shard-%d-of-2.json", i))
 		assert.Equal(t, fmt.Sprintf("%d/2", i), st.Shard)
 		assert.Equal(t, int64(4), st.LastVersion)
 		for _, f := range st.Runs[0].Files {
 			assert.Contains(t, f, fmt.Sprintf("/part-shard-%d-of-2-", i))
-			perShard[i] += len(ndjsonLines(t, dest, []string{f}))
+			perShard[i] += len(exporttest.NDJSONObjects(t, exporttest.Paths(dest, f)...))
 		}
 		snap = append(snap, st.Runs[0].Files...)
 	}
-	assert.Equal(t, expectedCustomerIDs(t, 4), customerIDs(ndjsonLines(t, dest, snap)), "the shards together are the table, each row once")
+	assert.Equal(t, exporttest.ExpectedCustomerIDs(t, 4), exporttest.CustomerIDs(exporttest.NDJSONObjects(t, exporttest.Paths(dest, snap...)...)), "the shards together are the table, each row once")
 	assert.Positive(t, perShard[0], "rows in shard 0")
 	assert.Positive(t, perShard[1], "rows in shard 1")
 }
@@ -481,5 +283,5 @@ func TestSyncToS3(t *testing.T) {
 	b, err := io.ReadAll(obj.Contents)
 	require.NoError(t, err)
 	obj.Contents.Close()
-	assert.Len(t, strings.Split(strings.TrimSpace(string(b)), "\n"), 1+len(expectedCustomerIDs(t, 4)))
+	assert.Len(t, strings.Split(strings.TrimSpace(string(b)), "\n"), 1+len(exporttest.ExpectedCustomerIDs(t, 4)))
 }
