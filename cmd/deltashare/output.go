@@ -34,7 +34,7 @@ const (
 func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 	if k == syncOutput {
 		flags := []cli.Flag{
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "destination: DIR, or s3://, gs://, azblob:// URL of a prefix", Required: true},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "destination: DIR, or s3://, gs://, azblob:// URL of a prefix"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "parquet", Usage: "parquet, csv or ndjson (a destination keeps the format of its first run)"},
 			&cli.StringFlag{Name: "compression", Usage: "csv/ndjson: none, gzip or zstd; parquet: snappy (default), zstd, gzip or none"},
 			&cli.StringFlag{Name: "shard", Usage: "export only shard I of N (I from 0), e.g. 0/4; file ids must be stable on the server"},
@@ -43,7 +43,7 @@ func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 		return append(flags, parallelFlag(), quietFlag)
 	}
 	return []cli.Flag{
-		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output: FILE, DIR/ (part files), or - for standard output", Required: true},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output: FILE, DIR/ (part files), or - for standard output"},
 		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "csv, ndjson, json or parquet (default: from the output file's extension, else csv)"},
 		&cli.StringFlag{Name: "compression", Usage: "csv/ndjson/json: none, gzip or zstd; parquet: snappy (default), zstd, gzip or none"},
 		&cli.StringFlag{Name: "delimiter", Usage: "CSV field delimiter (default ,; \\t for tab)"},
@@ -89,6 +89,13 @@ func parseOutput(c *cli.Context, k outputKind) (outputOptions, error) {
 		return outputOptions{}, err
 	}
 	o := outputOptions{Out: c.String("out"), Quiet: c.Bool("quiet"), JSON: mode == "json"}
+	if o.Out == "" {
+		// Checked here rather than by urfave/cli (Required), whose missing-flag error exits 1.
+		if k == syncOutput {
+			return o, usageError(errors.New("-o (--out) is required: the destination directory or bucket prefix"))
+		}
+		return o, usageError(errors.New("-o (--out) is required: a FILE, a DIR/ of part files, or - for standard output"))
+	}
 	if k == syncOutput {
 		if o.Out == "-" {
 			return o, usageError(errors.New("sync writes to a directory or a bucket, not standard output: use export -o - for a one-off export"))
@@ -257,7 +264,7 @@ func writeOneOff(st *streams, o outputOptions, do func(export.Sink, export.Optio
 	defer release()
 	sum, err := do(sink, o.exportOptions(st, name))
 	if err != nil {
-		if errors.Is(err, export.ErrExists) {
+		if errors.Is(err, export.ErrExists) || errors.Is(err, export.ErrOutputMismatch) {
 			return usageError(err)
 		}
 		return err
