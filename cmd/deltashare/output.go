@@ -52,9 +52,9 @@ func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 		&cli.StringFlag{Name: "nan", Value: "null", Usage: "JSON: write NaN and infinities as null or as strings (\"NaN\", \"Infinity\")"},
 		&cli.StringFlag{Name: "columns", Usage: "comma-separated columns to export, in this order"},
 		&cli.StringFlag{Name: "where", Usage: "row filter, e.g. \"date >= '2021-01-01' AND state = 'Ohio'\" (sent to the server as a hint, applied exactly)"},
-		&cli.Int64Flag{Name: "limit", Value: -1, Usage: "export at most N rows"},
+		&cli.Int64Flag{Name: "limit", Value: -1, DefaultText: "no limit", Usage: "export at most N rows"},
 		parallelFlag(),
-		&cli.Int64Flag{Name: "max-rows-per-file", Usage: "directory output: start a new part file after N rows"},
+		&cli.Int64Flag{Name: "max-rows-per-file", DefaultText: "no maximum", Usage: "directory output: start a new part file after N rows"},
 		&cli.StringFlag{Name: "partition-by", Usage: "directory output: Hive-style col=value/ directories for these comma-separated columns"},
 		&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing output file, or earlier part files in the output directory"},
 		&cli.StringFlag{Name: "shard", Usage: "export only shard I of N of the table's files (I from 0, e.g. 0/4); part files are named part-shard-I-of-N-*"},
@@ -63,7 +63,7 @@ func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 }
 
 func parallelFlag() cli.Flag {
-	return &cli.IntFlag{Name: "parallel", Usage: "files downloaded at once (default: number of CPUs)"}
+	return &cli.IntFlag{Name: "parallel", Usage: "files downloaded at once", DefaultText: "number of CPUs"}
 }
 
 // outputOptions are the parsed output flags.
