@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +45,7 @@ func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 	}
 	return []cli.Flag{
 		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output: FILE, DIR/ (part files), or - for standard output"},
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "csv, ndjson, json or parquet (default: from the output file's extension, else csv)"},
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "csv, ndjson, json or parquet (default: from the output file's extension; csv for -, a DIR/ or a name without one)"},
 		&cli.StringFlag{Name: "compression", Usage: "csv/ndjson/json: none, gzip or zstd; parquet: snappy (default), zstd, gzip or none"},
 		&cli.StringFlag{Name: "delimiter", Usage: "CSV field delimiter (default ,; \\t for tab)"},
 		&cli.StringFlag{Name: "null", Usage: "CSV text for null values (default empty)"},
@@ -79,6 +80,9 @@ type outputOptions struct {
 	Overwrite      bool
 	Quiet          bool
 	JSON           bool // --output json
+	// Warning is printed on stderr before the export (a --format that contradicts the output
+	// file's extension); "" for none.
+	Warning string
 }
 
 // parseOutput maps the output flags of a command of kind k to options; a bad value is a usage
@@ -112,8 +116,9 @@ func parseOutput(c *cli.Context, k outputKind) (outputOptions, error) {
 		if o.Format.Format, err = formats.ParseFormat(f); err != nil {
 			return o, usageError(err)
 		}
-	} else {
-		o.Format.Format = inferFormat(o.Out)
+		o.Warning = formatMismatch(o.Out, o.Format.Format)
+	} else if o.Format.Format, err = inferFormat(o.Out); err != nil {
+		return o, usageError(err)
 	}
 	if z := c.String("compression"); z != "" {
 		if o.Format.Compression, err = formats.ParseCompression(z); err != nil {
@@ -192,22 +197,75 @@ func splitList(s string) []string {
 	return out
 }
 
-// inferFormat picks the format from the output file's extension.
-func inferFormat(out string) formats.Format {
-	name := strings.ToLower(filepath.Base(out))
+// extensionFormats are the output file extensions a format is inferred from.
+var extensionFormats = map[string]formats.Format{
+	".csv": formats.CSV, ".tsv": formats.CSV, ".txt": formats.CSV,
+	".ndjson": formats.NDJSON, ".jsonl": formats.NDJSON,
+	".json":    formats.JSON,
+	".parquet": formats.Parquet, ".pq": formats.Parquet,
+}
+
+// outputPath is the path of a one-off export's output: out, or an object store URL's path
+// (without its query, which configures the store).
+func outputPath(out string) string {
+	if strings.Contains(out, "://") {
+		if u, err := url.Parse(out); err == nil {
+			return u.Path
+		}
+	}
+	return out
+}
+
+// outputName is the lower-case base name of a one-off export's output file without a .gz or
+// .zst suffix, and its extension; "" for standard output and a directory (ending in /).
+func outputName(out string) (name, ext string) {
+	out = outputPath(out)
+	if out == "" || out == "-" || strings.HasSuffix(out, "/") || strings.HasSuffix(out, string(filepath.Separator)) {
+		return "", ""
+	}
+	name = strings.ToLower(filepath.Base(out))
 	for _, z := range []string{".gz", ".zst"} {
 		name = strings.TrimSuffix(name, z)
 	}
-	switch filepath.Ext(name) {
-	case ".ndjson", ".jsonl":
-		return formats.NDJSON
-	case ".json":
-		return formats.JSON
-	case ".parquet", ".pq":
-		return formats.Parquet
-	}
-	return formats.CSV
+	return name, filepath.Ext(name)
 }
+
+// inferFormat picks the format of a one-off export without --format: from the output file's
+// extension; CSV for standard output, a directory, or a name without an extension. An output
+// named like a format (-o json: the Databricks CLI's habit for --output json) or with an
+// extension of no format we write (-o out.xlsx) is refused rather than written as CSV.
+func inferFormat(out string) (formats.Format, error) {
+	name, ext := outputName(out)
+	if f, ok := extensionFormats["."+name]; ok {
+		base := filepath.Base(outputPath(out))
+		return "", fmt.Errorf("-o %s would write a CSV file named %q: -o is the output path (--out); for %s data give --format %s (and -o - for standard output, or a file such as out.%s), for a JSON summary --output json",
+			base, base, formatTitle[f], f, f)
+	}
+	if f, ok := extensionFormats[ext]; ok {
+		return f, nil
+	}
+	if ext != "" {
+		return "", fmt.Errorf("-o %s: %s is no format deltashare writes: give --format csv, ndjson, json or parquet, or a file name ending in .csv, .ndjson, .json or .parquet (a directory: end it with /)", filepath.Base(outputPath(out)), ext)
+	}
+	return formats.CSV, nil
+}
+
+// formatMismatch is the warning for a --format that contradicts the output file's extension
+// (--format parquet -o x.csv); "" when they agree or the extension says nothing. JSON and
+// NDJSON agree (.json is a common name for JSON lines).
+func formatMismatch(out string, f formats.Format) string {
+	_, ext := outputName(out)
+	byExt, ok := extensionFormats[ext]
+	if !ok || byExt == f || (jsonish(byExt) && jsonish(f)) {
+		return ""
+	}
+	return fmt.Sprintf("warning: --format %s writes %s to %s, whose extension says %s", f, formatTitle[f], filepath.Base(outputPath(out)), formatTitle[byExt])
+}
+
+// formatTitle is how messages name a format.
+var formatTitle = map[formats.Format]string{formats.CSV: "CSV", formats.NDJSON: "NDJSON", formats.JSON: "JSON", formats.Parquet: "Parquet"}
+
+func jsonish(f formats.Format) bool { return f == formats.JSON || f == formats.NDJSON }
 
 // inferCompression picks gzip or zstd from a .gz or .zst output file name.
 func inferCompression(out string) formats.Compression {
@@ -260,6 +318,9 @@ func writeOneOff(st *streams, o outputOptions, do func(export.Sink, export.Optio
 	sink, name, release, err := openOutput(st, o.Out)
 	if err != nil {
 		return err
+	}
+	if o.Warning != "" {
+		fmt.Fprintln(st.Err, o.Warning)
 	}
 	defer release()
 	sum, err := do(sink, o.exportOptions(st, name))
