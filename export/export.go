@@ -26,6 +26,17 @@ import (
 // ErrExists is returned (wrapped) when the output already exists and Overwrite is off.
 var ErrExists = errors.New("output exists")
 
+// ErrOutputMismatch is what errors.Is finds in the error of options that do not fit the kind of
+// output (partitioning, or a maximum of rows per file, with a single file or standard output;
+// standard output with a directory layout): the caller's options are wrong, nothing failed.
+var ErrOutputMismatch = errors.New("options do not fit the output")
+
+// mismatch marks err as an ErrOutputMismatch without changing its text.
+type mismatch struct{ error }
+
+func (m mismatch) Unwrap() error        { return m.error }
+func (m mismatch) Is(target error) bool { return target == ErrOutputMismatch }
+
 // DefaultMaxOpenFiles is how many partition part files a run keeps open at once by default.
 const DefaultMaxOpenFiles = 64
 
@@ -285,7 +296,7 @@ func newRun(ctx context.Context, src Source, sink Sink, opts Options) (*run, err
 		}
 	}
 	if _, ok := sink.(*StreamSink); ok && r.mode != modeStream {
-		return nil, hint.New(errors.New("standard output takes a single file"), "set {Output} to -, with neither partitioning nor a directory")
+		return nil, mismatch{hint.New(errors.New("standard output takes a single file"), "set {Output} to -, with neither partitioning nor a directory")}
 	}
 	if r.mode != modeDir {
 		what := "a single file"
@@ -294,9 +305,9 @@ func newRun(ctx context.Context, src Source, sink Sink, opts Options) (*run, err
 		}
 		switch {
 		case len(opts.PartitionBy) > 0:
-			return nil, fmt.Errorf("partitioning needs a directory output, not %s: end the output with / (for example out/)", what)
+			return nil, mismatch{fmt.Errorf("partitioning needs a directory output, not %s: end the output with / (for example out/)", what)}
 		case opts.MaxRowsPerFile > 0:
-			return nil, fmt.Errorf("a maximum of rows per file needs a directory output, not %s: end the output with / (for example out/)", what)
+			return nil, mismatch{fmt.Errorf("a maximum of rows per file needs a directory output, not %s: end the output with / (for example out/)", what)}
 		}
 	}
 	if b, ok := src.(FileBoundaries); ok {

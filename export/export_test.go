@@ -377,6 +377,17 @@ func TestStdout(t *testing.T) {
 		_, err := Run(context.Background(), newSource(recs), NewStreamSink(&bytes.Buffer{}), Options{Format: formats.Options{Format: formats.CSV}})
 		require.ErrorContains(t, err, "standard output takes a single file: set the Output option to -")
 		assert.Equal(t, "set {Output} to -, with neither partitioning nor a directory", hintOf(err))
+		assert.ErrorIs(t, err, ErrOutputMismatch)
+	})
+	t.Run("a single file refuses partitioning and a maximum of rows per file", func(t *testing.T) {
+		for _, opts := range []Options{{PartitionBy: []string{"region"}}, {MaxRowsPerFile: 2}} {
+			opts.Output, opts.Format = "x.csv", formats.Options{Format: formats.CSV}
+			dir := t.TempDir()
+			_, err := Run(context.Background(), newSource(recs), NewLocalSink(dir), opts)
+			require.ErrorContains(t, err, "needs a directory output, not a single file")
+			assert.ErrorIs(t, err, ErrOutputMismatch, "the caller's options, not a failure")
+			assert.NotErrorIs(t, err, ErrExists)
+		}
 	})
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -17,8 +18,10 @@ func newApp() *cli.App {
 		Commands:             commands(),
 		ExitErrHandler:       func(*cli.Context, error) {}, // main decides the exit code
 		OnUsageError:         onUsageError,
+		Action:               rootAction,
 	}
 	usageErrorsExit2(app.Commands)
+	unknownSubcommandsExit2(app.Commands)
 	ownFlags(app.Commands)
 	return app
 }
@@ -50,6 +53,55 @@ func usageErrorsExit2(cmds []*cli.Command) {
 			c.OnUsageError = onUsageError
 		}
 		usageErrorsExit2(c.Subcommands)
+	}
+}
+
+// rootAction runs when the first argument names no command: no argument prints the help (exit
+// 0), `help [COMMAND...]` the help of a command (exit 0), anything else is an unknown command:
+// a usage error (exit 2), not urfave/cli's "No help topic" (exit 3, the code of a partial
+// failure).
+func rootAction(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return cli.ShowAppHelp(c)
+	}
+	if args[0] != "help" {
+		return usageError(fmt.Errorf("unknown command %q: deltashare --help lists the commands", args[0]))
+	}
+	topic := args[1:]
+	if len(topic) == 0 {
+		return cli.ShowAppHelp(c)
+	}
+	cmds := c.App.Commands
+	for i, a := range topic {
+		cmd := findCommand(cmds, a)
+		if cmd == nil {
+			return usageError(fmt.Errorf("no help for %q: deltashare --help lists the commands", strings.Join(topic[:i+1], " ")))
+		}
+		cmds = cmd.Subcommands
+	}
+	// The help of a command is what its --help prints.
+	app := newApp()
+	app.Writer, app.ErrWriter, app.Metadata = c.App.Writer, c.App.ErrWriter, c.App.Metadata
+	return app.RunContext(c.Context, append(append([]string{c.App.Name}, topic...), "--help"))
+}
+
+// unknownSubcommandsExit2 makes an unknown subcommand of a command group (`deltashare pat
+// nosuch`) a usage error, exit 2; the group alone still prints its help.
+func unknownSubcommandsExit2(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if len(c.Subcommands) == 0 {
+			continue
+		}
+		if c.Action == nil {
+			c.Action = func(c *cli.Context) error {
+				if c.NArg() == 0 {
+					return cli.ShowSubcommandHelp(c)
+				}
+				return usageError(fmt.Errorf("unknown command %q: %s --help lists the commands", c.Args().First(), c.Command.HelpName))
+			}
+		}
+		unknownSubcommandsExit2(c.Subcommands)
 	}
 }
 

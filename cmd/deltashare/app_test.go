@@ -9,11 +9,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/help")
@@ -75,12 +77,12 @@ func TestAppEndToEnd(t *testing.T) {
 	assert.NotContains(t, r.Err+r.Out, "wrong-token-secret-value")
 }
 
-// helpCommands are the commands whose help is golden: every command but those of export.go,
-// sync.go and demo.go, which are tested with their commands.
+// helpCommands are the commands whose help is golden: every command.
 var helpCommands = [][]string{
 	{}, {"shares"}, {"schemas"}, {"tables"}, {"version"}, {"metadata"}, {"files"},
 	{"creds"}, {"creds", "list"}, {"creds", "show"}, {"creds", "import"}, {"creds", "export"}, {"creds", "remove"},
 	{"activate"}, {"check"}, {"serve"},
+	{"export"}, {"changes"}, {"sync"}, {"demo"},
 	{"pat"}, {"pat", "create"}, {"pat", "list"}, {"pat", "revoke"}, {"pat", "rotate"},
 	{"recipient"}, {"recipient", "create"}, {"recipient", "show"}, {"recipient", "rotate"},
 }
@@ -106,4 +108,27 @@ func TestHelpText(t *testing.T) {
 	r := run(t, "", "--version")
 	require.Equal(t, 0, r.Code, r.Err)
 	assert.Equal(t, "deltashare version "+version+"\n", r.Out)
+}
+
+// TestHelpShowsOneDefault: no flag in any command's help states two defaults (a placeholder in
+// its usage and urfave/cli's zero value after it, "(default: number of CPUs) (default: 0)"),
+// nor a sentinel as its default ("(default: -1)" for "latest").
+func TestHelpShowsOneDefault(t *testing.T) {
+	credEnv(t)
+	defaults := regexp.MustCompile(`\(default\b`)
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		r := run(t, "", append(path, "--help")...)
+		require.Equal(t, 0, r.Code, "%q: %s", path, r.Err)
+		for _, line := range strings.Split(r.Out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "-") {
+				assert.LessOrEqual(t, len(defaults.FindAllString(line, -1)), 1, "deltashare %s: %s", strings.Join(path, " "), strings.TrimSpace(line))
+				assert.NotContains(t, line, "(default: -1)", "deltashare %s", strings.Join(path, " "))
+			}
+		}
+		for _, c := range cmds {
+			walk(append(append([]string{}, path...), c.Name), c.Subcommands)
+		}
+	}
+	walk(nil, newApp().Commands)
 }

@@ -27,8 +27,8 @@ func changesCommand() *cli.Command {
 		ArgsUsage: "TABLE",
 		Category:  "export",
 		Flags: append(tableFlags(
-			&cli.Int64Flag{Name: "starting-version", Value: -1, Usage: "first version of the range"},
-			&cli.Int64Flag{Name: "ending-version", Value: -1, Usage: "last version of the range (default: latest)"},
+			&cli.Int64Flag{Name: "starting-version", Value: -1, DefaultText: "none", Usage: "first version of the range"},
+			&cli.Int64Flag{Name: "ending-version", Value: -1, DefaultText: "latest", Usage: "last version of the range"},
 			&cli.StringFlag{Name: "starting-timestamp", Usage: "start of the range (ISO 8601), instead of --starting-version"},
 			&cli.StringFlag{Name: "ending-timestamp", Usage: "end of the range (ISO 8601)"},
 		), outputFlags(oneOffOutput)...),

@@ -37,7 +37,7 @@ Examples:
   deltashare export -p me.share sales.emea.orders -o lake/orders/ --format parquet --partition-by region
   deltashare export -p me.share sales.emea.orders -o - --where "amount > 100" --columns id,amount --limit 10`,
 		Flags: append(tableFlags(
-			&cli.Int64Flag{Name: "version", Value: -1, Usage: "export this table version (time travel)"},
+			&cli.Int64Flag{Name: "version", Value: -1, DefaultText: "latest", Usage: "export this table version (time travel)"},
 			&cli.StringFlag{Name: "timestamp", Usage: "export the table as of this time (ISO 8601)"},
 		), outputFlags(oneOffOutput)...),
 		Action: func(c *cli.Context) error {

@@ -218,3 +218,34 @@ func TestDemo(t *testing.T) {
 	r = run(t, "", "demo", "--dir", dir)
 	require.Equal(t, 0, r.Code, r.Err+r.Out)
 }
+
+// TestExportOutputNames: an output named like a format (-o json, the Databricks CLI's habit) or
+// with an extension of no format (-o out.xlsx) is refused with exit 2 and the flags meant, and
+// nothing is written; --format that contradicts the extension writes what --format says and
+// warns on stderr.
+func TestExportOutputNames(t *testing.T) {
+	credEnv(t)
+	profile := demoEnv(t).ProfileFile(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, tc := range []struct{ out, msg string }{
+		{"json", "--output json"},
+		{"out.xlsx", "--format"},
+	} {
+		r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", tc.out)
+		assert.Equal(t, exitUsage, r.Code, "-o %s: %s", tc.out, r.Err)
+		assert.Contains(t, r.Err, tc.msg, "-o %s", tc.out)
+		assert.Empty(t, listDir(t, dir), "-o %s", tc.out)
+	}
+
+	r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", "x.csv", "--format", "parquet")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Contains(t, r.Err, "warning: --format parquet writes Parquet to x.csv, whose extension says CSV")
+	data, err := os.ReadFile(filepath.Join(dir, "x.csv"))
+	require.NoError(t, err)
+	assert.Equal(t, "PAR1", string(data[:4]))
+
+	r = run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", "y.csv", "-q")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Empty(t, r.Err, "no warning when the format comes from the extension")
+}

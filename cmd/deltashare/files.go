@@ -27,10 +27,10 @@ func filesCommand() *cli.Command {
 		ArgsUsage: "TABLE",
 		Category:  "explore",
 		Flags: tableFlags(
-			&cli.Int64Flag{Name: "version", Usage: "files of this table version", Value: -1},
+			&cli.Int64Flag{Name: "version", Usage: "files of this table version", Value: -1, DefaultText: "latest"},
 			&cli.StringFlag{Name: "timestamp", Usage: "files at this time (ISO 8601)"},
 			&cli.StringFlag{Name: "where", Usage: "filter, sent to the server as a hint (e.g. \"region = 'EMEA'\")"},
-			&cli.Int64Flag{Name: "limit-hint", Usage: "ask the server for enough files for N rows", Value: -1},
+			&cli.Int64Flag{Name: "limit-hint", Usage: "ask the server for enough files for N rows", Value: -1, DefaultText: "none"},
 		),
 		Action: action(parseFilesOptions, runFilesCommand),
 	}

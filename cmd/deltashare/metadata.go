@@ -28,7 +28,7 @@ func metadataCommand() *cli.Command {
 		ArgsUsage: "TABLE",
 		Category:  "explore",
 		Flags: tableFlags(
-			&cli.Int64Flag{Name: "version", Usage: "metadata at this table version", Value: -1},
+			&cli.Int64Flag{Name: "version", Usage: "metadata at this table version", Value: -1, DefaultText: "latest"},
 			&cli.StringFlag{Name: "timestamp", Usage: "metadata at this time (ISO 8601)"},
 		),
 		Action: action(parseMetadataOptions, runMetadata),

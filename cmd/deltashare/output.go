@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,7 @@ const (
 func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 	if k == syncOutput {
 		flags := []cli.Flag{
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "destination: DIR, or s3://, gs://, azblob:// URL of a prefix", Required: true},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "destination: DIR, or s3://, gs://, azblob:// URL of a prefix"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "parquet", Usage: "parquet, csv or ndjson (a destination keeps the format of its first run)"},
 			&cli.StringFlag{Name: "compression", Usage: "csv/ndjson: none, gzip or zstd; parquet: snappy (default), zstd, gzip or none"},
 			&cli.StringFlag{Name: "shard", Usage: "export only shard I of N (I from 0), e.g. 0/4; file ids must be stable on the server"},
@@ -43,8 +44,8 @@ func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 		return append(flags, parallelFlag(), quietFlag)
 	}
 	return []cli.Flag{
-		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output: FILE, DIR/ (part files), or - for standard output", Required: true},
-		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "csv, ndjson, json or parquet (default: from the output file's extension, else csv)"},
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output: FILE, DIR/ (part files), or - for standard output"},
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "csv, ndjson, json or parquet (default: from the output file's extension; csv for -, a DIR/ or a name without one)"},
 		&cli.StringFlag{Name: "compression", Usage: "csv/ndjson/json: none, gzip or zstd; parquet: snappy (default), zstd, gzip or none"},
 		&cli.StringFlag{Name: "delimiter", Usage: "CSV field delimiter (default ,; \\t for tab)"},
 		&cli.StringFlag{Name: "null", Usage: "CSV text for null values (default empty)"},
@@ -52,9 +53,9 @@ func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 		&cli.StringFlag{Name: "nan", Value: "null", Usage: "JSON: write NaN and infinities as null or as strings (\"NaN\", \"Infinity\")"},
 		&cli.StringFlag{Name: "columns", Usage: "comma-separated columns to export, in this order"},
 		&cli.StringFlag{Name: "where", Usage: "row filter, e.g. \"date >= '2021-01-01' AND state = 'Ohio'\" (sent to the server as a hint, applied exactly)"},
-		&cli.Int64Flag{Name: "limit", Value: -1, Usage: "export at most N rows"},
+		&cli.Int64Flag{Name: "limit", Value: -1, DefaultText: "no limit", Usage: "export at most N rows"},
 		parallelFlag(),
-		&cli.Int64Flag{Name: "max-rows-per-file", Usage: "directory output: start a new part file after N rows"},
+		&cli.Int64Flag{Name: "max-rows-per-file", DefaultText: "no maximum", Usage: "directory output: start a new part file after N rows"},
 		&cli.StringFlag{Name: "partition-by", Usage: "directory output: Hive-style col=value/ directories for these comma-separated columns"},
 		&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing output file, or earlier part files in the output directory"},
 		&cli.StringFlag{Name: "shard", Usage: "export only shard I of N of the table's files (I from 0, e.g. 0/4); part files are named part-shard-I-of-N-*"},
@@ -63,7 +64,7 @@ func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 }
 
 func parallelFlag() cli.Flag {
-	return &cli.IntFlag{Name: "parallel", Usage: "files downloaded at once (default: number of CPUs)"}
+	return &cli.IntFlag{Name: "parallel", Usage: "files downloaded at once", DefaultText: "number of CPUs"}
 }
 
 // outputOptions are the parsed output flags.
@@ -79,6 +80,9 @@ type outputOptions struct {
 	Overwrite      bool
 	Quiet          bool
 	JSON           bool // --output json
+	// Warning is printed on stderr before the export (a --format that contradicts the output
+	// file's extension); "" for none.
+	Warning string
 }
 
 // parseOutput maps the output flags of a command of kind k to options; a bad value is a usage
@@ -89,6 +93,13 @@ func parseOutput(c *cli.Context, k outputKind) (outputOptions, error) {
 		return outputOptions{}, err
 	}
 	o := outputOptions{Out: c.String("out"), Quiet: c.Bool("quiet"), JSON: mode == "json"}
+	if o.Out == "" {
+		// Checked here rather than by urfave/cli (Required), whose missing-flag error exits 1.
+		if k == syncOutput {
+			return o, usageError(errors.New("-o (--out) is required: the destination directory or bucket prefix"))
+		}
+		return o, usageError(errors.New("-o (--out) is required: a FILE, a DIR/ of part files, or - for standard output"))
+	}
 	if k == syncOutput {
 		if o.Out == "-" {
 			return o, usageError(errors.New("sync writes to a directory or a bucket, not standard output: use export -o - for a one-off export"))
@@ -105,8 +116,9 @@ func parseOutput(c *cli.Context, k outputKind) (outputOptions, error) {
 		if o.Format.Format, err = formats.ParseFormat(f); err != nil {
 			return o, usageError(err)
 		}
-	} else {
-		o.Format.Format = inferFormat(o.Out)
+		o.Warning = formatMismatch(o.Out, o.Format.Format)
+	} else if o.Format.Format, err = inferFormat(o.Out); err != nil {
+		return o, usageError(err)
 	}
 	if z := c.String("compression"); z != "" {
 		if o.Format.Compression, err = formats.ParseCompression(z); err != nil {
@@ -185,22 +197,75 @@ func splitList(s string) []string {
 	return out
 }
 
-// inferFormat picks the format from the output file's extension.
-func inferFormat(out string) formats.Format {
-	name := strings.ToLower(filepath.Base(out))
+// extensionFormats are the output file extensions a format is inferred from.
+var extensionFormats = map[string]formats.Format{
+	".csv": formats.CSV, ".tsv": formats.CSV, ".txt": formats.CSV,
+	".ndjson": formats.NDJSON, ".jsonl": formats.NDJSON,
+	".json":    formats.JSON,
+	".parquet": formats.Parquet, ".pq": formats.Parquet,
+}
+
+// outputPath is the path of a one-off export's output: out, or an object store URL's path
+// (without its query, which configures the store).
+func outputPath(out string) string {
+	if strings.Contains(out, "://") {
+		if u, err := url.Parse(out); err == nil {
+			return u.Path
+		}
+	}
+	return out
+}
+
+// outputName is the lower-case base name of a one-off export's output file without a .gz or
+// .zst suffix, and its extension; "" for standard output and a directory (ending in /).
+func outputName(out string) (name, ext string) {
+	out = outputPath(out)
+	if out == "" || out == "-" || strings.HasSuffix(out, "/") || strings.HasSuffix(out, string(filepath.Separator)) {
+		return "", ""
+	}
+	name = strings.ToLower(filepath.Base(out))
 	for _, z := range []string{".gz", ".zst"} {
 		name = strings.TrimSuffix(name, z)
 	}
-	switch filepath.Ext(name) {
-	case ".ndjson", ".jsonl":
-		return formats.NDJSON
-	case ".json":
-		return formats.JSON
-	case ".parquet", ".pq":
-		return formats.Parquet
-	}
-	return formats.CSV
+	return name, filepath.Ext(name)
 }
+
+// inferFormat picks the format of a one-off export without --format: from the output file's
+// extension; CSV for standard output, a directory, or a name without an extension. An output
+// named like a format (-o json: the Databricks CLI's habit for --output json) or with an
+// extension of no format we write (-o out.xlsx) is refused rather than written as CSV.
+func inferFormat(out string) (formats.Format, error) {
+	name, ext := outputName(out)
+	if f, ok := extensionFormats["."+name]; ok {
+		base := filepath.Base(outputPath(out))
+		return "", fmt.Errorf("-o %s would write a CSV file named %q: -o is the output path (--out); for %s data give --format %s (and -o - for standard output, or a file such as out.%s), for a JSON summary --output json",
+			base, base, formatTitle[f], f, f)
+	}
+	if f, ok := extensionFormats[ext]; ok {
+		return f, nil
+	}
+	if ext != "" {
+		return "", fmt.Errorf("-o %s: %s is no format deltashare writes: give --format csv, ndjson, json or parquet, or a file name ending in .csv, .ndjson, .json or .parquet (a directory: end it with /)", filepath.Base(outputPath(out)), ext)
+	}
+	return formats.CSV, nil
+}
+
+// formatMismatch is the warning for a --format that contradicts the output file's extension
+// (--format parquet -o x.csv); "" when they agree or the extension says nothing. JSON and
+// NDJSON agree (.json is a common name for JSON lines).
+func formatMismatch(out string, f formats.Format) string {
+	_, ext := outputName(out)
+	byExt, ok := extensionFormats[ext]
+	if !ok || byExt == f || (jsonish(byExt) && jsonish(f)) {
+		return ""
+	}
+	return fmt.Sprintf("warning: --format %s writes %s to %s, whose extension says %s", f, formatTitle[f], filepath.Base(outputPath(out)), formatTitle[byExt])
+}
+
+// formatTitle is how messages name a format.
+var formatTitle = map[formats.Format]string{formats.CSV: "CSV", formats.NDJSON: "NDJSON", formats.JSON: "JSON", formats.Parquet: "Parquet"}
+
+func jsonish(f formats.Format) bool { return f == formats.JSON || f == formats.NDJSON }
 
 // inferCompression picks gzip or zstd from a .gz or .zst output file name.
 func inferCompression(out string) formats.Compression {
@@ -254,10 +319,13 @@ func writeOneOff(st *streams, o outputOptions, do func(export.Sink, export.Optio
 	if err != nil {
 		return err
 	}
+	if o.Warning != "" {
+		fmt.Fprintln(st.Err, o.Warning)
+	}
 	defer release()
 	sum, err := do(sink, o.exportOptions(st, name))
 	if err != nil {
-		if errors.Is(err, export.ErrExists) {
+		if errors.Is(err, export.ErrExists) || errors.Is(err, export.ErrOutputMismatch) {
 			return usageError(err)
 		}
 		return err

@@ -60,7 +60,7 @@ with none of these, a random token written to --profile-out FILE (a ready profil
 			&cli.BoolFlag{Name: "activation", Usage: "mint one-time activation links (printed) for recipients"},
 			&cli.IntFlag{Name: "activations", Value: 1, Usage: "how many activation links to mint with --activation"},
 			&cli.DurationFlag{Name: "activation-ttl", Value: 30 * 24 * time.Hour, Usage: "lifetime of activated tokens"},
-			&cli.DurationFlag{Name: "url-ttl", Usage: "lifetime of signed file URLs (default 1h)"},
+			&cli.DurationFlag{Name: "url-ttl", Usage: "lifetime of signed file URLs", DefaultText: "1h"},
 			&cli.StringFlag{Name: "prefix", Usage: "URL path prefix of the protocol endpoints (default /delta-sharing)"},
 			&cli.StringFlag{Name: "public-url", Usage: "scheme://host[:port] clients reach the server at (behind a proxy)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},

@@ -21,9 +21,32 @@ func TestParseVersionOptions(t *testing.T) {
 			want: versionOptions{tableTarget: tableTarget{Profile: "x", Table: ordersTable}, Output: "text", StartingTimestamp: "2024-01-31T00:00:00Z"}},
 		{name: "two parts", args: []string{"version", "-p", "x", "only.two"}, code: exitUsage, msg: "share.schema.table"},
 		{name: "four parts", args: []string{"version", "-p", "x", "a.b.c.d"}, code: exitUsage, msg: "share.schema.table"},
-		{name: "no table", args: []string{"version", "-p", "x"}, code: exitUsage, msg: "version needs one argument: TABLE"},
+		// No TABLE: deltashare's own version, like every CLI's `version`.
+		{name: "no table", args: []string{"version"}, want: versionOptions{Tool: true, Output: "text"}},
+		{name: "no table, json", args: []string{"version", "-p", "x", "--output", "json"}, want: versionOptions{Tool: true, Output: "json"}},
+		{name: "timestamp without table", args: []string{"version", "-p", "x", "--starting-timestamp", "2024-01-31T00:00:00Z"}, code: exitUsage, msg: "version needs one argument: TABLE"},
+		{name: "two tables", args: []string{"version", "-p", "x", "a.b.c", "d.e.f"}, code: exitUsage, msg: "version needs one argument: TABLE"},
 		{name: "no credential", args: []string{"version", "demo.sales.orders"}, code: exitUsage, msg: "no credential given"},
 	})
+}
+
+// TestVersionCommand: `deltashare version` with no argument prints the tool's version (what
+// --version prints), exit 0; with a TABLE it still prints the table's version.
+func TestVersionCommand(t *testing.T) {
+	credEnv(t)
+	r := run(t, "", "version")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Equal(t, "deltashare version "+version+"\n", r.Out)
+	assert.Equal(t, run(t, "", "--version").Out, r.Out)
+
+	r = run(t, "", "version", "--output", "json")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.JSONEq(t, `{"version": "`+version+`"}`, r.Out)
+
+	profile := demoEnv(t).ProfileFile(t)
+	r = run(t, "", "version", "-p", profile, "demo.sales.orders")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Equal(t, "2\n", r.Out)
 }
 
 func TestRunVersion(t *testing.T) {

@@ -2,7 +2,9 @@
 // and Delta Sharing protocol fixtures) for tests in any package of this module.
 //
 // When the folder is missing, tests that need it are skipped with a message, unless the
-// environment sets DELTASHARE_REQUIRE_SHARED=1 (as CI does): then they fail.
+// environment sets DELTASHARE_REQUIRE_SHARED=1 (as CI does): then they fail. Each skip is also
+// recorded in the file DELTASHARE_SHARED_SKIPLOG names, if any: `make test` sets it and prints
+// how many tests were skipped and why, so that a run without the data does not look complete.
 package sharedtest
 
 import (
@@ -34,6 +36,23 @@ func Root() string {
 	return ""
 }
 
+// SkipLogEnv names the environment variable of the skip log: a file to which every test skipped
+// for missing shared data appends a line (its name).
+const SkipLogEnv = "DELTASHARE_SHARED_SKIPLOG"
+
+// skip skips tb for missing shared data, recording it in the skip log.
+func skip(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if p := os.Getenv(SkipLogEnv); p != "" {
+		// One short O_APPEND write a line: the test processes of several packages share the file.
+		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err == nil {
+			_, _ = f.WriteString(tb.Name() + "\n")
+			_ = f.Close()
+		}
+	}
+	tb.Skipf(format, args...)
+}
+
 // Required reports whether the environment demands the shared data (DELTASHARE_REQUIRE_SHARED=1).
 func Required() bool { return os.Getenv("DELTASHARE_REQUIRE_SHARED") == "1" }
 
@@ -46,14 +65,14 @@ func Path(tb testing.TB, elem ...string) string {
 		if Required() {
 			tb.Fatalf("../shared/testdata is missing and DELTASHARE_REQUIRE_SHARED=1")
 		}
-		tb.Skip("../shared/testdata not found beside the project; skipping (set DELTASHARE_REQUIRE_SHARED=1 to make this an error)")
+		skip(tb, "../shared/testdata not found beside the project; skipping (set DELTASHARE_REQUIRE_SHARED=1 to make this an error)")
 	}
 	p := filepath.Join(append([]string{root}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
 		if Required() {
 			tb.Fatalf("shared test data %s missing: %v", p, err)
 		}
-		tb.Skipf("shared test data %s missing; skipping", p)
+		skip(tb, "shared test data %s missing; skipping", p)
 	}
 	return p
 }
