@@ -1,0 +1,221 @@
+package main
+
+// head, schema and count: flag parsing, and their output on the demo tables as golden files
+// (testdata/golden; go test -run 'TestHead|TestSchema|TestCount' -update rewrites them), and
+// their golden help (testdata/help, with TestHelpText).
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/reader"
+)
+
+// assertGolden compares got with testdata/golden/name (rewritten with -update).
+func assertGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -run %s -update", t.Name())
+	assert.Equal(t, string(want), got)
+}
+
+// TestHelpTextExploreData: the golden help of head, schema and count (run by
+// go test -run TestHelpText -update too).
+func TestHelpTextExploreData(t *testing.T) {
+	credEnv(t)
+	for _, name := range []string{"head", "schema", "count"} {
+		t.Run(name, func(t *testing.T) {
+			r := run(t, "", name, "--help")
+			require.Equal(t, 0, r.Code, r.Err)
+			assertGoldenHelp(t, "deltashare_"+name, r.Out)
+		})
+	}
+}
+
+func assertGoldenHelp(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", "help", name+".txt")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run go test -run TestHelpText -update")
+	assert.Equal(t, string(want), got)
+}
+
+func TestParseHeadOptions(t *testing.T) {
+	target := tableTarget{Profile: "x", Table: ordersTable}
+	testParse(t, parseHeadOptions, []parseCase[headOptions]{
+		{name: "defaults", args: []string{"head", "-p", "x", "demo.sales.orders"},
+			want: headOptions{tableTarget: target, Output: "text", Read: reader.ReadOptions{Limit: i64(20)}, MaxWidth: 40}},
+		{name: "all", args: []string{"head", "demo.sales.orders", "-p", "x", "-n", "5", "--columns", "order_id, region", "--where", "region = 'Europe'", "--version", "1", "--max-width", "0", "-O", "json"},
+			want: headOptions{tableTarget: target, Output: "json", MaxWidth: 0, Read: reader.ReadOptions{Limit: i64(5), Columns: []string{"order_id", "region"}, Where: "region = 'Europe'", Version: i64(1)}}},
+		{name: "timestamp", args: []string{"head", "-p", "x", "demo.sales.orders", "--timestamp", "2025-01-06T10:00:00Z", "-n", "0"},
+			want: headOptions{tableTarget: target, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(0), Timestamp: "2025-01-06T10:00:00Z"}}},
+		{name: "negative rows", args: []string{"head", "-p", "x", "demo.sales.orders", "-n", "-1"}, code: exitUsage, msg: "--rows -1"},
+		{name: "narrow", args: []string{"head", "-p", "x", "demo.sales.orders", "--max-width", "1"}, code: exitUsage, msg: "--max-width 1"},
+		{name: "version and timestamp", args: []string{"head", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
+		{name: "bad output", args: []string{"head", "-p", "x", "demo.sales.orders", "-O", "csv"}, code: exitUsage, msg: "--output"},
+		{name: "no table", args: []string{"head", "-p", "x"}, code: exitUsage, msg: "head needs one argument"},
+	})
+}
+
+func TestParseSchemaOptions(t *testing.T) {
+	target := tableTarget{Profile: "x", Table: ordersTable}
+	testParse(t, parseSchemaOptions, []parseCase[schemaOptions]{
+		{name: "latest", args: []string{"schema", "-p", "x", "demo.sales.orders"}, want: schemaOptions{tableTarget: target, Output: "text"}},
+		{name: "ddl", args: []string{"schema", "-p", "x", "demo.sales.orders", "-O", "DDL", "--version", "0"},
+			want: schemaOptions{tableTarget: target, Output: "ddl", At: protocol.MetadataOptions{Version: i64(0)}}},
+		{name: "arrow", args: []string{"schema", "demo.sales.orders", "-p", "x", "--output", "arrow", "--timestamp", "2025-01-06T10:00:00Z"},
+			want: schemaOptions{tableTarget: target, Output: "arrow", At: protocol.MetadataOptions{Timestamp: "2025-01-06T10:00:00Z"}}},
+		{name: "bad output", args: []string{"schema", "-p", "x", "demo.sales.orders", "-O", "yaml"}, code: exitUsage, msg: "text, json, ddl or arrow"},
+		{name: "version and timestamp", args: []string{"schema", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
+		{name: "no table", args: []string{"schema", "-p", "x"}, code: exitUsage, msg: "schema needs one argument"},
+	})
+}
+
+func TestParseCountOptions(t *testing.T) {
+	target := tableTarget{Profile: "x", Table: ordersTable}
+	testParse(t, parseCountOptions, []parseCase[countOptions]{
+		{name: "latest", args: []string{"count", "-p", "x", "demo.sales.orders"}, want: countOptions{tableTarget: target, Output: "text"}},
+		{name: "all", args: []string{"count", "demo.sales.orders", "-p", "x", "--where", "amount > 1", "--version", "1", "--parallel", "3", "-O", "json"},
+			want: countOptions{tableTarget: target, Output: "json", Count: reader.CountOptions{Where: "amount > 1", Version: i64(1), Parallel: 3}}},
+		{name: "parallel", args: []string{"count", "-p", "x", "demo.sales.orders", "--parallel", "1000"}, code: exitUsage, msg: "--parallel 1000"},
+		{name: "version and timestamp", args: []string{"count", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
+		{name: "no table", args: []string{"count", "-p", "x"}, code: exitUsage, msg: "count needs one argument"},
+	})
+}
+
+func TestHead(t *testing.T) {
+	env := demoEnv(t)
+	d := testDeps(t, storeDir(t))
+	orders := tableTarget{Profile: env.ProfileFile(t), Table: ordersTable}
+	customers := tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
+	for _, tc := range []struct {
+		golden string
+		o      headOptions
+	}{
+		{"head_orders.txt", headOptions{tableTarget: orders, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(20), Parallel: 1}}},
+		{"head_orders_narrow.txt", headOptions{tableTarget: orders, Output: "text", MaxWidth: 8,
+			Read: reader.ReadOptions{Limit: i64(3), Columns: []string{"customer", "order_id", "region"}, Where: "region = 'Europe'", Parallel: 1}}},
+		{"head_orders_none.txt", headOptions{tableTarget: orders, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(5), Where: "order_id < 0"}}},
+		{"head_orders_v0.json", headOptions{tableTarget: orders, Output: "json", Read: reader.ReadOptions{Limit: i64(2), Version: i64(0), Parallel: 1}}},
+		{"head_customers.txt", headOptions{tableTarget: customers, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(5), Parallel: 1}}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			r := call(t, d, "", runHead, tc.o)
+			require.Equal(t, 0, r.Code, r.Err)
+			assertGolden(t, tc.golden, r.Out)
+		})
+	}
+
+	// An unknown column or a bad filter is a usage error; an unknown table the server's 404.
+	r := call(t, d, "", runHead, headOptions{tableTarget: orders, Output: "text", Read: reader.ReadOptions{Columns: []string{"nosuch"}}})
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	assert.Contains(t, r.Err, "nosuch")
+	r = call(t, d, "", runHead, headOptions{tableTarget: orders, Output: "text", Read: reader.ReadOptions{Where: "amount >"}})
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	r = call(t, d, "", runHead, headOptions{tableTarget: tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
+	assert.Equal(t, exitError, r.Code)
+	assert.Contains(t, r.Err, "404")
+}
+
+func TestGridFit(t *testing.T) {
+	g := &grid{maxWidth: 5}
+	assert.Equal(t, "abc", g.fit("abc"))
+	assert.Equal(t, "abcde", g.fit("abcde"))
+	assert.Equal(t, "abcd…", g.fit("abcdef"))
+	assert.Equal(t, "日本語日…", g.fit("日本語日本語"))
+	assert.Equal(t, `a\nb…`, g.fit("a\nbcdef"))
+	assert.Equal(t, `a\tb\r\x01`, (&grid{}).fit("a\tb\r\x01"))
+}
+
+func TestSchema(t *testing.T) {
+	env := demoEnv(t)
+	d := testDeps(t, storeDir(t))
+	orders := tableTarget{Profile: env.ProfileFile(t), Table: ordersTable}
+	customers := tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
+	for _, tc := range []struct {
+		golden string
+		o      schemaOptions
+	}{
+		{"schema_orders.txt", schemaOptions{tableTarget: orders, Output: "text"}},
+		{"schema_orders.json", schemaOptions{tableTarget: orders, Output: "json"}},
+		{"schema_orders.sql", schemaOptions{tableTarget: orders, Output: "ddl"}},
+		{"schema_orders_arrow.txt", schemaOptions{tableTarget: orders, Output: "arrow"}},
+		{"schema_customers_v0.txt", schemaOptions{tableTarget: customers, Output: "text", At: protocol.MetadataOptions{Version: i64(0)}}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			r := call(t, d, "", runSchema, tc.o)
+			require.Equal(t, 0, r.Code, r.Err)
+			assertGolden(t, tc.golden, r.Out)
+		})
+	}
+	r := call(t, d, "", runSchema, schemaOptions{tableTarget: tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
+	assert.Equal(t, exitError, r.Code)
+	assert.Contains(t, r.Err, "404")
+}
+
+func TestCount(t *testing.T) {
+	env := demoEnv(t)
+	d := testDeps(t, storeDir(t))
+	orders := tableTarget{Profile: env.ProfileFile(t), Table: ordersTable}
+	var golden strings.Builder
+	for _, o := range []countOptions{
+		{tableTarget: orders, Output: "text"},
+		{tableTarget: orders, Output: "text", Count: reader.CountOptions{Version: i64(0)}},
+		{tableTarget: orders, Output: "text", Count: reader.CountOptions{Where: "region = 'Europe'"}},
+		{tableTarget: orders, Output: "text", Count: reader.CountOptions{Where: "region = 'Europe' AND amount > 100"}},
+		{tableTarget: orders, Output: "text", Count: reader.CountOptions{Where: "order_id < 0"}},
+	} {
+		r := call(t, d, "", runCount, o)
+		require.Equal(t, 0, r.Code, r.Err)
+		golden.WriteString("$ deltashare count demo.sales.orders" + countArgs(o) + "\n" + r.Out)
+	}
+	assertGolden(t, "count_orders.txt", golden.String())
+
+	for _, tc := range []struct {
+		golden string
+		o      countOptions
+	}{
+		{"count_orders.json", countOptions{tableTarget: orders, Output: "json"}},
+		{"count_orders_where.json", countOptions{tableTarget: orders, Output: "json", Count: reader.CountOptions{Where: "region = 'Europe'"}}},
+	} {
+		r := call(t, d, "", runCount, tc.o)
+		require.Equal(t, 0, r.Code, r.Err)
+		assertGolden(t, tc.golden, r.Out)
+		var cj countJSON
+		require.NoError(t, json.Unmarshal([]byte(r.Out), &cj))
+	}
+
+	r := call(t, d, "", runCount, countOptions{tableTarget: orders, Output: "text", Count: reader.CountOptions{Where: "nosuch = 1"}})
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	r = call(t, d, "", runCount, countOptions{tableTarget: tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
+	assert.Equal(t, exitError, r.Code)
+	assert.Contains(t, r.Err, "404")
+}
+
+// countArgs are the flags of o as a command line would give them (for the golden file).
+func countArgs(o countOptions) string {
+	var s string
+	if o.Count.Version != nil {
+		s += fmt.Sprintf(" --version %d", *o.Count.Version)
+	}
+	if o.Count.Where != "" {
+		s += fmt.Sprintf(" --where %q", o.Count.Where)
+	}
+	return s
+}
