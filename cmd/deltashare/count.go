@@ -24,7 +24,7 @@ func countCommand() *cli.Command {
 		Category:  "explore",
 		Flags: tableFlags(
 			&cli.StringFlag{Name: "where", Usage: "count the rows matching this filter, e.g. \"region = 'EMEA'\" (reads the files)"},
-			&cli.Int64Flag{Name: "version", Usage: "rows of this table version", Value: -1},
+			&cli.Int64Flag{Name: "version", Usage: "rows of this table version", Value: -1, DefaultText: "latest"},
 			&cli.StringFlag{Name: "timestamp", Usage: "rows at this time (ISO 8601)"},
 			parallelFlag(),
 		),

@@ -37,7 +37,7 @@ func headCommand() *cli.Command {
 			&cli.Int64Flag{Name: "rows", Aliases: []string{"n"}, Usage: "print at most N rows", Value: headDefaultRows},
 			&cli.StringFlag{Name: "columns", Usage: "comma-separated columns to print, in this order"},
 			&cli.StringFlag{Name: "where", Usage: "row filter, e.g. \"region = 'EMEA'\" (applied exactly)"},
-			&cli.Int64Flag{Name: "version", Usage: "rows of this table version", Value: -1},
+			&cli.Int64Flag{Name: "version", Usage: "rows of this table version", Value: -1, DefaultText: "latest"},
 			&cli.StringFlag{Name: "timestamp", Usage: "rows at this time (ISO 8601)"},
 			&cli.IntFlag{Name: "max-width", Usage: "text: cut values wider than N characters with … (0: never)", Value: 40},
 		),

@@ -30,7 +30,7 @@ func schemaCommand() *cli.Command {
 			profileFlag,
 			&cli.StringFlag{Name: "output", Aliases: []string{"O"}, Value: "text", Usage: "text, json, ddl (Spark SQL CREATE TABLE) or arrow (the Arrow schema of the rows a read returns)"},
 			configDirFlag,
-			&cli.Int64Flag{Name: "version", Usage: "schema of this table version", Value: -1},
+			&cli.Int64Flag{Name: "version", Usage: "schema of this table version", Value: -1, DefaultText: "latest"},
 			&cli.StringFlag{Name: "timestamp", Usage: "schema at this time (ISO 8601)"},
 		},
 		Action: action(parseSchemaOptions, runSchema),
