@@ -88,7 +88,7 @@ func TestExportSurvivesTransientFaults(t *testing.T) {
 			for _, r := range tc.rules {
 				assert.Positive(t, r.Hits(), "fault %s applied", r.Name)
 			}
-			assert.ElementsMatch(t, []string{"orders.csv", "changes.ndjson"}, listDir(t, dir), "no temporary files left")
+			assert.ElementsMatch(t, []string{"orders.csv", "changes.ndjson"}, exporttest.Files(t, dir), "no temporary files left")
 		})
 	}
 }

@@ -8,9 +8,7 @@ package export_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -138,22 +136,6 @@ func changesBytes(t testing.TB, st *export.SharedTable, req protocol.ChangesRequ
 	_, err := st.ExportChanges(context.Background(), req, export.NewStreamSink(&buf), export.Options{Output: "-", Format: formats.Options{Format: f}})
 	require.NoError(t, err)
 	return buf.Bytes()
-}
-
-// listDir returns every file under dir, relative, sorted.
-func listDir(t testing.TB, dir string) []string {
-	t.Helper()
-	var out []string
-	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out = append(out, filepath.ToSlash(rel))
-		return nil
-	}))
-	sort.Strings(out)
-	return out
 }
 
 // Demo table expectations.

@@ -7,7 +7,6 @@ package export_test
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -170,24 +168,6 @@ func TestSharedTableSnapshotAndChanges(t *testing.T) {
 	assert.Equal(t, []string{"_change_type", "_commit_version", "_commit_timestamp"}, cols[len(cols)-3:])
 }
 
-func readCSVFile(t *testing.T, path string) [][]string {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	require.NoError(t, err)
-	return recs
-}
-
-func parquetRows(t *testing.T, path string) int64 {
-	t.Helper()
-	r, err := file.OpenParquetFile(path, false)
-	require.NoError(t, err)
-	defer r.Close()
-	return r.NumRows()
-}
-
 // TestSharedTableExportFile: the table exactly, in one file, which appears only when complete;
 // an existing file is not replaced without Overwrite.
 func TestSharedTableExportFile(t *testing.T) {
@@ -201,7 +181,7 @@ func TestSharedTableExportFile(t *testing.T) {
 	assert.Equal(t, int64(2), sum.TableVersion)
 	assert.Equal(t, []string{out}, sum.Outputs)
 
-	recs := readCSVFile(t, out)
+	recs := exporttest.CSVRecords(t, out)
 	require.Len(t, recs, 2901)
 	assert.Equal(t, []string{"order_id", "customer", "amount", "quantity", "discount", "is_member", "order_date", "created_at", "updated_at", "region"}, recs[0])
 	want := map[string]bool{}
@@ -213,7 +193,7 @@ func TestSharedTableExportFile(t *testing.T) {
 		got[rec[0]] = true
 	}
 	assert.Equal(t, want, got)
-	assert.Equal(t, []string{"orders.csv"}, listDir(t, dir), "no temporary files left")
+	assert.Equal(t, []string{"orders.csv"}, exporttest.Files(t, dir), "no temporary files left")
 
 	// A second export does not overwrite without Overwrite, and leaves the file as it was.
 	before, err := os.ReadFile(out)
@@ -230,8 +210,8 @@ func TestSharedTableExportFile(t *testing.T) {
 	opts.Overwrite = true
 	_, err = limited.Export(context.Background(), nil, opts)
 	require.NoError(t, err)
-	assert.Len(t, readCSVFile(t, out), 4)
-	assert.Equal(t, []string{"orders.csv"}, listDir(t, dir))
+	assert.Len(t, exporttest.CSVRecords(t, out), 4)
+	assert.Equal(t, []string{"orders.csv"}, exporttest.Files(t, dir))
 }
 
 // TestSharedTableExportSlice: --where, --columns, --limit and --version read exactly.
@@ -268,7 +248,7 @@ func TestSharedTableExportSlice(t *testing.T) {
 	zero := int64(0)
 	out := filepath.Join(t.TempDir(), "v0.parquet")
 	sum := exportTo(t, shared(t, srv.Client, "demo.sales.orders", reader.ReadOptions{Version: &zero}), out)
-	assert.Equal(t, int64(len(expectedOrders(t, 0))), parquetRows(t, out))
+	assert.Equal(t, int64(len(expectedOrders(t, 0))), exporttest.ParquetRows(t, out))
 	assert.Equal(t, int64(0), sum.TableVersion)
 }
 
@@ -282,9 +262,9 @@ func TestSharedTableExportPartitioned(t *testing.T) {
 	require.NoError(t, err)
 	var total int64
 	perRegion := map[string]int64{}
-	for _, f := range listDir(t, dir) {
+	for _, f := range exporttest.Files(t, dir) {
 		require.True(t, strings.HasSuffix(f, ".parquet"), f)
-		n := parquetRows(t, filepath.Join(dir, f))
+		n := exporttest.ParquetRows(t, filepath.Join(dir, f))
 		total += n
 		perRegion[strings.SplitN(f, "/", 2)[0]] += n
 	}
@@ -408,7 +388,7 @@ func TestSharedTableSyncSnapshotThenChanges(t *testing.T) {
 	}
 	want = append(want, "_deltashare_state.json")
 	sort.Strings(want)
-	assert.Equal(t, want, listDir(t, dest))
+	assert.Equal(t, want, exporttest.Files(t, dest))
 
 	// Another format on the same destination is refused.
 	other := opts
@@ -445,7 +425,7 @@ func TestSharedTableSyncWithoutChangeDataFeed(t *testing.T) {
 	assert.Equal(t, "snapshot/v=00000002/", state.Runs[1].Dir)
 	var rows int
 	for _, f := range exporttest.RunFiles(state, dest, export.RunSnapshot)[len(state.Runs[0].Files):] {
-		rows += len(readCSVFile(t, f)) - 1
+		rows += len(exporttest.CSVRecords(t, f)) - 1
 	}
 	assert.Equal(t, len(expectedOrders(t, 2)), rows)
 }

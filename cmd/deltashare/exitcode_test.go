@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/exporttest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -87,12 +89,12 @@ func TestExitCodes(t *testing.T) {
 			assert.NotContains(t, stderr.String(), "wrong-token-secret-value")
 		})
 	}
-	assert.Empty(t, listDir(t, out), "refused exports write nothing")
+	assert.Empty(t, exporttest.Files(t, out), "refused exports write nothing")
 
 	// Interrupted: exit 130 (the context main cancels on SIGINT and SIGTERM).
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r := runCtx(t, ctx, "", "export", "-p", profile, "demo.sales.orders", "-o", filepath.Join(out, "o.csv"))
 	assert.Equal(t, exitInterrupted, r.Code, r.Err)
-	assert.Empty(t, listDir(t, out))
+	assert.Empty(t, exporttest.Files(t, out))
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,42 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/deltashare/deltashare/internal/exporttest"
+
 	"github.com/deltashare/deltashare/sharing/server/demo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func readCSV(t *testing.T, path string) [][]string {
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	require.NoError(t, err)
-	return recs
-}
-
-func parquetRows(t *testing.T, path string) int64 {
-	r, err := file.OpenParquetFile(path, false)
-	require.NoError(t, err)
-	defer r.Close()
-	return r.NumRows()
-}
-
-// listDir returns every file under dir, relative, sorted.
-func listDir(t *testing.T, dir string) []string {
-	var out []string
-	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out = append(out, filepath.ToSlash(rel))
-		return nil
-	}))
-	sort.Strings(out)
-	return out
-}
 
 // TestExportCommand: export's smoke run, and what the command itself does: the summary on
 // stdout (text, JSON, nothing with -q), an existing output refused as a usage error that names
@@ -70,7 +39,7 @@ func TestExportCommand(t *testing.T) {
 	assert.Equal(t, int64(2900), sum.Rows)
 	assert.Equal(t, int64(2), sum.TableVersion)
 	assert.Equal(t, []string{out}, sum.Outputs)
-	assert.Len(t, readCSV(t, out), 2901)
+	assert.Len(t, exporttest.CSVRecords(t, out), 2901)
 
 	// An existing output: exit 2, the flag that allows it named.
 	r = run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out, "--limit", "3")
@@ -84,7 +53,7 @@ func TestExportCommand(t *testing.T) {
 	require.Equal(t, 0, r.Code, r.Err)
 	assert.Empty(t, r.Out, "--quiet prints nothing")
 	assert.Empty(t, r.Err)
-	assert.Len(t, readCSV(t, out), 4)
+	assert.Len(t, exporttest.CSVRecords(t, out), 4)
 }
 
 // TestExportToStdout: with -o - the data goes to stdout and the summary to stderr.
@@ -170,7 +139,7 @@ func TestExportFailuresLeaveNothing(t *testing.T) {
 		r := run(t, "", tc.args...)
 		assert.Equal(t, tc.code, r.Code, "%v: %s", tc.args, r.Err)
 		assert.Contains(t, strings.ToLower(r.Err), strings.ToLower(tc.msg), "%v", tc.args)
-		assert.Empty(t, listDir(t, dir), "%v left files", tc.args)
+		assert.Empty(t, exporttest.Files(t, dir), "%v left files", tc.args)
 	}
 
 	// A wrong token: exit 4, nothing written.
@@ -180,14 +149,14 @@ func TestExportFailuresLeaveNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(string(data), "test-token-0123456789abcdef", "revoked-token-value", 1)), 0o600))
 	r := run(t, "", "export", "-p", bad, "demo.sales.orders", "-o", out)
 	assert.Equal(t, exitAuth, r.Code, r.Err)
-	assert.Empty(t, listDir(t, dir))
+	assert.Empty(t, exporttest.Files(t, dir))
 
 	// Interrupted (the context is cancelled, as on Ctrl-C): exit 130, nothing under a final name.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r = runCtx(t, ctx, "", "export", "-p", profile, "demo.sales.orders", "-o", out)
 	assert.Equal(t, exitInterrupted, r.Code, r.Err)
-	assert.Empty(t, listDir(t, dir))
+	assert.Empty(t, exporttest.Files(t, dir))
 }
 
 func TestDemo(t *testing.T) {
@@ -196,9 +165,9 @@ func TestDemo(t *testing.T) {
 	require.Equal(t, 0, r.Code, r.Err+r.Out)
 	assert.Contains(t, r.Out, "a second download of the same link is refused")
 	assert.Contains(t, r.Out, "Status:   ok")
-	recs := readCSV(t, filepath.Join(dir, "orders.csv"))
+	recs := exporttest.CSVRecords(t, filepath.Join(dir, "orders.csv"))
 	assert.Len(t, recs, 2901)
-	assert.Equal(t, int64(2900), parquetRows(t, filepath.Join(dir, "orders.parquet")))
+	assert.Equal(t, int64(2900), exporttest.ParquetRows(t, filepath.Join(dir, "orders.parquet")))
 	changes, err := os.ReadFile(filepath.Join(dir, "customers-changes.ndjson"))
 	require.NoError(t, err)
 	assert.Equal(t, len(demo.ExpectedCustomerChanges()), strings.Count(string(changes), "\n"))
@@ -235,7 +204,7 @@ func TestExportOutputNames(t *testing.T) {
 		r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", tc.out)
 		assert.Equal(t, exitUsage, r.Code, "-o %s: %s", tc.out, r.Err)
 		assert.Contains(t, r.Err, tc.msg, "-o %s", tc.out)
-		assert.Empty(t, listDir(t, dir), "-o %s", tc.out)
+		assert.Empty(t, exporttest.Files(t, dir), "-o %s", tc.out)
 	}
 
 	r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", "x.csv", "--format", "parquet")

@@ -88,7 +88,7 @@ func TestExportUnwritableDestination(t *testing.T) {
 		r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out)
 		assert.NotEqual(t, 0, r.Code)
 		assert.Contains(t, r.Err, "plain", "the error names the path")
-		assert.Equal(t, []string{"plain"}, listDir(t, dir))
+		assert.Equal(t, []string{"plain"}, exporttest.Files(t, dir))
 	}
 }
 
@@ -141,8 +141,8 @@ func TestInterruptRealBinary(t *testing.T) {
 			require.True(t, errors.As(err, &ee), "exit status: %v", err)
 			assert.Equal(t, exitInterrupted, ee.ExitCode(), stderr.String())
 			assert.Empty(t, exporttest.DirEntries(t, dir), "no output or temporary file, no directory")
-			assert.Empty(t, listDir(t, tmp), "no spilled temporary file")
-			assert.Equal(t, []string{"marker"}, listDir(t, conf), "state untouched")
+			assert.Empty(t, exporttest.Files(t, tmp), "no spilled temporary file")
+			assert.Equal(t, []string{"marker"}, exporttest.Files(t, conf), "state untouched")
 		})
 	}
 }

@@ -167,7 +167,7 @@ func TestExportShardsUnionIsWhole(t *testing.T) {
 				r := run(t, "", "export", "-p", profile, table, "-o", dir, "--format", "ndjson", "--shard", fmt.Sprintf("%d/3", i), "-q")
 				require.Equal(t, 0, r.Code, r.Err)
 				var files []string
-				for _, f := range listDir(t, dir) {
+				for _, f := range exporttest.Files(t, dir) {
 					if strings.HasPrefix(f, fmt.Sprintf("part-shard-%d-of-3-", i)) {
 						files = append(files, filepath.Join(dir, f))
 					}
@@ -175,7 +175,7 @@ func TestExportShardsUnionIsWhole(t *testing.T) {
 				perShard = append(perShard, len(exporttest.RawLines(t, files...)))
 			}
 			var all []string
-			for _, f := range listDir(t, dir) {
+			for _, f := range exporttest.Files(t, dir) {
 				all = append(all, filepath.Join(dir, f))
 			}
 			assert.Equal(t, exporttest.RawLines(t, whole), exporttest.RawLines(t, all...), "the shards together are the table, each row once")

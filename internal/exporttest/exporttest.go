@@ -17,6 +17,7 @@ package exporttest
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/export"
@@ -105,4 +107,40 @@ func DirEntries(t testing.TB, dir string) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// Files lists every file under dir, relative to it with forward slashes, sorted.
+func Files(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out = append(out, filepath.ToSlash(rel))
+		return nil
+	}))
+	sort.Strings(out)
+	return out
+}
+
+// CSVRecords reads a CSV file's records, header included.
+func CSVRecords(t testing.TB, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	return recs
+}
+
+// ParquetRows returns the row count a Parquet file's footer gives.
+func ParquetRows(t testing.TB, path string) int64 {
+	t.Helper()
+	r, err := file.OpenParquetFile(path, false)
+	require.NoError(t, err)
+	defer r.Close()
+	return r.NumRows()
 }
