@@ -55,6 +55,10 @@ type CheckOptions struct {
 	Now func() time.Time
 	// Parallel bounds the tables examined at once (0: DefaultCheckParallel).
 	Parallel int
+	// ErrorText words an error for the report (nil: err.Error()); the CLI passes its renderer,
+	// so advice in errors names its flags and commands. Secrets and URL queries are removed
+	// from the text either way.
+	ErrorText func(error) string
 }
 
 // ShareReport is what a check saw of one share.
@@ -259,6 +263,11 @@ func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*Che
 		par = DefaultCheckParallel
 	}
 	p := client.Profile()
+	text := opts.ErrorText
+	if text == nil {
+		text = error.Error
+	}
+	describe := func(err error) string { return scrubText(text(err), p) }
 	r := &CheckReport{Endpoint: scrubText(client.Endpoint(), p), Shares: []ShareReport{}, Tables: []TableReport{}}
 	if warn > 0 {
 		r.WarnDays = warn.Hours() / 24
@@ -270,7 +279,7 @@ func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*Che
 		r.DaysLeft = &left
 		if err := p.CheckExpiry(now()); err != nil {
 			r.Expired = true
-			r.Error = err.Error()
+			r.Error = describe(err)
 			r.finish(false)
 			return r, nil
 		}
@@ -282,11 +291,11 @@ func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*Che
 		switch {
 		case errors.Is(err, protocol.ErrTokenExpired):
 			r.Expired = true
-			r.Error = scrubText(err.Error(), p)
+			r.Error = describe(err)
 			r.finish(false)
 			return r, nil
 		case errors.Is(err, protocol.ErrUnauthorized), errors.Is(err, protocol.ErrForbidden):
-			r.Error = scrubText(err.Error(), p)
+			r.Error = describe(err)
 			r.finish(false)
 			return r, nil
 		}
@@ -301,7 +310,7 @@ func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*Che
 		sr := ShareReport{Name: shares[i].Name, Schemas: []string{}}
 		schemas, err := client.ListSchemas(ctx, shares[i].Name)
 		if err != nil {
-			sr.Error = "list schemas: " + scrubText(err.Error(), p)
+			sr.Error = "list schemas: " + describe(err)
 			r.Shares[i] = sr
 			return
 		}
@@ -310,7 +319,7 @@ func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*Che
 		}
 		tables, err := client.ListAllTables(ctx, shares[i].Name)
 		if err != nil {
-			sr.Error = "list tables: " + scrubText(err.Error(), p)
+			sr.Error = "list tables: " + describe(err)
 			r.Shares[i] = sr
 			return
 		}
@@ -333,7 +342,7 @@ func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*Che
 	}
 	r.Tables = make([]TableReport, len(targets))
 	runBounded(ctx, len(targets), par, func(i int) {
-		r.Tables[i] = checkTable(ctx, client, targets[i])
+		r.Tables[i] = checkTable(ctx, client, targets[i], describe)
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -364,11 +373,10 @@ func runBounded(ctx context.Context, n, par int, fn func(i int)) {
 }
 
 // checkTable reads one table's version, metadata and one data file's footer.
-func checkTable(ctx context.Context, client *sharing.Client, t protocol.Table) TableReport {
-	p := client.Profile()
+func checkTable(ctx context.Context, client *sharing.Client, t protocol.Table, describe func(error) string) TableReport {
 	tr := TableReport{Table: t, Version: -1, PartitionColumns: []string{}}
 	fail := func(what string, err error) TableReport {
-		tr.Error = what + ": " + scrubText(err.Error(), p)
+		tr.Error = what + ": " + describe(err)
 		return tr
 	}
 	v, err := client.TableVersion(ctx, t, "")
@@ -409,7 +417,7 @@ func checkTable(ctx context.Context, client *sharing.Client, t protocol.Table) T
 	}
 	fm, err := reader.ReadFooter(ctx, client, *file)
 	if err != nil {
-		tr.Error = fmt.Sprintf("data file %s: %s", fileLabel(file), scrubText(err.Error(), p))
+		tr.Error = fmt.Sprintf("data file %s: %s", fileLabel(file), describe(err))
 		return tr
 	}
 	tr.FooterOK = true

@@ -242,11 +242,15 @@ func TestActivateEndToEnd(t *testing.T) {
 	assert.Equal(t, exitAuth, r.Code)
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &rep))
 	assert.Equal(t, "expired", rep["status"])
+	assert.Contains(t, rep["error"], "run deltashare activate", "advice in the report names the command")
+	assert.NotContains(t, rep["error"], "tokenmgr.")
 	rejected := filepath.Join(dir, "rejected.share")
 	require.NoError(t, os.WriteFile(rejected, []byte(`{"shareCredentialsVersion":1,"endpoint":"`+srv.Endpoint()+`","bearerToken":"not-the-token-0123456789"}`), 0o600))
 	r = check(checkOf(rejected, nil))
 	assert.Equal(t, exitAuth, r.Code, r.Err)
 	assert.Contains(t, r.Out, "REJECTED")
+	assert.Contains(t, r.Out, "run deltashare activate", "advice in the report names the command")
+	assert.NotContains(t, r.Out, "tokenmgr.")
 
 	// JSON output of activate; a link read from standard input; a bare code with --host.
 	link2 := mintLink(t, srv, 30*24*time.Hour)

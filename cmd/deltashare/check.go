@@ -136,7 +136,7 @@ func tokenmgrCheckOptions(o accessCheck) tokenmgr.CheckOptions {
 	if warn == 0 {
 		warn = -1 // tokenmgr: 0 is the default window, negative disables
 	}
-	return tokenmgr.CheckOptions{Tables: o.Tables, WarnExpiry: warn, Parallel: o.Parallel}
+	return tokenmgr.CheckOptions{Tables: o.Tables, WarnExpiry: warn, Parallel: o.Parallel, ErrorText: errorText}
 }
 
 func printCheck(out io.Writer, rep *tokenmgr.CheckReport, o accessCheck) error {

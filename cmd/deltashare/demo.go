@@ -88,7 +88,7 @@ func runDemo(ctx context.Context, o demoOptions, st *streams) error {
 		return err
 	}
 	demoStep(out, 5, "Checking access: deltashare check -p demo")
-	report, err := tokenmgr.Check(ctx, client, tokenmgr.CheckOptions{})
+	report, err := tokenmgr.Check(ctx, client, tokenmgr.CheckOptions{ErrorText: errorText})
 	if err != nil {
 		return err
 	}
