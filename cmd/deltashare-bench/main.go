@@ -19,6 +19,7 @@
 //	BENCH_TABLES=bench,covid
 //	BENCH_DUCKDB=0           skip the DuckDB anchor
 //	BENCH_PARALLEL=N         pass --parallel N to the exports
+//	BENCH_HISTORY=on         the long-history server shape after the exports (off, only)
 //
 // With -cpuprofile FILE (and -profile-table, -profile-format) it instead runs one export in
 // this process, through the same library calls as the CLI, against the served table, and
@@ -96,7 +97,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg); err != nil {
+	if !historyOnly() {
+		err = run(ctx, cfg)
+	}
+	if err == nil && historyEnabled() && cfg.cpuProfile == "" {
+		err = runLongHistory(ctx, cfg)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "deltashare-bench:", err)
 		os.Exit(1)
 	}
