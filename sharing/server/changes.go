@@ -90,12 +90,12 @@ func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, t *Table) 
 	if key.HM {
 		headVersion = start
 	}
-	head, err := dt.Snapshot(ctx, headVersion)
+	_, headProto, headMeta, err := dt.Head(ctx, headVersion)
 	if err != nil {
 		s.Error(w, r, logError(err))
 		return
 	}
-	if !head.Metadata.ChangeDataFeedEnabled() {
+	if !headMeta.ChangeDataFeedEnabled() {
 		s.Error(w, r, errNoChangeData(headVersion, start, end))
 		return
 	}
@@ -105,7 +105,7 @@ func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, t *Table) 
 			return
 		}
 	}
-	neg, err := negotiate(r, t, head.Protocol, head.Metadata)
+	neg, err := negotiate(r, t, headProto, headMeta)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -153,8 +153,8 @@ func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, t *Table) 
 	if histProto {
 		headProtoVersion = ptr(headVersion)
 	}
-	s.writeChangeLines(w, r, t, dt, neg, start, end, head.Protocol, headProtoVersion,
-		metadataAction(head.Metadata, ptr(headVersion)), items, offset, maxFiles, tokChangesPage, tableToken{Params: hash, Start: start})
+	s.writeChangeLines(w, r, t, dt, neg, start, end, headProto, headProtoVersion,
+		metadataAction(headMeta, ptr(headVersion)), items, offset, maxFiles, tokChangesPage, tableToken{Params: hash, Start: start})
 }
 
 // changesRange resolves the version range of a change data feed request against the latest

@@ -410,12 +410,12 @@ func (s *Server) queryChangesSince(w http.ResponseWriter, r *http.Request, t *Ta
 			end = *req.EndingVersion
 		}
 	}
-	head, err := dt.Snapshot(ctx, start)
+	_, headProto, headMeta, err := dt.Head(ctx, start)
 	if err != nil {
 		s.Error(w, r, logError(err))
 		return
 	}
-	neg, err := negotiate(r, t, head.Protocol, head.Metadata)
+	neg, err := negotiate(r, t, headProto, headMeta)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -451,8 +451,8 @@ func (s *Server) queryChangesSince(w http.ResponseWriter, r *http.Request, t *Ta
 	if histProto {
 		headProtoVersion = ptr(start)
 	}
-	s.writeChangeLines(w, r, t, dt, neg, start, end, head.Protocol, headProtoVersion,
-		metadataAction(head.Metadata, ptr(start)), items, offset, req.MaxFiles, tokQueryPage, tableToken{Params: hash})
+	s.writeChangeLines(w, r, t, dt, neg, start, end, headProto, headProtoVersion,
+		metadataAction(headMeta, ptr(start)), items, offset, req.MaxFiles, tokQueryPage, tableToken{Params: hash})
 }
 
 // writeChangeLines writes one page of a startingVersion query or change data feed response:

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 const logDir = "_delta_log"
@@ -28,6 +30,14 @@ type logListing struct {
 	checkpoints map[int64][]checkpoint // complete checkpoints per version
 	minCommit   int64                  // -1 when there is no commit
 	maxCommit   int64
+
+	dirMod   time.Time // modification time of _delta_log seen just before listing (zero: unknown)
+	listedAt time.Time // when the listing began
+	vers     versionsOnce
+
+	tlMu   sync.Mutex
+	tl     *timelineData // computed on first use
+	prevTL *timelineData // the previous listing's, to continue from
 }
 
 // latest returns the newest version the log can give: the newest commit or checkpoint.

@@ -50,7 +50,10 @@ type DirStorage struct {
 	root string // absolute, cleaned
 }
 
-var _ LocalStorage = (*DirStorage)(nil)
+var (
+	_ LocalStorage = (*DirStorage)(nil)
+	_ StatStorage  = (*DirStorage)(nil)
+)
 
 // NewDirStorage returns a Storage rooted at the local directory dir.
 func NewDirStorage(dir string) (*DirStorage, error) {
@@ -114,6 +117,22 @@ func (d *DirStorage) List(ctx context.Context, dir string) ([]FileInfo, error) {
 		out = append(out, FileInfo{Name: e.Name(), Size: info.Size(), ModTime: info.ModTime(), IsDir: info.IsDir()})
 	}
 	return out, nil
+}
+
+// Stat implements StatStorage.
+func (d *DirStorage) Stat(ctx context.Context, name string) (FileInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return FileInfo{}, err
+	}
+	p, err := d.LocalPath(name)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	return FileInfo{Name: st.Name(), Size: st.Size(), ModTime: st.ModTime(), IsDir: st.IsDir()}, nil
 }
 
 // Open implements Storage.

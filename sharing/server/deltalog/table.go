@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deltashare/deltashare/sharing/delta"
@@ -31,7 +34,18 @@ var (
 	ErrTimestampBeforeFirstCommit = errors.New("deltalog: timestamp is before the earliest available commit")
 	// ErrTimestampAfterLatestCommit: a time-travel timestamp is after the latest commit.
 	ErrTimestampAfterLatestCommit = errors.New("deltalog: timestamp is after the latest commit")
+	// ErrLogDamaged: the log holds a version that cannot be read because a file of the log is
+	// damaged (a checkpoint that does not read with no other way to the version, a commit that
+	// does not parse, a version without protocol or metadata). It is the table's fault, not the
+	// caller's.
+	ErrLogDamaged = errors.New("deltalog: the table's log is damaged")
 )
+
+// damaged marks err as ErrLogDamaged, keeping its message.
+type damaged struct{ err error }
+
+func (d damaged) Error() string   { return d.err.Error() }
+func (d damaged) Unwrap() []error { return []error{ErrLogDamaged, d.err} }
 
 // Snapshot is the state of a table at one version. It is shared and must not be modified.
 type Snapshot struct {
@@ -75,9 +89,12 @@ type Table struct {
 	s         Storage
 	localRoot string // "" when the storage is not local
 
-	mu     sync.Mutex
-	latest *state            // cached newest state built
-	rawTS  map[int64]rawTime // commit timestamps read so far (commits are immutable)
+	mu       sync.Mutex
+	listing  *logListing       // the last listing of _delta_log (see list)
+	states   stateCache        // replayed states
+	commits  commitCache       // parsed commits
+	rawTS    map[int64]rawTime // commit timestamps read so far (commits are immutable)
+	listings atomic.Int64      // listings taken (for tests)
 }
 
 type rawTime struct {
@@ -123,7 +140,7 @@ func OpenStorage(ctx context.Context, s Storage, dir string) (*Table, error) {
 			t.localRoot = p
 		}
 	}
-	l, err := list(ctx, s)
+	l, err := t.list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +174,14 @@ func (s *subStorage) Open(ctx context.Context, name string) (File, error) {
 	return s.s.Open(ctx, s.join(name))
 }
 
+func (s *subStorage) Stat(ctx context.Context, name string) (FileInfo, error) {
+	ss, ok := s.s.(StatStorage)
+	if !ok {
+		return FileInfo{}, errors.ErrUnsupported
+	}
+	return ss.Stat(ctx, s.join(name))
+}
+
 func (s *subStorage) LocalPath(name string) (string, error) {
 	ls, ok := s.s.(LocalStorage)
 	if !ok {
@@ -170,7 +195,7 @@ func (s *subStorage) LocalPath(name string) (string, error) {
 
 // LatestVersion lists the log and returns the newest version.
 func (t *Table) LatestVersion(ctx context.Context) (int64, error) {
-	l, err := list(ctx, t.s)
+	l, err := t.list(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -186,20 +211,14 @@ type state struct {
 	version  int64
 	protocol *delta.Protocol
 	metadata *delta.Metadata
-	files    map[string]map[string]*delta.Add // decoded path -> deletion vector id -> add
-	snap     *Snapshot
+	// files: decoded path -> the live adds of that path, one per deletion vector (nearly always
+	// one). The slices are never modified in place, so a clone shares them.
+	files map[string][]*delta.Add
+	snap  *Snapshot // built once for a cached state (under Table.mu)
 }
 
 func (s *state) clone() *state {
-	c := &state{version: s.version, protocol: s.protocol, metadata: s.metadata, files: make(map[string]map[string]*delta.Add, len(s.files))}
-	for p, m := range s.files {
-		cm := make(map[string]*delta.Add, len(m))
-		for k, v := range m {
-			cm[k] = v
-		}
-		c.files[p] = cm
-	}
-	return c
+	return &state{version: s.version, protocol: s.protocol, metadata: s.metadata, files: maps.Clone(s.files)}
 }
 
 func dvID(dv *delta.DeletionVector) string {
@@ -220,35 +239,48 @@ func decodePath(p string) string {
 
 func (s *state) add(a *delta.Add) {
 	key := decodePath(a.Path)
-	m := s.files[key]
-	if m == nil {
-		m = map[string]*delta.Add{}
-		s.files[key] = m
+	old := s.files[key]
+	if len(old) == 0 {
+		s.files[key] = []*delta.Add{a}
+		return
 	}
-	m[dvID(a.DeletionVector)] = a
+	id := dvID(a.DeletionVector)
+	n := make([]*delta.Add, 0, len(old)+1)
+	for _, o := range old {
+		if dvID(o.DeletionVector) != id {
+			n = append(n, o)
+		}
+	}
+	s.files[key] = append(n, a)
 }
 
 func (s *state) remove(r *delta.Remove) {
 	key := decodePath(r.Path)
-	m := s.files[key]
-	if m == nil {
+	old := s.files[key]
+	if len(old) == 0 {
 		return
 	}
 	id := dvID(r.DeletionVector)
-	if _, ok := m[id]; ok {
-		delete(m, id)
-	} else if r.DeletionVector == nil {
+	i := slices.IndexFunc(old, func(o *delta.Add) bool { return dvID(o.DeletionVector) == id })
+	var n []*delta.Add
+	switch {
+	case i >= 0:
+		n = slices.Concat(old[:i], old[i+1:])
+	case r.DeletionVector == nil:
 		// A writer that does not know deletion vectors removes the file whatever its vector.
-		clear(m)
+	default:
+		return
 	}
-	if len(m) == 0 {
+	if len(n) == 0 {
 		delete(s.files, key)
+	} else {
+		s.files[key] = n
 	}
 }
 
 // Snapshot returns the table at version (the latest when version < 0).
 func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) {
-	l, err := list(ctx, t.s)
+	l, err := t.list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -259,31 +291,53 @@ func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) 
 	if version > latest {
 		return nil, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
 	}
+	st, err := t.stateAt(ctx, l, version)
+	if err != nil {
+		return nil, err
+	}
 	t.mu.Lock()
-	cached := t.latest
+	snap := st.snap
 	t.mu.Unlock()
-	if cached != nil && cached.version == version && cached.snap != nil {
-		return cached.snap, nil
+	if snap != nil {
+		return snap, nil
 	}
-	var base *state
-	if cached != nil && cached.version < version {
-		base = cached
-	}
-	st, err := t.buildState(ctx, l, version, true, base)
-	if err != nil {
+	if snap, err = t.snapshotOf(ctx, l, st); err != nil {
 		return nil, err
 	}
-	snap, err := t.snapshotOf(ctx, l, st)
-	if err != nil {
-		return nil, err
-	}
-	st.snap = snap
 	t.mu.Lock()
-	if t.latest == nil || t.latest.version < st.version {
-		t.latest = st
+	if st.snap == nil {
+		st.snap = snap
+	} else {
+		snap = st.snap
 	}
 	t.mu.Unlock()
 	return snap, nil
+}
+
+// Head returns the version (the latest when version < 0) with the protocol and metadata in
+// effect at it, without its files: the cheap part of a snapshot.
+func (t *Table) Head(ctx context.Context, version int64) (int64, *delta.Protocol, *delta.Metadata, error) {
+	l, err := t.list(ctx)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	latest := l.latest()
+	if version < 0 {
+		version = latest
+	}
+	if version > latest {
+		return 0, nil, nil, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
+	}
+	if !l.recreatable(version) {
+		// buildState words the error.
+		_, err := t.buildState(ctx, l, version, false, nil)
+		return 0, nil, nil, err
+	}
+	st, err := t.metaAt(ctx, l, version)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return version, st.protocol, st.metadata, nil
 }
 
 func (t *Table) snapshotOf(ctx context.Context, l *logListing, st *state) (*Snapshot, error) {
@@ -306,14 +360,11 @@ func (t *Table) snapshotOf(ctx context.Context, l *logListing, st *state) (*Snap
 	sort.Strings(keys)
 	for _, k := range keys {
 		m := st.files[k]
-		ids := make([]string, 0, len(m))
-		for id := range m {
-			ids = append(ids, id)
+		if len(m) > 1 {
+			m = slices.Clone(m)
+			sort.Slice(m, func(i, j int) bool { return dvID(m[i].DeletionVector) < dvID(m[j].DeletionVector) })
 		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			files = append(files, m[id])
-		}
+		files = append(files, m...)
 	}
 	return &Snapshot{Version: st.version, Timestamp: ts, Protocol: st.protocol, Metadata: st.metadata, Schema: schema, Files: files}, nil
 }
@@ -349,8 +400,14 @@ func (l *logListing) earliest() int64 {
 	return -1
 }
 
-// versions returns every version that has a commit or a checkpoint, ascending.
+// versions returns every version that has a commit or a checkpoint, ascending (computed once
+// per listing; the caller must not modify it).
 func (l *logListing) versions() []int64 {
+	l.vers.once.Do(func() { l.vers.vs = l.computeVersions() })
+	return l.vers.vs
+}
+
+func (l *logListing) computeVersions() []int64 {
 	seen := make(map[int64]bool, len(l.commits)+len(l.checkpoints))
 	vs := make([]int64, 0, len(l.commits)+len(l.checkpoints))
 	for v := range l.commits {
@@ -373,7 +430,6 @@ func (t *Table) buildState(ctx context.Context, l *logListing, version int64, fi
 	from := int64(0)
 	if base != nil && base.version <= version && l.hasCommits(base.version+1, version) {
 		st = base.clone()
-		st.snap = nil
 		from = base.version + 1
 	} else {
 		var cpErr error
@@ -407,16 +463,18 @@ func (t *Table) buildState(ctx context.Context, l *logListing, version int64, fi
 		}
 		if st == nil {
 			if !l.hasCommits(0, version) {
+				if cpErr != nil {
+					// The listing says the version can be read (a checkpoint at or before it
+					// is followed by all commits up to it); that checkpoint cannot.
+					return nil, damaged{fmt.Errorf("%w: version %d cannot be read: its checkpoint does not read (%v) and the commits before the checkpoint are no longer in _delta_log", ErrLogDamaged, version, cpErr)}
+				}
 				msg := fmt.Sprintf("%v: version %d cannot be reconstructed: its commits were removed from _delta_log and no checkpoint at or before it is followed by all commits up to it", ErrVersionNotFound, version)
 				if e := l.earliest(); e >= 0 {
 					msg += fmt.Sprintf("; the earliest readable version is %d", e)
 				}
-				if cpErr != nil {
-					msg += fmt.Sprintf(" (a checkpoint failed to read: %v)", cpErr)
-				}
 				return nil, wrapMsg{ErrVersionNotFound, msg}
 			}
-			st = &state{version: -1, files: map[string]map[string]*delta.Add{}}
+			st = &state{version: -1, files: map[string][]*delta.Add{}}
 			from = 0
 		}
 	}
@@ -438,10 +496,13 @@ func (t *Table) buildState(ctx context.Context, l *logListing, version int64, fi
 			}
 		}
 		st.version = v
+		if files && v < version && v%replayStride == 0 && st.protocol != nil && st.metadata != nil {
+			t.keepStride(st)
+		}
 	}
 	st.version = version
 	if st.protocol == nil || st.metadata == nil {
-		return nil, fmt.Errorf("deltalog: version %d has no protocol or metaData action in its log; the log is incomplete or corrupt", version)
+		return nil, damaged{fmt.Errorf("deltalog: version %d has no protocol or metaData action in its log; the log is incomplete or corrupt", version)}
 	}
 	return st, nil
 }
@@ -457,7 +518,7 @@ func (w wrapMsg) Unwrap() error { return w.sentinel }
 
 // readCheckpoint reads a complete checkpoint into a state.
 func (t *Table) readCheckpoint(ctx context.Context, cp checkpoint, files bool) (*state, error) {
-	st := &state{version: cp.version, files: map[string]map[string]*delta.Add{}}
+	st := &state{version: cp.version, files: map[string][]*delta.Add{}}
 	var sidecars []*delta.Sidecar
 	emit := func(a *delta.Action) error {
 		switch {
@@ -502,18 +563,30 @@ func (t *Table) readCheckpoint(ctx context.Context, cp checkpoint, files bool) (
 
 // readCommit reads and parses the commit of version v (and records its timestamp).
 func (t *Table) readCommit(ctx context.Context, l *logListing, v int64) ([]*delta.Action, error) {
-	var acts []*delta.Action
+	fi := l.commits[v]
+	t.mu.Lock()
+	acts, ok := t.commits.get(v, fi)
+	t.mu.Unlock()
+	if ok {
+		return acts, nil
+	}
 	err := t.readJSONActions(ctx, commitName(v), func(a *delta.Action) error {
 		acts = append(acts, a)
 		return nil
 	})
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
+			t.forgetListing()
 			return nil, wrapMsg{ErrVersionNotFound, fmt.Sprintf("%v: commit file of version %d is missing (removed by log cleanup?)", ErrVersionNotFound, v)}
 		}
 		return nil, err
 	}
 	t.recordTimestamp(l, v, acts)
+	if fi.Name != "" {
+		t.mu.Lock()
+		t.commits.put(v, fi, acts)
+		t.mu.Unlock()
+	}
 	return acts, nil
 }
 
@@ -541,13 +614,13 @@ func (t *Table) readJSONActions(ctx context.Context, name string, emit func(*del
 		return err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, f.Size()), 64<<10)
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, f.Size()), int(min(64<<10, max(f.Size()+1, 512))))
 	for lineNo := 1; ; lineNo++ {
 		line, err := r.ReadBytes('\n')
 		if len(bytes.TrimSpace(line)) > 0 {
 			a, perr := delta.ParseAction(line)
 			if perr != nil {
-				return fmt.Errorf("deltalog: %s line %d: %w", name, lineNo, perr)
+				return damaged{fmt.Errorf("deltalog: %s line %d: %w", name, lineNo, perr)}
 			}
 			if eerr := emit(a); eerr != nil {
 				return eerr
@@ -619,60 +692,42 @@ func (t *Table) rawTimestamp(ctx context.Context, l *logListing, v int64) (int64
 
 // fullTimeline lists the log and returns every readable version with its commit time.
 func (t *Table) fullTimeline(ctx context.Context) (versions, millis []int64, err error) {
-	l, err := list(ctx, t.s)
+	l, err := t.list(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	return t.timeline(ctx, l, -1)
 }
 
-// timeline returns the versions from the earliest readable one to the latest with their
-// commit timestamps, made strictly increasing (a timestamp not above the previous one becomes
-// the previous plus 1ms), as Delta's history manager does.
+// timeline returns the versions from the earliest readable one to upTo (the latest when upTo <
+// 0) with their commit timestamps, made strictly increasing (a timestamp not above the previous
+// one becomes the previous plus 1ms), as Delta's history manager does. The slices are shared.
 func (t *Table) timeline(ctx context.Context, l *logListing, upTo int64) ([]int64, []int64, error) {
-	earliest := l.earliest()
-	if earliest < 0 {
-		return nil, nil, fmt.Errorf("%w: no version of the table can be reconstructed", ErrVersionNotFound)
+	tl, err := t.timelineOf(ctx, l)
+	if err != nil {
+		return nil, nil, err
 	}
-	var vs, ts []int64
-	prev := int64(-1 << 62)
-	for _, v := range l.versions() {
-		if v < earliest || (upTo >= 0 && v > upTo) {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		ms, err := t.rawTimestamp(ctx, l, v)
-		if err != nil {
-			return nil, nil, err
-		}
-		if ms <= prev {
-			ms = prev + 1
-		}
-		prev = ms
-		vs = append(vs, v)
-		ts = append(ts, ms)
-	}
+	vs, ts := tl.upTo(upTo)
 	return vs, ts, nil
 }
 
 func (t *Table) commitTimestamp(ctx context.Context, l *logListing, version int64) (time.Time, error) {
-	vs, ts, err := t.timeline(ctx, l, version)
+	tl, err := t.timelineOf(ctx, l)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if len(vs) == 0 || vs[len(vs)-1] != version {
+	ms, ok := tl.at(version)
+	if !ok {
 		return time.Time{}, wrapMsg{ErrVersionNotFound, fmt.Sprintf("%v: version %d is not readable (earliest readable is %d)", ErrVersionNotFound, version, l.earliest())}
 	}
-	return time.UnixMilli(ts[len(ts)-1]).UTC(), nil
+	return time.UnixMilli(ms).UTC(), nil
 }
 
 // CommitTimestamp returns the timestamp of version: its in-commit timestamp when the commit has
 // one, else commitInfo.timestamp, else the commit file's modification time (a checkpoint's for
 // a version known only by its checkpoint), adjusted to increase strictly with versions.
 func (t *Table) CommitTimestamp(ctx context.Context, version int64) (time.Time, error) {
-	l, err := list(ctx, t.s)
+	l, err := t.list(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -734,7 +789,7 @@ func fmtTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3
 // enabled (Change.Metadata.ChangeDataFeedEnabled) where it requires it. Every commit in the
 // range must still exist.
 func (t *Table) Changes(ctx context.Context, startVersion, endVersion int64) ([]*Change, error) {
-	l, err := list(ctx, t.s)
+	l, err := t.list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -757,19 +812,15 @@ func (t *Table) Changes(ctx context.Context, startVersion, endVersion int64) ([]
 	var proto *delta.Protocol
 	var meta *delta.Metadata
 	if l.recreatable(startVersion) {
-		st, err := t.buildState(ctx, l, startVersion, false, nil)
+		st, err := t.metaAt(ctx, l, startVersion)
 		if err != nil {
 			return nil, err
 		}
 		proto, meta = st.protocol, st.metadata
 	}
-	vs, tss, err := t.timeline(ctx, l, endVersion)
+	tl, err := t.timelineOf(ctx, l)
 	if err != nil {
 		return nil, err
-	}
-	tsOf := make(map[int64]time.Time, len(vs))
-	for i, v := range vs {
-		tsOf[v] = time.UnixMilli(tss[i]).UTC()
 	}
 	var out []*Change
 	for v := startVersion; v <= endVersion; v++ {
@@ -791,7 +842,10 @@ func (t *Table) Changes(ctx context.Context, startVersion, endVersion int64) ([]
 		if proto == nil || meta == nil {
 			return nil, fmt.Errorf("deltalog: no protocol or metaData in effect at version %d; the log is incomplete", v)
 		}
-		ts := tsOf[v]
+		var ts time.Time
+		if ms, ok := tl.at(v); ok {
+			ts = time.UnixMilli(ms).UTC()
+		}
 		for _, a := range acts {
 			c := &Change{Version: v, Timestamp: ts, Protocol: proto, Metadata: meta}
 			switch {
