@@ -31,6 +31,8 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"errorCode"`
 	Message string `json:"message"`
+	// cause, when set, is logged at error level by WriteError and never sent.
+	cause error
 }
 
 func (e *Error) Error() string {
@@ -69,6 +71,9 @@ func WriteError(w http.ResponseWriter, logger *slog.Logger, err error) {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &pe):
+		if pe.cause != nil && logger != nil {
+			logger.Error("cannot serve the request", "status", pe.Status, "err", pe.cause)
+		}
 	case errors.As(err, &mbe):
 		pe = maxBodyError(mbe.Limit)
 	default:

@@ -44,7 +44,9 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request, t *Table) 
 			s.Error(w, r, errInvalidParam("You can only query table data since version %d. The provided timestamp(%s) corresponds to %d.", t.StartVersion, cut(ts, 64), v))
 			return
 		}
-	} else if v, err = dt.LatestVersion(ctx); err != nil {
+	} else if v, _, _, err = dt.Head(ctx, -1); err != nil {
+		// The latest version must be readable, as a query of it is: a damaged log fails here
+		// as it fails there.
 		s.Error(w, r, logError(err))
 		return
 	}

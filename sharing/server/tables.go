@@ -65,12 +65,16 @@ func (s *Server) deltaTable(ctx context.Context, t *Table) (*deltalog.Table, err
 }
 
 // logError maps errors of the Delta log reader to protocol errors: versions and timestamps
-// out of range are the client's (400 INVALID_PARAMETER_VALUE), anything else is internal.
+// out of range are the client's (400 INVALID_PARAMETER_VALUE); a damaged log is the table's
+// (500 INTERNAL_ERROR saying so, the cause logged at error level); anything else is internal.
 func logError(err error) error {
 	var pe *Error
 	switch {
 	case errors.As(err, &pe):
 		return err
+	case errors.Is(err, deltalog.ErrLogDamaged):
+		return &Error{Status: http.StatusInternalServerError, Code: CodeInternalError, cause: err,
+			Message: "the table's Delta log is damaged, so the server cannot read the version asked; the cause is in the server's log (the table's owner must repair the log)"}
 	case errors.Is(err, deltalog.ErrVersionNotFound),
 		errors.Is(err, deltalog.ErrTimestampBeforeFirstCommit),
 		errors.Is(err, deltalog.ErrTimestampAfterLatestCommit):

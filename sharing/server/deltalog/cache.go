@@ -47,7 +47,7 @@ const (
 
 // list returns the listing of `_delta_log`: the cached one when the storage can show that the
 // directory has not changed since (same modification time, quiet for listingSettle before the
-// listing, and no commit after the newest one listed), else a fresh one.
+// listing, no commit after the newest one listed and that one unchanged), else a fresh one.
 func (t *Table) list(ctx context.Context) (*logListing, error) {
 	ss, canStat := t.s.(StatStorage)
 	var dirMod time.Time
@@ -57,10 +57,9 @@ func (t *Table) list(ctx context.Context) (*logListing, error) {
 			t.mu.Lock()
 			cur := t.listing
 			t.mu.Unlock()
-			if cur != nil && !dirMod.IsZero() && cur.dirMod.Equal(dirMod) && cur.listedAt.Sub(dirMod) > listingSettle {
-				if _, err := ss.Stat(ctx, commitName(cur.latest()+1)); errors.Is(err, fs.ErrNotExist) {
-					return cur, nil
-				}
+			if cur != nil && !dirMod.IsZero() && cur.dirMod.Equal(dirMod) && cur.listedAt.Sub(dirMod) > listingSettle &&
+				cur.unchanged(ctx, ss) {
+				return cur, nil
 			}
 		}
 	}
@@ -87,6 +86,21 @@ func (t *Table) list(ctx context.Context) (*logListing, error) {
 	t.adopt(l, prevTL)
 	t.mu.Unlock()
 	return l, nil
+}
+
+// unchanged checks what the directory's time cannot show: no commit after the newest one
+// listed, and the newest commit listed still the same file (not a table replaced by another
+// with the same directory time).
+func (l *logListing) unchanged(ctx context.Context, ss StatStorage) bool {
+	if _, err := ss.Stat(ctx, commitName(l.latest()+1)); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if l.maxCommit < 0 {
+		return true
+	}
+	was := l.commits[l.maxCommit]
+	fi, err := ss.Stat(ctx, commitName(l.maxCommit))
+	return err == nil && fi.Size == was.Size && fi.ModTime.Equal(was.ModTime)
 }
 
 // adopt makes l the current listing (t.mu held). When the log went backwards (the newest

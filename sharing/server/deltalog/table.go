@@ -517,8 +517,15 @@ func (w wrapMsg) Error() string { return w.msg }
 func (w wrapMsg) Unwrap() error { return w.sentinel }
 
 // readCheckpoint reads a complete checkpoint into a state.
-func (t *Table) readCheckpoint(ctx context.Context, cp checkpoint, files bool) (*state, error) {
-	st := &state{version: cp.version, files: map[string][]*delta.Add{}}
+func (t *Table) readCheckpoint(ctx context.Context, cp checkpoint, files bool) (st *state, err error) {
+	// Last resort: a decoder that panics on damaged bytes makes the checkpoint unreadable, not
+	// the server's request.
+	defer func() {
+		if p := recover(); p != nil {
+			st, err = nil, fmt.Errorf("deltalog: checkpoint %s: decoding failed: %v", cp.files[0].Name, p)
+		}
+	}()
+	st = &state{version: cp.version, files: map[string][]*delta.Add{}}
 	var sidecars []*delta.Sidecar
 	emit := func(a *delta.Action) error {
 		switch {

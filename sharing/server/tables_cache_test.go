@@ -1,0 +1,167 @@
+package server
+
+import (
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/sharing/delta"
+	"github.com/deltashare/deltashare/sharing/protocol"
+	"github.com/deltashare/deltashare/sharing/server/demo"
+)
+
+// appendCommit commits one append of two rows to w and returns the new file's path.
+func appendCommit(t *testing.T, w *demo.Table) string {
+	t.Helper()
+	tx, err := w.Begin("WRITE", nil)
+	require.NoError(t, err)
+	id := (w.Version() + 1) * 2
+	adds, err := tx.Append([]demo.Row{{id}, {id + 1}})
+	require.NoError(t, err)
+	_, err = tx.Commit()
+	require.NoError(t, err)
+	return adds[0].Path
+}
+
+// changeVersions returns the versions of the add lines of a changes or startingVersion query
+// response.
+func changeVersions(t *testing.T, body []byte) []int64 {
+	t.Helper()
+	var out []int64
+	for _, line := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+		var m struct {
+			Add *struct {
+				Version int64 `json:"version"`
+			} `json:"add"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		if m.Add != nil {
+			out = append(out, m.Add.Version)
+		}
+	}
+	return out
+}
+
+// The server's caches of a table's log never hide a new commit from /version, a query of the
+// latest version, a startingVersion query or /changes, also when the commit left the
+// directory's modification time as it was (two writes within one tick of the file system's
+// clock) after the server had cached a listing.
+func TestNewCommitSeenThroughCaches(t *testing.T) {
+	dir := t.TempDir()
+	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
+	require.NoError(t, err)
+	w, err := demo.CreateTable(dir, demo.TableOptions{Name: "grow", Schema: schema,
+		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		appendCommit(t, w)
+	}
+	logDir := filepath.Join(dir, "_delta_log")
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	require.NoError(t, os.Chtimes(logDir, old, old))
+	env := startTables(t, map[string]string{"grow": dir}, nil)
+
+	check := func(latest int64, files int) {
+		t.Helper()
+		r := do(t, "GET", env.tableURL("grow", "/version"), testToken, nil)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		assert.Equal(t, []string{itoa(latest)}, r.header.Values(protocol.HeaderTableVersion))
+
+		res, err := env.client.Query(t.Context(), tbl("grow"), protocol.QueryRequest{})
+		require.NoError(t, err)
+		assert.Equal(t, latest, res.Version)
+		assert.Len(t, res.Files, files)
+
+		r = do(t, "POST", env.tableURL("grow", "/query"), testToken, strings.NewReader(`{"startingVersion":1}`))
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		wantVersions := []int64{}
+		for v := int64(1); v <= latest; v++ {
+			wantVersions = append(wantVersions, v)
+		}
+		assert.Equal(t, wantVersions, changeVersions(t, r.body), "startingVersion query")
+
+		r = do(t, "GET", env.tableURL("grow", "/changes?startingVersion=1"), testToken, nil)
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		assert.Equal(t, wantVersions, changeVersions(t, r.body), "changes")
+		assert.Equal(t, []string{"1"}, r.header.Values(protocol.HeaderTableVersion))
+	}
+	check(2, 3)
+	check(2, 3) // from the caches
+
+	appendCommit(t, w) // a new directory time
+	check(3, 4)
+
+	require.NoError(t, os.Chtimes(logDir, old, old))
+	check(3, 4) // the server lists again once, then caches the listing
+	appendCommit(t, w)
+	require.NoError(t, os.Chtimes(logDir, old, old)) // the same directory time as cached
+	check(4, 5)
+}
+
+func itoa(v int64) string { b, _ := json.Marshal(v); return string(b) }
+
+// damagedTable copies delta-rs/simple_table_with_checkpoint (checkpoint at version 10) into a
+// temporary directory, removes the commits before the checkpoint, as log cleanup does, and
+// overwrites bytes of the checkpoint.
+func damagedTable(t *testing.T) string {
+	t.Helper()
+	tables, _ := sharedTables(t)
+	src := tables["delta-rs_simple_table_with_checkpoint"]
+	require.NotEmpty(t, src)
+	dst := t.TempDir()
+	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
+	require.NoError(t, filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err == nil {
+			err = os.Chmod(p, map[bool]os.FileMode{true: 0o755, false: 0o644}[d.IsDir()])
+		}
+		return err
+	}))
+	logDir := filepath.Join(dst, "_delta_log")
+	for v := 0; v < 10; v++ {
+		require.NoError(t, os.Remove(filepath.Join(logDir, "0000000000000000000"+itoa(int64(v))+".json")))
+	}
+	cp := filepath.Join(logDir, "00000000000000000010.checkpoint.parquet")
+	b, err := os.ReadFile(cp)
+	require.NoError(t, err)
+	for i := len(b) - 200; i < len(b)-8; i++ {
+		b[i] ^= 0x5a
+	}
+	require.NoError(t, os.WriteFile(cp, b, 0o644))
+	return dst
+}
+
+// A damaged checkpoint (the only way to the table's versions) is the server's problem, not the
+// client's: /version, /metadata and queries of the latest version and by version answer 500
+// INTERNAL_ERROR saying the table's log is damaged (never 400 with "earliest readable version"),
+// and the server logs the cause, naming the checkpoint, at error level.
+func TestDamagedCheckpointIsServerError(t *testing.T) {
+	env := startTables(t, map[string]string{"damaged": damagedTable(t)}, nil)
+	for _, rq := range []struct{ method, suffix, body string }{
+		{"GET", "/version", ""},
+		{"GET", "/metadata", ""},
+		{"POST", "/query", `{}`},
+		{"POST", "/query", `{"version":10}`},
+		{"POST", "/query", `{"startingVersion":10}`},
+		{"GET", "/changes?startingVersion=10", ""},
+	} {
+		r := do(t, rq.method, env.tableURL("damaged", rq.suffix), testToken, strings.NewReader(rq.body))
+		assert.Equal(t, http.StatusInternalServerError, r.status, "%s %s: %s", rq.method, rq.suffix, r.body)
+		if r.status == http.StatusInternalServerError {
+			m := r.json(t)
+			assert.Equal(t, CodeInternalError, m["errorCode"])
+			assert.Contains(t, m["message"], "Delta log is damaged", "%s %s", rq.method, rq.suffix)
+			assert.NotContains(t, m["message"], "earliest readable")
+		}
+	}
+	logs := env.logs.String()
+	assert.Contains(t, logs, "level=ERROR")
+	assert.Contains(t, logs, "00000000000000000010.checkpoint.parquet", "the cause names the checkpoint")
+}
