@@ -120,6 +120,7 @@ func (t *Table) adopt(l *logListing, prevTL *timelineData) {
 			t.states = stateCache{}
 			t.rawTS = map[int64]rawTime{}
 			t.commits = commitCache{}
+			t.metas = stateCache{}
 		} else {
 			l.prevTL = prevTL
 		}
@@ -324,16 +325,31 @@ func (t *Table) keepStride(st *state) {
 	t.mu.Unlock()
 }
 
-// metaAt returns the protocol and metadata in effect at version: from a cached state and the
-// commits after it, else the checkpoint's protocol and metadata and the commits after it, else
-// (no checkpoint) a full replay that is cached for the next call.
+// metaAt returns the protocol and metadata in effect at version (the state returned may have no
+// files): from a cached state (full, or protocol and metadata only) and the commits after it,
+// else the checkpoint's protocol and metadata and the commits after it, else (no checkpoint) a
+// full replay that is cached. The result is cached as a protocol-and-metadata state.
 func (t *Table) metaAt(ctx context.Context, l *logListing, version int64) (*state, error) {
 	t.mu.Lock()
 	base := t.states.nearest(version)
+	if m := t.metas.nearest(version); m != nil && (base == nil || m.version > base.version) {
+		base = m
+	}
 	t.mu.Unlock()
 	if base != nil && base.version == version {
 		return base, nil
 	}
+	st, err := t.replayMeta(ctx, l, base, version)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.metas.put(&state{version: st.version, protocol: st.protocol, metadata: st.metadata}, false)
+	t.mu.Unlock()
+	return st, nil
+}
+
+func (t *Table) replayMeta(ctx context.Context, l *logListing, base *state, version int64) (*state, error) {
 	if l.usableBase(base, version) {
 		st := &state{version: base.version, protocol: base.protocol, metadata: base.metadata}
 		for v := base.version + 1; v <= version; v++ {

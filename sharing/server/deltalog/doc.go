@@ -20,7 +20,19 @@
 // manager, a timestamp that does not increase over the previous commit's is bumped to the
 // previous one plus one millisecond, so timestamps are strictly increasing with versions.
 //
-// A Table is safe for concurrent use. It caches the latest snapshot it built and the commit
-// timestamps it read (commits are immutable), and re-lists the log on every call that asks for
-// the latest version so new commits are seen.
+// A Table is safe for concurrent use, and caches what it read so that a request costs what its
+// range of versions costs, not what the table's history costs:
+//
+//   - the listing of `_delta_log`, re-used while the directory's modification time is unchanged
+//     (and was a second old when listed), no commit after the newest listed exists and that one
+//     is unchanged; otherwise (or when the storage cannot Stat, see StatStorage) every call
+//     lists, so a new commit is always seen;
+//   - the timeline (every version's commit timestamp), once per listing, continued from the
+//     previous listing's;
+//   - replayed states (live files, protocol, metadata) in an LRU bounded by count and by
+//     live-file entries; a replay starts from the nearest cached state or checkpoint, and keeps
+//     a state every 16 versions it passes, so an older version replays at most 15 commits;
+//   - parsed commits (bounded by their file sizes), and commit timestamps.
+//
+// A listing that goes backwards (a table replaced under the same path) drops every cache.
 package deltalog

@@ -30,6 +30,10 @@ type logListing struct {
 	checkpoints map[int64][]checkpoint // complete checkpoints per version
 	minCommit   int64                  // -1 when there is no commit
 	maxCommit   int64
+	// contigFrom: every commit from contigFrom to maxCommit exists (set by list; a listing
+	// built otherwise has contigOK false and checks commit by commit).
+	contigFrom int64
+	contigOK   bool
 
 	dirMod   time.Time // modification time of _delta_log seen just before listing (zero: unknown)
 	listedAt time.Time // when the listing began
@@ -142,6 +146,16 @@ func list(ctx context.Context, s Storage) (*logListing, error) {
 		if complete {
 			l.checkpoints[key.v] = append(l.checkpoints[key.v], checkpoint{version: key.v, kind: "multi", files: parts})
 		}
+	}
+	if l.maxCommit >= 0 {
+		l.contigFrom = l.maxCommit
+		for l.contigFrom > 0 {
+			if _, ok := l.commits[l.contigFrom-1]; !ok {
+				break
+			}
+			l.contigFrom--
+		}
+		l.contigOK = true
 	}
 	// Deterministic preference: V2, then single, then multi-part; ties by name.
 	rank := map[string]int{"v2": 0, "single": 1, "multi": 2}

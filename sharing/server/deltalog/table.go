@@ -92,6 +92,7 @@ type Table struct {
 	mu       sync.Mutex
 	listing  *logListing       // the last listing of _delta_log (see list)
 	states   stateCache        // replayed states
+	metas    stateCache        // replayed protocol and metadata only (no files)
 	commits  commitCache       // parsed commits
 	rawTS    map[int64]rawTime // commit timestamps read so far (commits are immutable)
 	listings atomic.Int64      // listings taken (for tests)
@@ -371,6 +372,9 @@ func (t *Table) snapshotOf(ctx context.Context, l *logListing, st *state) (*Snap
 
 // hasCommits reports whether the commits from..to (inclusive) all exist.
 func (l *logListing) hasCommits(from, to int64) bool {
+	if l.contigOK && from >= l.contigFrom && to <= l.maxCommit {
+		return true
+	}
 	for v := from; v <= to; v++ {
 		if _, ok := l.commits[v]; !ok {
 			return false
