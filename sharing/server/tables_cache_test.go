@@ -143,17 +143,36 @@ func damagedTable(t *testing.T) string {
 // INTERNAL_ERROR saying the table's log is damaged (never 400 with "earliest readable version"),
 // and the server logs the cause, naming the checkpoint, at error level.
 func TestDamagedCheckpointIsServerError(t *testing.T) {
-	env := startTables(t, map[string]string{"damaged": damagedTable(t)}, nil)
-	for _, rq := range []struct{ method, suffix, body string }{
-		{"GET", "/version", ""},
-		{"GET", "/metadata", ""},
-		{"POST", "/query", `{}`},
-		{"POST", "/query", `{"version":10}`},
-		{"POST", "/query", `{"startingVersion":10}`},
-		{"GET", "/changes?startingVersion=10", ""},
+	// A table whose newest commit has a line that is not JSON (its earlier versions read).
+	badCommit := t.TempDir()
+	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
+	require.NoError(t, err)
+	w, err := demo.CreateTable(badCommit, demo.TableOptions{Name: "bad", Schema: schema,
+		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		appendCommit(t, w)
+	}
+	f, err := os.OpenFile(filepath.Join(badCommit, "_delta_log", "00000000000000000002.json"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString(`{"add":{"path":` + "\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	env := startTables(t, map[string]string{"damaged": damagedTable(t), "badcommit": badCommit}, nil)
+	for _, rq := range []struct{ table, method, suffix, body string }{
+		{"damaged", "GET", "/version", ""},
+		{"damaged", "GET", "/metadata", ""},
+		{"damaged", "POST", "/query", `{}`},
+		{"damaged", "POST", "/query", `{"version":10}`},
+		{"damaged", "POST", "/query", `{"startingVersion":10}`},
+		{"damaged", "GET", "/changes?startingVersion=10", ""},
+		{"badcommit", "GET", "/version", ""},
+		{"badcommit", "POST", "/query", `{}`},
+		{"badcommit", "GET", "/changes?startingVersion=1", ""},
 	} {
-		r := do(t, rq.method, env.tableURL("damaged", rq.suffix), testToken, strings.NewReader(rq.body))
-		assert.Equal(t, http.StatusInternalServerError, r.status, "%s %s: %s", rq.method, rq.suffix, r.body)
+		r := do(t, rq.method, env.tableURL(rq.table, rq.suffix), testToken, strings.NewReader(rq.body))
+		assert.Equal(t, http.StatusInternalServerError, r.status, "%s %s %s: %s", rq.table, rq.method, rq.suffix, r.body)
 		if r.status == http.StatusInternalServerError {
 			m := r.json(t)
 			assert.Equal(t, CodeInternalError, m["errorCode"])
@@ -164,4 +183,9 @@ func TestDamagedCheckpointIsServerError(t *testing.T) {
 	logs := env.logs.String()
 	assert.Contains(t, logs, "level=ERROR")
 	assert.Contains(t, logs, "00000000000000000010.checkpoint.parquet", "the cause names the checkpoint")
+	assert.Contains(t, logs, "00000000000000000002.json line 3", "the cause names the commit and line")
+
+	// Versions before the damage still read.
+	r := do(t, "POST", env.tableURL("badcommit", "/query"), testToken, strings.NewReader(`{"version":1}`))
+	assert.Equal(t, http.StatusOK, r.status, "%s", r.body)
 }
