@@ -40,7 +40,7 @@ const (
 var historyMode = flag.String("history", envStr("BENCH_HISTORY", "on"),
 	"long-history server shape: on, off, or only (BENCH_HISTORY)")
 
-var historyRepeat = flag.Int("history-repeat", envInt("BENCH_HISTORY_REPEAT", 15),
+var historyRepeat = flag.Int("history-repeat", envInt("BENCH_HISTORY_REPEAT", 21),
 	"warm requests of each kind in the long-history shape (BENCH_HISTORY_REPEAT)")
 
 func historyEnabled() bool {
@@ -176,9 +176,9 @@ var historyRequests = []historyRequest{
 	{name: "version", method: http.MethodGet, path: func(int, int) string { return "/version" }},
 }
 
-// runLongHistory generates (or reuses) the two tables, times every request kind on each with
-// a fresh server per table and kind (its first request is the cold figure), prints the table and
-// writes DIR/history.json.
+// runLongHistory generates (or reuses) the two tables, times every request kind on both with a
+// fresh server per kind (the first request on each table is the cold figure), prints the table
+// and writes DIR/history.json.
 func runLongHistory(ctx context.Context, cfg config) error {
 	if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
 		return err
@@ -205,24 +205,36 @@ func runLongHistory(ctx context.Context, cfg config) error {
 	reps := max(*historyRepeat, 1)
 	loadBefore := bench.LoadAvg()
 	var results []bench.HistoryResult
+	tables := make([]table, len(sizes))
+	for i, n := range sizes {
+		tables[i] = table{bench.TableInfo{Name: fmt.Sprintf("history-%d", n), Share: fmt.Sprintf("bench.history.c%d", n), Path: paths[i]}}
+	}
 	for _, rq := range historyRequests {
-		cold := make([]float64, len(sizes))
-		warm := make([][]float64, len(sizes))
-		for i, n := range sizes {
-			t := table{bench.TableInfo{Name: fmt.Sprintf("history-%d", n), Share: fmt.Sprintf("bench.history.c%d", n), Path: paths[i]}}
-			srv, err := startServer(ctx, bin, cfg.dir, []table{t})
-			if err != nil {
-				return err
-			}
-			times, err := timeHistoryRequests(ctx, srv.profile, t.Share, rq, n-1, reps)
-			srv.stop()
-			if err != nil {
-				return fmt.Errorf("%s on %s: %w", rq.name, t.Name, err)
-			}
-			cold[i], warm[i] = times[0], times[1:]
-			logf("%-32s %5d commits: cold %7.2f ms, warm median %7.2f ms", rq.name, n, cold[i], bench.Median(warm[i]))
+		// A fresh server per request kind, serving both tables; the requests alternate between
+		// the tables, so a change of the machine's load weighs on both alike.
+		srv, err := startServer(ctx, bin, cfg.dir, tables)
+		if err != nil {
+			return err
 		}
-		results = append(results, bench.NewHistoryResult(rq.name, sizes[0], sizes[1], cold[0], cold[1], warm[0], warm[1]))
+		times := make([][]float64, len(sizes))
+		for k := 0; k <= reps && err == nil; k++ {
+			for i, n := range sizes {
+				var ms float64
+				if ms, err = timeHistoryRequest(ctx, srv.profile, tables[i].Share, rq, n-1, k); err != nil {
+					err = fmt.Errorf("%s on %s: %w", rq.name, tables[i].Name, err)
+					break
+				}
+				times[i] = append(times[i], ms)
+			}
+		}
+		srv.stop()
+		if err != nil {
+			return err
+		}
+		for i, n := range sizes {
+			logf("%-32s %5d commits: cold %7.2f ms, warm median %7.2f ms", rq.name, n, times[i][0], bench.Median(times[i][1:]))
+		}
+		results = append(results, bench.NewHistoryResult(rq.name, sizes[0], sizes[1], times[0][0], times[1][0], times[0][1:], times[1][1:]))
 	}
 	loadAfter := bench.LoadAvg()
 	fmt.Printf("\nlong history: deltashare serve on tables of %d and %d commits (no checkpoint), request wall time over loopback\n", sizes[0], sizes[1])
@@ -245,53 +257,51 @@ func runLongHistory(ctx context.Context, cfg config) error {
 	return nil
 }
 
-// timeHistoryRequests sends the request reps+1 times (k = 0..reps) and returns each wall time
-// in milliseconds. Every response must be 200 with a body that is read to the end.
-func timeHistoryRequests(ctx context.Context, profile, share string, rq historyRequest, latest, reps int) ([]float64, error) {
+// timeHistoryRequest sends the request once (for run k) and returns its wall time in
+// milliseconds, up to the end of the body. The response must be 200.
+func timeHistoryRequest(ctx context.Context, profile, share string, rq historyRequest, latest, k int) (float64, error) {
 	b, err := os.ReadFile(profile)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	var p struct {
 		Endpoint    string `json:"endpoint"`
 		BearerToken string `json:"bearerToken"`
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("profile %s: %w", profile, err)
+		return 0, fmt.Errorf("profile %s: %w", profile, err)
 	}
 	parts := strings.Split(share, ".")
 	base := fmt.Sprintf("%s/shares/%s/schemas/%s/tables/%s", strings.TrimRight(p.Endpoint, "/"), parts[0], parts[1], parts[2])
-	cl := &http.Client{Timeout: time.Minute}
-	var out []float64
-	for k := 0; k <= reps; k++ {
-		var body io.Reader
-		if rq.body != nil {
-			body = strings.NewReader(rq.body(latest, k))
-		}
-		req, err := http.NewRequestWithContext(ctx, rq.method, base+rq.path(latest, k), body)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+p.BearerToken)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		start := time.Now()
-		resp, err := cl.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		var buf bytes.Buffer
-		_, err = io.Copy(&buf, resp.Body)
-		resp.Body.Close()
-		ms := float64(time.Since(start).Microseconds()) / 1000
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%s %s: %s: %s", rq.method, rq.path(latest, k), resp.Status, strings.TrimSpace(buf.String()))
-		}
-		out = append(out, ms)
+	var body io.Reader
+	if rq.body != nil {
+		body = strings.NewReader(rq.body(latest, k))
 	}
-	return out, nil
+	req, err := http.NewRequestWithContext(ctx, rq.method, base+rq.path(latest, k), body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+p.BearerToken)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	resp, err := historyClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	var buf bytes.Buffer
+	_, err = io.Copy(&buf, resp.Body)
+	resp.Body.Close()
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s %s: %s: %s", rq.method, rq.path(latest, k), resp.Status, strings.TrimSpace(buf.String()))
+	}
+	return ms, nil
 }
+
+// historyClient keeps connections alive between requests, as a client of the server would.
+var historyClient = &http.Client{Timeout: time.Minute}
