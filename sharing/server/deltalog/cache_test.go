@@ -408,3 +408,36 @@ func TestHeadMatchesSnapshot(t *testing.T) {
 		})
 	}
 }
+
+// After log cleanup removes the commits before a checkpoint, a version that was cached before
+// is refused like any version that cannot be rebuilt, and the checkpoint's versions still read.
+func TestCachedVersionRemovedByLogCleanup(t *testing.T) {
+	ctx := context.Background()
+	dir := damagedCheckpointTable(t, func(b []byte) []byte { return b }) // commits 0-9 removed, checkpoint intact
+	// Put the commits back for the first part of the test.
+	src := realTables(t)["delta-rs/simple_table_with_checkpoint"]
+	for v := int64(0); v < 10; v++ {
+		b, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(commitName(v))))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.FromSlash(commitName(v))), b, 0o644))
+	}
+	tbl := mustOpen(t, dir)
+	old, err := tbl.Snapshot(ctx, 5)
+	require.NoError(t, err)
+	latest, err := tbl.Snapshot(ctx, -1)
+	require.NoError(t, err)
+
+	for v := int64(0); v < 10; v++ {
+		require.NoError(t, os.Remove(filepath.Join(dir, filepath.FromSlash(commitName(v)))))
+	}
+	_, err = tbl.Snapshot(ctx, 5)
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, ErrVersionNotFound), "%v", err)
+	assert.Contains(t, err.Error(), "earliest readable version is 10")
+	_, _, _, err = tbl.Head(ctx, 5)
+	assert.True(t, errors.Is(err, ErrVersionNotFound), "%v", err)
+	again, err := tbl.Snapshot(ctx, -1)
+	require.NoError(t, err)
+	assert.Equal(t, len(latest.Files), len(again.Files))
+	assert.NotEmpty(t, old.Files)
+}

@@ -292,6 +292,12 @@ func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) 
 	if version > latest {
 		return nil, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
 	}
+	if !l.recreatable(version) {
+		// Not from a state cached before log cleanup removed the version: buildState words
+		// the error.
+		_, err := t.buildState(ctx, l, version, false, nil)
+		return nil, err
+	}
 	st, err := t.stateAt(ctx, l, version)
 	if err != nil {
 		return nil, err
