@@ -441,3 +441,27 @@ func TestCachedVersionRemovedByLogCleanup(t *testing.T) {
 	assert.Equal(t, len(latest.Files), len(again.Files))
 	assert.NotEmpty(t, old.Files)
 }
+
+// A long replay reads commits ahead on several goroutines: a commit in the middle that does not
+// parse still fails the replay with its own error, and the versions before it still read.
+func TestStreamedReplayStopsAtDamagedCommit(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cacheTable(t, dir, 3*streamMin)
+	name := filepath.Join(dir, filepath.FromSlash(commitName(streamMin+3)))
+	require.NoError(t, os.WriteFile(name, []byte("{\"add\": nope}\n"), 0o644))
+	for i := 0; i < 3; i++ {
+		tbl := mustOpen(t, dir)
+		_, err := tbl.Snapshot(ctx, -1)
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, ErrLogDamaged), "%v", err)
+		assert.Contains(t, err.Error(), filepath.Base(name))
+		s, err := tbl.Snapshot(ctx, streamMin+2)
+		require.NoError(t, err)
+		assert.Len(t, s.Files, streamMin+3)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := mustOpen(t, dir).Snapshot(cancelled, streamMin+2)
+	assert.ErrorIs(t, err, context.Canceled)
+}

@@ -488,8 +488,10 @@ func (t *Table) buildState(ctx context.Context, l *logListing, version int64, fi
 			from = 0
 		}
 	}
+	cs := t.streamCommits(ctx, l, from, version)
+	defer cs.close()
 	for v := from; v <= version; v++ {
-		acts, err := t.readCommit(ctx, l, v)
+		acts, err := cs.read()
 		if err != nil {
 			return nil, err
 		}
