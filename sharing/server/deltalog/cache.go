@@ -36,7 +36,7 @@ const (
 	// would cost more than the commits; large tables have checkpoints).
 	strideStatesMin = 64
 	// Parsed commits are kept up to this many bytes of commit files (and maxCachedCommits).
-	maxCachedCommitBytes = 8 << 20
+	maxCachedCommitBytes = 4 << 20
 	maxCachedCommits     = 4096
 	// listingSettle: a cached listing is reused only when `_delta_log` had not changed for this
 	// long before it was taken. File systems stamp directories with a coarse clock, so two
