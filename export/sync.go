@@ -298,19 +298,19 @@ func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (re
 	}
 	files := rec.committed()
 
-	// Before recording: this run must still hold the lock, and no other run may have written
-	// the state meanwhile.
-	if l := lockFrom(ctx); l != nil {
-		if err := l.hold(ctx); err != nil {
-			return nil, err
-		}
-	}
+	// Before recording: no other run may have written the state meanwhile, and this run must
+	// still hold the lock (checked last, right before the write).
 	again, err := ReadState(ctx, sink, stateName)
 	if err != nil {
 		return nil, err
 	}
 	if gen(again) != gen(st) {
 		return nil, fmt.Errorf("%w: another sync run advanced the state %s while this one ran (generation %d, now %d); this run's files are not recorded: run sync again", ErrLocked, res.State, gen(st), gen(again))
+	}
+	if l := lockFrom(ctx); l != nil {
+		if err := l.hold(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	next := &State{FormatVersion: StateFormatVersion, Table: opts.Table, Endpoint: opts.Endpoint, TableID: info.ID,
@@ -374,9 +374,10 @@ func checkState(st *State, opts SyncOptions, where string) error {
 }
 
 // cleanUnrecorded removes the part files of this shard (prefix) under snapshot/ and changes/
-// that the state does not record, and temporary files of a local sink (of those part files, and
-// of the state stateName): leftovers of a run that died after committing some files but before
-// writing the state, or while writing it. The caller holds the lock.
+// that the state does not record, and the temporary files of those part files and of the state
+// stateName (beside them in a local directory; under BlobTempDir in a bucket, whichever run
+// wrote them): leftovers of a run that died or lost its lock after committing some files but
+// before writing the state, or while writing it. The caller holds the lock.
 func cleanUnrecorded(ctx context.Context, sink Sink, st *State, prefix, stateName string) ([]string, error) {
 	known := st.files()
 	var removed []string

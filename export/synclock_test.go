@@ -366,3 +366,68 @@ func TestStatStart(t *testing.T) {
 	assert.Equal(t, "", statStart([]byte("4242 (x) S 1 2")))
 	assert.Equal(t, "", statStart([]byte("garbage")))
 }
+
+// afterCommitSink calls after once the first part file is committed through it.
+type afterCommitSink struct {
+	*LocalSink
+	after func()
+	done  bool
+}
+
+func (s *afterCommitSink) Unwrap() Sink { return s.LocalSink }
+
+func (s *afterCommitSink) Create(ctx context.Context, name string) (Object, error) {
+	o, err := s.LocalSink.Create(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &afterCommitObject{Object: o, s: s, part: strings.HasPrefix(name, "changes/")}, nil
+}
+
+type afterCommitObject struct {
+	Object
+	s    *afterCommitSink
+	part bool
+}
+
+func (o *afterCommitObject) Close() error { return o.Object.(interface{ Close() error }).Close() }
+
+func (o *afterCommitObject) Commit() error {
+	err := o.Object.Commit()
+	if err == nil && o.part && !o.s.done {
+		o.s.done = true
+		o.s.after()
+	}
+	return err
+}
+
+// A run that loses its lock between its last file commit and the state write (here: another run
+// broke it) does not write the state, and does not remove the file it committed (that name may be
+// the other run's now); the next run removes it and writes the range again.
+func TestSyncLockLostBeforeTheStateWrite(t *testing.T) {
+	t.Parallel()
+	ft := peopleTable(t, 1, true)
+	dest := t.TempDir()
+	opts := syncOpts(formats.NDJSON, newClock())
+	doSync(t, ft, NewLocalSink(dest), opts)
+	stateBefore := treeOf(t, dest)["_deltashare_state.json"]
+	ft.publish(2) // one change file
+	var lock string
+	sink := &afterCommitSink{LocalSink: NewLocalSink(dest), after: func() {
+		lock = writeLock(t, dest, "_deltashare_state.lock", t0.Add(time.Hour))
+	}}
+	_, err := Sync(context.Background(), ft, sink, opts)
+	require.ErrorIs(t, err, ErrLocked)
+	assert.Contains(t, err.Error(), "this run lost the lock")
+	assert.Equal(t, stateBefore, treeOf(t, dest)["_deltashare_state.json"], "the state is not advanced")
+	b, err := os.ReadFile(filepath.Join(dest, "_deltashare_state.lock"))
+	require.NoError(t, err)
+	assert.Equal(t, lock, string(b), "the other run's lock is left alone")
+	left := under(listFiles(t, dest), "changes/")
+	require.Len(t, left, 1)
+
+	require.NoError(t, os.Remove(filepath.Join(dest, "_deltashare_state.lock")))
+	res := doSync(t, ft, NewLocalSink(dest), opts)
+	assert.Equal(t, locations(dest, left), res.Cleaned)
+	assert.Equal(t, locations(dest, left), res.Files)
+}
