@@ -61,3 +61,16 @@ func statStart(b []byte) string {
 	}
 	return f[19]
 }
+
+// statState returns field 3 (state: R, S, D, Z for a zombie...) of a /proc/PID/stat line.
+func statState(b []byte) string {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}

@@ -50,6 +50,9 @@ func procState(pid int, start string) ownerState {
 	}
 	switch statStart(b) {
 	case start:
+		if st := statState(b); st == "Z" || st == "X" {
+			return ownerGone // killed, not yet reaped by its parent
+		}
 		return ownerAlive
 	case "":
 		return ownerUnknown

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,7 +264,14 @@ func TestSyncTakesOverTheLockOfAKilledRun(t *testing.T) {
 	}
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	_ = cmd.Wait()
+	if runtime.GOOS == "linux" {
+		// Not reaped yet (a zombie): gone all the same.
+		stat := fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)
+		require.Eventually(t, func() bool { b, _ := os.ReadFile(stat); return statState(b) == "Z" }, time.Minute, time.Millisecond)
+		defer cmd.Wait()
+	} else {
+		_ = cmd.Wait()
+	}
 	killed = true
 	b, err := os.ReadFile(filepath.Join(dest, "_deltashare_state.lock"))
 	require.NoError(t, err, "the killed run left its lock")
@@ -365,6 +373,9 @@ func TestStatStart(t *testing.T) {
 	assert.Equal(t, "987654", statStart([]byte(line)))
 	assert.Equal(t, "", statStart([]byte("4242 (x) S 1 2")))
 	assert.Equal(t, "", statStart([]byte("garbage")))
+	assert.Equal(t, "S", statState([]byte(line)))
+	assert.Equal(t, "Z", statState([]byte("4242 (x) Z 1 2")))
+	assert.Equal(t, "", statState([]byte("garbage")))
 }
 
 // afterCommitSink calls after once the first part file is committed through it.
