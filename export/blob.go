@@ -25,8 +25,9 @@ import (
 // BlobTempDir is the key prefix (below the sink's prefix) under which a BlobSink writes objects
 // before they are committed: "<prefix>_deltashare_tmp/<random>/<name>". The leading underscore
 // hides it from Spark, Hive and most readers. A killed run can leave objects there; they are
-// never read as output and can be deleted when no run is active (a lifecycle rule that expires
-// them after a day does it).
+// never read as output. The next sync run removes those of its shard's part files and state;
+// those of an export (or a sync that never ran again) can be deleted when no run is active (a
+// lifecycle rule that expires them after a day does it).
 const BlobTempDir = "_deltashare_tmp/"
 
 // blobSchemes are the URL schemes OpenSink hands to gocloud.dev/blob.
