@@ -172,10 +172,11 @@ func ChangesDir(from, to int64) string { return fmt.Sprintf("changes/v=%08d-%08d
 // longer runs, removed by BreakLock), removes the part files of its shard that no state records
 // and temporary files of its shard (leftovers of an interrupted run; also when there is nothing
 // new), writes its files through Run (temporary names, committed only when all are written, each
-// only after checking that the run still holds the lock), checks again that it holds the lock and
-// that the state was not replaced meanwhile, and writes the new state last, atomically. A run that fails leaves the
-// previous state; the next run computes the same range (or a larger one), writes the same
-// deterministic names and cleans what no state records, so no row is exported twice or lost.
+// only after checking that the run still holds the lock), checks that the state was not replaced
+// meanwhile and again that it holds the lock, and writes the new state last, atomically. A run
+// that fails leaves the previous state; the next run computes the same range (or a larger one),
+// writes the same deterministic names and cleans what no state records, so no row is exported
+// twice or lost.
 func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (res *SyncResult, err error) {
 	start := time.Now()
 	now := opts.Now
