@@ -25,8 +25,9 @@ import (
 // BlobTempDir is the key prefix (below the sink's prefix) under which a BlobSink writes objects
 // before they are committed: "<prefix>_deltashare_tmp/<random>/<name>". The leading underscore
 // hides it from Spark, Hive and most readers. A killed run can leave objects there; they are
-// never read as output and can be deleted when no run is active (a lifecycle rule that expires
-// them after a day does it).
+// never read as output. The next sync run removes those of its shard's part files and state;
+// those of an export (or a sync that never ran again) can be deleted when no run is active (a
+// lifecycle rule that expires them after a day does it).
 const BlobTempDir = "_deltashare_tmp/"
 
 // blobSchemes are the URL schemes OpenSink hands to gocloud.dev/blob.
@@ -323,4 +324,40 @@ func (o *blobObject) Abort() error {
 		return fmt.Errorf("remove temporary object of %s: %w", o.s.Location(o.name), err)
 	}
 	return nil
+}
+
+// tempObjects returns the temporary objects under BlobTempDir, of any run of this or another
+// process, whose names (below the random folder of their run) match: what runs killed before a
+// commit left. Its own temporary objects are left out. keys are bucket keys.
+func (s *BlobSink) tempObjects(ctx context.Context, match func(name string) bool) (keys []string, err error) {
+	root := s.Prefix + BlobTempDir
+	it := s.Bucket.List(&blob.ListOptions{Prefix: root})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", s.Location(BlobTempDir), err)
+		}
+		if obj.IsDir || strings.HasPrefix(obj.Key, s.tmp) {
+			continue
+		}
+		_, name, ok := strings.Cut(strings.TrimPrefix(obj.Key, root), "/")
+		if ok && match(name) {
+			keys = append(keys, obj.Key)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// removeKey deletes the object under a bucket key (a temporary object); a missing one is not an
+// error. It returns the key's location.
+func (s *BlobSink) removeKey(ctx context.Context, key string) (string, error) {
+	loc := s.Base + "/" + strings.TrimPrefix(key, s.Prefix)
+	if err := s.Bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return loc, fmt.Errorf("remove %s: %w", loc, err)
+	}
+	return loc, nil
 }

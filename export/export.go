@@ -619,6 +619,13 @@ func (r *run) commit() error {
 	for i, p := range r.parts {
 		if err := p.obj.Commit(); err != nil {
 			err = fmt.Errorf("commit %s: %w", r.loc(p.name), err)
+			if errors.Is(err, ErrLocked) {
+				// A sync run that lost its lock removes nothing: another run now owns these names.
+				if i > 0 {
+					err = fmt.Errorf("%w; the %d files committed before it are left for the next sync run to remove", err, i)
+				}
+				return err
+			}
 			// A context that is already cancelled must not stop the cleanup.
 			ctx := context.WithoutCancel(r.ctx)
 			var undo []error

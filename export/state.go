@@ -13,7 +13,10 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/hint"
 )
 
 // StateFormatVersion is the version of the state file format this package writes and reads.
@@ -289,28 +292,46 @@ func DiffSchemas(old, cur []Column) SchemaDiff {
 	return d
 }
 
-// lockInfo is the content of a sync lock object.
+// lockInfo is the content of a sync lock object. Besides host and pid it records, where the
+// system tells, the boot, pid namespace and start time of the process (see processIdentity), so
+// that a run on the same host can take over the lock of a run that was killed.
 type lockInfo struct {
-	Owner   string    `json:"owner"` // random id of the run
-	Host    string    `json:"host"`
-	PID     int       `json:"pid"`
-	Table   string    `json:"table"`
-	Since   time.Time `json:"since"`
-	Expires time.Time `json:"expires"`
+	Owner        string    `json:"owner"` // random id of the run
+	Host         string    `json:"host"`
+	PID          int       `json:"pid"`
+	BootID       string    `json:"bootId,omitempty"`
+	PIDNamespace string    `json:"pidNamespace,omitempty"`
+	ProcessStart string    `json:"processStart,omitempty"` // clock ticks after boot (Linux)
+	Table        string    `json:"table"`
+	Since        time.Time `json:"since"`
+	Expires      time.Time `json:"expires"`
 }
 
 // ErrLocked is returned (wrapped) when another sync run holds the destination's lock.
 var ErrLocked = errors.New("sync destination is locked")
 
+// LockTakeover describes a lock that a sync run took over from another run.
+type LockTakeover struct {
+	Host  string    `json:"host"`
+	PID   int       `json:"pid"`
+	Since time.Time `json:"since"`
+	// Reason is "expired" (not refreshed within its time to live), "ownerGone" (its process on
+	// this host no longer runs), "unreadable" (cut short while written) or "broken" (BreakLock).
+	Reason string `json:"reason"`
+}
+
 // syncLock is a held lock.
 type syncLock struct {
-	sink Sink
-	name string
-	info lockInfo
-	ttl  time.Duration
-	now  func() time.Time
-	stop chan struct{}
-	done chan struct{}
+	sink     Sink
+	name     string
+	info     lockInfo
+	ttl      time.Duration
+	now      func() time.Time
+	took     *LockTakeover // the lock this run replaced, if any
+	stop     chan struct{}
+	done     chan struct{}
+	mu       sync.Mutex // serialises refreshes and holds
+	released bool
 }
 
 func newOwner() string {
@@ -319,14 +340,22 @@ func newOwner() string {
 	return hex.EncodeToString(b[:])
 }
 
-// acquireLock takes the lock object name in sink, or fails with ErrLocked when another run
-// holds an unexpired lock. An expired lock (its run died, or stopped refreshing it) is taken
-// over. While held, the lock is refreshed every ttl/3 until release.
+// acquireLock is takeLock without breaking a held lock.
 func acquireLock(ctx context.Context, sink Sink, name, table string, ttl time.Duration, now func() time.Time) (*syncLock, error) {
+	return takeLock(ctx, sink, name, table, ttl, now, false)
+}
+
+// takeLock takes the lock object name in sink, or fails with ErrLocked when another run holds
+// it. A lock is taken over when it expired (its run died, or stopped refreshing it), when it was
+// written on this host by a process that no longer runs (a run killed with SIGKILL), or, with
+// breakLock, whoever holds it. While held, the lock is refreshed every ttl/3 until release.
+func takeLock(ctx context.Context, sink Sink, name, table string, ttl time.Duration, now func() time.Time, breakLock bool) (*syncLock, error) {
 	host, _ := os.Hostname()
+	self := selfIdentity()
 	t := now()
 	l := &syncLock{sink: sink, name: name, ttl: ttl, now: now,
-		info: lockInfo{Owner: newOwner(), Host: host, PID: os.Getpid(), Table: table, Since: t.UTC(), Expires: t.Add(ttl).UTC()}}
+		info: lockInfo{Owner: newOwner(), Host: host, PID: os.Getpid(), BootID: self.BootID, PIDNamespace: self.PIDNamespace,
+			ProcessStart: self.Start, Table: table, Since: t.UTC(), Expires: t.Add(ttl).UTC()}}
 	data, _ := json.Marshal(l.info)
 	for attempt := 0; attempt < 2; attempt++ {
 		// Look first: a store that ignores conditional writes would otherwise let us replace a
@@ -336,13 +365,23 @@ func acquireLock(ctx context.Context, sink Sink, name, table string, ttl time.Du
 			return nil, err
 		}
 		if cur != nil {
-			if now().Before(cur.Expires) {
+			var reason string
+			switch {
+			case cur.Owner == "" && cur.Host == unreadableLock:
+				reason = "unreadable"
+			case !now().Before(cur.Expires):
+				reason = "expired"
+			case lockOwnerState(cur) == ownerGone:
+				reason = "ownerGone"
+			case breakLock:
+				reason = "broken"
+			default:
 				return nil, lockedError(sink, name, cur)
 			}
-			// Expired (its run died, or stopped refreshing it): take it over.
 			if err := sink.Remove(ctx, name); err != nil {
 				return nil, err
 			}
+			l.took = &LockTakeover{Host: cur.Host, PID: cur.PID, Since: cur.Since, Reason: reason}
 		}
 		created, err := createExclusive(ctx, sink, name, data)
 		if err != nil {
@@ -366,8 +405,12 @@ func acquireLock(ctx context.Context, sink Sink, name, table string, ttl time.Du
 }
 
 func lockedError(sink Sink, name string, cur *lockInfo) error {
-	return fmt.Errorf("%w: another sync run (host %s, pid %d, since %s) holds %s until %s; if that run died, wait until then or delete the lock object",
+	err := fmt.Errorf("%w: another sync run (host %s, pid %d, since %s) holds %s until %s",
 		ErrLocked, cur.Host, cur.PID, cur.Since.Format(time.RFC3339), location(sink, name), cur.Expires.Format(time.RFC3339))
+	if lockOwnerState(cur) == ownerAlive {
+		return hint.New(err, "that run is still going on this host: wait for it to finish")
+	}
+	return hint.New(err, "if that run died, wait until then, or use {BreakLock} to remove its lock (a run still going then stops before its next write)")
 }
 
 func createExclusive(ctx context.Context, sink Sink, name string, data []byte) (bool, error) {
@@ -381,6 +424,9 @@ func createExclusive(ctx context.Context, sink Sink, name string, data []byte) (
 	return true, writeObject(ctx, sink, name, data)
 }
 
+// unreadableLock is the host of a lock object that cannot be parsed.
+const unreadableLock = "(unreadable lock)"
+
 // readLock reads a lock object: nil when there is none; one that cannot be parsed (left by a
 // run killed while writing it) reads as expired.
 func readLock(ctx context.Context, sink Sink, name string) (*lockInfo, error) {
@@ -393,7 +439,7 @@ func readLock(ctx context.Context, sink Sink, name string) (*lockInfo, error) {
 	}
 	var li lockInfo
 	if json.Unmarshal(data, &li) != nil {
-		return &lockInfo{Host: "(unreadable lock)"}, nil
+		return &lockInfo{Host: unreadableLock}, nil
 	}
 	return &li, nil
 }
@@ -417,17 +463,36 @@ func (l *syncLock) startRefresh() {
 
 // refresh extends the lock, if this run still holds it.
 func (l *syncLock) refresh(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released {
+		return nil
+	}
+	_, err := l.extendLocked(ctx)
+	return err
+}
+
+// extendLocked writes the lock again with a new expiry if this run still holds it, and returns
+// the lock as it was read. The caller holds l.mu.
+func (l *syncLock) extendLocked(ctx context.Context) (*lockInfo, error) {
 	cur, err := readLock(ctx, l.sink, l.name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cur == nil || cur.Owner != l.info.Owner {
-		return fmt.Errorf("%w: this run lost the lock %s (it expired and another run took it)", ErrLocked, location(l.sink, l.name))
+		return cur, l.lostError()
 	}
 	info := l.info
 	info.Expires = l.now().Add(l.ttl).UTC()
 	data, _ := json.Marshal(info)
-	return writeObject(ctx, l.sink, l.name, data)
+	if err := writeObject(ctx, l.sink, l.name, data); err != nil {
+		return cur, err
+	}
+	return cur, nil
+}
+
+func (l *syncLock) lostError() error {
+	return fmt.Errorf("%w: this run lost the lock %s (it expired and another run took it); the state was not advanced", ErrLocked, location(l.sink, l.name))
 }
 
 // check verifies that this run still holds the lock.
@@ -437,9 +502,33 @@ func (l *syncLock) check(ctx context.Context) error {
 		return err
 	}
 	if cur == nil || cur.Owner != l.info.Owner {
-		return fmt.Errorf("%w: this run lost the lock %s (it expired and another run took it); the state was not advanced", ErrLocked, location(l.sink, l.name))
+		return l.lostError()
 	}
 	return nil
+}
+
+// hold verifies, right before a step that makes something visible (a file under its final name,
+// the state), that this run still holds the lock and that it is not about to expire: a lock with
+// less than a third of its time to live left (the run was paused: a stopped process, a suspended
+// machine) is extended first, so that no other run can take it over between this check and the
+// step.
+func (l *syncLock) hold(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur, err := readLock(ctx, l.sink, l.name)
+	if err != nil {
+		return err
+	}
+	if cur == nil || cur.Owner != l.info.Owner {
+		return l.lostError()
+	}
+	if cur.Expires.Sub(l.now()) > l.ttl/3 {
+		return nil
+	}
+	if _, err := l.extendLocked(ctx); err != nil {
+		return err
+	}
+	return l.check(ctx)
 }
 
 // release stops refreshing and removes the lock if this run still holds it.
@@ -448,6 +537,9 @@ func (l *syncLock) release(ctx context.Context) error {
 		close(l.stop)
 		<-l.done
 	}
+	l.mu.Lock()
+	l.released = true
+	l.mu.Unlock()
 	if l.check(ctx) != nil {
 		return nil
 	}

@@ -61,8 +61,12 @@ type SyncOptions struct {
 	// DryRun reports what the run would export, without taking the lock or writing anything.
 	DryRun   bool
 	Progress Progress
-	LockTTL  time.Duration    // 0 means DefaultLockTTL
-	Now      func() time.Time // clock; nil means time.Now
+	// BreakLock removes the destination's lock whoever holds it (a run on another host that
+	// died, whose lock has not expired yet). A run still going then stops before its next file
+	// or state write with "lost the lock"; the next run removes the files it left.
+	BreakLock bool
+	LockTTL   time.Duration    // 0 means DefaultLockTTL
+	Now       func() time.Time // clock; nil means time.Now
 }
 
 // SyncResult describes a sync run. Its JSON form is what "--output json" prints.
@@ -82,9 +86,12 @@ type SyncResult struct {
 	Plan        *ReadPlan   `json:"plan,omitempty"` // dry run
 	SchemaDiff  *SchemaDiff `json:"schemaChange,omitempty"`
 	Cleaned     []string    `json:"cleaned,omitempty"` // leftovers of an interrupted run, removed
-	Note        string      `json:"note,omitempty"`
-	State       string      `json:"state"` // where the state is
-	Seconds     float64     `json:"seconds"`
+	// LockTakenOver is the lock of another run that this run replaced (expired, its process
+	// gone, or BreakLock).
+	LockTakenOver *LockTakeover `json:"lockTakenOver,omitempty"`
+	Note          string        `json:"note,omitempty"`
+	State         string        `json:"state"` // where the state is
+	Seconds       float64       `json:"seconds"`
 }
 
 // Text describes the result in one or two lines.
@@ -107,6 +114,11 @@ func (r *SyncResult) Text() string {
 	}
 	if len(r.Cleaned) > 0 {
 		fmt.Fprintf(&b, "; removed %d files left by an interrupted run", len(r.Cleaned))
+	}
+	if t := r.LockTakenOver; t != nil {
+		why := map[string]string{"expired": "it had expired", "ownerGone": "its process no longer runs",
+			"unreadable": "it was unreadable", "broken": "the lock was broken on request"}[t.Reason]
+		fmt.Fprintf(&b, "\nnote: took over the lock of the run of host %s, pid %d, since %s (%s)", t.Host, t.PID, t.Since.Format(time.RFC3339), why)
 	}
 	if r.Note != "" {
 		b.WriteString("\nnote: " + r.Note)
@@ -156,12 +168,15 @@ func ChangesDir(from, to int64) string { return fmt.Sprintf("changes/v=%08d-%08d
 //  3. At W == V it does nothing: "up to date".
 //
 // A run takes a lock object beside the state (Shard.LockName; refreshed while it runs, expired
-// after LockTTL if the run dies), removes the part files of its shard that no state records
-// (leftovers of an interrupted run), writes its files through Run (temporary names, committed
-// only when all are written), checks that it still holds the lock and that the state was not
-// replaced meanwhile, and writes the new state last, atomically. A run that fails leaves the
-// previous state; the next run computes the same range (or a larger one), writes the same
-// deterministic names and cleans what no state records, so no row is exported twice or lost.
+// after LockTTL if the run dies, taken over at once when it names a process of this host that no
+// longer runs, removed by BreakLock), removes the part files of its shard that no state records
+// and temporary files of its shard (leftovers of an interrupted run; also when there is nothing
+// new), writes its files through Run (temporary names, committed only when all are written, each
+// only after checking that the run still holds the lock), checks that the state was not replaced
+// meanwhile and again that it holds the lock, and writes the new state last, atomically. A run
+// that fails leaves the previous state; the next run computes the same range (or a larger one),
+// writes the same deterministic names and cleans what no state records, so no row is exported
+// twice or lost.
 func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (res *SyncResult, err error) {
 	start := time.Now()
 	now := opts.Now
@@ -191,10 +206,11 @@ func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (re
 	}()
 
 	if !opts.DryRun {
-		lock, err := acquireLock(ctx, sink, opts.Shard.LockName(), opts.Table, opts.LockTTL, now)
+		lock, err := takeLock(ctx, sink, opts.Shard.LockName(), opts.Table, opts.LockTTL, now, opts.BreakLock)
 		if err != nil {
 			return nil, err
 		}
+		res.LockTakenOver = lock.took
 		defer func() {
 			if rerr := lock.release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
 				err = rerr
@@ -208,6 +224,14 @@ func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (re
 	}
 	if err := checkState(st, opts, location(sink, stateName)); err != nil {
 		return nil, err
+	}
+	prefix := opts.Shard.PartPrefix()
+	if !opts.DryRun {
+		// First, even when there is nothing new: files of a run that died or lost its lock, and
+		// temporary files of an interrupted state write.
+		if res.Cleaned, err = cleanUnrecorded(ctx, sink, st, prefix, stateName); err != nil {
+			return nil, err
+		}
 	}
 	info, err := table.Info(ctx)
 	if err != nil {
@@ -257,11 +281,6 @@ func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (re
 		return res, nil
 	}
 
-	prefix := opts.Shard.PartPrefix()
-	if res.Cleaned, err = cleanUnrecorded(ctx, sink, st, prefix, stateName); err != nil {
-		return nil, err
-	}
-
 	var src Source
 	if kind == RunChanges {
 		src, err = table.Changes(ctx, from, to)
@@ -272,7 +291,7 @@ func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (re
 		return nil, err
 	}
 	defer src.Release()
-	rec := &recordingSink{Sink: sink}
+	rec := &recordingSink{Sink: sink, ctx: context.WithoutCancel(ctx), lock: lockFrom(ctx)}
 	sum, err := Run(ctx, src, rec, Options{Output: dir, Format: opts.Format, Overwrite: true,
 		PartPrefix: prefix, Progress: opts.Progress})
 	if err != nil {
@@ -280,19 +299,19 @@ func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (re
 	}
 	files := rec.committed()
 
-	// Before recording: this run must still hold the lock, and no other run may have written
-	// the state meanwhile.
-	if l := lockFrom(ctx); l != nil {
-		if err := l.check(ctx); err != nil {
-			return nil, err
-		}
-	}
+	// Before recording: no other run may have written the state meanwhile, and this run must
+	// still hold the lock (checked last, right before the write).
 	again, err := ReadState(ctx, sink, stateName)
 	if err != nil {
 		return nil, err
 	}
 	if gen(again) != gen(st) {
 		return nil, fmt.Errorf("%w: another sync run advanced the state %s while this one ran (generation %d, now %d); this run's files are not recorded: run sync again", ErrLocked, res.State, gen(st), gen(again))
+	}
+	if l := lockFrom(ctx); l != nil {
+		if err := l.hold(ctx); err != nil {
+			return nil, err
+		}
 	}
 
 	next := &State{FormatVersion: StateFormatVersion, Table: opts.Table, Endpoint: opts.Endpoint, TableID: info.ID,
@@ -356,9 +375,10 @@ func checkState(st *State, opts SyncOptions, where string) error {
 }
 
 // cleanUnrecorded removes the part files of this shard (prefix) under snapshot/ and changes/
-// that the state does not record, and temporary files of a local sink (of those part files, and
-// of the state stateName): leftovers of a run that died after committing some files but before
-// writing the state, or while writing it. The caller holds the lock.
+// that the state does not record, and the temporary files of those part files and of the state
+// stateName (beside them in a local directory; under BlobTempDir in a bucket, whichever run
+// wrote them): leftovers of a run that died or lost its lock after committing some files but
+// before writing the state, or while writing it. The caller holds the lock.
 func cleanUnrecorded(ctx context.Context, sink Sink, st *State, prefix, stateName string) ([]string, error) {
 	known := st.files()
 	var removed []string
@@ -384,26 +404,60 @@ func cleanUnrecorded(ctx context.Context, sink Sink, st *State, prefix, stateNam
 			removed = append(removed, location(sink, n))
 		}
 	}
-	// The temporary file of a state write that was never renamed (a local sink's; an object
-	// store's temporary objects are under BlobTempDir).
-	if l, ok := sink.(*LocalSink); ok {
-		names, err := l.tempsOf(stateName)
+	// Temporary files of part files and of the state that were never committed (a run killed
+	// before the rename or copy): a local sink keeps them beside the final name, an object store
+	// under BlobTempDir.
+	switch s := unwrapSink(sink).(type) {
+	case *LocalSink:
+		names, err := s.tempsOf(stateName)
 		if err != nil {
 			return removed, err
 		}
 		for _, n := range names {
-			if err := sink.Remove(ctx, n); err != nil {
+			if err := s.Remove(ctx, n); err != nil {
 				return removed, err
 			}
 			removed = append(removed, location(sink, n))
+		}
+	case *BlobSink:
+		keys, err := s.tempObjects(ctx, func(name string) bool {
+			if name == stateName {
+				return true
+			}
+			return (strings.HasPrefix(name, "snapshot/") || strings.HasPrefix(name, "changes/")) && isPart(path.Base(name), prefix)
+		})
+		if err != nil {
+			return removed, err
+		}
+		for _, k := range keys {
+			loc, err := s.removeKey(ctx, k)
+			if err != nil {
+				return removed, err
+			}
+			removed = append(removed, loc)
 		}
 	}
 	return removed, nil
 }
 
-// recordingSink records the names of the objects committed through it.
+// unwrapSink returns the sink a wrapper (one with a method Unwrap() Sink) wraps, repeatedly.
+func unwrapSink(s Sink) Sink {
+	for {
+		u, ok := s.(interface{ Unwrap() Sink })
+		if !ok {
+			return s
+		}
+		s = u.Unwrap()
+	}
+}
+
+// recordingSink records the names of the objects committed through it. With a lock, it
+// commits an object only while the run holds the lock (checked right before each commit), so
+// that a run that lost its lock (paused past its time to live) makes nothing visible.
 type recordingSink struct {
 	Sink
+	ctx   context.Context
+	lock  *syncLock
 	mu    sync.Mutex
 	names map[string]bool
 }
@@ -438,6 +492,11 @@ func (o *recordingObject) Close() error {
 }
 
 func (o *recordingObject) Commit() error {
+	if l := o.s.lock; l != nil {
+		if err := l.hold(o.s.ctx); err != nil {
+			return err
+		}
+	}
 	if err := o.Object.Commit(); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -461,7 +462,7 @@ func TestSyncLockHeldByAnotherRun(t *testing.T) {
 			require.ErrorIs(t, err, ErrLocked)
 			assert.Nil(t, res)
 			assert.Equal(t, "sync destination is locked: another sync run (host elsewhere, pid 1, since 2026-04-01T11:01:00Z) holds "+
-				filepath.Join(dest, "_deltashare_state.lock")+" until 2026-04-01T12:01:00Z; if that run died, wait until then or delete the lock object", err.Error())
+				filepath.Join(dest, "_deltashare_state.lock")+" until 2026-04-01T12:01:00Z: if that run died, wait until then, or use the BreakLock option to remove its lock (a run still going then stops before its next write)", err.Error())
 			assert.Empty(t, ft.called(), "the table is not even asked")
 			assert.Equal(t, []string{"_deltashare_state.lock"}, listAll(t, dest))
 			b, err := os.ReadFile(filepath.Join(dest, "_deltashare_state.lock"))
@@ -526,7 +527,14 @@ func TestSyncLockContent(t *testing.T) {
 			}
 			li := seen[0]
 			assert.Len(t, li.Owner, 24)
-			assert.Equal(t, lockInfo{Owner: li.Owner, Host: host, PID: os.Getpid(), Table: testTable, Since: t0, Expires: t0.Add(want)}, li)
+			self := selfIdentity()
+			assert.Equal(t, lockInfo{Owner: li.Owner, Host: host, PID: os.Getpid(), BootID: self.BootID, PIDNamespace: self.PIDNamespace,
+				ProcessStart: self.Start, Table: testTable, Since: t0, Expires: t0.Add(want)}, li)
+			if runtime.GOOS == "linux" {
+				assert.NotEmpty(t, li.BootID, "the owner's boot, pid namespace and start time are recorded")
+				assert.NotEmpty(t, li.PIDNamespace)
+				assert.NotEmpty(t, li.ProcessStart)
+			}
 			assert.NoFileExists(t, filepath.Join(dest, "_deltashare_state.lock"))
 		})
 	}
@@ -584,16 +592,14 @@ func TestSyncLostLockRecordsNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, lock, string(b), "the other run's lock is left alone")
 	assert.True(t, ft.allReleased())
-	// The files of the run are in place but not recorded: the next run removes and rewrites them.
-	left := under(listFiles(t, dest), "changes/")
-	require.Len(t, left, 3)
+	// None of the run's files was committed: it checks that it holds the lock before each.
+	assert.Empty(t, under(listFiles(t, dest), "changes/"))
+	assert.Empty(t, tempsUnder(t, dest))
 
 	ft.beforeRecord = nil
 	require.NoError(t, os.Remove(filepath.Join(dest, "_deltashare_state.lock")))
 	res = doSync(t, ft, sink, opts)
-	assert.Equal(t, locations(dest, left), res.Cleaned)
-	assert.Contains(t, res.Text(), "; removed 3 files left by an interrupted run")
-	assert.Equal(t, locations(dest, left), res.Files, "the same names")
+	assert.Empty(t, res.Cleaned)
 	st, _ := stateOf(t, dest, "_deltashare_state.json")
 	assert.Equal(t, int64(2), st.Generation)
 	assert.Equal(t, append([]string{"_deltashare_state.json"}, recorded(st)...), listFiles(t, dest))
@@ -988,7 +994,9 @@ func TestSyncToBlobSink(t *testing.T) {
 	// The next run (the lock expired) removes the leftover and redoes the work under the same names.
 	clock.Add(DefaultLockTTL + time.Second)
 	res = doSync(t, ft, NewBlobSink(bucket, "people/", "mem://lake/people"), opts)
-	assert.Equal(t, []string{"mem://lake/people/changes/v=00000002-00000003/part-00000.parquet"}, res.Cleaned)
+	require.Len(t, res.Cleaned, 3)
+	assert.Equal(t, "mem://lake/people/changes/v=00000002-00000003/part-00000.parquet", res.Cleaned[0])
+	assert.Equal(t, []string{"mem://lake/" + tmp[0], "mem://lake/" + tmp[1]}, res.Cleaned[1:], "and the temporary objects of the killed run")
 	changes := []string{"changes/v=00000002-00000003/part-00000.parquet", "changes/v=00000002-00000003/part-00001.parquet",
 		"changes/v=00000002-00000003/part-00002.parquet"}
 	st, err = ReadState(ctx, sink, "_deltashare_state.json")
@@ -997,7 +1005,7 @@ func TestSyncToBlobSink(t *testing.T) {
 	assert.Equal(t, append(changes, snap...), recorded(st))
 	final, tmp = keys()
 	assert.Equal(t, prefixed(append(append([]string{"_deltashare_state.json"}, changes...), snap...)), final)
-	assert.Len(t, tmp, 2, "a killed run's temporary objects are left to the bucket's lifecycle rule")
+	assert.Empty(t, tmp, "a killed run's temporary objects are removed")
 	assert.Equal(t, fakeKeys(ft.changeFiles(2, 3)), rowKeys(readRows(sink, changes)))
 
 	// Up to date: nothing written.

@@ -10,6 +10,7 @@ var hintNames = map[string]string{
 	// export.Options and export.SyncOptions (export, changes, sync).
 	"Overwrite":         "--overwrite",
 	"AllowSchemaChange": "--allow-schema-change",
+	"BreakLock":         "--break-lock",
 	"Format":            "--format",
 	"Output":            "-o",
 	// reader.ReadOptions.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ type serveOptions struct {
 	PublicURL     string
 	LogLevel      string
 	LogFormat     string
+	// MaxConnections caps the open client connections; 0 keeps the config file's (default
+	// server.DefaultMaxConnections).
+	MaxConnections int
 }
 
 func serveCommand() *cli.Command {
@@ -63,6 +67,7 @@ with none of these, a random token written to --profile-out FILE (a ready profil
 			&cli.DurationFlag{Name: "url-ttl", Usage: "lifetime of signed file URLs", DefaultText: "1h"},
 			&cli.StringFlag{Name: "prefix", Usage: "URL path prefix of the protocol endpoints (default /delta-sharing)"},
 			&cli.StringFlag{Name: "public-url", Usage: "scheme://host[:port] clients reach the server at (behind a proxy)"},
+			&cli.IntFlag{Name: "max-connections", Usage: "client connections served at once (idle keep-alive ones included); more wait until one closes", DefaultText: strconv.Itoa(server.DefaultMaxConnections)},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 		},
@@ -80,6 +85,10 @@ func parseServeOptions(c *cli.Context) (serveOptions, error) {
 		ProfileOut: c.String("profile-out"), Activation: c.Bool("activation"), Activations: c.Int("activations"),
 		ActivationTTL: c.Duration("activation-ttl"), URLTTL: c.Duration("url-ttl"), Prefix: c.String("prefix"),
 		PublicURL: c.String("public-url"), LogLevel: c.String("log-level"), LogFormat: c.String("log-format"),
+		MaxConnections: c.Int("max-connections"),
+	}
+	if c.IsSet("max-connections") && o.MaxConnections < 1 {
+		return o, usageError(fmt.Errorf("--max-connections must be at least 1 (got %d)", o.MaxConnections))
 	}
 	_, err := newLogger(io.Discard, o.LogLevel, o.LogFormat) // --log-level and --log-format are valid
 	return o, err
@@ -121,6 +130,9 @@ func serverConfig(o serveOptions) (server.Config, error) {
 	}
 	if o.URLTTL != 0 {
 		cfg.URLTTL = o.URLTTL
+	}
+	if o.MaxConnections > 0 {
+		cfg.MaxConnections = o.MaxConnections
 	}
 	if o.Prefix != "" {
 		cfg.Prefix = o.Prefix

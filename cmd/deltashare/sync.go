@@ -24,6 +24,7 @@ type syncOptions struct {
 	Output            outputOptions // Out is the destination
 	AllowSchemaChange bool
 	DryRun            bool
+	BreakLock         bool
 }
 
 func syncCommand() *cli.Command {
@@ -41,8 +42,16 @@ version V" and exits 0.
 
 Files appear under their final names only when all of the run's files are written, and the state
 is written last: a run that dies leaves the previous state, and the next run redoes its work
-(same file names; leftovers it finds are removed) without duplicating rows. A lock object
-(_deltashare_state.lock) keeps two runs on one destination apart.
+(same file names; leftovers it finds are removed, also when there is nothing new) without
+duplicating rows. A lock object (_deltashare_state.lock) keeps two runs on one destination apart:
+it names the run's host and process, is refreshed while the run goes on, and expires 10 minutes
+after the run stopped refreshing it. A run checks that it still holds the lock before each file
+it makes visible and before the state; one that lost it (paused past the expiry while another run
+took over) stops with "lost the lock" and leaves nothing under final names. A lock of a run on the
+same host whose process no longer runs (killed) is taken over at once. --break-lock removes the
+lock whoever holds it: use it for a lock left by a run on another machine that died, only when no
+run is going (a run still going then stops before its next write, and the next run removes its
+files).
 
 A schema change since the last run stops the sync (exit 1, listing the added, removed and changed
 columns) unless --allow-schema-change. --shard I/N exports only the files whose id hashes to I,
@@ -58,6 +67,7 @@ Examples:
 		Flags: tableFlags(outputFlags(syncOutput,
 			&cli.BoolFlag{Name: "allow-schema-change", Usage: "go on when the table's columns changed since the last run"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be exported (versions, files, estimated rows) without writing"},
+			&cli.BoolFlag{Name: "break-lock", Usage: "remove the destination's lock whoever holds it (a run on another host that died); a run still going then stops before its next write"},
 		)...),
 		Action: func(c *cli.Context) error {
 			o, err := parseSyncFlags(c)
@@ -78,7 +88,7 @@ func parseSyncFlags(c *cli.Context) (o syncOptions, err error) {
 	if o.Output, err = parseOutput(c, syncOutput); err != nil {
 		return o, err
 	}
-	o.AllowSchemaChange, o.DryRun = c.Bool("allow-schema-change"), c.Bool("dry-run")
+	o.AllowSchemaChange, o.DryRun, o.BreakLock = c.Bool("allow-schema-change"), c.Bool("dry-run"), c.Bool("break-lock")
 	o.Profile, o.Table, err = tableArgument(c, "sync")
 	return o, err
 }
@@ -111,7 +121,7 @@ func runSync(ctx context.Context, cl *sharing.Client, o syncOptions, st *streams
 		defer closer.Close()
 	}
 	opts := export.SyncOptions{Table: o.Table.String(), Endpoint: cl.Endpoint(), Format: o.Output.Format, Shard: o.Output.Shard,
-		AllowSchemaChange: o.AllowSchemaChange, DryRun: o.DryRun}
+		AllowSchemaChange: o.AllowSchemaChange, DryRun: o.DryRun, BreakLock: o.BreakLock}
 	if !o.DryRun {
 		opts.Progress = progressBar(st, o.Output.Quiet)
 	}

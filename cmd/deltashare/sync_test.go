@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -284,4 +285,30 @@ func TestSyncToS3(t *testing.T) {
 	require.NoError(t, err)
 	obj.Contents.Close()
 	assert.Len(t, strings.Split(strings.TrimSpace(string(b)), "\n"), 1+len(exporttest.ExpectedCustomerIDs(t, 4)))
+}
+
+// TestSyncBreakLock: a lock left by a run on another host stops sync (exit 1) with advice that
+// names --break-lock; with --break-lock the run removes it, says whose lock it broke, and syncs.
+func TestSyncBreakLock(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	vt := exporttest.NewVersioned(t, sharingtest.Demo(t)["demo.sales.customers"], 1)
+	profile := serveTable(t, map[string]string{"customers": vt.Dir})
+	dest := t.TempDir()
+	lock := `{"owner":"x","host":"other-host","pid":4242,"table":"demo.test.customers","since":"2026-01-01T00:00:00Z","expires":"2999-01-01T00:00:00Z"}`
+	require.NoError(t, os.WriteFile(filepath.Join(dest, "_deltashare_state.lock"), []byte(lock), 0o644))
+	sync := func(args ...string) result {
+		return run(t, "", append([]string{"sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", "ndjson"}, args...)...)
+	}
+
+	r := sync()
+	assert.Equal(t, 1, r.Code, r.Err)
+	assert.Contains(t, r.Err, "another sync run (host other-host, pid 4242, since 2026-01-01T00:00:00Z) holds")
+	assert.Contains(t, r.Err, "use --break-lock to remove its lock")
+	assert.NoFileExists(t, filepath.Join(dest, "_deltashare_state.json"))
+
+	r = sync("--break-lock")
+	require.Equal(t, 0, r.Code, r.Err)
+	assert.Contains(t, r.Out, "the snapshot at version 1")
+	assert.Contains(t, r.Out, "note: took over the lock of the run of host other-host, pid 4242, since 2026-01-01T00:00:00Z (the lock was broken on request)")
+	assert.NoFileExists(t, filepath.Join(dest, "_deltashare_state.lock"))
 }

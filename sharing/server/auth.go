@@ -106,7 +106,8 @@ func (s *Server) tokenExpiry(value string) (time.Time, bool) {
 	return e.expires, ok
 }
 
-func unauthenticated(w http.ResponseWriter, desc, msg string) {
+func unauthenticated(w http.ResponseWriter, r *http.Request, desc, msg string) {
+	skipBody(w, r)
 	w.Header().Set("WWW-Authenticate", `Bearer realm="delta-sharing", error="invalid_token", error_description="`+desc+`"`)
 	WriteError(w, nil, Errorf(http.StatusUnauthorized, CodeUnauthenticated, "%s", msg))
 }
@@ -124,17 +125,18 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		tok = strings.TrimSpace(tok)
 		if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="delta-sharing"`)
+			skipBody(w, r)
 			WriteError(w, nil, Errorf(http.StatusUnauthorized, CodeUnauthenticated,
 				"missing bearer token: send the header \"Authorization: Bearer <token>\" with the token of your profile file"))
 			return
 		}
 		e, found := s.tokens.lookup(tok)
 		if !found {
-			unauthenticated(w, "invalid token", "invalid bearer token: check the profile file, or ask the data provider for a new credential")
+			unauthenticated(w, r, "invalid token", "invalid bearer token: check the profile file, or ask the data provider for a new credential")
 			return
 		}
 		if !e.expires.IsZero() && !s.now().Before(e.expires) {
-			unauthenticated(w, "token expired", fmt.Sprintf("the bearer token expired at %s: ask the data provider for a new credential",
+			unauthenticated(w, r, "token expired", fmt.Sprintf("the bearer token expired at %s: ask the data provider for a new credential",
 				e.expires.UTC().Format(time.RFC3339)))
 			return
 		}

@@ -28,6 +28,11 @@ const (
 	DefaultPrefix          = "/delta-sharing"
 	DefaultURLTTL          = time.Hour
 	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultMaxConnections is how many client connections Serve holds open at once; more wait
+	// until one closes.
+	DefaultMaxConnections = 1024
+	// DefaultBodyTimeout bounds the reading of a request body.
+	DefaultBodyTimeout = 30 * time.Second
 	// MaxURLTTL bounds the lifetime of a signed file URL.
 	MaxURLTTL = 7 * 24 * time.Hour
 	// ConfigVersion is the newest config file version this package reads.
@@ -45,6 +50,8 @@ const (
 //	publicURL: https://sharing.example.com   # optional; default http://{addr}
 //	prefix: /delta-sharing
 //	urlTTL: 1h
+//	maxConnections: 1024                # connections served at once
+//	bodyTimeout: 30s                    # a request body must arrive within this
 //	tokens:
 //	  - name: alice
 //	    valueEnv: ALICE_TOKEN        # or value: ..., or valueFile: path
@@ -73,6 +80,13 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown: in-flight requests still running after it
 	// (a slow download) are cut. Default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// MaxConnections caps the client connections Serve holds open at once (idle keep-alive ones
+	// included); further connections wait until one closes. Default DefaultMaxConnections.
+	MaxConnections int `yaml:"maxConnections"`
+	// BodyTimeout bounds the reading of a request body (read only after the bearer token was
+	// accepted): a body not received within it is answered 408 and the connection closed.
+	// Default DefaultBodyTimeout.
+	BodyTimeout time.Duration `yaml:"bodyTimeout"`
 	// SigningKeyFile holds the key (at least 32 bytes) signing file URLs and page tokens, so they
 	// survive a restart. Empty: a random key per server start.
 	SigningKeyFile string `yaml:"signingKeyFile"`
@@ -397,6 +411,18 @@ func (c *Config) validate(baseDir string, opts ConfigOptions) error {
 	}
 	if c.ShutdownTimeout < 0 {
 		ps.add([]any{"shutdownTimeout"}, "must not be negative")
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxConnections < 0 {
+		ps.add([]any{"maxConnections"}, "must be at least 1")
+	}
+	if c.BodyTimeout == 0 {
+		c.BodyTimeout = DefaultBodyTimeout
+	}
+	if c.BodyTimeout < 0 {
+		ps.add([]any{"bodyTimeout"}, "must not be negative")
 	}
 	if c.SigningKeyFile != "" && baseDir != "" && !filepath.IsAbs(c.SigningKeyFile) {
 		c.SigningKeyFile = filepath.Join(baseDir, c.SigningKeyFile)

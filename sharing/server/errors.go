@@ -20,6 +20,7 @@ const (
 	CodePermissionDenied      = "PERMISSION_DENIED"        // 403
 	CodeEndpointNotFound      = "ENDPOINT_NOT_FOUND"       // 404 for an unknown path
 	CodeMethodNotAllowed      = "METHOD_NOT_ALLOWED"       // 405
+	CodeRequestTimeout        = "REQUEST_TIMEOUT"          // 408
 	CodeRequestTooLarge       = "REQUEST_ENTITY_TOO_LARGE" // 413
 	CodeNotImplemented        = "NOT_IMPLEMENTED"          // 501
 )
@@ -83,8 +84,20 @@ func WriteError(w http.ResponseWriter, logger *slog.Logger, err error) {
 		pe = &Error{Status: http.StatusInternalServerError, Code: CodeInternalError,
 			Message: "internal server error; see the server log"}
 	}
+	if len(pe.Message) > maxMessageLen {
+		// Never echo a huge name back (a name is cut where it is quoted; this is the backstop).
+		cp := *pe
+		cp.Message = cut(cp.Message, maxMessageLen)
+		pe = &cp
+	}
 	writeJSON(w, pe.Status, pe)
 }
+
+// maxMessageLen bounds the message of an error body.
+const maxMessageLen = 2048
+
+// maxQuotedName bounds a name (from the request) quoted in an error message.
+const maxQuotedName = 128
 
 // writeJSON writes v as a JSON body with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {

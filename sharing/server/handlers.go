@@ -82,7 +82,7 @@ func (s *Server) findShare(r *http.Request) (*shareEntry, error) {
 	name := r.PathValue("share")
 	sh := s.cat.share(name)
 	if sh == nil || !principalFrom(r.Context()).canSee(sh.name) {
-		return nil, errNotFound("share %q does not exist or is not shared with you", name)
+		return nil, errNotFound("share %q does not exist or is not shared with you", cut(name, maxQuotedName))
 	}
 	return sh, nil
 }
@@ -95,7 +95,7 @@ func (s *Server) findSchema(r *http.Request) (*shareEntry, *schemaEntry, error) 
 	name := r.PathValue("schema")
 	sc := sh.byName[foldName(name)]
 	if sc == nil {
-		return nil, nil, errNotFound("schema %q does not exist in share %q", name, sh.name)
+		return nil, nil, errNotFound("schema %q does not exist in share %q", cut(name, maxQuotedName), sh.name)
 	}
 	return sh, sc, nil
 }
@@ -108,7 +108,7 @@ func (s *Server) findTable(r *http.Request) (*Table, error) {
 	name := r.PathValue("table")
 	t := sc.byName[foldName(name)]
 	if t == nil {
-		return nil, errNotFound("table %q does not exist in %s.%s", name, sh.name, sc.name)
+		return nil, errNotFound("table %q does not exist in %s.%s", cut(name, maxQuotedName), sh.name, sc.name)
 	}
 	cp := *t
 	return &cp, nil

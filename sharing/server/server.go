@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	baseURL string
+	conns   *limitListener // of the last Serve
 }
 
 // Option configures New.
@@ -183,7 +185,7 @@ func (s *Server) buildHandler() http.Handler {
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, Errorf(http.StatusNotFound, CodeEndpointNotFound, "no such endpoint: the protocol endpoints are under %s", s.cfg.Prefix))
 	})
-	protocol := s.authenticate(api)
+	protocol := s.authenticate(s.readBody(api))
 
 	getOnly := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -209,14 +211,44 @@ func (s *Server) buildHandler() http.Handler {
 		case s.cfg.Activation && esc == activationPagePath:
 			page(w, r)
 		default:
-			protocol.ServeHTTP(w, r)
+			// Signed file URLs above are exact (signed); protocol paths take doubled slashes.
+			protocol.ServeHTTP(w, singleSlashes(r))
 		}
 	})
 	return s.logRequests(s.limitBody(root))
 }
 
+// singleSlashes returns r with each run of slashes in its path made one slash
+// ("/delta-sharing//shares" as clients build it from an endpoint ending in "/"): ServeMux would
+// answer such a path with a redirect, which clients do not follow for a POST.
+func singleSlashes(r *http.Request) *http.Request {
+	esc := r.URL.EscapedPath()
+	if !strings.Contains(esc, "//") {
+		return r
+	}
+	var b strings.Builder
+	for i := 0; i < len(esc); i++ {
+		if esc[i] == '/' && i > 0 && esc[i-1] == '/' {
+			continue
+		}
+		b.WriteByte(esc[i])
+	}
+	p, err := url.PathUnescape(b.String())
+	if err != nil {
+		return r
+	}
+	u := *r.URL
+	u.Path, u.RawPath = p, b.String()
+	r2 := r.Clone(r.Context())
+	r2.URL = &u
+	r2.RequestURI = u.RequestURI()
+	return r2
+}
+
 // limitBody refuses bodies over MaxBodyBytes: at once when Content-Length says so, otherwise
-// when a handler reads past the limit (DecodeJSONBody then answers 413).
+// when a handler reads past the limit (DecodeJSONBody then answers 413). A request with a body
+// gets a read deadline of Config.BodyTimeout from its start, so that neither reading the body
+// nor the server draining an unread one after the response can hold the connection longer.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBodyBytes {
@@ -224,7 +256,55 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			s.Error(w, r, maxBodyError(MaxBodyBytes))
 			return
 		}
+		if r.ContentLength != 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// skipBody is for a response sent without reading the request's body (authentication failed):
+// the connection is closed after the response instead of the server reading the rest of the
+// body first, which a client trickling it could stretch to Config.BodyTimeout.
+func skipBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
+// readBody reads the request body in full, within Config.BodyTimeout of the request's start
+// (see limitBody), before the handler runs; then it lifts the read deadline, so that a long
+// streamed response is not cut. A body not received in time is answered 408 and the connection
+// closed. It runs after authentication: an unauthenticated request's body is never read.
+func (s *Server) readBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		data, err := io.ReadAll(r.Body)
+		_ = rc.SetReadDeadline(time.Time{})
+		if err != nil {
+			w.Header().Set("Connection", "close")
+			var mbe *http.MaxBytesError
+			var ne net.Error
+			switch {
+			case errors.As(err, &mbe):
+				s.Error(w, r, maxBodyError(mbe.Limit))
+			case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+				_ = rc.SetReadDeadline(time.Now())
+				s.Error(w, r, Errorf(http.StatusRequestTimeout, CodeRequestTimeout,
+					"the request body was not received within %s", s.cfg.BodyTimeout))
+			default:
+				s.Error(w, r, Errorf(http.StatusBadRequest, CodeMalformedRequest, "could not read the request body"))
+			}
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(data))
 		next.ServeHTTP(w, r)
 	})
 }
@@ -419,7 +499,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // Timeouts suit large downloads: ReadHeaderTimeout bounds the headers, MaxHeaderBytes their size,
 // IdleTimeout idle keep-alive connections, and there is no WriteTimeout (it would cut large
 // files) nor ReadTimeout (it would cancel long streaming responses); bodies are bounded to
-// MaxBodyBytes instead.
+// MaxBodyBytes and Config.BodyTimeout instead, and read only after authentication. At most
+// Config.MaxConnections connections are open at once; further ones wait to be accepted.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.checkNoAuth(ln); err != nil {
 		ln.Close()
@@ -428,6 +509,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.setBaseFromListener(ln)
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
+	ln = newLimitListener(ln, s.cfg.MaxConnections, s.log)
+	s.mu.Lock()
+	s.conns = ln.(*limitListener)
+	s.mu.Unlock()
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
