@@ -1,0 +1,105 @@
+package reader
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"github.com/deltashare/deltashare/internal/hint"
+
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/schema"
+)
+
+// Damaged data files. Arrow's page codecs report a corrupt compressed page (snappy, zstd, gzip,
+// ...) by panicking: their interface returns no error. Every call into the Parquet decoder is
+// made through decoding, which turns such a panic into an error; a decoding error is then
+// traced to the column whose pages are damaged, so that the message names the table, the file
+// and the column. The worker reading a file also recovers (see Reader.start): a panic anywhere
+// else while reading a downloaded file fails the read instead of the process.
+
+// ErrCorruptFile marks an error reading a data file whose bytes cannot be decoded: a damaged
+// page, a bad footer, values that do not fit the file's own metadata.
+var ErrCorruptFile = errors.New("the data file is damaged")
+
+// corruptAdvice is the advice of an ErrCorruptFile error.
+const corruptAdvice = "the table's data file is damaged on the server (or was changed in transit): tell the data provider; retrying will not help"
+
+// decoding runs f, a call into the Parquet decoder, and turns a panic in it into an error.
+func decoding(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError(v)
+		}
+	}()
+	return f()
+}
+
+// panicError is the error of a recovered panic value: the codec's own error when it is one.
+func panicError(v any) error {
+	if e, ok := v.(error); ok {
+		return fmt.Errorf("%w: %w", ErrCorruptFile, e)
+	}
+	return fmt.Errorf("%w: %v", ErrCorruptFile, v)
+}
+
+// workerPanic is the error of a panic that reached the file boundary (a bug or a decoder path
+// not covered by decoding): the stack goes to the log, not into the message.
+func (r *Reader) workerPanic(v any) error {
+	r.log.Error("panic while reading a data file", "table", r.plan.table.String(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	return panicError(v)
+}
+
+// corruptColumn finds the first of leaves (leaf column indexes of pf) whose pages cannot be read
+// (a page header, a decompression or a checksum fails), and the row group. ok is false
+// when every page of these columns reads (the damage is elsewhere, e.g. in the values).
+func corruptColumn(pf *file.Reader, leaves []int) (leaf, rowGroup int, ok bool) {
+	for rg := range pf.NumRowGroups() {
+		for _, l := range leaves {
+			err := decoding(func() error {
+				pr, err := pf.RowGroup(rg).GetColumnPageReader(l)
+				if err != nil {
+					return err
+				}
+				for pr.Next() {
+				}
+				return pr.Err()
+			})
+			if err != nil {
+				return l, rg, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// leafName names leaf column l of sch for a message: the logical column name, plus the path in
+// the file when it differs (a nested field, column mapping).
+func leafName(sch *schema.Schema, l int, logical string) string {
+	path := sch.Column(l).ColumnPath().String()
+	if logical == "" || strings.EqualFold(path, logical) {
+		if logical == "" {
+			return path
+		}
+		return logical
+	}
+	return fmt.Sprintf("%s (%s in the file)", logical, path)
+}
+
+// decodeError is the error of decoding rows off and on of pf (leaves are the columns read,
+// names their logical names). A failure of a local file is the file's damage: the damaged
+// column is looked for (by reading its pages again) and named. A failure reading a file by
+// byte ranges may be the network's: it is reported as it came unless a decoder panicked.
+func decodeError(pf *file.Reader, leaves []int, names map[int]string, local bool, off int64, err error) error {
+	if !local && !errors.Is(err, ErrCorruptFile) {
+		return fmt.Errorf("decoding rows %d and on: %w", off, err)
+	}
+	if !errors.Is(err, ErrCorruptFile) {
+		err = fmt.Errorf("%w: %w", ErrCorruptFile, err)
+	}
+	if l, rg, ok := corruptColumn(pf, leaves); ok {
+		return hint.New(fmt.Errorf("column %s, row group %d: %w", leafName(pf.MetaData().Schema, l, names[l]), rg, err), corruptAdvice)
+	}
+	return hint.New(fmt.Errorf("decoding rows %d and on: %w", off, err), corruptAdvice)
+}
