@@ -103,3 +103,81 @@ func decodeError(pf *file.Reader, leaves []int, names map[int]string, local bool
 	}
 	return hint.New(fmt.Errorf("decoding rows %d and on: %w", off, err), corruptAdvice)
 }
+
+// checkFooter checks, before pqarrow's column readers are made, what they take from the
+// footer: they are made on goroutines of their own, where a panic on a damaged footer (a column
+// chunk without metadata, ...) cannot be recovered. Every column chunk must have metadata, lie
+// inside the file (size bytes) and not be encrypted.
+func checkFooter(pf *file.Reader, size int64) error {
+	md := pf.MetaData()
+	n := md.Schema.NumColumns()
+	for rg := range pf.NumRowGroups() {
+		rmd := md.RowGroup(rg)
+		if rmd.NumColumns() != n || rmd.NumRows() < 0 {
+			return fmt.Errorf("%w: row group %d has %d columns and %d rows; the schema has %d columns", ErrCorruptFile, rg, rmd.NumColumns(), rmd.NumRows(), n)
+		}
+		for ci := range n {
+			err := decoding(func() error {
+				cc, err := rmd.ColumnChunk(ci)
+				if err != nil {
+					return err
+				}
+				if cc.CryptoMetadata() != nil {
+					return errors.New("the column is encrypted, which this reader does not support")
+				}
+				start := cc.DataPageOffset()
+				if d := cc.DictionaryPageOffset(); cc.HasDictionaryPage() && d > 0 && d < start {
+					start = d
+				}
+				if l := cc.TotalCompressedSize(); start < 0 || l < 0 || start > size || l > size-start {
+					return fmt.Errorf("%w: its bytes (%d from %d) are not inside the file of %d bytes", ErrCorruptFile, l, start, size)
+				}
+				if cc.NumValues() < 0 {
+					return fmt.Errorf("%w: %d values", ErrCorruptFile, cc.NumValues())
+				}
+				return nil
+			})
+			if err != nil {
+				if !errors.Is(err, ErrCorruptFile) {
+					err = fmt.Errorf("%w: %w", ErrCorruptFile, err)
+				}
+				return fmt.Errorf("column %s, row group %d: %w", md.Schema.Column(ci).ColumnPath(), rg, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkNestedPages reads every page of the leaves (of those read) inside structs, lists and
+// maps: pqarrow decodes the fields of a struct on goroutines of their own, where a panic on a
+// damaged compressed page cannot be recovered. The pages are decompressed twice, for these
+// columns only.
+func checkNestedPages(pf *file.Reader, leaves []int) (leaf, rowGroup int, err error) {
+	sch := pf.MetaData().Schema
+	var nested []int
+	for _, l := range leaves {
+		if len(sch.Column(l).ColumnPath()) > 1 {
+			nested = append(nested, l)
+		}
+	}
+	if len(nested) == 0 {
+		return 0, 0, nil
+	}
+	for rg := range pf.NumRowGroups() {
+		for _, l := range nested {
+			err := decoding(func() error {
+				pr, err := pf.RowGroup(rg).GetColumnPageReader(l)
+				if err != nil {
+					return err
+				}
+				for pr.Next() {
+				}
+				return pr.Err()
+			})
+			if err != nil {
+				return l, rg, err
+			}
+		}
+	}
+	return 0, 0, nil
+}

@@ -239,6 +239,13 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		defer lf.cleanup()
 		src = lf.r
 	}
+	return r.decodeFile(ctx, s, f, dv, src, remote)
+}
+
+// decodeFile decodes data file f, downloaded (src) or read by byte ranges (remote), and sends
+// its records on s.ch. Damage to the file is an error (see corrupt.go), never a panic.
+func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, dv *delta.DeletedRows, src readerAtSeeker, remote bool) error {
+	p := r.plan
 	props := parquet.NewReaderProperties(p.mem)
 	// Stream column chunks through one buffer per column instead of copying each whole chunk
 	// twice (the unbuffered mode reads a chunk into a new slice, then wraps it in a buffered
@@ -246,7 +253,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	props.BufferedStreamEnabled = true
 	props.BufferSize = readBufferSize
 	var pf *file.Reader
-	err = decoding(func() (err error) {
+	err := decoding(func() (err error) {
 		pf, err = file.NewParquetReader(src, file.WithReadProps(props))
 		return err
 	})
@@ -340,6 +347,17 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		Release()
 	}
 	if len(leaves) > 0 {
+		if err := checkFooter(pf, f.Size); err != nil {
+			return hint.New(err, corruptAdvice)
+		}
+		if !remote {
+			if l, rg, err := checkNestedPages(pf, leaves); err != nil {
+				if !errors.Is(err, ErrCorruptFile) {
+					err = fmt.Errorf("%w: %w", ErrCorruptFile, err)
+				}
+				return hint.New(fmt.Errorf("column %s, row group %d: %w", leafName(sch, l, names[l]), rg, err), corruptAdvice)
+			}
+		}
 		err := decoding(func() error {
 			if dictCols && pf.NumRowGroups() > 1 {
 				rg, err := newRowGroupRecords(ctx, fr, leaves)
