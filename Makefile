@@ -60,7 +60,7 @@ clean:
 # running LOAD_DURATION, then every fuzz target for FUZZTIME each. `make test` runs the short form.
 FUZZTIME      ?= 20s
 LOAD_DURATION ?= 30s
-FAULT_TESTS   := Fault|FailureLeaves|EncoderErrorsNameTheFile|Transient|Permanent|Interrupt|BadProfiles|BadTable|FlagsOutOfRange|MalformedActivation|Unwritable|ConcurrentClients|RequestBounds|DecoderCutLine|CorruptCompressedPage|AuthOnEveryRoute|SignedURL|Rules|SkipTimes
+FAULT_TESTS   := Fault|FailureLeaves|EncoderErrorsNameTheFile|Transient|Permanent|Interrupt|BadProfiles|BadTable|FlagsOutOfRange|MalformedActivation|Unwritable|ConcurrentClients|RequestBounds|DecoderCutLine|DecoderMaxLine|ResponseBounds|CorruptCompressedPage|AuthOnEveryRoute|SignedURL|Rules|SkipTimes
 FUZZ_TARGETS  := ./sharing:FuzzParseProfile ./sharing/protocol:FuzzDecodeLine ./sharing/delta:FuzzParsePartitionValue \
 	./sharing/delta:FuzzZ85Decode ./sharing/delta:FuzzParseRoaringBitmapArray ./sharing/reader:FuzzDeletionVectorDescriptor ./sharing/reader:FuzzReadParquet \
 	./sharing/predicate:FuzzParse ./sharing/predicate:FuzzParseJSON ./sharing/delta:FuzzParseSchema \
