@@ -48,7 +48,7 @@ func panicError(v any) error {
 // not covered by decoding): the stack goes to the log, not into the message.
 func (r *Reader) workerPanic(v any) error {
 	r.log.Error("panic while reading a data file", "table", r.plan.table.String(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-	return panicError(v)
+	return fmt.Errorf("%w, or deltashare has a bug: reading it failed unexpectedly (%v)", ErrCorruptFile, v)
 }
 
 // corruptColumn finds the first of leaves (leaf column indexes of pf) whose pages cannot be read

@@ -252,8 +252,15 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 	// reader of the chunk's size): less memory held and far less memory cleared and copied.
 	props.BufferedStreamEnabled = true
 	props.BufferSize = readBufferSize
+	size, err := src.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
 	var pf *file.Reader
-	err := decoding(func() (err error) {
+	err = decoding(func() (err error) {
 		pf, err = file.NewParquetReader(src, file.WithReadProps(props))
 		return err
 	})
@@ -347,7 +354,7 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 		Release()
 	}
 	if len(leaves) > 0 {
-		if err := checkFooter(pf, f.Size); err != nil {
+		if err := checkFooter(pf, size); err != nil {
 			return hint.New(err, corruptAdvice)
 		}
 		if !remote {
