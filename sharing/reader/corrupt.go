@@ -9,6 +9,7 @@ import (
 	"github.com/deltashare/deltashare/internal/hint"
 
 	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/metadata"
 	"github.com/apache/arrow/go/v17/parquet/schema"
 )
 
@@ -37,11 +38,25 @@ func decoding(f func() error) (err error) {
 }
 
 // panicError is the error of a recovered panic value: the codec's own error when it is one.
+// Buffers Arrow had allocated for the batch being decoded may not have been released to the
+// allocator (with Go's allocator, the default, the collector frees them).
 func panicError(v any) error {
-	if e, ok := v.(error); ok {
-		return fmt.Errorf("%w: %w", ErrCorruptFile, e)
+	return fmt.Errorf("%w: %w", ErrCorruptFile, &decoderPanic{v})
+}
+
+// decoderPanic is a panic recovered while decoding: its text is the panic's.
+type decoderPanic struct{ v any }
+
+func (p *decoderPanic) Error() string {
+	if e, ok := p.v.(error); ok {
+		return e.Error()
 	}
-	return fmt.Errorf("%w: %v", ErrCorruptFile, v)
+	return fmt.Sprint(p.v)
+}
+
+func (p *decoderPanic) Unwrap() error {
+	e, _ := p.v.(error)
+	return e
 }
 
 // workerPanic is the error of a panic that reached the file boundary (a bug or a decoder path
@@ -180,4 +195,22 @@ func checkNestedPages(pf *file.Reader, leaves []int) (leaf, rowGroup int, err er
 		}
 	}
 	return 0, 0, nil
+}
+
+// arrowSchemaKey is the footer key under which Arrow writers store the Arrow schema of a file.
+const arrowSchemaKey = "ARROW:schema"
+
+// dropArrowSchema hides the Arrow schema stored in pf's footer from pqarrow. Decoding it trusts
+// the lengths in its flatbuffer: a damaged one can ask for an allocation of any size, which ends
+// the process (out of memory) where no recover reaches. The reader does not need it: the
+// columns are read from the Parquet schema and aligned to the table's Delta schema.
+func dropArrowSchema(pf *file.Reader) {
+	kv := pf.MetaData().KeyValueMetadata()
+	for i, k := range kv.Keys() {
+		if k == arrowSchemaKey {
+			blank := metadata.NewKeyValueMetadata()
+			_ = blank.Append("deltashare:ignored", "")
+			kv[i] = blank[0]
+		}
+	}
 }

@@ -274,6 +274,7 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 		return hint.New(fmt.Errorf("not a readable Parquet file: %w", err), corruptAdvice)
 	}
 	defer pf.Close()
+	dropArrowSchema(pf)
 	aprops := pqarrow.ArrowReadProperties{BatchSize: p.batch}
 	// Choosing dictionary columns reads dictionary pages: not worth extra requests.
 	// A damaged dictionary page makes the choice fail: the columns are then read the usual way,
