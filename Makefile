@@ -60,9 +60,9 @@ clean:
 # running LOAD_DURATION, then every fuzz target for FUZZTIME each. `make test` runs the short form.
 FUZZTIME      ?= 20s
 LOAD_DURATION ?= 30s
-FAULT_TESTS   := Fault|FailureLeaves|EncoderErrorsNameTheFile|Transient|Permanent|Interrupt|BadProfiles|BadTable|FlagsOutOfRange|MalformedActivation|Unwritable|ConcurrentClients|RequestBounds|DecoderCutLine|AuthOnEveryRoute|SignedURL|Rules|SkipTimes|SlowBody|KilledRun|PausedPastLockTTL|UpToDateStillCleans|LockOfAnotherHost|BreakLock
+FAULT_TESTS   := Fault|FailureLeaves|EncoderErrorsNameTheFile|Transient|Permanent|Interrupt|BadProfiles|BadTable|FlagsOutOfRange|MalformedActivation|Unwritable|ConcurrentClients|RequestBounds|DecoderCutLine|DecoderMaxLine|ResponseBounds|CorruptCompressedPage|AuthOnEveryRoute|SignedURL|Rules|SkipTimes|SlowBody|KilledRun|PausedPastLockTTL|UpToDateStillCleans|LockOfAnotherHost|BreakLock|Damaged
 FUZZ_TARGETS  := ./sharing:FuzzParseProfile ./sharing/protocol:FuzzDecodeLine ./sharing/delta:FuzzParsePartitionValue \
-	./sharing/delta:FuzzZ85Decode ./sharing/delta:FuzzParseRoaringBitmapArray ./sharing/reader:FuzzDeletionVectorDescriptor \
+	./sharing/delta:FuzzZ85Decode ./sharing/delta:FuzzParseRoaringBitmapArray ./sharing/reader:FuzzDeletionVectorDescriptor ./sharing/reader:FuzzReadParquet \
 	./sharing/predicate:FuzzParse ./sharing/predicate:FuzzParseJSON ./sharing/delta:FuzzParseSchema \
 	./sharing/server:FuzzParseFilePath ./sharing/server:FuzzPageToken ./sharing/server:FuzzParseConfig \
 	./sharing/server:FuzzTableToken ./sharing/server:FuzzRequests \

@@ -48,6 +48,7 @@ type Client struct {
 	caps      protocol.Capabilities
 	pageSize  int
 	now       func() time.Time
+	limits    Limits
 }
 
 // Option configures a Client.
@@ -64,7 +65,60 @@ type clientConfig struct {
 	refreshMargin time.Duration
 	tokenSource   oauth2.TokenSource
 	now           func() time.Time
+	limits        Limits
 }
+
+// Limits bound what the client accepts from a server, so that a server that misbehaves (an
+// endless response, a line that never ends, page tokens that never end) costs bounded memory
+// and time and ends with a clear error. A zero field takes its default.
+type Limits struct {
+	// MaxLineBytes bounds one line of a metadata, query or change-data response (default
+	// protocol.DefaultMaxLineBytes).
+	MaxLineBytes int
+	// MaxPages bounds the pages of one listing, query or change-data response (default
+	// DefaultMaxPages).
+	MaxPages int
+	// MaxResponseBytes bounds the bytes of one query or change-data response, all pages
+	// together (default DefaultMaxResponseBytes). Query and Changes hold what they read in
+	// memory: this bounds it too.
+	MaxResponseBytes int64
+	// MaxListingTime bounds the time one listing, query or change-data response may take, all
+	// pages together (default DefaultMaxListingTime).
+	MaxListingTime time.Duration
+}
+
+// Defaults of Limits.
+const (
+	DefaultMaxPages         = 100000
+	DefaultMaxResponseBytes = 1 << 30
+	DefaultMaxListingTime   = time.Hour
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxLineBytes <= 0 {
+		l.MaxLineBytes = protocol.DefaultMaxLineBytes
+	}
+	if l.MaxPages <= 0 {
+		l.MaxPages = DefaultMaxPages
+	}
+	if l.MaxResponseBytes <= 0 {
+		l.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if l.MaxListingTime <= 0 {
+		l.MaxListingTime = DefaultMaxListingTime
+	}
+	return l
+}
+
+// ErrResponseLimit: a server's response went past one of the client's Limits (it wraps
+// protocol.ErrProtocol; a line too long also wraps protocol.ErrLineTooLong).
+var ErrResponseLimit = fmt.Errorf("%w: response past the client's limits", protocol.ErrProtocol)
+
+// WithLimits bounds what the client accepts from a server (see Limits).
+func WithLimits(l Limits) Option { return func(c *clientConfig) { c.limits = l } }
+
+// Limits returns the client's limits, defaults filled in.
+func (c *Client) Limits() Limits { return c.limits }
 
 // WithHTTPClient sets the HTTP client whose transport (proxy, TLS) carries every request; its
 // own Timeout should be 0 (the client applies header and idle timeouts itself). Default: a
@@ -161,6 +215,7 @@ func NewClient(p *Profile, opts ...Option) (*Client, error) {
 		userAgent: cfg.userAgent,
 		pageSize:  cfg.pageSize,
 		now:       cfg.now,
+		limits:    cfg.limits.withDefaults(),
 	}
 	if cfg.retry != nil {
 		c.retry = cfg.retry.withDefaults()
@@ -345,12 +400,9 @@ func (c *Client) getJSON(ctx context.Context, path string, q url.Values, v any) 
 // ---------------------------------------------------------------------------------------------
 // Listings.
 
-// maxPages bounds a listing, against a server handing out fresh page tokens forever.
-const maxPages = 100000
-
 func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 	out := []T{}
-	seen := map[string]bool{}
+	l := c.newListing("GET " + path)
 	token := ""
 	for page := 1; ; page++ {
 		q := url.Values{}
@@ -368,10 +420,9 @@ func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 		if p.NextPageToken == "" {
 			return out, nil
 		}
-		if seen[p.NextPageToken] || page >= maxPages {
-			return nil, fmt.Errorf("GET %s: %w: the server keeps returning page tokens it already gave (page %d); stopping an endless listing", path, protocol.ErrProtocol, page)
+		if err := l.nextPage(p.NextPageToken); err != nil {
+			return nil, err
 		}
-		seen[p.NextPageToken] = true
 		token = p.NextPageToken
 	}
 }
@@ -527,7 +578,7 @@ func (c *Client) Metadata(ctx context.Context, t protocol.Table, opts protocol.M
 	_, err := c.send(ctx, r, func(resp *http.Response) error {
 		var p *protocol.ProtocolAction
 		var m *protocol.MetadataAction
-		pi, err := c.readPage(resp, r, 1, nil, func(it protocol.Item) error {
+		pi, err := c.readPage(resp, c.newListing(r.describe()), r, 1, nil, func(it protocol.Item) error {
 			switch {
 			case it.Protocol != nil && p == nil:
 				p = it.Protocol
@@ -775,19 +826,22 @@ type head struct {
 
 func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, first bool) (*request, error), single bool, fn func(protocol.Item) error) (*StreamInfo, error) {
 	info := &StreamInfo{Version: -1}
-	seen := map[string]bool{}
 	token := ""
 	var first *head
+	var l *listing
 	for page := 1; ; page++ {
 		r, err := fetch(token, page == 1)
 		if err != nil {
 			return nil, err
 		}
+		if l == nil {
+			l = c.newListing(r.describe())
+		}
 		resp, err := c.send(ctx, r, nil)
 		if err != nil {
 			return nil, err
 		}
-		pi, err := c.readPage(resp, r, page, first, fn)
+		pi, err := c.readPage(resp, l, r, page, first, fn)
 		resp.Body.Close()
 		if err != nil {
 			return nil, err
@@ -814,10 +868,9 @@ func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, f
 			return info, nil
 		}
 		next := pi.end.NextPageToken
-		if seen[next] || page >= maxPages {
-			return nil, fmt.Errorf("%s: %w: the server repeated a page token (page %d); stopping an endless response", r.describe(), protocol.ErrProtocol, page)
+		if err := l.nextPage(next); err != nil {
+			return nil, err
 		}
-		seen[next] = true
 		if exp := info.MinURLExpiration(); !exp.IsZero() && !c.now().Before(exp) {
 			return nil, fmt.Errorf("%s: the file URLs of the first %d page(s) expired at %s before the next page was read: %w; retry, or ask for larger pages (maxFiles)",
 				r.describe(), page, exp.Format(time.RFC3339), protocol.ErrTruncated)
@@ -829,7 +882,7 @@ func (c *Client) streamPages(ctx context.Context, fetch func(pageToken string, f
 // readPage decodes one response page, applying the end-of-stream rules, and passes its items
 // to fn. On pages after the first (first != nil) the head protocol and metaData lines are
 // compared with the first page's and skipped.
-func (c *Client) readPage(resp *http.Response, r *request, page int, first *head, fn func(protocol.Item) error) (*pageInfo, error) {
+func (c *Client) readPage(resp *http.Response, l *listing, r *request, page int, first *head, fn func(protocol.Item) error) (*pageInfo, error) {
 	pi := &pageInfo{version: -1}
 	v, ok, err := versionHeader(resp)
 	if err != nil {
@@ -848,7 +901,8 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 	}
 	promised := c.caps.IncludeEndStreamAction && len(respCaps[protocol.CapIncludeEndStreamAction]) > 0 && respCaps[protocol.CapIncludeEndStreamAction][0] == "true"
 
-	dec := protocol.NewDecoder(resp.Body)
+	dec := protocol.NewDecoder(l.body(resp.Body))
+	dec.SetMaxLineBytes(c.limits.MaxLineBytes)
 	lastWasEnd := false
 	sawHeadProto := false
 	for {
@@ -860,6 +914,12 @@ func (c *Client) readPage(resp *http.Response, r *request, page int, first *head
 			var le *protocol.LineError
 			if errors.As(err, &le) {
 				return nil, fmt.Errorf("%s: %w", r.describe(), err)
+			}
+			if errors.Is(err, protocol.ErrLineTooLong) {
+				return nil, fmt.Errorf("%s: %w (Limits.MaxLineBytes raises the bound)", r.describe(), err)
+			}
+			if errors.Is(err, ErrResponseLimit) {
+				return nil, err
 			}
 			return nil, &midStreamError{err}
 		}

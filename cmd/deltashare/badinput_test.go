@@ -122,6 +122,45 @@ func TestFlagsOutOfRange(t *testing.T) {
 	assert.Contains(t, r.Err, "forever")
 }
 
+// TestFlagsOutOfRangeNegativeVersions: a negative table version (or row count hint) given on
+// the command line exits 2 with a message naming the flag; it used to be read as "latest" (or
+// "none"), since -1 is the flags' unset default. Nothing is asked of the server.
+func TestFlagsOutOfRangeNegativeVersions(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	env := demoEnv(t)
+	profile := env.ProfileFile(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.csv")
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"export", "demo.sales.orders", "-o", out, "--version", "-1"}, "--version -1"},
+		{[]string{"export", "demo.sales.orders", "-o", out, "--version", "-5"}, "--version -5"},
+		{[]string{"changes", "demo.sales.customers", "-o", out, "--starting-version", "0", "--ending-version", "-1"}, "--ending-version -1"},
+		{[]string{"changes", "demo.sales.customers", "-o", out, "--starting-version", "-1"}, "--starting-version -1"},
+		{[]string{"changes", "demo.sales.customers", "-o", out, "--starting-timestamp", "2025-01-06T09:00:00Z", "--ending-version", "-3"}, "--ending-version -3"},
+		{[]string{"head", "demo.sales.orders", "--version", "-1"}, "--version -1"},
+		{[]string{"count", "demo.sales.orders", "--version", "-1"}, "--version -1"},
+		{[]string{"files", "demo.sales.orders", "--version", "-1"}, "--version -1"},
+		{[]string{"files", "demo.sales.orders", "--limit-hint", "-1"}, "--limit-hint -1"},
+		{[]string{"metadata", "demo.sales.orders", "--version", "-1"}, "--version -1"},
+		{[]string{"schema", "demo.sales.orders", "--version", "-1"}, "--version -1"},
+	} {
+		before := len(env.Requests())
+		args := append([]string{tc.args[0], "-p", profile}, tc.args[1:]...)
+		r := run(t, "", args...)
+		assert.Equal(t, exitUsage, r.Code, "%v: %s", tc.args, r.Err)
+		assert.Contains(t, r.Err, tc.flag, "%v", tc.args)
+		assert.Empty(t, r.Out, "%v", tc.args)
+		assert.Len(t, env.Requests(), before, "%v: nothing asked of the server", tc.args)
+		assert.Empty(t, exporttest.DirEntries(t, dir), "%v wrote something", tc.args)
+	}
+	// Version 0 is a version, not "unset".
+	r := run(t, "", "count", "-p", profile, "demo.sales.orders", "--version", "0")
+	assert.Equal(t, exitOK, r.Code, r.Err)
+}
+
 func TestMalformedActivationLinks(t *testing.T) {
 	d := testDeps(t, storeDir(t))
 	activate := func(name, link string) result {

@@ -61,11 +61,12 @@ func parseChangesFlags(c *cli.Context) (o changesOptions, err error) {
 // changeRange reads the range flags: a start (a version or a time) and an optional end.
 func changeRange(c *cli.Context) (protocol.ChangesRequest, error) {
 	var req protocol.ChangesRequest
-	if v := c.Int64("starting-version"); v >= 0 {
-		req.StartingVersion = &v
+	var err error
+	if req.StartingVersion, err = versionFlag(c, "starting-version"); err != nil {
+		return req, err
 	}
-	if v := c.Int64("ending-version"); v >= 0 {
-		req.EndingVersion = &v
+	if req.EndingVersion, err = versionFlag(c, "ending-version"); err != nil {
+		return req, err
 	}
 	req.StartingTimestamp = c.String("starting-timestamp")
 	req.EndingTimestamp = c.String("ending-timestamp")

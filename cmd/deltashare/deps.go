@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/deltashare/deltashare/internal/redact"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/tokenmgr"
 	"github.com/deltashare/deltashare/tokenmgr/databricks"
@@ -52,7 +54,15 @@ func depsFrom(c *cli.Context) *deps {
 // action is the Action of a command: parse maps the flags and arguments to options, run does
 // the work with the command line's deps.
 func action[O any](parse func(*cli.Context) (O, error), run func(context.Context, O, *deps) error) cli.ActionFunc {
-	return func(c *cli.Context) error {
+	return func(c *cli.Context) (err error) {
+		// A panic is a bug, not a usage error: without this the process would exit 2 (Go's code
+		// for a panic), the usage code. Deferred clean-ups (temporary files, locks) have run by
+		// the time it is recovered here.
+		defer func() {
+			if v := recover(); v != nil {
+				err = withCode(exitError, fmt.Errorf("internal error (a bug in deltashare; please report it): %s", redact.Text(fmt.Sprint(v), 500)))
+			}
+		}()
 		o, err := parse(c)
 		if err != nil {
 			return err

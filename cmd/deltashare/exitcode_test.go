@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
 )
 
 // TestExitCodes: every exit code the README documents, from the real process (main and its
@@ -97,4 +98,21 @@ func TestExitCodes(t *testing.T) {
 	r := runCtx(t, ctx, "", "export", "-p", profile, "demo.sales.orders", "-o", filepath.Join(out, "o.csv"))
 	assert.Equal(t, exitInterrupted, r.Code, r.Err)
 	assert.Empty(t, exporttest.Files(t, out))
+}
+
+// TestExitCodeOfAPanic: a panic in a command (a bug) exits 1 with an internal-error message,
+// not 2 (Go's exit code for a panic, which is the usage code); the panic's text is cut and
+// cleaned of URL query strings. Panics while decoding a downloaded file are errors of their own
+// (TestExportFaultDamagedPage).
+func TestExitCodeOfAPanic(t *testing.T) {
+	act := action(func(*cli.Context) (int, error) { return 0, nil }, func(context.Context, int, *deps) error {
+		panic("boom at https://storage.example/f.parquet?sig=secret-signature")
+	})
+	app := &cli.App{Name: "x", Action: act}
+	err := app.RunContext(context.Background(), []string{"x"})
+	require.Error(t, err)
+	assert.Equal(t, exitError, exitCode(context.Background(), err))
+	assert.Contains(t, err.Error(), "internal error")
+	assert.Contains(t, err.Error(), "boom")
+	assert.NotContains(t, err.Error(), "secret-signature")
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -144,5 +146,46 @@ func TestInterruptRealBinary(t *testing.T) {
 			assert.Empty(t, exporttest.Files(t, tmp), "no spilled temporary file")
 			assert.Equal(t, []string{"marker"}, exporttest.Files(t, conf), "state untouched")
 		})
+	}
+}
+
+// TestExportFaultDamagedPage: a served data file with one flipped byte inside a compressed page
+// (snappy, zstd, gzip; dictionary or data page; same size) used to panic the process (exit 2,
+// temporary files left, and under sync the lock left for its whole lifetime). Now export and
+// sync exit 1 with a message naming the table, the file and the column, and leave no temporary
+// file and no lock; the directory of a failed sync holds no data.
+func TestExportFaultDamagedPage(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	for _, codec := range []compress.Compression{compress.Codecs.Snappy, compress.Codecs.Zstd, compress.Codecs.Gzip} {
+		for _, dict := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s dict=%v", codec, dict), func(t *testing.T) {
+				tbl := sharingtest.CompressedTable(t, codec)
+				sharingtest.DamagePage(t, filepath.Join(tbl, sharingtest.CompressedTableFile), "city", dict)
+				env := sharingtest.Start(t, sharingtest.Options{Tables: map[string]string{"s.d.damaged": tbl}, Token: faultTestToken})
+				profile := env.ProfileFile(t)
+
+				dir := t.TempDir()
+				r := run(t, "", "export", "-p", profile, "s.d.damaged", "-o", filepath.Join(dir, "out.csv"))
+				assert.Equal(t, exitError, r.Code, r.Err)
+				for _, m := range []string{"s.d.damaged", "data file", "column city", "damaged"} {
+					assert.Contains(t, r.Err, m)
+				}
+				assert.NotContains(t, r.Err, "panic")
+				assert.Empty(t, exporttest.DirEntries(t, dir), "no output, no temporary file")
+
+				dest := filepath.Join(t.TempDir(), "lake")
+				for range 2 { // the second run is not refused by a lock the first left
+					r = run(t, "", "sync", "-p", profile, "s.d.damaged", "-o", dest, "--format", "parquet")
+					assert.Equal(t, exitError, r.Code, r.Err)
+					assert.Contains(t, r.Err, "column city")
+					assert.NotContains(t, r.Err, "lock")
+				}
+				for _, f := range exporttest.Files(t, dest) {
+					assert.NotContains(t, f, ".lock", "lock left behind")
+					assert.NotContains(t, f, "tmp", "temporary file left behind")
+					assert.NotContains(t, f, "part-", "data of a failed run left behind")
+				}
+			})
+		}
 	}
 }

@@ -46,8 +46,8 @@ func parseFilesOptions(c *cli.Context) (o filesOptions, err error) {
 	if o.List.Version, o.List.Timestamp, err = timeTravelFlags(c); err != nil {
 		return o, err
 	}
-	if n := c.Int64("limit-hint"); n >= 0 {
-		o.List.LimitHint = &n
+	if o.List.LimitHint, err = countFlag(c, "limit-hint"); err != nil {
+		return o, err
 	}
 	o.List.Where = c.String("where")
 	return o, nil

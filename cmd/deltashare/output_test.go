@@ -162,7 +162,7 @@ func TestParseFlagErrors(t *testing.T) {
 		{"changes", []string{"demo.sales.customers", "-o", "c.xls", "--starting-version", "0"}, ".xls is no format"},
 		{"sync", []string{"demo.sales.customers"}, "-o (--out) is required"},
 		{"changes", []string{"demo.sales.customers", "-o", "-"}, "--starting-version V or --starting-timestamp T"},
-		{"changes", []string{"demo.sales.customers", "-o", "-", "--starting-version", "-7"}, "--starting-version V or --starting-timestamp T"},
+		{"changes", []string{"demo.sales.customers", "-o", "-", "--starting-version", "-7"}, "--starting-version -7: table versions start at 0"},
 		{"changes", []string{"demo.sales.customers", "-o", "-", "--starting-version", "1", "--starting-timestamp", "2025-01-07T09:00:00Z"}, "--starting-version V or --starting-timestamp T"},
 		{"changes", []string{"demo.sales.customers", "-o", "-", "--starting-version", "3", "--ending-version", "1"}, "--ending-version 1 is before --starting-version 3"},
 		{"changes", []string{"demo.sales.customers", "-o", "-", "--starting-version", "0", "--ending-version", "1", "--ending-timestamp", "2025-01-07T09:00:00Z"}, "not both"},

@@ -27,8 +27,8 @@ func (codec) Encode(dst, src []byte) []byte { return s2.EncodeSnappy(dst, src) }
 
 func (codec) EncodeLevel(dst, src []byte, _ int) []byte { return s2.EncodeSnappy(dst, src) }
 
-// Decode panics on corrupt input, as Arrow's own codecs do: Arrow's page reader recovers it
-// into an error.
+// Decode panics on corrupt input, as Arrow's own codecs do (the interface has no error):
+// Arrow's page reader does not recover it, its callers must (sharing/reader does).
 func (codec) Decode(dst, src []byte) []byte {
 	out, err := s2.Decode(dst, src)
 	if err != nil {

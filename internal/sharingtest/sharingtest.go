@@ -15,6 +15,8 @@
 // misbehave, add faultproxy rules to Env.Proxy. The server is the real one, mounted from
 // [server.Server.Handler] in an http.Server of this package (the recorder wraps it).
 //
+// CompressedTable and DamagePage write tables whose data files are damaged.
+//
 // Only tests import this package.
 package sharingtest
 

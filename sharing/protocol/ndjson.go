@@ -224,18 +224,38 @@ func unmarshalPart(data []byte, v any, what string) error {
 	return nil
 }
 
-// Decoder reads an NDJSON response one line at a time. Lines may be of any length (a file's
-// stats can run to megabytes); only the current line is held in memory.
+// DefaultMaxLineBytes bounds a response line unless a Decoder is told otherwise: a file line
+// with megabytes of statistics fits; a line that never ends does not.
+const DefaultMaxLineBytes = 64 << 20
+
+// ErrLineTooLong: a response line is longer than the decoder's limit (see
+// Decoder.SetMaxLineBytes). It wraps ErrProtocol.
+var ErrLineTooLong = fmt.Errorf("%w: response line too long", ErrProtocol)
+
+// Decoder reads an NDJSON response one line at a time. Lines may be long (a file's stats can
+// run to megabytes), up to a limit (DefaultMaxLineBytes); only the current line is held in
+// memory.
 type Decoder struct {
-	r    *bufio.Reader
-	buf  []byte
-	line int
-	err  error
+	r       *bufio.Reader
+	buf     []byte
+	line    int
+	err     error
+	maxLine int
 }
 
 // NewDecoder returns a decoder reading r.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 64<<10)}
+	return &Decoder{r: bufio.NewReaderSize(r, 64<<10), maxLine: DefaultMaxLineBytes}
+}
+
+// SetMaxLineBytes bounds the length of a line (its end of line excluded); n <= 0 restores
+// DefaultMaxLineBytes. A longer line ends the decoding with an error wrapping ErrLineTooLong,
+// having read at most n bytes of it.
+func (d *Decoder) SetMaxLineBytes(n int) {
+	if n <= 0 {
+		n = DefaultMaxLineBytes
+	}
+	d.maxLine = n
 }
 
 // Line returns the number of the last line read (1-based).
@@ -285,6 +305,10 @@ func (d *Decoder) readLine() ([]byte, error) {
 	for {
 		frag, err := d.r.ReadSlice('\n')
 		d.buf = append(d.buf, frag...)
+		if n := len(bytes.TrimRight(d.buf, "\r\n")); n > d.maxLine {
+			d.buf = d.buf[:0]
+			return nil, fmt.Errorf("response line %d is longer than %d bytes, the limit of a line (a server answering normally does not come near it): %w", d.line+1, d.maxLine, ErrLineTooLong)
+		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}

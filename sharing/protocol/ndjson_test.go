@@ -392,3 +392,33 @@ func TestEncoderShapes(t *testing.T) {
 func metaFor(id string) delta.Metadata {
 	return delta.Metadata{ID: id, Format: delta.Format{Provider: "parquet"}, SchemaString: "{}"}
 }
+
+// TestDecoderMaxLine: a line longer than the decoder's limit ends the decoding with
+// ErrLineTooLong (an ErrProtocol), naming the line; lines up to the limit decode.
+func TestDecoderMaxLine(t *testing.T) {
+	ok := `{"endStreamAction":{"refreshToken":"` + strings.Repeat("r", 100) + `"}}`
+	body := ok + "\n" + `{"endStreamAction":{"refreshToken":"` + strings.Repeat("r", 5000) + `"}}` + "\n"
+	d := NewDecoder(strings.NewReader(body))
+	d.SetMaxLineBytes(len(ok))
+	it, err := d.Next()
+	require.NoError(t, err)
+	require.NotNil(t, it.EndStream)
+	_, err = d.Next()
+	require.ErrorIs(t, err, ErrLineTooLong)
+	require.ErrorIs(t, err, ErrProtocol)
+	assert.Contains(t, err.Error(), "response line 2 is longer than")
+	_, again := d.Next()
+	assert.Equal(t, err, again, "the error sticks")
+
+	d = NewDecoder(strings.NewReader(body))
+	d.SetMaxLineBytes(0) // the default
+	n := 0
+	for {
+		if _, err := d.Next(); err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			break
+		}
+		n++
+	}
+	assert.Equal(t, 2, n)
+}

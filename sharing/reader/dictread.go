@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -174,6 +175,10 @@ func denseOf(mem memory.Allocator, d *array.Dictionary) (arrow.Array, error) {
 	out[0] = 0
 	for i, k := range ix {
 		if !nulls || idx.IsValid(i) {
+			if k < 0 || int(k) >= len(offs)-1 {
+				offBuf.Release()
+				return nil, fmt.Errorf("%w: dictionary index %d, the dictionary has %d values", ErrCorruptFile, k, len(offs)-1)
+			}
 			total += offs[k+1] - offs[k]
 		}
 		out[i+1] = total

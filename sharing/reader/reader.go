@@ -598,9 +598,9 @@ func (r *Reader) start() {
 		go func() {
 			defer r.wg.Done()
 			for s := range work {
-				err := r.readFile(r.ctx, s)
+				err := r.readFileGuarded(r.ctx, s)
 				if err != nil && r.ctx.Err() == nil {
-					err = fmt.Errorf("sharing: reading %s: %w", fileLabel(s.file), err)
+					err = fmt.Errorf("sharing: table %s: reading %s: %w", r.plan.table, fileLabel(s.file), err)
 					r.fail(err)
 					select {
 					case s.ch <- slotItem{err: err}:
@@ -611,6 +611,17 @@ func (r *Reader) start() {
 			}
 		}()
 	}
+}
+
+// readFileGuarded reads one file; a panic while reading it (in a decoder of the downloaded
+// bytes, most likely) fails this read with an error instead of ending the process.
+func (r *Reader) readFileGuarded(ctx context.Context, s *fileSlot) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = hint.New(r.workerPanic(v), corruptAdvice)
+		}
+	}()
+	return r.readFile(ctx, s)
 }
 
 func fileLabel(f protocol.File) string {

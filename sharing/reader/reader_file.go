@@ -239,23 +239,52 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		defer lf.cleanup()
 		src = lf.r
 	}
+	return r.decodeFile(ctx, s, f, dv, src, remote)
+}
+
+// decodeFile decodes data file f, downloaded (src) or read by byte ranges (remote), and sends
+// its records on s.ch. Damage to the file is an error (see corrupt.go), never a panic.
+func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, dv *delta.DeletedRows, src readerAtSeeker, remote bool) error {
+	p := r.plan
 	props := parquet.NewReaderProperties(p.mem)
 	// Stream column chunks through one buffer per column instead of copying each whole chunk
 	// twice (the unbuffered mode reads a chunk into a new slice, then wraps it in a buffered
 	// reader of the chunk's size): less memory held and far less memory cleared and copied.
 	props.BufferedStreamEnabled = true
 	props.BufferSize = readBufferSize
-	pf, err := file.NewParquetReader(src, file.WithReadProps(props))
+	size, err := src.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	var pf *file.Reader
+	err = decoding(func() (err error) {
+		pf, err = file.NewParquetReader(src, file.WithReadProps(props))
+		return err
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("not a readable Parquet file: %w", err)
+		if !remote && !errors.Is(err, ErrCorruptFile) {
+			err = fmt.Errorf("%w: %w", ErrCorruptFile, err)
+		}
+		return hint.New(fmt.Errorf("not a readable Parquet file: %w", err), corruptAdvice)
 	}
 	defer pf.Close()
+	dropArrowSchema(pf)
 	aprops := pqarrow.ArrowReadProperties{BatchSize: p.batch}
 	// Choosing dictionary columns reads dictionary pages: not worth extra requests.
-	dictCols := !remote && readDictColumns(pf, &aprops)
+	// A damaged dictionary page makes the choice fail: the columns are then read the usual way,
+	// and the damage fails the read only if a column read has it.
+	dictCols := false
+	if !remote {
+		if err := decoding(func() error { dictCols = readDictColumns(pf, &aprops); return nil }); err != nil {
+			aprops, dictCols = pqarrow.ArrowReadProperties{BatchSize: p.batch}, false
+		}
+	}
 	fr, err := pqarrow.NewFileReader(pf, aprops, p.mem)
 	if err != nil {
 		return fmt.Errorf("reading the Parquet schema: %w", err)
@@ -269,6 +298,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 
 	cols := make([]fileColumn, len(p.cols))
 	var leaves []int
+	names := map[int]string{} // leaf column → the logical name of its column
 	recCols := 0
 	byField := map[int]int{}
 	for i, c := range p.cols {
@@ -289,9 +319,14 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		if top[j].IsLeaf() {
 			d := sch.Column(top[j].ColIndex)
 			if d.PhysicalType() == parquet.Types.Int96 && d.MaxRepetitionLevel() == 0 {
-				ic, err := readInt96Column(pf, top[j].ColIndex)
+				var ic *int96Column
+				err := decoding(func() (err error) {
+					ic, err = readInt96Column(pf, top[j].ColIndex)
+					return err
+				})
 				if err != nil {
-					return fmt.Errorf("column %s: %w", c.name, err)
+					names[top[j].ColIndex] = c.name
+					return decodeError(pf, []int{top[j].ColIndex}, names, !remote, 0, err)
 				}
 				cols[i].int96 = ic
 				continue
@@ -304,7 +339,11 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		byField[j] = recCols
 		cols[i].recCol = recCols
 		recCols++
+		n := len(leaves)
 		leaves = appendLeaves(leaves, sch, j)
+		for _, l := range leaves[n:] {
+			names[l] = c.name
+		}
 	}
 
 	total := pf.NumRows()
@@ -313,23 +352,43 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		Next() bool
 		Record() arrow.Record
 		Err() error
+		Release()
 	}
 	if len(leaves) > 0 {
-		if dictCols && pf.NumRowGroups() > 1 {
-			rg, err := newRowGroupRecords(ctx, fr, leaves)
-			if err != nil {
-				return fmt.Errorf("reading columns: %w", err)
-			}
-			defer rg.Release()
-			rr = rg
-		} else {
-			r, err := fr.GetRecordReader(ctx, leaves, nil)
-			if err != nil {
-				return fmt.Errorf("reading columns: %w", err)
-			}
-			defer r.Release()
-			rr = r
+		if err := checkFooter(pf, size); err != nil {
+			return hint.New(err, corruptAdvice)
 		}
+		if !remote {
+			if l, rg, err := checkNestedPages(pf, leaves); err != nil {
+				if !errors.Is(err, ErrCorruptFile) {
+					err = fmt.Errorf("%w: %w", ErrCorruptFile, err)
+				}
+				return hint.New(fmt.Errorf("column %s, row group %d: %w", leafName(sch, l, names[l]), rg, err), corruptAdvice)
+			}
+		}
+		err := decoding(func() error {
+			if dictCols && pf.NumRowGroups() > 1 {
+				rg, err := newRowGroupRecords(ctx, fr, leaves)
+				if err != nil {
+					return err
+				}
+				rr = rg
+			} else {
+				r, err := fr.GetRecordReader(ctx, leaves, nil)
+				if err != nil {
+					return err
+				}
+				rr = r
+			}
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return decodeError(pf, leaves, names, !remote, 0, err)
+		}
+		defer func() { _ = decoding(func() error { rr.Release(); return nil }) }()
 		if got := rr.Schema().NumFields(); got != recCols {
 			return fmt.Errorf("internal error: %d columns asked from the Parquet reader, %d given (%v)", recCols, got, rr.Schema())
 		}
@@ -343,10 +402,21 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		var rec arrow.Record
 		n := min(p.batch, total-off)
 		if rr != nil {
-			if !rr.Next() {
-				if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-					return fmt.Errorf("decoding rows %d and on: %w", off, err)
+			var more bool
+			err := decoding(func() error {
+				more = rr.Next()
+				if err := rr.Err(); !more && err != nil && !errors.Is(err, io.EOF) {
+					return err
 				}
+				return nil
+			})
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return decodeError(pf, leaves, names, !remote, off, err)
+			}
+			if !more {
 				break
 			}
 			rec = rr.Record()
@@ -354,7 +424,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 			// The reader keeps the record: densify works on a reference of its own.
 			rec.Retain()
 			if rec, err = densify(p.mem, rec); err != nil {
-				return fmt.Errorf("decoding rows %d and on: %w", off, err)
+				return decodeError(pf, leaves, names, !remote, off, err)
 			}
 		}
 		if n == 0 {
@@ -401,7 +471,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		}
 	}
 	if off != total {
-		return fmt.Errorf("the file has %d rows in its footer and %d were decoded", total, off)
+		return hint.New(fmt.Errorf("%w: the file has %d rows in its footer and %d were decoded", ErrCorruptFile, total, off), corruptAdvice)
 	}
 	return nil
 }
