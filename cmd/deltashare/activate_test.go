@@ -409,3 +409,47 @@ func TestCheckArguments(t *testing.T) {
 	r = run(t, "", "check", "-p", profile, "--parallel", "0")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 }
+
+// TestActivateFailuresToldApart: a link cut short, an expired link, a used link and a host that
+// is not an activation service each say what happened (and exit 2 or 4), keep the name free,
+// and never print the link.
+func TestActivateFailuresToldApart(t *testing.T) {
+	credEnv(t)
+	srv := activationServer(t)
+	plain := demoEnv(t) // a sharing server without activation links
+
+	used := mintLink(t, srv, time.Hour)
+	r := run(t, "", "activate", used, "--name", "first", "-q", "--warn-expiry", "0")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	expired := mintLink(t, srv, time.Nanosecond)
+	whole := mintLink(t, srv, time.Hour)
+	cut := whole[:len(whole)-5]
+	elsewhere := plain.URL + "/delta_sharing/retrieve_config.html?" + linkCode(t, whole)
+
+	tr := &transcript{t: t}
+	tests := []struct {
+		name, link string
+		code       int
+		says       []string
+	}{
+		{"used", used, exitAuth, []string{"already used", "can be downloaded only once"}},
+		{"expired", expired, exitAuth, []string{"has expired", "activation link expired at"}},
+		{"cut short", cut, exitUsage, []string{"does not know this activation link", "incomplete", "check that the whole link was copied"}},
+		{"not an activation service", elsewhere, exitUsage, []string{"is not a Delta Sharing activation service", plain.URL}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tr.run("", "activate", tc.link, "--name", "again")
+			assert.Equal(t, tc.code, r.Code, r.Err)
+			for _, s := range tc.says {
+				assert.Contains(t, r.Err, s)
+			}
+			if tc.name != "used" {
+				assert.NotContains(t, r.Err, "already used", "only a used link says so")
+			}
+			r = tr.run("", "creds", "list")
+			assert.NotContains(t, r.Out, "again", "the name stays free")
+		})
+	}
+	tr.assertNoSecrets(linkCode(t, used), linkCode(t, expired), linkCode(t, whole), linkCode(t, cut))
+}

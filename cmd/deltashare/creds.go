@@ -30,14 +30,15 @@ func init() {
 //     expired activation link, credentials Databricks rejects (401) or that lack permission
 //     for the operation (403);
 //   - 2: nothing usable configured or a malformed argument: no Databricks credentials or host,
-//     an invalid credential name or activation link, a rotation that needs --old-id;
+//     an invalid credential name or activation link (malformed, cut short, or not pointing at
+//     an activation service), a rotation that needs --old-id;
 //   - 1: everything else (a rotation that failed and was rolled back, a name already taken,
 //     a credential file other users can read, ...).
 func mapTokenmgrErrors(err error) (int, bool) {
 	switch {
 	case errors.Is(err, databricks.ErrRotationFailed):
 		return exitError, true // rolled back; the cause (even a 401) is in the message
-	case errors.Is(err, tokenmgr.ErrActivationUsed),
+	case errors.Is(err, tokenmgr.ErrActivationUsed), errors.Is(err, tokenmgr.ErrActivationExpired),
 		errors.Is(err, databricks.ErrWorkspaceAuth),
 		errors.Is(err, databricks.ErrWorkspacePermission):
 		return exitAuth, true
@@ -45,6 +46,8 @@ func mapTokenmgrErrors(err error) (int, bool) {
 		errors.Is(err, databricks.ErrNoWorkspaceHost),
 		errors.Is(err, tokenmgr.ErrInvalidCredentialName),
 		errors.Is(err, tokenmgr.ErrInvalidActivationLink),
+		errors.Is(err, tokenmgr.ErrActivationLinkUnknown),
+		errors.Is(err, tokenmgr.ErrNotActivationEndpoint),
 		errors.Is(err, databricks.ErrOldTokenUnknown):
 		return exitUsage, true
 	}
