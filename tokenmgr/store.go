@@ -165,7 +165,8 @@ func DefaultStoreDir() (string, error) {
 }
 
 // OpenStore opens (creating if needed, mode 0700) the credential store in dir. A credentials
-// directory that other users can read is refused with the chmod command that fixes it.
+// directory that other users can read, or a store directory that they can write, is refused
+// with the chmod command that fixes it.
 func OpenStore(dir string) (*Store, error) {
 	const op = "open the credential store"
 	if strings.TrimSpace(dir) == "" {
@@ -181,10 +182,39 @@ func OpenStore(dir string) (*Store, error) {
 			return nil, newHintedStoreError(op, nil, fmt.Sprintf("%s: cannot create %s: %v; ", op, d, pathErrText(err)), "set {StoreDir} to a writable private directory", err)
 		}
 	}
+	if err := checkNotWritableByOthers(abs); err != nil {
+		return nil, err
+	}
 	if err := checkPrivate(s.credDir(), true); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkDirs checks the modes of the store's directories before anything is read.
+func (s *Store) checkDirs() error {
+	if err := checkNotWritableByOthers(s.dir); err != nil {
+		return err
+	}
+	return checkPrivate(s.credDir(), true)
+}
+
+// checkNotWritableByOthers refuses the store's top-level directory when its group or other
+// users may write it (they could swap the credentials directory). Reading is allowed there:
+// the credentials directory below is private.
+func checkNotWritableByOthers(dir string) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return newStoreError("open the credential store", nil, fmt.Sprintf("cannot read %s: %s", dir, pathErrText(err)), err)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	if perm := info.Mode().Perm(); perm&0o022 != 0 {
+		return newStoreError("open the credential store", ErrInsecurePermissions,
+			fmt.Sprintf("refusing to use credential store directory %s: its mode %04o lets other users change it; fix it with: chmod 700 %s", dir, perm, shellQuote(dir)), nil)
+	}
+	return nil
 }
 
 // Dir is the store's directory.
@@ -272,7 +302,8 @@ func (s *Store) Exists(name string) (bool, error) {
 // meta's Endpoint, ProfileType and Expiry are taken from the profile; Name is name; Created
 // defaults to now; State becomes active. Put never replaces an existing credential unless
 // overwrite is true (a pending entry of the same name counts as existing). The profile is
-// written before the metadata, and a pending link is removed last.
+// written before the metadata (whose new content is staged first), and a pending link is
+// removed last; a failure at any step leaves the store's entry as it was.
 func (s *Store) Put(name string, profileJSON []byte, meta Meta, overwrite bool) error {
 	mode := putNew
 	if overwrite {
@@ -313,13 +344,29 @@ func (s *Store) put(name string, profileJSON []byte, meta Meta, mode putMode) er
 			return existsError(name)
 		}
 	}
+	// The store must be left as before, or complete: the metadata is written to a staging
+	// file first (a full disk fails here, before anything visible changed), then the profile is
+	// put in place, then the staged metadata is renamed over the old one. If that last step
+	// fails, the profile is taken back.
+	staged := s.stagedMetaPath(key)
+	if err := s.writeFile(staged, append(mb, '\n'), false); err != nil {
+		return writeError("store credential "+name, s.metaPath(key), err)
+	}
+	defer os.Remove(staged) // gone after the rename; removed on every failure
+	oldProfile, oldErr := os.ReadFile(s.profilePath(key))
 	if err := s.writeFile(s.profilePath(key), profileJSON, mode != putReplace); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return existsError(name)
 		}
 		return writeError("store credential "+name, s.profilePath(key), err)
 	}
-	if err := s.writeFile(s.metaPath(key), append(mb, '\n'), false); err != nil {
+	if err := s.renameStaged(staged, s.metaPath(key)); err != nil {
+		if oldErr == nil {
+			_ = s.writeFile(s.profilePath(key), oldProfile, false)
+		} else {
+			_ = os.Remove(s.profilePath(key))
+		}
+		s.syncDir(s.credDir())
 		return writeError("store credential "+name, s.metaPath(key), err)
 	}
 	if err := removeIfExists(s.linkPath(key)); err != nil {
@@ -327,6 +374,22 @@ func (s *Store) put(name string, profileJSON []byte, meta Meta, mode putMode) er
 	}
 	s.syncDir(s.credDir())
 	return nil
+}
+
+// stagedMetaPath is where a credential's new metadata waits while its profile is written (a
+// hidden name that listing ignores).
+func (s *Store) stagedMetaPath(key string) string {
+	return filepath.Join(s.credDir(), "."+key+metaExt+".staged")
+}
+
+// renameStaged moves a staged file to its final name (the fault hook sees the final name).
+func (s *Store) renameStaged(staged, final string) error {
+	if s.fault != nil {
+		if err := s.fault("rename", final); err != nil {
+			return &fs.PathError{Op: "rename", Path: final, Err: err}
+		}
+	}
+	return os.Rename(staged, final)
 }
 
 func (s *Store) completeMeta(name string, p *sharing.Profile, meta Meta) Meta {
@@ -421,7 +484,7 @@ func (s *Store) Stat(name string) (Meta, error) {
 }
 
 func (s *Store) readMeta(key, name string) (Meta, error) {
-	if err := checkPrivate(s.credDir(), true); err != nil {
+	if err := s.checkDirs(); err != nil {
 		return Meta{}, err
 	}
 	data, err := s.readPrivate(s.metaPath(key))
@@ -501,7 +564,7 @@ func (s *Store) Get(name string) (*Credential, error) {
 
 // List returns every stored credential's metadata, sorted by name.
 func (s *Store) List() ([]Meta, error) {
-	if err := checkPrivate(s.credDir(), true); err != nil {
+	if err := s.checkDirs(); err != nil {
 		return nil, err
 	}
 	entries, err := os.ReadDir(s.credDir())
