@@ -453,3 +453,71 @@ func TestActivateFailuresToldApart(t *testing.T) {
 	}
 	tr.assertNoSecrets(linkCode(t, used), linkCode(t, expired), linkCode(t, whole), linkCode(t, cut))
 }
+
+// TestCheckCountsWhatUsersMean: columns include partition columns (top-level fields, not
+// leaves), files are the table's file count, and counts of one are singular.
+func TestCheckCountsWhatUsersMean(t *testing.T) {
+	credEnv(t)
+	env := demoEnv(t)
+	profile := env.ProfileFile(t)
+	cl := env.Client(t)
+	var want = map[string]int64{}
+	for _, name := range []string{"orders", "customers"} {
+		tb := protocol.Table{Share: "demo", Schema: "sales", Name: name}
+		md, err := cl.Metadata(t.Context(), tb, protocol.MetadataOptions{})
+		require.NoError(t, err)
+		require.NotNil(t, md.NumFiles)
+		want[tb.String()] = *md.NumFiles
+		schema, err := md.Metadata.Schema()
+		require.NoError(t, err)
+		want[tb.String()+" columns"] = int64(len(schema.Fields))
+	}
+
+	r := run(t, "", "check", "-p", profile, "--output", "json", "--warn-expiry", "0")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	var rep struct {
+		Tables []struct {
+			Table    protocol.Table `json:"table"`
+			Columns  int64          `json:"columns"`
+			NumFiles *int64         `json:"numFiles"`
+		} `json:"tables"`
+		ReadableTables int `json:"readableTables"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &rep))
+	require.Len(t, rep.Tables, 2)
+	assert.Equal(t, 2, rep.ReadableTables)
+	for _, tb := range rep.Tables {
+		require.NotNil(t, tb.NumFiles, tb.Table.String())
+		assert.Equal(t, want[tb.Table.String()], *tb.NumFiles, "the table's file count: %s", tb.Table)
+		assert.Equal(t, want[tb.Table.String()+" columns"], tb.Columns, tb.Table.String())
+	}
+	assert.NotContains(t, r.Out, "daysLeft")
+
+	r = run(t, "", "check", "-p", profile, "--warn-expiry", "0")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.NotRegexp(t, `\b1 (files|rows|columns|tables|schemas)\b`, r.Out)
+	assert.Contains(t, r.Out, "1 schema, 2 tables")
+	for _, tb := range rep.Tables {
+		assert.Contains(t, r.Out, fmt.Sprintf("%s: version", tb.Table))
+		assert.Contains(t, r.Out, tokenmgr.Plural(*tb.NumFiles, "file"))
+	}
+}
+
+// TestCheckNoTableReadableYet: a credential whose share holds no tables yet exits 3 and says
+// so, in text and JSON.
+func TestCheckNoTableReadableYet(t *testing.T) {
+	credEnv(t)
+	env := demoEnv(t, func(c *server.Config) {
+		c.Shares = []server.Share{{Name: "pending", Schemas: []server.Schema{{Name: "default"}}}}
+	})
+	profile := env.ProfileFile(t)
+	r := run(t, "", "check", "-p", profile)
+	assert.Equal(t, exitPartial, r.Code, r.Out+r.Err)
+	assert.Contains(t, r.Out, "Status:   empty: no table is readable yet")
+	assert.NotContains(t, r.Out, "Status:   ok")
+	assert.Contains(t, r.Err, "no table is readable yet: the 1 share holds no tables")
+	r = run(t, "", "check", "-p", profile, "--output", "json")
+	assert.Equal(t, exitPartial, r.Code, r.Err)
+	assert.Contains(t, r.Out, `"status": "empty"`)
+	assert.Contains(t, r.Out, `"exitCode": 3`)
+}
