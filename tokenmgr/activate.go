@@ -136,7 +136,7 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 			resumed = true
 			name = m.Name
 		default:
-			return nil, existsError(m.Name)
+			return nil, activationExistsError(m.Name)
 		}
 		res.Name = name
 	}

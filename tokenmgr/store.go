@@ -50,6 +50,8 @@ var (
 	// ErrCredentialNotSaved: an activated credential could not be stored; the error says where
 	// it was kept instead.
 	ErrCredentialNotSaved = errors.New("the activated credential could not be saved")
+	// ErrNoCredential: no credential was given and no default credential is set.
+	ErrNoCredential = errors.New("no credential given and no default credential set")
 )
 
 // File names inside the store.
@@ -59,6 +61,7 @@ const (
 	profileExt         = ".share"
 	metaExt            = ".meta.json"
 	linkExt            = ".link"
+	defaultFileName    = "default"
 	maxNameLen         = 64
 )
 
@@ -69,11 +72,14 @@ var credentialNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // State is a stored credential's state.
 type State string
 
-// Credential states. Expired is never stored: it is derived from the expiry when read.
+// Credential states. Expired and insecure are never stored: they are derived when read.
 const (
 	StatePending State = "pending" // activation link recorded, credential not downloaded yet
 	StateActive  State = "active"
 	StateExpired State = "expired"
+	// StateInsecure (derived, never stored): the profile file is readable or writable by other
+	// users, so it is refused until its mode is fixed (Meta.Problem says how).
+	StateInsecure State = "insecure"
 )
 
 // SourceKind says where a stored credential came from.
@@ -110,8 +116,11 @@ type Meta struct {
 	// Expiry is the bearer token's expiration time (zero: none known, or never).
 	Expiry time.Time `json:"expiry,omitzero"`
 	// State is pending or active on disk; reads report expired for an active credential whose
-	// expiry has passed.
+	// expiry has passed, and insecure for one whose profile file other users can read.
 	State State `json:"state"`
+	// Problem (derived when read, never stored) says why an insecure credential is refused and
+	// the command that fixes it.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Credential is a stored credential: its metadata, the parsed profile, the profile file's
@@ -257,7 +266,16 @@ func nameKey(name string) (string, error) {
 	return strings.ToLower(name), nil
 }
 
+// existsError is the error of storing (importing) under a taken name.
 func existsError(name string) error {
+	return newHintedStoreError("store the credential", ErrCredentialExists,
+		fmt.Sprintf("a credential named %q already exists (names ignore letter case): ", name),
+		fmt.Sprintf("choose another name, pass {Overwrite} to replace it, or remove it first ({tokenmgr.Store.Remove} %s)", name), nil)
+}
+
+// activationExistsError is the error of activating under a taken name (checked before the
+// one-time download, so nothing is replaced).
+func activationExistsError(name string) error {
 	return newHintedStoreError("store the credential", ErrCredentialExists,
 		fmt.Sprintf("a credential named %q already exists (names ignore letter case): ", name),
 		fmt.Sprintf("choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} %s)", name), nil)
@@ -404,6 +422,7 @@ func (s *Store) completeMeta(name string, p *sharing.Profile, meta Meta) Meta {
 		meta.Source.Kind = SourceImport
 	}
 	meta.State = StateActive
+	meta.Problem = ""
 	return meta
 }
 
@@ -415,6 +434,7 @@ func (s *Store) putPending(name string, link Sensitive, meta Meta) error {
 	}
 	meta.Name = name
 	meta.State = StatePending
+	meta.Problem = ""
 	if meta.Created.IsZero() {
 		meta.Created = s.now().UTC().Truncate(time.Second)
 	}
@@ -518,6 +538,11 @@ func (s *Store) readMeta(key, name string) (Meta, error) {
 		return Meta{}, err
 	}
 	m.State = s.deriveState(m)
+	if m.State != StatePending {
+		if err := checkPrivate(s.profilePath(key), false); errors.Is(err, ErrInsecurePermissions) {
+			m.State, m.Problem = StateInsecure, err.Error()
+		}
+	}
 	return m, nil
 }
 
@@ -619,6 +644,52 @@ func (s *Store) Remove(name string) error {
 		}
 	}
 	s.syncDir(s.credDir())
+	if def, err := s.Default(); err == nil && strings.EqualFold(def, name) {
+		return s.ClearDefault()
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// The default credential: used when no credential is given (see [Store.ResolveProfile]).
+
+func (s *Store) defaultPath() string { return filepath.Join(s.dir, defaultFileName) }
+
+// SetDefault makes the stored credential name (in any letter case; it must exist) the default.
+func (s *Store) SetDefault(name string) error {
+	m, err := s.Stat(name)
+	if err != nil {
+		return err
+	}
+	if err := s.writeFile(s.defaultPath(), []byte(m.Name+"\n"), false); err != nil {
+		return writeError("set the default credential", s.defaultPath(), err)
+	}
+	return nil
+}
+
+// Default returns the default credential's name ("" when none is set).
+func (s *Store) Default() (string, error) {
+	data, err := s.readPrivate(s.defaultPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	name := strings.TrimSpace(string(data))
+	if ValidateCredentialName(name) != nil {
+		return "", newStoreError("read the default credential", nil,
+			fmt.Sprintf("the default credential file %s is damaged; set the default again, or remove the file", s.defaultPath()), nil)
+	}
+	return name, nil
+}
+
+// ClearDefault unsets the default credential (no error when none is set).
+func (s *Store) ClearDefault() error {
+	if err := removeIfExists(s.defaultPath()); err != nil {
+		return newStoreError("unset the default credential", nil, fmt.Sprintf("cannot remove %s: %s", s.defaultPath(), pathErrText(err)), err)
+	}
+	s.syncDir(s.dir)
 	return nil
 }
 
@@ -668,9 +739,25 @@ func (s *Store) Export(name, outPath string, overwrite bool) error {
 // works wherever a profile file does. "-", "env:NAME", inline JSON and paths of existing files
 // are read by sharing.LoadProfileWith with opts (its Stdin and LookupEnv: this package reads no
 // environment itself); otherwise, if ref is the name of a stored credential, that credential is
-// used. s may be nil (no store: LoadProfileWith only).
+// used. An empty ref means the default credential ([Store.SetDefault]); with none set the
+// error matches ErrNoCredential. s may be nil (no store: LoadProfileWith only).
 func (s *Store) ResolveProfile(ref string, opts sharing.LoadProfileOptions) (*sharing.Profile, error) {
 	trimmed := strings.TrimSpace(ref)
+	if s != nil && trimmed == "" {
+		def, err := s.Default()
+		if err != nil {
+			return nil, err
+		}
+		if def == "" {
+			return nil, newHintedStoreError("load the profile", ErrNoCredential, "no credential given and no default credential set: ",
+				"give one ({Profile}), or set a default ({tokenmgr.Store.SetDefault} NAME); {tokenmgr.Store.List} shows the stored credentials, {tokenmgr.Activate} LINK adds one", nil)
+		}
+		c, err := s.Get(def)
+		if err != nil {
+			return nil, fmt.Errorf("the default credential %s: %w", def, err)
+		}
+		return c.Profile, nil
+	}
 	if s == nil || trimmed == "" || trimmed == "-" || strings.HasPrefix(trimmed, "env:") || strings.HasPrefix(trimmed, "{") {
 		return sharing.LoadProfileWith(ref, opts)
 	}

@@ -147,7 +147,7 @@ func TestStorePutNeverOverwrites(t *testing.T) {
 	for _, name := range []string{"prod", "PROD", "Prod"} {
 		err := s.Put(name, second, Meta{}, false)
 		require.ErrorIs(t, err, ErrCredentialExists, name)
-		assertAdvice(t, err, "choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} ")
+		assertAdvice(t, err, "choose another name, pass {Overwrite} to replace it, or remove it first ({tokenmgr.Store.Remove} ")
 		assertNoSecret(t, err, "token-one-abcdef", "token-two-abcdef")
 	}
 	c, err := s.Get("prod")
@@ -386,4 +386,62 @@ func TestStoreReplaceDiskFullKeepsOldCredential(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestStoreListShowsInsecureProfile: a profile file other users can read is listed as
+// insecure (with the chmod that fixes it), not active, since reading it is refused.
+func TestStoreListShowsInsecureProfile(t *testing.T) {
+	skipOnWindows(t)
+	s := newTestStore(t)
+	require.NoError(t, s.Put("prod", testProfileJSON("https://x.example.com/ds", storeTestToken, ""), Meta{}, false))
+	require.NoError(t, os.Chmod(s.profilePath("prod"), 0o644))
+	metas, err := s.List()
+	require.NoError(t, err)
+	require.Len(t, metas, 1)
+	assert.Equal(t, StateInsecure, metas[0].State)
+	assert.Contains(t, metas[0].Problem, "chmod 600 "+s.profilePath("prod"))
+	_, err = s.Get("prod")
+	assert.ErrorIs(t, err, ErrInsecurePermissions, "the state matches what reading does")
+
+	require.NoError(t, os.Chmod(s.profilePath("prod"), 0o600))
+	m, err := s.Stat("prod")
+	require.NoError(t, err)
+	assert.Equal(t, StateActive, m.State)
+	assert.Empty(t, m.Problem)
+	raw, err := os.ReadFile(s.metaPath("prod"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), "problem", "derived, never stored")
+}
+
+func TestStoreDefaultCredential(t *testing.T) {
+	s := newTestStore(t)
+	_, err := s.ResolveProfile("", sharing.LoadProfileOptions{})
+	require.ErrorIs(t, err, ErrNoCredential)
+	assertAdvice(t, err, "give one ({Profile}), or set a default ({tokenmgr.Store.SetDefault} NAME)")
+
+	def, err := s.Default()
+	require.NoError(t, err)
+	assert.Empty(t, def)
+	assert.ErrorIs(t, s.SetDefault("nope"), ErrCredentialNotFound)
+
+	require.NoError(t, s.Put("Prod", testProfileJSON("https://x.example.com/ds", storeTestToken, ""), Meta{}, false))
+	require.NoError(t, s.SetDefault("PROD"))
+	def, err = s.Default()
+	require.NoError(t, err)
+	assert.Equal(t, "Prod", def, "the name as stored")
+	info, err := os.Stat(filepath.Join(s.Dir(), "default"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	p, err := s.ResolveProfile("", sharing.LoadProfileOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, storeTestToken, p.BearerToken)
+	metas, err := s.List()
+	require.NoError(t, err)
+	assert.Len(t, metas, 1, "the default file is not a credential")
+
+	require.NoError(t, s.Remove("prod"))
+	def, err = s.Default()
+	require.NoError(t, err)
+	assert.Empty(t, def, "removing the default credential unsets it")
+	require.NoError(t, s.ClearDefault())
 }

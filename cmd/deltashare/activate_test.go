@@ -387,7 +387,7 @@ func TestParseCheckOptions(t *testing.T) {
 		{name: "profile in the tables", args: []string{"check", "/p/a.share#demo.sales.orders", "/p/a.share#demo.sales.customers"},
 			want: checkOptions{Profile: "/p/a.share", accessCheck: accessCheck{Tables: []protocol.Table{ordersTable, customers}, WarnExpiry: 7 * 24 * time.Hour, Parallel: 4, Output: "text"}}},
 		{name: "profile from the environment", args: []string{"check"}, env: map[string]string{"DELTASHARE_PROFILE": "env.share"}, want: checkOptions{Profile: "env.share", accessCheck: defaultCheck()}},
-		{name: "no credential", args: []string{"check"}, code: exitUsage, msg: "no credential given"},
+		{name: "no credential: the default one", args: []string{"check"}, want: checkOptions{accessCheck: defaultCheck()}},
 		{name: "warn-expiry not a duration", args: []string{"check", "-p", "x", "--warn-expiry", "soon"}, code: exitUsage, msg: "--warn-expiry"},
 		{name: "warn-expiry negative", args: []string{"check", "-p", "x", "--warn-expiry", "-1d"}, code: exitUsage, msg: "--warn-expiry"},
 		{name: "warn-expiry forever", args: []string{"check", "-p", "x", "--warn-expiry", "forever"}, code: exitUsage, msg: "forever"},

@@ -51,13 +51,17 @@ func runCredsShow(_ context.Context, o credsShowOptions, d *deps) error {
 		return err
 	}
 	now := d.Now()
-	cj := credJSON{Meta: m, ExpiresIn: credExpiresIn(now, m)}
+	def, err := store.Default()
+	if err != nil {
+		return err
+	}
+	cj := newCredJSON(now, m, def != "" && strings.EqualFold(def, m.Name))
 	if m.State != tokenmgr.StatePending {
 		cred, err := store.Get(o.Name)
 		if err != nil {
 			return err
 		}
-		cj.Meta, cj.Path = cred.Meta, cred.Path
+		cj.Path = cred.Path
 		if cj.Profile, err = redactedProfileJSON(cred.Profile); err != nil {
 			return err
 		}
@@ -72,6 +76,9 @@ func runCredsShow(_ context.Context, o credsShowOptions, d *deps) error {
 // its file and redacted profile.
 func printCred(out io.Writer, m tokenmgr.Meta, cj credJSON, now time.Time) error {
 	fmt.Fprintf(out, "name:      %s\n", m.Name)
+	if cj.Default {
+		fmt.Fprintf(out, "default:   yes (used when no -p is given)\n")
+	}
 	fmt.Fprintf(out, "state:     %s\n", m.State)
 	fmt.Fprintf(out, "endpoint:  %s\n", orDash(m.Endpoint))
 	if m.ProfileType != "" {
