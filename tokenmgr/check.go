@@ -517,7 +517,7 @@ var urlQueryStrip = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#"'<>]*)
 func scrubText(s string, p *sharing.Profile) string {
 	s = urlQueryStrip.ReplaceAllString(s, "$1")
 	if p != nil {
-		s = secret.Redact(s, p.BearerToken, p.ClientSecret)
+		s = secret.Redact(s, p.BearerToken, p.ClientSecret, p.Password)
 	}
 	return s
 }

@@ -23,7 +23,7 @@ type credsShowOptions struct {
 func credsShowCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "show",
-		Usage:     "show a stored credential: metadata and profile (token and client secret redacted)",
+		Usage:     "show a stored credential: metadata and profile (token, client secret and password redacted)",
 		ArgsUsage: "NAME",
 		Flags:     []cli.Flag{outputFlag, configDirFlag},
 		Action:    action(parseCredsShowOptions, runCredsShow),
@@ -109,8 +109,9 @@ func printCred(out io.Writer, m tokenmgr.Meta, cj credJSON, now time.Time) error
 	return nil
 }
 
-// redactedProfileJSON is the profile file JSON with the bearer token and client secret
-// replaced by "[redacted]".
+// redactedProfileJSON is the profile file JSON with the bearer token, client secret and
+// password replaced by "[redacted]" (a JWT bearer profile holds no secret: its key stays in
+// the file it names).
 func redactedProfileJSON(p *sharing.Profile) (json.RawMessage, error) {
 	q := *p
 	if q.BearerToken != "" {
@@ -118,6 +119,9 @@ func redactedProfileJSON(p *sharing.Profile) (json.RawMessage, error) {
 	}
 	if q.ClientSecret != "" {
 		q.ClientSecret = "[redacted]"
+	}
+	if q.Password != "" {
+		q.Password = "[redacted]"
 	}
 	return json.Marshal(q)
 }
