@@ -106,7 +106,7 @@ type activatedJSON struct {
 	Path     string    `json:"path"`
 	Out      string    `json:"out,omitempty"`
 	Endpoint string    `json:"endpoint"`
-	Expiry   time.Time `json:"expiry,omitzero"`
+	Expiry   time.Time `json:"expirationTime,omitzero"`
 }
 
 // runActivate activates, stores, and checks the new credential.
