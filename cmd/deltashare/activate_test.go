@@ -349,7 +349,7 @@ func TestActivateExitCodeFollowsCheck(t *testing.T) {
 }
 
 func TestActivationOnlyCopyIsPrinted(t *testing.T) {
-	credEnv(t)
+	storeDir := credEnv(t)
 	srv := activationServer(t)
 	link := mintLink(t, srv, time.Hour)
 	host, code, err := tokenmgr.ParseActivationLink(link)
@@ -360,7 +360,7 @@ func TestActivationOnlyCopyIsPrinted(t *testing.T) {
 
 	// Nothing written anywhere: the profile goes to stdout, a note to stderr, exit 1.
 	var out, errb bytes.Buffer
-	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred}, notSaved, &streams{Out: &out, Err: &errb})
+	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred}, notSaved, &streams{Out: &out, Err: &errb}, storeDir)
 	assert.Equal(t, exitError, exitCode(context.Background(), err))
 	p, perr := sharing.ParseProfile(out.Bytes())
 	require.NoError(t, perr, "stdout is the profile JSON")
@@ -371,10 +371,17 @@ func TestActivationOnlyCopyIsPrinted(t *testing.T) {
 	// Kept in a recovery file: not printed (the error names the file).
 	out.Reset()
 	errb.Reset()
-	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred, RecoveryPath: "/r/x.share"}, notSaved, &streams{Out: &out, Err: &errb})
+	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred, RecoveryPath: "/r/x.share"}, notSaved, &streams{Out: &out, Err: &errb}, storeDir)
 	assert.Equal(t, exitError, exitCode(context.Background(), err))
 	assert.Empty(t, out.String())
 	assert.Empty(t, errb.String())
+	assert.NotContains(t, err.Error(), "--config-dir", "the import finds the same store by itself")
+
+	// Another store (--config-dir): the advised import needs it too.
+	other := filepath.Join(t.TempDir(), "other store")
+	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred, RecoveryPath: "/r/x.share"}, notSaved, &streams{Out: &out, Err: &errb}, other)
+	assert.Contains(t, err.Error(), "add --config-dir '"+other+"' to that creds import command")
+	assert.ErrorIs(t, err, tokenmgr.ErrCredentialNotSaved)
 }
 
 func TestParseCheckOptions(t *testing.T) {
