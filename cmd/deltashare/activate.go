@@ -51,7 +51,8 @@ a recovery file (named in the error, mode 0600) to import with deltashare creds 
 
 LINK - reads the link from standard input (keeps it out of shell history and process lists).
 A bare activation CODE needs --host. A used or expired link exits 4: ask the data provider for
-a new one. The link, the code and the token are never printed.`,
+a new one. A link cut short when copied (the service does not know its code), or one whose host
+is not an activation service, exits 2. The link, the code and the token are never printed.`,
 		Flags: []cli.Flag{outputFlag, configDirFlag, quietFlag, warnExpiryFlag, checkParallelFlag,
 			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Usage: "store the credential under this name (default: from the link's host)"},
 			&cli.StringFlag{Name: "out", Usage: "also write the profile file here (0600; must not exist)"},
