@@ -2,6 +2,7 @@ package sharing
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -107,9 +108,36 @@ func newTokenSource(p *Profile, hc *http.Client, refreshMargin time.Duration, no
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
 		src := &oauthSource{src: cfg.TokenSource(ctx), endpoint: p.TokenEndpoint}
 		return oauth2.ReuseTokenSourceWithExpiry(nil, src, refreshMargin), nil
+	case ProfileTypeBasic:
+		if err := checkBasicEndpoint(p.Endpoint); err != nil {
+			return nil, err
+		}
+		if p.Username == "" || p.Password == "" {
+			return nil, profileErr(`a "basic" profile needs "username" and "password"`)
+		}
+		creds := base64.StdEncoding.EncodeToString([]byte(p.Username + ":" + p.Password))
+		tok := (&oauth2.Token{AccessToken: creds, TokenType: "Basic"}).WithExtra(map[string]any{basicMarker: true})
+		return oauth2.StaticTokenSource(tok), nil
+	case ProfileTypeOAuthJWTBearer:
+		if hc == nil {
+			hc = http.DefaultClient
+		}
+		if refreshMargin <= 0 {
+			refreshMargin = DefaultTokenRefreshMargin
+		}
+		signer, err := loadJWTSigner(p.PrivateKeyFile, p.Algorithm)
+		if err != nil {
+			return nil, err
+		}
+		js := &jwtBearerSource{p: p, signer: signer, hc: hc, now: now}
+		return oauth2.ReuseTokenSourceWithExpiry(nil, &oauthSource{src: js, endpoint: p.TokenEndpoint}, refreshMargin), nil
 	}
 	return nil, profileErr("profile type %q is not supported (%s)", p.Type, supportedProfiles)
 }
+
+// basicMarker marks the token of a basic profile: its AccessToken is sent as Basic
+// credentials, not as a bearer token.
+const basicMarker = "deltashare-basic-credentials"
 
 // authTransport adds the Authorization header to requests for the sharing endpoint's host (and
 // only those: pre-signed file URLs must go out without it).
@@ -132,6 +160,10 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	r2 := req.Clone(req.Context())
-	r2.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if basic, _ := tok.Extra(basicMarker).(bool); basic {
+		r2.Header.Set("Authorization", "Basic "+tok.AccessToken)
+	} else {
+		r2.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	}
 	return t.base.RoundTrip(r2)
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,16 +24,28 @@ import (
 const (
 	ProfileTypeBearerToken            = "bearer_token"
 	ProfileTypeOAuthClientCredentials = "oauth_client_credentials"
+	// ProfileTypeBasic is HTTP basic authentication (username and password), sent only over
+	// HTTPS or to a loopback host.
+	ProfileTypeBasic = "basic"
+	// ProfileTypeOAuthJWTBearer is the OAuth JWT bearer grant (RFC 7523): an assertion signed
+	// with a private key is exchanged at the token endpoint for an access token.
+	ProfileTypeOAuthJWTBearer = "oauth_jwt_bearer_private_key_jwt"
 )
+
+// DefaultJWTAlgorithm is the signing algorithm of a JWT bearer profile that names none.
+const DefaultJWTAlgorithm = "RS256"
 
 // MaxProfileSize bounds the size of a profile read by [LoadProfile] and [ParseProfile].
 const MaxProfileSize = 1 << 20
 
 // Profile is a recipient's credential for one Delta Sharing server: the profile file of format
-// version 1 (endpoint and bearer token) or 2 (type bearer_token, or type
-// oauth_client_credentials with a token endpoint, client id and secret).
+// version 1 (endpoint and bearer token) or 2 (type bearer_token; type oauth_client_credentials
+// with a token endpoint, client id and secret; type basic with a username and password; type
+// oauth_jwt_bearer_private_key_jwt with an "auth" object naming a token endpoint, issuer, client
+// id, audience and a private key file), read as the Python connector reads them.
 //
-// String, GoString, Format and LogValue never show the bearer token or the client secret.
+// String, GoString, Format and LogValue never show the bearer token, the client secret or the
+// password (the private key is never read into a Profile: only its file's path is kept).
 // MarshalJSON writes the profile file format, secrets included: it is how a credential is stored.
 type Profile struct {
 	// ShareCredentialsVersion is 1 or 2.
@@ -52,6 +66,21 @@ type Profile struct {
 	ClientID      string
 	ClientSecret  string
 	Scope         string
+
+	// Username and Password for basic.
+	Username string
+	Password string
+
+	// For oauth_jwt_bearer_private_key_jwt, besides TokenEndpoint, ClientID and Scope (all from
+	// the "auth" object): Issuer (the assertion's "aud": the authorization server), Audience
+	// (sent as the "resource" claim), and the signing key: PrivateKeyFile (a PEM file),
+	// KeyID (the "kid" header, optional) and Algorithm (RS256, RS384, RS512, PS256, PS384,
+	// PS512, ES256, ES384 or ES512; default RS256).
+	Issuer         string
+	Audience       string
+	PrivateKeyFile string
+	KeyID          string
+	Algorithm      string
 }
 
 // profileFile is the JSON shape of a profile file.
@@ -65,13 +94,30 @@ type profileFile struct {
 	ClientID                *string         `json:"clientId"`
 	ClientSecret            *string         `json:"clientSecret"`
 	Scope                   *string         `json:"scope"`
+	Username                *string         `json:"username"`
+	Password                *string         `json:"password"`
+	Auth                    *authFile       `json:"auth"`
+}
+
+// authFile is the "auth" object of a JWT bearer profile.
+type authFile struct {
+	TokenEndpoint *string `json:"tokenEndpoint"`
+	Issuer        *string `json:"issuer"`
+	ClientID      *string `json:"clientId"`
+	Audience      *string `json:"audience"`
+	Scope         *string `json:"scope"`
+	PrivateKey    *struct {
+		PrivateKeyFile *string `json:"privateKeyFile"`
+		KeyID          *string `json:"keyId"`
+		Algorithm      *string `json:"algorithm"`
+	} `json:"privateKey"`
 }
 
 func profileErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{protocol.ErrInvalidProfile}, args...)...)
 }
 
-const supportedProfiles = `supported: shareCredentialsVersion 1, or 2 with type "bearer_token" or "oauth_client_credentials"`
+const supportedProfiles = `supported: shareCredentialsVersion 1, or 2 with type "bearer_token", "oauth_client_credentials", "basic" or "oauth_jwt_bearer_private_key_jwt"`
 
 // ParseProfile parses a profile file's JSON. Errors name the missing or wrong field and never
 // include the file's content.
@@ -103,10 +149,10 @@ func ParseProfile(data []byte) (*Profile, error) {
 		}
 	case 2:
 		if f.Type == nil || *f.Type == "" {
-			return nil, profileErr(`field "type" is missing; shareCredentialsVersion 2 needs type "bearer_token" or "oauth_client_credentials"`)
+			return nil, profileErr(`field "type" is missing; shareCredentialsVersion 2 needs type "bearer_token", "oauth_client_credentials", "basic" or "oauth_jwt_bearer_private_key_jwt"`)
 		}
 		switch *f.Type {
-		case ProfileTypeBearerToken, ProfileTypeOAuthClientCredentials:
+		case ProfileTypeBearerToken, ProfileTypeOAuthClientCredentials, ProfileTypeBasic, ProfileTypeOAuthJWTBearer:
 			p.Type = *f.Type
 		default:
 			return nil, profileErr(`profile type %q is not supported (%s); ask the data provider for a bearer token or OAuth client credentials profile`, redact.Text(*f.Type, 64), supportedProfiles)
@@ -151,8 +197,96 @@ func ParseProfile(data []byte) (*Profile, error) {
 		if f.Scope != nil {
 			p.Scope = strings.TrimSpace(*f.Scope)
 		}
+	case ProfileTypeBasic:
+		if err := checkBasicEndpoint(p.Endpoint); err != nil {
+			return nil, err
+		}
+		if f.Username == nil || strings.TrimSpace(*f.Username) == "" {
+			return nil, profileErr(`field "username" is missing or empty`)
+		}
+		p.Username = *f.Username
+		if f.Password == nil || *f.Password == "" {
+			return nil, profileErr(`field "password" is missing or empty`)
+		}
+		p.Password = *f.Password
+	case ProfileTypeOAuthJWTBearer:
+		if err := parseJWTAuth(p, f.Auth); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
+}
+
+// checkBasicEndpoint refuses to send a password in clear text: basic profiles need an https
+// endpoint, or http to a loopback host.
+func checkBasicEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return profileErr(`field "endpoint" must be an http or https URL`)
+	}
+	if u.Scheme == "https" || isLoopbackHost(u.Hostname()) {
+		return nil
+	}
+	return profileErr(`a "basic" profile sends its password with every request, so its "endpoint" must use https (plain http is allowed only for a loopback host)`)
+}
+
+func isLoopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// jwtAlgorithms are the signing algorithms of JWT bearer profiles.
+var jwtAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+
+// parseJWTAuth reads the "auth" object of a JWT bearer profile into p.
+func parseJWTAuth(p *Profile, a *authFile) error {
+	if a == nil {
+		return profileErr(`field "auth" is missing: type "oauth_jwt_bearer_private_key_jwt" needs an "auth" object with tokenEndpoint, issuer, clientId, audience and privateKey`)
+	}
+	te, err := requireURL(a.TokenEndpoint, "auth.tokenEndpoint")
+	if err != nil {
+		return err
+	}
+	p.TokenEndpoint = te
+	required := func(v *string, field string) (string, error) {
+		if v == nil || strings.TrimSpace(*v) == "" {
+			return "", profileErr("field %q is missing or empty", field)
+		}
+		return strings.TrimSpace(*v), nil
+	}
+	if p.Issuer, err = required(a.Issuer, "auth.issuer"); err != nil {
+		return err
+	}
+	if p.ClientID, err = required(a.ClientID, "auth.clientId"); err != nil {
+		return err
+	}
+	if p.Audience, err = required(a.Audience, "auth.audience"); err != nil {
+		return err
+	}
+	if a.Scope != nil {
+		p.Scope = strings.TrimSpace(*a.Scope)
+	}
+	if a.PrivateKey == nil {
+		return profileErr(`field "auth.privateKey" is missing: it needs "privateKeyFile" (a PEM file), and optionally "keyId" and "algorithm"`)
+	}
+	if p.PrivateKeyFile, err = required(a.PrivateKey.PrivateKeyFile, "auth.privateKey.privateKeyFile"); err != nil {
+		return err
+	}
+	if a.PrivateKey.KeyID != nil {
+		p.KeyID = strings.TrimSpace(*a.PrivateKey.KeyID)
+	}
+	p.Algorithm = DefaultJWTAlgorithm
+	if a.PrivateKey.Algorithm != nil && strings.TrimSpace(*a.PrivateKey.Algorithm) != "" {
+		alg := strings.ToUpper(strings.TrimSpace(*a.PrivateKey.Algorithm))
+		if !slices.Contains(jwtAlgorithms, alg) {
+			return profileErr("field %q: algorithm %q is not supported (use one of %s)", "auth.privateKey.algorithm", redact.Text(alg, 16), strings.Join(jwtAlgorithms, ", "))
+		}
+		p.Algorithm = alg
+	}
+	return nil
 }
 
 func parseVersionNumber(raw json.RawMessage) (int, error) {
@@ -316,6 +450,9 @@ func (p Profile) MarshalJSON() ([]byte, error) {
 		ClientID                string `json:"clientId,omitempty"`
 		ClientSecret            string `json:"clientSecret,omitempty"`
 		Scope                   string `json:"scope,omitempty"`
+		Username                string `json:"username,omitempty"`
+		Password                string `json:"password,omitempty"`
+		Auth                    any    `json:"auth,omitempty"`
 	}
 	out := v1{
 		ShareCredentialsVersion: p.ShareCredentialsVersion,
@@ -325,6 +462,26 @@ func (p Profile) MarshalJSON() ([]byte, error) {
 		ClientID:                p.ClientID,
 		ClientSecret:            p.ClientSecret,
 		Scope:                   p.Scope,
+		Username:                p.Username,
+		Password:                p.Password,
+	}
+	if p.Type == ProfileTypeOAuthJWTBearer {
+		type key struct {
+			PrivateKeyFile string `json:"privateKeyFile"`
+			KeyID          string `json:"keyId,omitempty"`
+			Algorithm      string `json:"algorithm,omitempty"`
+		}
+		type auth struct {
+			TokenEndpoint string `json:"tokenEndpoint"`
+			Issuer        string `json:"issuer"`
+			ClientID      string `json:"clientId"`
+			Audience      string `json:"audience"`
+			Scope         string `json:"scope,omitempty"`
+			PrivateKey    key    `json:"privateKey"`
+		}
+		out.Auth = auth{TokenEndpoint: p.TokenEndpoint, Issuer: p.Issuer, ClientID: p.ClientID, Audience: p.Audience, Scope: p.Scope,
+			PrivateKey: key{PrivateKeyFile: p.PrivateKeyFile, KeyID: p.KeyID, Algorithm: p.Algorithm}}
+		out.TokenEndpoint, out.ClientID, out.Scope = "", "", ""
 	}
 	if p.ShareCredentialsVersion != 1 {
 		out.Type = p.Type
@@ -352,6 +509,14 @@ func (p Profile) String() string {
 	switch p.Type {
 	case ProfileTypeOAuthClientCredentials:
 		fmt.Fprintf(&b, " tokenEndpoint=%s clientId=%s clientSecret=%s", redact.URL(p.TokenEndpoint), p.ClientID, redacted(p.ClientSecret))
+		if p.Scope != "" {
+			fmt.Fprintf(&b, " scope=%q", p.Scope)
+		}
+	case ProfileTypeBasic:
+		fmt.Fprintf(&b, " username=%s password=%s", p.Username, redacted(p.Password))
+	case ProfileTypeOAuthJWTBearer:
+		fmt.Fprintf(&b, " tokenEndpoint=%s issuer=%s clientId=%s audience=%s privateKeyFile=%s keyId=%s algorithm=%s",
+			redact.URL(p.TokenEndpoint), p.Issuer, p.ClientID, p.Audience, p.PrivateKeyFile, p.KeyID, p.Algorithm)
 		if p.Scope != "" {
 			fmt.Fprintf(&b, " scope=%q", p.Scope)
 		}

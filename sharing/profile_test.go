@@ -127,8 +127,23 @@ func TestProfileFixtures(t *testing.T) {
 			assert.Equal(t, "fixture-client-secret", p.ClientSecret)
 			assert.Equal(t, "delta-sharing.read", p.Scope)
 		}},
-		{file: "basic-v2.json", wantErr: []string{`"basic" is not supported`, "bearer_token", "oauth_client_credentials"}},
-		{file: "private-key-v2.json", wantErr: []string{`"oauth_jwt_bearer_private_key_jwt" is not supported`, "bearer_token", "oauth_client_credentials"}},
+		{file: "basic-v2.json", check: func(t *testing.T, p *Profile) {
+			assert.Equal(t, ProfileTypeBasic, p.Type)
+			assert.Equal(t, "https://sharing.example.test/api", p.Endpoint, "trailing slash removed")
+			assert.Equal(t, "fixture-user", p.Username)
+			assert.Equal(t, "fixture-password", p.Password)
+		}},
+		{file: "private-key-v2.json", check: func(t *testing.T, p *Profile) {
+			assert.Equal(t, ProfileTypeOAuthJWTBearer, p.Type)
+			assert.Equal(t, "https://identity.example.test/oauth/token", p.TokenEndpoint)
+			assert.Equal(t, "fixture-client", p.ClientID)
+			assert.Equal(t, "https://identity.example.test/", p.Issuer)
+			assert.Equal(t, "delta-sharing", p.Audience)
+			assert.Equal(t, "delta-sharing.read", p.Scope)
+			assert.Equal(t, "/test-only/private-key.pem", p.PrivateKeyFile)
+			assert.Equal(t, "fixture-key", p.KeyID)
+			assert.Equal(t, "RS256", p.Algorithm)
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -161,6 +176,9 @@ func assertNoSecrets(t *testing.T, p *Profile) {
 	if p.ClientSecret != "" {
 		secrets = append(secrets, p.ClientSecret)
 	}
+	if p.Password != "" {
+		secrets = append(secrets, p.Password)
+	}
 	var logBuf strings.Builder
 	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("profile", "p", p, "v", *p)
 	outputs := []string{
@@ -172,7 +190,9 @@ func assertNoSecrets(t *testing.T, p *Profile) {
 			assert.NotContains(t, out, s)
 		}
 	}
-	assert.Contains(t, p.String(), "<redacted>")
+	if p.Type != ProfileTypeOAuthJWTBearer { // no secret in the profile: the key stays in its file
+		assert.Contains(t, p.String(), "<redacted>")
+	}
 }
 
 func TestLoadProfileSources(t *testing.T) {

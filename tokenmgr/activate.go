@@ -71,8 +71,10 @@ type ActivateResult struct {
 // ErrCredentialNotSaved) names that file and how to import it. If even that fails, the
 // result's Credential is the only copy and the error says so.
 //
-// A used or expired link gives an error matching ErrActivationUsed: the provider must issue a
-// new link. Errors and the result's String output never contain the link, the code or the
+// A used link gives an error matching ErrActivationUsed and an expired one
+// ErrActivationExpired: the provider must issue a new link. A link the service does not know
+// (cut short) gives ErrActivationLinkUnknown, a host that is not an activation service
+// ErrNotActivationEndpoint; the pending entry is dropped in all four cases. Errors and the result's String output never contain the link, the code or the
 // token.
 func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error) {
 	const op = "activate the credential"
@@ -134,7 +136,7 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 			resumed = true
 			name = m.Name
 		default:
-			return nil, existsError(m.Name)
+			return nil, activationExistsError(m.Name)
 		}
 		res.Name = name
 	}
@@ -158,7 +160,9 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 			return nil, err
 		}
 		var ae *ActivationError
-		definitive := errors.Is(err, ErrActivationUsed) || (errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500)
+		definitive := errors.Is(err, ErrActivationUsed) || errors.Is(err, ErrActivationExpired) ||
+			errors.Is(err, ErrActivationLinkUnknown) || errors.Is(err, ErrNotActivationEndpoint) ||
+			(errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500)
 		if definitive {
 			_ = st.dropPending(name)
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -309,4 +310,45 @@ func TestActivateTransientFailureKeepsLink(t *testing.T) {
 	assert.Equal(t, f.fw.RecipientBearerToken("acme"), c.Profile.BearerToken)
 	_, err = os.Stat(f.store.linkPath("acme"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestActivateDiskFullLeavesStoreAsBefore: whichever store write runs out of space (the
+// profile's or the metadata's, at any step), the store is left as before the activation: no
+// pending entry, no stray file; the credential is in the recovery file and the printed import
+// command works as printed.
+func TestActivateDiskFullLeavesStoreAsBefore(t *testing.T) {
+	for _, file := range []string{".share", ".meta.json"} {
+		for _, step := range []string{"create", "write", "fsync", "rename"} {
+			t.Run(file+"/"+step, func(t *testing.T) {
+				f := newActivationFixture(t)
+				metaWrites := 0
+				fault := func(st, path string) error {
+					if filepath.Dir(path) != f.store.credDir() || !strings.Contains(filepath.Base(path), "acme"+file) {
+						return nil
+					}
+					if file == ".meta.json" {
+						if st == "create" {
+							metaWrites++
+						}
+						if metaWrites < 2 {
+							return nil // the pending entry is recorded; the completing write fails
+						}
+					}
+					if st == step {
+						return syscall.ENOSPC
+					}
+					return nil
+				}
+				res, err := Activate(context.Background(), ActivateOptions{Link: Sensitive(f.link), Name: "acme", Store: f.store, fault: fault})
+				require.ErrorIs(t, err, ErrCredentialNotSaved)
+				assert.Contains(t, err.Error(), "no space left on device")
+
+				_, serr := f.store.Stat("acme")
+				assert.ErrorIs(t, serr, ErrCredentialNotFound, "no pending or half-stored entry is left")
+				entries, _ := os.ReadDir(f.store.credDir())
+				assert.Empty(t, entries, "no stray file in the store")
+				assertRecoverable(t, f, res, err, "acme", filepath.Join(f.store.Dir(), "recovery"))
+			})
+		}
+	}
 }

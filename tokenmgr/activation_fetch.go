@@ -52,7 +52,7 @@ func validCode(code string) bool {
 }
 
 // usedMessageRe recognises the service's messages about a link that cannot be used again.
-var usedMessageRe = regexp.MustCompile(`(?i)already (been )?(used|downloaded|retrieved|activated|redeemed)|expired|no longer (valid|available)|one[- ]time`)
+var usedMessageRe = regexp.MustCompile(`(?i)already (been )?(used|downloaded|retrieved|activated|redeemed)|no longer available|one[- ]time`)
 
 // ActivatedCredential is the credential behind an activation link: a Delta Sharing profile.
 // The bearer token is [Sensitive]; the raw profile (which contains it) is only available from
@@ -251,6 +251,9 @@ type publicTransport struct {
 
 	mu  sync.Mutex
 	raw []byte
+	// html is set when a successful answer was an HTML page: some web server, not the
+	// activation service, answered.
+	html bool
 }
 
 func (t *publicTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -260,6 +263,11 @@ func (t *publicTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Del("Cookie")
 	}
 	resp, err := t.base.RoundTrip(req)
+	if err == nil && resp.StatusCode/100 == 2 && strings.Contains(strings.ToLower(resp.Header.Get("Content-Type")), "html") {
+		t.mu.Lock()
+		t.html = true
+		t.mu.Unlock()
+	}
 	if err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(req.URL.Path, retrievePathPrefix) {
 		return resp, err
 	}
@@ -305,8 +313,11 @@ func (l quietLogger) Errorf(ctx context.Context, format string, v ...any) {
 // ~/.databrickscfg, no metadata service. httpClient may be nil (its Transport and Timeout are
 // used when given).
 //
-// A link can be downloaded once: a used (or expired) link yields an error matching
-// ErrActivationUsed. Errors never contain the activation code.
+// A link can be downloaded once: a used link yields an error matching ErrActivationUsed, an
+// expired one ErrActivationExpired, a code the service does not know (a link cut short)
+// ErrActivationLinkUnknown, and a host that is not an activation service
+// ErrNotActivationEndpoint. Errors keep the service's message but never contain the
+// activation code.
 func FetchActivation(ctx context.Context, host, code string, httpClient *http.Client) (*ActivatedCredential, error) {
 	const op = "fetch the Delta Sharing credential"
 	normHost, err := NormalizeActivationHost(host)
@@ -342,15 +353,21 @@ func FetchActivation(ctx context.Context, host, code string, httpClient *http.Cl
 	ctx = logger.NewContext(ctx, quietLogger{base: logger.Get(ctx), secrets: secrets})
 	c, err := client.New(cfg)
 	if err != nil {
-		return nil, activationError(op, err, normHost, secrets)
+		return nil, activationError(op, err, normHost, secrets, stageInfo)
 	}
 	api := sharing.NewRecipientActivation(c)
 	if err := api.GetActivationUrlInfo(ctx, sharing.GetActivationUrlInfoRequest{ActivationUrl: code}); err != nil {
-		return nil, activationError(op, err, normHost, secrets)
+		return nil, activationError(op, err, normHost, secrets, stageInfo)
 	}
 	resp, err := api.RetrieveToken(ctx, sharing.RetrieveTokenRequest{ActivationUrl: code})
 	if err != nil {
-		return nil, activationError(op, err, normHost, secrets)
+		transport.mu.Lock()
+		html := transport.html
+		transport.mu.Unlock()
+		if html {
+			return nil, notActivationEndpoint(op, normHost, "it answered with a web page")
+		}
+		return nil, activationError(op, err, normHost, secrets, stageRetrieve)
 	}
 	transport.mu.Lock()
 	raw := transport.raw
@@ -392,9 +409,22 @@ func credentialFromResponse(op string, raw []byte, resp *sharing.RetrieveTokenRe
 	return c, nil
 }
 
+// Stages of a download, for [activationError]: the link's info is asked first, then the
+// credential is retrieved.
+const (
+	stageInfo     = "info"
+	stageRetrieve = "retrieve"
+)
+
 // activationError maps errors of the public endpoints. The SDK's error is not chained: its
 // text may carry the request URL, which contains the activation code.
-func activationError(op string, err error, host string, secrets []string) error {
+//
+// A 4xx is told apart by what the service said and when: a message about a used or expired
+// link says so at either stage; an answer without a Databricks error code (an HTML page, another
+// JSON shape) means the host is not an activation service; a Databricks "does not exist" at the
+// info stage means the code is unknown (incomplete or mistyped link), while at the retrieve
+// stage (the info request just succeeded) it means the link was used.
+func activationError(op string, err error, host string, secrets []string, stage string) error {
 	e := &ActivationError{Op: op}
 	var apiErr *apierr.APIError
 	switch {
@@ -405,15 +435,32 @@ func activationError(op string, err error, host string, secrets []string) error 
 		e.Kind = context.DeadlineExceeded
 		e.msg = fmt.Sprintf("%s: %s did not answer in time; try again", op, host)
 	case errors.As(err, &apiErr):
-		e.StatusCode, e.ErrorCode = apiErr.StatusCode, apiErr.ErrorCode
-		server := strings.TrimSpace(secret.Redact(apiErr.Message, secrets...))
+		e.StatusCode, e.ErrorCode = apiErr.StatusCode, databricksErrorCode(apiErr)
+		server := serverMessage(apiErr.Message, secrets)
 		status := fmt.Sprintf("HTTP %d", apiErr.StatusCode)
-		if apiErr.ErrorCode != "" {
-			status += " " + apiErr.ErrorCode
+		if e.ErrorCode != "" {
+			status += " " + e.ErrorCode
 		}
-		if activationUsed(apiErr) {
-			e.Kind = ErrActivationUsed
-			e.msg = fmt.Sprintf("%s (%s answered %s)", ErrActivationUsed.Error(), host, status)
+		said := ""
+		if server != "" {
+			said = fmt.Sprintf(" (%s answered %s: %s)", host, status, server)
+		} else {
+			said = fmt.Sprintf(" (%s answered %s)", host, status)
+		}
+		switch kind := classifyActivation(apiErr, e.ErrorCode, stage); kind {
+		case ErrActivationUsed, ErrActivationExpired:
+			e.Kind = kind
+			e.msg = kind.Error() + said
+			return e
+		case ErrActivationLinkUnknown:
+			e.Kind = kind
+			e.msg = kind.Error() + said + ": the link is probably incomplete (cut short when copied) or mistyped; " +
+				"copy the whole link again (it ends with the full activation code after '?'), or ask the data provider to send it again"
+			return e
+		case ErrNotActivationEndpoint:
+			e.Kind = kind
+			e.msg = fmt.Sprintf("%s %s%s: check that the link is the activation link the data provider sent (%s)",
+				ErrNotActivationEndpoint.Error(), host, said, activationLinkExample)
 			return e
 		}
 		if errors.Is(err, apierr.ErrTooManyRequests) || apiErr.StatusCode >= 500 {
@@ -423,26 +470,75 @@ func activationError(op string, err error, host string, secrets []string) error 
 		e.msg = fmt.Sprintf("%s: %s answered %s: %s; check the link, or ask the data provider for a new one", op, host, status, server)
 	default:
 		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
+		switch {
+		case errors.As(err, &urlErr):
 			e.msg = fmt.Sprintf("%s: cannot reach %s: %s", op, host, secret.Redact(err.Error(), secrets...))
-		} else {
+		case stage == stageInfo:
+			// A 2xx that is not the service's JSON: some other web server answered.
+			return notActivationEndpoint(op, host, "its answer is not an activation service's")
+		default:
 			e.msg = fmt.Sprintf("%s: unexpected answer from %s: %s; check the host, or ask the data provider for a new link", op, host, secret.Redact(err.Error(), secrets...))
 		}
 	}
 	return e
 }
 
-// activationUsed decides whether an API error means the link was used (or expired). The
-// service's answer to a second download is not documented, so both plausible shapes are
-// recognised: a 404/410 (e.g. RESOURCE_DOES_NOT_EXIST), and a 400/401/403 whose code or
-// message says the link is used, expired or gone.
-func activationUsed(apiErr *apierr.APIError) bool {
-	switch apiErr.StatusCode {
-	case http.StatusNotFound, http.StatusGone:
-		return true
-	case http.StatusBadRequest, http.StatusForbidden, http.StatusUnauthorized:
-		return usedMessageRe.MatchString(apiErr.Message) ||
-			apiErr.ErrorCode == "RESOURCE_DOES_NOT_EXIST" || apiErr.ErrorCode == "INVALID_STATE"
+// notActivationEndpoint is the error of a host that answered, but not as an activation
+// service does.
+func notActivationEndpoint(op, host, why string) error {
+	return &ActivationError{Op: op, Kind: ErrNotActivationEndpoint,
+		msg: fmt.Sprintf("%s %s (%s): check that the link is the activation link the data provider sent (%s)",
+			ErrNotActivationEndpoint.Error(), host, why, activationLinkExample)}
+}
+
+// serverMessage is the service's message, fit to show: secrets and URL queries removed, one
+// line, bounded.
+func serverMessage(msg string, secrets []string) string {
+	msg = urlQueryStrip.ReplaceAllString(secret.Redact(msg, secrets...), "$1")
+	msg = strings.Join(strings.Fields(msg), " ")
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
 	}
-	return false
+	return msg
+}
+
+// databricksErrorCode is the Databricks error code of an API error ("" when the answer had
+// none: not a Databricks error body).
+func databricksErrorCode(apiErr *apierr.APIError) string {
+	switch c := strings.TrimSpace(apiErr.ErrorCode); c {
+	case "", "<nil>", "UNKNOWN":
+		return ""
+	default:
+		return c
+	}
+}
+
+// expiredMessageRe recognises the service's messages about an expired link.
+var expiredMessageRe = regexp.MustCompile(`(?i)expired|no longer valid`)
+
+// classifyActivation says what a 4xx from the activation service means (nil: none of the
+// definite cases). The service's answers are not documented, so the message is read first,
+// then the shape of the answer and the stage.
+func classifyActivation(apiErr *apierr.APIError, code, stage string) error {
+	if apiErr.StatusCode < 400 || apiErr.StatusCode >= 500 || apiErr.StatusCode == http.StatusTooManyRequests {
+		return nil
+	}
+	switch {
+	case expiredMessageRe.MatchString(apiErr.Message):
+		return ErrActivationExpired
+	case usedMessageRe.MatchString(apiErr.Message), code == "INVALID_STATE":
+		return ErrActivationUsed
+	case code == "":
+		// The activation service answers every error with a Databricks error code; and its
+		// endpoints are public, so a 401 or 403 without one is some other server too.
+		return ErrNotActivationEndpoint
+	}
+	notFound := apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusGone || code == "RESOURCE_DOES_NOT_EXIST" || code == "NOT_FOUND"
+	if !notFound {
+		return nil
+	}
+	if stage == stageInfo {
+		return ErrActivationLinkUnknown
+	}
+	return ErrActivationUsed
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,7 +107,6 @@ func TestFetchActivationUsedShapes(t *testing.T) {
 	}{
 		{"default 404", 0, ""},
 		{"400 with a message", 400, `{"error_code":"INVALID_PARAMETER_VALUE","message":"The activation link has already been used."}`},
-		{"403 expired", 403, `{"error_code":"PERMISSION_DENIED","message":"Activation link expired"}`},
 		{"410 gone", 410, `{"error_code":"GONE","message":"gone"}`},
 		{"400 invalid state", 400, `{"error_code":"INVALID_STATE","message":"Token already retrieved"}`},
 	}
@@ -282,4 +283,95 @@ func FuzzParseActivationLink(f *testing.F) {
 			t.Fatalf("bad host %q", host)
 		}
 	})
+}
+
+// TestFetchActivationTellsFailuresApart: a used link, an expired link, a link cut short and a
+// host that is not an activation service each get their own error (and sentinel), keep the
+// service's message, and never show the link or its code.
+func TestFetchActivationTellsFailuresApart(t *testing.T) {
+	htmlHost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, "<html><body><h1>404 Not Found</h1><p>nginx</p></body></html>")
+	}))
+	t.Cleanup(htmlHost.Close)
+	okHTMLHost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html><body>Welcome</body></html>")
+	}))
+	t.Cleanup(okHTMLHost.Close)
+	otherJSONHost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"errorCode":"NOT_FOUND","message":"no such path"}`)
+	}))
+	t.Cleanup(otherJSONHost.Close)
+
+	tests := []struct {
+		name string
+		// setup returns the host and code to fetch (the fake's recipient link is downloaded
+		// first when used is true).
+		setup    func(t *testing.T, fw *fakeworkspace.Workspace, link string) (host, code string)
+		used     bool
+		kind     error
+		contains []string
+	}{
+		{"used", nil, true, ErrActivationUsed, []string{"already used", "has already been used to download the credential file"}},
+		{"expired", func(t *testing.T, fw *fakeworkspace.Workspace, link string) (string, string) {
+			fw.InjectFault(fakeworkspace.Fault{Path: fakeworkspace.PathActivationInfo + "*", Status: 400,
+				Body: `{"error_code":"INVALID_PARAMETER_VALUE","message":"Activation link expired on 2026-01-01."}`})
+			h, c, err := ParseActivationLink(link)
+			require.NoError(t, err)
+			return h, c
+		}, false, ErrActivationExpired, []string{"has expired", "Activation link expired on 2026-01-01."}},
+		{"cut short by five characters", func(t *testing.T, fw *fakeworkspace.Workspace, link string) (string, string) {
+			h, c, err := ParseActivationLink(link[:len(link)-5])
+			require.NoError(t, err)
+			return h, c
+		}, false, ErrActivationLinkUnknown, []string{"does not know this activation link", "incomplete", "Activation url does not exist."}},
+		{"a web server's 404 page", func(t *testing.T, _ *fakeworkspace.Workspace, link string) (string, string) {
+			_, c, err := ParseActivationLink(link)
+			require.NoError(t, err)
+			return htmlHost.URL, c
+		}, false, ErrNotActivationEndpoint, []string{"not a Delta Sharing activation service", htmlHost.URL, "HTTP 404"}},
+		{"a web server's home page", func(t *testing.T, _ *fakeworkspace.Workspace, link string) (string, string) {
+			_, c, err := ParseActivationLink(link)
+			require.NoError(t, err)
+			return okHTMLHost.URL, c
+		}, false, ErrNotActivationEndpoint, []string{"not a Delta Sharing activation service", okHTMLHost.URL}},
+		{"another JSON API", func(t *testing.T, _ *fakeworkspace.Workspace, link string) (string, string) {
+			_, c, err := ParseActivationLink(link)
+			require.NoError(t, err)
+			return otherJSONHost.URL, c
+		}, false, ErrNotActivationEndpoint, []string{"not a Delta Sharing activation service", "no such path"}},
+	}
+	all := []error{ErrActivationUsed, ErrActivationExpired, ErrActivationLinkUnknown, ErrNotActivationEndpoint, ErrInvalidActivationLink}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fw := newFake(t)
+			link := fw.AddRecipient("acme")
+			host, code, err := ParseActivationLink(link)
+			require.NoError(t, err)
+			if tc.used {
+				_, err := FetchActivation(context.Background(), host, code, nil)
+				require.NoError(t, err)
+			}
+			if tc.setup != nil {
+				host, code = tc.setup(t, fw, link)
+			}
+			_, err = FetchActivation(context.Background(), host, code, nil)
+			require.Error(t, err)
+			for _, k := range all {
+				if k == tc.kind {
+					assert.ErrorIs(t, err, k)
+				} else {
+					assert.NotErrorIs(t, err, k, "only one kind")
+				}
+			}
+			for _, s := range tc.contains {
+				assert.Contains(t, err.Error(), s)
+			}
+			assertNoSecret(t, err, code, link, link[:len(link)-5])
+		})
+	}
 }

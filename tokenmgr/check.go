@@ -42,6 +42,7 @@ const (
 	CheckRejected CheckStatus = "rejected" // the server rejected the token (HTTP 401/403)
 	CheckExpired  CheckStatus = "expired"  // the token's expiration time has passed (nothing sent)
 	CheckPartial  CheckStatus = "partial"  // some share or table could not be read
+	CheckEmpty    CheckStatus = "empty"    // the token is accepted, but no table is readable yet
 )
 
 // CheckOptions configures [Check].
@@ -79,16 +80,20 @@ type TableReport struct {
 	// files' format (parquet).
 	Format     string `json:"format,omitempty"`
 	FileFormat string `json:"fileFormat,omitempty"`
-	// Columns is the number of top-level columns of the schema; PartitionColumns names the
-	// partition columns.
+	// Columns is the number of the table's columns as a user sees them: the schema's top-level
+	// fields, partition columns included (a struct counts once, not its leaves).
+	// PartitionColumns names the partition columns.
 	Columns          int      `json:"columns"`
 	PartitionColumns []string `json:"partitionColumns"`
-	// Files is the number of data files in the first page of a one-file query (0: the table
-	// has no data files, which is fine).
-	Files int `json:"files"`
+	// NumFiles is the number of data files of the table's version and Size their bytes, as the
+	// server reports them in the table's metadata (nil: not reported; 0 when the table has no
+	// data files, which is fine).
+	NumFiles *int64 `json:"numFiles,omitempty"`
+	Size     *int64 `json:"size,omitempty"`
 	// FooterOK reports that one data file's Parquet footer was fetched and parsed.
 	FooterOK bool `json:"footerOk"`
-	// FooterRows and FooterColumns come from that footer.
+	// FooterRows is that file's row count; FooterColumns the top-level columns stored in it
+	// (partition columns are not stored in data files).
 	FooterRows    int64 `json:"footerRows,omitempty"`
 	FooterColumns int   `json:"footerColumns,omitempty"`
 	// Error says what failed ("" when the table is readable).
@@ -100,17 +105,22 @@ func (t TableReport) OK() bool { return t.Error == "" }
 
 // CheckReport is the result of [Check]. It holds no token and no signed URL.
 type CheckReport struct {
-	Endpoint      string    `json:"endpoint"`
-	TokenAccepted bool      `json:"tokenAccepted"`
-	Expired       bool      `json:"expired"`
-	Expiry        time.Time `json:"expiry,omitzero"`
-	// DaysLeft is the time to expiry in days (nil when the token has no expiration time).
-	DaysLeft *float64 `json:"daysLeft,omitempty"`
-	// WarnDays is the warning window in days (0: no warning).
-	WarnDays float64       `json:"warnDays"`
-	Shares   []ShareReport `json:"shares"`
-	Tables   []TableReport `json:"tables"`
-	Status   CheckStatus   `json:"status"`
+	Endpoint      string `json:"endpoint"`
+	TokenAccepted bool   `json:"tokenAccepted"`
+	Expired       bool   `json:"expired"`
+	// ExpirationTime is the token's expiration time (zero: none).
+	ExpirationTime time.Time `json:"expirationTime,omitzero"`
+	// ExpiresInSeconds is the time to expiry in whole seconds, negative once expired (nil
+	// when the token has no expiration time).
+	ExpiresInSeconds *int64 `json:"expiresInSeconds,omitempty"`
+	// WarnExpirySeconds is the warning window in seconds (0: no warning).
+	WarnExpirySeconds int64         `json:"warnExpirySeconds"`
+	Shares            []ShareReport `json:"shares"`
+	Tables            []TableReport `json:"tables"`
+	// ReadableTables and UnreadableTables are the totals of Tables.
+	ReadableTables   int         `json:"readableTables"`
+	UnreadableTables int         `json:"unreadableTables"`
+	Status           CheckStatus `json:"status"`
 	// Error explains a rejected or expired token.
 	Error string `json:"error,omitempty"`
 	// Exit is ExitCode(), for JSON readers.
@@ -118,13 +128,13 @@ type CheckReport struct {
 }
 
 // ExitCode is the process exit code for the report, by precedence 4 > 3 > 5 > 0: a rejected
-// or expired token (4) outranks unreadable shares or tables (3), which outrank an expiry
-// within the warning window (5); 0 means all good.
+// or expired token (4) outranks unreadable shares or tables, or no table at all (3), which
+// outrank an expiry within the warning window (5); 0 means all good.
 func (r *CheckReport) ExitCode() int {
 	switch r.Status {
 	case CheckRejected, CheckExpired:
 		return CheckExitRejected
-	case CheckPartial:
+	case CheckPartial, CheckEmpty:
 		return CheckExitPartial
 	case CheckExpiring:
 		return CheckExitExpiring
@@ -145,10 +155,17 @@ func (r *CheckReport) finish(expiring bool) {
 				r.Status = CheckPartial
 			}
 		}
+		r.ReadableTables, r.UnreadableTables = 0, 0
 		for _, t := range r.Tables {
 			if !t.OK() {
 				r.Status = CheckPartial
+				r.UnreadableTables++
+			} else {
+				r.ReadableTables++
 			}
+		}
+		if r.Status == CheckOK && len(r.Tables) == 0 {
+			r.Status = CheckEmpty
 		}
 		if r.Status == CheckOK && expiring {
 			r.Status = CheckExpiring
@@ -163,15 +180,17 @@ func (r *CheckReport) Text() string {
 	fmt.Fprintf(&b, "Endpoint: %s\n", r.Endpoint)
 	switch {
 	case r.Expired:
-		fmt.Fprintf(&b, "Token:    EXPIRED on %s\n", r.Expiry.UTC().Format(time.RFC3339))
+		fmt.Fprintf(&b, "Token:    EXPIRED on %s\n", r.ExpirationTime.UTC().Format(time.RFC3339))
 	case !r.TokenAccepted:
 		fmt.Fprintf(&b, "Token:    REJECTED by the server\n")
 	default:
 		fmt.Fprintf(&b, "Token:    accepted")
-		if r.DaysLeft != nil {
-			fmt.Fprintf(&b, ", expires %s (%.1f days left)", r.Expiry.UTC().Format(time.RFC3339), *r.DaysLeft)
-			if r.Status == CheckExpiring || (r.WarnDays > 0 && *r.DaysLeft <= r.WarnDays) {
-				fmt.Fprintf(&b, " — WARNING: within the %.0f-day warning window; ask the data provider for a new credential", r.WarnDays)
+		if r.ExpiresInSeconds != nil {
+			left := time.Duration(*r.ExpiresInSeconds) * time.Second
+			fmt.Fprintf(&b, ", expires %s (%s left)", r.ExpirationTime.UTC().Format(time.RFC3339), DurationText(left))
+			if r.Status == CheckExpiring || (r.WarnExpirySeconds > 0 && *r.ExpiresInSeconds <= r.WarnExpirySeconds) {
+				fmt.Fprintf(&b, " — WARNING: within the %s warning window; ask the data provider for a new credential",
+					DurationText(time.Duration(r.WarnExpirySeconds)*time.Second))
 			}
 		} else {
 			b.WriteString(", no expiration time")
@@ -188,28 +207,77 @@ func (r *CheckReport) Text() string {
 				fmt.Fprintf(&b, "  FAIL  %s: %s\n", s.Name, s.Error)
 				continue
 			}
-			fmt.Fprintf(&b, "  ok    %s: %d schemas, %d tables\n", s.Name, len(s.Schemas), s.Tables)
+			fmt.Fprintf(&b, "  ok    %s: %s, %s\n", s.Name, Plural(len(s.Schemas), "schema"), Plural(s.Tables, "table"))
 		}
-		fmt.Fprintf(&b, "Tables:   %d\n", len(r.Tables))
+		fmt.Fprintf(&b, "Tables:   %d", len(r.Tables))
+		if r.UnreadableTables > 0 {
+			fmt.Fprintf(&b, " (%d readable, %d unreadable)", r.ReadableTables, r.UnreadableTables)
+		}
+		b.WriteString("\n")
 		for _, t := range r.Tables {
 			if !t.OK() {
 				fmt.Fprintf(&b, "  FAIL  %s: %s\n", t.Table, t.Error)
 				continue
 			}
-			fmt.Fprintf(&b, "  ok    %s: version %d, %s, %d columns", t.Table, t.Version, t.Format, t.Columns)
+			fmt.Fprintf(&b, "  ok    %s: version %d, %s, %s", t.Table, t.Version, t.Format, Plural(t.Columns, "column"))
 			if len(t.PartitionColumns) > 0 {
 				fmt.Fprintf(&b, " (partitioned by %s)", strings.Join(t.PartitionColumns, ", "))
 			}
-			if t.Files == 0 {
+			switch {
+			case t.NumFiles != nil && *t.NumFiles == 0, t.NumFiles == nil && !t.FooterOK:
 				b.WriteString(", no data files")
-			} else if t.FooterOK {
-				fmt.Fprintf(&b, ", data file footer ok (%d rows, %d columns)", t.FooterRows, t.FooterColumns)
+			case t.NumFiles != nil:
+				fmt.Fprintf(&b, ", %s", Plural(*t.NumFiles, "file"))
+			default:
+				b.WriteString(", file count not reported by the server")
+			}
+			if t.FooterOK {
+				fmt.Fprintf(&b, "; a data file's footer read: %s", Plural(t.FooterRows, "row"))
 			}
 			b.WriteString("\n")
 		}
 	}
-	fmt.Fprintf(&b, "Status:   %s (exit %d)\n", r.Status, r.ExitCode())
+	status := fmt.Sprintf("%s (exit %d)", r.Status, r.ExitCode())
+	if r.Status == CheckEmpty {
+		status = fmt.Sprintf("%s: no table is readable yet: the shares hold no tables (the provider may not have added any yet) (exit %d)", r.Status, r.ExitCode())
+	}
+	fmt.Fprintf(&b, "Status:   %s\n", status)
 	return b.String()
+}
+
+// Plural is "1 file", "2 files", "0 files": n and the noun, with an s unless n is 1.
+func Plural[N int | int64](n N, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// DurationText renders a duration in at most two units: "89d 23h", "5h 20m", "12m", "40s";
+// a negative duration is rendered as its absolute value.
+func DurationText(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	const day = 24 * time.Hour
+	switch {
+	case d >= day:
+		days, hours := int64(d/day), int64((d%day)/time.Hour)
+		if hours == 0 {
+			return fmt.Sprintf("%dd", days)
+		}
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case d >= time.Hour:
+		hours, mins := int64(d/time.Hour), int64((d%time.Hour)/time.Minute)
+		if mins == 0 {
+			return fmt.Sprintf("%dh", hours)
+		}
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int64(d/time.Minute))
+	default:
+		return fmt.Sprintf("%ds", int64(d/time.Second))
+	}
 }
 
 // String is a one-line summary.
@@ -220,7 +288,7 @@ func (r CheckReport) String() string {
 			bad++
 		}
 	}
-	return fmt.Sprintf("check of %s: %s (%d shares, %d tables, %d unreadable)", r.Endpoint, r.Status, len(r.Shares), len(r.Tables), bad)
+	return fmt.Sprintf("check of %s: %s (%s, %s, %d unreadable)", r.Endpoint, r.Status, Plural(len(r.Shares), "share"), Plural(len(r.Tables), "table"), bad)
 }
 
 // MarshalJSON fills Exit before encoding.
@@ -270,13 +338,13 @@ func Check(ctx context.Context, client *sharing.Client, opts CheckOptions) (*Che
 	describe := func(err error) string { return scrubText(text(err), p) }
 	r := &CheckReport{Endpoint: scrubText(client.Endpoint(), p), Shares: []ShareReport{}, Tables: []TableReport{}}
 	if warn > 0 {
-		r.WarnDays = warn.Hours() / 24
+		r.WarnExpirySeconds = int64(warn / time.Second)
 	}
 	expiring := false
 	if p != nil && p.HasExpiry() {
-		r.Expiry = p.ExpirationTime.UTC()
-		left := p.ExpirationTime.Sub(now()).Hours() / 24
-		r.DaysLeft = &left
+		r.ExpirationTime = p.ExpirationTime.UTC()
+		left := int64(p.ExpirationTime.Sub(now()) / time.Second)
+		r.ExpiresInSeconds = &left
 		if err := p.CheckExpiry(now()); err != nil {
 			r.Expired = true
 			r.Error = describe(err)
@@ -398,6 +466,7 @@ func checkTable(ctx context.Context, client *sharing.Client, t protocol.Table, d
 		return fail("schema", err)
 	}
 	tr.Columns = len(schema.Fields)
+	tr.NumFiles, tr.Size = md.NumFiles, md.Size
 
 	one, maxFiles := int64(1), 1
 	res, err := client.Query(ctx, t, protocol.QueryRequest{LimitHint: &one, MaxFiles: &maxFiles, SinglePage: true})
@@ -411,8 +480,11 @@ func checkTable(ctx context.Context, client *sharing.Client, t protocol.Table, d
 			break
 		}
 	}
-	tr.Files = len(res.Files)
 	if file == nil {
+		if tr.NumFiles == nil {
+			zero := int64(0)
+			tr.NumFiles = &zero
+		}
 		return tr // a table without data files is fine
 	}
 	fm, err := reader.ReadFooter(ctx, client, *file)
@@ -422,8 +494,8 @@ func checkTable(ctx context.Context, client *sharing.Client, t protocol.Table, d
 	}
 	tr.FooterOK = true
 	tr.FooterRows = fm.NumRows
-	if fm.Schema != nil {
-		tr.FooterColumns = fm.Schema.NumColumns()
+	if fm.Schema != nil && fm.Schema.Root() != nil {
+		tr.FooterColumns = fm.Schema.Root().NumFields()
 	}
 	return tr
 }
@@ -445,7 +517,7 @@ var urlQueryStrip = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?#"'<>]*)
 func scrubText(s string, p *sharing.Profile) string {
 	s = urlQueryStrip.ReplaceAllString(s, "$1")
 	if p != nil {
-		s = secret.Redact(s, p.BearerToken, p.ClientSecret)
+		s = secret.Redact(s, p.BearerToken, p.ClientSecret, p.Password)
 	}
 	return s
 }

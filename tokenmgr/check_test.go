@@ -41,6 +41,27 @@ type fakeTable struct {
 	// files are names under /files/; file modes: "" real Parquet, "404", "text", "norange",
 	// "big" (a footer larger than the first ranged read).
 	files []string
+	// unreported: the metadata gives no numFiles and size (as some servers do).
+	unreported bool
+}
+
+func (tb fakeTable) numFiles() *int64 {
+	if tb.unreported {
+		return nil
+	}
+	n := int64(len(tb.files))
+	return &n
+}
+
+func (tb fakeTable) size(data map[string][]byte) *int64 {
+	if tb.unreported {
+		return nil
+	}
+	var n int64
+	for _, f := range tb.files {
+		n += int64(len(data[f]))
+	}
+	return &n
 }
 
 // sharingServer is a small Delta Sharing server on loopback.
@@ -51,6 +72,8 @@ type sharingServer struct {
 	data   map[string][]byte // file name → bytes
 	mode   map[string]string // file name → mode
 	reject bool
+	// emptyShares are listed as shares without schemas or tables.
+	emptyShares []string
 
 	mu       sync.Mutex
 	apiCalls []*http.Request
@@ -112,6 +135,9 @@ func writePage[T any](w http.ResponseWriter, items []T) {
 func (s *sharingServer) listShares(w http.ResponseWriter, _ *http.Request) {
 	seen := map[string]bool{}
 	items := []protocol.Share{}
+	for _, name := range s.emptyShares {
+		items = append(items, protocol.Share{Name: name})
+	}
 	for _, tb := range s.tables {
 		if !seen[tb.share] {
 			seen[tb.share] = true
@@ -166,7 +192,7 @@ func (s *sharingServer) head(enc *protocol.Encoder, tb *fakeTable) {
 	require.NoError(s.t, enc.Metadata(protocol.MetadataAction{Metadata: delta.Metadata{
 		ID: "id-" + tb.name, Name: tb.name, Format: delta.Format{Provider: "parquet"},
 		SchemaString: testSchemaString, PartitionColumns: []string{"p"},
-	}}))
+	}, NumFiles: tb.numFiles(), Size: tb.size(s.data)}))
 }
 
 func (s *sharingServer) metadata(w http.ResponseWriter, r *http.Request) {
@@ -312,11 +338,11 @@ func TestCheck(t *testing.T) {
 				assert.Zero(t, api+files, "an expired token sends nothing")
 			}
 			if !tc.expiry.IsZero() {
-				require.NotNil(t, r.DaysLeft)
-				assert.InDelta(t, tc.expiry.Sub(checkNow).Hours()/24, *r.DaysLeft, 1e-9)
-				assert.Equal(t, tc.expiry, r.Expiry)
+				require.NotNil(t, r.ExpiresInSeconds)
+				assert.Equal(t, int64(tc.expiry.Sub(checkNow)/time.Second), *r.ExpiresInSeconds)
+				assert.Equal(t, tc.expiry, r.ExpirationTime)
 			} else {
-				assert.Nil(t, r.DaysLeft)
+				assert.Nil(t, r.ExpiresInSeconds)
 			}
 			switch tc.wantStatus {
 			case CheckRejected, CheckExpired:
@@ -354,13 +380,16 @@ func TestCheck(t *testing.T) {
 				assert.Equal(t, []string{"p"}, tr.PartitionColumns)
 				if tr.Table.Name == "empty" {
 					assert.Equal(t, int64(0), tr.Version)
-					assert.Zero(t, tr.Files)
+					require.NotNil(t, tr.NumFiles)
+					assert.Zero(t, *tr.NumFiles)
 					assert.False(t, tr.FooterOK)
 					continue
 				}
-				assert.Equal(t, 1, tr.Files, "maxFiles 1 and a single page")
+				require.NotNil(t, tr.NumFiles)
+				wantFiles := map[string]int64{"good": 2, "orders": 1}[tr.Table.Name]
+				assert.Equal(t, wantFiles, *tr.NumFiles, "the table's file count, not the one file read")
 				assert.True(t, tr.FooterOK)
-				assert.Equal(t, 2, tr.FooterColumns)
+				assert.Equal(t, 2, tr.FooterColumns, "top-level columns stored in the file (p is a partition column)")
 				if tc.mode["o1.parquet"] == "big" && tr.Table.Name == "orders" {
 					assert.Equal(t, int64(7), tr.FooterRows)
 				} else {
@@ -407,7 +436,12 @@ func TestCheckReportJSONAndText(t *testing.T) {
 	assert.Equal(t, "partial", back["status"])
 	assert.Equal(t, float64(3), back["exitCode"])
 	assert.Equal(t, true, back["tokenAccepted"])
-	assert.InDelta(t, 10.0, back["daysLeft"], 1e-9)
+	assert.Equal(t, float64(10*24*3600), back["expiresInSeconds"], "whole seconds")
+	assert.Equal(t, float64(7*24*3600), back["warnExpirySeconds"])
+	assert.Equal(t, "2030-06-11T12:00:00Z", back["expirationTime"])
+	assert.Equal(t, float64(2), back["readableTables"])
+	assert.Equal(t, float64(1), back["unreadableTables"])
+	assert.NotContains(t, back, "daysLeft")
 	tables := back["tables"].([]any)
 	require.Len(t, tables, 3)
 	orders := tables[2].(map[string]any)
@@ -416,12 +450,47 @@ func TestCheckReportJSONAndText(t *testing.T) {
 	assert.Contains(t, orders["error"], "404 Not Found")
 
 	text := r.Text()
-	assert.Contains(t, text, "Token:    accepted, expires 2030-06-11T12:00:00Z (10.0 days left)")
-	assert.Contains(t, text, "ok    s1.default.good: version 3, parquet, 3 columns (partitioned by p), data file footer ok (5 rows, 2 columns)")
+	assert.Contains(t, text, "Token:    accepted, expires 2030-06-11T12:00:00Z (10d left)")
+	assert.Contains(t, text, "ok    s1.default.good: version 3, parquet, 3 columns (partitioned by p), 2 files; a data file's footer read: 5 rows")
+	assert.Contains(t, text, "ok    s2: 1 schema, 1 table")
+	assert.Contains(t, text, "Tables:   3 (2 readable, 1 unreadable)")
 	assert.Contains(t, text, "ok    s1.default.empty: version 0, parquet, 3 columns (partitioned by p), no data files")
 	assert.Contains(t, text, "FAIL  s2.sales.orders: data file file-o1.parquet: GET: 404 Not Found; the file no longer exists at its URL")
 	assert.Contains(t, text, "Status:   partial (exit 3)")
 	assertReportClean(t, r)
+}
+
+// TestCheckNothingReadable: a credential whose shares hold no table yet is not "ok": the
+// report says no table is readable yet and exits 3.
+func TestCheckNothingReadable(t *testing.T) {
+	srv := newSharingServer(t, nil, nil)
+	srv.emptyShares = []string{"s1"}
+	r, err := Check(context.Background(), srv.client(t, time.Time{}), CheckOptions{Now: func() time.Time { return checkNow }})
+	require.NoError(t, err)
+	assert.True(t, r.TokenAccepted)
+	assert.Equal(t, CheckEmpty, r.Status)
+	assert.Equal(t, 3, r.ExitCode())
+	assert.Contains(t, r.Text(), "ok    s1: 0 schemas, 0 tables")
+	assert.Contains(t, r.Text(), "Status:   empty: no table is readable yet")
+	assert.Contains(t, r.Text(), "(exit 3)")
+	js, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(js), `"status":"empty"`)
+	assert.Contains(t, string(js), `"exitCode":3`)
+	assert.Contains(t, string(js), `"readableTables":0`)
+}
+
+// TestCheckFileCountNotReported: without numFiles in the metadata the count is left out, not
+// guessed from the one file read.
+func TestCheckFileCountNotReported(t *testing.T) {
+	tables := defaultTables()
+	tables[2].unreported = true
+	srv := newSharingServer(t, tables, nil)
+	r, err := Check(context.Background(), srv.client(t, time.Time{}), CheckOptions{Now: func() time.Time { return checkNow }})
+	require.NoError(t, err)
+	require.Equal(t, CheckOK, r.Status, r.Text())
+	assert.Nil(t, r.Tables[2].NumFiles)
+	assert.Contains(t, r.Text(), "ok    s2.sales.orders: version 12, parquet, 3 columns (partitioned by p), file count not reported by the server; a data file's footer read: 5 rows")
 }
 
 func TestCheckUnreachableServerIsAnError(t *testing.T) {

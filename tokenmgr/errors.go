@@ -8,8 +8,16 @@ import (
 
 // Activation sentinels (test with errors.Is). The store's are in store.go.
 var (
-	// ErrActivationUsed: the activation link was already used (or has expired).
+	// ErrActivationUsed: the activation link was already used.
 	ErrActivationUsed = errors.New("this activation link was already used; ask the data provider to issue a new link")
+	// ErrActivationExpired: the activation link has expired before it was used.
+	ErrActivationExpired = errors.New("this activation link has expired; ask the data provider to issue a new link")
+	// ErrActivationLinkUnknown: the activation service does not know the link's code: the link
+	// is incomplete (cut short when copied) or mistyped.
+	ErrActivationLinkUnknown = errors.New("the activation service does not know this activation link")
+	// ErrNotActivationEndpoint: the link's host does not answer like a Delta Sharing activation
+	// service (wrong host, or a page that is not an activation link).
+	ErrNotActivationEndpoint = errors.New("the link's host is not a Delta Sharing activation service")
 	// ErrInvalidActivationLink: the activation link or code is malformed.
 	ErrInvalidActivationLink = errors.New("invalid activation link")
 )
@@ -52,7 +60,8 @@ func newHintedStoreError(op string, kind error, msg, advice string, cause error)
 // ActivationError is the error of reading an activation link and downloading its credential
 // ([ParseActivationLink], [FetchActivation], and [Activate] when the download fails). Its
 // message never contains the link, the code or the token. It unwraps to a sentinel (Kind:
-// [ErrInvalidActivationLink], [ErrActivationUsed], context.Canceled,
+// [ErrInvalidActivationLink], [ErrActivationUsed], [ErrActivationExpired],
+// [ErrActivationLinkUnknown], [ErrNotActivationEndpoint], context.Canceled,
 // context.DeadlineExceeded, or nil); the SDK's error is deliberately not chained, since its
 // text may carry the request URL, which holds the activation code.
 type ActivationError struct {

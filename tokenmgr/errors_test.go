@@ -37,7 +37,7 @@ func TestStoreErrors(t *testing.T) {
 		kind   error
 		advice string // what the error advises, options named {LikeThis} ("": none)
 	}{
-		{"exists", s.Put("PROD", raw, Meta{}, false), ErrCredentialExists, "choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} "},
+		{"exists", s.Put("PROD", raw, Meta{}, false), ErrCredentialExists, "choose another name, pass {Overwrite} to replace it, or remove it first ({tokenmgr.Store.Remove} "},
 		{"not found", missing, ErrCredentialNotFound, "{tokenmgr.Store.List} shows the stored credentials"},
 		{"pending", pendingErr, ErrCredentialPending, "run {tokenmgr.Activate} {Name} later to download it"},
 		{"profile file missing", goneErr, ErrCredentialNotFound, "remove the credential ({tokenmgr.Store.Remove} gone) and activate or import it again"},

@@ -50,6 +50,8 @@ var (
 	// ErrCredentialNotSaved: an activated credential could not be stored; the error says where
 	// it was kept instead.
 	ErrCredentialNotSaved = errors.New("the activated credential could not be saved")
+	// ErrNoCredential: no credential was given and no default credential is set.
+	ErrNoCredential = errors.New("no credential given and no default credential set")
 )
 
 // File names inside the store.
@@ -59,6 +61,7 @@ const (
 	profileExt         = ".share"
 	metaExt            = ".meta.json"
 	linkExt            = ".link"
+	defaultFileName    = "default"
 	maxNameLen         = 64
 )
 
@@ -69,11 +72,14 @@ var credentialNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // State is a stored credential's state.
 type State string
 
-// Credential states. Expired is never stored: it is derived from the expiry when read.
+// Credential states. Expired and insecure are never stored: they are derived when read.
 const (
 	StatePending State = "pending" // activation link recorded, credential not downloaded yet
 	StateActive  State = "active"
 	StateExpired State = "expired"
+	// StateInsecure (derived, never stored): the profile file is readable or writable by other
+	// users, so it is refused until its mode is fixed (Meta.Problem says how).
+	StateInsecure State = "insecure"
 )
 
 // SourceKind says where a stored credential came from.
@@ -110,8 +116,11 @@ type Meta struct {
 	// Expiry is the bearer token's expiration time (zero: none known, or never).
 	Expiry time.Time `json:"expiry,omitzero"`
 	// State is pending or active on disk; reads report expired for an active credential whose
-	// expiry has passed.
+	// expiry has passed, and insecure for one whose profile file other users can read.
 	State State `json:"state"`
+	// Problem (derived when read, never stored) says why an insecure credential is refused and
+	// the command that fixes it.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Credential is a stored credential: its metadata, the parsed profile, the profile file's
@@ -165,7 +174,8 @@ func DefaultStoreDir() (string, error) {
 }
 
 // OpenStore opens (creating if needed, mode 0700) the credential store in dir. A credentials
-// directory that other users can read is refused with the chmod command that fixes it.
+// directory that other users can read, or a store directory that they can write, is refused
+// with the chmod command that fixes it.
 func OpenStore(dir string) (*Store, error) {
 	const op = "open the credential store"
 	if strings.TrimSpace(dir) == "" {
@@ -181,10 +191,39 @@ func OpenStore(dir string) (*Store, error) {
 			return nil, newHintedStoreError(op, nil, fmt.Sprintf("%s: cannot create %s: %v; ", op, d, pathErrText(err)), "set {StoreDir} to a writable private directory", err)
 		}
 	}
+	if err := checkNotWritableByOthers(abs); err != nil {
+		return nil, err
+	}
 	if err := checkPrivate(s.credDir(), true); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkDirs checks the modes of the store's directories before anything is read.
+func (s *Store) checkDirs() error {
+	if err := checkNotWritableByOthers(s.dir); err != nil {
+		return err
+	}
+	return checkPrivate(s.credDir(), true)
+}
+
+// checkNotWritableByOthers refuses the store's top-level directory when its group or other
+// users may write it (they could swap the credentials directory). Reading is allowed there:
+// the credentials directory below is private.
+func checkNotWritableByOthers(dir string) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return newStoreError("open the credential store", nil, fmt.Sprintf("cannot read %s: %s", dir, pathErrText(err)), err)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	if perm := info.Mode().Perm(); perm&0o022 != 0 {
+		return newStoreError("open the credential store", ErrInsecurePermissions,
+			fmt.Sprintf("refusing to use credential store directory %s: its mode %04o lets other users change it; fix it with: chmod 700 %s", dir, perm, shellQuote(dir)), nil)
+	}
+	return nil
 }
 
 // Dir is the store's directory.
@@ -227,7 +266,16 @@ func nameKey(name string) (string, error) {
 	return strings.ToLower(name), nil
 }
 
+// existsError is the error of storing (importing) under a taken name.
 func existsError(name string) error {
+	return newHintedStoreError("store the credential", ErrCredentialExists,
+		fmt.Sprintf("a credential named %q already exists (names ignore letter case): ", name),
+		fmt.Sprintf("choose another name, pass {Overwrite} to replace it, or remove it first ({tokenmgr.Store.Remove} %s)", name), nil)
+}
+
+// activationExistsError is the error of activating under a taken name (checked before the
+// one-time download, so nothing is replaced).
+func activationExistsError(name string) error {
 	return newHintedStoreError("store the credential", ErrCredentialExists,
 		fmt.Sprintf("a credential named %q already exists (names ignore letter case): ", name),
 		fmt.Sprintf("choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} %s)", name), nil)
@@ -272,7 +320,8 @@ func (s *Store) Exists(name string) (bool, error) {
 // meta's Endpoint, ProfileType and Expiry are taken from the profile; Name is name; Created
 // defaults to now; State becomes active. Put never replaces an existing credential unless
 // overwrite is true (a pending entry of the same name counts as existing). The profile is
-// written before the metadata, and a pending link is removed last.
+// written before the metadata (whose new content is staged first), and a pending link is
+// removed last; a failure at any step leaves the store's entry as it was.
 func (s *Store) Put(name string, profileJSON []byte, meta Meta, overwrite bool) error {
 	mode := putNew
 	if overwrite {
@@ -313,13 +362,29 @@ func (s *Store) put(name string, profileJSON []byte, meta Meta, mode putMode) er
 			return existsError(name)
 		}
 	}
+	// The store must be left as before, or complete: the metadata is written to a staging
+	// file first (a full disk fails here, before anything visible changed), then the profile is
+	// put in place, then the staged metadata is renamed over the old one. If that last step
+	// fails, the profile is taken back.
+	staged := s.stagedMetaPath(key)
+	if err := s.writeFile(staged, append(mb, '\n'), false); err != nil {
+		return writeError("store credential "+name, s.metaPath(key), err)
+	}
+	defer os.Remove(staged) // gone after the rename; removed on every failure
+	oldProfile, oldErr := os.ReadFile(s.profilePath(key))
 	if err := s.writeFile(s.profilePath(key), profileJSON, mode != putReplace); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return existsError(name)
 		}
 		return writeError("store credential "+name, s.profilePath(key), err)
 	}
-	if err := s.writeFile(s.metaPath(key), append(mb, '\n'), false); err != nil {
+	if err := s.renameStaged(staged, s.metaPath(key)); err != nil {
+		if oldErr == nil {
+			_ = s.writeFile(s.profilePath(key), oldProfile, false)
+		} else {
+			_ = os.Remove(s.profilePath(key))
+		}
+		s.syncDir(s.credDir())
 		return writeError("store credential "+name, s.metaPath(key), err)
 	}
 	if err := removeIfExists(s.linkPath(key)); err != nil {
@@ -327,6 +392,22 @@ func (s *Store) put(name string, profileJSON []byte, meta Meta, mode putMode) er
 	}
 	s.syncDir(s.credDir())
 	return nil
+}
+
+// stagedMetaPath is where a credential's new metadata waits while its profile is written (a
+// hidden name that listing ignores).
+func (s *Store) stagedMetaPath(key string) string {
+	return filepath.Join(s.credDir(), "."+key+metaExt+".staged")
+}
+
+// renameStaged moves a staged file to its final name (the fault hook sees the final name).
+func (s *Store) renameStaged(staged, final string) error {
+	if s.fault != nil {
+		if err := s.fault("rename", final); err != nil {
+			return &fs.PathError{Op: "rename", Path: final, Err: err}
+		}
+	}
+	return os.Rename(staged, final)
 }
 
 func (s *Store) completeMeta(name string, p *sharing.Profile, meta Meta) Meta {
@@ -341,6 +422,7 @@ func (s *Store) completeMeta(name string, p *sharing.Profile, meta Meta) Meta {
 		meta.Source.Kind = SourceImport
 	}
 	meta.State = StateActive
+	meta.Problem = ""
 	return meta
 }
 
@@ -352,6 +434,7 @@ func (s *Store) putPending(name string, link Sensitive, meta Meta) error {
 	}
 	meta.Name = name
 	meta.State = StatePending
+	meta.Problem = ""
 	if meta.Created.IsZero() {
 		meta.Created = s.now().UTC().Truncate(time.Second)
 	}
@@ -421,7 +504,7 @@ func (s *Store) Stat(name string) (Meta, error) {
 }
 
 func (s *Store) readMeta(key, name string) (Meta, error) {
-	if err := checkPrivate(s.credDir(), true); err != nil {
+	if err := s.checkDirs(); err != nil {
 		return Meta{}, err
 	}
 	data, err := s.readPrivate(s.metaPath(key))
@@ -455,6 +538,11 @@ func (s *Store) readMeta(key, name string) (Meta, error) {
 		return Meta{}, err
 	}
 	m.State = s.deriveState(m)
+	if m.State != StatePending {
+		if err := checkPrivate(s.profilePath(key), false); errors.Is(err, ErrInsecurePermissions) {
+			m.State, m.Problem = StateInsecure, err.Error()
+		}
+	}
 	return m, nil
 }
 
@@ -501,7 +589,7 @@ func (s *Store) Get(name string) (*Credential, error) {
 
 // List returns every stored credential's metadata, sorted by name.
 func (s *Store) List() ([]Meta, error) {
-	if err := checkPrivate(s.credDir(), true); err != nil {
+	if err := s.checkDirs(); err != nil {
 		return nil, err
 	}
 	entries, err := os.ReadDir(s.credDir())
@@ -556,6 +644,52 @@ func (s *Store) Remove(name string) error {
 		}
 	}
 	s.syncDir(s.credDir())
+	if def, err := s.Default(); err == nil && strings.EqualFold(def, name) {
+		return s.ClearDefault()
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// The default credential: used when no credential is given (see [Store.ResolveProfile]).
+
+func (s *Store) defaultPath() string { return filepath.Join(s.dir, defaultFileName) }
+
+// SetDefault makes the stored credential name (in any letter case; it must exist) the default.
+func (s *Store) SetDefault(name string) error {
+	m, err := s.Stat(name)
+	if err != nil {
+		return err
+	}
+	if err := s.writeFile(s.defaultPath(), []byte(m.Name+"\n"), false); err != nil {
+		return writeError("set the default credential", s.defaultPath(), err)
+	}
+	return nil
+}
+
+// Default returns the default credential's name ("" when none is set).
+func (s *Store) Default() (string, error) {
+	data, err := s.readPrivate(s.defaultPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	name := strings.TrimSpace(string(data))
+	if ValidateCredentialName(name) != nil {
+		return "", newStoreError("read the default credential", nil,
+			fmt.Sprintf("the default credential file %s is damaged; set the default again, or remove the file", s.defaultPath()), nil)
+	}
+	return name, nil
+}
+
+// ClearDefault unsets the default credential (no error when none is set).
+func (s *Store) ClearDefault() error {
+	if err := removeIfExists(s.defaultPath()); err != nil {
+		return newStoreError("unset the default credential", nil, fmt.Sprintf("cannot remove %s: %s", s.defaultPath(), pathErrText(err)), err)
+	}
+	s.syncDir(s.dir)
 	return nil
 }
 
@@ -605,9 +739,25 @@ func (s *Store) Export(name, outPath string, overwrite bool) error {
 // works wherever a profile file does. "-", "env:NAME", inline JSON and paths of existing files
 // are read by sharing.LoadProfileWith with opts (its Stdin and LookupEnv: this package reads no
 // environment itself); otherwise, if ref is the name of a stored credential, that credential is
-// used. s may be nil (no store: LoadProfileWith only).
+// used. An empty ref means the default credential ([Store.SetDefault]); with none set the
+// error matches ErrNoCredential. s may be nil (no store: LoadProfileWith only).
 func (s *Store) ResolveProfile(ref string, opts sharing.LoadProfileOptions) (*sharing.Profile, error) {
 	trimmed := strings.TrimSpace(ref)
+	if s != nil && trimmed == "" {
+		def, err := s.Default()
+		if err != nil {
+			return nil, err
+		}
+		if def == "" {
+			return nil, newHintedStoreError("load the profile", ErrNoCredential, "no credential given and no default credential set: ",
+				"give one ({Profile}), or set a default ({tokenmgr.Store.SetDefault} NAME); {tokenmgr.Store.List} shows the stored credentials, {tokenmgr.Activate} LINK adds one", nil)
+		}
+		c, err := s.Get(def)
+		if err != nil {
+			return nil, fmt.Errorf("the default credential %s: %w", def, err)
+		}
+		return c.Profile, nil
+	}
 	if s == nil || trimmed == "" || trimmed == "-" || strings.HasPrefix(trimmed, "env:") || strings.HasPrefix(trimmed, "{") {
 		return sharing.LoadProfileWith(ref, opts)
 	}

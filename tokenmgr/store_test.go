@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,7 +147,7 @@ func TestStorePutNeverOverwrites(t *testing.T) {
 	for _, name := range []string{"prod", "PROD", "Prod"} {
 		err := s.Put(name, second, Meta{}, false)
 		require.ErrorIs(t, err, ErrCredentialExists, name)
-		assertAdvice(t, err, "choose another name with {Name}, or remove it first ({tokenmgr.Store.Remove} ")
+		assertAdvice(t, err, "choose another name, pass {Overwrite} to replace it, or remove it first ({tokenmgr.Store.Remove} ")
 		assertNoSecret(t, err, "token-one-abcdef", "token-two-abcdef")
 	}
 	c, err := s.Get("prod")
@@ -181,6 +182,8 @@ func TestStoreRefusesInsecureModes(t *testing.T) {
 		{"group-readable profile", func(s *Store) string { return s.profilePath("prod") }, 0o640, "chmod 600 "},
 		{"group-writable metadata", func(s *Store) string { return s.metaPath("prod") }, 0o620, "chmod 600 "},
 		{"world-readable directory", func(s *Store) string { return s.credDir() }, 0o755, "chmod 700 "},
+		{"world-writable store directory", func(s *Store) string { return s.Dir() }, 0o777, "chmod 700 "},
+		{"group-writable store directory", func(s *Store) string { return s.Dir() }, 0o770, "chmod 700 "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,7 +198,7 @@ func TestStoreRefusesInsecureModes(t *testing.T) {
 			assertNoSecret(t, err, storeTestToken)
 			_, err = s.ResolveProfile("prod", sharing.LoadProfileOptions{})
 			assert.ErrorIs(t, err, ErrInsecurePermissions)
-			if tc.target(s) == s.credDir() {
+			if tc.target(s) == s.credDir() || tc.target(s) == s.Dir() {
 				_, err = s.List()
 				assert.ErrorIs(t, err, ErrInsecurePermissions)
 				_, err = OpenStore(s.Dir())
@@ -207,6 +210,17 @@ func TestStoreRefusesInsecureModes(t *testing.T) {
 			assert.NoError(t, err, "fixed with the suggested chmod")
 		})
 	}
+}
+
+func TestStoreAllowsReadableStoreDirectory(t *testing.T) {
+	skipOnWindows(t)
+	s := newTestStore(t)
+	require.NoError(t, s.Put("prod", testProfileJSON("https://x.example.com/ds", storeTestToken, ""), Meta{}, false))
+	require.NoError(t, os.Chmod(s.Dir(), 0o755))
+	_, err := OpenStore(s.Dir())
+	require.NoError(t, err, "others may read the top directory: the credentials directory below is private")
+	_, err = s.Get("prod")
+	require.NoError(t, err)
 }
 
 func TestStoreImportExport(t *testing.T) {
@@ -343,4 +357,91 @@ func TestStoreWriteFaultsLeaveNothingBehind(t *testing.T) {
 			assert.Empty(t, entries, "no temporary or partial file left")
 		})
 	}
+}
+
+// TestStoreReplaceDiskFullKeepsOldCredential: replacing a credential when the disk fills up at
+// any step of either file leaves the old credential whole (profile and metadata).
+func TestStoreReplaceDiskFullKeepsOldCredential(t *testing.T) {
+	for _, file := range []string{".share", ".meta.json"} {
+		for _, step := range []string{"create", "write", "fsync", "rename"} {
+			t.Run(file+"/"+step, func(t *testing.T) {
+				s := newTestStore(t)
+				require.NoError(t, s.Put("prod", testProfileJSON("https://old.example.com/ds", storeTestToken, ""), Meta{}, false))
+				s.fault = func(st, path string) error {
+					if st == step && strings.Contains(filepath.Base(path), "prod"+file) {
+						return syscall.ENOSPC
+					}
+					return nil
+				}
+				err := s.Put("prod", testProfileJSON("https://new.example.com/ds", "new-token-0123456789", ""), Meta{}, true)
+				require.Error(t, err)
+				s.fault = nil
+				c, err := s.Get("prod")
+				require.NoError(t, err)
+				assert.Equal(t, "https://old.example.com/ds", c.Endpoint, "old metadata")
+				assert.Equal(t, "https://old.example.com/ds", c.Profile.Endpoint, "old profile")
+				assert.Equal(t, storeTestToken, c.Profile.BearerToken)
+				entries, _ := os.ReadDir(s.credDir())
+				assert.Len(t, entries, 2, "profile and metadata only")
+			})
+		}
+	}
+}
+
+// TestStoreListShowsInsecureProfile: a profile file other users can read is listed as
+// insecure (with the chmod that fixes it), not active, since reading it is refused.
+func TestStoreListShowsInsecureProfile(t *testing.T) {
+	skipOnWindows(t)
+	s := newTestStore(t)
+	require.NoError(t, s.Put("prod", testProfileJSON("https://x.example.com/ds", storeTestToken, ""), Meta{}, false))
+	require.NoError(t, os.Chmod(s.profilePath("prod"), 0o644))
+	metas, err := s.List()
+	require.NoError(t, err)
+	require.Len(t, metas, 1)
+	assert.Equal(t, StateInsecure, metas[0].State)
+	assert.Contains(t, metas[0].Problem, "chmod 600 "+s.profilePath("prod"))
+	_, err = s.Get("prod")
+	assert.ErrorIs(t, err, ErrInsecurePermissions, "the state matches what reading does")
+
+	require.NoError(t, os.Chmod(s.profilePath("prod"), 0o600))
+	m, err := s.Stat("prod")
+	require.NoError(t, err)
+	assert.Equal(t, StateActive, m.State)
+	assert.Empty(t, m.Problem)
+	raw, err := os.ReadFile(s.metaPath("prod"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), "problem", "derived, never stored")
+}
+
+func TestStoreDefaultCredential(t *testing.T) {
+	s := newTestStore(t)
+	_, err := s.ResolveProfile("", sharing.LoadProfileOptions{})
+	require.ErrorIs(t, err, ErrNoCredential)
+	assertAdvice(t, err, "give one ({Profile}), or set a default ({tokenmgr.Store.SetDefault} NAME)")
+
+	def, err := s.Default()
+	require.NoError(t, err)
+	assert.Empty(t, def)
+	assert.ErrorIs(t, s.SetDefault("nope"), ErrCredentialNotFound)
+
+	require.NoError(t, s.Put("Prod", testProfileJSON("https://x.example.com/ds", storeTestToken, ""), Meta{}, false))
+	require.NoError(t, s.SetDefault("PROD"))
+	def, err = s.Default()
+	require.NoError(t, err)
+	assert.Equal(t, "Prod", def, "the name as stored")
+	info, err := os.Stat(filepath.Join(s.Dir(), "default"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	p, err := s.ResolveProfile("", sharing.LoadProfileOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, storeTestToken, p.BearerToken)
+	metas, err := s.List()
+	require.NoError(t, err)
+	assert.Len(t, metas, 1, "the default file is not a credential")
+
+	require.NoError(t, s.Remove("prod"))
+	def, err = s.Default()
+	require.NoError(t, err)
+	assert.Empty(t, def, "removing the default credential unsets it")
+	require.NoError(t, s.ClearDefault())
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,7 +51,8 @@ a recovery file (named in the error, mode 0600) to import with deltashare creds 
 
 LINK - reads the link from standard input (keeps it out of shell history and process lists).
 A bare activation CODE needs --host. A used or expired link exits 4: ask the data provider for
-a new one. The link, the code and the token are never printed.`,
+a new one. A link cut short when copied (the service does not know its code), or one whose host
+is not an activation service, exits 2. The link, the code and the token are never printed.`,
 		Flags: []cli.Flag{outputFlag, configDirFlag, quietFlag, warnExpiryFlag, checkParallelFlag,
 			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Usage: "store the credential under this name (default: from the link's host)"},
 			&cli.StringFlag{Name: "out", Usage: "also write the profile file here (0600; must not exist)"},
@@ -106,7 +109,7 @@ type activatedJSON struct {
 	Path     string    `json:"path"`
 	Out      string    `json:"out,omitempty"`
 	Endpoint string    `json:"endpoint"`
-	Expiry   time.Time `json:"expiry,omitzero"`
+	Expiry   time.Time `json:"expirationTime,omitzero"`
 }
 
 // runActivate activates, stores, and checks the new credential.
@@ -123,7 +126,7 @@ func runActivate(ctx context.Context, o activateOptions, d *deps) error {
 	}
 	res, err := tokenmgr.Activate(ctx, tokenmgr.ActivateOptions{Link: o.Link, Host: o.Host, Name: o.Name, Out: o.Out, Store: store})
 	if err != nil {
-		return activationFailed(res, err, d.IO)
+		return activationFailed(res, err, d.IO, store.Dir())
 	}
 	st, now := d.IO, d.Now()
 	cred, err := store.Get(res.Name)
@@ -169,12 +172,49 @@ func checkActivated(ctx context.Context, o accessCheck, aj activatedJSON, p *sha
 	return checkResult(rep, now)
 }
 
+// importStoreDir is the store `deltashare creds import` uses without --config-dir ("" if
+// unknown).
+func importStoreDir() string {
+	if d := os.Getenv("DELTASHARE_CONFIG_DIR"); d != "" {
+		return d
+	}
+	d, err := tokenmgr.DefaultStoreDir()
+	if err != nil {
+		return ""
+	}
+	return d
+}
+
+// sameDir reports whether two paths name the same directory (after making them absolute).
+func sameDir(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && filepath.Clean(aa) == filepath.Clean(bb)
+}
+
+// shellQuote quotes a path for a command the user can paste.
+func shellQuote(p string) string {
+	if p != "" && strings.IndexFunc(p, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%", r))
+	}) < 0 {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}
+
 // activationFailed reports a failed activation. When the downloaded credential could not be
 // written anywhere, it is printed on standard output: the link cannot be downloaded again, so
 // this is the only copy left.
-func activationFailed(res *tokenmgr.ActivateResult, err error, st *streams) error {
+//
+// The advised `deltashare creds import` stores into the store that command finds
+// (DELTASHARE_CONFIG_DIR, else the default); when this activation used another one
+// (--config-dir), a note says to give it.
+func activationFailed(res *tokenmgr.ActivateResult, err error, st *streams, storeDir string) error {
 	if !errors.Is(err, tokenmgr.ErrCredentialNotSaved) {
 		return err
+	}
+	if storeDir != "" && !sameDir(storeDir, importStoreDir()) {
+		err = fmt.Errorf("%w; this activation used the credential store %s: add --config-dir %s to that creds import command", err, storeDir, shellQuote(storeDir))
 	}
 	if res != nil && res.Credential != nil && res.StoredPath == "" && res.OutPath == "" && res.RecoveryPath == "" {
 		raw := res.Credential.Profile()

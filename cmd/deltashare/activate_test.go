@@ -349,7 +349,7 @@ func TestActivateExitCodeFollowsCheck(t *testing.T) {
 }
 
 func TestActivationOnlyCopyIsPrinted(t *testing.T) {
-	credEnv(t)
+	storeDir := credEnv(t)
 	srv := activationServer(t)
 	link := mintLink(t, srv, time.Hour)
 	host, code, err := tokenmgr.ParseActivationLink(link)
@@ -360,7 +360,7 @@ func TestActivationOnlyCopyIsPrinted(t *testing.T) {
 
 	// Nothing written anywhere: the profile goes to stdout, a note to stderr, exit 1.
 	var out, errb bytes.Buffer
-	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred}, notSaved, &streams{Out: &out, Err: &errb})
+	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred}, notSaved, &streams{Out: &out, Err: &errb}, storeDir)
 	assert.Equal(t, exitError, exitCode(context.Background(), err))
 	p, perr := sharing.ParseProfile(out.Bytes())
 	require.NoError(t, perr, "stdout is the profile JSON")
@@ -371,10 +371,17 @@ func TestActivationOnlyCopyIsPrinted(t *testing.T) {
 	// Kept in a recovery file: not printed (the error names the file).
 	out.Reset()
 	errb.Reset()
-	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred, RecoveryPath: "/r/x.share"}, notSaved, &streams{Out: &out, Err: &errb})
+	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred, RecoveryPath: "/r/x.share"}, notSaved, &streams{Out: &out, Err: &errb}, storeDir)
 	assert.Equal(t, exitError, exitCode(context.Background(), err))
 	assert.Empty(t, out.String())
 	assert.Empty(t, errb.String())
+	assert.NotContains(t, err.Error(), "--config-dir", "the import finds the same store by itself")
+
+	// Another store (--config-dir): the advised import needs it too.
+	other := filepath.Join(t.TempDir(), "other store")
+	err = activationFailed(&tokenmgr.ActivateResult{Name: "x", Credential: cred, RecoveryPath: "/r/x.share"}, notSaved, &streams{Out: &out, Err: &errb}, other)
+	assert.Contains(t, err.Error(), "add --config-dir '"+other+"' to that creds import command")
+	assert.ErrorIs(t, err, tokenmgr.ErrCredentialNotSaved)
 }
 
 func TestParseCheckOptions(t *testing.T) {
@@ -387,7 +394,7 @@ func TestParseCheckOptions(t *testing.T) {
 		{name: "profile in the tables", args: []string{"check", "/p/a.share#demo.sales.orders", "/p/a.share#demo.sales.customers"},
 			want: checkOptions{Profile: "/p/a.share", accessCheck: accessCheck{Tables: []protocol.Table{ordersTable, customers}, WarnExpiry: 7 * 24 * time.Hour, Parallel: 4, Output: "text"}}},
 		{name: "profile from the environment", args: []string{"check"}, env: map[string]string{"DELTASHARE_PROFILE": "env.share"}, want: checkOptions{Profile: "env.share", accessCheck: defaultCheck()}},
-		{name: "no credential", args: []string{"check"}, code: exitUsage, msg: "no credential given"},
+		{name: "no credential: the default one", args: []string{"check"}, want: checkOptions{accessCheck: defaultCheck()}},
 		{name: "warn-expiry not a duration", args: []string{"check", "-p", "x", "--warn-expiry", "soon"}, code: exitUsage, msg: "--warn-expiry"},
 		{name: "warn-expiry negative", args: []string{"check", "-p", "x", "--warn-expiry", "-1d"}, code: exitUsage, msg: "--warn-expiry"},
 		{name: "warn-expiry forever", args: []string{"check", "-p", "x", "--warn-expiry", "forever"}, code: exitUsage, msg: "forever"},
@@ -408,4 +415,116 @@ func TestCheckArguments(t *testing.T) {
 	assert.Contains(t, r.Out, "Tables:   1")
 	r = run(t, "", "check", "-p", profile, "--parallel", "0")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
+}
+
+// TestActivateFailuresToldApart: a link cut short, an expired link, a used link and a host that
+// is not an activation service each say what happened (and exit 2 or 4), keep the name free,
+// and never print the link.
+func TestActivateFailuresToldApart(t *testing.T) {
+	credEnv(t)
+	srv := activationServer(t)
+	plain := demoEnv(t) // a sharing server without activation links
+
+	used := mintLink(t, srv, time.Hour)
+	r := run(t, "", "activate", used, "--name", "first", "-q", "--warn-expiry", "0")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	expired := mintLink(t, srv, time.Nanosecond)
+	whole := mintLink(t, srv, time.Hour)
+	cut := whole[:len(whole)-5]
+	elsewhere := plain.URL + "/delta_sharing/retrieve_config.html?" + linkCode(t, whole)
+
+	tr := &transcript{t: t}
+	tests := []struct {
+		name, link string
+		code       int
+		says       []string
+	}{
+		{"used", used, exitAuth, []string{"already used", "can be downloaded only once"}},
+		{"expired", expired, exitAuth, []string{"has expired", "activation link expired at"}},
+		{"cut short", cut, exitUsage, []string{"does not know this activation link", "incomplete", "check that the whole link was copied"}},
+		{"not an activation service", elsewhere, exitUsage, []string{"is not a Delta Sharing activation service", plain.URL}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tr.run("", "activate", tc.link, "--name", "again")
+			assert.Equal(t, tc.code, r.Code, r.Err)
+			for _, s := range tc.says {
+				assert.Contains(t, r.Err, s)
+			}
+			if tc.name != "used" {
+				assert.NotContains(t, r.Err, "already used", "only a used link says so")
+			}
+			r = tr.run("", "creds", "list")
+			assert.NotContains(t, r.Out, "again", "the name stays free")
+		})
+	}
+	tr.assertNoSecrets(linkCode(t, used), linkCode(t, expired), linkCode(t, whole), linkCode(t, cut))
+}
+
+// TestCheckCountsWhatUsersMean: columns include partition columns (top-level fields, not
+// leaves), files are the table's file count, and counts of one are singular.
+func TestCheckCountsWhatUsersMean(t *testing.T) {
+	credEnv(t)
+	env := demoEnv(t)
+	profile := env.ProfileFile(t)
+	cl := env.Client(t)
+	var want = map[string]int64{}
+	for _, name := range []string{"orders", "customers"} {
+		tb := protocol.Table{Share: "demo", Schema: "sales", Name: name}
+		md, err := cl.Metadata(t.Context(), tb, protocol.MetadataOptions{})
+		require.NoError(t, err)
+		require.NotNil(t, md.NumFiles)
+		want[tb.String()] = *md.NumFiles
+		schema, err := md.Metadata.Schema()
+		require.NoError(t, err)
+		want[tb.String()+" columns"] = int64(len(schema.Fields))
+	}
+
+	r := run(t, "", "check", "-p", profile, "--output", "json", "--warn-expiry", "0")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	var rep struct {
+		Tables []struct {
+			Table    protocol.Table `json:"table"`
+			Columns  int64          `json:"columns"`
+			NumFiles *int64         `json:"numFiles"`
+		} `json:"tables"`
+		ReadableTables int `json:"readableTables"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &rep))
+	require.Len(t, rep.Tables, 2)
+	assert.Equal(t, 2, rep.ReadableTables)
+	for _, tb := range rep.Tables {
+		require.NotNil(t, tb.NumFiles, tb.Table.String())
+		assert.Equal(t, want[tb.Table.String()], *tb.NumFiles, "the table's file count: %s", tb.Table)
+		assert.Equal(t, want[tb.Table.String()+" columns"], tb.Columns, tb.Table.String())
+	}
+	assert.NotContains(t, r.Out, "daysLeft")
+
+	r = run(t, "", "check", "-p", profile, "--warn-expiry", "0")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.NotRegexp(t, `\b1 (files|rows|columns|tables|schemas)\b`, r.Out)
+	assert.Contains(t, r.Out, "1 schema, 2 tables")
+	for _, tb := range rep.Tables {
+		assert.Contains(t, r.Out, fmt.Sprintf("%s: version", tb.Table))
+		assert.Contains(t, r.Out, tokenmgr.Plural(*tb.NumFiles, "file"))
+	}
+}
+
+// TestCheckNoTableReadableYet: a credential whose share holds no tables yet exits 3 and says
+// so, in text and JSON.
+func TestCheckNoTableReadableYet(t *testing.T) {
+	credEnv(t)
+	env := demoEnv(t, func(c *server.Config) {
+		c.Shares = []server.Share{{Name: "pending", Schemas: []server.Schema{{Name: "default"}}}}
+	})
+	profile := env.ProfileFile(t)
+	r := run(t, "", "check", "-p", profile)
+	assert.Equal(t, exitPartial, r.Code, r.Out+r.Err)
+	assert.Contains(t, r.Out, "Status:   empty: no table is readable yet")
+	assert.NotContains(t, r.Out, "Status:   ok")
+	assert.Contains(t, r.Err, "no table is readable yet: the 1 share holds no tables")
+	r = run(t, "", "check", "-p", profile, "--output", "json")
+	assert.Equal(t, exitPartial, r.Code, r.Err)
+	assert.Contains(t, r.Out, `"status": "empty"`)
+	assert.Contains(t, r.Out, `"exitCode": 3`)
 }

@@ -80,7 +80,7 @@ func TestAppEndToEnd(t *testing.T) {
 // helpCommands are the commands whose help is golden: every command.
 var helpCommands = [][]string{
 	{}, {"shares"}, {"schemas"}, {"tables"}, {"version"}, {"metadata"}, {"files"},
-	{"creds"}, {"creds", "list"}, {"creds", "show"}, {"creds", "import"}, {"creds", "export"}, {"creds", "remove"},
+	{"creds"}, {"creds", "list"}, {"creds", "show"}, {"creds", "import"}, {"creds", "export"}, {"creds", "remove"}, {"creds", "default"},
 	{"activate"}, {"check"}, {"serve"},
 	{"export"}, {"changes"}, {"sync"}, {"demo"},
 	{"pat"}, {"pat", "create"}, {"pat", "list"}, {"pat", "revoke"}, {"pat", "rotate"},

@@ -36,7 +36,7 @@ func TestBadProfiles(t *testing.T) {
 		{"version as a boolean", `{"shareCredentialsVersion":true,"endpoint":"http://127.0.0.1:9/","bearerToken":"t"}`, exitUsage, "shareCredentialsVersion"},
 		{"endpoint as a number", `{"shareCredentialsVersion":1,"endpoint":5,"bearerToken":"t"}`, exitUsage, "endpoint"},
 		{"unknown version", `{"shareCredentialsVersion":99,"endpoint":"http://127.0.0.1:9/","bearerToken":"t"}`, exitUsage, "99"},
-		{"unsupported type", `{"shareCredentialsVersion":2,"type":"basic","endpoint":"http://127.0.0.1:9/","bearerToken":"t"}`, exitUsage, "basic"},
+		{"unsupported type", `{"shareCredentialsVersion":2,"type":"oauth_device_code","endpoint":"http://127.0.0.1:9/","bearerToken":"t"}`, exitUsage, "oauth_device_code"},
 		{"endpoint not http", `{"shareCredentialsVersion":1,"endpoint":"ftp://h/","bearerToken":"t"}`, exitUsage, "endpoint"},
 		{"bad expirationTime", `{"shareCredentialsVersion":1,"endpoint":"http://127.0.0.1:9/","bearerToken":"t","expirationTime":"soon"}`, exitUsage, "expirationTime"},
 		{"expired", `{"shareCredentialsVersion":1,"endpoint":"http://127.0.0.1:9/","bearerToken":"t","expirationTime":"2001-01-01T00:00:00Z"}`, exitAuth, "expired"},

@@ -73,8 +73,9 @@ func checkCommand() *cli.Command {
 which shares, schemas and tables it reaches, and for every table (or the TABLEs given, as
 share.schema.table) its version, its metadata and one data file's Parquet footer.
 
-Exit codes: 0 all good; 3 some share or table could not be read; 4 the token is expired or
-rejected; 5 everything readable but the token expires within --warn-expiry (default 7d).
+Exit codes: 0 all good; 3 some share or table could not be read, or no table is readable
+yet (the shares hold none); 4 the token is expired or rejected; 5 everything readable but
+the token expires within --warn-expiry (default 7d).
 Precedence 4 > 3 > 5. With --output json the report's "exitCode" says the same.`,
 		Flags:  []cli.Flag{profileFlag, outputFlag, configDirFlag, quietFlag, warnExpiryFlag, checkParallelFlag},
 		Action: action(parseCheckOptions, runCheck),
@@ -160,7 +161,7 @@ func checkResult(rep *tokenmgr.CheckReport, now time.Time) error {
 	var msg string
 	switch rep.Status {
 	case tokenmgr.CheckExpired:
-		msg = fmt.Sprintf("the token expired on %s: ask the data provider for a new activation link, then run deltashare activate", rep.Expiry.UTC().Format(time.RFC3339))
+		msg = fmt.Sprintf("the token expired on %s: ask the data provider for a new activation link, then run deltashare activate", rep.ExpirationTime.UTC().Format(time.RFC3339))
 	case tokenmgr.CheckRejected:
 		msg = "the server rejected the token (revoked, rotated or mistyped): ask the data provider for a new activation link, then run deltashare activate"
 	case tokenmgr.CheckPartial:
@@ -176,15 +177,21 @@ func checkResult(rep *tokenmgr.CheckReport, now time.Time) error {
 			}
 		}
 		if len(badShares) > 0 {
-			parts = append(parts, fmt.Sprintf("%d of %d shares could not be listed (%s)", len(badShares), len(rep.Shares), strings.Join(badShares, ", ")))
+			parts = append(parts, fmt.Sprintf("%d of %s could not be listed (%s)", len(badShares), tokenmgr.Plural(len(rep.Shares), "share"), strings.Join(badShares, ", ")))
 		}
 		if len(badTables) > 0 {
-			parts = append(parts, fmt.Sprintf("%d of %d tables could not be read (%s)", len(badTables), len(rep.Tables), strings.Join(badTables, ", ")))
+			parts = append(parts, fmt.Sprintf("%d of %s could not be read (%s)", len(badTables), tokenmgr.Plural(len(rep.Tables), "table"), strings.Join(badTables, ", ")))
 		}
 		msg = strings.Join(parts, "; ") + ": see the report for the reasons; tell the data provider if it persists"
+	case tokenmgr.CheckEmpty:
+		msg = fmt.Sprintf("the token is accepted, but no table is readable yet: the %s hold no tables; "+
+			"the data provider may not have added them yet: try again later, or ask them", tokenmgr.Plural(len(rep.Shares), "share"))
+		if len(rep.Shares) == 1 {
+			msg = strings.Replace(msg, "share hold", "share holds", 1)
+		}
 	case tokenmgr.CheckExpiring:
 		msg = fmt.Sprintf("the token expires %s, within the %s warning window: ask the data provider for a new credential before then",
-			expiryPhrase(now, rep.Expiry), roughDuration(time.Duration(rep.WarnDays*float64(24*time.Hour))))
+			expiryPhrase(now, rep.ExpirationTime), roughDuration(time.Duration(rep.WarnExpirySeconds)*time.Second))
 	default:
 		msg = string(rep.Status)
 	}

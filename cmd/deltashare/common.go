@@ -102,6 +102,9 @@ func openStore(c *cli.Context) (*tokenmgr.Store, error) {
 // wherever a profile file does.
 func profileResolver(c *cli.Context, ref string) (*sharing.Profile, error) {
 	store, err := openStore(c)
+	if err != nil && strings.TrimSpace(ref) == "" {
+		return nil, usageError(fmt.Errorf("no credential given: pass -p NAME|FILE (or set DELTASHARE_PROFILE); the default credential cannot be read either: %s", errorText(err)))
+	}
 	if err != nil {
 		// No usable store: files still resolve; a name cannot, and the store's error says why.
 		p, perr := sharing.LoadProfileWith(ref, sharing.LoadProfileOptions{Stdin: ioFrom(c).In, LookupEnv: os.LookupEnv})

@@ -30,21 +30,25 @@ func init() {
 //     expired activation link, credentials Databricks rejects (401) or that lack permission
 //     for the operation (403);
 //   - 2: nothing usable configured or a malformed argument: no Databricks credentials or host,
-//     an invalid credential name or activation link, a rotation that needs --old-id;
+//     an invalid credential name or activation link (malformed, cut short, or not pointing at
+//     an activation service), a rotation that needs --old-id;
 //   - 1: everything else (a rotation that failed and was rolled back, a name already taken,
 //     a credential file other users can read, ...).
 func mapTokenmgrErrors(err error) (int, bool) {
 	switch {
 	case errors.Is(err, databricks.ErrRotationFailed):
 		return exitError, true // rolled back; the cause (even a 401) is in the message
-	case errors.Is(err, tokenmgr.ErrActivationUsed),
+	case errors.Is(err, tokenmgr.ErrActivationUsed), errors.Is(err, tokenmgr.ErrActivationExpired),
 		errors.Is(err, databricks.ErrWorkspaceAuth),
 		errors.Is(err, databricks.ErrWorkspacePermission):
 		return exitAuth, true
-	case errors.Is(err, databricks.ErrNoWorkspaceCredentials),
+	case errors.Is(err, tokenmgr.ErrNoCredential),
+		errors.Is(err, databricks.ErrNoWorkspaceCredentials),
 		errors.Is(err, databricks.ErrNoWorkspaceHost),
 		errors.Is(err, tokenmgr.ErrInvalidCredentialName),
 		errors.Is(err, tokenmgr.ErrInvalidActivationLink),
+		errors.Is(err, tokenmgr.ErrActivationLinkUnknown),
+		errors.Is(err, tokenmgr.ErrNotActivationEndpoint),
 		errors.Is(err, databricks.ErrOldTokenUnknown):
 		return exitUsage, true
 	}
@@ -163,24 +167,48 @@ func say(quiet bool, w io.Writer, format string, args ...any) {
 func credsCommand() *cli.Command {
 	return &cli.Command{
 		Name:     "creds",
-		Usage:    "manage stored credentials (list, show, import, export, remove)",
+		Usage:    "manage stored credentials (list, show, import, export, remove, default)",
 		Category: "credentials",
 		Description: `Stored credentials are Delta Sharing profiles kept under a name in a private directory
 (--config-dir, $DELTASHARE_CONFIG_DIR, default: the user's config dir/deltashare): files 0600,
 directories 0700; files other users could read are refused with the chmod command that fixes
-them. A stored NAME works wherever a profile file does (-p NAME). Names ignore letter case.`,
+them. A stored NAME works wherever a profile file does (-p NAME). Names ignore letter case.
+The default credential (deltashare creds default NAME) is used when no -p is given.`,
 		Subcommands: []*cli.Command{
-			credsListCommand(), credsShowCommand(), credsImportCommand(), credsExportCommand(), credsRemoveCommand(),
+			credsListCommand(), credsShowCommand(), credsImportCommand(), credsExportCommand(), credsRemoveCommand(), credsDefaultCommand(),
 		},
 	}
 }
 
-// credJSON is a stored credential in `creds list` and `creds show` JSON.
+// credJSON is a stored credential in `creds list` and `creds show` JSON (see docs/json.md):
+// protocol names, RFC 3339 times, durations in whole seconds.
 type credJSON struct {
-	tokenmgr.Meta
-	ExpiresIn string          `json:"expiresIn"`
-	Path      string          `json:"path,omitempty"`
-	Profile   json.RawMessage `json:"profile,omitempty"`
+	Name        string          `json:"name"`
+	State       tokenmgr.State  `json:"state"`
+	Default     bool            `json:"default"`
+	Endpoint    string          `json:"endpoint,omitempty"`
+	ProfileType string          `json:"type,omitempty"`
+	Source      tokenmgr.Source `json:"source"`
+	CreatedTime time.Time       `json:"createdTime,omitzero"`
+	// ExpirationTime and ExpiresInSeconds (negative once expired) are absent when the token
+	// never expires, and while the credential is pending.
+	ExpirationTime   time.Time       `json:"expirationTime,omitzero"`
+	ExpiresInSeconds *int64          `json:"expiresInSeconds,omitempty"`
+	Problem          string          `json:"problem,omitempty"`
+	Path             string          `json:"path,omitempty"`
+	Profile          json.RawMessage `json:"profile,omitempty"`
+}
+
+// newCredJSON is the JSON of a stored credential's metadata.
+func newCredJSON(now time.Time, m tokenmgr.Meta, isDefault bool) credJSON {
+	cj := credJSON{Name: m.Name, State: m.State, Default: isDefault, Endpoint: m.Endpoint, ProfileType: m.ProfileType,
+		Source: m.Source, CreatedTime: m.Created, Problem: m.Problem}
+	if m.State != tokenmgr.StatePending && !m.Expiry.IsZero() {
+		cj.ExpirationTime = m.Expiry.UTC()
+		left := int64(m.Expiry.Sub(now) / time.Second)
+		cj.ExpiresInSeconds = &left
+	}
+	return cj
 }
 
 func credExpiresIn(now time.Time, m tokenmgr.Meta) string {

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/tokenmgr"
 )
 
 // credsListOptions are the options of `deltashare creds list`.
@@ -15,7 +18,7 @@ type credsListOptions struct {
 func credsListCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "list",
-		Usage:  "list stored credentials: name, state, endpoint, time to expiry",
+		Usage:  "list stored credentials: name, state, endpoint, time to expiry; * marks the default",
 		Flags:  []cli.Flag{outputFlag, configDirFlag},
 		Action: action(parseCredsListOptions, runCredsList),
 	}
@@ -37,11 +40,16 @@ func runCredsList(_ context.Context, o credsListOptions, d *deps) error {
 	if err != nil {
 		return err
 	}
+	def, err := store.Default()
+	if err != nil {
+		return err
+	}
+	isDefault := func(m tokenmgr.Meta) bool { return def != "" && strings.EqualFold(def, m.Name) }
 	now, out := d.Now(), d.IO.Out
 	if o.Output == "json" {
 		rows := make([]credJSON, 0, len(metas))
 		for _, m := range metas {
-			rows = append(rows, credJSON{Meta: m, ExpiresIn: credExpiresIn(now, m)})
+			rows = append(rows, newCredJSON(now, m, isDefault(m)))
 		}
 		return writeJSON(out, rows)
 	}
@@ -51,8 +59,25 @@ func runCredsList(_ context.Context, o credsListOptions, d *deps) error {
 	}
 	tw := newTable(out)
 	fmt.Fprintln(tw, "NAME\tSTATE\tENDPOINT\tEXPIRES IN")
+	var problems []string
 	for _, m := range metas {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, m.State, orDash(m.Endpoint), credExpiresIn(now, m))
+		name := m.Name
+		if isDefault(m) {
+			name += " *"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, m.State, orDash(m.Endpoint), credExpiresIn(now, m))
+		if m.Problem != "" {
+			problems = append(problems, m.Problem)
+		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if def != "" {
+		fmt.Fprintf(out, "* default credential: used when no -p is given\n")
+	}
+	for _, p := range problems {
+		fmt.Fprintf(out, "%s\n", p)
+	}
+	return nil
 }

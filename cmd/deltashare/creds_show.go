@@ -23,7 +23,7 @@ type credsShowOptions struct {
 func credsShowCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "show",
-		Usage:     "show a stored credential: metadata and profile (token and client secret redacted)",
+		Usage:     "show a stored credential: metadata and profile (token, client secret and password redacted)",
 		ArgsUsage: "NAME",
 		Flags:     []cli.Flag{outputFlag, configDirFlag},
 		Action:    action(parseCredsShowOptions, runCredsShow),
@@ -51,13 +51,17 @@ func runCredsShow(_ context.Context, o credsShowOptions, d *deps) error {
 		return err
 	}
 	now := d.Now()
-	cj := credJSON{Meta: m, ExpiresIn: credExpiresIn(now, m)}
+	def, err := store.Default()
+	if err != nil {
+		return err
+	}
+	cj := newCredJSON(now, m, def != "" && strings.EqualFold(def, m.Name))
 	if m.State != tokenmgr.StatePending {
 		cred, err := store.Get(o.Name)
 		if err != nil {
 			return err
 		}
-		cj.Meta, cj.Path = cred.Meta, cred.Path
+		cj.Path = cred.Path
 		if cj.Profile, err = redactedProfileJSON(cred.Profile); err != nil {
 			return err
 		}
@@ -72,6 +76,9 @@ func runCredsShow(_ context.Context, o credsShowOptions, d *deps) error {
 // its file and redacted profile.
 func printCred(out io.Writer, m tokenmgr.Meta, cj credJSON, now time.Time) error {
 	fmt.Fprintf(out, "name:      %s\n", m.Name)
+	if cj.Default {
+		fmt.Fprintf(out, "default:   yes (used when no -p is given)\n")
+	}
 	fmt.Fprintf(out, "state:     %s\n", m.State)
 	fmt.Fprintf(out, "endpoint:  %s\n", orDash(m.Endpoint))
 	if m.ProfileType != "" {
@@ -102,8 +109,9 @@ func printCred(out io.Writer, m tokenmgr.Meta, cj credJSON, now time.Time) error
 	return nil
 }
 
-// redactedProfileJSON is the profile file JSON with the bearer token and client secret
-// replaced by "[redacted]".
+// redactedProfileJSON is the profile file JSON with the bearer token, client secret and
+// password replaced by "[redacted]" (a JWT bearer profile holds no secret: its key stays in
+// the file it names).
 func redactedProfileJSON(p *sharing.Profile) (json.RawMessage, error) {
 	q := *p
 	if q.BearerToken != "" {
@@ -111,6 +119,9 @@ func redactedProfileJSON(p *sharing.Profile) (json.RawMessage, error) {
 	}
 	if q.ClientSecret != "" {
 		q.ClientSecret = "[redacted]"
+	}
+	if q.Password != "" {
+		q.Password = "[redacted]"
 	}
 	return json.Marshal(q)
 }

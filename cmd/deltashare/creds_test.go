@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -301,4 +302,150 @@ func TestExpiryText(t *testing.T) {
 		assert.Equal(t, tc.phrase, expiryPhrase(now, tc.exp))
 	}
 	assert.False(t, strings.Contains(expiresIn(now, now.Add(time.Hour)), "-"))
+}
+
+// TestCredsImportHintsNameRealFlags: the advice of an import under a taken name names flags
+// that `creds import` has (--overwrite), never --name, and the advised command works.
+func TestCredsImportHintsNameRealFlags(t *testing.T) {
+	credEnv(t)
+	profile, _ := demoServer(t)
+	r := run(t, "", "creds", "import", "acme", profile, "-q")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	r = run(t, "", "creds", "import", "ACME", profile)
+	assert.Equal(t, exitError, r.Code)
+	assert.Contains(t, r.Err, "pass --overwrite to replace it")
+	assert.Contains(t, r.Err, "deltashare creds remove ACME")
+	assert.NotContains(t, r.Err, "--name")
+	r = run(t, "", "creds", "import", "ACME", profile, "--overwrite", "-q")
+	assert.Equal(t, exitOK, r.Code, r.Err)
+}
+
+// TestCredsListShowsInsecureCredential: a 0644 profile file is not listed as active while -p
+// refuses it: the list says insecure, with the chmod that fixes it.
+func TestCredsListShowsInsecureCredential(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no file modes")
+	}
+	store := credEnv(t)
+	profile, _ := demoServer(t)
+	r := run(t, "", "creds", "import", "acme", profile, "-q")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	file := filepath.Join(store, "credentials", "acme.share")
+	require.NoError(t, os.Chmod(file, 0o644))
+
+	r = run(t, "", "shares", "-p", "acme")
+	assert.NotEqual(t, exitOK, r.Code)
+	assert.Contains(t, r.Err, "chmod 600 "+file)
+	r = run(t, "", "creds", "list")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Regexp(t, `(?m)^acme\s+insecure\s`, r.Out)
+	assert.NotContains(t, r.Out, "active")
+	assert.Contains(t, r.Out, "chmod 600 "+file)
+	r = run(t, "", "creds", "list", "--output", "json")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Contains(t, r.Out, `"state": "insecure"`)
+	assert.Contains(t, r.Out, `"problem": "refusing to use credential file`)
+
+	require.NoError(t, os.Chmod(file, 0o600))
+	r = run(t, "", "creds", "list")
+	assert.Regexp(t, `(?m)^acme\s+active\s`, r.Out)
+	r = run(t, "", "shares", "-p", "acme")
+	assert.Equal(t, exitOK, r.Code, r.Err)
+}
+
+// TestCredsDefault: `creds default NAME` makes NAME the credential of commands given no -p,
+// `creds list` marks it, --unset and removing the credential forget it.
+func TestCredsDefault(t *testing.T) {
+	credEnv(t)
+	profile, _ := demoServer(t)
+	tr := &transcript{t: t}
+
+	r := tr.run("", "shares")
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	assert.Contains(t, r.Err, "no credential given and no default credential set")
+	assert.Contains(t, r.Err, "deltashare creds default NAME")
+	r = tr.run("", "creds", "default")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Contains(t, r.Out, "no default credential")
+	r = tr.run("", "creds", "default", "nope")
+	assert.Equal(t, exitError, r.Code)
+	assert.Contains(t, r.Err, `no stored credential named "nope"`)
+
+	require.Equal(t, exitOK, tr.run("", "creds", "import", "Acme", profile, "-q").Code)
+	require.Equal(t, exitOK, tr.run("", "creds", "import", "other", profile, "-q").Code)
+	r = tr.run("", "creds", "default", "ACME")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Equal(t, "default credential: Acme (used when no -p is given)\n", r.Out)
+
+	// Used when -p is absent; -p still wins.
+	r = tr.run("", "shares")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Contains(t, r.Out, "demo")
+	r = tr.run("", "check", "--warn-expiry", "0")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	r = tr.run("", "shares", "-p", filepath.Join(t.TempDir(), "missing.share"))
+	assert.NotEqual(t, exitOK, r.Code)
+
+	r = tr.run("", "creds", "list")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Regexp(t, `(?m)^Acme \*\s+active\s`, r.Out)
+	assert.Regexp(t, `(?m)^other\s+active\s`, r.Out)
+	assert.Contains(t, r.Out, "* default credential: used when no -p is given")
+	r = tr.run("", "creds", "list", "--output", "json")
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &rows))
+	require.Len(t, rows, 2)
+	assert.Equal(t, true, rows[0]["default"])
+	assert.Equal(t, false, rows[1]["default"])
+	r = tr.run("", "creds", "default", "-q")
+	assert.Equal(t, "Acme\n", r.Out)
+	r = tr.run("", "creds", "default", "--output", "json")
+	assert.JSONEq(t, `{"default":"Acme"}`, r.Out)
+	r = tr.run("", "creds", "show", "acme")
+	assert.Contains(t, r.Out, "default:   yes")
+
+	r = tr.run("", "creds", "default", "--unset")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Contains(t, r.Out, "no default credential")
+	assert.Equal(t, exitUsage, tr.run("", "shares").Code)
+	require.Equal(t, exitOK, tr.run("", "creds", "default", "other", "-q").Code)
+	require.Equal(t, exitOK, tr.run("", "creds", "rm", "other", "-q").Code)
+	r = tr.run("", "creds", "default", "--output", "json")
+	assert.JSONEq(t, `{"default":null}`, r.Out, "removing the default credential unsets it")
+	assert.Equal(t, exitUsage, tr.run("", "creds", "default", "a", "--unset").Code)
+	tr.assertNoSecrets(demoToken)
+}
+
+// TestCredsJSON: `creds list` and `creds show` JSON use protocol names, RFC 3339 times and
+// whole seconds (no human strings).
+func TestCredsJSON(t *testing.T) {
+	store := credEnv(t)
+	d := testDeps(t, store)
+	expiry := time.Now().Add(90 * 24 * time.Hour).UTC().Truncate(time.Second)
+	prof := filepath.Join(t.TempDir(), "p.share")
+	require.NoError(t, os.WriteFile(prof, []byte(`{"shareCredentialsVersion":1,"endpoint":"https://x.example.com/ds","bearerToken":"tok-0123456789abcdef","expirationTime":"`+expiry.Format(time.RFC3339)+`"}`), 0o600))
+	r := call(t, d, "", runCredsImport, credsImportOptions{Name: "acme", File: prof, Quiet: true})
+	require.Equal(t, exitOK, r.Code, r.Err)
+	now := expiry.Add(-89*24*time.Hour - 1500*time.Millisecond)
+	d.Now = func() time.Time { return now }
+	r = call(t, d, "", runCredsList, credsListOptions{Output: "json"})
+	require.Equal(t, exitOK, r.Code, r.Err)
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &rows))
+	require.Len(t, rows, 1)
+	row := rows[0]
+	assert.Equal(t, float64(89*24*3600+1), row["expiresInSeconds"], "whole seconds")
+	assert.Equal(t, expiry.Format(time.RFC3339), row["expirationTime"])
+	assert.NotEmpty(t, row["createdTime"])
+	assert.Equal(t, "bearer_token", row["type"])
+	assert.Equal(t, "active", row["state"])
+	for _, gone := range []string{"expiresIn", "expiry", "created", "profileType"} {
+		assert.NotContains(t, row, gone)
+	}
+	r = call(t, d, "", runCredsShow, credsShowOptions{Name: "acme", Output: "json"})
+	require.Equal(t, exitOK, r.Code, r.Err)
+	var shown map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &shown))
+	assert.Equal(t, float64(89*24*3600+1), shown["expiresInSeconds"])
+	assert.NotContains(t, r.Out, "tok-0123456789abcdef")
 }

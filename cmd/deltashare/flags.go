@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/deltashare/deltashare/sharing/protocol"
@@ -10,18 +8,13 @@ import (
 
 // Flag and argument parsing shared by the parse functions of several commands.
 
-// errNoCredential is the usage error of a command given no credential.
-var errNoCredential = errors.New("no credential given: pass -p NAME|FILE (or set DELTASHARE_PROFILE); `deltashare creds list` shows stored credentials, `deltashare activate LINK` adds one")
-
 // profileRef is the credential a command uses: the profile embedded in a TABLE argument
-// (PROFILE#share.schema.table), else --profile (env DELTASHARE_PROFILE). None is a usage error.
+// (PROFILE#share.schema.table), else --profile (env DELTASHARE_PROFILE). None gives "": the
+// default credential of the store (deltashare creds default), resolved when the command runs.
 func profileRef(c *cli.Context, embedded string) (string, error) {
 	ref := c.String("profile")
 	if embedded != "" {
 		ref = embedded
-	}
-	if ref == "" {
-		return "", usageError(errNoCredential)
 	}
 	return ref, nil
 }

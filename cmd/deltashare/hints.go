@@ -32,6 +32,8 @@ var hintNames = map[string]string{
 	"ActivateResult.Credential": "deltashare prints it on standard output",
 	"tokenmgr.Store.Remove":     "deltashare creds remove",
 	"tokenmgr.Store.Import":     "deltashare creds import",
+	"tokenmgr.Store.SetDefault": "deltashare creds default",
+	"Profile":                   "-p NAME|FILE",
 	// tokenmgr/databricks: WorkspaceOptions, RotateOptions, operations.
 	"WorkspaceOptions.Host":       "--databricks-host",
 	"WorkspaceOptions.Profile":    "--databricks-profile",

@@ -16,7 +16,7 @@ func TestParseSchemasOptions(t *testing.T) {
 		{name: "flags after the share", args: []string{"schemas", "demo", "--output", "json", "-p", "x"}, want: schemasOptions{Profile: "x", Output: "json", Share: "demo"}},
 		{name: "no share", args: []string{"schemas", "-p", "x"}, code: exitUsage, msg: "SHARE"},
 		{name: "two shares", args: []string{"schemas", "-p", "x", "a", "b"}, code: exitUsage, msg: "one argument"},
-		{name: "no credential", args: []string{"schemas", "demo"}, code: exitUsage, msg: "no credential given"},
+		{name: "no credential: the default one", args: []string{"schemas", "demo"}, want: schemasOptions{Output: "text", Share: "demo"}},
 		{name: "bad output", args: []string{"schemas", "-p", "x", "-O", "yaml", "demo"}, code: exitUsage, msg: "yaml"},
 	})
 }

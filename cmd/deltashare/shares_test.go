@@ -19,7 +19,7 @@ func TestParseSharesOptions(t *testing.T) {
 		{name: "long flags", args: []string{"shares", "--profile", "acme", "--output", "JSON", "--config-dir", "/x"}, want: sharesOptions{Profile: "acme", Output: "json"}},
 		{name: "short output", args: []string{"shares", "-p", "-", "-O", "text"}, want: sharesOptions{Profile: "-", Output: "text"}},
 		{name: "profile from the environment", args: []string{"shares"}, env: map[string]string{"DELTASHARE_PROFILE": "env.share"}, want: sharesOptions{Profile: "env.share", Output: "text"}},
-		{name: "no credential", args: []string{"shares"}, code: exitUsage, msg: "deltashare activate"},
+		{name: "no credential: the default one", args: []string{"shares"}, want: sharesOptions{Output: "text"}},
 		{name: "an argument", args: []string{"shares", "-p", "x", "extra"}, code: exitUsage, msg: "no arguments"},
 		{name: "bad output", args: []string{"shares", "-p", "x", "--output", "xml"}, code: exitUsage, msg: `unknown --output "xml"`},
 		{name: "unknown flag", args: []string{"shares", "--bogus"}, code: exitUsage, msg: "bogus"},

@@ -17,7 +17,7 @@ func TestParseTablesOptions(t *testing.T) {
 		{name: "no share", args: []string{"tables", "-p", "x", ".b"}, code: exitUsage, msg: `bad scope ".b"`},
 		{name: "no schema", args: []string{"tables", "-p", "x", "a."}, code: exitUsage, msg: `bad scope "a."`},
 		{name: "two scopes", args: []string{"tables", "-p", "x", "a", "b"}, code: exitUsage, msg: "at most one argument"},
-		{name: "no credential", args: []string{"tables"}, code: exitUsage, msg: "no credential given"},
+		{name: "no credential: the default one", args: []string{"tables"}, want: tablesOptions{Output: "text"}},
 	})
 }
 

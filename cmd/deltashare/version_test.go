@@ -26,7 +26,7 @@ func TestParseVersionOptions(t *testing.T) {
 		{name: "no table, json", args: []string{"version", "-p", "x", "--output", "json"}, want: versionOptions{Tool: true, Output: "json"}},
 		{name: "timestamp without table", args: []string{"version", "-p", "x", "--starting-timestamp", "2024-01-31T00:00:00Z"}, code: exitUsage, msg: "version needs one argument: TABLE"},
 		{name: "two tables", args: []string{"version", "-p", "x", "a.b.c", "d.e.f"}, code: exitUsage, msg: "version needs one argument: TABLE"},
-		{name: "no credential", args: []string{"version", "demo.sales.orders"}, code: exitUsage, msg: "no credential given"},
+		{name: "no credential: the default one", args: []string{"version", "demo.sales.orders"}, want: versionOptions{tableTarget: tableTarget{Table: ordersTable}, Output: "text"}},
 	})
 }
 
