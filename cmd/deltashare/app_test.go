@@ -85,6 +85,7 @@ var helpCommands = [][]string{
 	{"export"}, {"changes"}, {"sync"}, {"demo"},
 	{"pat"}, {"pat", "create"}, {"pat", "list"}, {"pat", "revoke"}, {"pat", "rotate"},
 	{"recipient"}, {"recipient", "create"}, {"recipient", "show"}, {"recipient", "rotate"},
+	{"sp"}, {"sp", "list"}, {"sp", "show"}, {"sp", "grant-tokens"}, {"sp", "delete"},
 }
 
 // TestHelpText: the help of every command is what testdata/help says; a change in what users

@@ -154,7 +154,7 @@ func TestPATCreateListRevoke(t *testing.T) {
 
 	// A token on behalf of a service principal.
 	fw.AddServicePrincipal("app-123", "ci bot")
-	r = create(patCreateOptions{ForServicePrincipal: "app-123", Lifetime: 24 * time.Hour, Output: "json", Show: true})
+	r = create(patCreateOptions{ForServicePrincipal: "CI Bot", Lifetime: 24 * time.Hour, Output: "json", Show: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &cj))
 	assert.True(t, fw.TokenValid(cj["token_value"].(string)))
@@ -168,15 +168,18 @@ func TestPATCreateListRevoke(t *testing.T) {
 	assert.Regexp(t, `(?m)^\w+\s+admin laptop\s+\d{4}-\d\d-\d\d\s+never\s*$`, r.Out)
 	assert.Regexp(t, `(?m)^\w+\s+ci\s+\S+\s+\S+ \S+ \((9d 23h|10d)\)\s+EXPIRES SOON$`, r.Out)
 	r = list(patListOptions{Output: "json"})
-	var rows []struct {
-		ID          string `json:"token_id"`
-		Comment     string
-		ExpiresSoon bool   `json:"expires_soon"`
-		ExpiresIn   string `json:"expires_in"`
+	var listed struct {
+		Tokens []struct {
+			ID          string `json:"tokenId"`
+			Comment     string `json:"comment"`
+			ExpiresSoon bool   `json:"expiresSoon"`
+		} `json:"tokens"`
+		Total int `json:"total"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(r.Out), &rows))
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &listed))
+	assert.Equal(t, len(listed.Tokens), listed.Total)
 	soon := map[string]bool{}
-	for _, row := range rows {
+	for _, row := range listed.Tokens {
 		soon[row.Comment] = row.ExpiresSoon
 	}
 	assert.Equal(t, map[string]bool{"admin laptop": false, "ci": true, "": false, "j": false, "file": false, "short": true}, soon, "the default lifetime is 90d")

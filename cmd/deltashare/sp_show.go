@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
+)
+
+// spShowOptions are the options of `deltashare sp show`.
+type spShowOptions struct {
+	Workspace databricks.WorkspaceOptions
+	Name      string
+	Output    string
+}
+
+func spShowCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show a service principal: application ID, whether it may use tokens, its tokens",
+		ArgsUsage: "NAME|APP_ID",
+		Flags:     workspaceFlags(),
+		Action:    action(parseSPShowOptions, runSPShow),
+	}
+}
+
+func parseSPShowOptions(c *cli.Context) (o spShowOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	if err := nargs(c, 1, 1, "NAME|APP_ID"); err != nil {
+		return o, err
+	}
+	o.Workspace, o.Name = workspaceOptionsFrom(c), c.Args().First()
+	return o, nil
+}
+
+// spShowJSON is the --output json of `sp show`.
+type spShowJSON struct {
+	principalJSON
+	Groups []string `json:"groups"`
+	// CanUseTokens says whether the token permissions let it use tokens; TokenUseVia how
+	// ("direct" or "group NAME"). Both absent when the permissions could not be read.
+	CanUseTokens *bool       `json:"canUseTokens,omitempty"`
+	TokenUseVia  string      `json:"tokenUseVia,omitempty"`
+	Tokens       []tokenJSON `json:"tokens"`
+	TotalTokens  int         `json:"totalTokens"`
+}
+
+func runSPShow(ctx context.Context, o spShowOptions, d *deps) error {
+	ws, err := d.Workspace(ctx, o.Workspace)
+	if err != nil {
+		return err
+	}
+	p, err := findPrincipal(ctx, ws, o.Name)
+	if err != nil {
+		return err
+	}
+	now := d.Now()
+	out := spShowJSON{principalJSON: toPrincipalJSON(*p), Groups: nonNil(p.Groups), Tokens: []tokenJSON{}}
+	perms, err := ws.TokenPermissions(ctx)
+	if err != nil {
+		return err
+	}
+	via := databricks.CanUseTokens(perms, *p)
+	can := via != ""
+	out.CanUseTokens, out.TokenUseVia = &can, via
+	tokens, err := principalTokens(ctx, ws, *p)
+	if err != nil {
+		return err
+	}
+	for _, t := range tokens {
+		out.Tokens = append(out.Tokens, toTokenJSON(t, p.DisplayName, now))
+	}
+	out.TotalTokens = len(tokens)
+	if o.Output == "json" {
+		return writeJSON(d.IO.Out, out)
+	}
+	w := d.IO.Out
+	fmt.Fprintf(w, "service principal: %s\n", p.DisplayName)
+	fmt.Fprintf(w, "application ID:    %s\n", p.ApplicationID)
+	fmt.Fprintf(w, "ID:                %s\n", p.ID)
+	fmt.Fprintf(w, "active:            %s\n", yesNo(p.Active))
+	use := "no: grant it with deltashare sp grant-tokens " + quoteArg(p.ApplicationID)
+	if can {
+		use = "yes (CAN_USE, " + via + ")"
+	}
+	fmt.Fprintf(w, "may use tokens:    %s\n", use)
+	fmt.Fprintf(w, "tokens:            %d\n", len(tokens))
+	if len(tokens) > 0 {
+		return printTokenLines(w, tokens, now)
+	}
+	return nil
+}
+
