@@ -94,4 +94,3 @@ func runSPShow(ctx context.Context, o spShowOptions, d *deps) error {
 	}
 	return nil
 }
-
