@@ -524,3 +524,15 @@ func (w *Workspace) AzureManagementTokenValid(value string) bool {
 	b := w.bearers[value]
 	return b != nil && b.resource == AzureManagementResource && w.now().Before(b.expiry)
 }
+
+// GrantTokenUse gives a user (user name) or service principal (application ID) CAN_USE on
+// tokens, as an admin would in the UI.
+func (w *Workspace) GrantTokenUse(userName string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	kind := "user_name"
+	if p := w.users[userName]; p != nil && p.sp {
+		kind = "service_principal_name"
+	}
+	w.tokenACL = append(w.tokenACL, aclEntry{kind: kind, name: userName, level: "CAN_USE"})
+}
