@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -272,4 +274,104 @@ func TestPATListOwners(t *testing.T) {
 
 func regexpQuote(s string) string {
 	return strings.NewReplacer(".", `\.`, "+", `\+`).Replace(s)
+}
+
+// TestPATRotateServicePrincipal: the integration guides' order: new token on the principal's
+// behalf, written to a 0600 file, verified as the principal, old token(s) revoked only when
+// asked; several candidates are listed, never guessed.
+func TestPATRotateServicePrincipal(t *testing.T) {
+	fw, admin := partnerWorkspace(t)
+	fw.GrantTokenUse(fivetranApp)
+	tr := &transcript{t: t}
+	oldID, oldValue := fw.AddTokenSpec(fakeworkspace.TokenSpec{Owner: fivetranApp, CreatedBy: fakeworkspace.DefaultUser, Comment: "fivetran"})
+	otherID, otherValue := fw.AddTokenSpec(fakeworkspace.TokenSpec{Owner: fivetranApp, CreatedBy: fakeworkspace.DefaultUser, Comment: "something else"})
+	dir := t.TempDir()
+	readToken := func(path string) string {
+		t.Helper()
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o600), fileMode(t, path))
+		return strings.TrimSpace(string(data))
+	}
+
+	// No --revoke-old-after: the old token is left alone; the command to revoke it is printed.
+	out1 := filepath.Join(dir, "fivetran-1.token")
+	r := tr.run("", "pat", "rotate", "--for-service-principal", "fivetran_user", "--comment", "fivetran", "--lifetime", "30d", "--out", out1)
+	require.Equal(t, exitOK, r.Code, r.Err)
+	new1 := readToken(out1)
+	assert.True(t, fw.TokenValid(new1))
+	assert.True(t, fw.TokenValid(oldValue), "not revoked without --revoke-old-after")
+	assert.Contains(t, r.Out, "verified: the new token works as the service principal")
+	assert.Contains(t, r.Out, "deltashare pat revoke --admin "+oldID)
+	assert.NotContains(t, r.Out, otherID, "only tokens with the same comment are old")
+	assert.JSONEq(t, `{"application_id":"`+fivetranApp+`","comment":"fivetran","lifetime_seconds":2592000}`,
+		lastBody(t, fw, "POST", fakeworkspace.PathOnBehalfOf))
+	me := fw.RequestsTo(fakeworkspace.PathMe)
+	require.NotEmpty(t, me)
+	assert.Equal(t, "Bearer "+new1, me[len(me)-1].Header.Get("Authorization"), "verified with the new token")
+
+	// Now two tokens have the comment: with --revoke-old-after and no --old-id, exit 2 listing
+	// both, nothing created, no file.
+	before := len(fw.RequestsTo(fakeworkspace.PathOnBehalfOf))
+	out2 := filepath.Join(dir, "fivetran-2.token")
+	r = tr.run("", "pat", "rotate", "--for-service-principal", fivetranApp, "--comment", "fivetran", "--out", out2, "--revoke-old-after", "0")
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	assert.Contains(t, r.Err, "2 of its tokens have the comment \"fivetran\"")
+	assert.Contains(t, r.Err, oldID)
+	assert.Contains(t, r.Err, "--old-id ID[,ID]")
+	assert.Equal(t, before, len(fw.RequestsTo(fakeworkspace.PathOnBehalfOf)))
+	assert.NoFileExists(t, out2)
+
+	// Named with --old-id and revoked at once (JSON).
+	r = tr.run("", "pat", "rotate", "--for-service-principal", fivetranApp, "--comment", "fivetran", "--out", out2, "--old-id", oldID, "--revoke-old-after", "0", "-O", "json")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	new2 := readToken(out2)
+	var res struct {
+		NewToken       struct{ TokenID string `json:"tokenId"` } `json:"newToken"`
+		WrittenTo      string   `json:"writtenTo"`
+		Verified       bool     `json:"verified"`
+		Revoked        []string `json:"revoked"`
+		RevokeCommands []string `json:"revokeCommands"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &res))
+	assert.Equal(t, []string{oldID}, res.Revoked)
+	assert.Empty(t, res.RevokeCommands)
+	assert.True(t, res.Verified)
+	assert.Equal(t, out2, res.WrittenTo)
+	assert.False(t, fw.TokenValid(oldValue))
+	assert.True(t, fw.TokenValid(new1))
+	assert.True(t, fw.TokenValid(new2))
+	assert.True(t, fw.TokenValid(otherValue))
+
+	// A wait before revoking: said on stderr, then done.
+	out3 := filepath.Join(dir, "fivetran-3.token")
+	r = tr.run("", "pat", "rotate", "--for-service-principal", fivetranApp, "--comment", "fivetran", "--out", out3, "--old-id", res.NewToken.TokenID, "--revoke-old-after", "1ms")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	new3 := readToken(out3)
+	assert.Contains(t, r.Err, "revoking 1 old token(s) at")
+	assert.Contains(t, r.Out, "revoked old token "+res.NewToken.TokenID)
+	assert.False(t, fw.TokenValid(new2))
+
+	// The new token does not work: rolled back (token revoked, file removed), old one kept.
+	fw.InjectFault(fakeworkspace.Fault{Method: "GET", Path: fakeworkspace.PathMe, Status: 401})
+	out4 := filepath.Join(dir, "fivetran-4.token")
+	ids := fw.TokenIDs(fivetranApp)
+	r = tr.run("", "pat", "rotate", "--for-service-principal", fivetranApp, "--comment", "fivetran", "--out", out4)
+	assert.Equal(t, exitError, r.Code, r.Err)
+	assert.Contains(t, r.Err, "verifying the new token failed")
+	assert.Contains(t, r.Err, "rolled back")
+	assert.NoFileExists(t, out4)
+	assert.Equal(t, ids, fw.TokenIDs(fivetranApp), "the new token was revoked again")
+	assert.True(t, fw.TokenValid(new3))
+
+	// Usage: --out is required; profile-rotation flags do not mix.
+	r = tr.run("", "pat", "rotate", "--for-service-principal", fivetranApp)
+	assert.Equal(t, exitUsage, r.Code)
+	assert.Contains(t, r.Err, "--out FILE")
+	r = tr.run("", "pat", "rotate", "--for-service-principal", fivetranApp, "--out", out4, "--show")
+	assert.Equal(t, exitUsage, r.Code)
+	r = tr.run("", "pat", "rotate", "--databricks-profile", "p", "--revoke-old-after", "0")
+	assert.Equal(t, exitUsage, r.Code)
+
+	tr.assertNoSecrets(admin, oldValue, otherValue, new1, new2, new3)
 }

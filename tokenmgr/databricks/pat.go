@@ -57,11 +57,11 @@ func (t TokenInfo) String() string {
 	if t.Comment != "" {
 		fmt.Fprintf(&b, " %q", t.Comment)
 	}
-	if t.CreatedBy != "" {
-		fmt.Fprintf(&b, " of %s", t.CreatedBy)
-	}
 	if !t.Created.IsZero() {
 		fmt.Fprintf(&b, ", created %s", t.Created.UTC().Format(time.RFC3339))
+	}
+	if t.CreatedBy != "" {
+		fmt.Fprintf(&b, " by %s", t.CreatedBy)
 	}
 	if t.Expiry.IsZero() {
 		b.WriteString(", never expires")

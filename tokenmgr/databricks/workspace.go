@@ -57,6 +57,8 @@ type Workspace struct {
 	client  *sdk.WorkspaceClient
 	host    string
 	secrets []string
+	// httpClient is WorkspaceOptions.HTTPClient, reused to connect with new tokens.
+	httpClient *http.Client
 }
 
 // noLoader keeps the SDK from reading environment variables or config files.
@@ -143,7 +145,7 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 	if err != nil {
 		return nil, mapError(op, err, secrets...)
 	}
-	return &Workspace{client: wc, host: cfg.Host, secrets: nonEmpty(secrets)}, nil
+	return &Workspace{client: wc, host: cfg.Host, secrets: nonEmpty(secrets), httpClient: opts.HTTPClient}, nil
 }
 
 // profileError adds the profile name to configuration errors about it.
