@@ -327,7 +327,9 @@ func TestPATRotateServicePrincipal(t *testing.T) {
 	require.Equal(t, exitOK, r.Code, r.Err)
 	new2 := readToken(out2)
 	var res struct {
-		NewToken       struct{ TokenID string `json:"tokenId"` } `json:"newToken"`
+		NewToken struct {
+			TokenID string `json:"tokenId"`
+		} `json:"newToken"`
 		WrittenTo      string   `json:"writtenTo"`
 		Verified       bool     `json:"verified"`
 		Revoked        []string `json:"revoked"`
