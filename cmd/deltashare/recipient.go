@@ -17,13 +17,14 @@ func init() { commandSet = append(commandSet, recipientCommand) }
 func recipientCommand() *cli.Command {
 	return &cli.Command{
 		Name:     "recipient",
-		Usage:    "Delta Sharing recipients of a Databricks workspace (provider side): create, show, rotate",
+		Usage:    "Delta Sharing recipients of a Databricks workspace (provider side): create, list, show, rotate, delete",
 		Category: "databricks",
 		Description: `Manages open-sharing (TOKEN) recipients in a Databricks workspace, with the same authentication
 as deltashare pat. An activation link gives whoever opens it first the recipient's credential:
 recipient create prints it (that is its purpose); show and rotate print links only with
---show-link. Send links over a private channel.`,
-		Subcommands: []*cli.Command{recipientCreateCommand(), recipientShowCommand(), recipientRotateCommand()},
+--show-link; list never does. Send links over a private channel. Recipient names are unique
+case-insensitively: create refuses PowerBI when powerbi exists.`,
+		Subcommands: []*cli.Command{recipientCreateCommand(), recipientListCommand(), recipientShowCommand(), recipientRotateCommand(), recipientDeleteCommand()},
 	}
 }
 
