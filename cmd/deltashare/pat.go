@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
 	"time"
+
+	"github.com/databricks/databricks-sdk-go/logger"
 
 	"github.com/deltashare/deltashare/tokenmgr/databricks"
 	"github.com/urfave/cli/v2"
@@ -10,7 +13,12 @@ import (
 // This file holds `deltashare pat` (its subcommands are in pat_*.go) and the Databricks workspace
 // flags the pat and recipient commands share.
 
-func init() { commandSet = append(commandSet, patCommand) }
+func init() {
+	commandSet = append(commandSet, patCommand)
+	// The Databricks SDK logs through the standard logger to stderr; our commands say what
+	// matters themselves.
+	logger.DefaultLogger = &logger.SimpleLogger{Level: logger.LevelError + 1}
+}
 
 // Databricks workspace flags, shared by the pat and recipient commands. Whatever they leave
 // empty comes from the Databricks SDK's unified authentication: DATABRICKS_HOST,
@@ -43,6 +51,8 @@ func workspaceOptionsFrom(c *cli.Context) databricks.WorkspaceOptions {
 		Host:       c.String("host"),
 		Profile:    c.String("databricks-profile"),
 		ConfigFile: c.String("databricks-config-file"),
+		// The Entra ID authority host of sovereign clouds, as the Azure SDKs name it.
+		AzureLoginEndpoint: os.Getenv("AZURE_AUTHORITY_HOST"),
 	}
 }
 

@@ -2,6 +2,7 @@ package databricks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -116,7 +117,12 @@ func mapError(op string, err error, secrets ...string) error {
 			status += " " + e.ErrorCode
 		}
 	}
+	oauthCode, oauthRejected := oauthRejection(err, secrets)
 	switch {
+	case oauthRejected:
+		e.Kind = ErrWorkspaceAuth
+		code := oauthCode
+		e.msg = fmt.Sprintf("%s: the OAuth token endpoint rejected the service principal's client secret (%s): the secret is wrong, expired or deleted; create a new OAuth secret for it and set it (DATABRICKS_CLIENT_SECRET or ARM_CLIENT_SECRET, or client_secret / azure_client_secret in the profile)", op, code)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		e.msg = fmt.Sprintf("%s: %s", op, detail)
 	case errors.Is(err, config.ErrCannotConfigureDefault):
@@ -144,4 +150,48 @@ func mapError(op string, err error, secrets ...string) error {
 		e.msg = fmt.Sprintf("%s: %s", op, detail)
 	}
 	return e
+}
+
+// oauthRejection recognises an OAuth token endpoint's refusal of the client credentials
+// (Databricks OAuth or Entra ID: invalid_client, unauthorized_client, invalid_grant). The SDK
+// passes the endpoint's JSON answer on as the error text; code is its error and description.
+func oauthRejection(err error, secrets []string) (code string, ok bool) {
+	text := err.Error()
+	if !strings.Contains(text, "token") {
+		return "", false
+	}
+	i := strings.Index(text, `{"error"`)
+	if i < 0 {
+		// The Entra ID path of the SDK keeps only the description: ...oauth2/token": DESC.
+		const tail = `/oauth2/token": `
+		j := strings.Index(text, tail)
+		if j < 0 {
+			return "", false
+		}
+		d := strings.TrimSpace(secret.Redact(text[j+len(tail):], secrets...))
+		if len(d) > 200 {
+			d = d[:200] + "..."
+		}
+		return d, true
+	}
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.NewDecoder(strings.NewReader(text[i:])).Decode(&body) != nil {
+		return "", false
+	}
+	switch body.Error {
+	case "invalid_client", "unauthorized_client", "invalid_grant":
+	default:
+		return "", false
+	}
+	code = body.Error
+	if d := strings.TrimSpace(secret.Redact(body.Description, secrets...)); d != "" {
+		if len(d) > 200 {
+			d = d[:200] + "..."
+		}
+		code += ": " + d
+	}
+	return code, true
 }

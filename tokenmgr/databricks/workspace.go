@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	sdk "github.com/databricks/databricks-sdk-go"
+	"github.com/databricks/databricks-sdk-go/common/environment"
 	"github.com/databricks/databricks-sdk-go/config"
 	"github.com/databricks/databricks-sdk-go/service/iam"
 
@@ -41,6 +42,11 @@ type WorkspaceOptions struct {
 	AzureTenantID     string
 	// AzureResourceID is the Azure resource ID of the workspace (instead of Host).
 	AzureResourceID string
+	// AzureLoginEndpoint is the Entra ID (Azure AD) authority host, e.g.
+	// https://login.microsoftonline.us/ (the CLI takes it from AZURE_AUTHORITY_HOST). Setting
+	// it makes the workspace an Azure Databricks workspace whatever its host name; the
+	// default is the public cloud's endpoint for *.azuredatabricks.net hosts.
+	AzureLoginEndpoint string
 	// AuthType forces one SDK auth type ("pat", "oauth-m2m", "azure-client-secret",
 	// "databricks-cli", ...). When empty it is derived from the explicit credentials above, or
 	// the SDK tries every method in turn.
@@ -86,6 +92,9 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 		AzureResourceID:   opts.AzureResourceID,
 		AuthType:          opts.AuthType,
 	}
+	if opts.AzureLoginEndpoint != "" {
+		cfg.DatabricksEnvironment = azureEnvironment(opts.AzureLoginEndpoint)
+	}
 	if cfg.AuthType == "" {
 		switch {
 		case opts.Token != "":
@@ -116,6 +125,19 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 		return nil, profileError(op, opts.Profile, err, secrets)
 	}
 	secrets = append(secrets, cfg.Token, cfg.ClientSecret, cfg.AzureClientSecret, cfg.Password)
+	if cfg.AuthType == "" {
+		// Credentials found in the environment or a profile pick their method explicitly:
+		// otherwise the SDK tries every method in turn and a rejected secret ends as "no
+		// credentials found" instead of "rejected".
+		switch {
+		case cfg.Token != "":
+			cfg.AuthType = "pat"
+		case cfg.ClientID != "" && cfg.ClientSecret != "":
+			cfg.AuthType = "oauth-m2m"
+		case cfg.AzureClientID != "" && cfg.AzureClientSecret != "" && cfg.IsAzure():
+			cfg.AuthType = "azure-client-secret"
+		}
+	}
 	if opts.Profile != "" {
 		path, err := expandHome(defaultString(cfg.ConfigFile, "~/.databrickscfg"))
 		if err == nil {
@@ -146,6 +168,23 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 		return nil, mapError(op, err, secrets...)
 	}
 	return &Workspace{client: wc, host: cfg.Host, secrets: nonEmpty(secrets), httpClient: opts.HTTPClient}, nil
+}
+
+// azureEnvironment is the public Azure Databricks environment with another Entra ID
+// authority host.
+func azureEnvironment(login string) *environment.DatabricksEnvironment {
+	for _, e := range environment.AllEnvironments() {
+		if e.Cloud == environment.CloudAzure && e.DnsZone == ".azuredatabricks.net" && e.AzureEnvironment != nil {
+			az := *e.AzureEnvironment
+			if !strings.HasSuffix(login, "/") {
+				login += "/"
+			}
+			az.ActiveDirectoryEndpoint = login
+			e.AzureEnvironment = &az
+			return &e
+		}
+	}
+	return nil
 }
 
 // profileError adds the profile name to configuration errors about it.
