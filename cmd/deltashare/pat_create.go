@@ -93,7 +93,7 @@ func runPATCreate(ctx context.Context, o patCreateOptions, d *deps) error {
 			return err
 		}
 	}
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ type patListJSON struct {
 }
 
 func runPATList(ctx context.Context, o patListOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ the principal, and then, only with --revoke-old-after (a duration, 0 for at once
 principal's previous tokens with the same --comment. Without --revoke-old-after it prints the
 deltashare pat revoke commands to run once the consumer uses the new token. When several
 tokens match --comment it lists them and changes nothing: name them with --old-id ID[,ID].`,
-		Flags: []cli.Flag{dbHostFlag, dbProfileFlag, dbConfigFileFlag, outputFlag, quietFlag,
+		Flags: []cli.Flag{dbHostFlag, dbProfileFlag, dbConfigFileFlag, dbTimeoutFlag, outputFlag, quietFlag,
 			&cli.StringFlag{Name: "token-file", Usage: "file holding just the token (instead of --databricks-profile; needs --host)"},
 			&cli.StringFlag{Name: "old-id", Usage: "ID of the token stored in the target"},
 			&cli.StringFlag{Name: "comment", Value: "deltashare", Usage: "comment of the new token"},
@@ -95,6 +95,7 @@ func parsePATRotateOptions(c *cli.Context) (o patRotateOptions, err error) {
 		Profile: c.String("databricks-profile"), ConfigFile: cmp.Or(c.String("databricks-config-file"), os.Getenv("DATABRICKS_CONFIG_FILE")),
 		TokenFile: c.String("token-file"), Host: c.String("host"),
 		OldTokenID: c.String("old-id"), Comment: c.String("comment"), Lifetime: lifetime, Show: c.Bool("show"),
+		Timeout: workspaceOptionsFrom(c).Timeout,
 	}
 	switch r := &o.Rotate; {
 	case r.TokenFile != "" && r.Host == "":
@@ -144,6 +145,10 @@ func parseSPRotate(c *cli.Context, o *patRotateOptions, lifetime time.Duration) 
 func runPATRotate(ctx context.Context, o patRotateOptions, d *deps) error {
 	if o.Principal != nil {
 		return runSPRotate(ctx, o, d)
+	}
+	if o.Rotate.OnRetry == nil {
+		errw := d.IO.Err
+		o.Rotate.OnRetry = func(msg string) { fmt.Fprintf(errw, "deltashare: still trying: %s\n", msg) }
 	}
 	res, err := databricks.RotatePAT(ctx, o.Rotate)
 	if err != nil {

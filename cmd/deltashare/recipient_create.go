@@ -54,7 +54,7 @@ func parseRecipientCreateOptions(c *cli.Context) (o recipientCreateOptions, err 
 }
 
 func runRecipientCreate(ctx context.Context, o recipientCreateOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

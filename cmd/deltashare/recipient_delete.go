@@ -51,7 +51,7 @@ type recipientDeleteJSON struct {
 }
 
 func runRecipientDelete(ctx context.Context, o recipientDeleteOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

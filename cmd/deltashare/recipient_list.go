@@ -58,7 +58,7 @@ type recipientListJSON struct {
 }
 
 func runRecipientList(ctx context.Context, o recipientListOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

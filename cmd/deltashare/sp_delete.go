@@ -54,7 +54,7 @@ type spDeleteJSON struct {
 }
 
 func runSPDelete(ctx context.Context, o spDeleteOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

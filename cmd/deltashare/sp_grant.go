@@ -50,7 +50,7 @@ type spGrantJSON struct {
 }
 
 func runSPGrantTokens(ctx context.Context, o spGrantTokensOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

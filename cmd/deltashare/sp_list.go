@@ -52,7 +52,7 @@ type spListRowJSON struct {
 }
 
 func runSPList(ctx context.Context, o spListOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

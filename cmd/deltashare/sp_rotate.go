@@ -39,7 +39,7 @@ func runSPRotate(ctx context.Context, o patRotateOptions, d *deps) error {
 	if err := checkNewFile(sp.Out); err != nil {
 		return err
 	}
-	ws, err := d.Workspace(ctx, sp.Workspace)
+	ws, err := connectWorkspace(ctx, d, sp.Workspace)
 	if err != nil {
 		return err
 	}

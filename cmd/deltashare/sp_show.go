@@ -50,7 +50,7 @@ type spShowJSON struct {
 }
 
 func runSPShow(ctx context.Context, o spShowOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/databricks/databricks-sdk-go/apierr"
@@ -144,6 +145,18 @@ func mapError(op string, err error, secrets ...string) error {
 	case errors.Is(err, apierr.ErrResourceConflict):
 		e.Kind = ErrWorkspaceConflict
 		e.msg = fmt.Sprintf("%s: already exists (%s: %s)", op, status, detail)
+	case e.StatusCode == 429 || e.StatusCode == 503 || e.StatusCode == 504:
+		e.msg, e.cause = hint.WithAdvice(fmt.Sprintf("%s: %s: %s: still failing when the time for retries ran out (the workspace is throttling or unavailable); ", op, status, detail),
+			"try again later, or allow more time with {WorkspaceOptions.Timeout}", err)
+	case errors.Is(err, errGaveUp):
+		if i := strings.Index(detail, errGaveUp.Error()+": "); i >= 0 {
+			detail = detail[i+len(errGaveUp.Error())+2:]
+		}
+		e.msg, e.cause = hint.WithAdvice(fmt.Sprintf("%s: gave up: %s; ", op, detail),
+			"check the workspace URL and your network, try again later, or allow more time with {WorkspaceOptions.Timeout}", err)
+	case isUnreachable(err):
+		e.msg, e.cause = hint.WithAdvice(fmt.Sprintf("%s: could not reach the workspace (%s); ", op, detail),
+			"check the workspace URL and your network, or allow more time with {WorkspaceOptions.Timeout}", err)
 	case status != "":
 		e.msg = fmt.Sprintf("%s: %s: %s", op, status, detail)
 	default:
@@ -194,4 +207,11 @@ func oauthRejection(err error, secrets []string) (code string, ok bool) {
 		code += ": " + d
 	}
 	return code, true
+}
+
+// isUnreachable reports a connection that could not be made (refused, no such host, timeout).
+func isUnreachable(err error) bool {
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	return errors.As(err, &opErr) || errors.As(err, &dnsErr)
 }

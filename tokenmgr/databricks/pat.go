@@ -144,11 +144,13 @@ func (w *Workspace) CreatePAT(ctx context.Context, comment string, lifetime time
 	if err != nil {
 		return nil, err
 	}
-	resp, err := w.client.Tokens.Create(ctx, settings.CreateTokenRequest{Comment: comment, LifetimeSeconds: secs})
-	if err != nil {
-		return nil, w.tokenUseError(ctx, op, "", w.err(op, err))
-	}
-	return createdToken(op, resp.TokenValue, fromPublicTokenInfo(resp.TokenInfo))
+	return w.createChecked(ctx, op, comment, w.ListPATs, func(ctx context.Context) (*CreatedToken, error) {
+		resp, err := w.client.Tokens.Create(ctx, settings.CreateTokenRequest{Comment: comment, LifetimeSeconds: secs})
+		if err != nil {
+			return nil, w.tokenUseError(ctx, op, "", w.err(op, err))
+		}
+		return createdToken(op, resp.TokenValue, fromPublicTokenInfo(resp.TokenInfo))
+	}, w.RevokePAT, nil)
 }
 
 // createdToken is the answer of a token creation, or an error when it lacks the value or the ID.
@@ -235,15 +237,26 @@ func (w *Workspace) CreateOBOToken(ctx context.Context, applicationID, comment s
 	if err != nil {
 		return nil, err
 	}
-	resp, err := w.client.TokenManagement.CreateOboToken(ctx, settings.CreateOboTokenRequest{
-		ApplicationId:   applicationID,
-		Comment:         comment,
-		LifetimeSeconds: secs,
-	})
-	if err != nil {
-		return nil, w.tokenUseError(ctx, op+" "+applicationID, applicationID, w.err(op+" "+applicationID, err))
+	list := func(ctx context.Context) ([]TokenInfo, error) { return w.ListWorkspaceTokens(ctx, AdminListOptions{}) }
+	// Another admin's token with the same comment is never taken for ours.
+	mine := func(ctx context.Context) (func(TokenInfo) bool, error) {
+		me, err := w.Me(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return func(t TokenInfo) bool { return t.CreatedBy == me.UserName }, nil
 	}
-	return createdToken(op, resp.TokenValue, fromTokenInfo(resp.TokenInfo))
+	return w.createChecked(ctx, op, comment, list, func(ctx context.Context) (*CreatedToken, error) {
+		resp, err := w.client.TokenManagement.CreateOboToken(ctx, settings.CreateOboTokenRequest{
+			ApplicationId:   applicationID,
+			Comment:         comment,
+			LifetimeSeconds: secs,
+		})
+		if err != nil {
+			return nil, w.tokenUseError(ctx, op+" "+applicationID, applicationID, w.err(op+" "+applicationID, err))
+		}
+		return createdToken(op, resp.TokenValue, fromTokenInfo(resp.TokenInfo))
+	}, w.RevokeWorkspaceToken, mine)
 }
 
 // tokenUseError explains a 403 on token creation: either the principal lacks CAN_USE on

@@ -132,7 +132,7 @@ func (w *Workspace) RotatePrincipalToken(ctx context.Context, opts RotatePrincip
 	verify := opts.Verify
 	if verify == nil {
 		verify = func(ctx context.Context, v secret.Sensitive) error {
-			nw, err := NewWorkspace(ctx, WorkspaceOptions{Host: w.host, Token: v.Reveal(), NoEnvironment: true, HTTPClient: w.httpClient})
+			nw, err := NewWorkspace(ctx, WorkspaceOptions{Host: w.host, Token: v.Reveal(), NoEnvironment: true, HTTPClient: w.httpClient, Timeout: w.timeout, OnRetry: w.onRetry})
 			if err != nil {
 				return err
 			}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	sdk "github.com/databricks/databricks-sdk-go"
 	"github.com/databricks/databricks-sdk-go/common/environment"
@@ -54,8 +55,15 @@ type WorkspaceOptions struct {
 	// NoEnvironment ignores DATABRICKS_* / ARM_* environment variables and the config file:
 	// only the fields above are used (the config file is still read when Profile is set).
 	NoEnvironment bool
-	// HTTPClient, when set, provides the transport and timeout for every request.
+	// HTTPClient, when set, provides the transport (and, if it has one, the timeout of each
+	// request).
 	HTTPClient *http.Client
+	// Timeout bounds each workspace call, its retries included (0: DefaultTimeout). Throttling
+	// (429), unavailability (503, 504) and an unreachable host are retried within it.
+	Timeout time.Duration
+	// OnRetry, when set, is told what is being retried once a call has been retrying for a few
+	// seconds (the CLI prints it on standard error).
+	OnRetry func(msg string)
 }
 
 // Workspace is a Databricks workspace client with resolved authentication.
@@ -65,6 +73,8 @@ type Workspace struct {
 	secrets []string
 	// httpClient is WorkspaceOptions.HTTPClient, reused to connect with new tokens.
 	httpClient *http.Client
+	timeout    time.Duration
+	onRetry    func(string)
 }
 
 // noLoader keeps the SDK from reading environment variables or config files.
@@ -105,12 +115,20 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 			cfg.AuthType = "azure-client-secret"
 		}
 	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	var base http.RoundTripper
+	cfg.HTTPTimeoutSeconds = int(math.Ceil(timeout.Seconds()))
+	cfg.RetryTimeoutSeconds = cfg.HTTPTimeoutSeconds
 	if opts.HTTPClient != nil {
-		cfg.HTTPTransport = opts.HTTPClient.Transport
-		if opts.HTTPClient.Timeout > 0 {
-			cfg.HTTPTimeoutSeconds = int(math.Ceil(opts.HTTPClient.Timeout.Seconds()))
+		base = opts.HTTPClient.Transport
+		if t := opts.HTTPClient.Timeout; t > 0 && t < timeout {
+			cfg.HTTPTimeoutSeconds = int(math.Ceil(t.Seconds()))
 		}
 	}
+	cfg.HTTPTransport = newWatchTransport(base, timeout, opts.OnRetry)
 	if opts.NoEnvironment {
 		cfg.Loaders = []config.Loader{noLoader{}}
 		if opts.Profile != "" {
@@ -167,7 +185,7 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 	if err != nil {
 		return nil, mapError(op, err, secrets...)
 	}
-	return &Workspace{client: wc, host: cfg.Host, secrets: nonEmpty(secrets), httpClient: opts.HTTPClient}, nil
+	return &Workspace{client: wc, host: cfg.Host, secrets: nonEmpty(secrets), httpClient: opts.HTTPClient, timeout: timeout, onRetry: opts.OnRetry}, nil
 }
 
 // azureEnvironment is the public Azure Databricks environment with another Entra ID

@@ -62,6 +62,9 @@ type Fault struct {
 	Skip int
 	// Times is how many matching requests fail (0 means 1).
 	Times int
+	// AfterHandling handles the request first (a token is created, ...) and then answers with
+	// the fault: an answer lost on the way back.
+	AfterHandling bool
 }
 
 type principal struct {
@@ -522,6 +525,9 @@ func (w *Workspace) handler() http.Handler {
 			b := f.Body
 			if b == "" {
 				b = errorBody(f.Status, codeForStatus(f.Status), "injected fault")
+			}
+			if f.AfterHandling {
+				mux.ServeHTTP(httptest.NewRecorder(), r)
 			}
 			rec.Header().Set("Content-Type", "application/json")
 			rec.WriteHeader(f.Status)
