@@ -82,9 +82,10 @@ func checkNewFile(path string) error {
 
 // createdTokenJSON is the --output json shape of `pat create`.
 type createdTokenJSON struct {
-	databricks.TokenInfo
-	Value string `json:"token_value,omitempty"`
-	Out   string `json:"written_to,omitempty"`
+	tokenJSON
+	// TokenValue only with --show.
+	TokenValue string `json:"tokenValue,omitempty"`
+	WrittenTo  string `json:"writtenTo,omitempty"`
 }
 
 func runPATCreate(ctx context.Context, o patCreateOptions, d *deps) error {
@@ -102,9 +103,9 @@ func runPATCreate(ctx context.Context, o patCreateOptions, d *deps) error {
 		return err
 	}
 	if o.Output == "json" {
-		out := createdTokenJSON{TokenInfo: created.Info, Out: o.Out}
+		out := createdTokenJSON{tokenJSON: toTokenJSON(created.Info, "", d.Now()), WrittenTo: o.Out}
 		if o.Show {
-			out.Value = created.Value.Reveal()
+			out.TokenValue = created.Value.Reveal()
 		}
 		return writeJSON(d.IO.Out, out)
 	}

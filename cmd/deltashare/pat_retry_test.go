@@ -33,7 +33,7 @@ func TestPATCreateAnswerLost(t *testing.T) {
 		require.Equal(t, exitOK, r.Code, "%s: %s", tc.name, r.Err)
 		var created map[string]any
 		require.NoError(t, json.Unmarshal([]byte(r.Out), &created))
-		value := created["token_value"].(string)
+		value := created["tokenValue"].(string)
 		assert.True(t, fw.TokenValid(value), tc.name)
 		after := fw.TokenIDs(tc.owner)
 		assert.Len(t, after, len(before)+1, "%s: the orphan was revoked, one token remains", tc.name)

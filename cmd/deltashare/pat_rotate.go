@@ -142,6 +142,16 @@ func parseSPRotate(c *cli.Context, o *patRotateOptions, lifetime time.Duration) 
 	return nil
 }
 
+// rotateJSON is the --output json of `pat rotate` (a profile or token file).
+type rotateJSON struct {
+	Target     string    `json:"target"`
+	Host       string    `json:"host"`
+	OldTokenID string    `json:"oldTokenId"`
+	NewToken   tokenJSON `json:"newToken"`
+	// NewTokenValue only with --show.
+	NewTokenValue string `json:"newTokenValue,omitempty"`
+}
+
 func runPATRotate(ctx context.Context, o patRotateOptions, d *deps) error {
 	if o.Principal != nil {
 		return runSPRotate(ctx, o, d)
@@ -155,7 +165,11 @@ func runPATRotate(ctx context.Context, o patRotateOptions, d *deps) error {
 		return err
 	}
 	if o.Output == "json" {
-		return writeJSON(d.IO.Out, res)
+		out := rotateJSON{Target: res.Target, Host: res.Host, OldTokenID: res.OldTokenID, NewToken: toTokenJSON(res.NewToken, "", d.Now())}
+		if res.Show {
+			out.NewTokenValue = res.NewValue.Reveal()
+		}
+		return writeJSON(d.IO.Out, out)
 	}
 	if !o.Quiet || o.Rotate.Show {
 		fmt.Fprintln(d.IO.Out, res.String())

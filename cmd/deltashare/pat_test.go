@@ -129,7 +129,7 @@ func TestPATCreateListRevoke(t *testing.T) {
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var cj map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &cj))
-	assert.True(t, fw.TokenValid(cj["token_value"].(string)))
+	assert.True(t, fw.TokenValid(cj["tokenValue"].(string)))
 	assert.Equal(t, "j", cj["comment"])
 
 	// --out: a new 0600 file; an existing one, or a missing directory, is refused before
@@ -157,7 +157,7 @@ func TestPATCreateListRevoke(t *testing.T) {
 	r = create(patCreateOptions{ForServicePrincipal: "CI Bot", Lifetime: 24 * time.Hour, Output: "json", Show: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &cj))
-	assert.True(t, fw.TokenValid(cj["token_value"].(string)))
+	assert.True(t, fw.TokenValid(cj["tokenValue"].(string)))
 	assert.Len(t, fw.TokenIDs("app-123"), 1)
 
 	// list: the 10-day token expires within the default 30 days; the admin's never.
@@ -317,7 +317,7 @@ func TestPATRotate(t *testing.T) {
 	var res map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &res))
 	shownTok := readCfgToken(t, path)
-	assert.Equal(t, shownTok, res["new_token_value"])
+	assert.Equal(t, shownTok, res["newTokenValue"])
 	assert.True(t, fw.TokenValid(shownTok))
 
 	// Verification fails after the new token was created (the second Me call, made with the

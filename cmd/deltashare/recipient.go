@@ -33,21 +33,23 @@ type recipientJSON struct {
 	Name               string               `json:"name"`
 	Comment            string               `json:"comment,omitempty"`
 	Owner              string               `json:"owner,omitempty"`
-	AuthenticationType string               `json:"authentication_type"`
+	AuthenticationType string               `json:"authenticationType"`
 	Activated          bool                 `json:"activated"`
-	ActivationPending  bool                 `json:"activation_pending"`
-	ActivationLink     string               `json:"activation_link,omitempty"`
+	ActivationPending  bool                 `json:"activationPending"`
+	ActivationLink     string               `json:"activationLink,omitempty"`
 	Created            time.Time            `json:"created,omitzero"`
 	Tokens             []recipientTokenJSON `json:"tokens"`
+	TotalTokens        int                  `json:"totalTokens"`
 }
 
 type recipientTokenJSON struct {
-	ID                string    `json:"id"`
-	Created           time.Time `json:"created,omitzero"`
+	ID      string    `json:"id"`
+	Created time.Time `json:"created,omitzero"`
+	// Expiry and ExpiresInSeconds are absent for a token that never expires.
 	Expiry            time.Time `json:"expiry,omitzero"`
-	ExpiresIn         string    `json:"expires_in"`
-	ActivationPending bool      `json:"activation_pending"`
-	ActivationLink    string    `json:"activation_link,omitempty"`
+	ExpiresInSeconds  *int64    `json:"expiresInSeconds,omitempty"`
+	ActivationPending bool      `json:"activationPending"`
+	ActivationLink    string    `json:"activationLink,omitempty"`
 }
 
 func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) recipientJSON {
@@ -57,12 +59,17 @@ func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) reci
 		out.ActivationLink = r.ActivationLink.Reveal()
 	}
 	for _, t := range r.Tokens {
-		tj := recipientTokenJSON{ID: t.ID, Created: t.Created, Expiry: t.Expiry, ExpiresIn: expiresIn(now, t.Expiry), ActivationPending: !t.ActivationLink.IsZero()}
+		tj := recipientTokenJSON{ID: t.ID, Created: t.Created, Expiry: t.Expiry, ActivationPending: !t.ActivationLink.IsZero()}
+		if !t.Expiry.IsZero() {
+			s := int64(t.Expiry.Sub(now) / time.Second)
+			tj.ExpiresInSeconds = &s
+		}
 		if showLink {
 			tj.ActivationLink = t.ActivationLink.Reveal()
 		}
 		out.Tokens = append(out.Tokens, tj)
 	}
+	out.TotalTokens = len(out.Tokens)
 	return out
 }
 

@@ -82,7 +82,7 @@ func TestRecipientCommands(t *testing.T) {
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var created struct {
 		Name           string `json:"name"`
-		ActivationLink string `json:"activation_link"`
+		ActivationLink string `json:"activationLink"`
 		Tokens         []any  `json:"tokens"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &created))
@@ -104,8 +104,8 @@ func TestRecipientCommands(t *testing.T) {
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var shown map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &shown))
-	assert.Equal(t, true, shown["activation_pending"])
-	assert.NotContains(t, shown, "activation_link")
+	assert.Equal(t, true, shown["activationPending"])
+	assert.NotContains(t, shown, "activationLink")
 	r = show(recipientShowOptions{ShowLink: true, Name: "acme"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "\n"+link+"\n")
@@ -131,7 +131,7 @@ func TestRecipientCommands(t *testing.T) {
 	r = rotate(recipientRotateOptions{ShowLink: true, Output: "json", Name: "acme"})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var rotated struct {
-		ActivationLink string `json:"activation_link"`
+		ActivationLink string `json:"activationLink"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &rotated))
 	assert.Equal(t, fw.ActivationLink("acme"), rotated.ActivationLink)

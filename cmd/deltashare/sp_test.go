@@ -130,7 +130,7 @@ func TestServicePrincipalCommands(t *testing.T) {
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var created map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &created))
-	value := created["token_value"].(string)
+	value := created["tokenValue"].(string)
 	secrets = append(secrets, value)
 	assert.True(t, fw.TokenValid(value))
 	assert.JSONEq(t, `{"application_id":"`+fivetranApp+`","comment":"fivetran","lifetime_seconds":7776000}`,
