@@ -50,7 +50,7 @@ func TestPATCreateAnswerLost(t *testing.T) {
 		assert.Len(t, fw.TokenIDs(tc.owner), len(after)+1, tc.name)
 		fw.ResetRequests()
 	}
-	tr.assertNoSecrets(admin)
+	sweepSecrets(t, tr, admin)
 }
 
 // TestWorkspaceTimeout: a persistent 429 and an unreachable workspace end at --timeout with a
@@ -80,5 +80,5 @@ func TestWorkspaceTimeout(t *testing.T) {
 
 	r = tr.run("", "pat", "list", "--timeout", "soon")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
-	tr.assertNoSecrets(admin)
+	sweepSecrets(t, tr, admin)
 }

@@ -203,7 +203,7 @@ func TestPATCreateListRevoke(t *testing.T) {
 	r = tr.add(call(t, d, "", runPATRevoke, patRevokeOptions{ID: shortID}))
 	assert.Equal(t, exitError, r.Code)
 
-	tr.assertNoSecrets(admin, shown, quietValue, fileToken)
+	sweepSecrets(t, tr, admin, shown, quietValue, fileToken)
 }
 
 // TestPATEndToEnd: pat through the app, the workspace from DATABRICKS_HOST and
@@ -378,7 +378,7 @@ func TestPATRotate(t *testing.T) {
 	r = rotate(patRotateOptions{Rotate: databricks.RotateOptions{TokenFile: tokenFile, Host: fw.URL()}})
 	assert.Equal(t, exitAuth, r.Code, r.Err)
 
-	tr.assertNoSecrets(oldTok, newTok, shownTok, last.TokenValue, otherTok, finalTok, fileTok, rotatedFileTok, lastFileTok, "dapi-revoked-0123456789")
+	sweepSecrets(t, tr, oldTok, newTok, shownTok, last.TokenValue, otherTok, finalTok, fileTok, rotatedFileTok, lastFileTok, "dapi-revoked-0123456789")
 }
 
 func TestPATCreateRevokesWhenTheValueCannotBeSaved(t *testing.T) {

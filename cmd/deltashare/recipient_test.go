@@ -136,7 +136,7 @@ func TestRecipientCommands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &rotated))
 	assert.Equal(t, fw.ActivationLink("acme"), rotated.ActivationLink)
 
-	tr.assertNoSecrets(admin, link, newLink, fw.ActivationLink("globex"), fw.RecipientBearerToken("acme"))
+	sweepSecrets(t, tr, admin, link, newLink, fw.ActivationLink("globex"), fw.RecipientBearerToken("acme"))
 }
 
 // TestRecipientListDelete: list and delete in the CLI; create with a lifetime; names unique
@@ -212,5 +212,5 @@ func TestRecipientListDelete(t *testing.T) {
 	assert.Equal(t, exitUsage, r.Code)
 	assert.Contains(t, r.Err, `unknown command "frobnicate"`)
 
-	tr.assertNoSecrets(admin, link, acmeLink)
+	sweepSecrets(t, tr, admin, link, acmeLink)
 }

@@ -86,7 +86,7 @@ func TestServicePrincipalAuthentication(t *testing.T) {
 			assert.Equal(t, exitAuth, r.Code, r.Err)
 			assert.Contains(t, r.Err, "rejected the service principal's client secret")
 			assert.NotContains(t, r.Err, "no Databricks credentials found")
-			tr.assertNoSecrets(goodSecret, wrongSecret, admin)
+			sweepSecrets(t, tr, goodSecret, wrongSecret, admin)
 		})
 	}
 }

@@ -206,7 +206,13 @@ func TestServicePrincipalCommands(t *testing.T) {
 	assert.Equal(t, exitUsage, r.Code)
 	assert.Contains(t, r.Err, `unknown command "frobnicate"`)
 
-	secrets = append(secrets, admin)
+	sweepSecrets(t, tr, append(secrets, admin)...)
+}
+
+// sweepSecrets checks every output of the transcript for the secrets, in clear and
+// hex-encoded.
+func sweepSecrets(t *testing.T, tr *transcript, secrets ...string) {
+	t.Helper()
 	tr.assertNoSecrets(secrets...)
 	for _, run := range tr.runs {
 		secrettest.AssertNoSecret(t, run.Out+run.Err, secrets...)
@@ -269,7 +275,7 @@ func TestPATListOwners(t *testing.T) {
 	r = tr.add(call(t, d, "", runPATList, patListOptions{All: true, Owner: "analyst@example.com", Window: 30 * 24 * time.Hour, Output: "text"}))
 	require.Equal(t, exitOK, r.Code, r.Err)
 	assert.Contains(t, r.Out, "analyst@example.com owns 540 of at most 600 tokens")
-	tr.assertNoSecrets(admin)
+	sweepSecrets(t, tr, admin)
 }
 
 func regexpQuote(s string) string {
@@ -375,5 +381,5 @@ func TestPATRotateServicePrincipal(t *testing.T) {
 	r = tr.run("", "pat", "rotate", "--databricks-profile", "p", "--revoke-old-after", "0")
 	assert.Equal(t, exitUsage, r.Code)
 
-	tr.assertNoSecrets(admin, oldValue, otherValue, new1, new2, new3)
+	sweepSecrets(t, tr, admin, oldValue, otherValue, new1, new2, new3)
 }
