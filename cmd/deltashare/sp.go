@@ -22,7 +22,7 @@ func init() {
 	commandSet = append(commandSet, spCommand)
 	errorCodeMappers = append(errorCodeMappers, mapPrincipalErrors)
 	hintNames["Workspace.ListServicePrincipals"] = "`deltashare sp list`"
-	hintNames["Workspace.GrantTokenUse"] = "`deltashare sp grant-tokens`"
+	hintNames["Workspace.GrantTokenUse"] = "deltashare sp grant-tokens"
 }
 
 // mapPrincipalErrors: a display name several principals share is a usage error (exit 2): name

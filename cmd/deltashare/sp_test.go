@@ -107,7 +107,7 @@ func TestServicePrincipalCommands(t *testing.T) {
 	r = tr.add(call(t, d, "", runPATCreate, patCreateOptions{ForServicePrincipal: "FIVETRAN_USER", Show: true, Output: "text", Lifetime: time.Hour}))
 	assert.Equal(t, exitAuth, r.Code, r.Err)
 	assert.Contains(t, r.Err, "the service principal has no CAN_USE permission on tokens")
-	assert.Contains(t, r.Err, "`deltashare sp grant-tokens` "+fivetranApp)
+	assert.Contains(t, r.Err, "grant it with deltashare sp grant-tokens "+fivetranApp)
 	assert.Empty(t, fw.TokenIDs(fivetranApp))
 
 	// grant-tokens: one PATCH with this principal only; the other entries stay.
