@@ -44,6 +44,10 @@ func TestServicePrincipalAuthentication(t *testing.T) {
 			require.Equal(t, exitOK, r.Code, r.Err)
 			assert.Contains(t, r.Out, `"displayName": "automation"`)
 			assert.Contains(t, r.Err, "tokens owned are not shown", "a service principal is no admin")
+			r = tr.run("", "sp", "show", "automation")
+			require.Equal(t, exitOK, r.Code, r.Err)
+			assert.Contains(t, r.Out, "may use tokens:    unknown (needs a workspace admin)")
+			assert.Contains(t, r.Err, "needs a workspace admin")
 			// The API calls carried the OAuth token; the token requests were client credentials.
 			var tokenReqs []fakeworkspace.Request
 			for _, req := range fw.Requests() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -60,15 +61,26 @@ func runSPShow(ctx context.Context, o spShowOptions, d *deps) error {
 	}
 	now := d.Now()
 	out := spShowJSON{principalJSON: toPrincipalJSON(*p), Groups: nonNil(p.Groups), Tokens: []tokenJSON{}}
+	// The token permissions and the workspace's tokens need a workspace admin: without, the
+	// principal is shown without them.
+	notAdmin := func(err error) bool { return errors.Is(err, databricks.ErrWorkspacePermission) }
 	perms, err := ws.TokenPermissions(ctx)
-	if err != nil {
+	switch {
+	case err == nil:
+		via := databricks.CanUseTokens(perms, *p)
+		can := via != ""
+		out.CanUseTokens, out.TokenUseVia = &can, via
+	case notAdmin(err):
+		fmt.Fprintln(d.IO.Err, "deltashare: whether it may use tokens is not shown: reading the token permissions needs a workspace admin")
+	default:
 		return err
 	}
-	via := databricks.CanUseTokens(perms, *p)
-	can := via != ""
-	out.CanUseTokens, out.TokenUseVia = &can, via
 	tokens, err := principalTokens(ctx, ws, *p)
-	if err != nil {
+	switch {
+	case err == nil:
+	case notAdmin(err):
+		fmt.Fprintln(d.IO.Err, "deltashare: its tokens are not shown: listing the workspace's tokens needs a workspace admin")
+	default:
 		return err
 	}
 	for _, t := range tokens {
@@ -83,9 +95,13 @@ func runSPShow(ctx context.Context, o spShowOptions, d *deps) error {
 	fmt.Fprintf(w, "application ID:    %s\n", p.ApplicationID)
 	fmt.Fprintf(w, "ID:                %s\n", p.ID)
 	fmt.Fprintf(w, "active:            %s\n", yesNo(p.Active))
-	use := "no: grant it with deltashare sp grant-tokens " + quoteArg(p.ApplicationID)
-	if can {
-		use = "yes (CAN_USE, " + via + ")"
+	use := "unknown (needs a workspace admin)"
+	switch {
+	case out.CanUseTokens == nil:
+	case *out.CanUseTokens:
+		use = "yes (CAN_USE, " + out.TokenUseVia + ")"
+	default:
+		use = "no: grant it with deltashare sp grant-tokens " + quoteArg(p.ApplicationID)
 	}
 	fmt.Fprintf(w, "may use tokens:    %s\n", use)
 	fmt.Fprintf(w, "tokens:            %d\n", len(tokens))
