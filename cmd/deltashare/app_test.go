@@ -84,7 +84,8 @@ var helpCommands = [][]string{
 	{"activate"}, {"check"}, {"serve"},
 	{"export"}, {"changes"}, {"sync"}, {"demo"},
 	{"pat"}, {"pat", "create"}, {"pat", "list"}, {"pat", "revoke"}, {"pat", "rotate"},
-	{"recipient"}, {"recipient", "create"}, {"recipient", "show"}, {"recipient", "rotate"},
+	{"recipient"}, {"recipient", "create"}, {"recipient", "show"}, {"recipient", "rotate"}, {"recipient", "list"}, {"recipient", "delete"},
+	{"sp"}, {"sp", "list"}, {"sp", "show"}, {"sp", "grant-tokens"}, {"sp", "delete"},
 }
 
 // TestHelpText: the help of every command is what testdata/help says; a change in what users

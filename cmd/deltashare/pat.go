@@ -1,7 +1,12 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"time"
+
+	"github.com/databricks/databricks-sdk-go/logger"
 
 	"github.com/deltashare/deltashare/tokenmgr/databricks"
 	"github.com/urfave/cli/v2"
@@ -10,7 +15,13 @@ import (
 // This file holds `deltashare pat` (its subcommands are in pat_*.go) and the Databricks workspace
 // flags the pat and recipient commands share.
 
-func init() { commandSet = append(commandSet, patCommand) }
+func init() {
+	commandSet = append(commandSet, patCommand)
+	hintNames["WorkspaceOptions.Timeout"] = "--timeout"
+	// The Databricks SDK logs through the standard logger to stderr; our commands say what
+	// matters themselves.
+	logger.DefaultLogger = &logger.SimpleLogger{Level: logger.LevelError + 1}
+}
 
 // Databricks workspace flags, shared by the pat and recipient commands. Whatever they leave
 // empty comes from the Databricks SDK's unified authentication: DATABRICKS_HOST,
@@ -30,20 +41,45 @@ var (
 		Name:  "databricks-config-file",
 		Usage: "Databricks config file (default $DATABRICKS_CONFIG_FILE, then ~/.databrickscfg)",
 	}
+	dbTimeoutFlag = &cli.DurationFlag{
+		Name:        "timeout",
+		Usage:       "give up on a workspace call after this long, retries included (30s, 2m, ...)",
+		DefaultText: "60s",
+	}
 )
 
 // workspaceFlags are the flags every workspace command takes.
 func workspaceFlags(extra ...cli.Flag) []cli.Flag {
-	return append([]cli.Flag{dbHostFlag, dbProfileFlag, dbConfigFileFlag, outputFlag, quietFlag}, extra...)
+	return append([]cli.Flag{dbHostFlag, dbProfileFlag, dbConfigFileFlag, dbTimeoutFlag, outputFlag, quietFlag}, extra...)
 }
 
 // workspaceOptionsFrom maps the workspace flags to tokenmgr's options.
 func workspaceOptionsFrom(c *cli.Context) databricks.WorkspaceOptions {
+	var timeout time.Duration
+	if c.IsSet("timeout") {
+		timeout = c.Duration("timeout")
+	}
 	return databricks.WorkspaceOptions{
+		Timeout:    timeout,
 		Host:       c.String("host"),
 		Profile:    c.String("databricks-profile"),
 		ConfigFile: c.String("databricks-config-file"),
+		// The Entra ID authority host of sovereign clouds, as the Azure SDKs name it.
+		AzureLoginEndpoint: os.Getenv("AZURE_AUTHORITY_HOST"),
 	}
+}
+
+// connectWorkspace connects with o, telling standard error what is being retried when a call
+// takes long.
+func connectWorkspace(ctx context.Context, d *deps, o databricks.WorkspaceOptions) (*databricks.Workspace, error) {
+	if o.Timeout < 0 {
+		return nil, usageError(fmt.Errorf("--timeout must not be negative (got %s)", o.Timeout))
+	}
+	if o.OnRetry == nil {
+		errw := d.IO.Err
+		o.OnRetry = func(msg string) { fmt.Fprintf(errw, "deltashare: still trying: %s\n", msg) }
+	}
+	return d.Workspace(ctx, o)
 }
 
 // durationFlag reads a day-suffixed duration flag.

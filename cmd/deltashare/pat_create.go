@@ -20,8 +20,8 @@ type patCreateOptions struct {
 	Workspace databricks.WorkspaceOptions
 	Comment   string
 	Lifetime  time.Duration
-	// ForServicePrincipal is the application ID of a service principal to create the token
-	// for (token management, admins only).
+	// ForServicePrincipal is the display name or application ID of a service principal to
+	// create the token for (token management, admins only).
 	ForServicePrincipal string
 	Show                bool
 	Out                 string
@@ -33,14 +33,14 @@ func patCreateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "create",
 		Usage: "create a token (its value goes to --out FILE and/or is printed with --show)",
-		Description: `Creates a personal access token for the caller, or with --for-service-principal APP_ID one on
-behalf of a service principal (workspace admins). Databricks shows a token's value only once,
+		Description: `Creates a personal access token for the caller, or with --for-service-principal NAME|APP_ID one
+on behalf of a service principal (workspace admins; see deltashare sp list). Databricks shows a token's value only once,
 so say where it goes: --out FILE writes it to a new 0600 file, --show prints it. With neither,
 nothing is created.`,
 		Flags: workspaceFlags(
 			&cli.StringFlag{Name: "comment", Usage: "the token's comment (what it is for)"},
 			&cli.StringFlag{Name: "lifetime", Value: "90d", Usage: "lifetime (90d, 36h, ...; 0 asks for no expiry, which the workspace may refuse or cap)"},
-			&cli.StringFlag{Name: "for-service-principal", Usage: "create the token on behalf of the service principal with this application ID"},
+			&cli.StringFlag{Name: "for-service-principal", Usage: "create the token on behalf of this service principal (display name or application ID)"},
 			&cli.BoolFlag{Name: "show", Usage: "print the token value"},
 			&cli.StringFlag{Name: "out", Usage: "write the token value to this new file (mode 0600)"},
 		),
@@ -82,9 +82,10 @@ func checkNewFile(path string) error {
 
 // createdTokenJSON is the --output json shape of `pat create`.
 type createdTokenJSON struct {
-	databricks.TokenInfo
-	Value string `json:"token_value,omitempty"`
-	Out   string `json:"written_to,omitempty"`
+	tokenJSON
+	// TokenValue only with --show.
+	TokenValue string `json:"tokenValue,omitempty"`
+	WrittenTo  string `json:"writtenTo,omitempty"`
 }
 
 func runPATCreate(ctx context.Context, o patCreateOptions, d *deps) error {
@@ -93,7 +94,7 @@ func runPATCreate(ctx context.Context, o patCreateOptions, d *deps) error {
 			return err
 		}
 	}
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}
@@ -102,9 +103,9 @@ func runPATCreate(ctx context.Context, o patCreateOptions, d *deps) error {
 		return err
 	}
 	if o.Output == "json" {
-		out := createdTokenJSON{TokenInfo: created.Info, Out: o.Out}
+		out := createdTokenJSON{tokenJSON: toTokenJSON(created.Info, "", d.Now()), WrittenTo: o.Out}
 		if o.Show {
-			out.Value = created.Value.Reveal()
+			out.TokenValue = created.Value.Reveal()
 		}
 		return writeJSON(d.IO.Out, out)
 	}
@@ -118,7 +119,11 @@ func createToken(ctx context.Context, ws *databricks.Workspace, o patCreateOptio
 	var created *databricks.CreatedToken
 	var err error
 	if o.ForServicePrincipal != "" {
-		created, err = ws.CreateOBOToken(ctx, o.ForServicePrincipal, o.Comment, o.Lifetime)
+		sp, ferr := findPrincipal(ctx, ws, o.ForServicePrincipal)
+		if ferr != nil {
+			return nil, ferr
+		}
+		created, err = ws.CreateOBOToken(ctx, sp.ApplicationID, o.Comment, o.Lifetime)
 	} else {
 		created, err = ws.CreatePAT(ctx, o.Comment, o.Lifetime)
 	}

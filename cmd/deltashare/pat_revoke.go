@@ -37,7 +37,7 @@ func parsePATRevokeOptions(c *cli.Context) (patRevokeOptions, error) {
 }
 
 func runPATRevoke(ctx context.Context, o patRevokeOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

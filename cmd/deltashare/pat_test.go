@@ -129,7 +129,7 @@ func TestPATCreateListRevoke(t *testing.T) {
 	require.Equal(t, exitOK, r.Code, r.Err)
 	var cj map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &cj))
-	assert.True(t, fw.TokenValid(cj["token_value"].(string)))
+	assert.True(t, fw.TokenValid(cj["tokenValue"].(string)))
 	assert.Equal(t, "j", cj["comment"])
 
 	// --out: a new 0600 file; an existing one, or a missing directory, is refused before
@@ -154,10 +154,10 @@ func TestPATCreateListRevoke(t *testing.T) {
 
 	// A token on behalf of a service principal.
 	fw.AddServicePrincipal("app-123", "ci bot")
-	r = create(patCreateOptions{ForServicePrincipal: "app-123", Lifetime: 24 * time.Hour, Output: "json", Show: true})
+	r = create(patCreateOptions{ForServicePrincipal: "CI Bot", Lifetime: 24 * time.Hour, Output: "json", Show: true})
 	require.Equal(t, exitOK, r.Code, r.Err)
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &cj))
-	assert.True(t, fw.TokenValid(cj["token_value"].(string)))
+	assert.True(t, fw.TokenValid(cj["tokenValue"].(string)))
 	assert.Len(t, fw.TokenIDs("app-123"), 1)
 
 	// list: the 10-day token expires within the default 30 days; the admin's never.
@@ -168,15 +168,18 @@ func TestPATCreateListRevoke(t *testing.T) {
 	assert.Regexp(t, `(?m)^\w+\s+admin laptop\s+\d{4}-\d\d-\d\d\s+never\s*$`, r.Out)
 	assert.Regexp(t, `(?m)^\w+\s+ci\s+\S+\s+\S+ \S+ \((9d 23h|10d)\)\s+EXPIRES SOON$`, r.Out)
 	r = list(patListOptions{Output: "json"})
-	var rows []struct {
-		ID          string `json:"token_id"`
-		Comment     string
-		ExpiresSoon bool   `json:"expires_soon"`
-		ExpiresIn   string `json:"expires_in"`
+	var listed struct {
+		Tokens []struct {
+			ID          string `json:"tokenId"`
+			Comment     string `json:"comment"`
+			ExpiresSoon bool   `json:"expiresSoon"`
+		} `json:"tokens"`
+		Total int `json:"total"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(r.Out), &rows))
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &listed))
+	assert.Equal(t, len(listed.Tokens), listed.Total)
 	soon := map[string]bool{}
-	for _, row := range rows {
+	for _, row := range listed.Tokens {
 		soon[row.Comment] = row.ExpiresSoon
 	}
 	assert.Equal(t, map[string]bool{"admin laptop": false, "ci": true, "": false, "j": false, "file": false, "short": true}, soon, "the default lifetime is 90d")
@@ -200,7 +203,7 @@ func TestPATCreateListRevoke(t *testing.T) {
 	r = tr.add(call(t, d, "", runPATRevoke, patRevokeOptions{ID: shortID}))
 	assert.Equal(t, exitError, r.Code)
 
-	tr.assertNoSecrets(admin, shown, quietValue, fileToken)
+	sweepSecrets(t, tr, admin, shown, quietValue, fileToken)
 }
 
 // TestPATEndToEnd: pat through the app, the workspace from DATABRICKS_HOST and
@@ -314,7 +317,7 @@ func TestPATRotate(t *testing.T) {
 	var res map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &res))
 	shownTok := readCfgToken(t, path)
-	assert.Equal(t, shownTok, res["new_token_value"])
+	assert.Equal(t, shownTok, res["newTokenValue"])
 	assert.True(t, fw.TokenValid(shownTok))
 
 	// Verification fails after the new token was created (the second Me call, made with the
@@ -375,7 +378,7 @@ func TestPATRotate(t *testing.T) {
 	r = rotate(patRotateOptions{Rotate: databricks.RotateOptions{TokenFile: tokenFile, Host: fw.URL()}})
 	assert.Equal(t, exitAuth, r.Code, r.Err)
 
-	tr.assertNoSecrets(oldTok, newTok, shownTok, last.TokenValue, otherTok, finalTok, fileTok, rotatedFileTok, lastFileTok, "dapi-revoked-0123456789")
+	sweepSecrets(t, tr, oldTok, newTok, shownTok, last.TokenValue, otherTok, finalTok, fileTok, rotatedFileTok, lastFileTok, "dapi-revoked-0123456789")
 }
 
 func TestPATCreateRevokesWhenTheValueCannotBeSaved(t *testing.T) {

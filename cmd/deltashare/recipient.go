@@ -17,13 +17,14 @@ func init() { commandSet = append(commandSet, recipientCommand) }
 func recipientCommand() *cli.Command {
 	return &cli.Command{
 		Name:     "recipient",
-		Usage:    "Delta Sharing recipients of a Databricks workspace (provider side): create, show, rotate",
+		Usage:    "Delta Sharing recipients of a Databricks workspace (provider side): create, list, show, rotate, delete",
 		Category: "databricks",
 		Description: `Manages open-sharing (TOKEN) recipients in a Databricks workspace, with the same authentication
 as deltashare pat. An activation link gives whoever opens it first the recipient's credential:
 recipient create prints it (that is its purpose); show and rotate print links only with
---show-link. Send links over a private channel.`,
-		Subcommands: []*cli.Command{recipientCreateCommand(), recipientShowCommand(), recipientRotateCommand()},
+--show-link; list never does. Send links over a private channel. Recipient names are unique
+case-insensitively: create refuses PowerBI when powerbi exists.`,
+		Subcommands: []*cli.Command{recipientCreateCommand(), recipientListCommand(), recipientShowCommand(), recipientRotateCommand(), recipientDeleteCommand()},
 	}
 }
 
@@ -32,21 +33,23 @@ type recipientJSON struct {
 	Name               string               `json:"name"`
 	Comment            string               `json:"comment,omitempty"`
 	Owner              string               `json:"owner,omitempty"`
-	AuthenticationType string               `json:"authentication_type"`
+	AuthenticationType string               `json:"authenticationType"`
 	Activated          bool                 `json:"activated"`
-	ActivationPending  bool                 `json:"activation_pending"`
-	ActivationLink     string               `json:"activation_link,omitempty"`
+	ActivationPending  bool                 `json:"activationPending"`
+	ActivationLink     string               `json:"activationLink,omitempty"`
 	Created            time.Time            `json:"created,omitzero"`
 	Tokens             []recipientTokenJSON `json:"tokens"`
+	TotalTokens        int                  `json:"totalTokens"`
 }
 
 type recipientTokenJSON struct {
-	ID                string    `json:"id"`
-	Created           time.Time `json:"created,omitzero"`
+	ID      string    `json:"id"`
+	Created time.Time `json:"created,omitzero"`
+	// Expiry and ExpiresInSeconds are absent for a token that never expires.
 	Expiry            time.Time `json:"expiry,omitzero"`
-	ExpiresIn         string    `json:"expires_in"`
-	ActivationPending bool      `json:"activation_pending"`
-	ActivationLink    string    `json:"activation_link,omitempty"`
+	ExpiresInSeconds  *int64    `json:"expiresInSeconds,omitempty"`
+	ActivationPending bool      `json:"activationPending"`
+	ActivationLink    string    `json:"activationLink,omitempty"`
 }
 
 func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) recipientJSON {
@@ -56,12 +59,17 @@ func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) reci
 		out.ActivationLink = r.ActivationLink.Reveal()
 	}
 	for _, t := range r.Tokens {
-		tj := recipientTokenJSON{ID: t.ID, Created: t.Created, Expiry: t.Expiry, ExpiresIn: expiresIn(now, t.Expiry), ActivationPending: !t.ActivationLink.IsZero()}
+		tj := recipientTokenJSON{ID: t.ID, Created: t.Created, Expiry: t.Expiry, ActivationPending: !t.ActivationLink.IsZero()}
+		if !t.Expiry.IsZero() {
+			s := int64(t.Expiry.Sub(now) / time.Second)
+			tj.ExpiresInSeconds = &s
+		}
 		if showLink {
 			tj.ActivationLink = t.ActivationLink.Reveal()
 		}
 		out.Tokens = append(out.Tokens, tj)
 	}
+	out.TotalTokens = len(out.Tokens)
 	return out
 }
 

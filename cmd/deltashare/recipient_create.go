@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -14,7 +16,9 @@ type recipientCreateOptions struct {
 	Workspace databricks.WorkspaceOptions
 	Name      string
 	Comment   string
-	Output    string // text or json
+	// Lifetime of the recipient's token (0: the metastore's recipient token lifetime).
+	Lifetime time.Duration
+	Output   string // text or json
 }
 
 func recipientCreateCommand() *cli.Command {
@@ -24,6 +28,7 @@ func recipientCreateCommand() *cli.Command {
 		ArgsUsage: "NAME",
 		Flags: workspaceFlags(
 			&cli.StringFlag{Name: "comment", Usage: "the recipient's comment"},
+			&cli.StringFlag{Name: "lifetime", Usage: "how long the recipient's token works (90d, 36h, ...)", DefaultText: "the metastore's recipient token lifetime"},
 		),
 		Action: action(parseRecipientCreateOptions, runRecipientCreate),
 	}
@@ -33,19 +38,31 @@ func parseRecipientCreateOptions(c *cli.Context) (o recipientCreateOptions, err 
 	if o.Output, err = outputMode(c); err != nil {
 		return o, err
 	}
-	if err := nargs(c, 1, 1, "[--comment C] NAME"); err != nil {
+	if err := nargs(c, 1, 1, "[--comment C] [--lifetime D] NAME"); err != nil {
 		return o, err
+	}
+	if c.IsSet("lifetime") {
+		if o.Lifetime, err = durationFlag(c, "lifetime"); err != nil {
+			return o, err
+		}
+		if o.Lifetime == 0 {
+			return o, usageError(errors.New("recipient create: --lifetime must be more than 0 (leave it out for the metastore's default)"))
+		}
 	}
 	o.Workspace, o.Name, o.Comment = workspaceOptionsFrom(c), c.Args().First(), c.String("comment")
 	return o, nil
 }
 
 func runRecipientCreate(ctx context.Context, o recipientCreateOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}
-	r, err := ws.CreateRecipient(ctx, o.Name, o.Comment)
+	spec := databricks.RecipientSpec{Name: o.Name, Comment: o.Comment}
+	if o.Lifetime > 0 {
+		spec.Expiry = d.Now().Add(o.Lifetime)
+	}
+	r, err := ws.CreateRecipientWith(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -54,7 +71,11 @@ func runRecipientCreate(ctx context.Context, o recipientCreateOptions, d *deps) 
 	if o.Output == "json" {
 		return writeJSON(out, toRecipientJSON(r, true, d.Now()))
 	}
-	fmt.Fprintf(out, "created recipient %s (%s)\n", r.Name, r.AuthenticationType)
+	fmt.Fprintf(out, "created recipient %s (%s)", r.Name, r.AuthenticationType)
+	if n := len(r.Tokens); n > 0 {
+		fmt.Fprintf(out, ", its token expires %s", expiryPhrase(d.Now(), r.Tokens[n-1].Expiry))
+	}
+	fmt.Fprintln(out)
 	if r.ActivationLink.IsZero() {
 		fmt.Fprintf(out, "the workspace returned no activation link: see deltashare recipient show --show-link %s\n", r.Name)
 		return nil

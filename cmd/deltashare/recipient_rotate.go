@@ -52,7 +52,7 @@ func parseRecipientRotateOptions(c *cli.Context) (o recipientRotateOptions, err 
 }
 
 func runRecipientRotate(ctx context.Context, o recipientRotateOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

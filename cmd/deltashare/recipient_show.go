@@ -40,7 +40,7 @@ func parseRecipientShowOptions(c *cli.Context) (o recipientShowOptions, err erro
 }
 
 func runRecipientShow(ctx context.Context, o recipientShowOptions, d *deps) error {
-	ws, err := d.Workspace(ctx, o.Workspace)
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,10 @@ package databricks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/databricks/databricks-sdk-go/apierr"
@@ -116,7 +118,12 @@ func mapError(op string, err error, secrets ...string) error {
 			status += " " + e.ErrorCode
 		}
 	}
+	oauthCode, oauthRejected := oauthRejection(err, secrets)
 	switch {
+	case oauthRejected:
+		e.Kind = ErrWorkspaceAuth
+		code := oauthCode
+		e.msg = fmt.Sprintf("%s: the OAuth token endpoint rejected the service principal's client secret (%s): the secret is wrong, expired or deleted; create a new OAuth secret for it and set it (DATABRICKS_CLIENT_SECRET or ARM_CLIENT_SECRET, or client_secret / azure_client_secret in the profile)", op, code)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		e.msg = fmt.Sprintf("%s: %s", op, detail)
 	case errors.Is(err, config.ErrCannotConfigureDefault):
@@ -138,10 +145,73 @@ func mapError(op string, err error, secrets ...string) error {
 	case errors.Is(err, apierr.ErrResourceConflict):
 		e.Kind = ErrWorkspaceConflict
 		e.msg = fmt.Sprintf("%s: already exists (%s: %s)", op, status, detail)
+	case e.StatusCode == 429 || e.StatusCode == 503 || e.StatusCode == 504:
+		e.msg, e.cause = hint.WithAdvice(fmt.Sprintf("%s: %s: %s: still failing when the time for retries ran out (the workspace is throttling or unavailable); ", op, status, detail),
+			"try again later, or allow more time with {WorkspaceOptions.Timeout}", err)
+	case errors.Is(err, errGaveUp):
+		if i := strings.Index(detail, errGaveUp.Error()+": "); i >= 0 {
+			detail = detail[i+len(errGaveUp.Error())+2:]
+		}
+		e.msg, e.cause = hint.WithAdvice(fmt.Sprintf("%s: gave up: %s; ", op, detail),
+			"check the workspace URL and your network, try again later, or allow more time with {WorkspaceOptions.Timeout}", err)
+	case isUnreachable(err):
+		e.msg, e.cause = hint.WithAdvice(fmt.Sprintf("%s: could not reach the workspace (%s); ", op, detail),
+			"check the workspace URL and your network, or allow more time with {WorkspaceOptions.Timeout}", err)
 	case status != "":
 		e.msg = fmt.Sprintf("%s: %s: %s", op, status, detail)
 	default:
 		e.msg = fmt.Sprintf("%s: %s", op, detail)
 	}
 	return e
+}
+
+// oauthRejection recognises an OAuth token endpoint's refusal of the client credentials
+// (Databricks OAuth or Entra ID: invalid_client, unauthorized_client, invalid_grant). The SDK
+// passes the endpoint's JSON answer on as the error text; code is its error and description.
+func oauthRejection(err error, secrets []string) (code string, ok bool) {
+	text := err.Error()
+	if !strings.Contains(text, "token") {
+		return "", false
+	}
+	i := strings.Index(text, `{"error"`)
+	if i < 0 {
+		// The Entra ID path of the SDK keeps only the description: ...oauth2/token": DESC.
+		const tail = `/oauth2/token": `
+		j := strings.Index(text, tail)
+		if j < 0 {
+			return "", false
+		}
+		d := strings.TrimSpace(secret.Redact(text[j+len(tail):], secrets...))
+		if len(d) > 200 {
+			d = d[:200] + "..."
+		}
+		return d, true
+	}
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.NewDecoder(strings.NewReader(text[i:])).Decode(&body) != nil {
+		return "", false
+	}
+	switch body.Error {
+	case "invalid_client", "unauthorized_client", "invalid_grant":
+	default:
+		return "", false
+	}
+	code = body.Error
+	if d := strings.TrimSpace(secret.Redact(body.Description, secrets...)); d != "" {
+		if len(d) > 200 {
+			d = d[:200] + "..."
+		}
+		code += ": " + d
+	}
+	return code, true
+}
+
+// isUnreachable reports a connection that could not be made (refused, no such host, timeout).
+func isUnreachable(err error) bool {
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	return errors.As(err, &opErr) || errors.As(err, &dnsErr)
 }

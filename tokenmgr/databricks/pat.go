@@ -3,10 +3,12 @@ package databricks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/databricks/databricks-sdk-go/apierr"
 	"github.com/databricks/databricks-sdk-go/service/settings"
 
 	"github.com/deltashare/deltashare/tokenmgr/secret"
@@ -55,11 +57,11 @@ func (t TokenInfo) String() string {
 	if t.Comment != "" {
 		fmt.Fprintf(&b, " %q", t.Comment)
 	}
-	if t.CreatedBy != "" {
-		fmt.Fprintf(&b, " of %s", t.CreatedBy)
-	}
 	if !t.Created.IsZero() {
 		fmt.Fprintf(&b, ", created %s", t.Created.UTC().Format(time.RFC3339))
+	}
+	if t.CreatedBy != "" {
+		fmt.Fprintf(&b, " by %s", t.CreatedBy)
 	}
 	if t.Expiry.IsZero() {
 		b.WriteString(", never expires")
@@ -142,11 +144,13 @@ func (w *Workspace) CreatePAT(ctx context.Context, comment string, lifetime time
 	if err != nil {
 		return nil, err
 	}
-	resp, err := w.client.Tokens.Create(ctx, settings.CreateTokenRequest{Comment: comment, LifetimeSeconds: secs})
-	if err != nil {
-		return nil, w.err(op, err)
-	}
-	return createdToken(op, resp.TokenValue, fromPublicTokenInfo(resp.TokenInfo))
+	return w.createChecked(ctx, op, comment, w.ListPATs, func(ctx context.Context) (*CreatedToken, error) {
+		resp, err := w.client.Tokens.Create(ctx, settings.CreateTokenRequest{Comment: comment, LifetimeSeconds: secs})
+		if err != nil {
+			return nil, w.tokenUseError(ctx, op, "", w.err(op, err))
+		}
+		return createdToken(op, resp.TokenValue, fromPublicTokenInfo(resp.TokenInfo))
+	}, w.RevokePAT, nil)
 }
 
 // createdToken is the answer of a token creation, or an error when it lacks the value or the ID.
@@ -233,13 +237,61 @@ func (w *Workspace) CreateOBOToken(ctx context.Context, applicationID, comment s
 	if err != nil {
 		return nil, err
 	}
-	resp, err := w.client.TokenManagement.CreateOboToken(ctx, settings.CreateOboTokenRequest{
-		ApplicationId:   applicationID,
-		Comment:         comment,
-		LifetimeSeconds: secs,
-	})
-	if err != nil {
-		return nil, w.err(op+" "+applicationID, err)
+	list := func(ctx context.Context) ([]TokenInfo, error) { return w.ListWorkspaceTokens(ctx, AdminListOptions{}) }
+	// Another admin's token with the same comment is never taken for ours.
+	mine := func(ctx context.Context) (func(TokenInfo) bool, error) {
+		me, err := w.Me(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return func(t TokenInfo) bool { return t.CreatedBy == me.UserName }, nil
 	}
-	return createdToken(op, resp.TokenValue, fromTokenInfo(resp.TokenInfo))
+	return w.createChecked(ctx, op, comment, list, func(ctx context.Context) (*CreatedToken, error) {
+		resp, err := w.client.TokenManagement.CreateOboToken(ctx, settings.CreateOboTokenRequest{
+			ApplicationId:   applicationID,
+			Comment:         comment,
+			LifetimeSeconds: secs,
+		})
+		if err != nil {
+			return nil, w.tokenUseError(ctx, op+" "+applicationID, applicationID, w.err(op+" "+applicationID, err))
+		}
+		return createdToken(op, resp.TokenValue, fromTokenInfo(resp.TokenInfo))
+	}, w.RevokeWorkspaceToken, mine)
+}
+
+// tokenUseError explains a 403 on token creation: either the principal lacks CAN_USE on
+// tokens, or tokens are disabled for the workspace. For a service principal (applicationID
+// set) the token permissions are read to tell which.
+func (w *Workspace) tokenUseError(ctx context.Context, op, applicationID string, err error) error {
+	var we *WorkspaceError
+	if !errors.As(err, &we) || !errors.Is(err, ErrWorkspacePermission) {
+		return err
+	}
+	server := fmt.Sprintf("permission denied (HTTP %d", we.StatusCode)
+	if we.ErrorCode != "" {
+		server += " " + we.ErrorCode
+	}
+	var apiErr *apierr.APIError
+	if errors.As(err, &apiErr) && apiErr.Message != "" {
+		server += ": " + secret.Redact(strings.TrimSpace(apiErr.Message), w.secrets...)
+	}
+	server += ")"
+	if applicationID == "" {
+		return newHintedError(op, ErrWorkspacePermission, fmt.Sprintf(
+			"%s: %s: you may not use tokens here: personal access tokens are disabled for the workspace, or you have no CAN_USE permission on tokens; ", op, server),
+			"ask a workspace admin to turn tokens on (admin settings, Advanced: Personal Access Tokens) or to grant you CAN_USE on tokens", err)
+	}
+	cause := "the service principal has no CAN_USE permission on tokens, or tokens are disabled for the workspace"
+	if perms, perr := w.TokenPermissions(ctx); perr == nil {
+		sps, lerr := w.listServicePrincipals(ctx, op, "applicationId eq "+scimString(applicationID))
+		if lerr == nil && len(sps) == 1 {
+			if via := CanUseTokens(perms, sps[0]); via != "" {
+				cause = fmt.Sprintf("the service principal may use tokens (%s), so tokens are most likely disabled for the workspace: turn them on in the admin settings (Advanced: Personal Access Tokens)", via)
+				return newError(op, ErrWorkspacePermission, fmt.Sprintf("%s: %s: %s", op, server, cause), err)
+			}
+			cause = "the service principal has no CAN_USE permission on tokens"
+		}
+	}
+	return newHintedError(op, ErrWorkspacePermission, fmt.Sprintf("%s: %s: %s; ", op, server, cause),
+		"grant it with {Workspace.GrantTokenUse} "+applicationID+" (and check that tokens are turned on in the admin settings)", err)
 }

@@ -45,6 +45,9 @@ type RotateOptions struct {
 	Show bool
 	// HTTPClient, when set, provides the transport and timeout.
 	HTTPClient *http.Client
+	// Timeout and OnRetry are those of WorkspaceOptions.
+	Timeout time.Duration
+	OnRetry func(msg string)
 }
 
 // RotateResult is a completed rotation. NewValue holds the new token, but String() and JSON
@@ -120,7 +123,7 @@ func RotatePAT(ctx context.Context, opts RotateOptions) (*RotateResult, error) {
 		return nil, newHintedError(op, ErrNoWorkspaceHost, fmt.Sprintf("%s: the workspace host of %s is unknown; ", op, target), "pass {RotateOptions.Host}", nil)
 	}
 	connect := func(token string) (*Workspace, error) {
-		return NewWorkspace(ctx, WorkspaceOptions{Host: host, Token: token, NoEnvironment: true, HTTPClient: opts.HTTPClient})
+		return NewWorkspace(ctx, WorkspaceOptions{Host: host, Token: token, NoEnvironment: true, HTTPClient: opts.HTTPClient, Timeout: opts.Timeout, OnRetry: opts.OnRetry})
 	}
 	oldWS, err := connect(oldValue)
 	if err != nil {

@@ -165,7 +165,7 @@ func TestOBOTokenAndTokenManagement(t *testing.T) {
 func TestTokenInfoString(t *testing.T) {
 	ti := TokenInfo{ID: "abc", Comment: "ci", CreatedBy: "me@example.com",
 		Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	assert.Equal(t, `token abc "ci" of me@example.com, created 2026-01-02T03:04:05Z, never expires`, ti.String())
+	assert.Equal(t, `token abc "ci", created 2026-01-02T03:04:05Z by me@example.com, never expires`, ti.String())
 	ti.Expiry = time.Date(2026, 2, 2, 3, 4, 5, 0, time.UTC)
 	assert.Contains(t, ti.String(), "expires 2026-02-02T03:04:05Z")
 }

@@ -147,15 +147,46 @@ func checkRecipientName(op, name string) error {
 // CreateRecipient creates a recipient that authenticates with a bearer token (authentication
 // type TOKEN, open sharing). The result holds the activation link to send to the recipient.
 func (w *Workspace) CreateRecipient(ctx context.Context, name, comment string) (*Recipient, error) {
+	return w.CreateRecipientWith(ctx, RecipientSpec{Name: name, Comment: comment})
+}
+
+// RecipientSpec describes a recipient to create.
+type RecipientSpec struct {
+	Name    string
+	Comment string
+	// Expiry is when the recipient's token stops working; zero leaves it to the metastore's
+	// recipient token lifetime.
+	Expiry time.Time
+}
+
+// CreateRecipientWith creates a TOKEN recipient. Recipient names are unique case-insensitively
+// (as Unity Catalog treats them): a name that differs from an existing one only in case is
+// refused with an error matching ErrWorkspaceConflict, before anything is sent.
+func (w *Workspace) CreateRecipientWith(ctx context.Context, spec RecipientSpec) (*Recipient, error) {
+	name := spec.Name
 	op := "create recipient " + name
 	if err := checkRecipientName(op, name); err != nil {
 		return nil, err
 	}
-	info, err := w.client.Recipients.Create(ctx, sharing.CreateRecipient{
+	existing, err := w.ListRecipients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range existing {
+		if strings.EqualFold(r.Name, name) {
+			return nil, newError(op, ErrWorkspaceConflict, fmt.Sprintf(
+				"%s: recipient %s already exists (recipient names are case-insensitive): choose another name, or rotate its token instead", op, r.Name), nil)
+		}
+	}
+	req := sharing.CreateRecipient{
 		Name:               name,
-		Comment:            comment,
+		Comment:            spec.Comment,
 		AuthenticationType: sharing.AuthenticationTypeToken,
-	})
+	}
+	if !spec.Expiry.IsZero() {
+		req.ExpirationTime = spec.Expiry.UnixMilli()
+	}
+	info, err := w.client.Recipients.Create(ctx, req)
 	if err != nil {
 		return nil, w.err(op, err, recipientSecrets(info)...)
 	}

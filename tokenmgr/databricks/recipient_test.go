@@ -42,9 +42,14 @@ func TestRecipientLifecycle(t *testing.T) {
 		Name               string `json:"name"`
 		AuthenticationType string `json:"authentication_type"`
 	}
-	reqs := fw.RequestsTo(fakeworkspace.PathRecipients)
-	require.NotEmpty(t, reqs)
-	require.NoError(t, json.Unmarshal(reqs[0].Body, &sent))
+	var posts []fakeworkspace.Request
+	for _, req := range fw.RequestsTo(fakeworkspace.PathRecipients) {
+		if req.Method == "POST" {
+			posts = append(posts, req)
+		}
+	}
+	require.NotEmpty(t, posts)
+	require.NoError(t, json.Unmarshal(posts[0].Body, &sent))
 	assert.Equal(t, "TOKEN", sent.AuthenticationType)
 
 	_, err = ws.CreateRecipient(ctx, "acme", "again")

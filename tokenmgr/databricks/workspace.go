@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	sdk "github.com/databricks/databricks-sdk-go"
+	"github.com/databricks/databricks-sdk-go/common/environment"
 	"github.com/databricks/databricks-sdk-go/config"
 	"github.com/databricks/databricks-sdk-go/service/iam"
 
@@ -41,6 +43,11 @@ type WorkspaceOptions struct {
 	AzureTenantID     string
 	// AzureResourceID is the Azure resource ID of the workspace (instead of Host).
 	AzureResourceID string
+	// AzureLoginEndpoint is the Entra ID (Azure AD) authority host, e.g.
+	// https://login.microsoftonline.us/ (the CLI takes it from AZURE_AUTHORITY_HOST). Setting
+	// it makes the workspace an Azure Databricks workspace whatever its host name; the
+	// default is the public cloud's endpoint for *.azuredatabricks.net hosts.
+	AzureLoginEndpoint string
 	// AuthType forces one SDK auth type ("pat", "oauth-m2m", "azure-client-secret",
 	// "databricks-cli", ...). When empty it is derived from the explicit credentials above, or
 	// the SDK tries every method in turn.
@@ -48,8 +55,15 @@ type WorkspaceOptions struct {
 	// NoEnvironment ignores DATABRICKS_* / ARM_* environment variables and the config file:
 	// only the fields above are used (the config file is still read when Profile is set).
 	NoEnvironment bool
-	// HTTPClient, when set, provides the transport and timeout for every request.
+	// HTTPClient, when set, provides the transport (and, if it has one, the timeout of each
+	// request).
 	HTTPClient *http.Client
+	// Timeout bounds each workspace call, its retries included (0: DefaultTimeout). Throttling
+	// (429), unavailability (503, 504) and an unreachable host are retried within it.
+	Timeout time.Duration
+	// OnRetry, when set, is told what is being retried once a call has been retrying for a few
+	// seconds (the CLI prints it on standard error).
+	OnRetry func(msg string)
 }
 
 // Workspace is a Databricks workspace client with resolved authentication.
@@ -57,6 +71,10 @@ type Workspace struct {
 	client  *sdk.WorkspaceClient
 	host    string
 	secrets []string
+	// httpClient is WorkspaceOptions.HTTPClient, reused to connect with new tokens.
+	httpClient *http.Client
+	timeout    time.Duration
+	onRetry    func(string)
 }
 
 // noLoader keeps the SDK from reading environment variables or config files.
@@ -84,6 +102,9 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 		AzureResourceID:   opts.AzureResourceID,
 		AuthType:          opts.AuthType,
 	}
+	if opts.AzureLoginEndpoint != "" {
+		cfg.DatabricksEnvironment = azureEnvironment(opts.AzureLoginEndpoint)
+	}
 	if cfg.AuthType == "" {
 		switch {
 		case opts.Token != "":
@@ -94,12 +115,20 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 			cfg.AuthType = "azure-client-secret"
 		}
 	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	var base http.RoundTripper
+	cfg.HTTPTimeoutSeconds = int(math.Ceil(timeout.Seconds()))
+	cfg.RetryTimeoutSeconds = cfg.HTTPTimeoutSeconds
 	if opts.HTTPClient != nil {
-		cfg.HTTPTransport = opts.HTTPClient.Transport
-		if opts.HTTPClient.Timeout > 0 {
-			cfg.HTTPTimeoutSeconds = int(math.Ceil(opts.HTTPClient.Timeout.Seconds()))
+		base = opts.HTTPClient.Transport
+		if t := opts.HTTPClient.Timeout; t > 0 && t < timeout {
+			cfg.HTTPTimeoutSeconds = int(math.Ceil(t.Seconds()))
 		}
 	}
+	cfg.HTTPTransport = newWatchTransport(base, timeout, opts.OnRetry)
 	if opts.NoEnvironment {
 		cfg.Loaders = []config.Loader{noLoader{}}
 		if opts.Profile != "" {
@@ -114,6 +143,19 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 		return nil, profileError(op, opts.Profile, err, secrets)
 	}
 	secrets = append(secrets, cfg.Token, cfg.ClientSecret, cfg.AzureClientSecret, cfg.Password)
+	if cfg.AuthType == "" {
+		// Credentials found in the environment or a profile pick their method explicitly:
+		// otherwise the SDK tries every method in turn and a rejected secret ends as "no
+		// credentials found" instead of "rejected".
+		switch {
+		case cfg.Token != "":
+			cfg.AuthType = "pat"
+		case cfg.ClientID != "" && cfg.ClientSecret != "":
+			cfg.AuthType = "oauth-m2m"
+		case cfg.AzureClientID != "" && cfg.AzureClientSecret != "" && cfg.IsAzure():
+			cfg.AuthType = "azure-client-secret"
+		}
+	}
 	if opts.Profile != "" {
 		path, err := expandHome(defaultString(cfg.ConfigFile, "~/.databrickscfg"))
 		if err == nil {
@@ -143,7 +185,24 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 	if err != nil {
 		return nil, mapError(op, err, secrets...)
 	}
-	return &Workspace{client: wc, host: cfg.Host, secrets: nonEmpty(secrets)}, nil
+	return &Workspace{client: wc, host: cfg.Host, secrets: nonEmpty(secrets), httpClient: opts.HTTPClient, timeout: timeout, onRetry: opts.OnRetry}, nil
+}
+
+// azureEnvironment is the public Azure Databricks environment with another Entra ID
+// authority host.
+func azureEnvironment(login string) *environment.DatabricksEnvironment {
+	for _, e := range environment.AllEnvironments() {
+		if e.Cloud == environment.CloudAzure && e.DnsZone == ".azuredatabricks.net" && e.AzureEnvironment != nil {
+			az := *e.AzureEnvironment
+			if !strings.HasSuffix(login, "/") {
+				login += "/"
+			}
+			az.ActiveDirectoryEndpoint = login
+			e.AzureEnvironment = &az
+			return &e
+		}
+	}
+	return nil
 }
 
 // profileError adds the profile name to configuration errors about it.

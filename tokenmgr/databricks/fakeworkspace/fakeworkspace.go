@@ -62,6 +62,9 @@ type Fault struct {
 	Skip int
 	// Times is how many matching requests fail (0 means 1).
 	Times int
+	// AfterHandling handles the request first (a token is created, ...) and then answers with
+	// the fault: an answer lost on the way back.
+	AfterHandling bool
 }
 
 type principal struct {
@@ -70,6 +73,9 @@ type principal struct {
 	displayName string
 	admin       bool
 	sp          bool
+	active      bool
+	// secret is the principal's OAuth secret (oauth-m2m) or Azure client secret ("" if none).
+	secret string
 }
 
 type token struct {
@@ -81,6 +87,7 @@ type token struct {
 	created   time.Time
 	expiry    time.Time // zero: never
 	revoked   bool
+	lastUsed  time.Time // zero: never used
 }
 
 type recipient struct {
@@ -123,6 +130,13 @@ type Workspace struct {
 	usedBody               string
 	recipientTokenLifetime time.Duration
 	metastoreID            string
+	// tokenACL is the token permissions list (authorization/tokens), beyond the admins
+	// group's CAN_MANAGE.
+	tokenACL       []aclEntry
+	tokensDisabled bool
+	scimPageSize   int
+	// bearers are the OAuth access tokens (Databricks M2M and Azure Entra ID) the fake issued.
+	bearers map[string]*bearer
 }
 
 // New starts a fake workspace that is closed when the test ends. DefaultUser exists and is an
@@ -138,6 +152,8 @@ func New(t testing.TB) *Workspace {
 		codes:                  map[string]*recipientToken{},
 		recipientTokenLifetime: 90 * 24 * time.Hour,
 		metastoreID:            "11111111-2222-3333-4444-555555555555",
+		scimPageSize:           100,
+		bearers:                map[string]*bearer{},
 	}
 	w.AddUser(DefaultUser, true)
 	w.srv = httptest.NewServer(w.handler())
@@ -194,7 +210,7 @@ func (w *Workspace) addPrincipal(userName, displayName string, admin, sp bool) *
 		return p
 	}
 	w.nextUserID++
-	p := &principal{id: w.nextUserID, userName: userName, displayName: displayName, admin: admin, sp: sp}
+	p := &principal{id: w.nextUserID, userName: userName, displayName: displayName, admin: admin, sp: sp, active: true}
 	w.users[userName] = p
 	return p
 }
@@ -209,6 +225,11 @@ type TokenSpec struct {
 	// Created defaults to now; Lifetime 0 means no expiry.
 	Created  time.Time
 	Lifetime time.Duration
+	// LastUsed is when the token was last used (zero: never).
+	LastUsed time.Time
+	// CreatedBy is the user name of the creator (default: the owner), e.g. the admin who
+	// created a token on behalf of a service principal.
+	CreatedBy string
 }
 
 // AddToken adds a valid, non-expiring token of DefaultUser and returns its ID.
@@ -238,10 +259,17 @@ func (w *Workspace) AddTokenSpec(spec TokenSpec) (id, value string) {
 	if created.IsZero() {
 		created = w.now()
 	}
-	t := w.newToken(p, p, spec.Comment, created, spec.Lifetime)
+	by := p
+	if spec.CreatedBy != "" {
+		if by = w.users[spec.CreatedBy]; by == nil {
+			by = w.addPrincipal(spec.CreatedBy, spec.CreatedBy, false, false)
+		}
+	}
+	t := w.newToken(p, by, spec.Comment, created, spec.Lifetime)
 	if spec.Value != "" {
 		t.value = spec.Value
 	}
+	t.lastUsed = spec.LastUsed
 	return t.id, t.value
 }
 
@@ -320,7 +348,7 @@ func (w *Workspace) AddRecipient(name string) string {
 func (w *Workspace) ActivationLink(name string) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	r := w.recipients[name]
+	r := w.recipients[strings.ToLower(name)]
 	if r == nil {
 		return ""
 	}
@@ -336,7 +364,7 @@ func (w *Workspace) ActivationLink(name string) string {
 func (w *Workspace) RecipientBearerToken(name string) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	r := w.recipients[name]
+	r := w.recipients[strings.ToLower(name)]
 	if r == nil || len(r.tokens) == 0 {
 		return ""
 	}
@@ -357,7 +385,7 @@ func (w *Workspace) newRecipient(name, comment, owner string) *recipient {
 		id: randUUID(), authType: "TOKEN", created: now, updated: now,
 	}
 	w.addRecipientToken(r, owner)
-	w.recipients[name] = r
+	w.recipients[strings.ToLower(name)] = r
 	return r
 }
 
@@ -478,6 +506,7 @@ func (w *Workspace) handler() http.Handler {
 	mux.HandleFunc("DELETE "+PathTokenManagement+"/{id}", w.authed(w.admin(w.tmDelete)))
 	mux.HandleFunc("POST "+PathOnBehalfOf, w.authed(w.admin(w.oboCreate)))
 	mux.HandleFunc("GET "+PathMe, w.authed(w.me))
+	w.principalRoutes(mux)
 	mux.HandleFunc("POST "+PathRecipients, w.authed(w.recipientCreate))
 	mux.HandleFunc("GET "+PathRecipients, w.authed(w.recipientList))
 	mux.HandleFunc("GET "+PathRecipients+"/{name}", w.authed(w.recipientGet))
@@ -496,6 +525,9 @@ func (w *Workspace) handler() http.Handler {
 			b := f.Body
 			if b == "" {
 				b = errorBody(f.Status, codeForStatus(f.Status), "injected fault")
+			}
+			if f.AfterHandling {
+				mux.ServeHTTP(httptest.NewRecorder(), r)
 			}
 			rec.Header().Set("Content-Type", "application/json")
 			rec.WriteHeader(f.Status)
@@ -597,14 +629,21 @@ func (w *Workspace) authed(h authedHandler) http.HandlerFunc {
 		}
 		w.mu.Lock()
 		t := w.tokenByValue(value)
+		var caller *principal
+		if t != nil {
+			t.lastUsed = w.now()
+			caller = t.owner
+		} else if b := w.bearers[value]; b != nil && b.resource == resourceDatabricks && w.now().Before(b.expiry) {
+			caller = b.owner
+		}
 		w.mu.Unlock()
-		if t == nil {
+		if caller == nil {
 			rw.Header().Set("Content-Type", "application/json")
 			rw.WriteHeader(http.StatusUnauthorized)
 			_, _ = io.WriteString(rw, `{"error_code":401,"message":"Invalid access token."}`)
 			return
 		}
-		h(rw, r, t.owner)
+		h(rw, r, caller)
 	}
 }
 
@@ -644,6 +683,7 @@ type tokenInfo struct {
 	CreatedByUsername string `json:"created_by_username"`
 	OwnerID           int64  `json:"owner_id"`
 	WorkspaceID       int64  `json:"workspace_id"`
+	LastUsedDay       int64  `json:"last_used_day,omitempty"`
 }
 
 func ms(t time.Time) int64 {
@@ -658,11 +698,16 @@ func (t *token) public() publicTokenInfo {
 }
 
 func (t *token) full() tokenInfo {
-	return tokenInfo{
+	info := tokenInfo{
 		TokenID: t.id, CreationTime: ms(t.created), ExpiryTime: ms(t.expiry), Comment: t.comment,
 		CreatedByID: t.createdBy.id, CreatedByUsername: t.createdBy.userName, OwnerID: t.owner.id,
 		WorkspaceID: 1234567890123456,
 	}
+	if !t.lastUsed.IsZero() {
+		// The workspace reports the day (UTC midnight) of the last use.
+		info.LastUsedDay = t.lastUsed.UTC().Truncate(24 * time.Hour).UnixMilli()
+	}
+	return info
 }
 
 func decode(rw http.ResponseWriter, r *http.Request, v any) bool {
@@ -686,6 +731,11 @@ func (w *Workspace) tokenCreate(rw http.ResponseWriter, r *http.Request, caller 
 		return
 	}
 	w.mu.Lock()
+	if msg := w.tokenUseDenied(caller); msg != "" {
+		w.mu.Unlock()
+		writeError(rw, http.StatusForbidden, "PERMISSION_DENIED", msg)
+		return
+	}
 	t := w.newToken(caller, caller, req.Comment, w.now(), time.Duration(req.LifetimeSeconds)*time.Second)
 	w.mu.Unlock()
 	writeJSON(rw, map[string]any{"token_value": t.value, "token_info": t.public()})
@@ -799,6 +849,14 @@ func (w *Workspace) oboCreate(rw http.ResponseWriter, r *http.Request, caller *p
 		writeError(rw, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "lifetime_seconds must be positive")
 		return
 	}
+	if w.tokensDisabled {
+		writeError(rw, http.StatusForbidden, "PERMISSION_DENIED", "Personal access tokens are disabled for this workspace.")
+		return
+	}
+	if !w.canUseTokens(sp) {
+		writeError(rw, http.StatusForbidden, "PERMISSION_DENIED", "On-behalf-of token creation for service principals is not enabled for this workspace")
+		return
+	}
 	t := w.newToken(sp, caller, req.Comment, w.now(), time.Duration(req.LifetimeSeconds)*time.Second)
 	writeJSON(rw, map[string]any{"token_value": t.value, "token_info": t.full()})
 }
@@ -884,6 +942,7 @@ func (w *Workspace) recipientCreate(rw http.ResponseWriter, r *http.Request, cal
 		Name               string `json:"name"`
 		Comment            string `json:"comment"`
 		AuthenticationType string `json:"authentication_type"`
+		ExpirationTime     int64  `json:"expiration_time"`
 	}
 	if !decode(rw, r, &req) {
 		return
@@ -899,11 +958,19 @@ func (w *Workspace) recipientCreate(rw http.ResponseWriter, r *http.Request, cal
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, ok := w.recipients[req.Name]; ok {
-		writeError(rw, http.StatusConflict, "RESOURCE_ALREADY_EXISTS", fmt.Sprintf("Recipient '%s' already exists.", req.Name))
+	// Unity Catalog names are case-insensitive.
+	if old, ok := w.recipients[strings.ToLower(req.Name)]; ok {
+		writeError(rw, http.StatusConflict, "RECIPIENT_ALREADY_EXISTS", fmt.Sprintf("Recipient '%s' already exists.", old.name))
+		return
+	}
+	if req.ExpirationTime != 0 && req.ExpirationTime <= w.now().UnixMilli() {
+		writeError(rw, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "expiration_time must be in the future.")
 		return
 	}
 	rec := w.newRecipient(req.Name, req.Comment, caller.userName)
+	if req.ExpirationTime != 0 {
+		rec.tokens[0].expiry = time.UnixMilli(req.ExpirationTime).UTC()
+	}
 	writeJSON(rw, w.view(rec))
 }
 
@@ -926,7 +993,7 @@ func (w *Workspace) recipientList(rw http.ResponseWriter, _ *http.Request, _ *pr
 // is held.
 func (w *Workspace) recipientOr404(rw http.ResponseWriter, r *http.Request) *recipient {
 	name := r.PathValue("name")
-	rec := w.recipients[name]
+	rec := w.recipients[strings.ToLower(name)]
 	if rec == nil {
 		writeError(rw, http.StatusNotFound, "RECIPIENT_DOES_NOT_EXIST", fmt.Sprintf("Recipient '%s' does not exist.", name))
 	}
@@ -953,7 +1020,7 @@ func (w *Workspace) recipientDelete(rw http.ResponseWriter, r *http.Request, _ *
 	for _, t := range rec.tokens {
 		delete(w.codes, t.code)
 	}
-	delete(w.recipients, rec.name)
+	delete(w.recipients, strings.ToLower(rec.name))
 	writeJSON(rw, map[string]any{})
 }
 
@@ -1045,3 +1112,5 @@ func randUUID() string {
 	h := randHex(16)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
+)
+
+// recipientDeleteOptions are the options of `deltashare recipient delete`.
+type recipientDeleteOptions struct {
+	Workspace databricks.WorkspaceOptions
+	Name      string
+	Yes       bool
+	Output    string
+}
+
+func recipientDeleteCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "delete",
+		Usage:     "delete a recipient: its tokens stop working at once (without --yes: only say what would go)",
+		ArgsUsage: "NAME",
+		Flags: workspaceFlags(
+			&cli.BoolFlag{Name: "yes", Usage: "really delete"},
+		),
+		Action: action(parseRecipientDeleteOptions, runRecipientDelete),
+	}
+}
+
+func parseRecipientDeleteOptions(c *cli.Context) (o recipientDeleteOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	if err := nargs(c, 1, 1, "[--yes] NAME"); err != nil {
+		return o, err
+	}
+	o.Workspace, o.Name, o.Yes = workspaceOptionsFrom(c), c.Args().First(), c.Bool("yes")
+	return o, nil
+}
+
+// recipientDeleteJSON is the --output json of `recipient delete`.
+type recipientDeleteJSON struct {
+	Name      string `json:"name"`
+	Activated bool   `json:"activated"`
+	// Tokens is how many live tokens stopped (or would stop) working.
+	Tokens int `json:"tokens"`
+	// Deleted is false without --yes (nothing was changed).
+	Deleted bool `json:"deleted"`
+}
+
+func runRecipientDelete(ctx context.Context, o recipientDeleteOptions, d *deps) error {
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
+	if err != nil {
+		return err
+	}
+	r, err := ws.ShowRecipient(ctx, o.Name)
+	if err != nil {
+		return err
+	}
+	out := recipientDeleteJSON{Name: r.Name, Activated: r.Activated, Tokens: len(r.Tokens)}
+	if o.Yes {
+		if err := ws.DeleteRecipient(ctx, r.Name); err != nil {
+			return err
+		}
+		out.Deleted = true
+	}
+	if o.Output == "json" {
+		return writeJSON(d.IO.Out, out)
+	}
+	if o.Yes {
+		fmt.Fprintf(d.IO.Out, "deleted recipient %s: its %d token(s) stopped working\n", r.Name, out.Tokens)
+		return nil
+	}
+	fmt.Fprintf(d.IO.Out, "would delete recipient %s (%s): its %d token(s) would stop working at once\n", r.Name, activatedWord(r.Activated), out.Tokens)
+	fmt.Fprintf(d.IO.Out, "nothing was deleted: run again with --yes to delete it (deltashare recipient delete --yes %s)\n", quoteArg(r.Name))
+	return nil
+}
+
+func activatedWord(b bool) string {
+	if b {
+		return "activated"
+	}
+	return "not activated"
+}

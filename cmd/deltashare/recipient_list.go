@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
+)
+
+// recipientListOptions are the options of `deltashare recipient list`.
+type recipientListOptions struct {
+	Workspace databricks.WorkspaceOptions
+	Output    string
+}
+
+func recipientListCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "list",
+		Usage:  "list recipients: state, tokens and when the newest token expires (never activation links)",
+		Flags:  workspaceFlags(),
+		Action: action(parseRecipientListOptions, runRecipientList),
+	}
+}
+
+func parseRecipientListOptions(c *cli.Context) (o recipientListOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	if err := nargs(c, 0, 0, ""); err != nil {
+		return o, err
+	}
+	o.Workspace = workspaceOptionsFrom(c)
+	return o, nil
+}
+
+// recipientRowJSON is one recipient of `recipient list --output json`.
+type recipientRowJSON struct {
+	Name               string    `json:"name"`
+	Comment            string    `json:"comment,omitempty"`
+	Owner              string    `json:"owner,omitempty"`
+	AuthenticationType string    `json:"authenticationType"`
+	Activated          bool      `json:"activated"`
+	ActivationPending  bool      `json:"activationPending"`
+	Created            time.Time `json:"created,omitzero"`
+	Tokens             int       `json:"tokens"`
+	// Expiry is when the newest token expires (absent: never, or no token).
+	Expiry           time.Time `json:"expiry,omitzero"`
+	ExpiresInSeconds *int64    `json:"expiresInSeconds,omitempty"`
+}
+
+// recipientListJSON is the --output json of `recipient list`.
+type recipientListJSON struct {
+	Recipients []recipientRowJSON `json:"recipients"`
+	Total      int                `json:"total"`
+}
+
+func runRecipientList(ctx context.Context, o recipientListOptions, d *deps) error {
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
+	if err != nil {
+		return err
+	}
+	list, err := ws.ListRecipients(ctx)
+	if err != nil {
+		return err
+	}
+	now := d.Now()
+	out := recipientListJSON{Recipients: []recipientRowJSON{}, Total: len(list)}
+	for _, r := range list {
+		row := recipientRowJSON{Name: r.Name, Comment: r.Comment, Owner: r.Owner, AuthenticationType: r.AuthenticationType,
+			Activated: r.Activated, ActivationPending: r.PendingActivation(), Created: r.Created, Tokens: len(r.Tokens)}
+		if n := len(r.Tokens); n > 0 && !r.Tokens[n-1].Expiry.IsZero() {
+			row.Expiry = r.Tokens[n-1].Expiry
+			s := int64(row.Expiry.Sub(now) / time.Second)
+			row.ExpiresInSeconds = &s
+		}
+		out.Recipients = append(out.Recipients, row)
+	}
+	if o.Output == "json" {
+		return writeJSON(d.IO.Out, out)
+	}
+	tw := newTable(d.IO.Out)
+	fmt.Fprintln(tw, "NAME\tAUTHENTICATION\tSTATE\tTOKENS\tEXPIRES\tCREATED")
+	for _, r := range out.Recipients {
+		state := "not activated"
+		switch {
+		case r.ActivationPending:
+			state = "link not used yet"
+		case r.Activated:
+			state = "activated"
+		}
+		exp := "-"
+		if r.Tokens > 0 {
+			exp = expiryText(now, r.Expiry)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, r.AuthenticationType, state, r.Tokens, exp, dayOrDash(r.Created))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.IO.Out, "%d recipient(s)\n", len(list))
+	return nil
+}

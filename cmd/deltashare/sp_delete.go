@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
+)
+
+// spDeleteOptions are the options of `deltashare sp delete`.
+type spDeleteOptions struct {
+	Workspace databricks.WorkspaceOptions
+	Name      string
+	Yes       bool
+	Output    string
+}
+
+func spDeleteCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "delete",
+		Usage:     "delete a service principal and with it its tokens (without --yes: only say what would go)",
+		ArgsUsage: "NAME|APP_ID",
+		Description: `Deletes a service principal from the workspace, which is how a Partner Connect partner is
+disconnected: every token it owns stops working. Without --yes nothing is deleted: the command
+lists the principal and the tokens that would die with it. Workspace admins.`,
+		Flags: workspaceFlags(
+			&cli.BoolFlag{Name: "yes", Usage: "really delete"},
+		),
+		Action: action(parseSPDeleteOptions, runSPDelete),
+	}
+}
+
+func parseSPDeleteOptions(c *cli.Context) (o spDeleteOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	if err := nargs(c, 1, 1, "[--yes] NAME|APP_ID"); err != nil {
+		return o, err
+	}
+	o.Workspace, o.Name, o.Yes = workspaceOptionsFrom(c), c.Args().First(), c.Bool("yes")
+	return o, nil
+}
+
+// spDeleteJSON is the --output json of `sp delete`.
+type spDeleteJSON struct {
+	ServicePrincipal principalJSON `json:"servicePrincipal"`
+	// Deleted is false without --yes (nothing was changed).
+	Deleted bool `json:"deleted"`
+	// Tokens are the tokens that died (or would die) with the principal.
+	Tokens      []tokenJSON `json:"tokens"`
+	TotalTokens int         `json:"totalTokens"`
+}
+
+func runSPDelete(ctx context.Context, o spDeleteOptions, d *deps) error {
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
+	if err != nil {
+		return err
+	}
+	p, err := findPrincipal(ctx, ws, o.Name)
+	if err != nil {
+		return err
+	}
+	tokens, err := principalTokens(ctx, ws, *p)
+	if err != nil {
+		return err
+	}
+	now := d.Now()
+	out := spDeleteJSON{ServicePrincipal: toPrincipalJSON(*p), Tokens: []tokenJSON{}, TotalTokens: len(tokens)}
+	for _, t := range tokens {
+		out.Tokens = append(out.Tokens, toTokenJSON(t, p.DisplayName, now))
+	}
+	if o.Yes {
+		if err := ws.DeleteServicePrincipal(ctx, *p); err != nil {
+			return err
+		}
+		out.Deleted = true
+	}
+	if o.Output == "json" {
+		return writeJSON(d.IO.Out, out)
+	}
+	w := d.IO.Out
+	verb, tverb := "deleted", "stopped working"
+	if !o.Yes {
+		verb, tverb = "would delete", "would stop working"
+	}
+	fmt.Fprintf(w, "%s service principal %s\n", verb, p)
+	if len(tokens) == 0 {
+		fmt.Fprintln(w, "it owns no tokens")
+	} else {
+		fmt.Fprintf(w, "%d token(s) it owns %s:\n", len(tokens), tverb)
+		if err := printTokenLines(w, tokens, now); err != nil {
+			return err
+		}
+	}
+	if !o.Yes {
+		fmt.Fprintf(w, "nothing was deleted: run again with --yes to delete it (deltashare sp delete --yes %s)\n", quoteArg(p.ApplicationID))
+	}
+	return nil
+}

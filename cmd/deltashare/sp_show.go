@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/tokenmgr/databricks"
+)
+
+// spShowOptions are the options of `deltashare sp show`.
+type spShowOptions struct {
+	Workspace databricks.WorkspaceOptions
+	Name      string
+	Output    string
+}
+
+func spShowCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show a service principal: application ID, whether it may use tokens, its tokens",
+		ArgsUsage: "NAME|APP_ID",
+		Flags:     workspaceFlags(),
+		Action:    action(parseSPShowOptions, runSPShow),
+	}
+}
+
+func parseSPShowOptions(c *cli.Context) (o spShowOptions, err error) {
+	if o.Output, err = outputMode(c); err != nil {
+		return o, err
+	}
+	if err := nargs(c, 1, 1, "NAME|APP_ID"); err != nil {
+		return o, err
+	}
+	o.Workspace, o.Name = workspaceOptionsFrom(c), c.Args().First()
+	return o, nil
+}
+
+// spShowJSON is the --output json of `sp show`.
+type spShowJSON struct {
+	principalJSON
+	Groups []string `json:"groups"`
+	// CanUseTokens says whether the token permissions let it use tokens; TokenUseVia how
+	// ("direct" or "group NAME"). Both absent when the permissions could not be read.
+	CanUseTokens *bool       `json:"canUseTokens,omitempty"`
+	TokenUseVia  string      `json:"tokenUseVia,omitempty"`
+	Tokens       []tokenJSON `json:"tokens"`
+	TotalTokens  int         `json:"totalTokens"`
+}
+
+func runSPShow(ctx context.Context, o spShowOptions, d *deps) error {
+	ws, err := connectWorkspace(ctx, d, o.Workspace)
+	if err != nil {
+		return err
+	}
+	p, err := findPrincipal(ctx, ws, o.Name)
+	if err != nil {
+		return err
+	}
+	now := d.Now()
+	out := spShowJSON{principalJSON: toPrincipalJSON(*p), Groups: nonNil(p.Groups), Tokens: []tokenJSON{}}
+	// The token permissions and the workspace's tokens need a workspace admin: without, the
+	// principal is shown without them.
+	notAdmin := func(err error) bool { return errors.Is(err, databricks.ErrWorkspacePermission) }
+	perms, err := ws.TokenPermissions(ctx)
+	switch {
+	case err == nil:
+		via := databricks.CanUseTokens(perms, *p)
+		can := via != ""
+		out.CanUseTokens, out.TokenUseVia = &can, via
+	case notAdmin(err):
+		fmt.Fprintln(d.IO.Err, "deltashare: whether it may use tokens is not shown: reading the token permissions needs a workspace admin")
+	default:
+		return err
+	}
+	tokens, err := principalTokens(ctx, ws, *p)
+	switch {
+	case err == nil:
+	case notAdmin(err):
+		fmt.Fprintln(d.IO.Err, "deltashare: its tokens are not shown: listing the workspace's tokens needs a workspace admin")
+	default:
+		return err
+	}
+	for _, t := range tokens {
+		out.Tokens = append(out.Tokens, toTokenJSON(t, p.DisplayName, now))
+	}
+	out.TotalTokens = len(tokens)
+	if o.Output == "json" {
+		return writeJSON(d.IO.Out, out)
+	}
+	w := d.IO.Out
+	fmt.Fprintf(w, "service principal: %s\n", p.DisplayName)
+	fmt.Fprintf(w, "application ID:    %s\n", p.ApplicationID)
+	fmt.Fprintf(w, "ID:                %s\n", p.ID)
+	fmt.Fprintf(w, "active:            %s\n", yesNo(p.Active))
+	use := "unknown (needs a workspace admin)"
+	switch {
+	case out.CanUseTokens == nil:
+	case *out.CanUseTokens:
+		use = "yes (CAN_USE, " + out.TokenUseVia + ")"
+	default:
+		use = "no: grant it with deltashare sp grant-tokens " + quoteArg(p.ApplicationID)
+	}
+	fmt.Fprintf(w, "may use tokens:    %s\n", use)
+	fmt.Fprintf(w, "tokens:            %d\n", len(tokens))
+	if len(tokens) > 0 {
+		return printTokenLines(w, tokens, now)
+	}
+	return nil
+}
