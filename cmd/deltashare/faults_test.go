@@ -93,7 +93,8 @@ func TestExportUnwritableDestination(t *testing.T) {
 }
 
 // TestInterruptRealBinary: SIGINT or SIGTERM during an export or a changes export (downloads
-// stalled by the proxy) ends the real process (main, with its signal handling) with exit 130, no
+// stalled by the proxy) ends the real process (main, with its signal handling) with exit 130 and
+// "interrupted" (not Go's "context canceled") on stderr, no
 // output file, no temporary file (in the destination or the temp dir), and the credential store
 // untouched. An interrupted sync is tested in package export (TestSyncCancelledMidRun).
 func TestInterruptRealBinary(t *testing.T) {
@@ -140,6 +141,8 @@ func TestInterruptRealBinary(t *testing.T) {
 			var ee *exec.ExitError
 			require.True(t, errors.As(err, &ee), "exit status: %v", err)
 			assert.Equal(t, exitInterrupted, ee.ExitCode(), stderr.String())
+			assert.Contains(t, stderr.String(), "deltashare: interrupted")
+			assert.NotContains(t, stderr.String(), "context canceled")
 			assert.Empty(t, exporttest.DirEntries(t, dir), "no output or temporary file, no directory")
 			assert.Empty(t, exporttest.Files(t, tmp), "no spilled temporary file")
 			assert.Equal(t, []string{"marker"}, exporttest.Files(t, conf), "state untouched")
