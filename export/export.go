@@ -249,7 +249,7 @@ type run struct {
 	// encoders' writer goroutines.
 	bytes     atomic.Int64
 	newBytes  atomic.Int64
-	newFiles  int // files finished since the last progress report
+	newFiles  int  // files finished since the last progress report
 	inputDone bool // the source is exhausted: every input file was read
 	committed bool
 	keyBuf    []byte
