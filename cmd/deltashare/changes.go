@@ -84,7 +84,7 @@ func changeRange(c *cli.Context) (protocol.ChangesRequest, error) {
 // runChanges exports the table's change data as o says and prints the summary.
 func runChanges(ctx context.Context, cl *sharing.Client, o changesOptions, st *streams) error {
 	t := export.NewSharedTable(cl, o.Table, o.Output.Read)
-	return writeOneOff(st, o.Output, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
+	return writeOneOff(st, o.Output, o.Table, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
 		return t.ExportChanges(ctx, o.Range, sink, opts)
 	})
 }

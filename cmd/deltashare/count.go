@@ -53,7 +53,7 @@ func parseCountOptions(c *cli.Context) (o countOptions, err error) {
 
 // countJSON is the --output json shape of `count`.
 type countJSON struct {
-	Table   string `json:"table"`
+	Table   tableRef `json:"table"`
 	Version int64  `json:"version"`
 	Rows    int64  `json:"rows"`
 	// Method is "statistics" (the files' record counts) or "scan" (the files read).
@@ -76,7 +76,7 @@ func runCount(ctx context.Context, o countOptions, d *deps) error {
 		if n.FromStatistics {
 			method = "statistics"
 		}
-		return writeJSON(d.IO.Out, countJSON{Table: o.Table.String(), Version: n.Version, Rows: n.Rows, Method: method, Files: n.Files, ScannedFiles: n.Scanned})
+		return writeJSON(d.IO.Out, countJSON{Table: refOf(o.Table), Version: n.Version, Rows: n.Rows, Method: method, Files: n.Files, ScannedFiles: n.Scanned})
 	}
 	return printCount(d, n)
 }

@@ -71,7 +71,7 @@ func runExport(ctx context.Context, cl *sharing.Client, o exportOptions, st *str
 	read := o.Output.Read
 	read.Version, read.Timestamp = o.Version, o.Timestamp
 	t := export.NewSharedTable(cl, o.Table, read)
-	return writeOneOff(st, o.Output, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
+	return writeOneOff(st, o.Output, o.Table, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
 		return t.Export(ctx, sink, opts)
 	})
 }

@@ -64,6 +64,23 @@ type fileJSON struct {
 	DeletionVector  bool              `json:"deletionVector,omitempty"`
 }
 
+// filesJSON is what `files --output json` prints: the files and the totals the text shows.
+type filesJSON struct {
+	Table   tableRef        `json:"table"`
+	Version int64           `json:"version"` // -1 when the server did not say
+	Files   []fileJSON      `json:"files"`
+	Totals  filesTotalsJSON `json:"totals"`
+}
+
+// filesTotalsJSON adds the files up; rows counts only the files with statistics
+// (filesWithStats of them).
+type filesTotalsJSON struct {
+	Files          int   `json:"files"`
+	Size           int64 `json:"size"`
+	Rows           int64 `json:"rows"`
+	FilesWithStats int   `json:"filesWithStats"`
+}
+
 // runFilesCommand runs `files` (runFiles is taken by a helper of the sync tests).
 func runFilesCommand(ctx context.Context, o filesOptions, d *deps) error {
 	cl, err := d.Client(o.Profile)
@@ -83,7 +100,15 @@ func runFilesCommand(ctx context.Context, o filesOptions, d *deps) error {
 			}
 			rows = append(rows, fj)
 		}
-		return writeJSON(d.IO.Out, rows)
+		n, size, nrows := list.Totals()
+		withStats := 0
+		for _, f := range list.Files {
+			if f.Rows != nil {
+				withStats++
+			}
+		}
+		return writeJSON(d.IO.Out, filesJSON{Table: refOf(o.Table), Version: list.Version, Files: rows,
+			Totals: filesTotalsJSON{Files: n, Size: size, Rows: nrows, FilesWithStats: withStats}})
 	}
 	return printFiles(d.IO.Out, list)
 }

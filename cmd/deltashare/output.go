@@ -15,6 +15,7 @@ import (
 
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
 
@@ -335,7 +336,7 @@ func progressBar(st *streams, quiet bool) export.Progress {
 
 // writeOneOff runs a one-off export (export or changes) to o.Out and prints its summary: a
 // result, so on stdout, unless the data itself went there. do exports to the sink.
-func writeOneOff(st *streams, o outputOptions, do func(export.Sink, export.Options) (*export.Summary, error)) error {
+func writeOneOff(st *streams, o outputOptions, t protocol.Table, do func(export.Sink, export.Options) (*export.Summary, error)) error {
 	sink, name, release, err := openOutput(st, o.Out)
 	if err != nil {
 		return err
@@ -356,7 +357,11 @@ func writeOneOff(st *streams, o outputOptions, do func(export.Sink, export.Optio
 		w = st.Err
 	}
 	if o.JSON {
-		return writeJSON(w, sum)
+		m, err := styled(sum, &t, nil)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, m)
 	}
 	if !o.Quiet {
 		_, err = fmt.Fprintln(w, sum.Text())

@@ -35,6 +35,7 @@ type serveOptions struct {
 	PublicURL     string
 	LogLevel      string
 	LogFormat     string
+	Output        string // text or json: how the endpoint, profile file and links are printed
 }
 
 func serveCommand() *cli.Command {
@@ -65,6 +66,7 @@ with none of these, a random token written to --profile-out FILE (a ready profil
 			&cli.StringFlag{Name: "public-url", Usage: "scheme://host[:port] clients reach the server at (behind a proxy)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+			outputFlag,
 		},
 		Action: action(parseServeOptions, runServe),
 	}
@@ -74,14 +76,18 @@ func parseServeOptions(c *cli.Context) (serveOptions, error) {
 	if c.NArg() > 0 {
 		return serveOptions{}, usageError(fmt.Errorf("serve takes no arguments (got %q): give tables with --table share.schema.table=PATH", c.Args().First()))
 	}
+	mode, err := outputMode(c)
+	if err != nil {
+		return serveOptions{}, err
+	}
 	o := serveOptions{
-		ConfigFile: c.String("config"), Addr: c.String("addr"), Tokens: c.StringSlice("token"),
+		Output: mode, ConfigFile: c.String("config"), Addr: c.String("addr"), Tokens: c.StringSlice("token"),
 		TokenEnv: c.String("token-env"), Tables: c.StringSlice("table"), NoHistory: c.Bool("no-history"),
 		ProfileOut: c.String("profile-out"), Activation: c.Bool("activation"), Activations: c.Int("activations"),
 		ActivationTTL: c.Duration("activation-ttl"), URLTTL: c.Duration("url-ttl"), Prefix: c.String("prefix"),
 		PublicURL: c.String("public-url"), LogLevel: c.String("log-level"), LogFormat: c.String("log-format"),
 	}
-	_, err := newLogger(io.Discard, o.LogLevel, o.LogFormat) // --log-level and --log-format are valid
+	_, err = newLogger(io.Discard, o.LogLevel, o.LogFormat) // --log-level and --log-format are valid
 	return o, err
 }
 
@@ -213,7 +219,10 @@ func runServe(ctx context.Context, o serveOptions, d *deps) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(st.Out, "Delta Sharing endpoint: %s\n", srv.Endpoint())
+	started := serveJSON{Endpoint: srv.Endpoint(), ActivationLinks: []string{}}
+	if o.Output != "json" {
+		fmt.Fprintf(st.Out, "Delta Sharing endpoint: %s\n", srv.Endpoint())
+	}
 	if o.ProfileOut != "" {
 		tok := generated
 		if tok == "" && len(cfg.Tokens) > 0 {
@@ -224,7 +233,10 @@ func runServe(ctx context.Context, o serveOptions, d *deps) error {
 				ln.Close()
 				return err
 			}
-			fmt.Fprintf(st.Out, "profile file: %s (use it with -p %s)\n", o.ProfileOut, o.ProfileOut)
+			started.ProfileFile = o.ProfileOut
+			if o.Output != "json" {
+				fmt.Fprintf(st.Out, "profile file: %s (use it with -p %s)\n", o.ProfileOut, o.ProfileOut)
+			}
 		}
 	}
 	if cfg.Activation {
@@ -235,8 +247,24 @@ func runServe(ctx context.Context, o serveOptions, d *deps) error {
 				return err
 			}
 			// The link is a one-time credential the operator asked for: printing it is the point.
-			fmt.Fprintf(st.Out, "activation link: %s\n", link)
+			started.ActivationLinks = append(started.ActivationLinks, link)
+			if o.Output != "json" {
+				fmt.Fprintf(st.Out, "activation link: %s\n", link)
+			}
+		}
+	}
+	if o.Output == "json" {
+		if err := writeJSON(st.Out, started); err != nil {
+			ln.Close()
+			return err
 		}
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// serveJSON is what `serve --output json` prints once the server listens.
+type serveJSON struct {
+	Endpoint        string   `json:"endpoint"`
+	ProfileFile     string   `json:"profileFile,omitempty"`
+	ActivationLinks []string `json:"activationLinks"`
 }

@@ -17,15 +17,15 @@ import (
 )
 
 func TestParseServeOptions(t *testing.T) {
-	defaults := serveOptions{Activations: 1, ActivationTTL: 30 * 24 * time.Hour, LogLevel: "info", LogFormat: "text"}
+	defaults := serveOptions{Activations: 1, ActivationTTL: 30 * 24 * time.Hour, LogLevel: "info", LogFormat: "text", Output: "text"}
 	every := serveOptions{ConfigFile: "c.yaml", Addr: ":9", Tokens: []string{"t1", "t2"}, TokenEnv: "TOK", Tables: []string{"a.b.c=/x", "a.b.d=/y"},
 		NoHistory: true, ProfileOut: "p.share", Activation: true, Activations: 3, ActivationTTL: time.Hour, URLTTL: time.Minute,
-		Prefix: "/ds", PublicURL: "https://h", LogLevel: "debug", LogFormat: "json"}
+		Prefix: "/ds", PublicURL: "https://h", LogLevel: "debug", LogFormat: "json", Output: "json"}
 	testParse(t, parseServeOptions, []parseCase[serveOptions]{
 		{name: "defaults", args: []string{"serve"}, want: defaults},
 		{name: "every flag", args: []string{"serve", "-c", "c.yaml", "--addr", ":9", "--token", "t1", "--token", "t2", "--token-env", "TOK",
 			"--table", "a.b.c=/x", "--table", "a.b.d=/y", "--no-history", "--profile-out", "p.share", "--activation", "--activations", "3",
-			"--activation-ttl", "1h", "--url-ttl", "1m", "--prefix", "/ds", "--public-url", "https://h", "--log-level", "debug", "--log-format", "json"}, want: every},
+			"--activation-ttl", "1h", "--url-ttl", "1m", "--prefix", "/ds", "--public-url", "https://h", "--log-level", "debug", "--log-format", "json", "--output", "json"}, want: every},
 		{name: "an argument", args: []string{"serve", "extra-arg"}, code: exitUsage, msg: "no arguments"},
 		{name: "bad log level", args: []string{"serve", "--log-level", "loud"}, code: exitUsage, msg: "--log-level"},
 		{name: "bad log format", args: []string{"serve", "--log-format", "xml"}, code: exitUsage, msg: "--log-format"},

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/internal/hint"
+)
+
+// TestErrorJSON: with --output json, a failing command prints its error on stderr as one JSON
+// object (error, code, exitCode, hint) and nothing else; without it, the usual line.
+func TestErrorJSON(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	profile, _ := demoServer(t)
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     string
+		exitCode int
+		hint     bool
+	}{
+		{"usage: bad --output", []string{"shares", "-p", profile, "--output", "json", "--nosuch"}, "USAGE", exitUsage, false},
+		{"server: no such table", []string{"metadata", "-p", profile, "demo.sales.nosuch", "--output", "json"}, "", exitError, false},
+		{"existing output without --overwrite", []string{"export", "-p", profile, "demo.sales.orders", "-o", "EXISTING", "--output=json"}, "USAGE", exitUsage, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			for i, a := range args {
+				if a == "EXISTING" {
+					f := filepath.Join(t.TempDir(), "x.csv")
+					require.NoError(t, os.WriteFile(f, []byte("x"), 0o600))
+					args = append(append([]string{}, args[:i]...), append([]string{f}, args[i+1:]...)...)
+				}
+			}
+			r := run(t, "", args...)
+			require.Equal(t, tc.exitCode, r.Code, r.Err)
+			var e map[string]any
+			require.NoError(t, json.Unmarshal([]byte(r.Err), &e), "stderr is one JSON object: %s", r.Err)
+			assert.ElementsMatch(t, []string{"error", "code", "exitCode", "hint"}, keys(e))
+			assert.EqualValues(t, tc.exitCode, e["exitCode"])
+			assert.NotEmpty(t, e["error"])
+			if tc.code != "" {
+				assert.Equal(t, tc.code, e["code"])
+			} else {
+				assert.NotEmpty(t, e["code"])
+			}
+			if tc.hint {
+				assert.Contains(t, e["hint"], "--overwrite", "the advice in flag names")
+			}
+		})
+	}
+	r := run(t, "", "metadata", "-p", profile, "demo.sales.nosuch")
+	assert.Regexp(t, `^deltashare: .+\n$`, r.Err, "text mode: one line")
+}
+
+func TestReportError(t *testing.T) {
+	var b jsonBuffer
+	reportError(&b, withCode(exitInterrupted, fmt.Errorf("export cancelled, no files written: %w", context.Canceled)), exitInterrupted, false)
+	assert.Equal(t, "deltashare: interrupted: export cancelled, no files written\n", b.String())
+	b.Reset()
+	reportError(&b, context.Canceled, exitInterrupted, true)
+	assert.JSONEq(t, `{"error":"interrupted","code":"INTERRUPTED","exitCode":130,"hint":""}`, b.String())
+	b.Reset()
+	reportError(&b, fmt.Errorf("wrapped: %w", hint.New(errors.New("out.csv exists"), "use {Overwrite} to replace it")), exitUsage, true)
+	assert.JSONEq(t, `{"error":"wrapped: out.csv exists: use --overwrite to replace it","code":"USAGE","exitCode":2,"hint":"use --overwrite to replace it"}`, b.String())
+
+	for args, want := range map[string]bool{
+		"x --output json": true, "x -O json": true, "x --output=JSON": true, "x -O=json": true,
+		"x --output text": false, "x": false, "x -- --output json": false,
+	} {
+		assert.Equal(t, want, jsonRequested(splitArgs(args)), args)
+	}
+}
+
+type jsonBuffer struct{ b []byte }
+
+func (j *jsonBuffer) Write(p []byte) (int, error) { j.b = append(j.b, p...); return len(p), nil }
+func (j *jsonBuffer) String() string              { return string(j.b) }
+func (j *jsonBuffer) Reset()                      { j.b = nil }
+
+func splitArgs(s string) []string { return strings.Fields(s) }
+
+// TestExportSummaryJSON: the summary of export --output json names the table as the protocol
+// does and gives the run's duration in whole seconds.
+func TestExportSummaryJSON(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	profile, _ := demoServer(t)
+	out := filepath.Join(t.TempDir(), "orders.csv")
+	r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out, "--output", "json")
+	require.Equal(t, 0, r.Code, r.Err)
+	var sum map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &sum))
+	assert.Equal(t, map[string]any{"share": "demo", "schema": "sales", "name": "orders", "fullName": "demo.sales.orders"}, sum["table"])
+	assert.EqualValues(t, 2900, sum["rows"])
+	assert.EqualValues(t, 1, sum["files"])
+	assert.EqualValues(t, 2, sum["tableVersion"])
+	assert.Equal(t, []any{out}, sum["outputs"])
+	secs, ok := sum["elapsedSeconds"].(float64)
+	require.True(t, ok, "elapsedSeconds: %v", sum)
+	assert.Equal(t, secs, float64(int64(secs)), "whole seconds")
+	assert.NotContains(t, sum, "seconds")
+}
+
+// TestServeJSON: serve --output json prints one object (endpoint, profile file, activation
+// links) once it listens.
+func TestServeJSON(t *testing.T) {
+	credEnv(t)
+	root := repoRoot(t)
+	profile := filepath.Join(t.TempDir(), "client.share")
+	d := testDeps(t, storeDir(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() {
+		done <- callCtx(t, ctx, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "text", Output: "json",
+			Tables:    []string{"demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders")},
+			NoHistory: true, ProfileOut: profile, Activations: 1})
+	}()
+	require.Eventually(t, func() bool { _, err := os.Stat(profile); return err == nil }, 10*time.Second, 20*time.Millisecond)
+	cancel()
+	res := <-done
+	require.Equal(t, 0, res.Code, res.Err)
+	var got serveJSON
+	require.NoError(t, json.Unmarshal([]byte(res.Out), &got), res.Out)
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/`, got.Endpoint)
+	assert.Equal(t, profile, got.ProfileFile)
+	assert.Equal(t, []string{}, got.ActivationLinks)
+}
