@@ -54,8 +54,8 @@ func parseCountOptions(c *cli.Context) (o countOptions, err error) {
 // countJSON is the --output json shape of `count`.
 type countJSON struct {
 	Table   tableRef `json:"table"`
-	Version int64  `json:"version"`
-	Rows    int64  `json:"rows"`
+	Version int64    `json:"version"`
+	Rows    int64    `json:"rows"`
 	// Method is "statistics" (the files' record counts) or "scan" (the files read).
 	Method       string `json:"method"`
 	Files        int    `json:"files"`
