@@ -121,9 +121,9 @@ func (b *Bar) Line(elapsed time.Duration) string {
 		fmt.Fprintf(&sb, "[%s%s] %3.0f%% ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done*100)
 	}
 	if b.inTotal >= 0 {
-		fmt.Fprintf(&sb, "%s, %s/%s, %s", plural(b.rows, "row"), groupDigits(int64(b.inDone)), plural(int64(b.inTotal), "file"), HumanBytes(b.bytes))
+		fmt.Fprintf(&sb, "%s, %s/%s, %s", Plural(b.rows, "row"), groupDigits(int64(b.inDone)), Plural(int64(b.inTotal), "file"), HumanBytes(b.bytes))
 	} else {
-		fmt.Fprintf(&sb, "%s, %s, %s", plural(b.rows, "row"), plural(int64(b.files), "file"), HumanBytes(b.bytes))
+		fmt.Fprintf(&sb, "%s, %s, %s", Plural(b.rows, "row"), Plural(int64(b.files), "file"), HumanBytes(b.bytes))
 	}
 	if secs > 0 {
 		fmt.Fprintf(&sb, ", %s rows/s, %s/s", groupDigits(int64(float64(b.rows)/secs)), HumanBytes(int64(float64(b.bytes)/secs)))

@@ -22,10 +22,11 @@ type changesOptions struct {
 
 func changesCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "changes",
-		Usage:     "export a table's change data feed (_change_type, _commit_version, _commit_timestamp)",
-		ArgsUsage: "TABLE",
-		Category:  "export",
+		Name:        "changes",
+		Usage:       "export a table's change data feed (_change_type, _commit_version, _commit_timestamp)",
+		ArgsUsage:   "TABLE",
+		Category:    "export",
+		Description: whereHelp,
 		Flags: append(tableFlags(
 			&cli.Int64Flag{Name: "starting-version", Value: -1, DefaultText: "none", Usage: "first version of the range"},
 			&cli.Int64Flag{Name: "ending-version", Value: -1, DefaultText: "latest", Usage: "last version of the range"},

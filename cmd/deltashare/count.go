@@ -18,10 +18,11 @@ type countOptions struct {
 
 func countCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "count",
-		Usage:     "count a table's rows exactly (from statistics when they suffice, else by reading the files)",
-		ArgsUsage: "TABLE",
-		Category:  "explore",
+		Name:        "count",
+		Usage:       "count a table's rows exactly (from statistics when they suffice, else by reading the files)",
+		ArgsUsage:   "TABLE",
+		Category:    "explore",
+		Description: whereHelp,
 		Flags: tableFlags(
 			&cli.StringFlag{Name: "where", Usage: "count the rows matching this filter, e.g. \"region = 'EMEA'\" (reads the files)"},
 			&cli.Int64Flag{Name: "version", Usage: "rows of this table version", Value: -1, DefaultText: "latest"},

@@ -35,7 +35,9 @@ type, deletion vectors applied, partition columns included. Output files appear 
 Examples:
   deltashare export -p me.share sales.emea.orders -o orders.csv
   deltashare export -p me.share sales.emea.orders -o lake/orders/ --format parquet --partition-by region
-  deltashare export -p me.share sales.emea.orders -o - --where "amount > 100" --columns id,amount --limit 10`,
+  deltashare export -p me.share sales.emea.orders -o - --where "amount > 100" --columns id,amount --limit 10
+
+` + whereHelp,
 		Flags: append(tableFlags(
 			&cli.Int64Flag{Name: "version", Value: -1, DefaultText: "latest", Usage: "export this table version (time travel)"},
 			&cli.StringFlag{Name: "timestamp", Usage: "export the table as of this time (ISO 8601)"},

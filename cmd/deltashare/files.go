@@ -26,6 +26,10 @@ func filesCommand() *cli.Command {
 		Usage:     "list the data files a query of the table returns (size, rows, partition values, URL expiry)",
 		ArgsUsage: "TABLE",
 		Category:  "explore",
+		Description: whereHelp + `
+
+files lists what the server returns for the filter: the server may skip files with it, but no
+rows are read, so files can hold rows that do not match (and LIKE skips nothing).`,
 		Flags: tableFlags(
 			&cli.Int64Flag{Name: "version", Usage: "files of this table version", Value: -1, DefaultText: "latest"},
 			&cli.StringFlag{Name: "timestamp", Usage: "files at this time (ISO 8601)"},
@@ -131,6 +135,6 @@ func printFiles(out io.Writer, list *reader.FileList) error {
 		return err
 	}
 	n, size, rows := list.Totals()
-	_, err := fmt.Fprintf(out, "%d files, %s, %d rows (from stats), table version %d\n", n, export.HumanBytes(size), rows, list.Version)
+	_, err := fmt.Fprintf(out, "%s, %s, %s (from stats), table version %d\n", export.Plural(int64(n), "file"), export.HumanBytes(size), export.Plural(rows, "row"), list.Version)
 	return err
 }

@@ -55,7 +55,7 @@ func TestRunFiles(t *testing.T) {
 	require.Equal(t, 0, r.Code, r.Err)
 	assert.Regexp(t, `^ID\s+SIZE\s+ROWS\s+PARTITION\s+URL EXPIRES\n`, r.Out)
 	assert.Regexp(t, `(?m)^\w+\s+[\d.]+ KiB\s+\d+\s+region=\w+\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, r.Out)
-	assert.Regexp(t, `\n\d+ files, [\d.]+ KiB, 2900 rows \(from stats\), table version 2\n$`, r.Out)
+	assert.Regexp(t, `\n\d+ files, [\d.]+ KiB, 2,900 rows \(from stats\), table version 2\n$`, r.Out)
 	assert.NotContains(t, r.Out, "sig=")
 
 	// --where is sent as a hint: only the Europe files come back.
