@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/deltashare/deltashare/internal/hint"
+	"net/http"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -85,7 +88,23 @@ func changeRange(c *cli.Context) (protocol.ChangesRequest, error) {
 // runChanges exports the table's change data as o says and prints the summary.
 func runChanges(ctx context.Context, cl *sharing.Client, o changesOptions, st *streams) error {
 	t := export.NewSharedTable(cl, o.Table, o.Output.Read)
-	return writeOneOff(st, o.Output, o.Table, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
+	err := writeOneOff(st, o.Output, o.Table, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
 		return t.ExportChanges(ctx, o.Range, sink, opts)
 	})
+	if noChangeData(err) {
+		return hint.New(err, fmt.Sprintf("the table has no change data feed for these versions (delta.enableChangeDataFeed was off, or its history is not shared): export the table as of a version instead, e.g. deltashare export %s --version N -o FILE, or keep a copy up to date with deltashare sync (it re-exports the table when there is no change data feed)", o.Table))
+	}
+	return err
+}
+
+// noChangeData reports whether err is a server's refusal of a change data query because the
+// table records no change data (Databricks: "change data was not recorded for version",
+// "cdf is not enabled on table").
+func noChangeData(err error) bool {
+	var api *protocol.APIError
+	if !errors.As(err, &api) || api.Status != http.StatusBadRequest {
+		return false
+	}
+	m := strings.ToLower(api.Message)
+	return strings.Contains(m, "change data") || strings.Contains(m, "cdf is not enabled") || strings.Contains(m, "changedatafeed")
 }

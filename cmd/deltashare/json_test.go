@@ -135,3 +135,27 @@ func TestServeJSON(t *testing.T) {
 	assert.Equal(t, profile, got.ProfileFile)
 	assert.Equal(t, []string{}, got.ActivationLinks)
 }
+
+// TestSelfCommand: the demo's hints name a command that works: "deltashare" only when that name
+// on PATH is this program, else the executable's path (relative to the working directory when
+// under it).
+func TestSelfCommand(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	t.Setenv("PATH", t.TempDir())
+	t.Chdir(t.TempDir())
+	assert.Equal(t, exe, selfCommand(), "not on PATH: the full path")
+
+	bin := t.TempDir()
+	require.NoError(t, os.Symlink(exe, filepath.Join(bin, "deltashare")))
+	t.Setenv("PATH", bin)
+	assert.Equal(t, "deltashare", selfCommand())
+
+	t.Setenv("PATH", t.TempDir())
+	t.Chdir(filepath.Dir(exe))
+	assert.Equal(t, "./"+filepath.Base(exe), selfCommand(), "under the working directory: relative")
+
+	assert.Equal(t, "bin/deltashare", shellQuote("bin/deltashare"))
+	assert.Equal(t, `'/tmp/my dir/x'`, shellQuote("/tmp/my dir/x"))
+	assert.Equal(t, `'it'\''s'`, shellQuote("it's"))
+}

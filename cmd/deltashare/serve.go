@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/deltashare/deltashare/sharing/server"
@@ -52,7 +53,7 @@ with none of these, a random token written to --profile-out FILE (a ready profil
 --activation mints one-time activation links, as Databricks open sharing does.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML server configuration file"},
-			&cli.StringFlag{Name: "addr", Usage: "listen address (default 127.0.0.1:8080; use :PORT to listen on every interface)"},
+			&cli.StringFlag{Name: "addr", Usage: "listen address (default 127.0.0.1:8080; 127.0.0.1:0 for a free port, printed on start; :PORT to listen on every interface)"},
 			&cli.StringSliceFlag{Name: "token", Usage: "bearer token clients must send (repeatable; prefer --token-env: command lines are visible to other users)"},
 			&cli.StringFlag{Name: "token-env", Usage: "read the bearer token from this environment variable"},
 			&cli.StringSliceFlag{Name: "table", Aliases: []string{"t"}, Usage: "share.schema.table=PATH of a local Delta table (repeatable)"},
@@ -209,14 +210,17 @@ func runServe(ctx context.Context, o serveOptions, d *deps) error {
 		return err
 	}
 	if err := cfg.ValidateWith(configOptions); err != nil {
-		return err
+		return nameTableFlags(err, cfg, o.Tables)
 	}
 	srv, err := server.New(cfg, server.WithLogger(logger))
 	if err != nil {
-		return err
+		return nameTableFlags(err, cfg, o.Tables)
 	}
 	ln, err := srv.Listen("")
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w: another program listens there: pass --addr 127.0.0.1:0 for a free port (the endpoint printed on start says which), or --addr HOST:PORT", err)
+		}
 		return err
 	}
 	started := serveJSON{Endpoint: srv.Endpoint(), ActivationLinks: []string{}}
@@ -267,4 +271,45 @@ type serveJSON struct {
 	Endpoint        string   `json:"endpoint"`
 	ProfileFile     string   `json:"profileFile,omitempty"`
 	ActivationLinks []string `json:"activationLinks"`
+}
+
+// nameTableFlags makes the problems of a configuration error that concern a table given with
+// --table name that flag as written (--table a.b.c=/data/c) instead of the configuration path
+// the flag became (shares[0].schemas[0].tables[0].location), which the user never wrote.
+func nameTableFlags(err error, cfg server.Config, flags []string) error {
+	var ce *server.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	paths := map[string]string{}
+	for _, v := range flags {
+		f, perr := server.ParseTableFlag(v)
+		if perr != nil {
+			continue
+		}
+		// The flag's table is the last one of that name and location in its schema.
+		for i, sh := range cfg.Shares {
+			if !strings.EqualFold(sh.Name, f.Share) {
+				continue
+			}
+			for j, sc := range sh.Schemas {
+				if !strings.EqualFold(sc.Name, f.Schema) {
+					continue
+				}
+				for k, tc := range sc.Tables {
+					if strings.EqualFold(tc.Name, f.Table) && tc.Location == f.Location {
+						paths[fmt.Sprintf("shares[%d].schemas[%d].tables[%d]", i, j, k)] = "--table " + v
+					}
+				}
+			}
+		}
+	}
+	for i, p := range ce.Problems {
+		for path, flag := range paths {
+			if p.Path == path || strings.HasPrefix(p.Path, path+".") {
+				ce.Problems[i].Path = flag
+			}
+		}
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,10 +143,22 @@ func TestServeCommandErrors(t *testing.T) {
 		assert.Equal(t, exitUsage, r.Code, "%+v: %s", tc.o, r.Err)
 		assert.Contains(t, r.Err, tc.msg, "%+v", tc.o)
 	}
-	// A table path that is not a Delta table: a clear configuration error.
-	r := call(t, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", Tables: []string{"a.b.c=" + t.TempDir()}, Tokens: []string{"t0123456789abcdef"}, LogLevel: "error"})
+	// A table path that is not a Delta table, or missing: a clear configuration error that names
+	// the --table flag as written, not the configuration path it became.
+	empty, missing := t.TempDir(), filepath.Join(t.TempDir(), "nope")
+	r := call(t, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", Tables: []string{table, "a.b.c=" + empty, "a.b.d=" + missing}, Tokens: []string{"t0123456789abcdef"}, LogLevel: "error"})
 	assert.NotEqual(t, 0, r.Code)
+	assert.Contains(t, r.Err, "--table a.b.c="+empty+": ")
 	assert.Contains(t, r.Err, "_delta_log")
+	assert.Contains(t, r.Err, "--table a.b.d="+missing+": ")
+	assert.NotContains(t, r.Err, "shares[")
+	// A taken port: the error suggests a free one.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	r = call(t, d, "", runServe, serveOptions{Addr: taken.Addr().String(), Tables: []string{table}, Tokens: []string{"t0123456789abcdef"}, LogLevel: "error"})
+	assert.Equal(t, exitError, r.Code, r.Err)
+	assert.Contains(t, r.Err, "--addr 127.0.0.1:0 for a free port")
 	// Through the app: exit 2.
 	r = run(t, "", "serve", "--table", table)
 	assert.Equal(t, exitUsage, r.Code, r.Err)

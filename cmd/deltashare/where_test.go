@@ -99,3 +99,18 @@ func ndjsonRows(t *testing.T, r result) []map[string]any {
 	}
 	return out
 }
+
+// TestChangesWithoutChangeDataFeed: changes on a table that records no change data (the demo
+// orders) fails with the server's reason and the way out: export --version.
+func TestChangesWithoutChangeDataFeed(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	profile, _ := demoServer(t)
+	r := run(t, "", "changes", "-p", profile, "demo.sales.orders", "--starting-version", "0", "-o", "-")
+	assert.Equal(t, exitError, r.Code, r.Err)
+	assert.Contains(t, r.Err, "change data was not recorded")
+	assert.Contains(t, r.Err, "deltashare export demo.sales.orders --version N")
+	assert.Empty(t, r.Out)
+	// A table with change data is not affected.
+	r = run(t, "", "changes", "-p", profile, "demo.sales.customers", "--starting-version", "0", "-o", "-", "-q")
+	assert.Equal(t, 0, r.Code, r.Err)
+}
