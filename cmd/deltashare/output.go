@@ -304,13 +304,18 @@ func toStdout(st *streams, sink export.Sink) bool {
 }
 
 // dataOnTerminal reports whether sink writes the data to a terminal: standard output when it is
-// one, or a terminal device given as the output (-o /dev/tty).
+// one, or a terminal given as the output (-o /dev/tty, -o /dev/stderr on a terminal).
 func dataOnTerminal(st *streams, sink export.Sink) bool {
 	if toStdout(st, sink) {
 		return st.OutTerminal
 	}
-	if s, ok := sink.(*export.FileStreamSink); ok {
+	switch s := sink.(type) {
+	case *export.FileStreamSink:
 		return term.IsTerminal(int(s.File().Fd()))
+	case *export.StreamSink:
+		if f, ok := s.W.(*os.File); ok {
+			return term.IsTerminal(int(f.Fd()))
+		}
 	}
 	return false
 }

@@ -87,6 +87,11 @@ func TestProgressBarOnTerminal(t *testing.T) {
 		assert.Equal(t, want, data, "the screen shows exactly the data")
 		assert.True(t, strings.HasPrefix(summary, "5 rows to 1 file "), summary)
 	})
+	t.Run("to /dev/stderr on the terminal: no bar", func(t *testing.T) {
+		screen, stdout := runOnTerminal(t, false, "export", "-p", profile, "demo.sales.orders", "-o", "/dev/stderr", "--limit", "5", "-q")
+		assert.Equal(t, want, screen, "the screen shows exactly the data")
+		assert.Empty(t, stdout)
+	})
 	t.Run("to stdout piped: bar on the terminal", func(t *testing.T) {
 		screen, stdout := runOnTerminal(t, false, "export", "-p", profile, "demo.sales.orders", "-o", "-", "--limit", "5")
 		assert.Equal(t, want, stdout)
