@@ -31,6 +31,9 @@ func exportCommand() *cli.Command {
 		Description: `Reads the table's data files through Apache Arrow and writes them out exactly: every Delta
 type, deletion vectors applied, partition columns included. Output files appear only when complete
 (written under temporary names, then renamed); an existing output is kept unless --overwrite.
+A FIFO, a character device (/dev/null, a terminal) or /dev/stdout is written as a stream, never
+replaced; a socket or other special file is refused. No progress bar while the data goes to a
+terminal.
 
 Examples:
   deltashare export -p me.share sales.emea.orders -o orders.csv
