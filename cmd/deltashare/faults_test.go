@@ -5,10 +5,12 @@ package main
 // docs/reliability.md; how exports survive transient faults is tested in package export.
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -109,6 +111,7 @@ func TestInterruptRealBinary(t *testing.T) {
 		{"export SIGTERM", syscall.SIGTERM, []string{"export", "demo.sales.orders", "--format", "parquet"}, "lake/"},
 		{"changes SIGINT", syscall.SIGINT, []string{"changes", "demo.sales.customers", "--starting-version", "0"}, "changes.ndjson"},
 		{"changes SIGTERM", syscall.SIGTERM, []string{"changes", "demo.sales.customers", "--starting-version", "0"}, "c.parquet"},
+		{"export SIGINT, JSON", syscall.SIGINT, []string{"export", "demo.sales.orders", "--output", "json"}, "o.csv"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			proxy.Clear()
@@ -141,7 +144,15 @@ func TestInterruptRealBinary(t *testing.T) {
 			var ee *exec.ExitError
 			require.True(t, errors.As(err, &ee), "exit status: %v", err)
 			assert.Equal(t, exitInterrupted, ee.ExitCode(), stderr.String())
-			assert.Contains(t, stderr.String(), "deltashare: interrupted")
+			if slices.Contains(tc.args, "json") {
+				var e errorJSON
+				require.NoError(t, json.Unmarshal([]byte(stderr.String()), &e), stderr.String())
+				assert.Equal(t, "INTERRUPTED", e.Code)
+				assert.Equal(t, exitInterrupted, e.ExitCode)
+				assert.Regexp(t, `^interrupted: .*no files written$`, e.Error)
+			} else {
+				assert.Contains(t, stderr.String(), "deltashare: interrupted")
+			}
 			assert.NotContains(t, stderr.String(), "context canceled")
 			assert.Empty(t, exporttest.DirEntries(t, dir), "no output or temporary file, no directory")
 			assert.Empty(t, exporttest.Files(t, tmp), "no spilled temporary file")
