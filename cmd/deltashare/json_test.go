@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +161,70 @@ func TestSelfCommand(t *testing.T) {
 	assert.Equal(t, "bin/deltashare", shellQuote("bin/deltashare"))
 	assert.Equal(t, `'/tmp/my dir/x'`, shellQuote("/tmp/my dir/x"))
 	assert.Equal(t, `'it'\''s'`, shellQuote("it's"))
+}
+
+// TestJSONStyle: the --output json of the discovery and data commands follows one style (see
+// docs/json.md): camelCase field names, a table always an object with share, schema, name and
+// fullName, durations only as whole ...Seconds, whole numbers as integers.
+func TestJSONStyle(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	profile, _ := demoServer(t)
+	out := filepath.Join(t.TempDir(), "orders.parquet")
+	camel := regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+	data := map[string]bool{"partitionValues": true, "configuration": true} // keys are the table's
+	for _, args := range [][]string{
+		{"shares"}, {"schemas", "demo"}, {"tables"}, {"tables", "demo.sales"},
+		{"files", "demo.sales.orders"}, {"metadata", "demo.sales.orders"}, {"version"}, {"version", "demo.sales.orders"},
+		{"schema", "demo.sales.orders"}, {"count", "demo.sales.orders"}, {"count", "demo.sales.orders", "--where", "region = 'Europe'"},
+		{"export", "demo.sales.orders", "-o", out}, {"changes", "demo.sales.customers", "--starting-version", "0", "-o", "-"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := run(t, "", append(append(args, "-p", profile), "--output", "json")...)
+			require.Equal(t, 0, r.Code, r.Err)
+			doc := r.Out
+			if slices.Contains(args, "-") {
+				doc = r.Err // the data went to stdout, the summary to stderr
+			}
+			var v any
+			require.NoError(t, json.Unmarshal([]byte(doc), &v), doc)
+			var walk func(path string, v any)
+			walk = func(path string, v any) {
+				switch x := v.(type) {
+				case map[string]any:
+					for k, c := range x {
+						assert.Regexp(t, camel, k, "%s.%s", path, k)
+						assert.NotEqual(t, "seconds", k, "%s: durations are whole ...Seconds", path)
+						if strings.HasSuffix(k, "Seconds") || k == "rows" || k == "files" || k == "bytes" || k == "version" || k == "size" {
+							if f, ok := c.(float64); ok {
+								assert.Equal(t, math.Trunc(f), f, "%s.%s is whole", path, k)
+							}
+						}
+						if k == "table" {
+							tbl, ok := c.(map[string]any)
+							if assert.True(t, ok, "%s.table is an object: %v", path, c) {
+								assert.ElementsMatch(t, []string{"share", "schema", "name", "fullName"}, keysOf(tbl))
+							}
+							continue
+						}
+						if !data[k] {
+							walk(path+"."+k, c)
+						}
+					}
+				case []any:
+					for i, c := range x {
+						walk(fmt.Sprintf("%s[%d]", path, i), c)
+					}
+				}
+			}
+			walk("", v)
+		})
+	}
+}
+
+func keysOf(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
