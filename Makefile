@@ -5,13 +5,21 @@ PKGS     ?= ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: help build test test-short lint vet fmt-check staticcheck bench bench-go demo clean
+.PHONY: help build image test test-short lint vet fmt-check staticcheck bench bench-go demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/deltashare
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/deltashare
+
+# The container image (Dockerfile) with docker, or podman when docker is absent. Not run by CI.
+IMAGE    ?= deltashare:$(VERSION)
+image: ## build the container image (IMAGE=deltashare:VERSION) with docker or podman
+	@engine=$$(command -v docker || command -v podman); \
+	if [ -z "$$engine" ]; then echo "make image: neither docker nor podman is installed: install one of them, or use make build for a local binary" >&2; exit 1; fi; \
+	echo "$$engine build --build-arg VERSION=$(VERSION) -t $(IMAGE) ."; \
+	"$$engine" build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 # Tests that need ../shared/testdata skip without it (CI sets DELTASHARE_REQUIRE_SHARED=1 to fail
 # them instead): internal/sharedtest records each skip in DELTASHARE_SHARED_SKIPLOG, and test

@@ -95,7 +95,8 @@
 // # Progress and summary
 //
 // Progress receives rows, output bytes (counted as the encoders write them, after
-// compression) and finished files. [TerminalProgress] draws a bar on a terminal and nothing
+// compression) and finished output files; a Progress that implements [InputFiles] also gets the
+// input files read of the total (from a source with [FileBoundaries]). [TerminalProgress] draws a bar on a terminal and nothing
 // otherwise. [Summary] has a one-line Text form and JSON tags for --output json.
 //
 // # Object stores, incremental sync and shards

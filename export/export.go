@@ -88,7 +88,12 @@ const (
 //   - "-" is standard output: a StreamSink on os.Stdout and "-";
 //   - a path ending in a path separator, or naming an existing directory, is a directory output:
 //     a LocalSink rooted there (created when needed) and "";
-//   - any other path is a single file: a LocalSink on its parent directory and its base name;
+//   - a FIFO, a character device or a descriptor path (/dev/stdout, /dev/fd/3) is a stream: a
+//     StreamSink (a FileStreamSink, to close, when OpenSink opened the file) and "-"; any other
+//     existing path that is neither a regular file nor a directory is refused (ErrSpecialFile);
+//     see special.go;
+//   - any other path is a single file: a LocalSink on its parent directory and its base name
+//     (for a symbolic link to a regular file, those of the file it points to);
 //   - an object store URL (s3://bucket/dir/, gs://, azblob://, file://) is a BlobSink (see
 //     OpenBlobSink); the caller closes it (it implements io.Closer).
 func OpenSink(output string) (sink Sink, base string, err error) {
@@ -109,6 +114,13 @@ func OpenSink(output string) (sink Sink, base string, err error) {
 	if strings.HasSuffix(output, "/") || strings.HasSuffix(output, string(filepath.Separator)) {
 		return NewLocalSink(filepath.Clean(output)), "", nil
 	}
+	special, resolved, ok, err := openSpecial(output)
+	if err != nil {
+		return nil, "", err
+	} else if ok {
+		return special, "-", nil
+	}
+	output = resolved
 	if fi, err := os.Stat(output); err == nil && fi.IsDir() {
 		return NewLocalSink(filepath.Clean(output)), "", nil
 	}
@@ -181,6 +193,7 @@ func Run(ctx context.Context, src Source, sink Sink, opts Options) (sum *Summary
 	if err := src.Err(); err != nil {
 		return nil, fmt.Errorf("read the table: %w; no files written", err)
 	}
+	r.inputDone = true
 	if err := r.finishAll(); err != nil {
 		return nil, err
 	}
@@ -236,7 +249,8 @@ type run struct {
 	// encoders' writer goroutines.
 	bytes     atomic.Int64
 	newBytes  atomic.Int64
-	newFiles  int // files finished since the last progress report
+	newFiles  int  // files finished since the last progress report
+	inputDone bool // the source is exhausted: every input file was read
 	committed bool
 	keyBuf    []byte
 	valBuf    []byte
@@ -486,6 +500,14 @@ func (r *run) write(rec arrow.Record) error {
 }
 
 func (r *run) report(rows int64) {
+	if in, ok := r.progress.(InputFiles); ok && r.bounds != nil {
+		// Records come in file order: the files before the current one are done.
+		total, done := r.bounds.FileCount(), max(r.bounds.FileIndex(), 0)
+		if r.inputDone && total >= 0 {
+			done = total
+		}
+		in.Files(done, total)
+	}
 	r.progress.Add(rows, r.newBytes.Swap(0), r.newFiles)
 	r.newFiles = 0
 }

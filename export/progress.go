@@ -24,6 +24,14 @@ type Progress interface {
 	Finish()
 }
 
+// InputFiles is implemented by a Progress that also shows how many of the source's input files
+// (the table's data files) are done. Run calls Files after Add when the source reports file
+// boundaries (FileBoundaries): done is the number of input files read completely, total the
+// number the read covers.
+type InputFiles interface {
+	Files(done, total int)
+}
+
 // NoProgress is a Progress that shows nothing.
 type NoProgress struct{}
 
@@ -55,13 +63,15 @@ type Bar struct {
 	totalRows  int64
 	rows       int64
 	bytes      int64
-	files      int
+	files      int // output files finished
+	inDone     int // input files read
+	inTotal    int // input files of the read; -1 when the source does not say
 	drawn      bool
 	lastLength int
 }
 
 // NewBar returns a Bar that draws on w, whatever w is.
-func NewBar(w io.Writer) *Bar { return &Bar{w: w, now: time.Now, totalRows: -1} }
+func NewBar(w io.Writer) *Bar { return &Bar{w: w, now: time.Now, totalRows: -1, inTotal: -1} }
 
 // Start begins the display; only totalRows is used (input bytes do not predict output bytes).
 func (b *Bar) Start(totalRows, _ int64) {
@@ -78,6 +88,10 @@ func (b *Bar) Add(rows, bytes int64, filesDone int) {
 		b.draw(now)
 	}
 }
+
+// Files records the input files read so far; the bar shows them as "3/12 files" instead of
+// the output files finished.
+func (b *Bar) Files(done, total int) { b.inDone, b.inTotal = done, total }
 
 // Finish draws the final numbers and ends the line.
 func (b *Bar) Finish() {
@@ -106,7 +120,11 @@ func (b *Bar) Line(elapsed time.Duration) string {
 		fill := int(done * width)
 		fmt.Fprintf(&sb, "[%s%s] %3.0f%% ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done*100)
 	}
-	fmt.Fprintf(&sb, "%s rows, %s files, %s", groupDigits(b.rows), groupDigits(int64(b.files)), HumanBytes(b.bytes))
+	if b.inTotal >= 0 {
+		fmt.Fprintf(&sb, "%s, %s/%s, %s", Plural(b.rows, "row"), groupDigits(int64(b.inDone)), Plural(int64(b.inTotal), "file"), HumanBytes(b.bytes))
+	} else {
+		fmt.Fprintf(&sb, "%s, %s, %s", Plural(b.rows, "row"), Plural(int64(b.files), "file"), HumanBytes(b.bytes))
+	}
 	if secs > 0 {
 		fmt.Fprintf(&sb, ", %s rows/s, %s/s", groupDigits(int64(float64(b.rows)/secs)), HumanBytes(int64(float64(b.bytes)/secs)))
 	}

@@ -23,7 +23,10 @@ type fakeProgress struct {
 	rows, bytes int64
 	files       int
 	finishes    int
+	inputs      [][2]int // (done, total) input files, per Files call
 }
+
+func (p *fakeProgress) Files(done, total int) { p.inputs = append(p.inputs, [2]int{done, total}) }
 
 func (p *fakeProgress) Start(rows, bytes int64) { p.starts = append(p.starts, [2]int64{rows, bytes}) }
 func (p *fakeProgress) Add(rows, bytes int64, files int) {
@@ -48,6 +51,8 @@ func TestProgressCounts(t *testing.T) {
 	assert.Equal(t, sum.Bytes, p.bytes)
 	assert.Equal(t, 1, p.finishes)
 	assert.Equal(t, 5, p.adds, "one per record and one at the end")
+	// Input files (not outputs): records of files 0, 0, 1, 2; then all 3 read.
+	assert.Equal(t, [][2]int{{0, 3}, {0, 3}, {1, 3}, {2, 3}, {3, 3}}, p.inputs)
 	var size int64
 	for _, n := range listFiles(t, dir) {
 		fi, err := os.Stat(filepath.Join(dir, n))
@@ -80,7 +85,7 @@ func TestBar(t *testing.T) {
 	now = now.Add(time.Second - 50*time.Millisecond)
 	b.Add(0, 0, 0)
 	assert.Equal(t, 2, strings.Count(buf.String(), "\r"))
-	assert.Equal(t, "[==========          ]  50% 500 rows, 1 files, 4.0 KiB, 500 rows/s, 4.0 KiB/s, ETA 1s", b.Line(time.Second))
+	assert.Equal(t, "[==========          ]  50% 500 rows, 1 file, 4.0 KiB, 500 rows/s, 4.0 KiB/s, ETA 1s", b.Line(time.Second))
 	b.Finish()
 	assert.True(t, strings.HasSuffix(buf.String(), "\n"))
 
@@ -88,6 +93,15 @@ func TestBar(t *testing.T) {
 	nb.Start(-1, -1)
 	nb.Add(1234567, 3<<20, 2)
 	assert.Equal(t, "1,234,567 rows, 2 files, 3.0 MiB, 617,283 rows/s, 1.5 MiB/s", nb.Line(2*time.Second))
+
+	// With input files known, the bar counts them (done/total), not the outputs.
+	ib := NewBar(&buf)
+	ib.Start(-1, -1)
+	ib.Add(1, 10, 0)
+	ib.Files(1, 12)
+	assert.Equal(t, "1 row, 1/12 files, 10 B", ib.Line(0))
+	ib.Files(12, 12)
+	assert.Equal(t, "1 row, 12/12 files, 10 B", ib.Line(0))
 }
 
 func TestTerminalProgressIsSilentOffTerminal(t *testing.T) {
@@ -108,7 +122,7 @@ func TestSummary(t *testing.T) {
 	s := &Summary{Rows: 1000000, Files: 4, Bytes: 24641536, Seconds: 1.25, Outputs: []string{"a", "b"}, TableVersion: 7}
 	assert.Equal(t, "exported 1,000,000 rows to 4 files (23.5 MiB) in 1.25s (800,000 rows/s), table version 7", s.Text())
 	one := &Summary{Rows: 1, Files: 1, Bytes: 12, TableVersion: -1, Removed: []string{"x"}}
-	assert.Equal(t, "exported 1 row to 1 file (12 B) in 0.00s, 1 old part files removed", one.Text())
+	assert.Equal(t, "exported 1 row to 1 file (12 B) in 0.00s, 1 old part file removed", one.Text())
 	b, err := json.Marshal(s)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"rows":1000000,"files":4,"bytes":24641536,"seconds":1.25,"outputs":["a","b"],"tableVersion":7}`, string(b))

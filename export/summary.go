@@ -24,15 +24,7 @@ type Summary struct {
 // "exported 1,000,000 rows to 4 files (23.5 MiB) in 1.20s (833,333 rows/s), table version 7".
 func (s *Summary) Text() string {
 	var sb strings.Builder
-	files := "files"
-	if s.Files == 1 {
-		files = "file"
-	}
-	rows := "rows"
-	if s.Rows == 1 {
-		rows = "row"
-	}
-	fmt.Fprintf(&sb, "exported %s %s to %s %s (%s) in %.2fs", groupDigits(s.Rows), rows, groupDigits(s.Files), files,
+	fmt.Fprintf(&sb, "exported %s to %s (%s) in %.2fs", Plural(s.Rows, "row"), Plural(s.Files, "file"),
 		HumanBytes(s.Bytes), s.Seconds)
 	if s.Seconds > 0 {
 		fmt.Fprintf(&sb, " (%s rows/s)", groupDigits(int64(float64(s.Rows)/s.Seconds)))
@@ -41,9 +33,18 @@ func (s *Summary) Text() string {
 		fmt.Fprintf(&sb, ", table version %d", s.TableVersion)
 	}
 	if len(s.Removed) > 0 {
-		fmt.Fprintf(&sb, ", %d old part files removed", len(s.Removed))
+		fmt.Fprintf(&sb, ", %s removed", Plural(int64(len(s.Removed)), "old part file"))
 	}
 	return sb.String()
+}
+
+// Plural writes n with thousands separators and the noun, in the plural unless n is 1:
+// "1 row", "0 rows", "1,234 files".
+func Plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return groupDigits(n) + " " + noun + "s"
 }
 
 // HumanBytes writes a byte count with binary units: 512 B, 1.5 KiB, 23.4 MiB.

@@ -101,19 +101,19 @@ func (r *SyncResult) Text() string {
 	case r.Action == "up-to-date":
 		fmt.Fprintf(&b, "up to date at version %d", r.ToVersion)
 	case r.DryRun:
-		fmt.Fprintf(&b, "dry run: would export %s to %s: %s files", r.describe(), r.Dir, groupDigits(int64(r.Plan.Files)))
+		fmt.Fprintf(&b, "dry run: would export %s to %s: %s", r.describe(), r.Dir, Plural(int64(r.Plan.Files), "file"))
 		if r.Plan.Rows >= 0 {
-			fmt.Fprintf(&b, ", about %s rows", groupDigits(r.Plan.Rows))
+			fmt.Fprintf(&b, ", about %s", Plural(r.Plan.Rows, "row"))
 		} else {
 			b.WriteString(", rows unknown (the files have no statistics)")
 		}
 		fmt.Fprintf(&b, " (%s to read); nothing written", HumanBytes(r.Plan.Bytes))
 	default:
-		fmt.Fprintf(&b, "exported %s: %s rows to %s files (%s) in %s in %.2fs; state at version %d",
-			r.describe(), groupDigits(r.Rows), groupDigits(int64(len(r.Files))), HumanBytes(r.Bytes), r.Dir, r.Seconds, r.ToVersion)
+		fmt.Fprintf(&b, "exported %s: %s to %s (%s) in %s in %.2fs; state at version %d",
+			r.describe(), Plural(r.Rows, "row"), Plural(int64(len(r.Files)), "file"), HumanBytes(r.Bytes), r.Dir, r.Seconds, r.ToVersion)
 	}
 	if len(r.Cleaned) > 0 {
-		fmt.Fprintf(&b, "; removed %d files left by an interrupted run", len(r.Cleaned))
+		fmt.Fprintf(&b, "; removed %s left by an interrupted run", Plural(int64(len(r.Cleaned)), "file"))
 	}
 	if t := r.LockTakenOver; t != nil {
 		why := map[string]string{"expired": "it had expired", "ownerGone": "its process no longer runs",

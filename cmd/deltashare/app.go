@@ -120,8 +120,8 @@ var commandSet []func() *cli.Command
 // `deltashare export TABLE -o out.csv` works like `deltashare export -o out.csv TABLE`
 // (urfave/cli v2 stops parsing flags at the first argument). "--" ends flag handling.
 func interspersed(app *cli.App, args []string) []string {
-	if len(args) < 2 {
-		return args
+	if len(args) < 2 || args[len(args)-1] == completeFlag {
+		return args // shell completion: urfave/cli reads the words as typed
 	}
 	// Walk down the command path.
 	cmds := app.Commands

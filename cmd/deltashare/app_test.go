@@ -82,7 +82,7 @@ var helpCommands = [][]string{
 	{}, {"shares"}, {"schemas"}, {"tables"}, {"version"}, {"metadata"}, {"files"},
 	{"creds"}, {"creds", "list"}, {"creds", "show"}, {"creds", "import"}, {"creds", "export"}, {"creds", "remove"}, {"creds", "default"},
 	{"activate"}, {"check"}, {"serve"},
-	{"export"}, {"changes"}, {"sync"}, {"demo"},
+	{"export"}, {"changes"}, {"sync"}, {"demo"}, {"completion"},
 	{"pat"}, {"pat", "create"}, {"pat", "list"}, {"pat", "revoke"}, {"pat", "rotate"},
 	{"recipient"}, {"recipient", "create"}, {"recipient", "show"}, {"recipient", "rotate"}, {"recipient", "list"}, {"recipient", "delete"},
 	{"sp"}, {"sp", "list"}, {"sp", "show"}, {"sp", "grant-tokens"}, {"sp", "delete"},

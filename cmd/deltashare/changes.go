@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/deltashare/deltashare/internal/hint"
+	"net/http"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,10 +25,11 @@ type changesOptions struct {
 
 func changesCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "changes",
-		Usage:     "export a table's change data feed (_change_type, _commit_version, _commit_timestamp)",
-		ArgsUsage: "TABLE",
-		Category:  "export",
+		Name:        "changes",
+		Usage:       "export a table's change data feed (_change_type, _commit_version, _commit_timestamp)",
+		ArgsUsage:   "TABLE",
+		Category:    "export",
+		Description: whereHelp,
 		Flags: append(tableFlags(
 			&cli.Int64Flag{Name: "starting-version", Value: -1, DefaultText: "none", Usage: "first version of the range"},
 			&cli.Int64Flag{Name: "ending-version", Value: -1, DefaultText: "latest", Usage: "last version of the range"},
@@ -85,7 +89,23 @@ func changeRange(c *cli.Context) (protocol.ChangesRequest, error) {
 // runChanges exports the table's change data as o says and prints the summary.
 func runChanges(ctx context.Context, cl *sharing.Client, o changesOptions, st *streams) error {
 	t := export.NewSharedTable(cl, o.Table, o.Output.Read)
-	return writeOneOff(st, o.Output, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
+	err := writeOneOff(st, o.Output, o.Table, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
 		return t.ExportChanges(ctx, o.Range, sink, opts)
 	})
+	if noChangeData(err) {
+		return hint.New(err, fmt.Sprintf("the table has no change data feed for these versions (delta.enableChangeDataFeed was off, or its history is not shared): export the table as of a version instead, e.g. deltashare export %s --version N -o FILE, or keep a copy up to date with deltashare sync (it re-exports the table when there is no change data feed)", o.Table))
+	}
+	return err
+}
+
+// noChangeData reports whether err is a server's refusal of a change data query because the
+// table records no change data (Databricks: "change data was not recorded for version",
+// "cdf is not enabled on table").
+func noChangeData(err error) bool {
+	var api *protocol.APIError
+	if !errors.As(err, &api) || api.Status != http.StatusBadRequest {
+		return false
+	}
+	m := strings.ToLower(api.Message)
+	return strings.Contains(m, "change data") || strings.Contains(m, "cdf is not enabled") || strings.Contains(m, "changedatafeed")
 }

@@ -24,10 +24,12 @@ type streams struct {
 	Out         io.Writer
 	Err         io.Writer
 	ErrTerminal bool // stderr is a terminal: progress bars may be drawn
+	OutTerminal bool // stdout is a terminal: no progress bar while data is written to it
 }
 
 func stdStreams() *streams {
-	return &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
+	return &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		ErrTerminal: term.IsTerminal(int(os.Stderr.Fd())), OutTerminal: term.IsTerminal(int(os.Stdout.Fd()))}
 }
 
 // streamsKey carries the streams in the cli.Context's metadata so tests can substitute buffers.

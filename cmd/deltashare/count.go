@@ -18,10 +18,11 @@ type countOptions struct {
 
 func countCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "count",
-		Usage:     "count a table's rows exactly (from statistics when they suffice, else by reading the files)",
-		ArgsUsage: "TABLE",
-		Category:  "explore",
+		Name:        "count",
+		Usage:       "count a table's rows exactly (from statistics when they suffice, else by reading the files)",
+		ArgsUsage:   "TABLE",
+		Category:    "explore",
+		Description: whereHelp,
 		Flags: tableFlags(
 			&cli.StringFlag{Name: "where", Usage: "count the rows matching this filter, e.g. \"region = 'EMEA'\" (reads the files)"},
 			&cli.Int64Flag{Name: "version", Usage: "rows of this table version", Value: -1, DefaultText: "latest"},
@@ -53,9 +54,9 @@ func parseCountOptions(c *cli.Context) (o countOptions, err error) {
 
 // countJSON is the --output json shape of `count`.
 type countJSON struct {
-	Table   string `json:"table"`
-	Version int64  `json:"version"`
-	Rows    int64  `json:"rows"`
+	Table   tableRef `json:"table"`
+	Version int64    `json:"version"`
+	Rows    int64    `json:"rows"`
 	// Method is "statistics" (the files' record counts) or "scan" (the files read).
 	Method       string `json:"method"`
 	Files        int    `json:"files"`
@@ -76,7 +77,7 @@ func runCount(ctx context.Context, o countOptions, d *deps) error {
 		if n.FromStatistics {
 			method = "statistics"
 		}
-		return writeJSON(d.IO.Out, countJSON{Table: o.Table.String(), Version: n.Version, Rows: n.Rows, Method: method, Files: n.Files, ScannedFiles: n.Scanned})
+		return writeJSON(d.IO.Out, countJSON{Table: refOf(o.Table), Version: n.Version, Rows: n.Rows, Method: method, Files: n.Files, ScannedFiles: n.Scanned})
 	}
 	return printCount(d, n)
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/deltashare/deltashare/sharing/protocol"
@@ -102,11 +104,45 @@ func runDemo(ctx context.Context, o demoOptions, st *streams) error {
 		stop()
 		return <-served
 	}
+	self, conf := shellQuote(selfCommand()), shellQuote(storeDir)
 	fmt.Fprintf(out, "The server keeps running; try, from another terminal:\n"+
-		"    deltashare --help\n    DELTASHARE_CONFIG_DIR=%s deltashare tables -p demo\n"+
-		"    DELTASHARE_CONFIG_DIR=%s deltashare export -p demo demo.sales.orders -o - --where \"region = 'Europe'\" --limit 5\n"+
-		"Press Ctrl-C to stop.\n", storeDir, storeDir)
+		"    %s --help\n    DELTASHARE_CONFIG_DIR=%s %s tables -p demo\n"+
+		"    DELTASHARE_CONFIG_DIR=%s %s export -p demo demo.sales.orders -o - --where \"region = 'Europe'\" --limit 5\n"+
+		"Press Ctrl-C to stop.\n", self, conf, self, conf, self)
 	return <-served
+}
+
+// selfCommand is how to run this program from a shell: "deltashare" when that name on PATH is
+// this program, else the path of the running executable (bin/deltashare after make build is not
+// on PATH).
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "deltashare"
+	}
+	if onPath, err := exec.LookPath("deltashare"); err == nil {
+		a, aerr := os.Stat(onPath)
+		b, berr := os.Stat(exe)
+		if aerr == nil && berr == nil && os.SameFile(a, b) {
+			return "deltashare"
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, exe); err == nil && !strings.HasPrefix(rel, "..") {
+			return "./" + filepath.ToSlash(rel)
+		}
+	}
+	return exe
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // newDemoServer is the tour's first steps: the demo tables generated into dir, and our server

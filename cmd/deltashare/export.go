@@ -31,11 +31,16 @@ func exportCommand() *cli.Command {
 		Description: `Reads the table's data files through Apache Arrow and writes them out exactly: every Delta
 type, deletion vectors applied, partition columns included. Output files appear only when complete
 (written under temporary names, then renamed); an existing output is kept unless --overwrite.
+A FIFO, a character device (/dev/null, a terminal) or /dev/stdout is written as a stream, never
+replaced; a socket or other special file is refused. No progress bar while the data goes to a
+terminal.
 
 Examples:
   deltashare export -p me.share sales.emea.orders -o orders.csv
   deltashare export -p me.share sales.emea.orders -o lake/orders/ --format parquet --partition-by region
-  deltashare export -p me.share sales.emea.orders -o - --where "amount > 100" --columns id,amount --limit 10`,
+  deltashare export -p me.share sales.emea.orders -o - --where "amount > 100" --columns id,amount --limit 10
+
+` + whereHelp,
 		Flags: append(tableFlags(
 			&cli.Int64Flag{Name: "version", Value: -1, DefaultText: "latest", Usage: "export this table version (time travel)"},
 			&cli.StringFlag{Name: "timestamp", Usage: "export the table as of this time (ISO 8601)"},
@@ -71,7 +76,7 @@ func runExport(ctx context.Context, cl *sharing.Client, o exportOptions, st *str
 	read := o.Output.Read
 	read.Version, read.Timestamp = o.Version, o.Timestamp
 	t := export.NewSharedTable(cl, o.Table, read)
-	return writeOneOff(st, o.Output, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
+	return writeOneOff(st, o.Output, o.Table, func(sink export.Sink, opts export.Options) (*export.Summary, error) {
 		return t.Export(ctx, sink, opts)
 	})
 }

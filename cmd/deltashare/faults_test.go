@@ -5,11 +5,13 @@ package main
 // docs/reliability.md; how exports survive transient faults is tested in package export.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -95,7 +97,8 @@ func TestExportUnwritableDestination(t *testing.T) {
 }
 
 // TestInterruptRealBinary: SIGINT or SIGTERM during an export or a changes export (downloads
-// stalled by the proxy) ends the real process (main, with its signal handling) with exit 130, no
+// stalled by the proxy) ends the real process (main, with its signal handling) with exit 130 and
+// "interrupted" (not Go's "context canceled") on stderr, no
 // output file, no temporary file (in the destination or the temp dir), and the credential store
 // untouched. An interrupted sync is tested in package export (TestSyncCancelledMidRun).
 func TestInterruptRealBinary(t *testing.T) {
@@ -110,6 +113,7 @@ func TestInterruptRealBinary(t *testing.T) {
 		{"export SIGTERM", syscall.SIGTERM, []string{"export", "demo.sales.orders", "--format", "parquet"}, "lake/"},
 		{"changes SIGINT", syscall.SIGINT, []string{"changes", "demo.sales.customers", "--starting-version", "0"}, "changes.ndjson"},
 		{"changes SIGTERM", syscall.SIGTERM, []string{"changes", "demo.sales.customers", "--starting-version", "0"}, "c.parquet"},
+		{"export SIGINT, JSON", syscall.SIGINT, []string{"export", "demo.sales.orders", "--output", "json"}, "o.csv"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			proxy.Clear()
@@ -142,6 +146,16 @@ func TestInterruptRealBinary(t *testing.T) {
 			var ee *exec.ExitError
 			require.True(t, errors.As(err, &ee), "exit status: %v", err)
 			assert.Equal(t, exitInterrupted, ee.ExitCode(), stderr.String())
+			if slices.Contains(tc.args, "json") {
+				var e errorJSON
+				require.NoError(t, json.Unmarshal([]byte(stderr.String()), &e), stderr.String())
+				assert.Equal(t, "INTERRUPTED", e.Code)
+				assert.Equal(t, exitInterrupted, e.ExitCode)
+				assert.Regexp(t, `^interrupted: .*no files written$`, e.Error)
+			} else {
+				assert.Contains(t, stderr.String(), "deltashare: interrupted")
+			}
+			assert.NotContains(t, stderr.String(), "context canceled")
 			assert.Empty(t, exporttest.DirEntries(t, dir), "no output or temporary file, no directory")
 			assert.Empty(t, exporttest.Files(t, tmp), "no spilled temporary file")
 			assert.Equal(t, []string{"marker"}, exporttest.Files(t, conf), "state untouched")

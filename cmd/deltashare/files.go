@@ -26,6 +26,10 @@ func filesCommand() *cli.Command {
 		Usage:     "list the data files a query of the table returns (size, rows, partition values, URL expiry)",
 		ArgsUsage: "TABLE",
 		Category:  "explore",
+		Description: whereHelp + `
+
+files lists what the server returns for the filter: the server may skip files with it, but no
+rows are read, so files can hold rows that do not match (and LIKE skips nothing).`,
 		Flags: tableFlags(
 			&cli.Int64Flag{Name: "version", Usage: "files of this table version", Value: -1, DefaultText: "latest"},
 			&cli.StringFlag{Name: "timestamp", Usage: "files at this time (ISO 8601)"},
@@ -64,6 +68,23 @@ type fileJSON struct {
 	DeletionVector  bool              `json:"deletionVector,omitempty"`
 }
 
+// filesJSON is what `files --output json` prints: the files and the totals the text shows.
+type filesJSON struct {
+	Table   tableRef        `json:"table"`
+	Version int64           `json:"version"` // -1 when the server did not say
+	Files   []fileJSON      `json:"files"`
+	Totals  filesTotalsJSON `json:"totals"`
+}
+
+// filesTotalsJSON adds the files up; rows counts only the files with statistics
+// (filesWithStats of them).
+type filesTotalsJSON struct {
+	Files          int   `json:"files"`
+	Size           int64 `json:"size"`
+	Rows           int64 `json:"rows"`
+	FilesWithStats int   `json:"filesWithStats"`
+}
+
 // runFilesCommand runs `files` (runFiles is taken by a helper of the sync tests).
 func runFilesCommand(ctx context.Context, o filesOptions, d *deps) error {
 	cl, err := d.Client(o.Profile)
@@ -83,7 +104,15 @@ func runFilesCommand(ctx context.Context, o filesOptions, d *deps) error {
 			}
 			rows = append(rows, fj)
 		}
-		return writeJSON(d.IO.Out, rows)
+		n, size, nrows := list.Totals()
+		withStats := 0
+		for _, f := range list.Files {
+			if f.Rows != nil {
+				withStats++
+			}
+		}
+		return writeJSON(d.IO.Out, filesJSON{Table: refOf(o.Table), Version: list.Version, Files: rows,
+			Totals: filesTotalsJSON{Files: n, Size: size, Rows: nrows, FilesWithStats: withStats}})
 	}
 	return printFiles(d.IO.Out, list)
 }
@@ -106,6 +135,6 @@ func printFiles(out io.Writer, list *reader.FileList) error {
 		return err
 	}
 	n, size, rows := list.Totals()
-	_, err := fmt.Fprintf(out, "%d files, %s, %d rows (from stats), table version %d\n", n, export.HumanBytes(size), rows, list.Version)
+	_, err := fmt.Fprintf(out, "%s, %s, %s (from stats), table version %d\n", export.Plural(int64(n), "file"), export.HumanBytes(size), export.Plural(rows, "row"), list.Version)
 	return err
 }

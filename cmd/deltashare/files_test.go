@@ -34,15 +34,20 @@ func TestRunFiles(t *testing.T) {
 	// The latest version's files, rows from stats adding up to the table's 2900 rows.
 	r := call(t, d, "", runFilesCommand, filesOptions{tableTarget: target, Output: "json"})
 	require.Equal(t, 0, r.Code, r.Err)
-	var files []fileJSON
-	require.NoError(t, json.Unmarshal([]byte(r.Out), &files))
-	var rows int64
-	for _, f := range files {
+	var list filesJSON
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &list))
+	var rows, size int64
+	for _, f := range list.Files {
 		require.NotNil(t, f.Rows)
 		rows += *f.Rows
+		size += f.Size
 		assert.NotNil(t, f.URLExpires)
 	}
 	assert.Equal(t, int64(2900), rows)
+	// The totals the text shows, in JSON too.
+	assert.Equal(t, filesTotalsJSON{Files: len(list.Files), Size: size, Rows: 2900, FilesWithStats: len(list.Files)}, list.Totals)
+	assert.Equal(t, refOf(ordersTable), list.Table)
+	assert.Equal(t, int64(2), list.Version)
 	assert.NotContains(t, r.Out, "sig=", "signed URLs are not printed")
 
 	// Text: a row per file, then the totals.
@@ -50,17 +55,18 @@ func TestRunFiles(t *testing.T) {
 	require.Equal(t, 0, r.Code, r.Err)
 	assert.Regexp(t, `^ID\s+SIZE\s+ROWS\s+PARTITION\s+URL EXPIRES\n`, r.Out)
 	assert.Regexp(t, `(?m)^\w+\s+[\d.]+ KiB\s+\d+\s+region=\w+\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, r.Out)
-	assert.Regexp(t, `\n\d+ files, [\d.]+ KiB, 2900 rows \(from stats\), table version 2\n$`, r.Out)
+	assert.Regexp(t, `\n\d+ files, [\d.]+ KiB, 2,900 rows \(from stats\), table version 2\n$`, r.Out)
 	assert.NotContains(t, r.Out, "sig=")
 
 	// --where is sent as a hint: only the Europe files come back.
 	r = call(t, d, "", runFilesCommand, filesOptions{tableTarget: target, Output: "json", List: reader.ListOptions{Where: "region = 'Europe'"}})
 	require.Equal(t, 0, r.Code, r.Err)
-	var europe []fileJSON
+	var europe filesJSON
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &europe))
-	require.NotEmpty(t, europe)
-	assert.Less(t, len(europe), len(files))
-	for _, f := range europe {
+	require.NotEmpty(t, europe.Files)
+	assert.Less(t, len(europe.Files), len(list.Files))
+	assert.Equal(t, len(europe.Files), europe.Totals.Files)
+	for _, f := range europe.Files {
 		assert.Equal(t, "Europe", f.PartitionValues["region"])
 	}
 

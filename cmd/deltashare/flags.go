@@ -34,3 +34,20 @@ func parseTableTarget(c *cli.Context, cmd string) (tableTarget, error) {
 	ref, err = profileRef(c, ref)
 	return tableTarget{Profile: ref, Table: t}, err
 }
+
+// whereHelp documents the --where language in the help of every command that takes it.
+const whereHelp = `The --where filter:
+  column = value                      also ==, != (or <>), <, <=, >, >=; the value may come first
+  column IS [NOT] NULL
+  column [NOT] IN (v1, v2, ...)
+  column [NOT] BETWEEN low AND high   bounds included
+  column [NOT] LIKE 'pattern'         % any run of characters, _ one character, \ escapes the next;
+                                      case-sensitive; applied here only (never sent to the server)
+  column                              a boolean column: rows where it is true (NOT column: false)
+  cond AND cond, cond OR cond, NOT cond, ( cond )      AND binds tighter than OR
+Values: 'text' ('' for a quote), numbers, true, false, DATE '2024-01-31',
+TIMESTAMP '2024-01-31 12:00:00[.ffffff][+01:00]'; a quoted value is read as the column's type
+('2024-01-31' for a date column). Columns: name, ` + "`odd name`" + `, struct.field; names are
+case-insensitive; a column named like a keyword (like, between, in...) needs backquotes. A null
+matches no comparison (SQL). The filter is applied exactly to the rows; what the protocol can
+express is also sent to the server to skip files.`

@@ -29,10 +29,11 @@ const headDefaultRows = 20
 
 func headCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "head",
-		Usage:     "print the first rows of a table as an aligned table (names, then types)",
-		ArgsUsage: "TABLE",
-		Category:  "explore",
+		Name:        "head",
+		Usage:       "print the first rows of a table as an aligned table (names, then types)",
+		ArgsUsage:   "TABLE",
+		Category:    "explore",
+		Description: whereHelp,
 		Flags: tableFlags(
 			&cli.Int64Flag{Name: "rows", Aliases: []string{"n"}, Usage: "print at most N rows", Value: headDefaultRows},
 			&cli.StringFlag{Name: "columns", Usage: "comma-separated columns to print, in this order"},

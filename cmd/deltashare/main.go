@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -43,7 +42,7 @@ func main() {
 	stop()
 	code := exitCode(ctx, err)
 	if err != nil && code != exitOK {
-		fmt.Fprintln(os.Stderr, "deltashare:", errorText(err))
+		reportError(os.Stderr, err, code, jsonRequested(os.Args[1:]))
 	}
 	os.Exit(code)
 }

@@ -57,8 +57,8 @@ func runCtx(t *testing.T, ctx context.Context, stdin string, args ...string) res
 	app.Writer, app.ErrWriter = &out, &errb
 	err := app.RunContext(ctx, interspersed(app, append([]string{"deltashare"}, args...)))
 	code := exitCode(ctx, err)
-	if err != nil {
-		errb.WriteString("deltashare: " + errorText(err) + "\n") // as main shows it
+	if err != nil && code != exitOK {
+		reportError(&errb, err, code, jsonRequested(args)) // as main shows it
 	}
 	return result{out.String(), errb.String(), code}
 }

@@ -48,7 +48,7 @@ func parseMetadataOptions(c *cli.Context) (o metadataOptions, err error) {
 
 // metadataJSON is the --output json shape of `metadata`.
 type metadataJSON struct {
-	Table            string            `json:"table"`
+	Table            tableRef          `json:"table"`
 	Version          int64             `json:"version"`
 	Format           string            `json:"responseFormat"`
 	ID               string            `json:"id"`
@@ -79,7 +79,7 @@ func runMetadata(ctx context.Context, o metadataOptions, d *deps) error {
 		return err
 	}
 	mj := metadataJSON{
-		Table: desc.Table.String(), Version: desc.Version, Format: string(desc.Format), ID: desc.ID,
+		Table: refOf(desc.Table), Version: desc.Version, Format: string(desc.Format), ID: desc.ID,
 		Name: desc.Name, Description: desc.Description,
 		MinReaderVersion: desc.MinReaderVersion, ReaderFeatures: desc.ReaderFeatures,
 		PartitionColumns: desc.PartitionColumns, Configuration: desc.Configuration,
@@ -96,7 +96,7 @@ func runMetadata(ctx context.Context, o metadataOptions, d *deps) error {
 
 // printMetadata writes a table's metadata for people.
 func printMetadata(out io.Writer, mj metadataJSON) error {
-	fmt.Fprintf(out, "table:        %s\n", mj.Table)
+	fmt.Fprintf(out, "table:        %s\n", mj.Table.FullName)
 	fmt.Fprintf(out, "version:      %d\n", mj.Version)
 	if mj.Name != "" {
 		fmt.Fprintf(out, "name:         %s\n", mj.Name)

@@ -37,7 +37,7 @@ func TestRunMetadata(t *testing.T) {
 	require.Equal(t, 0, r.Code, r.Err)
 	var md metadataJSON
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &md))
-	assert.Equal(t, "demo.sales.orders", md.Table)
+	assert.Equal(t, tableRef{Share: "demo", Schema: "sales", Name: "orders", FullName: "demo.sales.orders"}, md.Table)
 	assert.Equal(t, int64(2), md.Version)
 	assert.Equal(t, []string{"region"}, md.PartitionColumns)
 	require.NotEmpty(t, md.Columns)

@@ -11,9 +11,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
+	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
 
@@ -278,11 +280,12 @@ func inferCompression(out string) formats.Compression {
 	return formats.CompressionDefault
 }
 
-// openOutput opens the sink of a one-off export: standard output for "-", else OpenSink's
-// file, directory or bucket (an output it cannot open is a usage error). release closes it.
+// openOutput opens the sink of a one-off export: standard output for "-" and /dev/stdout, else
+// OpenSink's file, directory, bucket or stream (a FIFO, a device); an output it cannot open is a
+// usage error. release closes it.
 func openOutput(st *streams, out string) (sink export.Sink, name string, release func(), err error) {
-	if out == "-" {
-		return export.NewStreamSink(st.Out), "-", func() {}, nil
+	if out == "-" || out == "/dev/stdout" {
+		return &export.StreamSink{W: st.Out, Label: out}, "-", func() {}, nil
 	}
 	if sink, name, err = export.OpenSink(out); err != nil {
 		return nil, "", nil, usageError(err)
@@ -294,11 +297,35 @@ func openOutput(st *streams, out string) (sink export.Sink, name string, release
 	return sink, name, release, nil
 }
 
-// exportOptions are the options of export.Run for o, writing to the sink's name.
-func (o outputOptions) exportOptions(st *streams, name string) export.Options {
+// toStdout reports whether sink writes the data to the command's standard output.
+func toStdout(st *streams, sink export.Sink) bool {
+	s, ok := sink.(*export.StreamSink)
+	return ok && s.W == st.Out
+}
+
+// dataOnTerminal reports whether sink writes the data to a terminal: standard output when it is
+// one, or a terminal given as the output (-o /dev/tty, -o /dev/stderr on a terminal).
+func dataOnTerminal(st *streams, sink export.Sink) bool {
+	if toStdout(st, sink) {
+		return st.OutTerminal
+	}
+	switch s := sink.(type) {
+	case *export.FileStreamSink:
+		return term.IsTerminal(int(s.File().Fd()))
+	case *export.StreamSink:
+		if f, ok := s.W.(*os.File); ok {
+			return term.IsTerminal(int(f.Fd()))
+		}
+	}
+	return false
+}
+
+// exportOptions are the options of export.Run for o, writing to the sink's name. No progress
+// bar is drawn while the data goes to a terminal: bar and data would mix on the screen.
+func (o outputOptions) exportOptions(st *streams, name string, dataOnTerminal bool) export.Options {
 	return export.Options{
 		Output: name, Format: o.Format, MaxRowsPerFile: o.MaxRowsPerFile, PartitionBy: o.PartitionBy,
-		Overwrite: o.Overwrite, Progress: progressBar(st, o.Quiet), PartPrefix: o.Shard.PartPrefix(),
+		Overwrite: o.Overwrite, Progress: progressBar(st, o.Quiet || dataOnTerminal), PartPrefix: o.Shard.PartPrefix(),
 	}
 }
 
@@ -314,7 +341,7 @@ func progressBar(st *streams, quiet bool) export.Progress {
 
 // writeOneOff runs a one-off export (export or changes) to o.Out and prints its summary: a
 // result, so on stdout, unless the data itself went there. do exports to the sink.
-func writeOneOff(st *streams, o outputOptions, do func(export.Sink, export.Options) (*export.Summary, error)) error {
+func writeOneOff(st *streams, o outputOptions, t protocol.Table, do func(export.Sink, export.Options) (*export.Summary, error)) error {
 	sink, name, release, err := openOutput(st, o.Out)
 	if err != nil {
 		return err
@@ -323,7 +350,7 @@ func writeOneOff(st *streams, o outputOptions, do func(export.Sink, export.Optio
 		fmt.Fprintln(st.Err, o.Warning)
 	}
 	defer release()
-	sum, err := do(sink, o.exportOptions(st, name))
+	sum, err := do(sink, o.exportOptions(st, name, dataOnTerminal(st, sink)))
 	if err != nil {
 		if errors.Is(err, export.ErrExists) || errors.Is(err, export.ErrOutputMismatch) {
 			return usageError(err)
@@ -331,11 +358,15 @@ func writeOneOff(st *streams, o outputOptions, do func(export.Sink, export.Optio
 		return err
 	}
 	w := st.Out
-	if o.Out == "-" {
+	if toStdout(st, sink) {
 		w = st.Err
 	}
 	if o.JSON {
-		return writeJSON(w, sum)
+		m, err := styled(sum, &t, nil)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, m)
 	}
 	if !o.Quiet {
 		_, err = fmt.Fprintln(w, sum.Text())

@@ -54,7 +54,7 @@ func parseSchemaOptions(c *cli.Context) (o schemaOptions, err error) {
 
 // schemaJSON is the --output json shape of `schema`.
 type schemaJSON struct {
-	Table            string             `json:"table"`
+	Table            tableRef           `json:"table"`
 	Version          int64              `json:"version"`
 	PartitionColumns []string           `json:"partitionColumns"`
 	Columns          []schemaColumnJSON `json:"columns"`
@@ -89,7 +89,7 @@ func runSchema(ctx context.Context, o schemaOptions, d *deps) error {
 		_, err = fmt.Fprintln(out, s.Arrow.String())
 		return err
 	case "json":
-		sj := schemaJSON{Table: s.Table.String(), Version: s.Version, PartitionColumns: s.PartitionColumns,
+		sj := schemaJSON{Table: refOf(s.Table), Version: s.Version, PartitionColumns: s.PartitionColumns,
 			Columns: make([]schemaColumnJSON, 0, len(s.Columns))}
 		for _, c := range s.Columns {
 			sj.Columns = append(sj.Columns, schemaColumnJSON(c))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/deltashare/deltashare/sharing/server"
@@ -39,6 +40,7 @@ type serveOptions struct {
 	// MaxConnections caps the open client connections; 0 keeps the config file's (default
 	// server.DefaultMaxConnections).
 	MaxConnections int
+	Output         string // text or json: how the endpoint, profile file and links are printed
 }
 
 func serveCommand() *cli.Command {
@@ -55,7 +57,7 @@ with none of these, a random token written to --profile-out FILE (a ready profil
 --activation mints one-time activation links, as Databricks open sharing does.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML server configuration file"},
-			&cli.StringFlag{Name: "addr", Usage: "listen address (default 127.0.0.1:8080; use :PORT to listen on every interface)"},
+			&cli.StringFlag{Name: "addr", Usage: "listen address (default 127.0.0.1:8080; 127.0.0.1:0 for a free port, printed on start; :PORT to listen on every interface)"},
 			&cli.StringSliceFlag{Name: "token", Usage: "bearer token clients must send (repeatable; prefer --token-env: command lines are visible to other users)"},
 			&cli.StringFlag{Name: "token-env", Usage: "read the bearer token from this environment variable"},
 			&cli.StringSliceFlag{Name: "table", Aliases: []string{"t"}, Usage: "share.schema.table=PATH of a local Delta table (repeatable)"},
@@ -70,6 +72,7 @@ with none of these, a random token written to --profile-out FILE (a ready profil
 			&cli.IntFlag{Name: "max-connections", Usage: "client connections served at once (idle keep-alive ones included); more wait until one closes", DefaultText: strconv.Itoa(server.DefaultMaxConnections)},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+			outputFlag,
 		},
 		Action: action(parseServeOptions, runServe),
 	}
@@ -79,8 +82,12 @@ func parseServeOptions(c *cli.Context) (serveOptions, error) {
 	if c.NArg() > 0 {
 		return serveOptions{}, usageError(fmt.Errorf("serve takes no arguments (got %q): give tables with --table share.schema.table=PATH", c.Args().First()))
 	}
+	mode, err := outputMode(c)
+	if err != nil {
+		return serveOptions{}, err
+	}
 	o := serveOptions{
-		ConfigFile: c.String("config"), Addr: c.String("addr"), Tokens: c.StringSlice("token"),
+		Output: mode, ConfigFile: c.String("config"), Addr: c.String("addr"), Tokens: c.StringSlice("token"),
 		TokenEnv: c.String("token-env"), Tables: c.StringSlice("table"), NoHistory: c.Bool("no-history"),
 		ProfileOut: c.String("profile-out"), Activation: c.Bool("activation"), Activations: c.Int("activations"),
 		ActivationTTL: c.Duration("activation-ttl"), URLTTL: c.Duration("url-ttl"), Prefix: c.String("prefix"),
@@ -90,7 +97,7 @@ func parseServeOptions(c *cli.Context) (serveOptions, error) {
 	if c.IsSet("max-connections") && o.MaxConnections < 1 {
 		return o, usageError(fmt.Errorf("--max-connections must be at least 1 (got %d)", o.MaxConnections))
 	}
-	_, err := newLogger(io.Discard, o.LogLevel, o.LogFormat) // --log-level and --log-format are valid
+	_, err = newLogger(io.Discard, o.LogLevel, o.LogFormat) // --log-level and --log-format are valid
 	return o, err
 }
 
@@ -215,17 +222,23 @@ func runServe(ctx context.Context, o serveOptions, d *deps) error {
 		return err
 	}
 	if err := cfg.ValidateWith(configOptions); err != nil {
-		return err
+		return nameTableFlags(err, cfg, o.Tables)
 	}
 	srv, err := server.New(cfg, server.WithLogger(logger))
 	if err != nil {
-		return err
+		return nameTableFlags(err, cfg, o.Tables)
 	}
 	ln, err := srv.Listen("")
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w: another program listens there: pass --addr 127.0.0.1:0 for a free port (the endpoint printed on start says which), or --addr HOST:PORT", err)
+		}
 		return err
 	}
-	fmt.Fprintf(st.Out, "Delta Sharing endpoint: %s\n", srv.Endpoint())
+	started := serveJSON{Endpoint: srv.Endpoint(), ActivationLinks: []string{}}
+	if o.Output != "json" {
+		fmt.Fprintf(st.Out, "Delta Sharing endpoint: %s\n", srv.Endpoint())
+	}
 	if o.ProfileOut != "" {
 		tok := generated
 		if tok == "" && len(cfg.Tokens) > 0 {
@@ -236,7 +249,10 @@ func runServe(ctx context.Context, o serveOptions, d *deps) error {
 				ln.Close()
 				return err
 			}
-			fmt.Fprintf(st.Out, "profile file: %s (use it with -p %s)\n", o.ProfileOut, o.ProfileOut)
+			started.ProfileFile = o.ProfileOut
+			if o.Output != "json" {
+				fmt.Fprintf(st.Out, "profile file: %s (use it with -p %s)\n", o.ProfileOut, o.ProfileOut)
+			}
 		}
 	}
 	if cfg.Activation {
@@ -247,8 +263,65 @@ func runServe(ctx context.Context, o serveOptions, d *deps) error {
 				return err
 			}
 			// The link is a one-time credential the operator asked for: printing it is the point.
-			fmt.Fprintf(st.Out, "activation link: %s\n", link)
+			started.ActivationLinks = append(started.ActivationLinks, link)
+			if o.Output != "json" {
+				fmt.Fprintf(st.Out, "activation link: %s\n", link)
+			}
+		}
+	}
+	if o.Output == "json" {
+		if err := writeJSON(st.Out, started); err != nil {
+			ln.Close()
+			return err
 		}
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// serveJSON is what `serve --output json` prints once the server listens.
+type serveJSON struct {
+	Endpoint        string   `json:"endpoint"`
+	ProfileFile     string   `json:"profileFile,omitempty"`
+	ActivationLinks []string `json:"activationLinks"`
+}
+
+// nameTableFlags makes the problems of a configuration error that concern a table given with
+// --table name that flag as written (--table a.b.c=/data/c) instead of the configuration path
+// the flag became (shares[0].schemas[0].tables[0].location), which the user never wrote.
+func nameTableFlags(err error, cfg server.Config, flags []string) error {
+	var ce *server.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	paths := map[string]string{}
+	for _, v := range flags {
+		f, perr := server.ParseTableFlag(v)
+		if perr != nil {
+			continue
+		}
+		// The flag's table is the last one of that name and location in its schema.
+		for i, sh := range cfg.Shares {
+			if !strings.EqualFold(sh.Name, f.Share) {
+				continue
+			}
+			for j, sc := range sh.Schemas {
+				if !strings.EqualFold(sc.Name, f.Schema) {
+					continue
+				}
+				for k, tc := range sc.Tables {
+					if strings.EqualFold(tc.Name, f.Table) && tc.Location == f.Location {
+						paths[fmt.Sprintf("shares[%d].schemas[%d].tables[%d]", i, j, k)] = "--table " + v
+					}
+				}
+			}
+		}
+	}
+	for i, p := range ce.Problems {
+		for path, flag := range paths {
+			if p.Path == path || strings.HasPrefix(p.Path, path+".") {
+				ce.Problems[i].Path = flag
+			}
+		}
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,15 +18,15 @@ import (
 )
 
 func TestParseServeOptions(t *testing.T) {
-	defaults := serveOptions{Activations: 1, ActivationTTL: 30 * 24 * time.Hour, LogLevel: "info", LogFormat: "text"}
+	defaults := serveOptions{Activations: 1, ActivationTTL: 30 * 24 * time.Hour, LogLevel: "info", LogFormat: "text", Output: "text"}
 	every := serveOptions{ConfigFile: "c.yaml", Addr: ":9", Tokens: []string{"t1", "t2"}, TokenEnv: "TOK", Tables: []string{"a.b.c=/x", "a.b.d=/y"},
 		NoHistory: true, ProfileOut: "p.share", Activation: true, Activations: 3, ActivationTTL: time.Hour, URLTTL: time.Minute,
-		Prefix: "/ds", PublicURL: "https://h", LogLevel: "debug", LogFormat: "json", MaxConnections: 50}
+		Prefix: "/ds", PublicURL: "https://h", LogLevel: "debug", LogFormat: "json", MaxConnections: 50, Output: "json"}
 	testParse(t, parseServeOptions, []parseCase[serveOptions]{
 		{name: "defaults", args: []string{"serve"}, want: defaults},
 		{name: "every flag", args: []string{"serve", "-c", "c.yaml", "--addr", ":9", "--token", "t1", "--token", "t2", "--token-env", "TOK",
 			"--table", "a.b.c=/x", "--table", "a.b.d=/y", "--no-history", "--profile-out", "p.share", "--activation", "--activations", "3",
-			"--activation-ttl", "1h", "--url-ttl", "1m", "--prefix", "/ds", "--public-url", "https://h", "--log-level", "debug", "--log-format", "json", "--max-connections", "50"}, want: every},
+			"--activation-ttl", "1h", "--url-ttl", "1m", "--prefix", "/ds", "--public-url", "https://h", "--log-level", "debug", "--log-format", "json", "--max-connections", "50", "--output", "json"}, want: every},
 		{name: "no connections", args: []string{"serve", "--max-connections", "0"}, code: exitUsage, msg: "--max-connections must be at least 1"},
 		{name: "an argument", args: []string{"serve", "extra-arg"}, code: exitUsage, msg: "no arguments"},
 		{name: "bad log level", args: []string{"serve", "--log-level", "loud"}, code: exitUsage, msg: "--log-level"},
@@ -143,10 +144,22 @@ func TestServeCommandErrors(t *testing.T) {
 		assert.Equal(t, exitUsage, r.Code, "%+v: %s", tc.o, r.Err)
 		assert.Contains(t, r.Err, tc.msg, "%+v", tc.o)
 	}
-	// A table path that is not a Delta table: a clear configuration error.
-	r := call(t, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", Tables: []string{"a.b.c=" + t.TempDir()}, Tokens: []string{"t0123456789abcdef"}, LogLevel: "error"})
+	// A table path that is not a Delta table, or missing: a clear configuration error that names
+	// the --table flag as written, not the configuration path it became.
+	empty, missing := t.TempDir(), filepath.Join(t.TempDir(), "nope")
+	r := call(t, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", Tables: []string{table, "a.b.c=" + empty, "a.b.d=" + missing}, Tokens: []string{"t0123456789abcdef"}, LogLevel: "error"})
 	assert.NotEqual(t, 0, r.Code)
+	assert.Contains(t, r.Err, "--table a.b.c="+empty+": ")
 	assert.Contains(t, r.Err, "_delta_log")
+	assert.Contains(t, r.Err, "--table a.b.d="+missing+": ")
+	assert.NotContains(t, r.Err, "shares[")
+	// A taken port: the error suggests a free one.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	r = call(t, d, "", runServe, serveOptions{Addr: taken.Addr().String(), Tables: []string{table}, Tokens: []string{"t0123456789abcdef"}, LogLevel: "error"})
+	assert.Equal(t, exitError, r.Code, r.Err)
+	assert.Contains(t, r.Err, "--addr 127.0.0.1:0 for a free port")
 	// Through the app: exit 2.
 	r = run(t, "", "serve", "--table", table)
 	assert.Equal(t, exitUsage, r.Code, r.Err)

@@ -129,13 +129,17 @@ func runSync(ctx context.Context, cl *sharing.Client, o syncOptions, st *streams
 	if err != nil {
 		var sc *export.SchemaChangeError
 		if errors.As(err, &sc) && o.Output.JSON {
-			_ = writeJSON(st.Out, map[string]any{"table": o.Table.String(), "error": "schema changed", "schemaChange": sc.Diff,
+			_ = writeJSON(st.Out, map[string]any{"table": refOf(o.Table), "error": "schema changed", "schemaChange": sc.Diff,
 				"fromVersion": sc.FromVersion, "toVersion": sc.ToVersion})
 		}
 		return err
 	}
 	if o.Output.JSON {
-		return writeJSON(st.Out, res)
+		m, err := styled(res, &o.Table, nil)
+		if err != nil {
+			return err
+		}
+		return writeJSON(st.Out, m)
 	}
 	if !o.Output.Quiet {
 		_, err = fmt.Fprintln(st.Out, res.Text())

@@ -62,11 +62,21 @@ func TestSyncCustomersSnapshotThenChanges(t *testing.T) {
 	vt.Publish(3)
 	r = sync("--output", "json")
 	require.Equal(t, 0, r.Code, r.Err)
-	var res export.SyncResult
+	var res struct {
+		Table          tableRef
+		Action         string
+		FromVersion    int64
+		ToVersion      int64
+		ElapsedSeconds *int64
+		Seconds        *float64
+	}
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &res))
 	assert.Equal(t, "changes", res.Action)
 	assert.Equal(t, int64(2), res.FromVersion)
 	assert.Equal(t, int64(3), res.ToVersion)
+	assert.Equal(t, "customers", res.Table.Name)
+	assert.NotNil(t, res.ElapsedSeconds, "durations in whole seconds")
+	assert.Nil(t, res.Seconds)
 	st = exporttest.ReadState(t, dest, "_deltashare_state.json")
 	require.Len(t, st.Runs, 2)
 	assert.Equal(t, exporttest.ExpectedCustomerChangeKeys(2, 3), exporttest.ChangeKeysOf(exporttest.NDJSONObjects(t, exporttest.Paths(dest, st.Runs[1].Files...)...)))

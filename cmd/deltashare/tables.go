@@ -51,11 +51,12 @@ func parseTablesOptions(c *cli.Context) (o tablesOptions, err error) {
 
 // tableJSON is one table of `tables --output json`.
 type tableJSON struct {
-	Table  string `json:"table"`
-	Share  string `json:"share"`
-	Schema string `json:"schema"`
-	Name   string `json:"name"`
-	ID     string `json:"id,omitempty"`
+	Name     string `json:"name"`
+	Schema   string `json:"schema"`
+	Share    string `json:"share"`
+	ShareID  string `json:"shareId,omitempty"`
+	ID       string `json:"id,omitempty"`
+	FullName string `json:"fullName"`
 }
 
 func runTables(ctx context.Context, o tablesOptions, d *deps) error {
@@ -70,7 +71,7 @@ func runTables(ctx context.Context, o tablesOptions, d *deps) error {
 	if o.Output == "json" {
 		rows := make([]tableJSON, 0, len(tables))
 		for _, t := range tables {
-			rows = append(rows, tableJSON{t.Table().String(), t.Share, t.Schema, t.Name, t.ID})
+			rows = append(rows, tableJSON{Name: t.Name, Schema: t.Schema, Share: t.Share, ShareID: t.ShareID, ID: t.ID, FullName: t.Table().String()})
 		}
 		return writeJSON(d.IO.Out, rows)
 	}

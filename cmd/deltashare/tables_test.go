@@ -32,7 +32,8 @@ func TestRunTables(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &tables))
 	var names []string
 	for _, tb := range tables {
-		names = append(names, tb["table"])
+		names = append(names, tb["fullName"])
+		assert.NotContains(t, tb, "table")
 		assert.Equal(t, "demo", tb["share"])
 		assert.Equal(t, "sales", tb["schema"])
 	}

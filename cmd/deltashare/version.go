@@ -68,7 +68,7 @@ func runVersion(ctx context.Context, o versionOptions, d *deps) error {
 		return err
 	}
 	if o.Output == "json" {
-		return writeJSON(d.IO.Out, map[string]any{"table": o.Table.String(), "version": v})
+		return writeJSON(d.IO.Out, map[string]any{"table": refOf(o.Table), "version": v})
 	}
 	_, err = fmt.Fprintln(d.IO.Out, v)
 	return err

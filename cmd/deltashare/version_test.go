@@ -63,12 +63,12 @@ func TestRunVersion(t *testing.T) {
 	r = call(t, d, "", runVersion, versionOptions{tableTarget: tableTarget{Profile: profile, Table: upper}, Output: "json"})
 	require.Equal(t, 0, r.Code, r.Err)
 	var v struct {
-		Table   string
+		Table   tableRef
 		Version int64
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &v))
 	assert.Equal(t, int64(2), v.Version)
-	assert.Equal(t, "DEMO.sales.ORDERS", v.Table)
+	assert.Equal(t, tableRef{Share: "DEMO", Schema: "sales", Name: "ORDERS", FullName: "DEMO.sales.ORDERS"}, v.Table)
 
 	r = call(t, d, "", runVersion, versionOptions{tableTarget: tableTarget{Profile: profile, Table: ordersTable}, Output: "text", StartingTimestamp: "2000-01-01T00:00:00Z"})
 	require.Equal(t, 0, r.Code, r.Err)

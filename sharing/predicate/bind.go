@@ -97,6 +97,21 @@ func bind(e *Expr, st *delta.StructType, depth int) (*Expr, error) {
 			return Compare(op.flip(), l, c), nil
 		}
 		return Compare(op, c, l), nil
+	case OpLike:
+		if len(e.Children) != 2 || e.Children[0].Op != OpColumn || e.Children[1].Op != OpLiteral {
+			return nil, fmt.Errorf("predicate: LIKE compares a column with a quoted pattern")
+		}
+		name, f, err := resolveColumn(st, e.Children[0].Name)
+		if err != nil {
+			return nil, err
+		}
+		if vt, err := columnValueType(f.Type); err != nil || vt != TypeString {
+			return nil, fmt.Errorf("predicate: column %q is %s: LIKE applies to string columns", name, f.Type)
+		}
+		if _, err := likePattern(e.Children[1].Value); err != nil {
+			return nil, fmt.Errorf("predicate: %w", err)
+		}
+		return Like(Column(name, TypeString), e.Children[1].Value), nil
 	case OpColumn, OpLiteral:
 		return nil, fmt.Errorf("predicate: %s alone is not a condition; compare it with something", e)
 	}

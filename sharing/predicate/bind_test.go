@@ -110,6 +110,10 @@ func TestBindErrors(t *testing.T) {
 		{"s = 1", "can only be tested with IS NULL"},
 		{"tags IS NULL", "nested columns is not supported"},
 		{"s.inner.deeper = 1", `unknown column "s.inner.deeper"`},
+		{"id", "compare it with a whole number"}, // a bare column must be boolean
+		{"id LIKE '1%'", `column "id" is long: LIKE applies to string columns`},
+		{"nope LIKE '1%'", `unknown column "nope"`},
+		{"id BETWEEN 1 AND 'x'", "not a whole number"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
@@ -153,4 +157,29 @@ func TestRenameColumnsAndColumns(t *testing.T) {
 	})
 	assert.Equal(t, []string{"col-a", "b"}, r.Columns())
 	assert.Equal(t, []string{"a", "b"}, e.Columns(), "the original is unchanged")
+}
+
+// TestBindNewForms: BETWEEN, bare boolean columns and LIKE bind to typed trees; LIKE resolves
+// its column case-insensitively and stays an OpLike that Hints leaves out.
+func TestBindNewForms(t *testing.T) {
+	st := schema(t)
+	bind := func(s string) *Expr {
+		e, err := Parse(s)
+		require.NoError(t, err)
+		b, err := Bind(e, st)
+		require.NoError(t, err)
+		return b
+	}
+	assert.Equal(t, And(
+		Compare(OpGreaterThanOrEqual, Column("Small", TypeInt), Literal("1", TypeInt)),
+		Compare(OpLessThanOrEqual, Column("Small", TypeInt), Literal("9", TypeInt))), bind("small BETWEEN 1 AND 9"))
+	assert.Equal(t, Compare(OpEqual, Column("flag", TypeBool), Literal("true", TypeBool)), bind("FLAG"))
+	like := bind("NAME LIKE 'a%' AND id > 1")
+	assert.Equal(t, And(Like(Column("name", TypeString), "a%"), Compare(OpGreaterThan, Column("id", TypeLong), Literal("1", TypeLong))), like)
+	assert.Equal(t, Compare(OpGreaterThan, Column("id", TypeLong), Literal("1", TypeLong)), Hints(like), "LIKE is local only")
+	h, err := json.Marshal(Hints(bind("id NOT IN (1, 2)")))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"op":"and","children":[
+		{"op":"not","children":[{"op":"equal","children":[{"op":"column","name":"id","valueType":"long"},{"op":"literal","value":"1","valueType":"long"}]}]},
+		{"op":"not","children":[{"op":"equal","children":[{"op":"column","name":"id","valueType":"long"},{"op":"literal","value":"2","valueType":"long"}]}]}]}`, string(h))
 }

@@ -22,6 +22,17 @@ const (
 	OpNot                Op = "not"
 )
 
+// OpLike is an extension op for the --where syntax's LIKE: its children are a string column
+// and a string literal, the pattern (% any run of characters, _ one character, \ escapes the
+// next one). The protocol has no such op: Hints drops it (LIKE is applied locally only), and
+// MightMatch keeps every file for it.
+const OpLike Op = "like"
+
+// Like returns the LIKE test of a column against pattern.
+func Like(col *Expr, pattern string) *Expr {
+	return &Expr{Op: OpLike, Children: []*Expr{col, Literal(pattern, TypeString)}}
+}
+
 // IsComparison reports whether op is one of the binary comparisons.
 func (op Op) IsComparison() bool {
 	switch op {
@@ -236,7 +247,17 @@ func (e *Expr) write(b *strings.Builder, parentPrec int) {
 		writeChild(b, e, 0, 4)
 		b.WriteString(" " + opSymbol[e.Op] + " ")
 		writeChild(b, e, 1, 4)
+	case OpLike:
+		writeChild(b, e, 0, 4)
+		b.WriteString(" LIKE ")
+		writeChild(b, e, 1, 4)
 	case OpNot:
+		if len(e.Children) == 1 && e.Children[0].Op == OpLike {
+			writeChild(b, e.Children[0], 0, 4)
+			b.WriteString(" NOT LIKE ")
+			writeChild(b, e.Children[0], 1, 4)
+			return
+		}
 		if len(e.Children) == 1 && e.Children[0].Op == OpEqual {
 			writeChild(b, e.Children[0], 0, 4)
 			b.WriteString(" != ")

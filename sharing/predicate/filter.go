@@ -189,6 +189,40 @@ func eval(e *Expr, rec arrow.Record, depth int) ([]uint8, error) {
 			return nil, fmt.Errorf("predicate: %s: %w", e, err)
 		}
 		return out, nil
+	case OpLike:
+		if len(e.Children) != 2 || e.Children[0].Op != OpColumn || e.Children[1].Op != OpLiteral {
+			return nil, fmt.Errorf("predicate: LIKE compares a column with a pattern")
+		}
+		re, err := likePattern(e.Children[1].Value)
+		if err != nil {
+			return nil, fmt.Errorf("predicate: %w", err)
+		}
+		c, err := findColumn(rec, e.Children[0].Name)
+		if err != nil {
+			return nil, err
+		}
+		var value func(i int) string
+		switch a := c.arr.(type) {
+		case *array.String:
+			value = a.Value
+		case *array.LargeString:
+			value = a.Value
+		case *array.StringView:
+			value = a.Value
+		case *array.Null:
+		default:
+			return nil, fmt.Errorf("predicate: %s: column %s is %s, not a string", e, c.name, c.arr.DataType())
+		}
+		out := make([]uint8, n)
+		for i := range out {
+			switch {
+			case c.null(i):
+				out[i] = vNull
+			case re.MatchString(value(i)):
+				out[i] = vTrue
+			}
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("predicate: %q is not a condition", e.Op)
 }

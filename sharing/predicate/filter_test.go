@@ -174,6 +174,24 @@ func TestEval(t *testing.T) {
 		{"NOT (i8 = 1 OR n = 1)", nil}, // NOT (false OR null) is null
 		{"i8 IN (1, 127) AND s != 'é'", []int{2}},
 		{"i8 NOT IN (1, 127)", []int{0, 1}},
+		// BETWEEN (bounds included), bare boolean columns, LIKE; nulls match none of them.
+		{"i8 BETWEEN 0 AND 1", []int{1, 2}},
+		{"i8 NOT BETWEEN 0 AND 1", []int{0, 3}},
+		{"i8 BETWEEN 1 AND 0", nil},
+		{"s BETWEEN 'a' AND 'ab' AND i8 > 0", []int{2}},
+		{"d32 BETWEEN DATE '2021-01-01' AND DATE '2021-01-02'", []int{2, 3}},
+		{"b", []int{0, 2}},
+		{"NOT b", []int{1, 3}},
+		{"b AND i8 > 0", []int{2}},
+		{"(b) OR i8 = 127", []int{0, 2, 3}},
+		{"s LIKE 'a%'", []int{1, 2}},
+		{"s LIKE '_'", []int{1, 3}}, // é is one character
+		{"s LIKE '%'", []int{0, 1, 2, 3}},
+		{"s LIKE ''", []int{0}},
+		{"s NOT LIKE 'a%'", []int{0, 3}},
+		{"ls LIKE '%b'", []int{2}},
+		{"s LIKE 'A%'", nil}, // case-sensitive
+		{"n LIKE '%'", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
@@ -206,6 +224,7 @@ func TestEvalErrors(t *testing.T) {
 		{"tsms = '2021-01-01 00:00:00+01:00'", "time zone"},
 		{"dec = 'x'", "not a number"},
 		{"st = 1", "cannot be compared"},
+		{"i8 LIKE '1'", "not a string"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
@@ -220,6 +239,33 @@ func TestEvalErrors(t *testing.T) {
 	require.ErrorContains(t, err, "comparing columns")
 	_, err = Eval(nil, rec)
 	require.Error(t, err)
+}
+
+func TestLikePattern(t *testing.T) {
+	for _, tc := range []struct {
+		pattern string
+		match   []string
+		miss    []string
+	}{
+		{"a%", []string{"a", "abc", "a\nb"}, []string{"ba", ""}},
+		{"%o%", []string{"Ohio", "o"}, []string{"OHIO", ""}},
+		{"_b_", []string{"abc", "éb€"}, []string{"ab", "abcd"}},
+		{`100\%`, []string{"100%"}, []string{"1000", "100"}},
+		{`a\_b`, []string{"a_b"}, []string{"axb"}},
+		{`\\`, []string{`\`}, []string{""}},
+		{"a.b*", []string{"a.b*"}, []string{"axbb"}}, // regexp characters are literal
+	} {
+		re, err := likePattern(tc.pattern)
+		require.NoError(t, err, tc.pattern)
+		for _, s := range tc.match {
+			assert.True(t, re.MatchString(s), "%q LIKE %q", s, tc.pattern)
+		}
+		for _, s := range tc.miss {
+			assert.False(t, re.MatchString(s), "%q NOT LIKE %q", s, tc.pattern)
+		}
+	}
+	_, err := likePattern(`a\`)
+	assert.ErrorContains(t, err, "lone")
 }
 
 func TestFilter(t *testing.T) {

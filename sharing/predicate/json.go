@@ -260,7 +260,8 @@ func checkLiteral(v string, t ValueType) error {
 // as jsonPredicateHints, or nil when nothing can. Hints are weaker than e or equal to it (a
 // server that applies them never drops a file e could match): NOT is pushed down to the
 // leaves, and comparisons using extension value types (decimal, timestamp_ntz) or a missing
-// value type are dropped from ANDs; an OR with an inexpressible branch is dropped whole.
+// value type are dropped from ANDs, as is LIKE (OpLike, no protocol op); an OR with an
+// inexpressible branch is dropped whole.
 func Hints(e *Expr) *Expr {
 	if e == nil {
 		return nil

@@ -139,6 +139,13 @@ func TestHints(t *testing.T) {
 		{"double not", Not(Not(i("1"))), i("1")},
 		{"unbound", Compare(OpEqual, Column("x", ""), Literal("1", TypeLong)), nil},
 		{"is null", Not(IsNull(Column("i", TypeInt))), Not(IsNull(Column("i", TypeInt)))},
+		// LIKE has no protocol op: dropped from ANDs, its OR dropped whole; it stays local.
+		{"like in and", And(i("1"), Like(Column("s", TypeString), "a%")), i("1")},
+		{"like in or", Or(i("1"), Like(Column("s", TypeString), "a%")), nil},
+		{"not like", Not(Like(Column("s", TypeString), "a%")), nil},
+		// BETWEEN and NOT IN are protocol ops: sent as and(>=, <=) and not(or(equal...)).
+		{"between", And(Compare(OpGreaterThanOrEqual, Column("i", TypeInt), Literal("1", TypeInt)), Compare(OpLessThanOrEqual, Column("i", TypeInt), Literal("5", TypeInt))),
+			And(Compare(OpGreaterThanOrEqual, Column("i", TypeInt), Literal("1", TypeInt)), Compare(OpLessThanOrEqual, Column("i", TypeInt), Literal("5", TypeInt)))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

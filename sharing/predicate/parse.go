@@ -32,13 +32,20 @@ func (e *SyntaxError) Error() string {
 //	predicate := operand cmp operand        (one operand a column, the other a literal)
 //	           | column IS [NOT] NULL
 //	           | column [NOT] IN ( literal, ... )
+//	           | column [NOT] BETWEEN literal AND literal
+//	           | column [NOT] LIKE 'pattern'
+//	           | column                     (a boolean column: true when the column is true)
 //	cmp       := = | == | != | <> | < | <= | > | >=
 //	column    := name | `quoted name`, optionally dotted for struct fields: a.b, `a`.`b c`
 //	literal   := 'text' ('' is a quote) | number | true | false
 //	           | DATE 'YYYY-MM-DD' | TIMESTAMP 'YYYY-MM-DD hh:mm:ss[.ffffff][zone]'
 //
 // Keywords are case-insensitive. AND binds tighter than OR. != and <> become not(equal),
-// IN becomes an or of equals. The result is unbound: see Bind.
+// IN becomes an or of equals, BETWEEN lo AND hi becomes and(greaterThanOrEqual lo,
+// lessThanOrEqual hi) (bounds included), a bare column becomes equal(column, true) (so NOT col
+// is true only when col is false; a null is neither). LIKE matches the whole string: % is any
+// run of characters, _ one character, \ escapes the next one (\% a percent sign); it is
+// case-sensitive and becomes the extension op OpLike. The result is unbound: see Bind.
 func Parse(expr string) (*Expr, error) {
 	if len(expr) > MaxExprBytes {
 		return nil, fmt.Errorf("predicate: expression is %d bytes, longer than the limit of %d", len(expr), MaxExprBytes)
@@ -104,7 +111,7 @@ func (t token) describe() string {
 
 var keywords = map[string]bool{
 	"AND": true, "OR": true, "NOT": true, "IS": true, "NULL": true, "IN": true,
-	"TRUE": true, "FALSE": true, "DATE": true, "TIMESTAMP": true,
+	"TRUE": true, "FALSE": true, "DATE": true, "TIMESTAMP": true, "BETWEEN": true, "LIKE": true,
 }
 
 func isKeyword(s string) bool { return keywords[strings.ToUpper(s)] }
@@ -491,12 +498,25 @@ func (p *parser) parsePredicate() (*Expr, error) {
 			e = Not(e)
 		}
 		return e, nil
+	case t.kind == tKeyword && t.text == "NOT" && left.Op == OpColumn && p.toks[p.i+1].kind == tKeyword &&
+		(p.toks[p.i+1].text == "BETWEEN" || p.toks[p.i+1].text == "LIKE"):
+		p.next()
+		e, err := p.parseBetweenOrLike(left)
+		if err != nil {
+			return nil, err
+		}
+		return Not(e), nil
+	case t.kind == tKeyword && (t.text == "BETWEEN" || t.text == "LIKE"):
+		if left.Op != OpColumn {
+			return nil, p.errAt(lt, "%s applies to a column, not to %s", t.text, lt.describe())
+		}
+		return p.parseBetweenOrLike(left)
 	case t.kind == tKeyword && (t.text == "IN" || t.text == "NOT"):
 		p.next()
 		not := false
 		if t.text == "NOT" {
 			if n := p.peek(); !(n.kind == tKeyword && n.text == "IN") {
-				return nil, p.errAt(n, "expected IN after NOT, found %s", n.describe())
+				return nil, p.errAt(n, "expected IN, BETWEEN or LIKE after NOT, found %s", n.describe())
 			}
 			p.next()
 			not = true
@@ -533,7 +553,11 @@ func (p *parser) parsePredicate() (*Expr, error) {
 		return e, nil
 	}
 	if left.Op == OpColumn {
-		return nil, p.errAt(t, "expected a comparison (=, !=, <, <=, >, >=), IS [NOT] NULL or IN after %s, found %s", lt.describe(), t.describe())
+		if t.kind == tEOF || t.kind == tRParen || t.kind == tKeyword && (t.text == "AND" || t.text == "OR") {
+			// A bare (boolean) column: true when the column is true.
+			return Compare(OpEqual, left, Literal("true", TypeBool)), nil
+		}
+		return nil, p.errAt(t, "expected a comparison (=, !=, <, <=, >, >=), IS [NOT] NULL, [NOT] IN, [NOT] BETWEEN or [NOT] LIKE after %s, found %s", lt.describe(), t.describe())
 	}
 	return nil, p.errAt(t, "expected a comparison operator after %s, found %s", lt.describe(), t.describe())
 }
@@ -544,4 +568,46 @@ func (p *parser) cmp(op Op, sym string, col, lit *Expr) *Expr {
 		return Not(e)
 	}
 	return e
+}
+
+// parseBetweenOrLike reads BETWEEN lo AND hi or LIKE 'pattern' after column col (the next token
+// is the keyword).
+func (p *parser) parseBetweenOrLike(col *Expr) (*Expr, error) {
+	kw := p.next()
+	if kw.text == "LIKE" {
+		s := p.peek()
+		if s.kind != tString {
+			return nil, p.errAt(s, "expected a quoted pattern after LIKE, like LIKE 'Ohio%%', found %s", s.describe())
+		}
+		p.next()
+		if err := p.node(s); err != nil {
+			return nil, err
+		}
+		if _, err := likePattern(s.text); err != nil {
+			return nil, p.errAt(s, "%v", err)
+		}
+		return Like(col, s.text), nil
+	}
+	lo, lt, err := p.parseOperand()
+	if err != nil {
+		return nil, err
+	}
+	if lo.Op != OpLiteral {
+		return nil, p.errAt(lt, "BETWEEN takes values, found %s", lt.describe())
+	}
+	if a := p.peek(); !(a.kind == tKeyword && a.text == "AND") {
+		return nil, p.errAt(a, "expected AND in BETWEEN low AND high, found %s", a.describe())
+	}
+	p.next()
+	hi, ht, err := p.parseOperand()
+	if err != nil {
+		return nil, err
+	}
+	if hi.Op != OpLiteral {
+		return nil, p.errAt(ht, "BETWEEN takes values, found %s", ht.describe())
+	}
+	return &Expr{Op: OpAnd, Children: []*Expr{
+		Compare(OpGreaterThanOrEqual, col, lo),
+		Compare(OpLessThanOrEqual, Column(col.Name, col.ValueType), hi),
+	}}, nil
 }

@@ -61,6 +61,28 @@ func TestParse(t *testing.T) {
 			IsNull(Column("b", "")))},
 		{"not not (a = 1)", Not(Not(Compare(OpEqual, Column("a", ""), Literal("1", TypeLong))))},
 		{"  ((a = 1))  ", Compare(OpEqual, Column("a", ""), Literal("1", TypeLong))},
+		{"x BETWEEN 1 AND 5", And(
+			Compare(OpGreaterThanOrEqual, Column("x", ""), Literal("1", TypeLong)),
+			Compare(OpLessThanOrEqual, Column("x", ""), Literal("5", TypeLong)))},
+		{"d between date '2021-01-01' and '2021-12-31' and y = 1", And(
+			Compare(OpGreaterThanOrEqual, Column("d", ""), Literal("2021-01-01", TypeDate)),
+			Compare(OpLessThanOrEqual, Column("d", ""), Literal("2021-12-31", TypeString)),
+			Compare(OpEqual, Column("y", ""), Literal("1", TypeLong)))},
+		{"x NOT BETWEEN -1 AND 1 OR y = 2", Or(
+			Not(And(
+				Compare(OpGreaterThanOrEqual, Column("x", ""), Literal("-1", TypeLong)),
+				Compare(OpLessThanOrEqual, Column("x", ""), Literal("1", TypeLong)))),
+			Compare(OpEqual, Column("y", ""), Literal("2", TypeLong)))},
+		{"active", Compare(OpEqual, Column("active", ""), Literal("true", TypeBool))},
+		{"NOT active AND x = 1", And(
+			Not(Compare(OpEqual, Column("active", ""), Literal("true", TypeBool))),
+			Compare(OpEqual, Column("x", ""), Literal("1", TypeLong)))},
+		{"(active) OR `is member`", Or(
+			Compare(OpEqual, Column("active", ""), Literal("true", TypeBool)),
+			Compare(OpEqual, Column("is member", ""), Literal("true", TypeBool)))},
+		{"name LIKE 'Oh%'", Like(Column("name", ""), "Oh%")},
+		{"name not like 'a\\_%'", Not(Like(Column("name", ""), "a\\_%"))},
+		{"`like` = 1", Compare(OpEqual, Column("like", ""), Literal("1", TypeLong))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
@@ -82,7 +104,14 @@ func TestParseErrors(t *testing.T) {
 		msg string
 	}{
 		{"", 1, "found nothing"},
-		{"id", 3, "expected a comparison"},
+		{"id 5", 4, "expected a comparison"},
+		{"a BETWEEN 1", 12, "expected AND in BETWEEN"},
+		{"a BETWEEN b AND 1", 11, "BETWEEN takes values"},
+		{"a BETWEEN 1 AND b", 17, "BETWEEN takes values"},
+		{"5 BETWEEN 1 AND 2", 1, "applies to a column"},
+		{"a LIKE 5", 8, "quoted pattern after LIKE"},
+		{"a LIKE 'x\\'", 8, "lone"},
+		{"a NOT LIKE", 11, "quoted pattern"},
 		{"id =", 5, "expected a column name or a value, found the end"},
 		{"id = 'abc", 6, "not closed"},
 		{"id = 5 AND", 11, "expected a column name"},
@@ -99,7 +128,7 @@ func TestParseErrors(t *testing.T) {
 		{"a IN 1", 6, "expected ( after IN"},
 		{"a IN (1 2)", 9, "expected , or )"},
 		{"a IN (b)", 7, "values only"},
-		{"a NOT 5", 7, "expected IN after NOT"},
+		{"a NOT 5", 7, "expected IN, BETWEEN or LIKE after NOT"},
 		{"a = DATE '2021-02-30'", 10, "no such day"},
 		{"a = DATE 5", 10, "quoted value after DATE"},
 		{"a = TIMESTAMP 'x'", 15, "timestamp"},
