@@ -63,6 +63,8 @@ type SyncOptions struct {
 	Progress Progress
 	LockTTL  time.Duration    // 0 means DefaultLockTTL
 	Now      func() time.Time // clock; nil means time.Now
+	// Lake holds the options of the delta format (FormatDelta; see SyncDelta).
+	Lake LakeOptions
 }
 
 // SyncResult describes a sync run. Its JSON form is what "--output json" prints.
@@ -85,10 +87,14 @@ type SyncResult struct {
 	Note        string      `json:"note,omitempty"`
 	State       string      `json:"state"` // where the state is
 	Seconds     float64     `json:"seconds"`
+	Lake        *LakeResult `json:"lake,omitempty"` // the delta format's commit
 }
 
 // Text describes the result in one or two lines.
 func (r *SyncResult) Text() string {
+	if r.Lake != nil {
+		return r.lakeText()
+	}
 	var b strings.Builder
 	switch {
 	case r.Action == "up-to-date":
@@ -163,6 +169,9 @@ func ChangesDir(from, to int64) string { return fmt.Sprintf("changes/v=%08d-%08d
 // previous state; the next run computes the same range (or a larger one), writes the same
 // deterministic names and cleans what no state records, so no row is exported twice or lost.
 func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (res *SyncResult, err error) {
+	if opts.Format.Format == FormatDelta {
+		return syncDelta(ctx, table, sink, opts, opts.Lake)
+	}
 	start := time.Now()
 	now := opts.Now
 	if now == nil {
