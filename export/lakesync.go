@@ -65,6 +65,10 @@ type FileChange struct {
 // table's history (or not back to the version asked for).
 var ErrNoHistory = errors.New("the server does not share the history of the table")
 
+// ErrTableMoved is returned by LakeTable.ReadFiles when it can only read the latest version
+// and that is no longer the one asked for: the run starts again.
+var ErrTableMoved = errors.New("the table has a new version")
+
 // LakeSource is a source whose records each come from one file of the table.
 type LakeSource interface {
 	Source
@@ -218,7 +222,7 @@ func SyncDelta(ctx context.Context, table LakeTable, sink Sink, opts SyncOptions
 	w := &lakeWriter{table: table, sink: sink, store: store, opts: opts, lo: lo, now: now, app: appID(opts.Endpoint, opts.Table), res: res}
 	for attempt := 0; ; attempt++ {
 		err := w.run(ctx)
-		if !errors.Is(err, lake.ErrConflict) || attempt >= 4 {
+		if !errors.Is(err, lake.ErrConflict) && !errors.Is(err, ErrTableMoved) || attempt >= 4 {
 			if err != nil {
 				return nil, err
 			}

@@ -320,6 +320,12 @@ func (st *replayed) rows(t *testing.T, dest string) (rows []string, skip map[str
 		require.NoError(t, err)
 		tbl, err := fr.ReadTable(context.Background())
 		require.NoError(t, err)
+		// Columns of the table schema that the file lacks (added later) are null.
+		for n := range types {
+			if len(tbl.Schema().FieldIndices(n)) == 0 && !partitionCol(st.partitions, n) && !hasFold(tbl.Schema(), n) {
+				extra[n] = "NULL"
+			}
+		}
 		tr := array.NewTableReader(tbl, 1024)
 		for tr.Next() {
 			rows = append(rows, renderRecord(tr.Record(), nil, extra)...)
@@ -335,6 +341,24 @@ func (st *replayed) rows(t *testing.T, dest string) (rows []string, skip map[str
 	}
 	sort.Strings(rows)
 	return rows, skip
+}
+
+func partitionCol(parts []string, n string) bool {
+	for _, p := range parts {
+		if strings.EqualFold(p, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasFold(s *arrow.Schema, n string) bool {
+	for _, f := range s.Fields() {
+		if strings.EqualFold(f.Name, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkMirror requires the lake table to equal the source at version v, read both ways.
@@ -421,4 +445,158 @@ func TestSyncDeltaFollowsGrowingTables(t *testing.T) {
 			}
 		})
 	}
+}
+
+// latestRows are the rows of the source's latest version (a server without history answers
+// no query by version).
+func (e *lakeEnv) latestRows(t *testing.T) []string {
+	r, err := reader.Open(context.Background(), e.client, e.table, reader.ReadOptions{})
+	require.NoError(t, err)
+	defer r.Release()
+	return recordRows(t, r, nil)
+}
+
+func TestSyncDeltaWithoutHistoryRewritesInOneCommit(t *testing.T) {
+	e := newLakeEnv(t, lakeSource(t, "kernel-cdf/cdf-table-update-ops"), true)
+	res := e.sync(t, e.opts())
+	require.Equal(t, "snapshot", res.Action)
+	got, _ := mirrorRowsByServer(t, e.dest)
+	require.Equal(t, e.latestRows(t), got)
+	first := replayLog(t, e.dest)
+
+	_, ok := e.src.advance(t)
+	require.True(t, ok)
+	res = e.sync(t, e.opts())
+	require.Equal(t, "rewrite", res.Action)
+	require.Contains(t, res.Note, "does not share the history")
+	require.Contains(t, res.Text(), "note: the server does not share the history")
+	require.Equal(t, int64(1), *res.Lake.CommitVersion, "one commit")
+	require.Equal(t, len(first.files), res.Lake.Removed, "every file removed")
+	got, v := mirrorRowsByServer(t, e.dest)
+	require.Equal(t, int64(1), v)
+	require.Equal(t, e.latestRows(t), got)
+	st := replayLog(t, e.dest)
+	for p := range first.files {
+		require.NotContains(t, st.files, p)
+	}
+	require.Equal(t, "up-to-date", e.sync(t, e.opts()).Action)
+}
+
+func TestSyncDeltaSchemaChange(t *testing.T) {
+	src := lakeSource(t, "dat/with_schema_change")
+	t.Run("refused", func(t *testing.T) {
+		e := newLakeEnv(t, src, false)
+		e.sync(t, e.opts())
+		e.src.advance(t)
+		before := replayLog(t, e.dest)
+		_, err := export.Sync(context.Background(), export.NewSharedTable(e.client, e.table, reader.ReadOptions{}), export.NewLocalSink(e.dest), e.opts())
+		var sc *export.SchemaChangeError
+		require.ErrorAs(t, err, &sc)
+		require.NotEmpty(t, sc.Diff.Removed)
+		after := replayLog(t, e.dest)
+		require.Equal(t, before.version, after.version, "nothing committed")
+		require.Equal(t, before.files, after.files)
+	})
+	t.Run("allowed: rewritten", func(t *testing.T) {
+		e := newLakeEnv(t, src, false)
+		o := e.opts()
+		o.AllowSchemaChange = true
+		growAndCheck(t, e, o)
+		st := replayLog(t, e.dest)
+		require.Contains(t, st.schema, `"num1"`)
+		require.NotContains(t, st.schema, `"letter"`)
+	})
+	t.Run("allowed: added nullable column", func(t *testing.T) {
+		e := newLakeEnv(t, lakeSource(t, "dat/basic_append"), false)
+		o := e.opts()
+		o.AllowSchemaChange = true
+		e.sync(t, o)
+		// Version 1 of the source adds a nullable column and a data file without it.
+		addColumnCommit(t, e.src.dir, 1)
+		res := e.sync(t, o)
+		require.Equal(t, "changes", res.Action, "an added nullable column needs no rewrite")
+		require.NotNil(t, res.SchemaDiff)
+		require.Equal(t, 0, res.Lake.Removed)
+		e.checkMirror(t, 1)
+		require.Contains(t, replayLog(t, e.dest).schema, `"extra"`)
+	})
+}
+
+// addColumnCommit writes commit v of the table at dir: a metaData that adds the nullable
+// string column "extra", and a copy of a data file of version 0 (without the column).
+func addColumnCommit(t *testing.T, dir string, v int64) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, lakeCommit(0)))
+	require.NoError(t, err)
+	var md map[string]any
+	var add map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var a map[string]map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &a))
+		if a["metaData"] != nil {
+			md = a["metaData"]
+		}
+		if a["add"] != nil && add == nil {
+			add = a["add"]
+		}
+	}
+	var schema map[string]any
+	require.NoError(t, json.Unmarshal([]byte(md["schemaString"].(string)), &schema))
+	schema["fields"] = append(schema["fields"].([]any), map[string]any{"name": "extra", "type": "string", "nullable": true, "metadata": map[string]any{}})
+	sb, _ := json.Marshal(schema)
+	md["schemaString"] = string(sb)
+	old := add["path"].(string)
+	data, err := os.ReadFile(filepath.Join(dir, old))
+	require.NoError(t, err)
+	add["path"] = "copy-" + old
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "copy-"+old), data, 0o644))
+	lines := []map[string]any{{"commitInfo": map[string]any{"timestamp": 1700000000000, "operation": "WRITE"}}, {"metaData": md}, {"add": add}}
+	var out bytes.Buffer
+	for _, l := range lines {
+		lb, _ := json.Marshal(l)
+		out.Write(lb)
+		out.WriteByte('\n')
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, lakeCommit(v)), out.Bytes(), 0o644))
+}
+
+func TestSyncDeltaCheckpoints(t *testing.T) {
+	for _, c := range []string{"kernel-cdf/cdf-table-update-ops", "dat/multi_partitioned", "delta-rs/delta-0.8.0-null-partition", "r-fixtures/deletion-vectors"} {
+		t.Run(c, func(t *testing.T) {
+			e := newLakeEnv(t, lakeSource(t, c), false)
+			o := e.opts()
+			o.Lake.CheckpointInterval = 1
+			res := growAndCheck(t, e, o)
+			for _, r := range res[1:] {
+				require.True(t, r.Lake.Checkpoint, "a checkpoint every commit")
+			}
+			b, err := os.ReadFile(filepath.Join(e.dest, "_delta_log", "_last_checkpoint"))
+			require.NoError(t, err)
+			var lc struct {
+				Version       int64 `json:"version"`
+				Size          int64 `json:"size"`
+				NumOfAddFiles int64 `json:"numOfAddFiles"`
+			}
+			require.NoError(t, json.Unmarshal(b, &lc))
+			st := replayLog(t, e.dest)
+			require.Equal(t, st.version, lc.Version)
+			require.Equal(t, int64(len(st.files)), lc.NumOfAddFiles)
+			// The replay from the checkpoint alone (commits removed) gives the same table.
+			for v := int64(0); v <= lc.Version; v++ {
+				require.NoError(t, os.Remove(filepath.Join(e.dest, lakeCommit(v))))
+			}
+			again := replayLog(t, e.dest)
+			require.Equal(t, st.files, again.files)
+			require.Equal(t, st.txn, again.txn)
+			e.checkMirror(t, st.txn[firstKey(st.txn)])
+			require.Equal(t, "up-to-date", e.sync(t, o).Action, "the writer finds its txn version in the checkpoint")
+		})
+	}
+}
+
+func firstKey(m map[string]int64) string {
+	for k := range m {
+		return k
+	}
+	return ""
 }

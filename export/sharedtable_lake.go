@@ -70,6 +70,16 @@ func (s *SharedTable) ReadFiles(ctx context.Context, version int64, keep func(id
 	opts := s.read
 	opts.Version, opts.Timestamp, opts.Shard = &version, "", keep
 	r, err := reader.Open(ctx, s.client, s.table, opts)
+	if errors.Is(err, protocol.ErrBadRequest) {
+		// A server that shares no history answers no query by version: read the latest one,
+		// which must still be version.
+		opts.Version = nil
+		if r, err = reader.Open(ctx, s.client, s.table, opts); err == nil && r.Version() != version {
+			got := r.Version()
+			r.Release()
+			return nil, fmt.Errorf("%w: table %s moved from version %d to %d during the run", ErrTableMoved, s.table, version, got)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
