@@ -281,10 +281,10 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 			return fmt.Errorf("%s holds a Delta table that does not follow %s from this server (no txn action of this sync in its log): sync to a new destination", w.res.Dir, w.opts.Table)
 		}
 		applied = t.Version
-		if !w.opts.DryRun {
-			if w.res.Cleaned, err = w.cleanOrphans(ctx, snap); err != nil {
-				return err
-			}
+	}
+	if !w.opts.DryRun {
+		if w.res.Cleaned, err = w.cleanOrphans(ctx, snap); err != nil {
+			return err
 		}
 	}
 	info, err := w.table.LakeInfo(ctx)
@@ -738,6 +738,14 @@ func (w *lakeWriter) cleanOrphans(ctx context.Context, snap *lake.Snapshot) ([]s
 	cutoff := w.now().Add(-w.lo.OrphanGrace).UnixMilli()
 	var removed []string
 	for _, n := range names {
+		if strings.HasPrefix(n, lake.LogDir) && strings.Contains(n, TempMarker) {
+			// A _last_checkpoint write that was killed before its rename.
+			if err := w.sink.Remove(ctx, n); err != nil {
+				return removed, err
+			}
+			removed = append(removed, location(w.sink, n))
+			continue
+		}
 		if strings.Contains(n, "/") {
 			continue
 		}
