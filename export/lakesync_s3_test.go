@@ -1,0 +1,120 @@
+package export_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/export"
+	"github.com/deltashare/deltashare/sharing/reader"
+)
+
+// The S3 round trip: the lake table is kept in the in-process fake S3 (conditional writes with
+// If-None-Match), copied down after every run and read back both ways.
+func TestSyncDeltaToS3(t *testing.T) {
+	backend, query := export.FakeS3(t)
+	e := newLakeEnv(t, lakeSource(t, "kernel-cdf/cdf-table"), false)
+	ctx := context.Background()
+	open := func() *export.BlobSink {
+		sink, name, err := export.OpenBlobSink(ctx, "s3://lake/tables/cdf/"+query)
+		require.NoError(t, err)
+		require.Equal(t, "", name)
+		t.Cleanup(func() { sink.Close() })
+		return sink
+	}
+	download := func() string {
+		dir := filepath.Join(t.TempDir(), "copy")
+		res, err := backend.ListBucket("lake", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
+		require.NoError(t, err)
+		for _, c := range res.Contents {
+			rel, ok := strings.CutPrefix(c.Key, "tables/cdf/")
+			require.True(t, ok, c.Key)
+			if strings.HasPrefix(rel, export.BlobTempDir) {
+				continue
+			}
+			obj, err := backend.GetObject("lake", c.Key, nil)
+			require.NoError(t, err)
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			f, err := os.Create(p)
+			require.NoError(t, err)
+			_, err = f.ReadFrom(obj.Contents)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+			obj.Contents.Close()
+		}
+		return dir
+	}
+	o := e.opts()
+	o.Lake.CheckpointInterval = 2
+	v := int64(0)
+	for {
+		res, err := export.Sync(ctx, export.NewSharedTable(e.client, e.table, reader.ReadOptions{}), open(), o)
+		require.NoError(t, err)
+		require.Equal(t, v, res.ToVersion)
+		require.True(t, strings.HasPrefix(res.State, "s3://lake/tables/cdf/_delta_log"), res.State)
+		e.dest = download()
+		e.checkMirror(t, v)
+		next, ok := e.src.advance(t)
+		if !ok {
+			break
+		}
+		v = next
+	}
+	_, err := os.Stat(filepath.Join(e.dest, "_delta_log", "_last_checkpoint"))
+	require.NoError(t, err, "checkpoints are written to the bucket")
+
+	// A second writer of an existing version fails: the commit is a conditional write.
+	sink := open()
+	before, err := sink.ReadObject(ctx, "_delta_log/"+padVersion(0)+".json")
+	require.NoError(t, err)
+	created, err := sink.CreateExclusive(ctx, "_delta_log/"+padVersion(0)+".json", []byte(`{"commitInfo":{}}`+"\n"))
+	require.NoError(t, err)
+	require.False(t, created, "If-None-Match refuses to replace a commit")
+	after, err := sink.ReadObject(ctx, "_delta_log/"+padVersion(0)+".json")
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+}
+
+func TestSyncDeltaVacuum(t *testing.T) {
+	e := newLakeEnv(t, lakeSource(t, "kernel-cdf/cdf-table"), false)
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	o := e.opts()
+	o.Now = func() time.Time { return now }
+	e.sync(t, o)
+	v, _ := e.src.advance(t)
+	res := e.sync(t, o)
+	require.Positive(t, res.Lake.Removed)
+	removed := map[string]bool{}
+	for p := range replayLogAll(t, e.dest) {
+		if _, ok := replayLog(t, e.dest).files[p]; !ok {
+			removed[p] = true
+		}
+	}
+	require.NotEmpty(t, removed)
+
+	o.Lake.Vacuum = time.Hour
+	_, err := export.Sync(context.Background(), export.NewSharedTable(e.client, e.table, reader.ReadOptions{}), export.NewLocalSink(e.dest), o)
+	require.ErrorContains(t, err, "below 24h0m0s")
+
+	o.Lake.Vacuum = 48 * time.Hour
+	now = now.Add(24 * time.Hour)
+	res = e.sync(t, o)
+	require.Empty(t, res.Lake.Vacuumed, "files removed a day ago are kept with a retention of two days")
+	now = now.Add(25 * time.Hour)
+	res = e.sync(t, o)
+	require.Equal(t, "up-to-date", res.Action)
+	require.Len(t, res.Lake.Vacuumed, len(removed))
+	require.Contains(t, res.Text(), "vacuum deleted")
+	for p := range removed {
+		_, err := os.Stat(filepath.Join(e.dest, p))
+		require.True(t, os.IsNotExist(err), "%s vacuumed", p)
+	}
+	e.checkMirror(t, v)
+}
