@@ -274,6 +274,13 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("read the Delta log at %s: %w", w.res.State, err)
 	}
+	if snap.Version < 0 {
+		if ok, err := w.sink.Exists(ctx, (Shard{}).StateName()); err != nil {
+			return err
+		} else if ok {
+			return fmt.Errorf("%s holds the files and state of a sync in another format (%s): sync --format delta to a new destination", w.res.Dir, (Shard{}).StateName())
+		}
+	}
 	applied := int64(-1)
 	if snap.Version >= 0 {
 		t, ok := snap.Txns[w.app]
@@ -438,7 +445,7 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 		after = applyTo(after, &acts[i])
 	}
 	after.Version = next
-	if next%w.lo.CheckpointInterval == 0 {
+	if next > 0 && next%w.lo.CheckpointInterval == 0 {
 		if err := lake.WriteCheckpoint(ctx, w.store, after); err != nil {
 			res.Note = joinNote(res.Note, fmt.Sprintf("version %d is committed, but its checkpoint failed (readers replay the commits instead): %v", next, err))
 		} else {
@@ -839,4 +846,55 @@ func (r *SyncResult) lakeText() string {
 		b.WriteString("\nnote: " + r.Note)
 	}
 	return b.String()
+}
+
+// LakeVersion is one commit of a lake table, as LakeHistory reports it.
+type LakeVersion struct {
+	Version       int64     `json:"version"`
+	Timestamp     time.Time `json:"timestamp"`
+	Operation     string    `json:"operation"`
+	SourceVersion int64     `json:"sourceVersion"` // the source version the commit reached; -1 when unknown
+	Added         int       `json:"filesAdded"`
+	Removed       int       `json:"filesRemoved"`
+}
+
+// LakeHistory lists the commits of the Delta table in sink that are still in its log, oldest
+// first.
+func LakeHistory(ctx context.Context, sink Sink) ([]LakeVersion, error) {
+	if _, ok := sink.(ObjectReader); !ok {
+		return nil, fmt.Errorf("this output cannot be read back")
+	}
+	store := sinkStore{sink}
+	names, err := sink.List(ctx, lake.LogDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []LakeVersion
+	for _, n := range names {
+		base := strings.TrimPrefix(n, lake.LogDir)
+		v, err := strconv.ParseInt(strings.TrimSuffix(base, ".json"), 10, 64)
+		if err != nil || !strings.HasSuffix(base, ".json") || len(base) != 25 {
+			continue
+		}
+		acts, err := lake.ReadCommit(ctx, store, v)
+		if err != nil {
+			return nil, err
+		}
+		lv := LakeVersion{Version: v, SourceVersion: -1}
+		for _, a := range acts {
+			switch {
+			case a.CommitInfo != nil:
+				lv.Timestamp = time.UnixMilli(a.CommitInfo.Timestamp).UTC()
+				lv.Operation = a.CommitInfo.Operation
+			case a.Txn != nil:
+				lv.SourceVersion = a.Txn.Version
+			case a.Add != nil:
+				lv.Added++
+			case a.Remove != nil:
+				lv.Removed++
+			}
+		}
+		out = append(out, lv)
+	}
+	return out, nil
 }

@@ -564,7 +564,7 @@ func addColumnCommit(t *testing.T, dir string, v int64) {
 }
 
 func TestSyncDeltaCheckpoints(t *testing.T) {
-	for _, c := range []string{"kernel-cdf/cdf-table-update-ops", "dat/multi_partitioned", "delta-rs/delta-0.8.0-null-partition", "r-fixtures/deletion-vectors"} {
+	for _, c := range []string{"kernel-cdf/cdf-table", "dat/multi_partitioned", "dat/basic_partitioned", "kernel-cdf/cdf-table-with-dv"} {
 		t.Run(c, func(t *testing.T) {
 			e := newLakeEnv(t, lakeSource(t, c), false)
 			o := e.opts()
