@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -28,6 +29,8 @@ const FormatDelta formats.Format = "delta"
 // Defaults of the Delta format of a sync.
 const (
 	DefaultCheckpointInterval = 10
+	// DefaultTargetFileSize is the size up to which small source files are coalesced.
+	DefaultTargetFileSize = 128 << 20
 	// DefaultOrphanGrace is how old a data file that no commit references must be before a
 	// run removes it: younger ones may belong to a run that is about to commit.
 	DefaultOrphanGrace = 24 * time.Hour
@@ -37,7 +40,8 @@ const (
 
 // Tags of the add actions of a lake table.
 const (
-	// TagSourceFileID holds the id of the source table's file a data file was made from.
+	// TagSourceFileID holds the ids of the source table's files a data file was made from,
+	// comma-separated (several when small files were coalesced).
 	TagSourceFileID = "deltashare.sourceFileId"
 	// TagSourceVersion holds the source table version the data file was read at.
 	TagSourceVersion = "deltashare.sourceVersion"
@@ -72,9 +76,9 @@ var ErrTableMoved = errors.New("the table has a new version")
 // LakeSource is a source whose records each come from one file of the table.
 type LakeSource interface {
 	Source
-	// File returns the id of the file the current record came from and its partition values
-	// (logical column names, serialized as Delta partition values; nil is null).
-	File() (id string, partitionValues map[string]*string)
+	// File returns the id of the file the current record came from, its partition values
+	// (logical column names, serialized as Delta partition values; nil is null) and its size.
+	File() (id string, partitionValues map[string]*string, size int64)
 	// FileIDs lists the ids of the files the read covers.
 	FileIDs() []string
 }
@@ -100,8 +104,9 @@ type LakeOptions struct {
 	Vacuum time.Duration
 	// ForceVacuum allows a Vacuum below MinVacuumRetention.
 	ForceVacuum bool
-	// TargetFileSize coalesces the rows of source files into data files of about this many
-	// bytes (0: one data file per source file).
+	// TargetFileSize coalesces source files of one partition into a data file until it holds
+	// about this many bytes (by the source files' sizes); a source file is never split. 0 means
+	// DefaultTargetFileSize, negative one data file per source file.
 	TargetFileSize int64
 	// hook, in tests, runs at the named steps of a run ("data", "commit", "checkpoint").
 	hook func(step string)
@@ -195,6 +200,9 @@ func SyncDelta(ctx context.Context, table LakeTable, sink Sink, opts SyncOptions
 	}
 	if lo.CheckpointInterval <= 0 {
 		lo.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if lo.TargetFileSize == 0 {
+		lo.TargetFileSize = DefaultTargetFileSize
 	}
 	if lo.OrphanGrace <= 0 {
 		lo.OrphanGrace = DefaultOrphanGrace
@@ -346,9 +354,9 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 
 	// What to read: every file (first run, rewrite) or the net file changes.
 	var keep map[string]bool
-	var removeIDs map[string]bool
+	var removePaths map[string]bool
 	if !rewrite {
-		keep, removeIDs, err = w.netChanges(ctx, snap, applied+1, info.Version)
+		keep, removePaths, err = w.netChanges(ctx, snap, applied+1, info.Version)
 		if errors.Is(err, ErrNoHistory) {
 			rewrite = true
 			res.Note = fmt.Sprintf("the server does not share the history of %s, so this run rewrote the whole Delta table at version %d (one commit: every file removed and added again)", w.opts.Table, info.Version)
@@ -406,7 +414,7 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 	acts = append(acts, lake.Action{Txn: &lake.Txn{AppID: w.app, Version: info.Version, LastUpdated: &ts}})
 	removed := 0
 	for _, f := range snap.SortedFiles() {
-		if rewrite || removeIDs[f.Tags[TagSourceFileID]] {
+		if rewrite || removePaths[f.Path] {
 			acts = append(acts, lake.Action{Remove: &lake.Remove{Path: f.Path, DeletionTimestamp: ts, DataChange: true,
 				ExtendedFileMetadata: true, PartitionValues: f.PartitionValues, Size: f.Size, Tags: f.Tags}})
 			removed++
@@ -495,20 +503,49 @@ func additive(d SchemaDiff) bool {
 	return true
 }
 
-// netChanges folds the file changes of versions from..to into the source files to read (added
-// and still there at to) and the source files whose data files to remove.
-func (w *lakeWriter) netChanges(ctx context.Context, snap *lake.Snapshot, from, to int64) (add, remove map[string]bool, err error) {
+// sourceIDs are the source file ids of a data file's tag.
+func sourceIDs(f *lake.File) []string {
+	v := f.Tags[TagSourceFileID]
+	if v == "" {
+		return nil
+	}
+	ids := strings.Split(v, ",")
+	for i, id := range ids {
+		if u, err := url.PathUnescape(id); err == nil {
+			ids[i] = u
+		}
+	}
+	return ids
+}
+
+// joinIDs is the tag value of source file ids: comma-separated, each escaped (ids are hex or
+// UUIDs on the servers we know, but nothing forbids a comma or a percent sign).
+func joinIDs(ids []string) string {
+	esc := make([]string, len(ids))
+	for i, id := range ids {
+		esc[i] = strings.NewReplacer("%", "%25", ",", "%2C").Replace(id)
+	}
+	return strings.Join(esc, ",")
+}
+
+// netChanges folds the file changes of versions from..to into the source files to read (added,
+// and still there at to) and the data files to remove: those made from removed source files,
+// with, when they also hold rows of other source files (coalesced), those files read again.
+func (w *lakeWriter) netChanges(ctx context.Context, snap *lake.Snapshot, from, to int64) (add, removePaths map[string]bool, err error) {
 	changes, err := w.table.FileChanges(ctx, from, to)
 	if err != nil {
 		return nil, nil, err
 	}
-	inMirror := map[string]bool{}
-	for _, f := range snap.Files {
-		if id := f.Tags[TagSourceFileID]; id != "" {
-			inMirror[id] = true
+	byID := map[string][]string{}   // source id -> data files holding its rows
+	byPath := map[string][]string{} // data file -> source ids
+	for p, f := range snap.Files {
+		ids := sourceIDs(f)
+		byPath[p] = ids
+		for _, id := range ids {
+			byID[id] = append(byID[id], p)
 		}
 	}
-	add, remove = map[string]bool{}, map[string]bool{}
+	add, remove := map[string]bool{}, map[string]bool{}
 	sort.SliceStable(changes, func(i, j int) bool {
 		if changes[i].Version != changes[j].Version {
 			return changes[i].Version < changes[j].Version
@@ -518,17 +555,40 @@ func (w *lakeWriter) netChanges(ctx context.Context, snap *lake.Snapshot, from, 
 	for _, c := range changes {
 		if c.Remove {
 			delete(add, c.ID)
-			if inMirror[c.ID] {
+			if byID[c.ID] != nil {
 				remove[c.ID] = true
 			}
 			continue
 		}
-		if inMirror[c.ID] {
-			remove[c.ID] = true // re-added (a new deletion vector): replace its data file
+		if byID[c.ID] != nil {
+			remove[c.ID] = true // re-added (a new deletion vector): replace its data files
 		}
 		add[c.ID] = true
 	}
-	return add, remove, nil
+	// A data file goes when any of its source files goes; its other source files (unchanged,
+	// so still in the table at to) are read again.
+	removePaths = map[string]bool{}
+	queue := make([]string, 0, len(remove))
+	for id := range remove {
+		queue = append(queue, id)
+	}
+	for len(queue) > 0 {
+		id := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, p := range byID[id] {
+			if removePaths[p] {
+				continue
+			}
+			removePaths[p] = true
+			for _, other := range byPath[p] {
+				if !remove[other] {
+					remove[other], add[other] = true, true
+					queue = append(queue, other)
+				}
+			}
+		}
+	}
+	return add, removePaths, nil
 }
 
 // metadata is the metaData action of the lake table for info (keeping the table id of snap).
@@ -618,13 +678,18 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 	opts := formats.Options{Format: formats.Parquet, Compression: formats.Snappy}
 
 	var adds []*lake.File
-	var cur *lakeFile
-	finish := func() error {
-		if cur == nil {
-			return nil
-		}
-		f, err := cur.close()
-		cur = nil
+	// Data files being written, one per partition; a source file goes whole into one.
+	type openFile struct {
+		f   *lakeFile
+		ids []string
+		est int64 // sum of the source files' sizes
+	}
+	open := map[string]*openFile{}
+	finish := func(key string) error {
+		o := open[key]
+		delete(open, key)
+		o.f.file.Tags = map[string]string{TagSourceFileID: joinIDs(o.ids), TagSourceVersion: strconv.FormatInt(info.Version, 10)}
+		f, err := o.f.close()
 		if err != nil {
 			return err
 		}
@@ -632,49 +697,91 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 		w.bytes += f.Size
 		return nil
 	}
+	abortAll := func() {
+		for _, o := range open {
+			o.f.abort()
+		}
+	}
+	var cur *openFile
 	curID := ""
 	for src.Next() {
 		rec := src.Record()
-		id, pv := src.File()
-		if cur != nil && (id != curID || (w.lo.TargetFileSize > 0 && cur.cw.n >= w.lo.TargetFileSize)) {
-			if err := finish(); err != nil {
-				return nil, err
-			}
-		}
-		if cur == nil {
-			name := newDataName(w.now())
-			if cur, err = newLakeFile(ctx, w.sink, name, dataSch, opts); err != nil {
-				return nil, err
-			}
-			w.written = append(w.written, name)
-			cur.file.PartitionValues = pv
-			cur.file.Tags = map[string]string{TagSourceFileID: id, TagSourceVersion: strconv.FormatInt(info.Version, 10)}
-			cur.file.ModificationTime = w.now().UnixMilli()
+		id, pv, size := src.File()
+		if cur == nil || id != curID {
 			curID = id
+			key := partitionKey(pv)
+			o := open[key]
+			if o != nil && (w.lo.TargetFileSize < 0 || o.est >= w.lo.TargetFileSize) {
+				if err := finish(key); err != nil {
+					abortAll()
+					return nil, err
+				}
+				o = nil
+			}
+			if o == nil {
+				name := newDataName(w.now())
+				f, err := newLakeFile(ctx, w.sink, name, dataSch, opts)
+				if err != nil {
+					abortAll()
+					return nil, err
+				}
+				w.written = append(w.written, name)
+				f.file.PartitionValues = pv
+				f.file.ModificationTime = w.now().UnixMilli()
+				o = &openFile{f: f}
+				open[key] = o
+			}
+			o.ids = append(o.ids, id)
+			o.est += size
+			cur = o
 		}
 		cols := make([]arrow.Array, len(keepCols))
 		for i, c := range keepCols {
 			cols[i] = rec.Column(c)
 		}
 		part := array.NewRecord(dataSch, cols, rec.NumRows())
-		err := cur.write(part)
+		err := cur.f.write(part)
 		part.Release()
 		if err != nil {
-			cur.abort()
+			abortAll()
 			return nil, err
 		}
 		w.rows += rec.NumRows()
 	}
 	if err := src.Err(); err != nil {
-		if cur != nil {
-			cur.abort()
-		}
+		abortAll()
 		return nil, err
 	}
-	if err := finish(); err != nil {
-		return nil, err
+	keys := make([]string, 0, len(open))
+	for k := range open {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := finish(k); err != nil {
+			abortAll()
+			return nil, err
+		}
 	}
 	return adds, nil
+}
+
+// partitionKey identifies a partition by its values.
+func partitionKey(pv map[string]*string) string {
+	keys := make([]string, 0, len(pv))
+	for k := range pv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(strconv.Quote(k))
+		if v := pv[k]; v != nil {
+			b.WriteString("=" + strconv.Quote(*v))
+		}
+		b.WriteByte(0)
+	}
+	return b.String()
 }
 
 // lakeFile is a data file being written.

@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/export"
+	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
 
@@ -117,4 +119,71 @@ func TestSyncDeltaVacuum(t *testing.T) {
 		require.True(t, os.IsNotExist(err), "%s vacuumed", p)
 	}
 	e.checkMirror(t, v)
+}
+
+// sourceFileCount is the number of data files of the source at version v.
+func (e *lakeEnv) sourceFileCount(t *testing.T, v int64) int {
+	res, err := e.client.Query(context.Background(), e.table, protocol.QueryRequest{Version: &v})
+	require.NoError(t, err)
+	return len(res.Files)
+}
+
+func TestSyncDeltaCoalescesSmallFiles(t *testing.T) {
+	src := lakeSource(t, "kernel-cdf/cdf-table")
+	t.Run("default target: small source files of a partition share a data file", func(t *testing.T) {
+		e := newLakeEnv(t, src, false)
+		n := e.sourceFileCount(t, 0)
+		e.sync(t, e.opts())
+		st := replayLog(t, e.dest)
+		require.Less(t, len(st.files), n, "fewer data files than source files")
+		ids := 0
+		for _, f := range st.files {
+			lf := readAddTags(t, e.dest, f.Path)
+			ids += len(strings.Split(lf[export.TagSourceFileID], ","))
+		}
+		require.Equal(t, n, ids, "every source file is named in the tags of one data file")
+		// Later versions remove source files whose rows share data files with others: those
+		// data files are replaced, the others' rows written again.
+		growAndCheck(t, e, e.opts())
+	})
+	t.Run("one data file per source file", func(t *testing.T) {
+		e := newLakeEnv(t, src, false)
+		o := e.opts()
+		o.Lake.TargetFileSize = -1
+		n := e.sourceFileCount(t, 0)
+		e.sync(t, o)
+		require.Len(t, replayLog(t, e.dest).files, n)
+		growAndCheck(t, e, o)
+	})
+	t.Run("tiny target", func(t *testing.T) {
+		e := newLakeEnv(t, src, false)
+		o := e.opts()
+		o.Lake.TargetFileSize = 1
+		e.sync(t, o)
+		require.Len(t, replayLog(t, e.dest).files, e.sourceFileCount(t, 0), "a source file already reaches the target")
+	})
+}
+
+// readAddTags returns the tags of the add action of path in the log.
+func readAddTags(t *testing.T, dest, path string) map[string]string {
+	names, err := filepath.Glob(filepath.Join(dest, "_delta_log", "*.json"))
+	require.NoError(t, err)
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		require.NoError(t, err)
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var a struct {
+				Add *struct {
+					Path string            `json:"path"`
+					Tags map[string]string `json:"tags"`
+				} `json:"add"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(line), &a))
+			if a.Add != nil && a.Add.Path == path {
+				return a.Add.Tags
+			}
+		}
+	}
+	t.Fatalf("no add of %s", path)
+	return nil
 }

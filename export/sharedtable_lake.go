@@ -100,7 +100,7 @@ type lakeReader struct {
 	logical map[string]string // physical -> logical column name
 }
 
-func (l *lakeReader) File() (string, map[string]*string) {
+func (l *lakeReader) File() (string, map[string]*string, int64) {
 	f := l.Files()[l.FileIndex()]
 	pv := make(map[string]*string, len(f.PartitionValues))
 	for k, v := range f.PartitionValues {
@@ -115,7 +115,7 @@ func (l *lakeReader) File() (string, map[string]*string) {
 		v := v
 		pv[name] = &v
 	}
-	return f.ID, pv
+	return f.ID, pv, f.Size
 }
 
 func (l *lakeReader) FileIDs() []string {

@@ -244,7 +244,13 @@ func TestParseSyncFlags(t *testing.T) {
 	got, _, err = parseArgs(t, syncCommand, parseSyncFlags, "demo.sales.customers", "-o", "lake/", "--format", "Delta", "--vacuum", "7d", "--checkpoint-interval", "5")
 	require.NoError(t, err)
 	assert.Equal(t, syncOptions{Table: customers, Output: outputOptions{Out: "lake/", Format: formats.Options{Format: export.FormatDelta}},
-		Lake: export.LakeOptions{CheckpointInterval: 5, Vacuum: 7 * 24 * time.Hour}}, got)
+		Lake: export.LakeOptions{CheckpointInterval: 5, Vacuum: 7 * 24 * time.Hour, TargetFileSize: 128 << 20}}, got)
+	got, _, err = parseArgs(t, syncCommand, parseSyncFlags, "demo.sales.customers", "-o", "lake/", "--format", "delta", "--target-file-size", "64mb")
+	require.NoError(t, err)
+	assert.Equal(t, int64(64e6), got.Lake.TargetFileSize)
+	got, _, err = parseArgs(t, syncCommand, parseSyncFlags, "demo.sales.customers", "-o", "lake/", "--format", "delta", "--target-file-size", "0")
+	require.NoError(t, err)
+	assert.Equal(t, int64(-1), got.Lake.TargetFileSize, "0: one data file per source file")
 
 	for _, args := range [][]string{
 		{"--format", "parquet", "--vacuum", "7d"},
@@ -253,6 +259,8 @@ func TestParseSyncFlags(t *testing.T) {
 		{"--format", "delta", "--shard", "0/2"},
 		{"--format", "delta", "--compression", "zstd"},
 		{"--format", "delta", "--checkpoint-interval", "0"},
+		{"--format", "delta", "--target-file-size", "big"},
+		{"--format", "parquet", "--target-file-size", "1MiB"},
 	} {
 		_, code, err := parseArgs(t, syncCommand, parseSyncFlags, append([]string{"demo.sales.customers", "-o", "lake/"}, args...)...)
 		require.Error(t, err, "%v", args)

@@ -61,7 +61,9 @@ the source files removed since. Without shared history a run rewrites the table 
 rerun never applies a version twice; commits are created put-if-absent (two runs cannot both
 write a version) and no lock object is used. A checkpoint is written every --checkpoint-interval
 commits. --vacuum RETENTION deletes data files removed by commits older than RETENTION (at least
-24h unless --force-vacuum). Data files of a killed run are removed by a later run after a day.
+24h unless --force-vacuum). Small source files of one partition are coalesced into data files of
+up to --target-file-size (a source file is never split). Data files of a killed run are removed
+by a later run after a day.
 With --allow-schema-change an added nullable column is a new metaData in the same commit; any
 other schema change rewrites the table.
 
@@ -79,6 +81,7 @@ Examples:
 			&cli.Int64Flag{Name: "checkpoint-interval", Value: export.DefaultCheckpointInterval, Usage: "--format delta: write a checkpoint every N commits"},
 			&cli.StringFlag{Name: "vacuum", DefaultText: "off", Usage: "--format delta: delete data files removed by commits older than RETENTION (e.g. 168h or 7d; at least 24h)"},
 			&cli.BoolFlag{Name: "force-vacuum", Usage: "--format delta: allow a --vacuum retention below 24h (readers of older versions may fail)"},
+			&cli.StringFlag{Name: "target-file-size", Value: "128MiB", Usage: "--format delta: coalesce small source files of a partition into data files of about SIZE (e.g. 64MiB; 0: one data file per source file)"},
 		)...),
 		Action: func(c *cli.Context) error {
 			o, err := parseSyncFlags(c)
@@ -101,7 +104,7 @@ func parseSyncFlags(c *cli.Context) (o syncOptions, err error) {
 	}
 	o.AllowSchemaChange, o.DryRun = c.Bool("allow-schema-change"), c.Bool("dry-run")
 	delta := o.Output.Format.Format == export.FormatDelta
-	for _, f := range []string{"checkpoint-interval", "vacuum", "force-vacuum"} {
+	for _, f := range []string{"checkpoint-interval", "vacuum", "force-vacuum", "target-file-size"} {
 		if c.IsSet(f) && !delta {
 			return o, usageError(fmt.Errorf("--%s applies to --format delta only", f))
 		}
@@ -115,11 +118,43 @@ func parseSyncFlags(c *cli.Context) (o syncOptions, err error) {
 		}
 	}
 	o.Lake.ForceVacuum = c.Bool("force-vacuum")
+	if delta {
+		if o.Lake.TargetFileSize, err = parseSize(c.String("target-file-size")); err != nil {
+			return o, usageError(fmt.Errorf("--target-file-size %s: %w", c.String("target-file-size"), err))
+		}
+		if o.Lake.TargetFileSize == 0 {
+			o.Lake.TargetFileSize = -1 // one data file per source file
+		}
+	}
 	if o.Lake.Vacuum > 0 && o.Lake.Vacuum < export.MinVacuumRetention && !o.Lake.ForceVacuum {
 		return o, usageError(fmt.Errorf("--vacuum %s is below 24h: readers of older versions of the table, or a run in progress, may still need those files; give 24h or more, or add --force-vacuum", c.String("vacuum")))
 	}
 	o.Profile, o.Table, err = tableArgument(c, "sync")
 	return o, err
+}
+
+// sizeUnits are the units parseSize accepts, longest first.
+var sizeUnits = []struct {
+	suffix string
+	n      int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+// parseSize reads a size in bytes: a number with an optional unit (B, KB, MB, GB, KiB, MiB,
+// GiB; case-insensitive).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if len(s) > len(u.suffix) && strings.EqualFold(s[len(s)-len(u.suffix):], u.suffix) {
+			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 || n*float64(mult) > float64(1<<50) {
+		return 0, errors.New("give a size such as 128MiB, 64MB or 0")
+	}
+	return int64(n * float64(mult)), nil
 }
 
 // parseRetention reads a retention: a Go duration (168h, 90m) or a number of days (7d).
