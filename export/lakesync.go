@@ -340,7 +340,7 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 				if d.Empty() {
 					return fmt.Errorf("the partition columns of %s changed from %v to %v; nothing was written. Allow the schema change to rewrite the Delta table, or sync to a new destination", w.opts.Table, snap.Metadata.PartitionColumns, info.PartitionColumns)
 				}
-				return &SchemaChangeError{Table: w.opts.Table, FromVersion: applied, ToVersion: info.Version, Diff: d}
+				return &SchemaChangeError{Table: w.opts.Table, FromVersion: applied, ToVersion: info.Version, Diff: d, Lake: true}
 			}
 			res.SchemaDiff = &d
 			m := md

@@ -187,3 +187,26 @@ func readAddTags(t *testing.T, dest, path string) map[string]string {
 	t.Fatalf("no add of %s", path)
 	return nil
 }
+
+func TestSyncDeltaDryRunWritesNothing(t *testing.T) {
+	e := newLakeEnv(t, lakeSource(t, "kernel-cdf/cdf-table"), false)
+	o := e.opts()
+	o.DryRun = true
+	res := e.sync(t, o)
+	require.True(t, res.DryRun)
+	require.Equal(t, "snapshot", res.Action)
+	require.Contains(t, res.Text(), "dry run: would write the table at version 0")
+	_, err := os.Stat(e.dest)
+	require.True(t, os.IsNotExist(err), "nothing written")
+
+	e.sync(t, e.opts())
+	v, _ := e.src.advance(t)
+	before := replayLog(t, e.dest)
+	res = e.sync(t, o)
+	require.Equal(t, "changes", res.Action)
+	require.Equal(t, v, res.ToVersion)
+	require.Contains(t, res.Text(), "dry run: would apply the changes of versions 1 to 1")
+	after := replayLog(t, e.dest)
+	require.Equal(t, before.version, after.version)
+	require.Equal(t, before.files, after.files)
+}

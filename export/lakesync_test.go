@@ -496,6 +496,7 @@ func TestSyncDeltaSchemaChange(t *testing.T) {
 		var sc *export.SchemaChangeError
 		require.ErrorAs(t, err, &sc)
 		require.NotEmpty(t, sc.Diff.Removed)
+		require.Contains(t, err.Error(), "any other change rewrites the table")
 		after := replayLog(t, e.dest)
 		require.Equal(t, before.version, after.version, "nothing committed")
 		require.Equal(t, before.files, after.files)

@@ -137,6 +137,7 @@ type SchemaChangeError struct {
 	FromVersion int64 // the destination's version
 	ToVersion   int64 // the table's latest version
 	Diff        SchemaDiff
+	Lake        bool // the destination is a Delta table (FormatDelta)
 }
 
 func (e *SchemaChangeError) Error() string {
@@ -146,6 +147,9 @@ func (e *SchemaChangeError) Error() string {
 
 // Hint is what to do next, options named {LikeThis}.
 func (e *SchemaChangeError) Hint() string {
+	if e.Lake {
+		return "Use {AllowSchemaChange} to go on (added nullable columns join the Delta table in the same commit; any other change rewrites the table), or sync to a new destination"
+	}
 	return "Use {AllowSchemaChange} to export with the new schema (files of both schemas then sit side by side), or sync to a new destination"
 }
 
