@@ -89,6 +89,9 @@ type LakeTable interface {
 	// FileChanges lists the data files added and removed by versions from..to (inclusive), in
 	// version order; ErrNoHistory when the server does not share them.
 	FileChanges(ctx context.Context, from, to int64) ([]FileChange, error)
+	// FileIDs lists the ids of the table's files at version (ErrTableMoved when the server can
+	// only list the latest version and that is another one).
+	FileIDs(ctx context.Context, version int64) ([]string, error)
 	// ReadFiles reads the files of the table at version for which keep is true (all files when
 	// keep is nil), with deletion vectors applied.
 	ReadFiles(ctx context.Context, version int64, keep func(id string) bool) (LakeSource, error)
@@ -564,6 +567,39 @@ func (w *lakeWriter) netChanges(ctx context.Context, snap *lake.Snapshot, from, 
 			remove[c.ID] = true // re-added (a new deletion vector): replace its data files
 		}
 		add[c.ID] = true
+	}
+	// Reconcile with the files of the table at to: a server lists only the changes with
+	// dataChange, so a compaction (OPTIMIZE: files rewritten, rows unchanged) shows up here
+	// only. The data files of source files gone from the table go, and source files the
+	// table has and the lake table does not are read.
+	ids, err := w.table.FileIDs(ctx, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	live := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		live[id] = true
+	}
+	reconciled := 0
+	for id := range byID {
+		if !live[id] && !remove[id] {
+			remove[id] = true
+			reconciled++
+		}
+	}
+	for id := range live {
+		if byID[id] == nil && !add[id] {
+			add[id] = true
+			reconciled++
+		}
+	}
+	for id := range add {
+		if !live[id] {
+			return nil, nil, fmt.Errorf("the server listed file %s as added by version %d or earlier but not in the table at version %d: its answers disagree; run sync again", id, to, to)
+		}
+	}
+	if reconciled > 0 {
+		w.res.Note = joinNote(w.res.Note, fmt.Sprintf("%d source files changed without a data change (a compaction such as OPTIMIZE) were matched against the table at version %d", reconciled, to))
 	}
 	// A data file goes when any of its source files goes; its other source files (unchanged,
 	// so still in the table at to) are read again.

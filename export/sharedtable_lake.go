@@ -65,6 +65,25 @@ func (s *SharedTable) FileChanges(ctx context.Context, from, to int64) ([]FileCh
 	return out, nil
 }
 
+// FileIDs lists the ids of the files of the table at version (the file list of a query,
+// nothing downloaded).
+func (s *SharedTable) FileIDs(ctx context.Context, version int64) ([]string, error) {
+	res, err := s.client.Query(ctx, s.table, protocol.QueryRequest{Version: &version})
+	if errors.Is(err, protocol.ErrBadRequest) {
+		if res, err = s.client.Query(ctx, s.table, protocol.QueryRequest{}); err == nil && res.Version >= 0 && res.Version != version {
+			return nil, fmt.Errorf("%w: table %s moved from version %d to %d during the run", ErrTableMoved, s.table, version, res.Version)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(res.Files))
+	for i, f := range res.Files {
+		ids[i] = f.ID
+	}
+	return ids, nil
+}
+
 // ReadFiles reads the files of the table at version that keep selects.
 func (s *SharedTable) ReadFiles(ctx context.Context, version int64, keep func(id string) bool) (LakeSource, error) {
 	opts := s.read
