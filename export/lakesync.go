@@ -457,7 +457,13 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 	}
 	after.Version = next
 	if next > 0 && next%w.lo.CheckpointInterval == 0 {
-		if err := lake.WriteCheckpoint(ctx, w.store, after); err != nil {
+		cp := after
+		if w.lo.Vacuum > 0 {
+			// Tombstones past the retention are dropped from the checkpoint (their files are
+			// deleted by the vacuum below; one left by a killed run is then an orphan).
+			cp = withoutTombstonesBefore(after, w.now().Add(-w.lo.Vacuum).UnixMilli())
+		}
+		if err := lake.WriteCheckpoint(ctx, w.store, cp); err != nil {
 			res.Note = joinNote(res.Note, fmt.Sprintf("version %d is committed, but its checkpoint failed (readers replay the commits instead): %v", next, err))
 		} else {
 			lr.Checkpoint = true
@@ -465,6 +471,19 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 		w.hook("checkpoint")
 	}
 	return w.vacuum(ctx, after, lr)
+}
+
+// withoutTombstonesBefore returns a copy of snap without the tombstones deleted at or before
+// cutoff (ms).
+func withoutTombstonesBefore(snap *lake.Snapshot, cutoff int64) *lake.Snapshot {
+	c := *snap
+	c.Tombstones = make(map[string]*lake.Remove, len(snap.Tombstones))
+	for p, r := range snap.Tombstones {
+		if r.DeletionTimestamp > cutoff {
+			c.Tombstones[p] = r
+		}
+	}
+	return &c
 }
 
 func joinNote(a, b string) string {

@@ -1,8 +1,10 @@
 package export_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
+	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/export"
@@ -120,6 +123,28 @@ func TestSyncDeltaVacuum(t *testing.T) {
 		require.True(t, os.IsNotExist(err), "%s vacuumed", p)
 	}
 	e.checkMirror(t, v)
+
+	// The next checkpoint leaves out the tombstones past the retention.
+	o.Lake.CheckpointInterval = 2
+	v, _ = e.src.advance(t)
+	res = e.sync(t, o)
+	require.True(t, res.Lake.Checkpoint)
+	cp, err := os.ReadFile(filepath.Join(e.dest, "_delta_log", padVersion(*res.Lake.CommitVersion)+".checkpoint.parquet"))
+	require.NoError(t, err)
+	pr := parquet.NewGenericReader[replayRow](bytes.NewReader(cp))
+	rows := make([]replayRow, pr.NumRows())
+	n, err := pr.Read(rows)
+	if err != io.EOF {
+		require.NoError(t, err)
+	}
+	require.NoError(t, pr.Close())
+	for _, r := range rows[:n] {
+		if r.Remove != nil {
+			require.False(t, removed[r.Remove.Path], "the vacuumed file %s is no longer a tombstone", r.Remove.Path)
+		}
+	}
+	e.checkMirror(t, v)
+	checkNoOrphans(t, e.dest)
 }
 
 // sourceFileCount is the number of data files of the source at version v.
