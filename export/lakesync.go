@@ -732,6 +732,17 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 	dataSch = arrow.NewSchema(fields, nil)
 	opts := formats.Options{Format: formats.Parquet, Compression: formats.Snappy}
 
+	prog := w.opts.Progress
+	if prog == nil {
+		prog = NoProgress{}
+	}
+	totalRows, totalBytes := int64(-1), int64(-1)
+	if th, ok := src.(TotalsHint); ok {
+		totalRows, totalBytes = th.Totals()
+	}
+	prog.Start(totalRows, totalBytes)
+	defer prog.Finish()
+
 	var adds []*lake.File
 	// Data files being written, one per partition; a source file goes whole into one.
 	type openFile struct {
@@ -750,6 +761,7 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 		}
 		adds = append(adds, f)
 		w.bytes += f.Size
+		prog.Add(0, f.Size, 1)
 		return nil
 	}
 	abortAll := func() {
@@ -802,6 +814,9 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 			return nil, err
 		}
 		w.rows += rec.NumRows()
+		if rec.NumRows() > 0 {
+			prog.Add(rec.NumRows(), 0, 0)
+		}
 	}
 	if err := src.Err(); err != nil {
 		abortAll()

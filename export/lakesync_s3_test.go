@@ -276,3 +276,36 @@ func TestSyncDeltaConcurrentRunsOnS3(t *testing.T) {
 		}
 	}
 }
+
+// countProgress adds up what a run reports.
+type countProgress struct {
+	started, finished int
+	rows, bytes       int64
+	files             int
+}
+
+func (p *countProgress) Start(int64, int64) { p.started++ }
+func (p *countProgress) Add(rows, bytes int64, files int) {
+	p.rows, p.bytes, p.files = p.rows+rows, p.bytes+bytes, p.files+files
+}
+func (p *countProgress) Finish() { p.finished++ }
+
+func TestSyncDeltaReportsProgress(t *testing.T) {
+	e := newLakeEnv(t, lakeSource(t, "kernel-cdf/cdf-table"), false)
+	for {
+		p := &countProgress{}
+		o := e.opts()
+		o.Progress = p
+		res := e.sync(t, o)
+		if res.Lake.Added > 0 {
+			require.Equal(t, 1, p.started)
+			require.Equal(t, 1, p.finished)
+		}
+		require.Equal(t, res.Rows, p.rows)
+		require.Equal(t, res.Bytes, p.bytes)
+		require.Equal(t, res.Lake.Added, p.files)
+		if _, ok := e.src.advance(t); !ok {
+			break
+		}
+	}
+}
