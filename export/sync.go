@@ -172,6 +172,9 @@ func ChangesDir(from, to int64) string { return fmt.Sprintf("changes/v=%08d-%08d
 // replaced meanwhile, and writes the new state last, atomically. A run that fails leaves the
 // previous state; the next run computes the same range (or a larger one), writes the same
 // deterministic names and cleans what no state records, so no row is exported twice or lost.
+//
+// With Format FormatDelta the destination is a Delta table instead, kept by [SyncDelta] (the
+// table must be a [LakeTable]); it has no state file and no lock.
 func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (res *SyncResult, err error) {
 	if opts.Format.Format == FormatDelta {
 		return syncDelta(ctx, table, sink, opts, opts.Lake)
