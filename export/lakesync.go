@@ -113,6 +113,8 @@ type LakeOptions struct {
 	TargetFileSize int64
 	// hook, in tests, runs at the named steps of a run ("data", "commit", "checkpoint").
 	hook func(step string)
+	// maxOpen bounds the data files written at once (one per partition; 0: maxOpenFiles).
+	maxOpen int
 }
 
 // LakeResult is what a Delta-format sync did, in the JSON of a SyncResult.
@@ -130,6 +132,10 @@ func appID(endpoint, table string) string {
 	h := sha256.Sum256([]byte(endpoint + "\x00" + strings.ToLower(table)))
 	return "deltashare-sync-" + hex.EncodeToString(h[:12])
 }
+
+// maxOpenFiles is how many data files (partitions) a run writes at once by default: each holds
+// a row group in memory until it is flushed.
+const maxOpenFiles = 16
 
 // dataName matches the data files a lake sync writes: part-<unix ms>-<random>.snappy.parquet.
 var dataName = regexp.MustCompile(`^part-([0-9]{13})-[0-9a-f]{16}\.snappy\.parquet$`)
@@ -751,9 +757,20 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 		est int64 // sum of the source files' sizes
 	}
 	open := map[string]*openFile{}
+	var order []string // keys of open, oldest first
+	maxOpen := w.lo.maxOpen
+	if maxOpen <= 0 {
+		maxOpen = maxOpenFiles
+	}
 	finish := func(key string) error {
 		o := open[key]
 		delete(open, key)
+		for i, k := range order {
+			if k == key {
+				order = append(order[:i], order[i+1:]...)
+				break
+			}
+		}
 		o.f.file.Tags = map[string]string{TagSourceFileID: joinIDs(o.ids), TagSourceVersion: strconv.FormatInt(info.Version, 10)}
 		f, err := o.f.close()
 		if err != nil {
@@ -785,6 +802,12 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 				}
 				o = nil
 			}
+			if o == nil && len(open) >= maxOpen {
+				if err := finish(order[0]); err != nil {
+					abortAll()
+					return nil, err
+				}
+			}
 			if o == nil {
 				name := newDataName(w.now())
 				f, err := newLakeFile(ctx, w.sink, name, dataSch, opts)
@@ -797,6 +820,7 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 				f.file.ModificationTime = w.now().UnixMilli()
 				o = &openFile{f: f}
 				open[key] = o
+				order = append(order, key)
 			}
 			o.ids = append(o.ids, id)
 			o.est += size

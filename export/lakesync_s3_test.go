@@ -181,6 +181,12 @@ func TestSyncDeltaCoalescesSmallFiles(t *testing.T) {
 		require.Len(t, replayLog(t, e.dest).files, n)
 		growAndCheck(t, e, o)
 	})
+	t.Run("one partition written at a time", func(t *testing.T) {
+		e := newLakeEnv(t, lakeSource(t, "dat/multi_partitioned"), false)
+		o := e.opts()
+		export.SetLakeMaxOpen(&o.Lake, 1)
+		growAndCheck(t, e, o)
+	})
 	t.Run("tiny target", func(t *testing.T) {
 		e := newLakeEnv(t, src, false)
 		o := e.opts()
