@@ -67,6 +67,8 @@ type SyncOptions struct {
 	BreakLock bool
 	LockTTL   time.Duration    // 0 means DefaultLockTTL
 	Now       func() time.Time // clock; nil means time.Now
+	// Lake holds the options of the delta format (FormatDelta; see SyncDelta).
+	Lake LakeOptions
 }
 
 // SyncResult describes a sync run. Its JSON form is what "--output json" prints.
@@ -92,10 +94,14 @@ type SyncResult struct {
 	Note          string        `json:"note,omitempty"`
 	State         string        `json:"state"` // where the state is
 	Seconds       float64       `json:"seconds"`
+	Lake          *LakeResult   `json:"lake,omitempty"` // the delta format's commit
 }
 
 // Text describes the result in one or two lines.
 func (r *SyncResult) Text() string {
+	if r.Lake != nil {
+		return r.lakeText()
+	}
 	var b strings.Builder
 	switch {
 	case r.Action == "up-to-date":
@@ -143,6 +149,7 @@ type SchemaChangeError struct {
 	FromVersion int64 // the destination's version
 	ToVersion   int64 // the table's latest version
 	Diff        SchemaDiff
+	Lake        bool // the destination is a Delta table (FormatDelta)
 }
 
 func (e *SchemaChangeError) Error() string {
@@ -152,6 +159,9 @@ func (e *SchemaChangeError) Error() string {
 
 // Hint is what to do next, options named {LikeThis}.
 func (e *SchemaChangeError) Hint() string {
+	if e.Lake {
+		return "Use {AllowSchemaChange} to go on (added nullable columns join the Delta table in the same commit; any other change rewrites the table), or sync to a new destination"
+	}
 	return "Use {AllowSchemaChange} to export with the new schema (files of both schemas then sit side by side), or sync to a new destination"
 }
 
@@ -177,7 +187,13 @@ func ChangesDir(from, to int64) string { return fmt.Sprintf("changes/v=%08d-%08d
 // that fails leaves the previous state; the next run computes the same range (or a larger one),
 // writes the same deterministic names and cleans what no state records, so no row is exported
 // twice or lost.
+//
+// With Format FormatDelta the destination is a Delta table instead, kept by [SyncDelta] (the
+// table must be a [LakeTable]); it has no state file and no lock.
 func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (res *SyncResult, err error) {
+	if opts.Format.Format == FormatDelta {
+		return syncDelta(ctx, table, sink, opts, opts.Lake)
+	}
 	start := time.Now()
 	now := opts.Now
 	if now == nil {

@@ -192,16 +192,6 @@ func sameDir(a, b string) bool {
 	return err1 == nil && err2 == nil && filepath.Clean(aa) == filepath.Clean(bb)
 }
 
-// shellQuote quotes a path for a command the user can paste.
-func shellQuote(p string) string {
-	if p != "" && strings.IndexFunc(p, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:@%", r))
-	}) < 0 {
-		return p
-	}
-	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
-}
-
 // activationFailed reports a failed activation. When the downloaded credential could not be
 // written anywhere, it is printed on standard output: the link cannot be downloaded again, so
 // this is the only copy left.

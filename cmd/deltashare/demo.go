@@ -37,8 +37,10 @@ func demoCommand() *cli.Command {
 		Category: "serve",
 		Description: `Generates the demo Delta tables, serves them with our own Delta Sharing server on a free
 loopback port with activation on, activates a credential through a one-time link, lists what it
-can read, checks access, and exports demo.sales.orders (CSV and Parquet) and the change data feed
-of demo.sales.customers into --dir (default ./deltashare-demo). Nothing leaves this machine.`,
+can read, checks access, exports demo.sales.orders (CSV and Parquet) and the change data feed
+of demo.sales.customers, and syncs demo.sales.customers as a Delta table (sync --format delta)
+into --dir (default ./deltashare-demo), printing the table's versions. Nothing leaves this
+machine.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: "deltashare-demo", Usage: "directory for the demo's credential store and exports"},
 			&cli.BoolFlag{Name: "keep-serving", Usage: "keep the server running after the tour (Ctrl-C stops it) to try commands by hand"},
@@ -96,6 +98,9 @@ func runDemo(ctx context.Context, o demoOptions, st *streams) error {
 	}
 	fmt.Fprint(out, indent(report.Text()))
 	if err := demoExports(ctx, out, client, dir); err != nil {
+		return err
+	}
+	if err := demoLake(ctx, out, client, dir); err != nil {
 		return err
 	}
 
@@ -233,6 +238,40 @@ func demoExports(ctx context.Context, out io.Writer, client *sharing.Client, dir
 			return err
 		}
 		fmt.Fprintf(out, "    %s\n    %s\n", path, sum.Text())
+	}
+	return nil
+}
+
+// demoLakeStep is the number of the tour's last step.
+const demoLakeStep = 9
+
+// demoLake is the tour's last step: demo.sales.customers synced as a Delta table into
+// dir/customers-delta, then the versions of that table.
+func demoLake(ctx context.Context, out io.Writer, client *sharing.Client, dir string) error {
+	demoStep(out, demoLakeStep, "Syncing demo.sales.customers as a Delta table: deltashare sync -p demo demo.sales.customers -o %s --format delta", filepath.Join(dir, "customers-delta"))
+	t, err := protocol.ParseTable("demo.sales.customers")
+	if err != nil {
+		return err
+	}
+	// A rerun of the tour starts the table afresh: its server has a new endpoint.
+	if err := os.RemoveAll(filepath.Join(dir, "customers-delta")); err != nil {
+		return err
+	}
+	sink := export.NewLocalSink(filepath.Join(dir, "customers-delta"))
+	res, err := export.Sync(ctx, export.NewSharedTable(client, t, reader.ReadOptions{}), sink,
+		export.SyncOptions{Table: t.String(), Endpoint: client.Endpoint(), Format: formats.Options{Format: export.FormatDelta}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(out, indent(res.Text()))
+	versions, err := export.LakeHistory(ctx, sink)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "    versions of the Delta table (read it with Spark, DuckDB delta_scan, delta-rs or Polars):")
+	for _, v := range versions {
+		fmt.Fprintf(out, "      version %d: %s at %s, source version %d, %d data files added, %d removed\n",
+			v.Version, v.Operation, v.Timestamp.Format(time.RFC3339), v.SourceVersion, v.Added, v.Removed)
 	}
 	return nil
 }

@@ -171,6 +171,12 @@ func TestDemo(t *testing.T) {
 	changes, err := os.ReadFile(filepath.Join(dir, "customers-changes.ndjson"))
 	require.NoError(t, err)
 	assert.Equal(t, len(demo.ExpectedCustomerChanges()), strings.Count(string(changes), "\n"))
+	// The last step: demo.sales.customers as a Delta table, and its versions.
+	assert.Contains(t, r.Out, "committed version 0 of the Delta table")
+	assert.Contains(t, r.Out, "versions of the Delta table")
+	assert.Regexp(t, `version 0: WRITE at \S+, source version \d+, \d+ data files added, 0 removed`, r.Out)
+	_, err = os.Stat(filepath.Join(dir, "customers-delta", "_delta_log", "00000000000000000000.json"))
+	require.NoError(t, err)
 	// The stored credential is private, and its token never printed.
 	st, err := os.Stat(filepath.Join(dir, "config", "credentials", "demo.share"))
 	require.NoError(t, err)

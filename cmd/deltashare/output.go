@@ -38,7 +38,7 @@ func outputFlags(k outputKind, syncExtra ...cli.Flag) []cli.Flag {
 	if k == syncOutput {
 		flags := []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "destination: DIR, or s3://, gs://, azblob:// URL of a prefix"},
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "parquet", Usage: "parquet, csv or ndjson (a destination keeps the format of its first run)"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "parquet", Usage: "parquet, csv, ndjson, or delta for a Delta table (a destination keeps the format of its first run)"},
 			&cli.StringFlag{Name: "compression", Usage: "csv/ndjson: none, gzip or zstd; parquet: snappy (default), zstd, gzip or none"},
 			&cli.StringFlag{Name: "shard", Usage: "export only shard I of N (I from 0), e.g. 0/4; file ids must be stable on the server"},
 		}
@@ -106,13 +106,32 @@ func parseOutput(c *cli.Context, k outputKind) (outputOptions, error) {
 		if o.Out == "-" {
 			return o, usageError(errors.New("sync writes to a directory or a bucket, not standard output: use export -o - for a one-off export"))
 		}
+		if strings.EqualFold(strings.TrimSpace(c.String("format")), string(export.FormatDelta)) {
+			// A Delta table: snappy Parquet data files and a _delta_log (see sync --help).
+			o.Format.Format = export.FormatDelta
+			if c.IsSet("compression") {
+				return o, usageError(errors.New("--compression: the data files of --format delta are snappy Parquet; drop --compression"))
+			}
+			if o.Shard, err = export.ParseShard(c.String("shard")); err != nil {
+				return o, usageError(fmt.Errorf("--shard: %w", err))
+			}
+			if !o.Shard.IsZero() {
+				return o, usageError(errors.New("--shard: a Delta table is written by one run at a time (each commit is atomic); sync --format delta without --shard"))
+			}
+			if p := c.Int("parallel"); p < 0 || p > 256 {
+				return o, usageError(fmt.Errorf("--parallel %d: give 1 to 256", p))
+			} else {
+				o.Read.Parallel = p
+			}
+			return o, nil
+		}
 		if o.Format.Format, err = formats.ParseFormat(c.String("format")); err != nil {
 			return o, usageError(err)
 		}
 		switch o.Format.Format {
 		case formats.Parquet, formats.CSV, formats.NDJSON:
 		default:
-			return o, usageError(fmt.Errorf("--format %s: sync writes parquet, csv or ndjson (files that can be appended to a folder)", o.Format.Format))
+			return o, usageError(fmt.Errorf("--format %s: sync writes parquet, csv, ndjson or delta (files that can be appended to a folder, or a Delta table)", o.Format.Format))
 		}
 	} else if f := c.String("format"); f != "" {
 		if o.Format.Format, err = formats.ParseFormat(f); err != nil {

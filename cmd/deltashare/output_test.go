@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -168,7 +169,7 @@ func TestParseFlagErrors(t *testing.T) {
 		{"changes", []string{"demo.sales.customers", "-o", "-", "--starting-version", "0", "--ending-version", "1", "--ending-timestamp", "2025-01-07T09:00:00Z"}, "not both"},
 		{"changes", []string{"demo.sales.customers", "-o", "-", "--starting-version", "0", "--format", "xls"}, "xls"},
 		{"sync", []string{"demo.sales.customers", "-o", "-"}, "not standard output"},
-		{"sync", []string{"demo.sales.customers", "-o", "d", "--format", "json"}, "sync writes parquet, csv or ndjson"},
+		{"sync", []string{"demo.sales.customers", "-o", "d", "--format", "json"}, "sync writes parquet, csv, ndjson or delta"},
 		{"sync", []string{"demo.sales.customers", "-o", "d", "--format", "xls"}, "xls"},
 		{"sync", []string{"demo.sales.customers", "-o", "d", "--compression", "lz4"}, "lz4"},
 		{"sync", []string{"demo.sales.customers", "-o", "d", "--shard", "2/2"}, "--shard"},
@@ -228,7 +229,8 @@ func TestParseSyncFlags(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, exitOK, code)
 	withoutShardFilter(t, &got.Output)
-	assert.Equal(t, syncOptions{Table: customers, Output: outputOptions{Out: "s3://lake/c?region=x", Format: formats.Options{Format: formats.Parquet}}}, got,
+	lake := export.LakeOptions{CheckpointInterval: export.DefaultCheckpointInterval}
+	assert.Equal(t, syncOptions{Table: customers, Output: outputOptions{Out: "s3://lake/c?region=x", Format: formats.Options{Format: formats.Parquet}}, Lake: lake}, got,
 		"parquet by default, no compression inferred")
 
 	got, _, err = parseArgs(t, syncCommand, parseSyncFlags, "-p", "me", "demo.sales.customers", "-o", "dest.csv.gz", "--format", "CSV", "--compression", "gzip",
@@ -237,7 +239,36 @@ func TestParseSyncFlags(t *testing.T) {
 	withoutShardFilter(t, &got.Output)
 	assert.Equal(t, syncOptions{Table: customers, AllowSchemaChange: true, DryRun: true, Output: outputOptions{Out: "dest.csv.gz",
 		Format: formats.Options{Format: formats.CSV, Compression: formats.Gzip}, Read: reader.ReadOptions{Parallel: 4},
-		Shard: export.Shard{Index: 1, Count: 2}, Quiet: true, JSON: true}}, got)
+		Shard: export.Shard{Index: 1, Count: 2}, Quiet: true, JSON: true}, Lake: lake}, got)
+
+	got, _, err = parseArgs(t, syncCommand, parseSyncFlags, "demo.sales.customers", "-o", "lake/", "--format", "Delta", "--vacuum", "7d", "--checkpoint-interval", "5")
+	require.NoError(t, err)
+	assert.Equal(t, syncOptions{Table: customers, Output: outputOptions{Out: "lake/", Format: formats.Options{Format: export.FormatDelta}},
+		Lake: export.LakeOptions{CheckpointInterval: 5, Vacuum: 7 * 24 * time.Hour, TargetFileSize: 128 << 20}}, got)
+	got, _, err = parseArgs(t, syncCommand, parseSyncFlags, "demo.sales.customers", "-o", "lake/", "--format", "delta", "--target-file-size", "64mb")
+	require.NoError(t, err)
+	assert.Equal(t, int64(64e6), got.Lake.TargetFileSize)
+	got, _, err = parseArgs(t, syncCommand, parseSyncFlags, "demo.sales.customers", "-o", "lake/", "--format", "delta", "--target-file-size", "0")
+	require.NoError(t, err)
+	assert.Equal(t, int64(-1), got.Lake.TargetFileSize, "0: one data file per source file")
+
+	for _, args := range [][]string{
+		{"--format", "parquet", "--vacuum", "7d"},
+		{"--format", "delta", "--vacuum", "2h"},
+		{"--format", "delta", "--vacuum", "soon"},
+		{"--format", "delta", "--shard", "0/2"},
+		{"--format", "delta", "--compression", "zstd"},
+		{"--format", "delta", "--checkpoint-interval", "0"},
+		{"--format", "delta", "--target-file-size", "big"},
+		{"--format", "parquet", "--target-file-size", "1MiB"},
+	} {
+		_, code, err := parseArgs(t, syncCommand, parseSyncFlags, append([]string{"demo.sales.customers", "-o", "lake/"}, args...)...)
+		require.Error(t, err, "%v", args)
+		assert.Equal(t, exitUsage, code, "%v", args)
+	}
+	got, _, err = parseArgs(t, syncCommand, parseSyncFlags, "demo.sales.customers", "-o", "lake/", "--format", "delta", "--vacuum", "2h", "--force-vacuum")
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Hour, got.Lake.Vacuum)
 }
 
 func TestDirOutput(t *testing.T) {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -25,6 +27,7 @@ type syncOptions struct {
 	AllowSchemaChange bool
 	DryRun            bool
 	BreakLock         bool
+	Lake              export.LakeOptions // --format delta only
 }
 
 func syncCommand() *cli.Command {
@@ -57,17 +60,38 @@ A schema change since the last run stops the sync (exit 1, listing the added, re
 columns) unless --allow-schema-change. --shard I/N exports only the files whose id hashes to I,
 so N workers split a table; each keeps its own state (_deltashare_state.shard-I-of-N.json).
 
+--format delta keeps a Delta table at DEST instead, which Spark, Databricks, DuckDB (delta_scan),
+delta-rs, Polars and Trino read as one table at its latest version: the first run writes the
+table (snappy Parquet data files and _delta_log/ version 0); each later run brings it to the
+source's latest version in one atomic commit, transferring only the files added since (deletion
+vectors applied, column-mapped names written as logical names) and removing the data files of
+the source files removed since. Without shared history a run rewrites the table in one commit
+(the output says so). The source version each commit reaches is in the log (a txn action), so a
+rerun never applies a version twice; commits are created put-if-absent (two runs cannot both
+write a version) and no lock object is used. A checkpoint is written every --checkpoint-interval
+commits. --vacuum RETENTION deletes data files removed by commits older than RETENTION (at least
+24h unless --force-vacuum). Small source files of one partition are coalesced into data files of
+up to --target-file-size (a source file is never split). Data files of a killed run are removed
+by a later run after a day.
+With --allow-schema-change an added nullable column is a new metaData in the same commit; any
+other schema change rewrites the table.
+
 DEST is a local directory or s3://bucket/prefix/, gs://bucket/prefix/, azblob://container/prefix/
 (credentials from each cloud's standard environment).
 
 Examples:
   deltashare sync -p me.share sales.emea.orders -o /data/orders --format parquet
   deltashare sync -p me.share sales.emea.orders -o s3://lake/orders/ --dry-run
-  deltashare sync -p me.share sales.emea.orders -o s3://lake/orders/ --shard "$JOB_COMPLETION_INDEX/4"`,
+  deltashare sync -p me.share sales.emea.orders -o s3://lake/orders/ --shard "$JOB_COMPLETION_INDEX/4"
+  deltashare sync -p me.share sales.emea.orders -o s3://lake/tables/orders/ --format delta --vacuum 7d`,
 		Flags: tableFlags(outputFlags(syncOutput,
 			&cli.BoolFlag{Name: "allow-schema-change", Usage: "go on when the table's columns changed since the last run"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "say what would be exported (versions, files, estimated rows) without writing"},
 			&cli.BoolFlag{Name: "break-lock", Usage: "remove the destination's lock whoever holds it (a run on another host that died); a run still going then stops before its next write"},
+			&cli.Int64Flag{Name: "checkpoint-interval", Value: export.DefaultCheckpointInterval, Usage: "--format delta: write a checkpoint every N commits"},
+			&cli.StringFlag{Name: "vacuum", DefaultText: "off", Usage: "--format delta: delete data files removed by commits older than RETENTION (e.g. 168h or 7d; at least 24h)"},
+			&cli.BoolFlag{Name: "force-vacuum", Usage: "--format delta: allow a --vacuum retention below 24h (readers of older versions may fail)"},
+			&cli.StringFlag{Name: "target-file-size", Value: "128MiB", Usage: "--format delta: coalesce small source files of a partition into data files of about SIZE (e.g. 64MiB; 0: one data file per source file)"},
 		)...),
 		Action: func(c *cli.Context) error {
 			o, err := parseSyncFlags(c)
@@ -89,8 +113,75 @@ func parseSyncFlags(c *cli.Context) (o syncOptions, err error) {
 		return o, err
 	}
 	o.AllowSchemaChange, o.DryRun, o.BreakLock = c.Bool("allow-schema-change"), c.Bool("dry-run"), c.Bool("break-lock")
+	delta := o.Output.Format.Format == export.FormatDelta
+	for _, f := range []string{"checkpoint-interval", "vacuum", "force-vacuum", "target-file-size"} {
+		if c.IsSet(f) && !delta {
+			return o, usageError(fmt.Errorf("--%s applies to --format delta only", f))
+		}
+	}
+	if o.Lake.CheckpointInterval = c.Int64("checkpoint-interval"); o.Lake.CheckpointInterval < 1 {
+		return o, usageError(fmt.Errorf("--checkpoint-interval %d: give 1 or more commits", o.Lake.CheckpointInterval))
+	}
+	if v := c.String("vacuum"); v != "" {
+		if o.Lake.Vacuum, err = parseRetention(v); err != nil {
+			return o, usageError(fmt.Errorf("--vacuum %s: %w", v, err))
+		}
+	}
+	o.Lake.ForceVacuum = c.Bool("force-vacuum")
+	if delta {
+		if o.Lake.TargetFileSize, err = parseSize(c.String("target-file-size")); err != nil {
+			return o, usageError(fmt.Errorf("--target-file-size %s: %w", c.String("target-file-size"), err))
+		}
+		if o.Lake.TargetFileSize == 0 {
+			o.Lake.TargetFileSize = -1 // one data file per source file
+		}
+	}
+	if o.Lake.Vacuum > 0 && o.Lake.Vacuum < export.MinVacuumRetention && !o.Lake.ForceVacuum {
+		return o, usageError(fmt.Errorf("--vacuum %s is below 24h: readers of older versions of the table, or a run in progress, may still need those files; give 24h or more, or add --force-vacuum", c.String("vacuum")))
+	}
 	o.Profile, o.Table, err = tableArgument(c, "sync")
 	return o, err
+}
+
+// sizeUnits are the units parseSize accepts, longest first.
+var sizeUnits = []struct {
+	suffix string
+	n      int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+// parseSize reads a size in bytes: a number with an optional unit (B, KB, MB, GB, KiB, MiB,
+// GiB; case-insensitive).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if len(s) > len(u.suffix) && strings.EqualFold(s[len(s)-len(u.suffix):], u.suffix) {
+			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 || n*float64(mult) > float64(1<<50) {
+		return 0, errors.New("give a size such as 128MiB, 64MB or 0")
+	}
+	return int64(n * float64(mult)), nil
+}
+
+// parseRetention reads a retention: a Go duration (168h, 90m) or a number of days (7d).
+func parseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(d, 64)
+		if err != nil || n <= 0 {
+			return 0, errors.New("give a positive duration such as 168h or 7d")
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, errors.New("give a positive duration such as 168h or 7d")
+	}
+	return d, nil
 }
 
 // dirOutput makes out name a directory: a trailing separator (before a URL's query string).
@@ -121,7 +212,7 @@ func runSync(ctx context.Context, cl *sharing.Client, o syncOptions, st *streams
 		defer closer.Close()
 	}
 	opts := export.SyncOptions{Table: o.Table.String(), Endpoint: cl.Endpoint(), Format: o.Output.Format, Shard: o.Output.Shard,
-		AllowSchemaChange: o.AllowSchemaChange, DryRun: o.DryRun, BreakLock: o.BreakLock}
+		AllowSchemaChange: o.AllowSchemaChange, DryRun: o.DryRun, BreakLock: o.BreakLock, Lake: o.Lake}
 	if !o.DryRun {
 		opts.Progress = progressBar(st, o.Output.Quiet)
 	}

@@ -322,3 +322,52 @@ func TestSyncBreakLock(t *testing.T) {
 	assert.Contains(t, r.Out, "note: took over the lock of the run of host other-host, pid 4242, since 2026-01-01T00:00:00Z (the lock was broken on request)")
 	assert.NoFileExists(t, filepath.Join(dest, "_deltashare_state.lock"))
 }
+
+// TestSyncDeltaFormat: sync --format delta through the CLI: a Delta table at DEST, one commit
+// per run with new versions, nothing when up to date; text and JSON results. What the Delta
+// format does in detail is tested in package export (lakesync_test.go).
+func TestSyncDeltaFormat(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	vt := exporttest.NewVersioned(t, sharingtest.Demo(t)["demo.sales.customers"], 1)
+	profile := serveTable(t, map[string]string{"customers": vt.Dir})
+	dest := filepath.Join(t.TempDir(), "lake")
+	sync := func(args ...string) result {
+		return run(t, "", append([]string{"sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", "delta"}, args...)...)
+	}
+	r := sync()
+	require.Equal(t, 0, r.Code, r.Err)
+	assert.Contains(t, r.Out, "committed version 0 of the Delta table")
+	assert.Contains(t, r.Out, "the snapshot at version 1")
+
+	vt.Publish(3)
+	r = sync("--output", "json")
+	require.Equal(t, 0, r.Code, r.Err)
+	var res export.SyncResult
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &res))
+	assert.Equal(t, "changes", res.Action)
+	assert.Equal(t, int64(2), res.FromVersion)
+	assert.Equal(t, int64(3), res.ToVersion)
+	require.NotNil(t, res.Lake)
+	require.NotNil(t, res.Lake.CommitVersion)
+	assert.Equal(t, int64(1), *res.Lake.CommitVersion)
+
+	r = sync()
+	require.Equal(t, 0, r.Code, r.Err)
+	assert.Equal(t, "up to date at version 3 (Delta table version 1)\n", r.Out)
+	logs, err := filepath.Glob(filepath.Join(dest, "_delta_log", "*.json"))
+	require.NoError(t, err)
+	assert.Len(t, logs, 2)
+
+	// A shard is refused up front; a destination of another format is refused.
+	r = run(t, "", "sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", "delta", "--shard", "0/2")
+	assert.Equal(t, exitUsage, r.Code)
+	assert.Contains(t, r.Err, "without --shard")
+	other := filepath.Join(t.TempDir(), "files")
+	r = run(t, "", "sync", "-p", profile, "demo.test.customers", "-o", other, "--format", "parquet")
+	require.Equal(t, 0, r.Code, r.Err)
+	r = run(t, "", "sync", "-p", profile, "demo.test.customers", "-o", other, "--format", "delta")
+	assert.Equal(t, exitError, r.Code)
+	assert.Contains(t, r.Err, "sync in another format")
+	_, err = os.Stat(filepath.Join(other, "_delta_log"))
+	assert.True(t, os.IsNotExist(err), "nothing written")
+}

@@ -66,6 +66,8 @@ var rules = []struct{ from, to, why string }{
 	{"formats", "sharing/...", "formats never imports sharing"},
 	{"formats", "export", "formats are below export"},
 	{"export", "tokenmgr", "export does not need credentials administration"},
+	{"export/lake", "sharing/...", "the Delta log of a lake table is written from finished files; the lake package knows nothing of Delta Sharing (export maps the shared table to it)"},
+	{"export/lake", "formats", "the lake package writes the log, not data files (export encodes them with formats)"},
 	{"tokenmgr", "export", "the token manager does not export tables"},
 	{"internal", "sharing/...", "internal helpers sit below every package"},
 	{"internal", "export", "internal helpers sit below every package"},
