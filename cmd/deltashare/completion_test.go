@@ -72,7 +72,7 @@ func TestBashCompletionWorks(t *testing.T) {
 		return strings.Fields(string(out))
 	}
 	assert.Equal(t, []string{"export"}, complete("exp"))
-	assert.ElementsMatch(t, []string{"schema", "schemas", "serve", "shares", "sync"}, complete("s"))
+	assert.ElementsMatch(t, []string{"schema", "schemas", "serve", "shares", "sp", "sync"}, complete("s"))
 	assert.Equal(t, []string{"--overwrite"}, complete("export", "--overw"))
 	assert.Equal(t, []string{"--where"}, complete("export", "demo.sales.orders", "--wh"))
 	assert.Contains(t, complete("creds", ""), "list", "subcommands")

@@ -342,8 +342,12 @@ func TestSyncDeltaFormat(t *testing.T) {
 	vt.Publish(3)
 	r = sync("--output", "json")
 	require.Equal(t, 0, r.Code, r.Err)
-	var res export.SyncResult
+	var res struct {
+		export.SyncResult
+		Table tableRef `json:"table"` // the table as an object (docs/json.md)
+	}
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &res))
+	assert.Equal(t, "demo.test.customers", res.Table.FullName)
 	assert.Equal(t, "changes", res.Action)
 	assert.Equal(t, int64(2), res.FromVersion)
 	assert.Equal(t, int64(3), res.ToVersion)
