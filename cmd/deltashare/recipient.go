@@ -37,16 +37,16 @@ type recipientJSON struct {
 	Activated          bool                 `json:"activated"`
 	ActivationPending  bool                 `json:"activationPending"`
 	ActivationLink     string               `json:"activationLink,omitempty"`
-	Created            time.Time            `json:"created,omitzero"`
+	Created            time.Time            `json:"createdTime,omitzero"`
 	Tokens             []recipientTokenJSON `json:"tokens"`
 	TotalTokens        int                  `json:"totalTokens"`
 }
 
 type recipientTokenJSON struct {
 	ID      string    `json:"id"`
-	Created time.Time `json:"created,omitzero"`
+	Created time.Time `json:"createdTime,omitzero"`
 	// Expiry and ExpiresInSeconds are absent for a token that never expires.
-	Expiry            time.Time `json:"expiry,omitzero"`
+	Expiry            time.Time `json:"expirationTime,omitzero"`
 	ExpiresInSeconds  *int64    `json:"expiresInSeconds,omitempty"`
 	ActivationPending bool      `json:"activationPending"`
 	ActivationLink    string    `json:"activationLink,omitempty"`

@@ -44,10 +44,10 @@ type recipientRowJSON struct {
 	AuthenticationType string    `json:"authenticationType"`
 	Activated          bool      `json:"activated"`
 	ActivationPending  bool      `json:"activationPending"`
-	Created            time.Time `json:"created,omitzero"`
+	Created            time.Time `json:"createdTime,omitzero"`
 	Tokens             int       `json:"tokens"`
 	// Expiry is when the newest token expires (absent: never, or no token).
-	Expiry           time.Time `json:"expiry,omitzero"`
+	Expiry           time.Time `json:"expirationTime,omitzero"`
 	ExpiresInSeconds *int64    `json:"expiresInSeconds,omitempty"`
 }
 

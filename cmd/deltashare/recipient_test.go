@@ -182,7 +182,7 @@ func TestRecipientListDelete(t *testing.T) {
 		Recipients []struct {
 			Name              string `json:"name"`
 			ActivationPending bool   `json:"activationPending"`
-			Expiry            string `json:"expiry"`
+			Expiry            string `json:"expirationTime"`
 			ExpiresInSeconds  int64  `json:"expiresInSeconds"`
 		} `json:"recipients"`
 		Total int `json:"total"`

@@ -85,13 +85,13 @@ type tokenJSON struct {
 	OwnerID   int64     `json:"ownerId,omitempty"`
 	Owner     string    `json:"owner,omitempty"`
 	CreatedBy string    `json:"createdBy,omitempty"`
-	Created   time.Time `json:"created,omitzero"`
+	Created   time.Time `json:"createdTime,omitzero"`
 	// Expiry is absent for a token that never expires.
-	Expiry time.Time `json:"expiry,omitzero"`
+	Expiry time.Time `json:"expirationTime,omitzero"`
 	// ExpiresInSeconds is absent for a token that never expires (negative: expired).
 	ExpiresInSeconds *int64 `json:"expiresInSeconds,omitempty"`
 	// LastUsed is the day of the last use, where the workspace reports it.
-	LastUsed time.Time `json:"lastUsed,omitzero"`
+	LastUsed time.Time `json:"lastUsedTime,omitzero"`
 }
 
 func toTokenJSON(t databricks.TokenInfo, owner string, now time.Time) tokenJSON {

@@ -251,7 +251,7 @@ func TestPATListOwners(t *testing.T) {
 		Tokens []struct {
 			Comment              string `json:"comment"`
 			Owner                string `json:"owner"`
-			LastUsed             string `json:"lastUsed"`
+			LastUsed             string `json:"lastUsedTime"`
 			UnusedSeconds        int64  `json:"unusedSeconds"`
 			RevokedSoonForNonUse bool   `json:"revokedSoonForNonUse"`
 		} `json:"tokens"`
