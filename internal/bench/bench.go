@@ -31,6 +31,7 @@ const (
 	KindBase  = "base"
 	KindLarge = "large"
 	KindOther = ""
+	KindShape = "shape" // a shape of its own: its RSS limit is set on the result (RSSLimitMB)
 )
 
 // Measurement is one run of a child process.
@@ -175,6 +176,20 @@ func Best(table, kind, format string, samples []Sample, duck []Anchor) Result {
 	return r
 }
 
+// SetTarget replaces the speed target of a result (a shape's own); 0 leaves the ratio without
+// a target.
+func (r *Result) SetTarget(target float64) {
+	r.Target = target
+	switch {
+	case r.DuckDB == nil:
+		r.Speed = "n/a"
+	case target <= 0:
+		r.Speed = "-"
+	default:
+		r.Speed = pass(r.Ratio >= target)
+	}
+}
+
 // CheckRSS applies the memory targets: results of the base table must stay under RSSLimit;
 // those of the large table within RSSGrowth of the base table's same format (or of the base
 // table's highest when that format was not run on it).
@@ -190,6 +205,13 @@ func CheckRSS(results []Result) {
 	for i := range results {
 		r := &results[i]
 		switch r.Kind {
+		case KindShape:
+			if r.RSSLimitMB <= 0 {
+				r.RSSTarget, r.RSS = "-", "-"
+				continue
+			}
+			r.RSSTarget = fmt.Sprintf("<=%.0f", r.RSSLimitMB)
+			r.RSS = pass(r.PeakRSSMB > 0 && r.PeakRSSMB <= r.RSSLimitMB)
 		case KindOther:
 			r.RSSTarget, r.RSS = "-", "-"
 		case KindBase:
