@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/metadata"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/apache/arrow/go/v17/parquet/schema"
 
@@ -52,6 +53,7 @@ type readPlan struct {
 	mem     memory.Allocator
 	mode    string // column mapping mode
 	batch   int64
+	bbytes  int64 // decoded bytes a record aims at
 	cols    []planCol
 	nOut    int
 	work    *arrow.Schema
@@ -81,7 +83,7 @@ func newPlan(t protocol.Table, tm *protocol.TableMetadata, changes bool, opts Re
 		mode = tm.Metadata.ColumnMappingMode()
 	}
 	p := &readPlan{
-		table: t, mem: opts.Allocator, mode: mode, batch: opts.BatchSize,
+		table: t, mem: opts.Allocator, mode: mode, batch: opts.BatchSize, bbytes: opts.BatchBytes,
 		memMax: opts.MaxInMemoryFile, tmpDir: opts.TempDir, changes: changes,
 	}
 	fields := slices.Clone(st.Fields)
@@ -205,9 +207,6 @@ func partitionValue(pv map[string]string, f *delta.StructField, mode string) *st
 	return nil
 }
 
-// readBufferSize is the buffer of each column's page stream; pages larger than that grow it.
-const readBufferSize = 1 << 20
-
 // fileColumn is how a working column is read from one data file.
 type fileColumn struct {
 	field  int // index among the file's top-level fields; -1 missing
@@ -229,6 +228,24 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 
 	var src readerAtSeeker
 	remote := p.ranged && f.Size > p.memMax
+	// A filtered read of a large file reads its footer first and then only the row groups
+	// whose statistics might match (rowgroups.go). Deletion vectors count rows from the start
+	// of the file: those files are read whole.
+	var footer *metadata.FileMetaData
+	var groups []int // nil: every row group
+	if p.filter != nil && dv == nil && f.Size >= minSkipFileSize {
+		hr := &httpReaderAt{ctx: ctx, f: r.fetch, key: s.key, size: f.Size}
+		md, err := readFooterAt(hr)
+		if err != nil {
+			return err
+		}
+		if m := p.matchingRowGroups(md); len(m) < len(md.RowGroups) {
+			if len(m) == 0 {
+				return nil // no row of this file can match
+			}
+			footer, groups, remote = md, m, true
+		}
+	}
 	if remote {
 		src = &httpReaderAt{ctx: ctx, f: r.fetch, key: s.key, size: f.Size}
 	} else {
@@ -244,8 +261,12 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	// twice (the unbuffered mode reads a chunk into a new slice, then wraps it in a buffered
 	// reader of the chunk's size): less memory held and far less memory cleared and copied.
 	props.BufferedStreamEnabled = true
-	props.BufferSize = readBufferSize
-	pf, err := file.NewParquetReader(src, file.WithReadProps(props))
+	props.BufferSize = maxStreamBuffer
+	popts := []file.ReadOption{file.WithReadProps(props)}
+	if footer != nil {
+		popts = append(popts, file.WithMetadata(footer))
+	}
+	pf, err := file.NewParquetReader(src, popts...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -253,7 +274,18 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		return fmt.Errorf("not a readable Parquet file: %w", err)
 	}
 	defer pf.Close()
-	aprops := pqarrow.ArrowReadProperties{BatchSize: p.batch}
+	// Buffers and records sized from the footer (props is the reader's: streams are opened
+	// after this).
+	props.BufferSize = streamBufferSize(pf.MetaData())
+	batch := batchRows(pf.MetaData(), p.batch, p.bbytes)
+	if r.budget != nil {
+		w := decodeWeight(pf.MetaData(), batch)
+		if err := r.budget.acquire(ctx, s.index, w); err != nil {
+			return err
+		}
+		s.weight += w // given back by the consumer, after the slot's channel is closed
+	}
+	aprops := pqarrow.ArrowReadProperties{BatchSize: batch}
 	// Choosing dictionary columns reads dictionary pages: not worth extra requests.
 	dictCols := !remote && readDictColumns(pf, &aprops)
 	fr, err := pqarrow.NewFileReader(pf, aprops, p.mem)
@@ -308,6 +340,17 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	}
 
 	total := pf.NumRows()
+	for _, c := range cols {
+		if c.int96 != nil {
+			groups = nil // read whole, by row offset from the file's start
+		}
+	}
+	if groups != nil {
+		total = 0
+		for _, g := range groups {
+			total += pf.MetaData().RowGroup(g).NumRows()
+		}
+	}
 	var rr interface {
 		Schema() *arrow.Schema
 		Next() bool
@@ -315,7 +358,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		Err() error
 	}
 	if len(leaves) > 0 {
-		if dictCols && pf.NumRowGroups() > 1 {
+		if dictCols && pf.NumRowGroups() > 1 && groups == nil {
 			rg, err := newRowGroupRecords(ctx, fr, leaves)
 			if err != nil {
 				return fmt.Errorf("reading columns: %w", err)
@@ -323,7 +366,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 			defer rg.Release()
 			rr = rg
 		} else {
-			r, err := fr.GetRecordReader(ctx, leaves, nil)
+			r, err := fr.GetRecordReader(ctx, leaves, groups)
 			if err != nil {
 				return fmt.Errorf("reading columns: %w", err)
 			}
@@ -341,7 +384,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 			return err
 		}
 		var rec arrow.Record
-		n := min(p.batch, total-off)
+		n := min(batch, total-off)
 		if rr != nil {
 			if !rr.Next() {
 				if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
