@@ -377,13 +377,21 @@ func TestParquetDictionaryFallback(t *testing.T) {
 	sch := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "category", Type: arrow.BinaryTypes.String},
+		{Name: "serial", Type: arrow.PrimitiveTypes.Int64},
 	}, nil)
 	b := array.NewRecordBuilder(mem, sch)
 	defer b.Release()
 	cats := []string{"books", "music", "garden", "toys"}
 	for i := range n {
-		b.Field(0).(*array.Int64Builder).Append(int64(i) * 7919)
+		// id repeats 100 values over the sampled rows (so it starts with a dictionary), then
+		// is distinct; serial is distinct from the start.
+		id := int64(i) * 7919
+		if int64(i) < parquetSampleRows {
+			id = int64(i % 100)
+		}
+		b.Field(0).(*array.Int64Builder).Append(id)
 		b.Field(1).(*array.StringBuilder).Append(cats[i%len(cats)])
+		b.Field(2).(*array.Int64Builder).Append(int64(i))
 	}
 	rec := b.NewRecord()
 	defer rec.Release()
@@ -408,4 +416,7 @@ func TestParquetDictionaryFallback(t *testing.T) {
 	}
 	assert.True(t, plainDataPages(0), "the distinct longs fall back to plain encoding")
 	assert.False(t, plainDataPages(1), "the four categories keep their dictionary")
+	cc, err := rg.ColumnChunk(2)
+	require.NoError(t, err)
+	assert.False(t, cc.HasDictionaryPage(), "longs distinct from the first rows are written plain, without a dictionary")
 }
