@@ -493,7 +493,7 @@ func (e *parquetEncoder) writeColumns(rec arrow.Record) error {
 		}
 		e.rgRows += end - off
 		off = end
-		size := e.rgw.TotalBytesWritten() + e.rgw.TotalCompressedBytes() + e.pendingBytes()
+		size := e.rgw.TotalBytesWritten() + e.rgw.TotalCompressedBytes() + e.pendingBytes() + e.bufferedValueBytes()
 		if e.rgRows >= e.maxRows || size >= e.maxBytes {
 			e.newGroup = true
 		}
@@ -788,6 +788,23 @@ func (e *parquetEncoder) closeRowGroup() error {
 		return fmt.Errorf("formats: write parquet row group: %w", err)
 	}
 	return nil
+}
+
+// bufferedValueBytes is what the column writers hold in pages not yet ended: with many
+// columns, each below a page's worth of values, that is most of the row group (and every page
+// is built when the group closes).
+func (e *parquetEncoder) bufferedValueBytes() int64 {
+	var n int64
+	for i := range e.cols {
+		cw, err := e.rgw.Column(i)
+		if err != nil {
+			continue
+		}
+		if b, ok := cw.(interface{ EstimatedBufferedValueBytes() int64 }); ok {
+			n += b.EstimatedBufferedValueBytes()
+		}
+	}
+	return n
 }
 
 // pendingBytes estimates the bytes of the current row group not yet handed to its writers.
