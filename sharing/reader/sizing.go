@@ -109,8 +109,9 @@ func batchRows(md *metadata.FileMetaData, maxRows, budget int64) int64 {
 // held in memory), and its decoding's share once its footer is read (decodeWeight); it gives
 // both back when its last record has been handed out. The file the consumer waits for always
 // goes ahead, so one file larger than the budget is read alone, never stuck; at most Parallel
-// files are in flight whatever their sizes.
-const DefaultInFlightBytes = 64 << 20
+// files are in flight whatever their sizes. At 64 MiB, --parallel 8 on files of 38 MB was 1.6x
+// slower than --parallel 1 (three files decoding at once); at 32 MiB it is within 6%.
+const DefaultInFlightBytes = 32 << 20
 
 // downloadWeight is what a file's download holds in memory.
 func downloadWeight(size, memMax int64) int64 {
