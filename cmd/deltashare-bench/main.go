@@ -19,6 +19,9 @@
 //	BENCH_TABLES=bench,covid
 //	BENCH_DUCKDB=0           skip the DuckDB anchor
 //	BENCH_PARALLEL=N         pass --parallel N to the exports
+//	BENCH_SHAPES=small,wide,point,parallel   the shapes of real tables (docs/performance.md)
+//	BENCH_SMALL_FILES=20000, BENCH_SMALL_ROWS=50, BENCH_WIDE_COLS=1000, BENCH_WIDE_ROWS=20000
+//	BENCH_SWEEP=1,2,4,8      the --parallel values of the sweep
 //
 // With -cpuprofile FILE (and -profile-table, -profile-format) it instead runs one export in
 // this process, through the same library calls as the CLI, against the served table, and
