@@ -49,7 +49,8 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 # make bench settings (docs/performance.md): BENCH_ROWS (default 10000000), BENCH_LARGE=1 (also a
-# 4x table: slow, ~1.5 GB more disk), BENCH_REPEAT (3), BENCH_FORMATS, BENCH_TABLES, BENCH_DUCKDB=0.
+# 4x table: slow, ~1.5 GB more disk), BENCH_REPEAT (3), BENCH_FORMATS, BENCH_TABLES, BENCH_DUCKDB=0,
+# BENCH_SHAPES (small,wide,point,parallel), BENCH_SMALL_FILES, BENCH_WIDE_COLS, BENCH_SWEEP.
 BENCH_FLAGS ?=
 
 bench: ## exports through our server vs DuckDB: rows/s, MB/s, peak RSS (docs/performance.md)

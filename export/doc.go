@@ -88,7 +88,7 @@
 // MaxOpenFiles (default 64) part files are open at once; when a new value arrives with every slot taken, the least recently used part is finished, and a later
 // row of its value starts the next part in that directory. Memory is bounded by the open
 // encoders: a text encoder buffers 256 KiB, but a Parquet encoder holds its open row group (up
-// to RowGroupBytes, 128 MiB by default) in memory, so with many interleaved partition values
+// to RowGroupBytes, 32 MiB by default) in memory, so with many interleaved partition values
 // and Parquet, lower MaxOpenFiles or the row group size. Input grouped by partition value, as
 // a Delta table read file by file is, keeps one or a few parts open.
 //

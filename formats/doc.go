@@ -60,7 +60,7 @@
 // true exactly when the Arrow type has a time zone, so timestamp_ntz stays a local time. A
 // nanosecond value that is not a whole number of microseconds is an error, never silently
 // truncated. Decimals stay DECIMAL. A row group is closed when it reaches RowGroupRows rows
-// (default 262,144) or about RowGroupBytes bytes (default 128 MiB), whichever comes first. The
+// (default 262,144) or about RowGroupBytes bytes (default 32 MiB), whichever comes first. The
 // size is checked every 65,536 rows and counts the compressed pages written so far, not the page
 // each column is still filling (up to 1 MiB per column), so row groups can come out somewhat
 // larger than RowGroupBytes. The open row group is held in memory until it is closed.

@@ -46,7 +46,7 @@ const (
 // Defaults used when the corresponding Options field is zero.
 const (
 	DefaultRowGroupRows  int64 = 256 << 10 // rows per Parquet row group
-	DefaultRowGroupBytes int64 = 128 << 20 // approximate compressed bytes per Parquet row group
+	DefaultRowGroupBytes int64 = 32 << 20  // approximate compressed bytes per Parquet row group (held in memory until written)
 )
 
 // Options configures an Encoder. The zero value of every field but Format means "the default";

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,12 @@ type parquetEncoder struct {
 	batch    int64 // the column writers' write batch size
 	newGroup bool  // start a new row group before the next rows
 	err      error
+	// start opens the writer with the columns to write without a dictionary; until it has
+	// run (nil then), records wait in sample, for plainColumns to judge the columns' values.
+	start       func(plain []string) error
+	sample      []arrow.Record
+	sampleRows  int64
+	sampleBytes int64
 }
 
 var _ Encoder = (*parquetEncoder)(nil)
@@ -239,12 +246,44 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 	if e.maxBytes == 0 {
 		e.maxBytes = DefaultRowGroupBytes
 	}
-	props := parquet.NewWriterProperties(
+	aprops := pqarrow.NewArrowWriterProperties(
+		pqarrow.WithAllocator(mem),
+		pqarrow.WithStoreSchema(),
+		pqarrow.WithCoerceTimestamps(arrow.Microsecond),
+		pqarrow.WithTruncatedTimestamps(false),
+	)
+	e.bw = bufio.NewWriterSize(plainWriter{w}, 1<<20)
+	// The schema is checked now; the writer starts with the first rows (or at Close), once the
+	// dictionary decision of each column has seen its values (plainColumns).
+	if err := checkParquetSchema(schema, writerProps(mem, codec, e.maxRows, nil), aprops); err != nil {
+		return nil, err
+	}
+	e.start = func(plain []string) error { return e.open(schema, mem, codec, aprops, plain) }
+	return e, nil
+}
+
+// checkParquetSchema reports whether a schema can be written as Parquet.
+func checkParquetSchema(schema *arrow.Schema, props *parquet.WriterProperties, aprops pqarrow.ArrowWriterProperties) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("formats: start parquet file: %v", r)
+		}
+	}()
+	if _, err := pqarrow.ToParquet(schema, props, aprops); err != nil {
+		return fmt.Errorf("formats: parquet cannot store this schema: %w", err)
+	}
+	return nil
+}
+
+// writerProps are the writer properties of an output; the columns named in plain are written
+// without a dictionary.
+func writerProps(mem memory.Allocator, codec compress.Compression, maxRows int64, plain []string) *parquet.WriterProperties {
+	opts := []parquet.WriterProperty{
 		parquet.WithAllocator(mem),
 		parquet.WithCompression(codec),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
-		parquet.WithMaxRowGroupLength(e.maxRows),
+		parquet.WithMaxRowGroupLength(maxRows),
 		// Each call to a column writer is one batch (see writeDense and flushDict): a page
 		// ends only where a call ends (see closeRowGroup). The writer checks the dictionary
 		// size after each batch, so a small batch keeps a dictionary that outgrows its limit
@@ -253,47 +292,49 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 		parquet.WithDataPageSize(parquetPageSize),
 		parquet.WithDictionaryPageSizeLimit(parquetDictLimit),
 		parquet.WithCreatedBy("deltashare"),
-	)
-	aprops := pqarrow.NewArrowWriterProperties(
-		pqarrow.WithAllocator(mem),
-		pqarrow.WithStoreSchema(),
-		pqarrow.WithCoerceTimestamps(arrow.Microsecond),
-		pqarrow.WithTruncatedTimestamps(false),
-	)
-	// pqarrow writes the magic bytes at once and panics if that fails; the buffer keeps that
-	// write in memory, and makes the many small writes of the page writers cheap.
-	e.bw = bufio.NewWriterSize(plainWriter{w}, 1<<20)
+	}
+	for _, name := range plain {
+		opts = append(opts, parquet.WithDictionaryFor(name, false))
+	}
+	return parquet.NewWriterProperties(opts...)
+}
+
+// open starts the Parquet writer.
+func (e *parquetEncoder) open(schema *arrow.Schema, mem memory.Allocator, codec compress.Compression, aprops pqarrow.ArrowWriterProperties, plain []string) (err error) {
+	props := writerProps(mem, codec, e.maxRows, plain)
+	// pqarrow writes the magic bytes at once and panics if that fails; the buffer (e.bw) keeps
+	// that write in memory, and makes the many small writes of the page writers cheap.
 	defer func() {
 		if r := recover(); r != nil {
-			enc, err = nil, fmt.Errorf("formats: start parquet file: %v", r)
+			err = fmt.Errorf("formats: start parquet file: %v", r)
 		}
 	}()
 	if !parquetColumnParallel || !flatSchema(schema) {
 		fw, err := pqarrow.NewFileWriter(schema, e.bw, props, aprops)
 		if err != nil {
-			return nil, fmt.Errorf("formats: parquet cannot store this schema: %w", err)
+			return fmt.Errorf("formats: parquet cannot store this schema: %w", err)
 		}
 		e.fw = fw
-		return e, nil
+		return nil
 	}
 	// What pqarrow.NewFileWriter does: the Parquet schema, the Arrow schema's metadata, and the
 	// serialized Arrow schema under ARROW:schema, so that readers restore the exact types.
 	pqschema, err := pqarrow.ToParquet(schema, props, aprops)
 	if err != nil {
-		return nil, fmt.Errorf("formats: parquet cannot store this schema: %w", err)
+		return fmt.Errorf("formats: parquet cannot store this schema: %w", err)
 	}
 	if pqschema.NumColumns() != schema.NumFields() {
-		return nil, fmt.Errorf("formats: parquet schema has %d leaf columns for %d fields", pqschema.NumColumns(), schema.NumFields())
+		return fmt.Errorf("formats: parquet schema has %d leaf columns for %d fields", pqschema.NumColumns(), schema.NumFields())
 	}
 	meta := metadata.NewKeyValueMetadata()
 	md := schema.Metadata()
 	for i, k := range md.Keys() {
 		if err := meta.Append(k, md.Values()[i]); err != nil {
-			return nil, fmt.Errorf("formats: parquet file metadata: %w", err)
+			return fmt.Errorf("formats: parquet file metadata: %w", err)
 		}
 	}
 	if err := meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(flight.SerializeSchema(schema, mem))); err != nil {
-		return nil, fmt.Errorf("formats: parquet file metadata: %w", err)
+		return fmt.Errorf("formats: parquet file metadata: %w", err)
 	}
 	e.aprops = aprops
 	e.cols = make([]parquetColumn, schema.NumFields())
@@ -314,7 +355,7 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 	}
 	e.batch = props.WriteBatchSize()
 	e.pw = file.NewParquetWriter(e.bw, pqschema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
-	return e, nil
+	return nil
 }
 
 // flatSchema reports whether every field is a single primitive leaf that the column-parallel
@@ -352,6 +393,44 @@ func (e *parquetEncoder) Write(rec arrow.Record) (err error) {
 		rec = array.NewRecord(e.schema, rec.Columns(), rec.NumRows())
 		defer rec.Release()
 	}
+	if e.start != nil {
+		rec.Retain()
+		e.sample = append(e.sample, rec)
+		e.sampleRows += rec.NumRows()
+		e.sampleBytes += recordBytes(rec)
+		if e.sampleRows < parquetSampleRows && e.sampleBytes < parquetSampleBytes {
+			return nil
+		}
+		return e.startWriter()
+	}
+	return e.writeRecord(rec)
+}
+
+// startWriter opens the writer with the dictionary decisions from the sampled records, and
+// writes them.
+func (e *parquetEncoder) startWriter() error {
+	start := e.start
+	e.start = nil
+	sample := e.sample
+	e.sample = nil
+	defer func() {
+		for _, r := range sample {
+			r.Release()
+		}
+	}()
+	if err := start(plainColumns(e.schema, sample)); err != nil {
+		return err
+	}
+	for _, r := range sample {
+		if err := e.writeRecord(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRecord writes one record, chunk by chunk.
+func (e *parquetEncoder) writeRecord(rec arrow.Record) error {
 	n := rec.NumRows()
 	for off := int64(0); off < n; off += e.chunk {
 		part := rec
@@ -414,7 +493,7 @@ func (e *parquetEncoder) writeColumns(rec arrow.Record) error {
 		}
 		e.rgRows += end - off
 		off = end
-		size := e.rgw.TotalBytesWritten() + e.rgw.TotalCompressedBytes() + e.pendingBytes()
+		size := e.rgw.TotalBytesWritten() + e.rgw.TotalCompressedBytes() + e.pendingBytes() + e.bufferedValueBytes()
 		if e.rgRows >= e.maxRows || size >= e.maxBytes {
 			e.newGroup = true
 		}
@@ -711,6 +790,23 @@ func (e *parquetEncoder) closeRowGroup() error {
 	return nil
 }
 
+// bufferedValueBytes is what the column writers hold in pages not yet ended: with many
+// columns, each below a page's worth of values, that is most of the row group (and every page
+// is built when the group closes).
+func (e *parquetEncoder) bufferedValueBytes() int64 {
+	var n int64
+	for i := range e.cols {
+		cw, err := e.rgw.Column(i)
+		if err != nil {
+			continue
+		}
+		if b, ok := cw.(interface{ EstimatedBufferedValueBytes() int64 }); ok {
+			n += b.EstimatedBufferedValueBytes()
+		}
+	}
+	return n
+}
+
 // pendingBytes estimates the bytes of the current row group not yet handed to its writers.
 func (e *parquetEncoder) pendingBytes() int64 {
 	var n int64
@@ -729,6 +825,14 @@ func (e *parquetEncoder) Close() error {
 				err = fmt.Errorf("formats: finish parquet file: %v", r)
 			}
 		}()
+		if e.start != nil {
+			if err := e.startWriter(); err != nil && e.err == nil {
+				e.err = err
+			}
+			if e.fw == nil && e.pw == nil {
+				return e.err
+			}
+		}
 		var cerr error
 		if e.fw != nil {
 			cerr = e.fw.Close()
@@ -752,4 +856,92 @@ func (e *parquetEncoder) Close() error {
 		}
 		return nil
 	})
+}
+
+// Dictionary decision per column. Arrow's writer dictionary-encodes every column until its
+// dictionary outgrows parquetDictLimit, hashing every value on the way (and growing a hash
+// table per column: a 1,000-column output held hundreds of MB of them). Fixed-width columns
+// are judged on their first values instead: a column whose sample is mostly distinct values
+// is written plain from the start; others keep the dictionary and its fallback. String and
+// binary columns have their own dictionaries (stringDict).
+var (
+	// parquetSampleRows and parquetSampleBytes bound the records held back to judge the
+	// columns: the first of the two reached starts the writer.
+	parquetSampleRows  int64 = 8192
+	parquetSampleBytes int64 = 16 << 20
+	// parquetMinSample is the fewest values a judgement needs; with fewer (a small output),
+	// every column keeps the dictionary.
+	parquetMinSample = 1024
+)
+
+// plainColumns returns the top-level fixed-width columns whose sampled values are more than
+// half distinct.
+func plainColumns(schema *arrow.Schema, sample []arrow.Record) []string {
+	var out []string
+	for i, f := range schema.Fields() {
+		fw, ok := f.Type.(arrow.FixedWidthDataType)
+		if !ok || f.Type.ID() == arrow.BOOL {
+			continue
+		}
+		width := fw.BitWidth() / 8
+		if width != 1 && width != 2 && width != 4 && width != 8 && width != 16 {
+			continue
+		}
+		seen := map[[2]uint64]struct{}{}
+		n := 0
+	records:
+		for _, rec := range sample {
+			col := rec.Column(i)
+			d := col.Data()
+			if len(d.Buffers()) < 2 || d.Buffers()[1] == nil {
+				continue
+			}
+			raw := d.Buffers()[1].Bytes()
+			for r := 0; r < col.Len(); r++ {
+				if col.IsNull(r) {
+					continue
+				}
+				at := (d.Offset() + r) * width
+				if at+width > len(raw) {
+					break
+				}
+				var k [2]uint64
+				v := raw[at : at+width]
+				switch width {
+				case 1:
+					k[0] = uint64(v[0])
+				case 2:
+					k[0] = uint64(binary.LittleEndian.Uint16(v))
+				case 4:
+					k[0] = uint64(binary.LittleEndian.Uint32(v))
+				case 8:
+					k[0] = binary.LittleEndian.Uint64(v)
+				case 16:
+					k[0], k[1] = binary.LittleEndian.Uint64(v), binary.LittleEndian.Uint64(v[8:])
+				}
+				seen[k] = struct{}{}
+				n++
+				if int64(n) >= parquetSampleRows {
+					break records
+				}
+			}
+		}
+		if n >= parquetMinSample && 2*len(seen) > n {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// recordBytes is the size of a record's buffers.
+func recordBytes(rec arrow.Record) int64 {
+	var n int64
+	for _, c := range rec.Columns() {
+		for _, b := range c.Data().Buffers() {
+			if b != nil {
+				n += int64(b.Len())
+			}
+		}
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package formats
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"testing"
@@ -377,13 +378,21 @@ func TestParquetDictionaryFallback(t *testing.T) {
 	sch := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "category", Type: arrow.BinaryTypes.String},
+		{Name: "serial", Type: arrow.PrimitiveTypes.Int64},
 	}, nil)
 	b := array.NewRecordBuilder(mem, sch)
 	defer b.Release()
 	cats := []string{"books", "music", "garden", "toys"}
 	for i := range n {
-		b.Field(0).(*array.Int64Builder).Append(int64(i) * 7919)
+		// id repeats 100 values over the sampled rows (so it starts with a dictionary), then
+		// is distinct; serial is distinct from the start.
+		id := int64(i) * 7919
+		if int64(i) < parquetSampleRows {
+			id = int64(i % 100)
+		}
+		b.Field(0).(*array.Int64Builder).Append(id)
 		b.Field(1).(*array.StringBuilder).Append(cats[i%len(cats)])
+		b.Field(2).(*array.Int64Builder).Append(int64(i))
 	}
 	rec := b.NewRecord()
 	defer rec.Release()
@@ -408,4 +417,43 @@ func TestParquetDictionaryFallback(t *testing.T) {
 	}
 	assert.True(t, plainDataPages(0), "the distinct longs fall back to plain encoding")
 	assert.False(t, plainDataPages(1), "the four categories keep their dictionary")
+	cc, err := rg.ColumnChunk(2)
+	require.NoError(t, err)
+	assert.False(t, cc.HasDictionaryPage(), "longs distinct from the first rows are written plain, without a dictionary")
+}
+
+// Row groups of many columns, each below a page's worth of values, end by bytes too: the
+// values the column writers hold in unfinished pages count (they were not counted, and a
+// 1,000-column table became one row group of all its rows, every page built at its close).
+func TestParquetRowGroupBytesCountUnfinishedPages(t *testing.T) {
+	t.Parallel()
+	mem := checkedMem(t)
+	const cols, rows, batch = 200, 2000, 100
+	fields := make([]arrow.Field, cols)
+	for i := range fields {
+		fields[i] = arrow.Field{Name: fmt.Sprintf("c%03d", i), Type: arrow.PrimitiveTypes.Int64, Nullable: true}
+	}
+	sch := arrow.NewSchema(fields, nil)
+	var recs []arrow.Record
+	for lo := 0; lo < rows; lo += batch {
+		b := array.NewRecordBuilder(mem, sch)
+		for c := range cols {
+			for r := lo; r < lo+batch; r++ {
+				b.Field(c).(*array.Int64Builder).Append(int64(r*cols + c))
+			}
+		}
+		recs = append(recs, b.NewRecord())
+		b.Release()
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	// 3.2 MB of longs, 16 KB a column: no column fills a page.
+	data := encodeAll(t, sch, Options{Format: Parquet, Allocator: mem, Compression: None, RowGroupBytes: 256 << 10}, recs...)
+	rdr, got := readParquet(t, mem, data)
+	defer got.Release()
+	assert.Equal(t, int64(rows), got.NumRows())
+	assert.GreaterOrEqual(t, rdr.NumRowGroups(), 8, "row groups of about 256 KiB")
 }

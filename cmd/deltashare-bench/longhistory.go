@@ -207,7 +207,7 @@ func runLongHistory(ctx context.Context, cfg config) error {
 	var results []bench.HistoryResult
 	tables := make([]table, len(sizes))
 	for i, n := range sizes {
-		tables[i] = table{bench.TableInfo{Name: fmt.Sprintf("history-%d", n), Share: fmt.Sprintf("bench.history.c%d", n), Path: paths[i]}}
+		tables[i] = table{TableInfo: bench.TableInfo{Name: fmt.Sprintf("history-%d", n), Share: fmt.Sprintf("bench.history.c%d", n), Path: paths[i]}}
 	}
 	for _, rq := range historyRequests {
 		// A fresh server per request kind, serving both tables; the requests alternate between

@@ -20,6 +20,9 @@
 //	BENCH_DUCKDB=0           skip the DuckDB anchor
 //	BENCH_PARALLEL=N         pass --parallel N to the exports
 //	BENCH_HISTORY=on         the long-history server shape after the exports (off, only)
+//	BENCH_SHAPES=small,wide,point,parallel   the shapes of real tables (docs/performance.md)
+//	BENCH_SMALL_FILES=20000, BENCH_SMALL_ROWS=50, BENCH_WIDE_COLS=1000, BENCH_WIDE_ROWS=20000
+//	BENCH_SWEEP=1,2,4,8      the --parallel values of the sweep
 //
 // With -cpuprofile FILE (and -profile-table, -profile-format) it instead runs one export in
 // this process, through the same library calls as the CLI, against the served table, and
@@ -59,7 +62,7 @@ import (
 
 // generatorVersion is part of the cache key of generated tables: bump it when
 // demo.GenerateBench changes what it writes.
-const generatorVersion = 1
+const generatorVersion = 2
 
 type config struct {
 	dir, bin, goCmd, shared string
@@ -77,6 +80,15 @@ type config struct {
 
 	genDir            string // internal: generate a table in this child process and exit
 	genRows, genFiles int
+	genShape          string // internal: bench (default), small or wide
+	genCols           int
+
+	// The shapes of issue 12 (docs/performance.md): many small files, a wide table, a point
+	// read and a parallelism sweep.
+	shapes                []string
+	smallFiles, smallRows int
+	wideCols, wideRows    int
+	sweep                 []int
 }
 
 func main() {
@@ -89,7 +101,16 @@ func main() {
 		// A child process: generating takes a few hundred MB, and the kernel counts the
 		// parent's peak RSS at fork time into its children's ru_maxrss (Linux records the
 		// hiwater mark of the memory a child leaves at exec), so the driver stays small.
-		if err := demo.GenerateBench(cfg.genDir, cfg.genRows, cfg.genFiles); err != nil {
+		var err error
+		switch cfg.genShape {
+		case "small":
+			err = generateSmall(cfg.genDir, cfg.genFiles, cfg.genRows)
+		case "wide":
+			err = generateWide(cfg.genDir, cfg.genCols, cfg.genRows, cfg.genFiles)
+		default:
+			err = demo.GenerateBench(cfg.genDir, cfg.genRows, cfg.genFiles)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "deltashare-bench:", err)
 			os.Exit(1)
 		}
@@ -156,10 +177,19 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "profile one in-process export (see -profile-table) into this file")
 	flag.IntVar(&c.profileRepeat, "profile-repeat", 1, "with -cpuprofile: run the profiled export this many times")
 	flag.StringVar(&c.memProfile, "memprofile", "", "with -cpuprofile: also write a heap profile here")
-	flag.StringVar(&c.profileTable, "profile-table", "bench", "table of the profiled export: bench or covid")
+	flag.StringVar(&c.profileTable, "profile-table", "bench", "table of the profiled export: bench, covid, small or wide")
 	flag.StringVar(&c.profileFormat, "profile-format", "csv", "format of the profiled export")
 	flag.StringVar(&c.genDir, "generate-into", "", "internal: generate the bench table into this folder and exit")
 	flag.IntVar(&c.genFiles, "generate-files", 1, "internal: files of -generate-into")
+	flag.StringVar(&c.genShape, "generate-shape", "bench", "internal: shape of -generate-into (bench, small, wide)")
+	flag.IntVar(&c.genCols, "generate-cols", 0, "internal: columns of a wide -generate-into")
+	var shapes, sweep string
+	flag.StringVar(&shapes, "shapes", envStr("BENCH_SHAPES", "small,wide,point,parallel"), "extra shapes: small, wide, point, parallel, or none (BENCH_SHAPES)")
+	flag.IntVar(&c.smallFiles, "small-files", envInt("BENCH_SMALL_FILES", 20_000), "files of the small-files table (BENCH_SMALL_FILES)")
+	flag.IntVar(&c.smallRows, "small-rows", envInt("BENCH_SMALL_ROWS", 50), "rows per file of the small-files table (BENCH_SMALL_ROWS)")
+	flag.IntVar(&c.wideCols, "wide-cols", envInt("BENCH_WIDE_COLS", 1000), "columns of the wide table (BENCH_WIDE_COLS)")
+	flag.IntVar(&c.wideRows, "wide-rows", envInt("BENCH_WIDE_ROWS", 20_000), "rows of the wide table, in 2 files (BENCH_WIDE_ROWS)")
+	flag.StringVar(&sweep, "sweep", envStr("BENCH_SWEEP", "1,2,4,8"), "--parallel values of the parallelism sweep (BENCH_SWEEP)")
 	flag.Parse()
 	c.genRows = c.rows
 	if flag.NArg() > 0 {
@@ -167,6 +197,22 @@ func parseFlags() (config, error) {
 	}
 	c.formats = splitList(fmts)
 	c.tables = splitList(tables)
+	for _, s := range splitList(shapes) {
+		switch s {
+		case "none":
+		case "small", "wide", "point", "parallel":
+			c.shapes = append(c.shapes, s)
+		default:
+			return c, fmt.Errorf("shape %q: use small, wide, point, parallel or none", s)
+		}
+	}
+	for _, s := range splitList(sweep) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("sweep value %q: want a number of at least 1", s)
+		}
+		c.sweep = append(c.sweep, n)
+	}
 	for _, f := range c.formats {
 		if _, ok := bench.Targets[f]; !ok {
 			return c, fmt.Errorf("format %q: use csv, ndjson or parquet", f)
@@ -193,9 +239,14 @@ func splitList(s string) []string {
 	return out
 }
 
-// table is one benchmarked table.
+// table is one benchmarked table, or one shape measured on it.
 type table struct {
 	bench.TableInfo
+	formats  []string           // nil: all the configured formats
+	parallel int                // --parallel of this line (0: the configured one)
+	where    string             // --where of a point read (DuckDB runs the same filter)
+	targets  map[string]float64 // speed targets of this shape (nil: bench.Targets)
+	rssMB    float64            // peak RSS limit of this shape (0: the kind's)
 }
 
 func rowsLabel(n int) string {
@@ -244,7 +295,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 		for i, rows := range sizes {
 			files := max(1, (rows+cfg.rowsPerFile-1)/cfg.rowsPerFile)
-			path, err := generate(ctx, cfg.dir, rows, files)
+			path, err := generate(ctx, cfg.dir, fmt.Sprintf("bench_r%d_f%d", rows, files), []string{"-rows", strconv.Itoa(rows), "-generate-files", strconv.Itoa(files)})
 			if err != nil {
 				return err
 			}
@@ -253,7 +304,7 @@ func run(ctx context.Context, cfg config) error {
 				kind = bench.KindLarge
 			}
 			label := rowsLabel(rows)
-			tables = append(tables, table{bench.TableInfo{
+			tables = append(tables, table{TableInfo: bench.TableInfo{
 				Name: "bench-" + label, Kind: kind, Share: "bench.gen.rows_" + strings.ToLower(label),
 				Path: path, Rows: int64(rows), Files: files,
 			}})
@@ -264,14 +315,21 @@ func run(ctx context.Context, cfg config) error {
 		if _, err := os.Stat(p); err != nil {
 			logf("%s missing: COVID-19_NYT skipped", p)
 		} else {
-			tables = append(tables, table{bench.TableInfo{Name: "COVID-19_NYT", Share: "bench.delta_rs.covid_19_nyt", Path: p}})
+			tables = append(tables, table{TableInfo: bench.TableInfo{Name: "COVID-19_NYT", Share: "bench.delta_rs.covid_19_nyt", Path: p}})
 		}
+	}
+	tables, err = addShapes(ctx, cfg, tables)
+	if err != nil {
+		return err
 	}
 	if len(tables) == 0 {
 		return errors.New("no tables to measure")
 	}
 	for i := range tables {
 		tables[i].Bytes, tables[i].Files = dataSize(tables[i].Path)
+	}
+	for _, t := range tables {
+		logf("table %s: %s, %d files, %.1f MB", t.Name, t.Path, t.Files, float64(t.Bytes)/bench.MB)
 	}
 
 	srv, err := startServer(ctx, bin, cfg.dir, tables)
@@ -317,8 +375,12 @@ func run(ctx context.Context, cfg config) error {
 		rep.Tables = append(rep.Tables, t.TableInfo)
 		samples := map[string][]bench.Sample{}
 		duck := map[string][]bench.Anchor{}
+		fmts := cfg.formats
+		if t.formats != nil {
+			fmts = t.formats
+		}
 		for i := 1; i <= cfg.repeat; i++ {
-			for _, f := range cfg.formats {
+			for _, f := range fmts {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -333,27 +395,48 @@ func run(ctx context.Context, cfg config) error {
 			if anchor == "" {
 				continue
 			}
-			got, err := runAnchor(ctx, anchor, t.Path, duckOut, cfg.formats)
+			var got map[string]bench.Anchor
+			if t.where != "" {
+				got, err = runQueryAnchor(ctx, anchor, t.Path, duckOut, t.where)
+			} else if len(fmts) == len(cfg.formats) {
+				got, err = runAnchor(ctx, anchor, t.Path, duckOut, fmts)
+			} else {
+				got = map[string]bench.Anchor{}
+				for _, f := range fmts {
+					var one map[string]bench.Anchor
+					if one, err = runAnchor(ctx, anchor, t.Path, duckOut, []string{f}); err != nil {
+						break
+					}
+					if a, ok := one[f]; ok {
+						got[f] = a
+					}
+				}
+			}
 			if err != nil {
 				logf("DuckDB anchor failed on %s, skipping it from here on: %v", t.Name, err)
 				anchor, duckNote = "", "failed: "+err.Error()
 				continue
 			}
-			for _, f := range cfg.formats {
+			for _, f := range fmts {
 				if a, ok := got[f]; ok {
 					duck[f] = append(duck[f], a)
 					logf("%-13s %-7s duckdb %d: %7.3fs %10.0f rows/s", t.Name, f, i, a.Seconds, a.RowsPerSec)
 				}
 			}
-			if i == 1 {
+			if i == 1 && t.where == "" {
 				if note := checkDuckColumns(duckOut, t); note != "" {
 					logf("%s", note)
 					rep.Notes = append(rep.Notes, note)
 				}
 			}
 		}
-		for _, f := range cfg.formats {
-			rep.Results = append(rep.Results, bench.Best(t.Name, t.Kind, f, samples[f], duck[f]))
+		for _, f := range fmts {
+			r := bench.Best(t.Name, t.Kind, f, samples[f], duck[f])
+			if tg, ok := t.targets[f]; ok {
+				r.SetTarget(tg)
+			}
+			r.RSSLimitMB = t.rssMB
+			rep.Results = append(rep.Results, r)
 		}
 	}
 	rep.DuckDB = duckNote
@@ -420,14 +503,13 @@ func findShared(given string) (string, error) {
 
 // generate returns the cached bench table of rows rows in files files, generating it first
 // when needed. A table counts as cached once its marker file is written (last).
-func generate(ctx context.Context, dir string, rows, files int) (string, error) {
-	name := fmt.Sprintf("bench_r%d_f%d", rows, files)
+func generate(ctx context.Context, dir, name string, genArgs []string) (string, error) {
 	path, err := filepath.Abs(filepath.Join(dir, "tables", name))
 	if err != nil {
 		return "", err
 	}
 	marker := filepath.Join(path, "BENCH_COMPLETE")
-	key := fmt.Sprintf("generator=%d rows=%d files=%d\n", generatorVersion, rows, files)
+	key := fmt.Sprintf("generator=%d %s\n", generatorVersion, strings.Join(genArgs, " "))
 	if b, err := os.ReadFile(marker); err == nil && string(b) == key {
 		logf("bench table %s: cached", path)
 		return path, nil
@@ -435,7 +517,7 @@ func generate(ctx context.Context, dir string, rows, files int) (string, error) 
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	logf("generating the bench table: %d rows in %d files under %s", rows, files, path)
+	logf("generating %s under %s", name, path)
 	start := time.Now()
 	tmp := path + ".tmp"
 	for _, p := range []string{tmp, path} {
@@ -450,7 +532,7 @@ func generate(ctx context.Context, dir string, rows, files int) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, self, "-generate-into", tmp, "-rows", strconv.Itoa(rows), "-generate-files", strconv.Itoa(files))
+	cmd := exec.CommandContext(ctx, self, append([]string{"-generate-into", tmp}, genArgs...)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		_ = os.RemoveAll(tmp)
@@ -503,8 +585,12 @@ func startServer(ctx context.Context, bin, dir string, tables []table) (*server,
 	}
 	_ = os.Remove(profile)
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--profile-out", profile, "--log-level", "warn"}
+	served := map[string]bool{}
 	for _, t := range tables {
-		args = append(args, "--table", t.Share+"="+t.Path)
+		if !served[t.Share] {
+			served[t.Share] = true
+			args = append(args, "--table", t.Share+"="+t.Path)
+		}
 	}
 	cmd := exec.Command(bin, args...)
 	logPath := filepath.Join(dir, "serve.log")
@@ -571,8 +657,13 @@ var extensions = map[string]string{"csv": "csv", "ndjson": "ndjson", "parquet": 
 func exportOnce(ctx context.Context, cfg config, bin, profile string, t table, format, outDir string) (bench.Sample, error) {
 	out := filepath.Join(outDir, strings.ToLower(t.Name)+"."+extensions[format])
 	args := []string{"export", "-p", profile, t.Share, "-o", out, "--format", format, "--overwrite", "-q", "--output", "json"}
-	if cfg.parallel > 0 {
+	if t.parallel > 0 {
+		args = append(args, "--parallel", strconv.Itoa(t.parallel))
+	} else if cfg.parallel > 0 {
 		args = append(args, "--parallel", strconv.Itoa(cfg.parallel))
+	}
+	if t.where != "" {
+		args = append(args, "--where", t.where)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stdout, stderr bytes.Buffer
@@ -663,7 +754,13 @@ func checkDuckColumns(out string, t table) string {
 func profileExport(ctx context.Context, cfg config, profile string, tables []table) error {
 	var t *table
 	for i := range tables {
-		if (cfg.profileTable == "covid") == (tables[i].Kind == bench.KindOther) {
+		if strings.HasPrefix(tables[i].Name, cfg.profileTable) && tables[i].where == "" && tables[i].parallel == 0 {
+			t = &tables[i] // a shape by name: small, wide
+			break
+		}
+	}
+	for i := range tables {
+		if t == nil && (cfg.profileTable == "covid") == (tables[i].Kind == bench.KindOther) && tables[i].Kind != bench.KindShape {
 			t = &tables[i]
 			break
 		}

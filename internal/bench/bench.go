@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ const (
 	KindBase  = "base"
 	KindLarge = "large"
 	KindOther = ""
+	KindShape = "shape" // a shape of its own: its RSS limit is set on the result (RSSLimitMB)
 )
 
 // Measurement is one run of a child process.
@@ -129,11 +131,14 @@ type Result struct {
 	DuckDB     *Anchor   `json:"duckdb,omitempty"`
 	DuckDBAll  []float64 `json:"duckdbAllSeconds,omitempty"`
 	Ratio      float64   `json:"ratio,omitempty"` // our rows/s over DuckDB's
-	Target     float64   `json:"target"`
-	Speed      string    `json:"speed"`     // PASS, MISS, or n/a without DuckDB
-	RSSTarget  string    `json:"rssTarget"` // what the RSS is held to
-	RSS        string    `json:"rss"`       // PASS, MISS, or - when no RSS target applies
-	RSSLimitMB float64   `json:"rssLimitMB,omitempty"`
+	// MedianRatio is DuckDB's median time over ours (the ratio of the medians of the runs).
+	MedianRatio float64 `json:"medianRatio,omitempty"`
+	MedianSecs  float64 `json:"medianSeconds"`
+	Target      float64 `json:"target"`
+	Speed       string  `json:"speed"`     // PASS, MISS, or n/a without DuckDB
+	RSSTarget   string  `json:"rssTarget"` // what the RSS is held to
+	RSS         string  `json:"rss"`       // PASS, MISS, or - when no RSS target applies
+	RSSLimitMB  float64 `json:"rssLimitMB,omitempty"`
 }
 
 // Best reduces the samples of one table and format: the fastest run's time and throughput,
@@ -159,6 +164,7 @@ func Best(table, kind, format string, samples []Sample, duck []Anchor) Result {
 		}
 	}
 	r.PeakRSSMB = float64(peak) / MB
+	r.MedianSecs = median(r.AllSeconds)
 	for i := range duck {
 		r.DuckDBAll = append(r.DuckDBAll, duck[i].Seconds)
 		if r.DuckDB == nil || duck[i].Seconds < r.DuckDB.Seconds {
@@ -170,9 +176,26 @@ func Best(table, kind, format string, samples []Sample, duck []Anchor) Result {
 		// DuckDB's rows/s from its exact time (its printed rows_per_s is rounded).
 		r.DuckDB.RowsPerSec = float64(r.DuckDB.Rows) / r.DuckDB.Seconds
 		r.Ratio = r.RowsPerSec / r.DuckDB.RowsPerSec
+		if m := median(r.AllSeconds); m > 0 {
+			r.MedianRatio = median(r.DuckDBAll) / m
+		}
 		r.Speed = pass(r.Target > 0 && r.Ratio >= r.Target)
 	}
 	return r
+}
+
+// SetTarget replaces the speed target of a result (a shape's own); 0 leaves the ratio without
+// a target.
+func (r *Result) SetTarget(target float64) {
+	r.Target = target
+	switch {
+	case r.DuckDB == nil:
+		r.Speed = "n/a"
+	case target <= 0:
+		r.Speed = "-"
+	default:
+		r.Speed = pass(r.Ratio >= target)
+	}
 }
 
 // CheckRSS applies the memory targets: results of the base table must stay under RSSLimit;
@@ -190,6 +213,13 @@ func CheckRSS(results []Result) {
 	for i := range results {
 		r := &results[i]
 		switch r.Kind {
+		case KindShape:
+			if r.RSSLimitMB <= 0 {
+				r.RSSTarget, r.RSS = "-", "-"
+				continue
+			}
+			r.RSSTarget = fmt.Sprintf("<=%.0f", r.RSSLimitMB)
+			r.RSS = pass(r.PeakRSSMB > 0 && r.PeakRSSMB <= r.RSSLimitMB)
 		case KindOther:
 			r.RSSTarget, r.RSS = "-", "-"
 		case KindBase:
@@ -212,6 +242,19 @@ func CheckRSS(results []Result) {
 	}
 }
 
+// median of xs (the mean of the middle two for an even count); 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
 func pass(ok bool) string {
 	if ok {
 		return "PASS"
@@ -226,24 +269,25 @@ func round(x float64, digits int) float64 {
 
 // Column headers of the results table.
 var header = []string{"table", "format", "rows", "seconds", "rows/s", "MB/s", "peak RSS MB",
-	"duckdb rows/s", "ratio", "target", "speed", "RSS target", "RSS"}
+	"duckdb rows/s", "ratio", "median ratio", "target", "speed", "RSS target", "RSS"}
 
 // rightAligned marks the numeric columns.
-var rightAligned = []bool{false, false, true, true, true, true, true, true, true, true, false, true, false}
+var rightAligned = []bool{false, false, true, true, true, true, true, true, true, true, true, false, true, false}
 
 // WriteTable prints the results as one aligned table.
 func WriteTable(w io.Writer, results []Result) error {
 	rows := [][]string{header}
 	for _, r := range results {
-		duck, ratio := "-", "-"
+		duck, ratio, mratio := "-", "-", "-"
 		if r.DuckDB != nil {
 			duck = fmt.Sprintf("%.0f", r.DuckDB.RowsPerSec)
 			ratio = fmt.Sprintf("%.2fx", r.Ratio)
+			mratio = fmt.Sprintf("%.2fx", r.MedianRatio)
 		}
 		rows = append(rows, []string{
 			r.Table, r.Format, strconv.FormatInt(r.Rows, 10), fmt.Sprintf("%.3f", r.Seconds),
 			fmt.Sprintf("%.0f", r.RowsPerSec), fmt.Sprintf("%.1f", r.MBPerSec), fmt.Sprintf("%.1f", r.PeakRSSMB),
-			duck, ratio, fmt.Sprintf("%.2fx", r.Target), r.Speed, r.RSSTarget, r.RSS,
+			duck, ratio, mratio, fmt.Sprintf("%.2fx", r.Target), r.Speed, r.RSSTarget, r.RSS,
 		})
 	}
 	widths := make([]int, len(header))

@@ -28,7 +28,16 @@ func ReadFooter(ctx context.Context, c *sharing.Client, f protocol.File) (*metad
 	const key = "footer"
 	urls := newURLSet(map[string]protocol.File{key: f}, c.Now, nil)
 	fe := &fetcher{hc: c.HTTPClient(), retry: c.RetryPolicy(), timeout: c.Timeout(), log: c.Logger(), urls: urls}
-	src := &httpReaderAt{ctx: ctx, f: fe, key: key, size: f.Size}
+	return readFooterAt(&httpReaderAt{ctx: ctx, f: fe, key: key, size: f.Size})
+}
+
+// readFooterAt reads the footer of a remote file by ranged GETs: its last footerTail bytes,
+// then the rest of a longer footer.
+func readFooterAt(src *httpReaderAt) (*metadata.FileMetaData, error) {
+	f := protocol.File{Size: src.size}
+	if f.Size < 12 {
+		return nil, fmt.Errorf("not a Parquet file: only %d bytes long", f.Size)
+	}
 	n := min(f.Size, footerTail)
 	tail := make([]byte, n)
 	if _, err := src.ReadAt(tail, f.Size-n); err != nil {

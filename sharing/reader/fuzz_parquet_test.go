@@ -95,7 +95,7 @@ func decodeBytes(t *testing.T, mem memory.Allocator, data []byte) error {
 			}
 		}
 	}()
-	err = r.decodeFile(context.Background(), s, protocol.File{ID: "f", Size: int64(len(data))}, nil, bytes.NewReader(data), false)
+	err = r.decodeFile(context.Background(), s, protocol.File{ID: "f", Size: int64(len(data))}, nil, bytes.NewReader(data), false, nil, nil)
 	close(s.ch)
 	<-done
 	return err

@@ -72,6 +72,13 @@ type ReadOptions struct {
 	Allocator memory.Allocator
 	// BatchSize bounds the rows of a record (default DefaultBatchSize).
 	BatchSize int64
+	// InFlightBytes bounds the memory of the files in flight, estimated from their sizes
+	// (default DefaultInFlightBytes): fewer than Parallel files are read at once when they
+	// are large.
+	InFlightBytes int64
+	// BatchBytes bounds the decoded size of a record, estimated from each file's footer
+	// (default DefaultBatchBytes): records of wide rows have fewer rows than BatchSize.
+	BatchBytes int64
 	// Shard, when set, reads only the files for whose id it returns true.
 	Shard func(fileID string) bool
 	// Progress, when set, is called (from the goroutine calling Next) after the last record of
@@ -114,6 +121,7 @@ type Reader struct {
 	wg       sync.WaitGroup
 	order    chan *fileSlot
 	sem      chan struct{}
+	budget   *byteBudget
 	firstErr atomic.Pointer[error]
 
 	slot     *fileSlot
@@ -266,6 +274,12 @@ func checkReadOptions(opts *ReadOptions, c *sharing.Client) error {
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.InFlightBytes <= 0 {
+		opts.InFlightBytes = DefaultInFlightBytes
+	}
+	if opts.BatchBytes <= 0 {
+		opts.BatchBytes = DefaultBatchBytes
 	}
 	if opts.Allocator == nil {
 		opts.Allocator = memory.DefaultAllocator
@@ -476,6 +490,7 @@ func (r *Reader) Next() bool {
 			s := r.slot
 			r.slot = nil
 			<-r.sem
+			r.budget.finish(s.index, s.weight)
 			r.bytes += s.file.Size
 			if r.opts.Progress != nil {
 				r.opts.Progress(FileDone{Index: s.index, ID: s.file.ID, Kind: s.file.Kind, Bytes: s.file.Size, Rows: s.rows})
@@ -531,11 +546,12 @@ func (r *Reader) fail(err error) {
 // fileSlot is one file's place in the ordered pipeline: the worker sends its records on ch
 // and closes it.
 type fileSlot struct {
-	index int
-	key   string
-	file  protocol.File
-	ch    chan slotItem
-	rows  int64 // rows handed out (consumer side)
+	index  int
+	key    string
+	file   protocol.File
+	ch     chan slotItem
+	rows   int64 // rows handed out (consumer side)
+	weight int64 // its share of the in-flight byte budget
 }
 
 type slotItem struct {
@@ -567,6 +583,7 @@ func (r *Reader) start() {
 	p := r.opts.Parallel
 	r.order = make(chan *fileSlot, p)
 	r.sem = make(chan struct{}, p)
+	r.budget = newByteBudget(r.opts.InFlightBytes)
 	work := make(chan *fileSlot)
 	r.wg.Add(1)
 	go func() {
@@ -580,6 +597,10 @@ func (r *Reader) start() {
 				return
 			}
 			s := &fileSlot{index: i, key: r.keys[i], file: r.files[i], ch: make(chan slotItem, 2)}
+			s.weight = downloadWeight(s.file.Size, r.opts.MaxInMemoryFile)
+			if r.budget.acquire(r.ctx, i, s.weight) != nil {
+				return
+			}
 			select {
 			case r.order <- s:
 			case <-r.ctx.Done():

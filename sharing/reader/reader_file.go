@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/metadata"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/apache/arrow/go/v17/parquet/schema"
 
@@ -52,6 +53,7 @@ type readPlan struct {
 	mem     memory.Allocator
 	mode    string // column mapping mode
 	batch   int64
+	bbytes  int64 // decoded bytes a record aims at
 	cols    []planCol
 	nOut    int
 	work    *arrow.Schema
@@ -81,7 +83,7 @@ func newPlan(t protocol.Table, tm *protocol.TableMetadata, changes bool, opts Re
 		mode = tm.Metadata.ColumnMappingMode()
 	}
 	p := &readPlan{
-		table: t, mem: opts.Allocator, mode: mode, batch: opts.BatchSize,
+		table: t, mem: opts.Allocator, mode: mode, batch: opts.BatchSize, bbytes: opts.BatchBytes,
 		memMax: opts.MaxInMemoryFile, tmpDir: opts.TempDir, changes: changes,
 	}
 	fields := slices.Clone(st.Fields)
@@ -205,9 +207,6 @@ func partitionValue(pv map[string]string, f *delta.StructField, mode string) *st
 	return nil
 }
 
-// readBufferSize is the buffer of each column's page stream; pages larger than that grow it.
-const readBufferSize = 1 << 20
-
 // fileColumn is how a working column is read from one data file.
 type fileColumn struct {
 	field  int // index among the file's top-level fields; -1 missing
@@ -229,6 +228,32 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 
 	var src readerAtSeeker
 	remote := p.ranged && f.Size > p.memMax
+	// A filtered read of a large file reads its footer first and then only the row groups
+	// whose statistics might match (rowgroups.go). Deletion vectors count rows from the start
+	// of the file: those files are read whole.
+	var footer *metadata.FileMetaData
+	var groups []int // nil: every row group
+	if p.filter != nil && dv == nil && f.Size >= minSkipFileSize {
+		hr := &httpReaderAt{ctx: ctx, f: r.fetch, key: s.key, size: f.Size}
+		var md *metadata.FileMetaData
+		err := decoding(func() (err error) {
+			md, err = readFooterAt(hr)
+			return err
+		})
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// A footer that does not read here is read again with the whole file below, where
+		// its damage is reported as the file's.
+		if err == nil {
+			if m := p.matchingRowGroups(md); len(m) < len(md.RowGroups) {
+				if len(m) == 0 {
+					return nil // no row of this file can match
+				}
+				footer, groups, remote = md, m, true
+			}
+		}
+	}
 	if remote {
 		src = &httpReaderAt{ctx: ctx, f: r.fetch, key: s.key, size: f.Size}
 	} else {
@@ -239,19 +264,21 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		defer lf.cleanup()
 		src = lf.r
 	}
-	return r.decodeFile(ctx, s, f, dv, src, remote)
+	return r.decodeFile(ctx, s, f, dv, src, remote, footer, groups)
 }
 
 // decodeFile decodes data file f, downloaded (src) or read by byte ranges (remote), and sends
-// its records on s.ch. Damage to the file is an error (see corrupt.go), never a panic.
-func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, dv *delta.DeletedRows, src readerAtSeeker, remote bool) error {
+// its records on s.ch: every row group, or with a footer read ahead (footer) only groups.
+// Damage to the file is an error (see corrupt.go), never a panic.
+func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, dv *delta.DeletedRows, src readerAtSeeker, remote bool,
+	footer *metadata.FileMetaData, groups []int) error {
 	p := r.plan
 	props := parquet.NewReaderProperties(p.mem)
 	// Stream column chunks through one buffer per column instead of copying each whole chunk
 	// twice (the unbuffered mode reads a chunk into a new slice, then wraps it in a buffered
 	// reader of the chunk's size): less memory held and far less memory cleared and copied.
 	props.BufferedStreamEnabled = true
-	props.BufferSize = readBufferSize
+	props.BufferSize = maxStreamBuffer
 	size, err := src.Seek(0, io.SeekEnd)
 	if err != nil {
 		return err
@@ -259,9 +286,13 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
+	popts := []file.ReadOption{file.WithReadProps(props)}
+	if footer != nil {
+		popts = append(popts, file.WithMetadata(footer))
+	}
 	var pf *file.Reader
 	err = decoding(func() (err error) {
-		pf, err = file.NewParquetReader(src, file.WithReadProps(props))
+		pf, err = file.NewParquetReader(src, popts...)
 		return err
 	})
 	if err != nil {
@@ -275,14 +306,25 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 	}
 	defer pf.Close()
 	dropArrowSchema(pf)
-	aprops := pqarrow.ArrowReadProperties{BatchSize: p.batch}
+	// Buffers and records sized from the footer (props is the reader's: streams are opened
+	// after this).
+	props.BufferSize = streamBufferSize(pf.MetaData())
+	batch := batchRows(pf.MetaData(), p.batch, p.bbytes)
+	if r.budget != nil {
+		w := decodeWeight(pf.MetaData(), batch)
+		if err := r.budget.acquire(ctx, s.index, w); err != nil {
+			return err
+		}
+		s.weight += w // given back by the consumer, after the slot's channel is closed
+	}
+	aprops := pqarrow.ArrowReadProperties{BatchSize: batch}
 	// Choosing dictionary columns reads dictionary pages: not worth extra requests.
 	// A damaged dictionary page makes the choice fail: the columns are then read the usual way,
 	// and the damage fails the read only if a column read has it.
 	dictCols := false
 	if !remote {
 		if err := decoding(func() error { dictCols = readDictColumns(pf, &aprops); return nil }); err != nil {
-			aprops, dictCols = pqarrow.ArrowReadProperties{BatchSize: p.batch}, false
+			aprops, dictCols = pqarrow.ArrowReadProperties{BatchSize: batch}, false
 		}
 	}
 	fr, err := pqarrow.NewFileReader(pf, aprops, p.mem)
@@ -347,6 +389,17 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 	}
 
 	total := pf.NumRows()
+	for _, c := range cols {
+		if c.int96 != nil {
+			groups = nil // read whole, by row offset from the file's start
+		}
+	}
+	if groups != nil {
+		total = 0
+		for _, g := range groups {
+			total += pf.MetaData().RowGroup(g).NumRows()
+		}
+	}
 	var rr interface {
 		Schema() *arrow.Schema
 		Next() bool
@@ -367,14 +420,14 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 			}
 		}
 		err := decoding(func() error {
-			if dictCols && pf.NumRowGroups() > 1 {
+			if dictCols && pf.NumRowGroups() > 1 && groups == nil {
 				rg, err := newRowGroupRecords(ctx, fr, leaves)
 				if err != nil {
 					return err
 				}
 				rr = rg
 			} else {
-				r, err := fr.GetRecordReader(ctx, leaves, nil)
+				r, err := fr.GetRecordReader(ctx, leaves, groups)
 				if err != nil {
 					return err
 				}
@@ -400,7 +453,7 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 			return err
 		}
 		var rec arrow.Record
-		n := min(p.batch, total-off)
+		n := min(batch, total-off)
 		if rr != nil {
 			var more bool
 			err := decoding(func() error {
