@@ -245,8 +245,13 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		}
 		// A footer that does not read here is read again with the whole file below, where
 		// its damage is reported as the file's.
+		var m []int
 		if err == nil {
-			if m := p.matchingRowGroups(md); len(m) < len(md.RowGroups) {
+			// Statistics of a damaged footer make the file read whole (its damage reported there).
+			err = decoding(func() error { m = p.matchingRowGroups(md); return nil })
+		}
+		if err == nil {
+			if len(m) < len(md.RowGroups) {
 				if len(m) == 0 {
 					return nil // no row of this file can match
 				}
@@ -306,6 +311,11 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 	}
 	defer pf.Close()
 	dropArrowSchema(pf)
+	// The footer is checked before anything reads its column chunks (sizing below, the
+	// columns after): a chunk without metadata or outside the file is damage, not a panic.
+	if err := checkFooter(pf, size); err != nil {
+		return hint.New(err, corruptAdvice)
+	}
 	// Buffers and records sized from the footer (props is the reader's: streams are opened
 	// after this).
 	props.BufferSize = streamBufferSize(pf.MetaData())
@@ -408,9 +418,6 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 		Release()
 	}
 	if len(leaves) > 0 {
-		if err := checkFooter(pf, size); err != nil {
-			return hint.New(err, corruptAdvice)
-		}
 		if !remote {
 			if l, rg, err := checkNestedPages(pf, leaves); err != nil {
 				if !errors.Is(err, ErrCorruptFile) {
