@@ -172,20 +172,28 @@ func checkNoOrphans(t *testing.T, dest string) {
 	}
 }
 
-// replayLogAll are the paths that any commit of the log adds or removes.
-func replayLogAll(t *testing.T, dest string) map[string]bool {
-	out := map[string]bool{}
+// commitLines are the lines (actions) of every commit file of the log at dest, in file-name
+// order.
+func commitLines(t *testing.T, dest string) []string {
 	names, err := filepath.Glob(filepath.Join(dest, "_delta_log", "*.json"))
 	require.NoError(t, err)
+	var out []string
 	for _, n := range names {
 		b, err := os.ReadFile(n)
 		require.NoError(t, err)
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			for _, k := range []string{`"add":{"path":"`, `"remove":{"path":"`} {
-				if i := strings.Index(line, k); i >= 0 {
-					rest := line[i+len(k):]
-					out[rest[:strings.IndexByte(rest, '"')]] = true
-				}
+		out = append(out, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	return out
+}
+
+// replayLogAll are the paths that any commit of the log adds or removes.
+func replayLogAll(t *testing.T, dest string) map[string]bool {
+	out := map[string]bool{}
+	for _, line := range commitLines(t, dest) {
+		for _, k := range []string{`"add":{"path":"`, `"remove":{"path":"`} {
+			if i := strings.Index(line, k); i >= 0 {
+				rest := line[i+len(k):]
+				out[rest[:strings.IndexByte(rest, '"')]] = true
 			}
 		}
 	}

@@ -197,22 +197,16 @@ func TestSyncDeltaCoalescesSmallFiles(t *testing.T) {
 
 // readAddTags returns the tags of the add action of path in the log.
 func readAddTags(t *testing.T, dest, path string) map[string]string {
-	names, err := filepath.Glob(filepath.Join(dest, "_delta_log", "*.json"))
-	require.NoError(t, err)
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		require.NoError(t, err)
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			var a struct {
-				Add *struct {
-					Path string            `json:"path"`
-					Tags map[string]string `json:"tags"`
-				} `json:"add"`
-			}
-			require.NoError(t, json.Unmarshal([]byte(line), &a))
-			if a.Add != nil && a.Add.Path == path {
-				return a.Add.Tags
-			}
+	for _, line := range commitLines(t, dest) {
+		var a struct {
+			Add *struct {
+				Path string            `json:"path"`
+				Tags map[string]string `json:"tags"`
+			} `json:"add"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &a))
+		if a.Add != nil && a.Add.Path == path {
+			return a.Add.Tags
 		}
 	}
 	t.Fatalf("no add of %s", path)
