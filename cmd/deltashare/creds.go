@@ -180,9 +180,7 @@ func newCredJSON(now time.Time, m tokenmgr.Meta, isDefault bool) credJSON {
 	cj := credJSON{Name: m.Name, State: m.State, Default: isDefault, Endpoint: m.Endpoint, ProfileType: m.ProfileType,
 		Source: m.Source, CreatedTime: m.Created, Problem: m.Problem}
 	if m.State != tokenmgr.StatePending && !m.Expiry.IsZero() {
-		cj.ExpirationTime = m.Expiry.UTC()
-		left := int64(m.Expiry.Sub(now) / time.Second)
-		cj.ExpiresInSeconds = &left
+		cj.ExpirationTime, cj.ExpiresInSeconds = m.Expiry.UTC(), secondsLeft(now, m.Expiry)
 	}
 	return cj
 }

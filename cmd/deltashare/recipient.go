@@ -74,11 +74,8 @@ func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) reci
 		out.ActivationLink = r.ActivationLink.Reveal()
 	}
 	for _, t := range r.Tokens {
-		tj := recipientTokenJSON{ID: t.ID, Created: t.Created, Expiry: t.Expiry, ActivationPending: !t.ActivationLink.IsZero()}
-		if !t.Expiry.IsZero() {
-			s := int64(t.Expiry.Sub(now) / time.Second)
-			tj.ExpiresInSeconds = &s
-		}
+		tj := recipientTokenJSON{ID: t.ID, Created: t.Created, Expiry: t.Expiry, ExpiresInSeconds: secondsLeft(now, t.Expiry),
+			ActivationPending: !t.ActivationLink.IsZero()}
 		if showLink {
 			tj.ActivationLink = t.ActivationLink.Reveal()
 		}

@@ -71,10 +71,8 @@ func runRecipientList(ctx context.Context, o recipientListOptions, d *deps) erro
 	for _, r := range list {
 		row := recipientRowJSON{Name: r.Name, Comment: r.Comment, Owner: r.Owner, AuthenticationType: r.AuthenticationType,
 			Activated: r.Activated, ActivationPending: r.PendingActivation(), Created: r.Created, Tokens: len(r.Tokens)}
-		if n := len(r.Tokens); n > 0 && !r.Tokens[n-1].Expiry.IsZero() {
-			row.Expiry = r.Tokens[n-1].Expiry
-			s := int64(row.Expiry.Sub(now) / time.Second)
-			row.ExpiresInSeconds = &s
+		if n := len(r.Tokens); n > 0 {
+			row.Expiry, row.ExpiresInSeconds = r.Tokens[n-1].Expiry, secondsLeft(now, r.Tokens[n-1].Expiry)
 		}
 		out.Recipients = append(out.Recipients, row)
 	}

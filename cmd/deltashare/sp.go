@@ -111,10 +111,7 @@ type tokenJSON struct {
 func toTokenJSON(t databricks.TokenInfo, owner string, now time.Time) tokenJSON {
 	out := tokenJSON{TokenID: t.ID, Comment: t.Comment, OwnerID: t.OwnerID, Owner: owner, CreatedBy: t.CreatedBy,
 		Created: t.Created, Expiry: t.Expiry, LastUsed: t.LastUsed}
-	if !t.Expiry.IsZero() {
-		s := int64(t.Expiry.Sub(now) / time.Second)
-		out.ExpiresInSeconds = &s
-	}
+	out.ExpiresInSeconds = secondsLeft(now, t.Expiry)
 	return out
 }
 
