@@ -172,20 +172,28 @@ func checkNoOrphans(t *testing.T, dest string) {
 	}
 }
 
-// replayLogAll are the paths that any commit of the log adds or removes.
-func replayLogAll(t *testing.T, dest string) map[string]bool {
-	out := map[string]bool{}
+// commitLines are the lines (actions) of every commit file of the log at dest, in file-name
+// order.
+func commitLines(t *testing.T, dest string) []string {
 	names, err := filepath.Glob(filepath.Join(dest, "_delta_log", "*.json"))
 	require.NoError(t, err)
+	var out []string
 	for _, n := range names {
 		b, err := os.ReadFile(n)
 		require.NoError(t, err)
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			for _, k := range []string{`"add":{"path":"`, `"remove":{"path":"`} {
-				if i := strings.Index(line, k); i >= 0 {
-					rest := line[i+len(k):]
-					out[rest[:strings.IndexByte(rest, '"')]] = true
-				}
+		out = append(out, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	return out
+}
+
+// replayLogAll are the paths that any commit of the log adds or removes.
+func replayLogAll(t *testing.T, dest string) map[string]bool {
+	out := map[string]bool{}
+	for _, line := range commitLines(t, dest) {
+		for _, k := range []string{`"add":{"path":"`, `"remove":{"path":"`} {
+			if i := strings.Index(line, k); i >= 0 {
+				rest := line[i+len(k):]
+				out[rest[:strings.IndexByte(rest, '"')]] = true
 			}
 		}
 	}
@@ -255,36 +263,85 @@ func TestSyncDeltaKilledAtRandomPoints(t *testing.T) {
 	}
 }
 
+// Two runs on one destination at once (a folder; a bucket prefix of the fake S3): the
+// conditional commit write lets one commit each source version; the other finds the work done.
 func TestSyncDeltaConcurrentRuns(t *testing.T) {
-	e := newLakeEnv(t, lakeSource(t, "kernel-cdf/cdf-table"), false)
-	for round := 0; ; round++ {
-		var wg sync.WaitGroup
-		results := make([]*export.SyncResult, 2)
-		errs := make([]error, 2)
-		for i := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i], errs[i] = export.Sync(context.Background(), export.NewSharedTable(e.client, e.table, reader.ReadOptions{}), export.NewLocalSink(e.dest), e.opts())
-			}()
-		}
-		wg.Wait()
-		require.NoError(t, errs[0])
-		require.NoError(t, errs[1])
-		committed := 0
-		for _, r := range results {
-			if r.Lake.CommitVersion != nil {
-				committed++
+	type opener func(ctx context.Context, e *lakeEnv) (sink export.Sink, closeSink func(), err error)
+	for _, tc := range []struct {
+		name string
+		// dest prepares the destination and says how each run opens it.
+		dest func(t *testing.T) opener
+		// check asserts what a round left at the destination (nil: nothing more).
+		check func(t *testing.T, e *lakeEnv, round int64)
+	}{
+		{
+			name: "folder",
+			dest: func(*testing.T) opener {
+				return func(_ context.Context, e *lakeEnv) (export.Sink, func(), error) {
+					return export.NewLocalSink(e.dest), func() {}, nil
+				}
+			},
+			check: func(t *testing.T, e *lakeEnv, round int64) {
+				st := replayLog(t, e.dest)
+				require.Equal(t, round, st.version, "one commit per source version")
+				e.checkMirror(t, st.txn[firstKey(st.txn)])
+				checkNoOrphans(t, e.dest)
+			},
+		},
+		{
+			name: "s3",
+			dest: func(t *testing.T) opener {
+				_, query := export.FakeS3(t)
+				return func(ctx context.Context, _ *lakeEnv) (export.Sink, func(), error) {
+					sink, _, err := export.OpenBlobSink(ctx, "s3://lake/race/"+query)
+					if err != nil {
+						return nil, nil, err
+					}
+					return sink, func() { sink.Close() }, nil
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			open := tc.dest(t)
+			e := newLakeEnv(t, lakeSource(t, "kernel-cdf/cdf-table"), false)
+			ctx := context.Background()
+			for round := int64(0); ; round++ {
+				var wg sync.WaitGroup
+				results := make([]*export.SyncResult, 2)
+				errs := make([]error, 2)
+				for i := range 2 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						sink, closeSink, err := open(ctx, e)
+						if err != nil {
+							errs[i] = err
+							return
+						}
+						defer closeSink()
+						results[i], errs[i] = export.Sync(ctx, export.NewSharedTable(e.client, e.table, reader.ReadOptions{}), sink, e.opts())
+					}()
+				}
+				wg.Wait()
+				require.NoError(t, errs[0])
+				require.NoError(t, errs[1])
+				committed := 0
+				for _, r := range results {
+					if r.Lake.CommitVersion != nil {
+						committed++
+						require.Equal(t, round, *r.Lake.CommitVersion)
+					}
+				}
+				require.Equal(t, 1, committed, "round %d: exactly one run commits the new source version", round)
+				if tc.check != nil {
+					tc.check(t, e, round)
+				}
+				if _, ok := e.src.advance(t); !ok {
+					break
+				}
 			}
-		}
-		require.Equal(t, 1, committed, "round %d: exactly one run commits the new source version", round)
-		st := replayLog(t, e.dest)
-		require.Equal(t, int64(round), st.version, "one commit per source version")
-		e.checkMirror(t, st.txn[firstKey(st.txn)])
-		checkNoOrphans(t, e.dest)
-		if _, ok := e.src.advance(t); !ok {
-			break
-		}
+		})
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -198,22 +197,16 @@ func TestSyncDeltaCoalescesSmallFiles(t *testing.T) {
 
 // readAddTags returns the tags of the add action of path in the log.
 func readAddTags(t *testing.T, dest, path string) map[string]string {
-	names, err := filepath.Glob(filepath.Join(dest, "_delta_log", "*.json"))
-	require.NoError(t, err)
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		require.NoError(t, err)
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			var a struct {
-				Add *struct {
-					Path string            `json:"path"`
-					Tags map[string]string `json:"tags"`
-				} `json:"add"`
-			}
-			require.NoError(t, json.Unmarshal([]byte(line), &a))
-			if a.Add != nil && a.Add.Path == path {
-				return a.Add.Tags
-			}
+	for _, line := range commitLines(t, dest) {
+		var a struct {
+			Add *struct {
+				Path string            `json:"path"`
+				Tags map[string]string `json:"tags"`
+			} `json:"add"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &a))
+		if a.Add != nil && a.Add.Path == path {
+			return a.Add.Tags
 		}
 	}
 	t.Fatalf("no add of %s", path)
@@ -241,46 +234,6 @@ func TestSyncDeltaDryRunWritesNothing(t *testing.T) {
 	after := replayLog(t, e.dest)
 	require.Equal(t, before.version, after.version)
 	require.Equal(t, before.files, after.files)
-}
-
-// Two runs on one bucket prefix at once: the conditional commit write lets one commit each
-// version; the other finds the work done.
-func TestSyncDeltaConcurrentRunsOnS3(t *testing.T) {
-	_, query := export.FakeS3(t)
-	e := newLakeEnv(t, lakeSource(t, "kernel-cdf/cdf-table"), false)
-	ctx := context.Background()
-	for round := int64(0); ; round++ {
-		var wg sync.WaitGroup
-		results := make([]*export.SyncResult, 2)
-		errs := make([]error, 2)
-		for i := range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sink, _, err := export.OpenBlobSink(ctx, "s3://lake/race/"+query)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				defer sink.Close()
-				results[i], errs[i] = export.Sync(ctx, export.NewSharedTable(e.client, e.table, reader.ReadOptions{}), sink, e.opts())
-			}()
-		}
-		wg.Wait()
-		require.NoError(t, errs[0])
-		require.NoError(t, errs[1])
-		committed := 0
-		for _, r := range results {
-			if r.Lake.CommitVersion != nil {
-				committed++
-				require.Equal(t, round, *r.Lake.CommitVersion)
-			}
-		}
-		require.Equal(t, 1, committed, "round %d: one commit per source version", round)
-		if _, ok := e.src.advance(t); !ok {
-			break
-		}
-	}
 }
 
 // countProgress adds up what a run reports.

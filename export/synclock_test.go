@@ -55,13 +55,10 @@ func bucketDest(t *testing.T, b *blob.Bucket) syncDest {
 	}
 }
 
-// syncDests are the kinds of destinations the lock tests run against: a local directory, an
-// in-memory bucket, and an S3 bucket of the in-process fake S3 server.
-func syncDests() []struct {
-	name string
-	open func(t *testing.T) syncDest
-} {
-	return []struct {
+// forEachSyncDest runs test as a subtest against each kind of destination the lock tests cover:
+// a local directory, an in-memory bucket, and an S3 bucket of the in-process fake S3 server.
+func forEachSyncDest(t *testing.T, test func(t *testing.T, d syncDest)) {
+	for _, dc := range []struct {
 		name string
 		open func(t *testing.T) syncDest
 	}{
@@ -78,6 +75,8 @@ func syncDests() []struct {
 			t.Cleanup(func() { s.Close() })
 			return bucketDest(t, s.Bucket)
 		}},
+	} {
+		t.Run(dc.name, func(t *testing.T) { test(t, dc.open(t)) })
 	}
 }
 
@@ -108,110 +107,104 @@ func changeRows(t *testing.T, s Sink) []map[string]string {
 // resumes, it commits none of its files (they would duplicate the winner's rows), records
 // nothing and leaves no temporary file; the winner's files and state stand.
 func TestSyncPausedPastLockTTLCommitsNothing(t *testing.T) {
-	for _, dc := range syncDests() {
-		t.Run(dc.name, func(t *testing.T) {
-			d := dc.open(t)
-			ctx := context.Background()
-			ft := peopleTable(t, 1, true)
-			clock := newClock()
-			opts := syncOpts(formats.NDJSON, clock)
-			doSync(t, ft, d.newSink(), opts)
+	forEachSyncDest(t, func(t *testing.T, d syncDest) {
+		ctx := context.Background()
+		ft := peopleTable(t, 1, true)
+		clock := newClock()
+		opts := syncOpts(formats.NDJSON, clock)
+		doSync(t, ft, d.newSink(), opts)
 
-			ft.publish(3)
-			var winner *SyncResult
-			var winnerErr error
-			paused := false
-			ft.beforeRecord = func(file, rec int) {
-				if paused {
-					return
-				}
-				paused = true
-				// The run stops here for longer than the lock's time to live; meanwhile the
-				// table moves on and another run takes the expired lock over.
-				clock.Add(DefaultLockTTL + time.Minute)
-				ft.publish(4)
-				winner, winnerErr = Sync(ctx, ft, d.newSink(), opts)
+		ft.publish(3)
+		var winner *SyncResult
+		var winnerErr error
+		paused := false
+		ft.beforeRecord = func(file, rec int) {
+			if paused {
+				return
 			}
-			res, err := Sync(ctx, ft, d.newSink(), opts)
-			require.NoError(t, winnerErr)
-			require.ErrorIs(t, err, ErrLocked)
-			assert.Nil(t, res)
-			assert.Contains(t, err.Error(), "this run lost the lock")
-			require.NotNil(t, winner.LockTakenOver)
-			assert.Equal(t, "expired", winner.LockTakenOver.Reason)
-			assert.Equal(t, "changes", winner.Action)
-			assert.Equal(t, int64(4), winner.ToVersion)
+			paused = true
+			// The run stops here for longer than the lock's time to live; meanwhile the
+			// table moves on and another run takes the expired lock over.
+			clock.Add(DefaultLockTTL + time.Minute)
+			ft.publish(4)
+			winner, winnerErr = Sync(ctx, ft, d.newSink(), opts)
+		}
+		res, err := Sync(ctx, ft, d.newSink(), opts)
+		require.NoError(t, winnerErr)
+		require.ErrorIs(t, err, ErrLocked)
+		assert.Nil(t, res)
+		assert.Contains(t, err.Error(), "this run lost the lock")
+		require.NotNil(t, winner.LockTakenOver)
+		assert.Equal(t, "expired", winner.LockTakenOver.Reason)
+		assert.Equal(t, "changes", winner.Action)
+		assert.Equal(t, int64(4), winner.ToVersion)
 
-			sink := d.newSink()
-			st, err := ReadState(ctx, sink, "_deltashare_state.json")
-			require.NoError(t, err)
-			assert.Equal(t, int64(4), st.LastVersion, "the winner's state")
-			assert.Equal(t, append([]string{"_deltashare_state.json"}, recorded(st)...), namesOf(t, sink),
-				"only the recorded files: none of the paused run's (changes 2-3) next to the winner's (changes 2-4); no lock")
-			assert.Equal(t, fakeKeys(ft.changeFiles(2, 4)), rowKeys(changeRows(t, sink)), "no change row twice")
-			assert.Empty(t, d.temps(), "no temporary file")
-			assert.True(t, ft.allReleased())
+		sink := d.newSink()
+		st, err := ReadState(ctx, sink, "_deltashare_state.json")
+		require.NoError(t, err)
+		assert.Equal(t, int64(4), st.LastVersion, "the winner's state")
+		assert.Equal(t, append([]string{"_deltashare_state.json"}, recorded(st)...), namesOf(t, sink),
+			"only the recorded files: none of the paused run's (changes 2-3) next to the winner's (changes 2-4); no lock")
+		assert.Equal(t, fakeKeys(ft.changeFiles(2, 4)), rowKeys(changeRows(t, sink)), "no change row twice")
+		assert.Empty(t, d.temps(), "no temporary file")
+		assert.True(t, ft.allReleased())
 
-			// The next run has nothing to do and nothing to clean.
-			ft.beforeRecord = nil
-			res = doSync(t, ft, sink, opts)
-			assert.Equal(t, "up-to-date", res.Action)
-			assert.Empty(t, res.Cleaned)
-		})
-	}
+		// The next run has nothing to do and nothing to clean.
+		ft.beforeRecord = nil
+		res = doSync(t, ft, sink, opts)
+		assert.Equal(t, "up-to-date", res.Action)
+		assert.Empty(t, res.Cleaned)
+	})
 }
 
 // Leftovers are removed even when the table has nothing new: a part file that no state records
 // (a run that lost its lock after committing it) and the temporary file of a state write killed
 // just before its rename (or, in a bucket, its copy), and the temporary files of part files.
 func TestSyncUpToDateStillCleansLeftovers(t *testing.T) {
-	for _, dc := range syncDests() {
-		t.Run(dc.name, func(t *testing.T) {
-			d := dc.open(t)
-			ctx := context.Background()
-			ft := peopleTable(t, 2, true)
-			opts := syncOpts(formats.NDJSON, newClock())
-			doSync(t, ft, d.newSink(), opts)
-			sink := d.newSink()
-			before := namesOf(t, sink)
+	forEachSyncDest(t, func(t *testing.T, d syncDest) {
+		ctx := context.Background()
+		ft := peopleTable(t, 2, true)
+		opts := syncOpts(formats.NDJSON, newClock())
+		doSync(t, ft, d.newSink(), opts)
+		sink := d.newSink()
+		before := namesOf(t, sink)
 
-			// A killed run's leftovers: written through another sink (another process), one
-			// committed part, and a part and a state left at their temporary names.
-			other := d.newSink()
-			write := func(name string, commit bool) {
-				o, err := other.Create(ctx, name)
-				require.NoError(t, err)
-				_, err = o.Write([]byte(`{"id":1,"name":"a","_change_type":"insert","_commit_version":3}` + "\n"))
-				require.NoError(t, err)
-				if commit {
-					require.NoError(t, o.Commit())
-				} else {
-					require.NoError(t, o.(interface{ Close() error }).Close())
-				}
+		// A killed run's leftovers: written through another sink (another process), one
+		// committed part, and a part and a state left at their temporary names.
+		other := d.newSink()
+		write := func(name string, commit bool) {
+			o, err := other.Create(ctx, name)
+			require.NoError(t, err)
+			_, err = o.Write([]byte(`{"id":1,"name":"a","_change_type":"insert","_commit_version":3}` + "\n"))
+			require.NoError(t, err)
+			if commit {
+				require.NoError(t, o.Commit())
+			} else {
+				require.NoError(t, o.(interface{ Close() error }).Close())
 			}
-			write("changes/v=00000003-00000003/part-00000.ndjson", true)
-			write("changes/v=00000003-00000003/part-00001.ndjson", false)
-			write("_deltashare_state.json", false)
-			// Another shard's temporary state is not this run's to remove.
-			write("_deltashare_state.shard-1-of-2.json", false)
-			require.Len(t, d.temps(), 3)
+		}
+		write("changes/v=00000003-00000003/part-00000.ndjson", true)
+		write("changes/v=00000003-00000003/part-00001.ndjson", false)
+		write("_deltashare_state.json", false)
+		// Another shard's temporary state is not this run's to remove.
+		write("_deltashare_state.shard-1-of-2.json", false)
+		require.Len(t, d.temps(), 3)
 
-			res := doSync(t, ft, sink, opts)
-			assert.Equal(t, "up-to-date", res.Action)
-			assert.Len(t, res.Cleaned, 3, "%v", res.Cleaned)
-			assert.Contains(t, res.Text(), "up to date at version 2; removed 3 files left by an interrupted run")
-			var after []string
-			for _, n := range namesOf(t, sink) {
-				if !strings.Contains(n, TempMarker) {
-					after = append(after, n)
-				}
+		res := doSync(t, ft, sink, opts)
+		assert.Equal(t, "up-to-date", res.Action)
+		assert.Len(t, res.Cleaned, 3, "%v", res.Cleaned)
+		assert.Contains(t, res.Text(), "up to date at version 2; removed 3 files left by an interrupted run")
+		var after []string
+		for _, n := range namesOf(t, sink) {
+			if !strings.Contains(n, TempMarker) {
+				after = append(after, n)
 			}
-			assert.Equal(t, before, after)
-			temps := d.temps()
-			require.Len(t, temps, 1, "only the other shard's temporary state is left")
-			assert.Contains(t, temps[0], "_deltashare_state.shard-1-of-2.json")
-		})
-	}
+		}
+		assert.Equal(t, before, after)
+		temps := d.temps()
+		require.Len(t, temps, 1, "only the other shard's temporary state is left")
+		assert.Contains(t, temps[0], "_deltashare_state.shard-1-of-2.json")
+	})
 }
 
 // TestLockHolderProcess is not a test: run as a child process (DELTASHARE_TEST_LOCK_DIR set),

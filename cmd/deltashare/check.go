@@ -191,7 +191,7 @@ func checkResult(rep *tokenmgr.CheckReport, now time.Time) error {
 		}
 	case tokenmgr.CheckExpiring:
 		msg = fmt.Sprintf("the token expires %s, within the %s warning window: ask the data provider for a new credential before then",
-			expiryPhrase(now, rep.ExpirationTime), roughDuration(time.Duration(rep.WarnExpirySeconds)*time.Second))
+			expiryPhrase(now, rep.ExpirationTime), tokenmgr.DurationText(time.Duration(rep.WarnExpirySeconds)*time.Second))
 	default:
 		msg = string(rep.Status)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/deltashare/deltashare/sharing/protocol"
 
@@ -86,6 +87,31 @@ func writeJSON(w io.Writer, v any) error {
 
 // newTable returns a tab-aligned writer for text listings.
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// secondsLeft is how many whole seconds are left until exp (negative: expired), for the
+// expiresInSeconds fields; nil for a zero exp (never expires).
+func secondsLeft(now, exp time.Time) *int64 {
+	if exp.IsZero() {
+		return nil
+	}
+	s := int64(exp.Sub(now) / time.Second)
+	return &s
+}
+
+// printListing writes a listing for people: the header and one line per row, in aligned
+// columns, then how many there are ("3 recipient(s)").
+func printListing(w io.Writer, noun string, header []string, rows [][]string) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d %s(s)\n", len(rows), noun)
+	return nil
+}
 
 // openStore opens the credential store of --config-dir (env DELTASHARE_CONFIG_DIR, default
 // under the user's config directory).

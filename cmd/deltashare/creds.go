@@ -97,39 +97,15 @@ func parseDays(flag, s string) (time.Duration, error) {
 	return d + r, nil
 }
 
-// roughDuration renders a positive duration in at most two units: "6d 3h", "5h 20m", "12m",
-// "40s".
-func roughDuration(d time.Duration) string {
-	const day = 24 * time.Hour
-	switch {
-	case d >= day:
-		days, hours := int64(d/day), int64((d%day)/time.Hour)
-		if hours == 0 {
-			return fmt.Sprintf("%dd", days)
-		}
-		return fmt.Sprintf("%dd %dh", days, hours)
-	case d >= time.Hour:
-		hours, mins := int64(d/time.Hour), int64((d%time.Hour)/time.Minute)
-		if mins == 0 {
-			return fmt.Sprintf("%dh", hours)
-		}
-		return fmt.Sprintf("%dh %dm", hours, mins)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm", int64(d/time.Minute))
-	default:
-		return fmt.Sprintf("%ds", int64(d/time.Second))
-	}
-}
-
 // expiresIn says how long until exp: "6d 3h", "expired 2d ago", or "never" for a zero time.
 func expiresIn(now, exp time.Time) string {
 	if exp.IsZero() {
 		return "never"
 	}
 	if left := exp.Sub(now); left > 0 {
-		return roughDuration(left)
+		return tokenmgr.DurationText(left)
 	}
-	return "expired " + roughDuration(now.Sub(exp)) + " ago"
+	return "expired " + tokenmgr.DurationText(now.Sub(exp)) + " ago"
 }
 
 // expiryPhrase is expiresIn as a phrase with the date: "2026-03-01T00:00:00Z (in 6d 3h)",
@@ -204,9 +180,7 @@ func newCredJSON(now time.Time, m tokenmgr.Meta, isDefault bool) credJSON {
 	cj := credJSON{Name: m.Name, State: m.State, Default: isDefault, Endpoint: m.Endpoint, ProfileType: m.ProfileType,
 		Source: m.Source, CreatedTime: m.Created, Problem: m.Problem}
 	if m.State != tokenmgr.StatePending && !m.Expiry.IsZero() {
-		cj.ExpirationTime = m.Expiry.UTC()
-		left := int64(m.Expiry.Sub(now) / time.Second)
-		cj.ExpiresInSeconds = &left
+		cj.ExpirationTime, cj.ExpiresInSeconds = m.Expiry.UTC(), secondsLeft(now, m.Expiry)
 	}
 	return cj
 }

@@ -69,6 +69,19 @@ func workspaceOptionsFrom(c *cli.Context) databricks.WorkspaceOptions {
 	}
 }
 
+// parseWorkspaceTarget reads what a workspace command acting on one named object takes: the
+// output mode, its one NAME argument (usage is the argument line a wrong count is told) and the
+// workspace flags.
+func parseWorkspaceTarget(c *cli.Context, usage string) (output string, ws databricks.WorkspaceOptions, name string, err error) {
+	if output, err = outputMode(c); err != nil {
+		return "", ws, "", err
+	}
+	if err := nargs(c, 1, 1, usage); err != nil {
+		return "", ws, "", err
+	}
+	return output, workspaceOptionsFrom(c), c.Args().First(), nil
+}
+
 // connectWorkspace connects with o, telling standard error what is being retried when a call
 // takes long.
 func connectWorkspace(ctx context.Context, d *deps, o databricks.WorkspaceOptions) (*databricks.Workspace, error) {

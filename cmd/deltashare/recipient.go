@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -26,6 +27,20 @@ recipient create prints it (that is its purpose); show and rotate print links on
 case-insensitively: create refuses PowerBI when powerbi exists.`,
 		Subcommands: []*cli.Command{recipientCreateCommand(), recipientListCommand(), recipientShowCommand(), recipientRotateCommand(), recipientDeleteCommand()},
 	}
+}
+
+// connectRecipient connects to the workspace and reads the recipient called name: the first
+// steps of every command acting on one existing recipient.
+func connectRecipient(ctx context.Context, d *deps, o databricks.WorkspaceOptions, name string) (*databricks.Workspace, *databricks.Recipient, error) {
+	ws, err := connectWorkspace(ctx, d, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := ws.ShowRecipient(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ws, r, nil
 }
 
 // recipientJSON is a recipient in --output json; activation links only when shown.
@@ -59,11 +74,8 @@ func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) reci
 		out.ActivationLink = r.ActivationLink.Reveal()
 	}
 	for _, t := range r.Tokens {
-		tj := recipientTokenJSON{ID: t.ID, Created: t.Created, Expiry: t.Expiry, ActivationPending: !t.ActivationLink.IsZero()}
-		if !t.Expiry.IsZero() {
-			s := int64(t.Expiry.Sub(now) / time.Second)
-			tj.ExpiresInSeconds = &s
-		}
+		tj := recipientTokenJSON{ID: t.ID, Created: t.Created, Expiry: t.Expiry, ExpiresInSeconds: secondsLeft(now, t.Expiry),
+			ActivationPending: !t.ActivationLink.IsZero()}
 		if showLink {
 			tj.ActivationLink = t.ActivationLink.Reveal()
 		}

@@ -35,10 +35,7 @@ func recipientCreateCommand() *cli.Command {
 }
 
 func parseRecipientCreateOptions(c *cli.Context) (o recipientCreateOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 1, 1, "[--comment C] [--lifetime D] NAME"); err != nil {
+	if o.Output, o.Workspace, o.Name, err = parseWorkspaceTarget(c, "[--comment C] [--lifetime D] NAME"); err != nil {
 		return o, err
 	}
 	if c.IsSet("lifetime") {
@@ -49,7 +46,7 @@ func parseRecipientCreateOptions(c *cli.Context) (o recipientCreateOptions, err 
 			return o, usageError(errors.New("recipient create: --lifetime must be more than 0 (leave it out for the metastore's default)"))
 		}
 	}
-	o.Workspace, o.Name, o.Comment = workspaceOptionsFrom(c), c.Args().First(), c.String("comment")
+	o.Comment = c.String("comment")
 	return o, nil
 }
 

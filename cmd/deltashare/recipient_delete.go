@@ -30,13 +30,10 @@ func recipientDeleteCommand() *cli.Command {
 }
 
 func parseRecipientDeleteOptions(c *cli.Context) (o recipientDeleteOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
+	if o.Output, o.Workspace, o.Name, err = parseWorkspaceTarget(c, "[--yes] NAME"); err != nil {
 		return o, err
 	}
-	if err := nargs(c, 1, 1, "[--yes] NAME"); err != nil {
-		return o, err
-	}
-	o.Workspace, o.Name, o.Yes = workspaceOptionsFrom(c), c.Args().First(), c.Bool("yes")
+	o.Yes = c.Bool("yes")
 	return o, nil
 }
 
@@ -51,11 +48,7 @@ type recipientDeleteJSON struct {
 }
 
 func runRecipientDelete(ctx context.Context, o recipientDeleteOptions, d *deps) error {
-	ws, err := connectWorkspace(ctx, d, o.Workspace)
-	if err != nil {
-		return err
-	}
-	r, err := ws.ShowRecipient(ctx, o.Name)
+	ws, r, err := connectRecipient(ctx, d, o.Workspace, o.Name)
 	if err != nil {
 		return err
 	}

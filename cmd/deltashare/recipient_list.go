@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -71,18 +71,15 @@ func runRecipientList(ctx context.Context, o recipientListOptions, d *deps) erro
 	for _, r := range list {
 		row := recipientRowJSON{Name: r.Name, Comment: r.Comment, Owner: r.Owner, AuthenticationType: r.AuthenticationType,
 			Activated: r.Activated, ActivationPending: r.PendingActivation(), Created: r.Created, Tokens: len(r.Tokens)}
-		if n := len(r.Tokens); n > 0 && !r.Tokens[n-1].Expiry.IsZero() {
-			row.Expiry = r.Tokens[n-1].Expiry
-			s := int64(row.Expiry.Sub(now) / time.Second)
-			row.ExpiresInSeconds = &s
+		if n := len(r.Tokens); n > 0 {
+			row.Expiry, row.ExpiresInSeconds = r.Tokens[n-1].Expiry, secondsLeft(now, r.Tokens[n-1].Expiry)
 		}
 		out.Recipients = append(out.Recipients, row)
 	}
 	if o.Output == "json" {
 		return writeJSON(d.IO.Out, out)
 	}
-	tw := newTable(d.IO.Out)
-	fmt.Fprintln(tw, "NAME\tAUTHENTICATION\tSTATE\tTOKENS\tEXPIRES\tCREATED")
+	rows := make([][]string, 0, len(out.Recipients))
 	for _, r := range out.Recipients {
 		state := "not activated"
 		switch {
@@ -95,11 +92,7 @@ func runRecipientList(ctx context.Context, o recipientListOptions, d *deps) erro
 		if r.Tokens > 0 {
 			exp = expiryText(now, r.Expiry)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, r.AuthenticationType, state, r.Tokens, exp, dayOrDash(r.Created))
+		rows = append(rows, []string{r.Name, r.AuthenticationType, state, strconv.Itoa(r.Tokens), exp, dayOrDash(r.Created)})
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(d.IO.Out, "%d recipient(s)\n", len(list))
-	return nil
+	return printListing(d.IO.Out, "recipient", []string{"NAME", "AUTHENTICATION", "STATE", "TOKENS", "EXPIRES", "CREATED"}, rows)
 }

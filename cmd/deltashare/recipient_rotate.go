@@ -35,10 +35,7 @@ func recipientRotateCommand() *cli.Command {
 }
 
 func parseRecipientRotateOptions(c *cli.Context) (o recipientRotateOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 1, 1, "--keep-old-for 1h [--show-link] NAME"); err != nil {
+	if o.Output, o.Workspace, o.Name, err = parseWorkspaceTarget(c, "--keep-old-for 1h [--show-link] NAME"); err != nil {
 		return o, err
 	}
 	if !c.IsSet("keep-old-for") {
@@ -47,7 +44,7 @@ func parseRecipientRotateOptions(c *cli.Context) (o recipientRotateOptions, err 
 	if o.KeepOldFor, err = durationFlag(c, "keep-old-for"); err != nil {
 		return o, err
 	}
-	o.Workspace, o.Name, o.ShowLink = workspaceOptionsFrom(c), c.Args().First(), c.Bool("show-link")
+	o.ShowLink = c.Bool("show-link")
 	return o, nil
 }
 

@@ -29,22 +29,15 @@ func recipientShowCommand() *cli.Command {
 }
 
 func parseRecipientShowOptions(c *cli.Context) (o recipientShowOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
+	if o.Output, o.Workspace, o.Name, err = parseWorkspaceTarget(c, "[--show-link] NAME"); err != nil {
 		return o, err
 	}
-	if err := nargs(c, 1, 1, "[--show-link] NAME"); err != nil {
-		return o, err
-	}
-	o.Workspace, o.Name, o.ShowLink = workspaceOptionsFrom(c), c.Args().First(), c.Bool("show-link")
+	o.ShowLink = c.Bool("show-link")
 	return o, nil
 }
 
 func runRecipientShow(ctx context.Context, o recipientShowOptions, d *deps) error {
-	ws, err := connectWorkspace(ctx, d, o.Workspace)
-	if err != nil {
-		return err
-	}
-	r, err := ws.ShowRecipient(ctx, o.Name)
+	_, r, err := connectRecipient(ctx, d, o.Workspace, o.Name)
 	if err != nil {
 		return err
 	}

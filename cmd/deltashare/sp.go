@@ -53,6 +53,20 @@ func findPrincipal(ctx context.Context, ws *databricks.Workspace, ref string) (*
 	return ws.FindServicePrincipal(ctx, ref)
 }
 
+// connectPrincipal connects to the workspace and finds the principal ref names (a display name
+// or an application ID): the first steps of every command acting on one principal.
+func connectPrincipal(ctx context.Context, d *deps, o databricks.WorkspaceOptions, ref string) (*databricks.Workspace, *databricks.ServicePrincipal, error) {
+	ws, err := connectWorkspace(ctx, d, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := findPrincipal(ctx, ws, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ws, p, nil
+}
+
 // principalTokens lists the live tokens a principal owns (token management; admins).
 func principalTokens(ctx context.Context, ws *databricks.Workspace, p databricks.ServicePrincipal) ([]databricks.TokenInfo, error) {
 	all, err := ws.ListWorkspaceTokens(ctx, databricks.AdminListOptions{})
@@ -97,9 +111,15 @@ type tokenJSON struct {
 func toTokenJSON(t databricks.TokenInfo, owner string, now time.Time) tokenJSON {
 	out := tokenJSON{TokenID: t.ID, Comment: t.Comment, OwnerID: t.OwnerID, Owner: owner, CreatedBy: t.CreatedBy,
 		Created: t.Created, Expiry: t.Expiry, LastUsed: t.LastUsed}
-	if !t.Expiry.IsZero() {
-		s := int64(t.Expiry.Sub(now) / time.Second)
-		out.ExpiresInSeconds = &s
+	out.ExpiresInSeconds = secondsLeft(now, t.Expiry)
+	return out
+}
+
+// toTokenJSONs is toTokenJSON for each token (an empty list, not null, for none).
+func toTokenJSONs(tokens []databricks.TokenInfo, owner string, now time.Time) []tokenJSON {
+	out := make([]tokenJSON, 0, len(tokens))
+	for _, t := range tokens {
+		out = append(out, toTokenJSON(t, owner, now))
 	}
 	return out
 }

@@ -33,13 +33,10 @@ lists the principal and the tokens that would die with it. Workspace admins.`,
 }
 
 func parseSPDeleteOptions(c *cli.Context) (o spDeleteOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
+	if o.Output, o.Workspace, o.Name, err = parseWorkspaceTarget(c, "[--yes] NAME|APP_ID"); err != nil {
 		return o, err
 	}
-	if err := nargs(c, 1, 1, "[--yes] NAME|APP_ID"); err != nil {
-		return o, err
-	}
-	o.Workspace, o.Name, o.Yes = workspaceOptionsFrom(c), c.Args().First(), c.Bool("yes")
+	o.Yes = c.Bool("yes")
 	return o, nil
 }
 
@@ -54,11 +51,7 @@ type spDeleteJSON struct {
 }
 
 func runSPDelete(ctx context.Context, o spDeleteOptions, d *deps) error {
-	ws, err := connectWorkspace(ctx, d, o.Workspace)
-	if err != nil {
-		return err
-	}
-	p, err := findPrincipal(ctx, ws, o.Name)
+	ws, p, err := connectPrincipal(ctx, d, o.Workspace, o.Name)
 	if err != nil {
 		return err
 	}
@@ -67,10 +60,7 @@ func runSPDelete(ctx context.Context, o spDeleteOptions, d *deps) error {
 		return err
 	}
 	now := d.Now()
-	out := spDeleteJSON{ServicePrincipal: toPrincipalJSON(*p), Tokens: []tokenJSON{}, TotalTokens: len(tokens)}
-	for _, t := range tokens {
-		out.Tokens = append(out.Tokens, toTokenJSON(t, p.DisplayName, now))
-	}
+	out := spDeleteJSON{ServicePrincipal: toPrincipalJSON(*p), Tokens: toTokenJSONs(tokens, p.DisplayName, now), TotalTokens: len(tokens)}
 	if o.Yes {
 		if err := ws.DeleteServicePrincipal(ctx, *p); err != nil {
 			return err

@@ -30,13 +30,10 @@ restricts token use. Workspace admins.`,
 }
 
 func parseSPGrantTokensOptions(c *cli.Context) (o spGrantTokensOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
+	if o.Output, o.Workspace, o.Name, err = parseWorkspaceTarget(c, "NAME|APP_ID"); err != nil {
 		return o, err
 	}
-	if err := nargs(c, 1, 1, "NAME|APP_ID"); err != nil {
-		return o, err
-	}
-	o.Workspace, o.Name, o.Quiet = workspaceOptionsFrom(c), c.Args().First(), c.Bool("quiet")
+	o.Quiet = c.Bool("quiet")
 	return o, nil
 }
 
@@ -50,11 +47,7 @@ type spGrantJSON struct {
 }
 
 func runSPGrantTokens(ctx context.Context, o spGrantTokensOptions, d *deps) error {
-	ws, err := connectWorkspace(ctx, d, o.Workspace)
-	if err != nil {
-		return err
-	}
-	p, err := findPrincipal(ctx, ws, o.Name)
+	ws, p, err := connectPrincipal(ctx, d, o.Workspace, o.Name)
 	if err != nil {
 		return err
 	}

@@ -88,18 +88,13 @@ func runSPList(ctx context.Context, o spListOptions, d *deps) error {
 	if o.Output == "json" {
 		return writeJSON(d.IO.Out, out)
 	}
-	tw := newTable(d.IO.Out)
-	fmt.Fprintln(tw, "DISPLAY NAME\tAPPLICATION ID\tACTIVE\tTOKENS")
+	rows := make([][]string, 0, len(out.ServicePrincipals))
 	for _, r := range out.ServicePrincipals {
 		tokens := "-"
 		if r.TokensOwned != nil {
 			tokens = fmt.Sprint(*r.TokensOwned)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orDash(r.DisplayName), r.ApplicationID, yesNo(r.Active), tokens)
+		rows = append(rows, []string{orDash(r.DisplayName), r.ApplicationID, yesNo(r.Active), tokens})
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(d.IO.Out, "%d service principal(s)\n", len(sps))
-	return nil
+	return printListing(d.IO.Out, "service principal", []string{"DISPLAY NAME", "APPLICATION ID", "ACTIVE", "TOKENS"}, rows)
 }

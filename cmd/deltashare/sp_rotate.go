@@ -39,11 +39,7 @@ func runSPRotate(ctx context.Context, o patRotateOptions, d *deps) error {
 	if err := checkNewFile(sp.Out); err != nil {
 		return err
 	}
-	ws, err := connectWorkspace(ctx, d, sp.Workspace)
-	if err != nil {
-		return err
-	}
-	p, err := findPrincipal(ctx, ws, sp.Name)
+	ws, p, err := connectPrincipal(ctx, d, sp.Workspace, sp.Name)
 	if err != nil {
 		return err
 	}

@@ -28,13 +28,9 @@ func spShowCommand() *cli.Command {
 }
 
 func parseSPShowOptions(c *cli.Context) (o spShowOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
+	if o.Output, o.Workspace, o.Name, err = parseWorkspaceTarget(c, "NAME|APP_ID"); err != nil {
 		return o, err
 	}
-	if err := nargs(c, 1, 1, "NAME|APP_ID"); err != nil {
-		return o, err
-	}
-	o.Workspace, o.Name = workspaceOptionsFrom(c), c.Args().First()
 	return o, nil
 }
 
@@ -51,16 +47,12 @@ type spShowJSON struct {
 }
 
 func runSPShow(ctx context.Context, o spShowOptions, d *deps) error {
-	ws, err := connectWorkspace(ctx, d, o.Workspace)
-	if err != nil {
-		return err
-	}
-	p, err := findPrincipal(ctx, ws, o.Name)
+	ws, p, err := connectPrincipal(ctx, d, o.Workspace, o.Name)
 	if err != nil {
 		return err
 	}
 	now := d.Now()
-	out := spShowJSON{principalJSON: toPrincipalJSON(*p), Groups: nonNil(p.Groups), Tokens: []tokenJSON{}}
+	out := spShowJSON{principalJSON: toPrincipalJSON(*p), Groups: nonNil(p.Groups)}
 	// The token permissions and the workspace's tokens need a workspace admin: without, the
 	// principal is shown without them.
 	notAdmin := func(err error) bool { return errors.Is(err, databricks.ErrWorkspacePermission) }
@@ -83,10 +75,7 @@ func runSPShow(ctx context.Context, o spShowOptions, d *deps) error {
 	default:
 		return err
 	}
-	for _, t := range tokens {
-		out.Tokens = append(out.Tokens, toTokenJSON(t, p.DisplayName, now))
-	}
-	out.TotalTokens = len(tokens)
+	out.Tokens, out.TotalTokens = toTokenJSONs(tokens, p.DisplayName, now), len(tokens)
 	if o.Output == "json" {
 		return writeJSON(d.IO.Out, out)
 	}

@@ -6,18 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/parquet-go/parquet-go"
 )
 
 // Checkpoint rows: one action a row, in the column layout of the Delta protocol's classic
-// checkpoint (txn, add, remove, metaData, protocol; names as in the JSON actions).
-type cpTxn struct {
-	AppID       string `parquet:"appId"`
-	Version     int64  `parquet:"version"`
-	LastUpdated *int64 `parquet:"lastUpdated,optional"`
-}
+// checkpoint (txn, add, remove, metaData, protocol; names as in the JSON actions). Txn and
+// Remove are their own rows; the others differ from the JSON actions in optional fields.
 
 type cpAdd struct {
 	Path             string             `parquet:"path"`
@@ -27,16 +24,6 @@ type cpAdd struct {
 	DataChange       bool               `parquet:"dataChange"`
 	Stats            *string            `parquet:"stats,optional"`
 	Tags             map[string]string  `parquet:"tags,optional"`
-}
-
-type cpRemove struct {
-	Path                 string             `parquet:"path"`
-	DeletionTimestamp    int64              `parquet:"deletionTimestamp"`
-	DataChange           bool               `parquet:"dataChange"`
-	ExtendedFileMetadata bool               `parquet:"extendedFileMetadata"`
-	PartitionValues      map[string]*string `parquet:"partitionValues"`
-	Size                 int64              `parquet:"size"`
-	Tags                 map[string]string  `parquet:"tags,optional"`
 }
 
 type cpFormat struct {
@@ -63,9 +50,9 @@ type cpProtocol struct {
 }
 
 type cpRow struct {
-	Txn      *cpTxn      `parquet:"txn,optional"`
+	Txn      *Txn        `parquet:"txn,optional"`
 	Add      *cpAdd      `parquet:"add,optional"`
-	Remove   *cpRemove   `parquet:"remove,optional"`
+	Remove   *Remove     `parquet:"remove,optional"`
 	MetaData *cpMeta     `parquet:"metaData,optional"`
 	Protocol *cpProtocol `parquet:"protocol,optional"`
 }
@@ -94,28 +81,18 @@ func encodeCheckpoint(snap *Snapshot) ([]byte, int64, error) {
 	rows = append(rows, cpRow{MetaData: &cpMeta{ID: m.ID, Name: optString(m.Name), Description: optString(m.Description),
 		Format: cpFormat{Provider: m.Format.Provider, Options: m.Format.Options}, SchemaString: m.SchemaString,
 		PartitionColumns: m.PartitionColumns, Configuration: m.Configuration, CreatedTime: m.CreatedTime}})
-	apps := make([]string, 0, len(snap.Txns))
-	for a := range snap.Txns {
-		apps = append(apps, a)
-	}
-	sort.Strings(apps)
-	for _, a := range apps {
+	for _, a := range slices.Sorted(maps.Keys(snap.Txns)) {
 		t := snap.Txns[a]
-		rows = append(rows, cpRow{Txn: &cpTxn{AppID: t.AppID, Version: t.Version, LastUpdated: t.LastUpdated}})
+		rows = append(rows, cpRow{Txn: &t})
 	}
 	for _, f := range snap.SortedFiles() {
 		rows = append(rows, cpRow{Add: &cpAdd{Path: f.Path, PartitionValues: orEmpty(f.PartitionValues), Size: f.Size,
 			ModificationTime: f.ModificationTime, DataChange: false, Stats: optString(f.Stats), Tags: f.Tags}})
 	}
-	paths := make([]string, 0, len(snap.Tombstones))
-	for p := range snap.Tombstones {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		r := snap.Tombstones[p]
-		rows = append(rows, cpRow{Remove: &cpRemove{Path: r.Path, DeletionTimestamp: r.DeletionTimestamp, DataChange: false,
-			ExtendedFileMetadata: r.ExtendedFileMetadata, PartitionValues: orEmpty(r.PartitionValues), Size: r.Size, Tags: r.Tags}})
+	for _, p := range slices.Sorted(maps.Keys(snap.Tombstones)) {
+		rm := *snap.Tombstones[p]
+		rm.DataChange, rm.PartitionValues = false, orEmpty(rm.PartitionValues)
+		rows = append(rows, cpRow{Remove: &rm})
 	}
 	var b bytes.Buffer
 	w := parquet.NewGenericWriter[cpRow](&b, parquet.Compression(&parquet.Snappy))
@@ -203,7 +180,7 @@ func readCheckpoint(ctx context.Context, s Store, v int64) (*Snapshot, error) {
 				}
 				snap.Metadata = md
 			case row.Txn != nil:
-				snap.Txns[row.Txn.AppID] = Txn{AppID: row.Txn.AppID, Version: row.Txn.Version, LastUpdated: row.Txn.LastUpdated}
+				snap.Txns[row.Txn.AppID] = *row.Txn
 			case row.Add != nil:
 				a := row.Add
 				f := &File{Path: a.Path, PartitionValues: orEmpty(a.PartitionValues), Size: a.Size, ModificationTime: a.ModificationTime, Tags: a.Tags}
@@ -212,9 +189,9 @@ func readCheckpoint(ctx context.Context, s Store, v int64) (*Snapshot, error) {
 				}
 				snap.Files[decodePath(a.Path)] = f
 			case row.Remove != nil:
-				rm := row.Remove
-				snap.Tombstones[decodePath(rm.Path)] = &Remove{Path: rm.Path, DeletionTimestamp: rm.DeletionTimestamp,
-					ExtendedFileMetadata: rm.ExtendedFileMetadata, PartitionValues: orEmpty(rm.PartitionValues), Size: rm.Size, Tags: rm.Tags}
+				rm := *row.Remove
+				rm.DataChange, rm.PartitionValues = false, orEmpty(rm.PartitionValues)
+				snap.Tombstones[decodePath(rm.Path)] = &rm
 			}
 		}
 		if err == io.EOF {

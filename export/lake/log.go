@@ -78,22 +78,24 @@ type File struct {
 	Tags             map[string]string  `json:"tags,omitempty"`
 }
 
-// Remove is the remove action: a file that leaves the table (a tombstone until vacuumed).
+// Remove is the remove action: a file that leaves the table (a tombstone until vacuumed). Its
+// parquet tags are its columns in a checkpoint.
 type Remove struct {
-	Path                 string             `json:"path"`
-	DeletionTimestamp    int64              `json:"deletionTimestamp"`
-	DataChange           bool               `json:"dataChange"`
-	ExtendedFileMetadata bool               `json:"extendedFileMetadata"`
-	PartitionValues      map[string]*string `json:"partitionValues"`
-	Size                 int64              `json:"size"`
-	Tags                 map[string]string  `json:"tags,omitempty"`
+	Path                 string             `json:"path" parquet:"path"`
+	DeletionTimestamp    int64              `json:"deletionTimestamp" parquet:"deletionTimestamp"`
+	DataChange           bool               `json:"dataChange" parquet:"dataChange"`
+	ExtendedFileMetadata bool               `json:"extendedFileMetadata" parquet:"extendedFileMetadata"`
+	PartitionValues      map[string]*string `json:"partitionValues" parquet:"partitionValues"`
+	Size                 int64              `json:"size" parquet:"size"`
+	Tags                 map[string]string  `json:"tags,omitempty" parquet:"tags,optional"`
 }
 
-// Txn is the txn (set transaction) action: the last version an application applied.
+// Txn is the txn (set transaction) action: the last version an application applied. Its
+// parquet tags are its columns in a checkpoint.
 type Txn struct {
-	AppID       string `json:"appId"`
-	Version     int64  `json:"version"`
-	LastUpdated *int64 `json:"lastUpdated,omitempty"`
+	AppID       string `json:"appId" parquet:"appId"`
+	Version     int64  `json:"version" parquet:"version"`
+	LastUpdated *int64 `json:"lastUpdated,omitempty" parquet:"lastUpdated,optional"`
 }
 
 // CommitInfo is the commitInfo action (free-form for readers).

@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"time"
@@ -112,12 +113,7 @@ func (c *colStats) take(col arrow.Array, r int) {
 			c.noBounds = true
 			return
 		}
-		if !c.seen || v < c.minI {
-			c.minI = v
-		}
-		if !c.seen || v > c.maxI {
-			c.maxI = v
-		}
+		widen(c.seen, &c.minI, &c.maxI, v)
 	case "float":
 		var v float64
 		switch a := col.(type) {
@@ -130,12 +126,7 @@ func (c *colStats) take(col arrow.Array, r int) {
 			c.noBounds = true
 			return
 		}
-		if !c.seen || v < c.minF {
-			c.minF = v
-		}
-		if !c.seen || v > c.maxF {
-			c.maxF = v
-		}
+		widen(c.seen, &c.minF, &c.maxF, v)
 	case "string":
 		var v string
 		switch a := col.(type) {
@@ -147,12 +138,7 @@ func (c *colStats) take(col arrow.Array, r int) {
 			c.noBounds = true
 			return
 		}
-		if !c.seen || v < c.minS {
-			c.minS = v
-		}
-		if !c.seen || v > c.maxS {
-			c.maxS = v
-		}
+		widen(c.seen, &c.minS, &c.maxS, v)
 	case "decimal":
 		a, ok := col.(*array.Decimal128)
 		if !ok {
@@ -168,6 +154,16 @@ func (c *colStats) take(col arrow.Array, r int) {
 		}
 	}
 	c.seen = true
+}
+
+// widen moves the bounds lo and hi out to take in v; the first value (seen false) sets both.
+func widen[T cmp.Ordered](seen bool, lo, hi *T, v T) {
+	if !seen || v < *lo {
+		*lo = v
+	}
+	if !seen || v > *hi {
+		*hi = v
+	}
 }
 
 // Rows is the number of records added.

@@ -70,6 +70,14 @@ func (r *Reader) workerPanic(v any) error {
 // (a page header, a decompression or a checksum fails), and the row group. ok is false
 // when every page of these columns reads (the damage is elsewhere, e.g. in the values).
 func corruptColumn(pf *file.Reader, leaves []int) (leaf, rowGroup int, ok bool) {
+	l, rg, err := firstBadPage(pf, leaves)
+	return l, rg, err != nil
+}
+
+// firstBadPage reads every page of leaves (leaf column indexes of pf), row group by row group,
+// and returns the first leaf whose pages cannot be read, its row group and why; err is nil when
+// all read.
+func firstBadPage(pf *file.Reader, leaves []int) (leaf, rowGroup int, err error) {
 	for rg := range pf.NumRowGroups() {
 		for _, l := range leaves {
 			err := decoding(func() error {
@@ -82,11 +90,11 @@ func corruptColumn(pf *file.Reader, leaves []int) (leaf, rowGroup int, ok bool) 
 				return pr.Err()
 			})
 			if err != nil {
-				return l, rg, true
+				return l, rg, err
 			}
 		}
 	}
-	return 0, 0, false
+	return 0, 0, nil
 }
 
 // leafName names leaf column l of sch for a message: the logical column name, plus the path in
@@ -175,26 +183,7 @@ func checkNestedPages(pf *file.Reader, leaves []int) (leaf, rowGroup int, err er
 			nested = append(nested, l)
 		}
 	}
-	if len(nested) == 0 {
-		return 0, 0, nil
-	}
-	for rg := range pf.NumRowGroups() {
-		for _, l := range nested {
-			err := decoding(func() error {
-				pr, err := pf.RowGroup(rg).GetColumnPageReader(l)
-				if err != nil {
-					return err
-				}
-				for pr.Next() {
-				}
-				return pr.Err()
-			})
-			if err != nil {
-				return l, rg, err
-			}
-		}
-	}
-	return 0, 0, nil
+	return firstBadPage(pf, nested)
 }
 
 // arrowSchemaKey is the footer key under which Arrow writers store the Arrow schema of a file.
