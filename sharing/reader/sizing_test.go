@@ -72,6 +72,14 @@ func TestSizingFromFooter(t *testing.T) {
 	assert.Equal(t, int64(minBatchRows), batchRows(md, DefaultBatchSize, 64<<10), "bytes bound the rows, down to the floor")
 	assert.Equal(t, int64(466), batchRows(md, DefaultBatchSize, 2<<20))
 
+	// 1,500 columns of 20 KB chunks: the buffers together stay within streamBuffersBytes,
+	// each still large enough for a page header.
+	wider := longsRecord(mem, 1500, 2500)
+	defer wider.Release()
+	md = parquetFooter(t, wider, 2500)
+	assert.Equal(t, int64(pageHeaderPeek), streamBufferSize(md), "a column's share of the buffers, not its 20 KB chunk")
+	assert.Greater(t, chunkStreamBuffer(md), int64(pageHeaderPeek))
+
 	big := longsRecord(mem, 1, 300_000)
 	defer big.Release()
 	md = parquetFooter(t, big, 300_000)
