@@ -36,8 +36,12 @@ const (
 // streamBufferSize is the buffer of every column chunk stream of a file: its largest column
 // chunk (so a chunk is read in one go), at least minStreamBuffer and at most maxStreamBuffer,
 // and for files of many columns at most their share of streamBuffersBytes (never below
-// pageHeaderPeek).
-func streamBufferSize(md *metadata.FileMetaData) int64 {
+// pageHeaderPeek). A file read by byte ranges (ranged) keeps the chunk-sized buffer: every
+// fill of a buffer is a request, and a chunk read in one go is one request.
+func streamBufferSize(md *metadata.FileMetaData, ranged bool) int64 {
+	if ranged {
+		return chunkStreamBuffer(md)
+	}
 	return min(chunkStreamBuffer(md), perColumnStreamBuffer(md))
 }
 
@@ -47,6 +51,7 @@ func perColumnStreamBuffer(md *metadata.FileMetaData) int64 {
 	return max(streamBuffersBytes/cols, pageHeaderPeek)
 }
 
+// chunkStreamBuffer is the file's largest column chunk, within [minStreamBuffer, maxStreamBuffer].
 func chunkStreamBuffer(md *metadata.FileMetaData) int64 {
 	var largest int64
 	for g := range len(md.RowGroups) {
@@ -142,10 +147,9 @@ func downloadWeight(size, memMax int64) int64 {
 
 // decodeWeight estimates what decoding a file holds: for the row group with the most data,
 // each column's stream buffer and decompressed page (both bounded by the chunk's size, pages
-// by maxStreamBuffer, buffers by the column's share of streamBuffersBytes), and three records
+// by maxStreamBuffer, buffers by streamBuf, the file's stream buffer size), and three records
 // of batch rows (queued, being built, being consumed).
-func decodeWeight(md *metadata.FileMetaData, batch int64) int64 {
-	perCol := perColumnStreamBuffer(md)
+func decodeWeight(md *metadata.FileMetaData, batch, streamBuf int64) int64 {
 	var worst int64
 	for g := range len(md.RowGroups) {
 		rg := md.RowGroup(g)
@@ -155,7 +159,7 @@ func decodeWeight(md *metadata.FileMetaData, batch int64) int64 {
 			if err != nil {
 				continue
 			}
-			sum += min(cc.TotalCompressedSize(), maxStreamBuffer, perCol) + min(cc.TotalUncompressedSize(), maxStreamBuffer)
+			sum += min(cc.TotalCompressedSize(), streamBuf) + min(cc.TotalUncompressedSize(), maxStreamBuffer)
 		}
 		worst = max(worst, sum)
 	}
