@@ -67,7 +67,7 @@ type Options struct {
 
 	// Parquet only.
 	RowGroupRows  int64            // maximum rows per row group; 0 means DefaultRowGroupRows
-	RowGroupBytes int64            // target compressed bytes per row group; 0 means DefaultRowGroupBytes
+	RowGroupBytes int64            // target compressed bytes per row group; 0 means DefaultRowGroupBytes (less for schemas of over 256 columns)
 	Allocator     memory.Allocator // Arrow allocator for the Parquet writer; nil means the default (text formats allocate no Arrow memory)
 }
 

@@ -217,6 +217,23 @@ func (d *stringDict) pendingBytes() int64 {
 	return d.size + int64(len(d.idx))*int64(bits.Len(uint(len(d.index))))/8
 }
 
+// wideColumns is where a schema counts as wide for the row group size: past it, the default
+// byte size of a row group falls with the number of columns.
+const wideColumns = 256
+
+// defaultRowGroupBytes is the byte size of a row group when Options.RowGroupBytes is 0:
+// DefaultRowGroupBytes, and for schemas wider than wideColumns that times wideColumns/cols
+// (at least 4 MiB). Besides the group's buffered pages, every column writer holds the values
+// of its unfinished page and string columns their dictionaries, and those buffers keep their
+// capacity from group to group: with 1,000 columns they were half of an export's heap, over
+// the soft memory limit the CLI sets, and the collector then ran without pause.
+func defaultRowGroupBytes(cols int) int64 {
+	if cols <= wideColumns {
+		return DefaultRowGroupBytes
+	}
+	return max(DefaultRowGroupBytes*wideColumns/int64(cols), 4<<20)
+}
+
 // plainWriter hides any Close method of the caller's writer: pqarrow closes its sink when it is
 // an io.Closer, and Close must not close the caller's writer.
 type plainWriter struct{ w io.Writer }
@@ -244,7 +261,7 @@ func newParquetEncoder(w io.Writer, schema *arrow.Schema, o Options) (enc *parqu
 		e.maxRows = DefaultRowGroupRows
 	}
 	if e.maxBytes == 0 {
-		e.maxBytes = DefaultRowGroupBytes
+		e.maxBytes = defaultRowGroupBytes(schema.NumFields())
 	}
 	aprops := pqarrow.NewArrowWriterProperties(
 		pqarrow.WithAllocator(mem),

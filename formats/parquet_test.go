@@ -457,3 +457,43 @@ func TestParquetRowGroupBytesCountUnfinishedPages(t *testing.T) {
 	assert.Equal(t, int64(rows), got.NumRows())
 	assert.GreaterOrEqual(t, rdr.NumRowGroups(), 8, "row groups of about 256 KiB")
 }
+
+// Wide schemas get smaller row groups by default: the column writers' buffers of a row group
+// grow with the columns, so the default byte size falls with them (never below 4 MiB).
+func TestParquetWideRowGroupBytes(t *testing.T) {
+	assert.Equal(t, DefaultRowGroupBytes, defaultRowGroupBytes(10))
+	assert.Equal(t, DefaultRowGroupBytes, defaultRowGroupBytes(wideColumns))
+	assert.Equal(t, DefaultRowGroupBytes/4, defaultRowGroupBytes(4*wideColumns))
+	assert.Equal(t, int64(4<<20), defaultRowGroupBytes(100_000))
+
+	t.Parallel()
+	mem := checkedMem(t)
+	const cols, rows, batch = 1024, 1500, 100
+	fields := make([]arrow.Field, cols)
+	for i := range fields {
+		fields[i] = arrow.Field{Name: fmt.Sprintf("c%04d", i), Type: arrow.PrimitiveTypes.Int64, Nullable: true}
+	}
+	sch := arrow.NewSchema(fields, nil)
+	var recs []arrow.Record
+	for lo := 0; lo < rows; lo += batch {
+		b := array.NewRecordBuilder(mem, sch)
+		for c := range cols {
+			for r := lo; r < lo+batch; r++ {
+				b.Field(c).(*array.Int64Builder).Append(int64(r*cols + c))
+			}
+		}
+		recs = append(recs, b.NewRecord())
+		b.Release()
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	// 12.3 MB of distinct longs: one row group at DefaultRowGroupBytes, two at a quarter of it.
+	data := encodeAll(t, sch, Options{Format: Parquet, Allocator: mem, Compression: None}, recs...)
+	rdr, got := readParquet(t, mem, data)
+	defer got.Release()
+	assert.Equal(t, int64(rows), got.NumRows())
+	assert.GreaterOrEqual(t, rdr.NumRowGroups(), 2, "row groups of about 8 MiB")
+}

@@ -19,6 +19,7 @@
 //	BENCH_TABLES=bench,covid
 //	BENCH_DUCKDB=0           skip the DuckDB anchor
 //	BENCH_PARALLEL=N         pass --parallel N to the exports
+//	BENCH_COMPRESSION=zstd   pass --compression to the Parquet exports (DuckDB's anchor writes zstd)
 //	BENCH_HISTORY=on         the long-history server shape after the exports (off, only)
 //	BENCH_SHAPES=small,wide,point,parallel   the shapes of real tables (docs/performance.md)
 //	BENCH_SMALL_FILES=20000, BENCH_SMALL_ROWS=50, BENCH_WIDE_COLS=1000, BENCH_WIDE_ROWS=20000
@@ -73,6 +74,7 @@ type config struct {
 	formats, tables         []string
 	duckdb                  bool
 	parallel                int
+	compression             string
 	keepOutputs             bool
 
 	cpuProfile, memProfile, profileTable, profileFormat string
@@ -173,6 +175,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&tables, "tables", envStr("BENCH_TABLES", "bench,covid"), "tables: bench (the generated ones) and/or covid (BENCH_TABLES)")
 	flag.BoolVar(&c.duckdb, "duckdb", envBool("BENCH_DUCKDB", true), "run the DuckDB anchor (BENCH_DUCKDB=0 skips it)")
 	flag.IntVar(&c.parallel, "parallel", envInt("BENCH_PARALLEL", 0), "pass --parallel N to the exports (BENCH_PARALLEL; 0: the CLI default)")
+	flag.StringVar(&c.compression, "compression", envStr("BENCH_COMPRESSION", ""), "pass --compression to the Parquet exports (BENCH_COMPRESSION; empty: the CLI default)")
 	flag.BoolVar(&c.keepOutputs, "keep-outputs", false, "keep the exported files in DIR/out")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "profile one in-process export (see -profile-table) into this file")
 	flag.IntVar(&c.profileRepeat, "profile-repeat", 1, "with -cpuprofile: run the profiled export this many times")
@@ -358,6 +361,9 @@ func run(ctx context.Context, cfg config) error {
 	}
 	if cfg.parallel > 0 {
 		rep.ExportCommand += fmt.Sprintf(" --parallel %d", cfg.parallel)
+	}
+	if cfg.compression != "" {
+		rep.ExportCommand += " (Parquet: --compression " + cfg.compression + ")"
 	}
 	rep.Host, _ = os.Hostname()
 	if hwm, err := bench.ProcPeakRSS(os.Getpid()); err == nil {
@@ -665,6 +671,9 @@ func exportOnce(ctx context.Context, cfg config, bin, profile string, t table, f
 	if t.where != "" {
 		args = append(args, "--where", t.where)
 	}
+	if format == "parquet" && cfg.compression != "" {
+		args = append(args, "--compression", cfg.compression)
+	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -797,7 +806,7 @@ func profileExport(ctx context.Context, cfg config, profile string, tables []tab
 	start := time.Now()
 	var rows int64
 	for i := 0; i < max(cfg.profileRepeat, 1); i++ {
-		n, err := profileOnce(ctx, cl, parts, fm, out, cfg.parallel)
+		n, err := profileOnce(ctx, cl, parts, fm, cfg.compression, out, cfg.parallel)
 		if err != nil {
 			pprof.StopCPUProfile()
 			return err
@@ -812,9 +821,17 @@ func profileExport(ctx context.Context, cfg config, profile string, tables []tab
 }
 
 // profileOnce runs one in-process export of the table to out and returns its rows.
-func profileOnce(ctx context.Context, cl *sharing.Client, parts []string, fm formats.Format, out string, parallel int) (int64, error) {
+func profileOnce(ctx context.Context, cl *sharing.Client, parts []string, fm formats.Format, compression, out string, parallel int) (int64, error) {
 	t := export.NewSharedTable(cl, protocol.Table{Share: parts[0], Schema: parts[1], Name: parts[2]}, reader.ReadOptions{Parallel: parallel})
-	sum, err := t.Export(ctx, nil, export.Options{Output: out, Format: formats.Options{Format: fm}, Overwrite: true})
+	fo := formats.Options{Format: fm}
+	if compression != "" && fm == formats.Parquet {
+		c, err := formats.ParseCompression(compression)
+		if err != nil {
+			return 0, err
+		}
+		fo.Compression = c
+	}
+	sum, err := t.Export(ctx, nil, export.Options{Output: out, Format: fo, Overwrite: true})
 	if err != nil {
 		return 0, err
 	}

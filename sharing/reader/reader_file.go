@@ -318,10 +318,10 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 	}
 	// Buffers and records sized from the footer (props is the reader's: streams are opened
 	// after this).
-	props.BufferSize = streamBufferSize(pf.MetaData())
+	props.BufferSize = streamBufferSize(pf.MetaData(), remote)
 	batch := batchRows(pf.MetaData(), p.batch, p.bbytes)
 	if r.budget != nil {
-		w := decodeWeight(pf.MetaData(), batch)
+		w := decodeWeight(pf.MetaData(), batch, props.BufferSize)
 		if err := r.budget.acquire(ctx, s.index, w); err != nil {
 			return err
 		}

@@ -18,6 +18,13 @@ const (
 	// the buffer grow it); minStreamBuffer the smallest.
 	maxStreamBuffer = 1 << 20
 	minStreamBuffer = 4 << 10
+	// streamBuffersBytes bounds the stream buffers of a file's columns together: every column
+	// of a row group has its stream open at once, so 1,000 columns of 80 KB chunks held 80 MB
+	// of buffers beside their pages. The buffer only needs to hold a page header: Arrow copies
+	// page data out of the stream into the page's own buffer, and peeks pageHeaderPeek bytes
+	// for a header (a smaller buffer grows to that).
+	streamBuffersBytes = 16 << 20
+	pageHeaderPeek     = 16 << 10
 	// DefaultBatchBytes is the decoded size a record aims at (ReadOptions.BatchBytes): records
 	// have BatchSize rows unless their rows are wider than DefaultBatchBytes / BatchSize.
 	DefaultBatchBytes = 8 << 20
@@ -27,8 +34,25 @@ const (
 )
 
 // streamBufferSize is the buffer of every column chunk stream of a file: its largest column
-// chunk (so a chunk is read in one go), at least minStreamBuffer and at most maxStreamBuffer.
-func streamBufferSize(md *metadata.FileMetaData) int64 {
+// chunk (so a chunk is read in one go), at least minStreamBuffer and at most maxStreamBuffer,
+// and for files of many columns at most their share of streamBuffersBytes (never below
+// pageHeaderPeek). A file read by byte ranges (ranged) keeps the chunk-sized buffer: every
+// fill of a buffer is a request, and a chunk read in one go is one request.
+func streamBufferSize(md *metadata.FileMetaData, ranged bool) int64 {
+	if ranged {
+		return chunkStreamBuffer(md)
+	}
+	return min(chunkStreamBuffer(md), perColumnStreamBuffer(md))
+}
+
+// perColumnStreamBuffer is a column's share of streamBuffersBytes.
+func perColumnStreamBuffer(md *metadata.FileMetaData) int64 {
+	cols := int64(max(md.Schema.NumColumns(), 1))
+	return max(streamBuffersBytes/cols, pageHeaderPeek)
+}
+
+// chunkStreamBuffer is the file's largest column chunk, within [minStreamBuffer, maxStreamBuffer].
+func chunkStreamBuffer(md *metadata.FileMetaData) int64 {
 	var largest int64
 	for g := range len(md.RowGroups) {
 		rg := md.RowGroup(g)
@@ -123,8 +147,9 @@ func downloadWeight(size, memMax int64) int64 {
 
 // decodeWeight estimates what decoding a file holds: for the row group with the most data,
 // each column's stream buffer and decompressed page (both bounded by the chunk's size, pages
-// by maxStreamBuffer), and three records of batch rows (queued, being built, being consumed).
-func decodeWeight(md *metadata.FileMetaData, batch int64) int64 {
+// by maxStreamBuffer, buffers by streamBuf, the file's stream buffer size), and three records
+// of batch rows (queued, being built, being consumed).
+func decodeWeight(md *metadata.FileMetaData, batch, streamBuf int64) int64 {
 	var worst int64
 	for g := range len(md.RowGroups) {
 		rg := md.RowGroup(g)
@@ -134,7 +159,7 @@ func decodeWeight(md *metadata.FileMetaData, batch int64) int64 {
 			if err != nil {
 				continue
 			}
-			sum += min(cc.TotalCompressedSize(), maxStreamBuffer) + min(cc.TotalUncompressedSize(), maxStreamBuffer)
+			sum += min(cc.TotalCompressedSize(), streamBuf) + min(cc.TotalUncompressedSize(), maxStreamBuffer)
 		}
 		worst = max(worst, sum)
 	}

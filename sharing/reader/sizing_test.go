@@ -61,7 +61,7 @@ func TestSizingFromFooter(t *testing.T) {
 	small := longsRecord(mem, 8, 50)
 	defer small.Release()
 	md := parquetFooter(t, small, 1024)
-	assert.Equal(t, int64(minStreamBuffer), streamBufferSize(md), "50 longs a column fit the smallest buffer")
+	assert.Equal(t, int64(minStreamBuffer), streamBufferSize(md, false), "50 longs a column fit the smallest buffer")
 	assert.Equal(t, int64(50), batchRows(md, DefaultBatchSize, DefaultBatchBytes), "one record of the file's rows")
 
 	wide := longsRecord(mem, 500, 600)
@@ -72,11 +72,19 @@ func TestSizingFromFooter(t *testing.T) {
 	assert.Equal(t, int64(minBatchRows), batchRows(md, DefaultBatchSize, 64<<10), "bytes bound the rows, down to the floor")
 	assert.Equal(t, int64(466), batchRows(md, DefaultBatchSize, 2<<20))
 
+	// 1,500 columns of 20 KB chunks: the buffers together stay within streamBuffersBytes,
+	// each still large enough for a page header.
+	wider := longsRecord(mem, 1500, 2500)
+	defer wider.Release()
+	md = parquetFooter(t, wider, 2500)
+	assert.Equal(t, int64(pageHeaderPeek), streamBufferSize(md, false), "a column's share of the buffers, not its 20 KB chunk")
+	assert.Greater(t, streamBufferSize(md, true), int64(pageHeaderPeek), "read by ranges: a chunk in one request")
+
 	big := longsRecord(mem, 1, 300_000)
 	defer big.Release()
 	md = parquetFooter(t, big, 300_000)
-	assert.Equal(t, int64(maxStreamBuffer), streamBufferSize(md), "a 2.4 MB chunk is streamed through the largest buffer")
-	assert.Greater(t, decodeWeight(md, 1000), int64(2*maxStreamBuffer))
+	assert.Equal(t, int64(maxStreamBuffer), streamBufferSize(md, false), "a 2.4 MB chunk is streamed through the largest buffer")
+	assert.Greater(t, decodeWeight(md, 1000, streamBufferSize(md, false)), int64(2*maxStreamBuffer))
 }
 
 // The byte budget holds back files past the limit, but never the file the consumer is at,
