@@ -35,7 +35,7 @@ func TestFileListRoundTrip(t *testing.T) {
 	files := []protocol.File{
 		{Kind: protocol.FileAdd, ID: "a", URL: "https://x/a?sig=1", PartitionValues: map[string]string{"region": "Europe", "empty": ""},
 			Size: 10, Stats: `{"numRecords":3}`, Version: &v, Timestamp: &ts, ExpirationTimestamp: &exp,
-			DeletionVector: &delta.DeletionVector{StorageType: "u", PathOrInlineDV: "ab", Offset: &off, SizeInBytes: 3, Cardinality: 1},
+			DeletionVector:       &delta.DeletionVector{StorageType: "u", PathOrInlineDV: "ab", Offset: &off, SizeInBytes: 3, Cardinality: 1},
 			DeletionVectorFileID: "dv", ModificationTime: 5, DataChange: true, Tags: map[string]string{"k": "v"}},
 		{Kind: protocol.FileAdd, ID: "b", URL: "https://x/b", Size: 20},
 	}
