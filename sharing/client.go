@@ -80,7 +80,8 @@ type Limits struct {
 	MaxPages int
 	// MaxResponseBytes bounds the bytes of one query or change-data response, all pages
 	// together (default DefaultMaxResponseBytes). Query and Changes hold what they read in
-	// memory: this bounds it too.
+	// memory: this bounds it too (QueryFiles hands the files out instead, and the table reader
+	// keeps them on disk: there it bounds the disk used).
 	MaxResponseBytes int64
 	// MaxListingTime bounds the time one listing, query or change-data response may take, all
 	// pages together (default DefaultMaxListingTime).
