@@ -3,9 +3,11 @@ package reader
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"sync"
@@ -23,10 +25,10 @@ type fileList struct {
 	changes bool
 	shard   func(fileID string) bool
 
-	f        *os.File
-	unlinked bool          // f has no name any more
-	w        *bufio.Writer // while adding
-	end      int64         // size of f
+	f    backing
+	name string        // of the temporary file; "" when unlinked or in memory
+	w    *bufio.Writer // while adding
+	end  int64         // size of f
 
 	mu     sync.Mutex // offs and lens after seal (a refresh moves them)
 	offs   []int64
@@ -39,17 +41,79 @@ type fileList struct {
 	firstVersion *int64
 }
 
-func newFileList(dir string, changes bool, shard func(string) bool) (*fileList, error) {
+// backing holds a fileList's records: a temporary file, or memory when none can be created.
+type backing interface {
+	io.ReaderAt
+	io.WriterAt
+	Truncate(size int64) error
+	Close() error
+}
+
+// newFileList makes an empty list in a temporary file of dir (os.TempDir() when ""); when
+// none can be created (a read-only file system) it keeps the records in memory and logs why.
+func newFileList(dir string, changes bool, shard func(string) bool, log *slog.Logger) (*fileList, error) {
+	l := &fileList{changes: changes, shard: shard}
 	f, err := os.CreateTemp(dir, ".deltashare-files-*")
 	if err != nil {
-		return nil, fmt.Errorf("sharing: a temporary file for the file list: %w (give a temporary directory with space)", err)
+		if log != nil {
+			log.Warn("no temporary file for the query's file list: keeping it in memory", "error", err.Error())
+		}
+		l.f = &memBacking{}
+	} else {
+		l.f = f
+		// Where the system allows it (not on Windows) the file is unlinked at once: it stays
+		// readable through f and is gone when f is closed, even after a crash.
+		if os.Remove(f.Name()) != nil {
+			l.name = f.Name()
+		}
 	}
-	// Where the system allows it (not on Windows) the file is unlinked at once: it stays
-	// readable through f and is gone when f is closed, even after a crash.
-	unlinked := os.Remove(f.Name()) == nil
-	l := &fileList{changes: changes, shard: shard, f: f, unlinked: unlinked}
-	l.reset()
+	if err := l.reset(); err != nil {
+		l.close()
+		return nil, err
+	}
 	return l, nil
+}
+
+// memBacking is a backing in memory.
+type memBacking struct {
+	mu  sync.RWMutex
+	buf []byte
+}
+
+func (m *memBacking) ReadAt(p []byte, off int64) (int, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if off >= int64(len(m.buf)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m.buf[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m *memBacking) WriteAt(p []byte, off int64) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if end := off + int64(len(p)); end > int64(len(m.buf)) {
+		m.buf = append(m.buf, make([]byte, end-int64(len(m.buf)))...)
+	}
+	return copy(m.buf[off:], p), nil
+}
+
+func (m *memBacking) Truncate(size int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.buf = m.buf[:min(size, int64(len(m.buf)))]
+	return nil
+}
+
+func (m *memBacking) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.buf = nil
+	return nil
 }
 
 // reset drops what was added (a query started over).
@@ -69,10 +133,12 @@ func (l *fileList) close() {
 		return
 	}
 	l.f.Close()
-	if !l.unlinked {
-		os.Remove(l.f.Name())
+	if l.name != "" {
+		os.Remove(l.name)
 	}
+	l.mu.Lock()
 	l.f = nil
+	l.mu.Unlock()
 }
 
 func keyHash(key string) uint64 {
@@ -167,17 +233,20 @@ func (l *fileList) len() int { return len(l.offs) }
 // get reads file i back.
 func (l *fileList) get(i int) (protocol.File, error) {
 	l.mu.Lock()
-	off, n := l.offs[i], l.lens[i]
+	off, n, f := l.offs[i], l.lens[i], l.f
 	l.mu.Unlock()
+	if f == nil {
+		return protocol.File{}, errors.New("sharing: the read was released: its file list is gone")
+	}
 	buf := make([]byte, n)
-	if _, err := l.f.ReadAt(buf, off); err != nil {
+	if _, err := f.ReadAt(buf, off); err != nil {
 		return protocol.File{}, fmt.Errorf("sharing: reading the file list back from its temporary file: %w", err)
 	}
-	var f protocol.File
-	if err := json.Unmarshal(buf, &f); err != nil {
+	var file protocol.File
+	if err := json.Unmarshal(buf, &file); err != nil {
 		return protocol.File{}, fmt.Errorf("sharing: reading the file list back from its temporary file: %w", err)
 	}
-	return f, nil
+	return file, nil
 }
 
 // index returns the index of the file of key (-1: not part of the read).

@@ -3,7 +3,10 @@ package reader
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/deltashare/deltashare/sharing/delta"
@@ -15,7 +18,7 @@ import (
 func listOf(t *testing.T, changes bool, files ...protocol.File) (*fileList, error) {
 	t.Helper()
 	dir := t.TempDir()
-	l, err := newFileList(dir, changes, nil)
+	l, err := newFileList(dir, changes, nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		l.close()
@@ -107,4 +110,37 @@ func TestFileListReplacePending(t *testing.T) {
 	j, _, err := l.index("unknown")
 	require.NoError(t, err)
 	assert.Equal(t, -1, j)
+}
+
+// Without a temporary directory to write to, the list is kept in memory and works the same.
+func TestFileListInMemory(t *testing.T) {
+	var logs strings.Builder
+	l, err := newFileList(filepath.Join(t.TempDir(), "missing"), false, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, err)
+	defer l.close()
+	assert.IsType(t, &memBacking{}, l.f)
+	assert.Contains(t, logs.String(), "keeping it in memory")
+	files := []protocol.File{{ID: "a", URL: "old", Size: 1}, {ID: "b", URL: "old", Size: 2}}
+	for _, f := range files {
+		require.NoError(t, l.add(f))
+	}
+	require.NoError(t, l.seal())
+	require.NoError(t, l.replace(1, func(fn func(string, protocol.File) error) error {
+		for _, f := range files {
+			f.URL = "new"
+			if err := fn(f.ID, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	for i, want := range []string{"old", "new"} {
+		got, err := l.get(i)
+		require.NoError(t, err)
+		assert.Equal(t, files[i].ID, got.ID)
+		assert.Equal(t, want, got.URL)
+	}
+	l.close()
+	_, err = l.get(0)
+	assert.ErrorContains(t, err, "released")
 }

@@ -157,7 +157,7 @@ func Open(ctx context.Context, c *sharing.Client, t protocol.Table, opts ReadOpt
 	}
 	// The files go to a temporary file as they arrive, not to memory: a table may have
 	// millions.
-	list, err := newFileList(opts.TempDir, false, opts.Shard)
+	list, err := newFileList(opts.TempDir, false, opts.Shard, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +248,7 @@ func OpenChanges(ctx context.Context, c *sharing.Client, t protocol.Table, req p
 	} else if n := len(files); n > 0 && files[n-1].Version != nil {
 		last = max(last, *files[n-1].Version)
 	}
-	list, err := newFileList(opts.TempDir, true, opts.Shard)
+	list, err := newFileList(opts.TempDir, true, opts.Shard, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
