@@ -36,9 +36,10 @@ type fileList struct {
 	hashes []uint64 // by index: hash of the file's key
 	byHash []int32  // indexes sorted by hash (after seal)
 
-	bytes        int64 // sum of the sizes
-	rows         int64 // live rows the statistics announce; -1: a file has none
-	firstVersion *int64
+	bytes        int64  // sum of the sizes
+	rows         int64  // live rows the statistics announce; -1: a file has none
+	firstVersion *int64 // the version of the response's first file, when it has one
+	received     int    // files added, the shard's included
 }
 
 // backing holds a fileList's records: a temporary file, or memory when none can be created.
@@ -119,7 +120,7 @@ func (m *memBacking) Close() error {
 // reset drops what was added (a query started over).
 func (l *fileList) reset() error {
 	l.offs, l.lens, l.hashes, l.byHash = l.offs[:0], l.lens[:0], l.hashes[:0], nil
-	l.bytes, l.rows, l.firstVersion, l.end = 0, 0, nil, 0
+	l.bytes, l.rows, l.firstVersion, l.end, l.received = 0, 0, nil, 0, 0
 	if err := l.f.Truncate(0); err != nil {
 		return fmt.Errorf("sharing: the temporary file of the file list: %w", err)
 	}
@@ -149,10 +150,11 @@ func keyHash(key string) uint64 {
 
 // add appends a file of the response (files the shard leaves out are skipped).
 func (l *fileList) add(f protocol.File) error {
-	if len(l.offs) == 0 && l.firstVersion == nil && f.Version != nil {
+	if l.received == 0 && f.Version != nil {
 		v := *f.Version
 		l.firstVersion = &v
 	}
+	l.received++
 	if l.shard != nil && !l.shard(f.ID) {
 		return nil
 	}

@@ -99,7 +99,9 @@ type ReadOptions struct {
 // Memory: at most Parallel files are in flight or waiting to be handed out. A file of up to
 // MaxInMemoryFile bytes is held in memory while it is decoded, a larger one on disk (or read by
 // byte ranges); each in-flight file also holds up to two decoded records of BatchSize rows. So
-// memory is bounded by roughly Parallel × (MaxInMemoryFile + 3 × record size).
+// memory is bounded by roughly Parallel × (MaxInMemoryFile + 3 × record size). The file list
+// of the query is kept in a temporary file of TempDir as it arrives (about 24 bytes a file stay
+// in memory), so a table of millions of files costs tens of megabytes.
 //
 // A Reader is used from one goroutine. Release stops the workers and frees every buffer.
 type Reader struct {
