@@ -120,7 +120,7 @@ type lakeReader struct {
 }
 
 func (l *lakeReader) File() (string, map[string]*string, int64) {
-	f := l.Files()[l.FileIndex()]
+	f := l.CurrentFile()
 	pv := make(map[string]*string, len(f.PartitionValues))
 	for k, v := range f.PartitionValues {
 		name := k

@@ -80,7 +80,8 @@ type Limits struct {
 	MaxPages int
 	// MaxResponseBytes bounds the bytes of one query or change-data response, all pages
 	// together (default DefaultMaxResponseBytes). Query and Changes hold what they read in
-	// memory: this bounds it too.
+	// memory: this bounds it too (QueryFiles hands the files out instead, and the table reader
+	// keeps them on disk: there it bounds the disk used).
 	MaxResponseBytes int64
 	// MaxListingTime bounds the time one listing, query or change-data response may take, all
 	// pages together (default DefaultMaxListingTime).
@@ -695,15 +696,40 @@ func (r *QueryResult) add(it protocol.Item) error {
 // reset connection, a missing EndStreamAction) is requested again from the start, within the
 // retry policy.
 func (c *Client) Query(ctx context.Context, t protocol.Table, req protocol.QueryRequest) (*QueryResult, error) {
-	return c.collect(ctx, func(fn func(protocol.Item) error) (*StreamInfo, error) { return c.QueryStream(ctx, t, req, fn) })
+	return c.collect(ctx, func(fn func(protocol.Item) error) (*StreamInfo, error) { return c.QueryStream(ctx, t, req, fn) }, nil, nil)
+}
+
+// QueryFiles is Query handing each file line to file as it arrives instead of collecting the
+// files (the result's Files stay empty), so that a caller can keep a response of very many
+// files somewhere other than in memory. A response that breaks off mid-stream is requested
+// again from the start, within the retry policy: begin is called before every attempt, so the
+// caller drops what an earlier attempt handed it. An error from begin or file stops the query
+// and is returned.
+func (c *Client) QueryFiles(ctx context.Context, t protocol.Table, req protocol.QueryRequest, begin func() error, file func(protocol.File) error) (*QueryResult, error) {
+	return c.collect(ctx, func(fn func(protocol.Item) error) (*StreamInfo, error) { return c.QueryStream(ctx, t, req, fn) }, begin, file)
 }
 
 // collect runs a streamed request into a QueryResult, starting over when the stream breaks.
-func (c *Client) collect(ctx context.Context, stream func(fn func(protocol.Item) error) (*StreamInfo, error)) (*QueryResult, error) {
+// With file set, file lines go to it instead of the result.
+func (c *Client) collect(ctx context.Context, stream func(fn func(protocol.Item) error) (*StreamInfo, error), begin func() error, file func(protocol.File) error) (*QueryResult, error) {
 	var res *QueryResult
 	err := c.retry.DoWith(ctx, func(int) error {
 		res = &QueryResult{}
-		info, err := stream(res.add)
+		if begin != nil {
+			if err := begin(); err != nil {
+				return err
+			}
+		}
+		add := res.add
+		if file != nil {
+			add = func(it protocol.Item) error {
+				if it.File != nil {
+					return file(*it.File)
+				}
+				return res.add(it)
+			}
+		}
+		info, err := stream(add)
 		if err != nil {
 			return err
 		}
@@ -761,7 +787,7 @@ func (c *Client) QueryStream(ctx context.Context, t protocol.Table, req protocol
 // Changes reads a table's change data feed between two versions or timestamps, following
 // every page unless req.SinglePage, and collects it.
 func (c *Client) Changes(ctx context.Context, t protocol.Table, req protocol.ChangesRequest) (*QueryResult, error) {
-	return c.collect(ctx, func(fn func(protocol.Item) error) (*StreamInfo, error) { return c.ChangesStream(ctx, t, req, fn) })
+	return c.collect(ctx, func(fn func(protocol.Item) error) (*StreamInfo, error) { return c.ChangesStream(ctx, t, req, fn) }, nil, nil)
 }
 
 // ChangesStream is Changes calling fn for each line as it arrives (see QueryStream).

@@ -661,6 +661,20 @@ func TestQueryBrokenStreamIsRequestedAgain(t *testing.T) {
 			require.Error(t, err)
 			assert.True(t, IsRetryable(err), "%v", err)
 			assert.Equal(t, 3, ts.count())
+
+			// QueryFiles asks again too, after begin lets the caller drop the first attempt's files.
+			n.Store(0) // the next response breaks off again
+			var files []protocol.File
+			begins := 0
+			res, err = c.QueryFiles(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{},
+				func() error { begins++; files = files[:0]; return nil },
+				func(f protocol.File) error { files = append(files, f); return nil })
+			require.NoError(t, err)
+			assert.Empty(t, res.Files, "the files went to the callback")
+			assert.NotNil(t, res.Metadata)
+			assert.Len(t, files, 1)
+			assert.Equal(t, 2, begins)
+			assert.Equal(t, 5, ts.count())
 		})
 	}
 }

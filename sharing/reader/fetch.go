@@ -91,10 +91,11 @@ var errNotRetryable = errors.New("not retryable")
 type urlSet struct {
 	now       func() time.Time
 	margin    time.Duration
-	refresher func(ctx context.Context) (map[string]protocol.File, error) // nil: URLs cannot be refreshed
+	refresher refresher // nil: URLs cannot be refreshed
+	src       fileSource
+	pending   func() int // the first file not yet read: a refresh keeps the URLs from it on
 
 	mu          sync.Mutex
-	files       map[string]protocol.File
 	gen         int
 	issued      time.Time
 	inflight    chan struct{}
@@ -102,8 +103,55 @@ type urlSet struct {
 	refreshes   atomic.Int64
 }
 
-func newURLSet(files map[string]protocol.File, now func() time.Time, refresher func(context.Context) (map[string]protocol.File, error)) *urlSet {
-	return &urlSet{now: now, margin: DefaultURLRefreshMargin, refresher: refresher, files: files, issued: now()}
+// refresher asks the server for the read's files again and hands each, with its key, to fn.
+type refresher func(ctx context.Context, fn func(key string, f protocol.File) error) error
+
+// fileSource holds the files of a read by key: in memory (fileMap) or on disk (fileList).
+type fileSource interface {
+	lookup(key string) (protocol.File, bool, error)
+	// replace stores the files a refresh hands out, for the files from index from on.
+	replace(from int, each func(fn func(key string, f protocol.File) error) error) error
+}
+
+// fileMap is a fileSource in memory.
+type fileMap struct {
+	mu    sync.Mutex
+	files map[string]protocol.File
+}
+
+func (m *fileMap) lookup(key string) (protocol.File, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.files[key]
+	return f, ok, nil
+}
+
+func (m *fileMap) replace(_ int, each func(fn func(key string, f protocol.File) error) error) error {
+	fresh := map[string]protocol.File{}
+	if err := each(func(k string, f protocol.File) error {
+		m.mu.Lock()
+		_, ok := m.files[k]
+		m.mu.Unlock()
+		if ok {
+			fresh[k] = f
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, f := range fresh {
+		m.files[k] = f
+	}
+	return nil
+}
+
+func newURLSet(src fileSource, now func() time.Time, refresh refresher, pending func() int) *urlSet {
+	if pending == nil {
+		pending = func() int { return 0 }
+	}
+	return &urlSet{now: now, margin: DefaultURLRefreshMargin, refresher: refresh, src: src, pending: pending, issued: now()}
 }
 
 // needsRefresh reports whether f's URL expires within the margin: DefaultURLRefreshMargin, or
@@ -114,8 +162,11 @@ func (u *urlSet) needsRefresh(f protocol.File) bool {
 	if exp.IsZero() {
 		return false
 	}
+	u.mu.Lock()
+	issued := u.issued
+	u.mu.Unlock()
 	m := u.margin
-	if life := exp.Sub(u.issued); life/2 < m {
+	if life := exp.Sub(issued); life/2 < m {
 		m = life / 2
 	}
 	return !u.now().Add(m).Before(exp)
@@ -125,22 +176,26 @@ func (u *urlSet) needsRefresh(f protocol.File) bool {
 // they are about to expire.
 func (u *urlSet) get(ctx context.Context, key string) (protocol.File, int, error) {
 	u.mu.Lock()
-	f, ok := u.files[key]
 	gen := u.gen
-	stale := ok && u.refresher != nil && u.needsRefresh(f)
 	u.mu.Unlock()
+	f, ok, err := u.src.lookup(key)
+	if err != nil {
+		return protocol.File{}, 0, err
+	}
 	if !ok {
 		return protocol.File{}, 0, fmt.Errorf("file %s is not part of this read", key)
 	}
-	if !stale {
+	if u.refresher == nil || !u.needsRefresh(f) {
 		return f, gen, nil
 	}
 	if err := u.refresh(ctx, gen); err != nil {
 		return protocol.File{}, 0, fmt.Errorf("the file URLs expire at %s and requesting new ones failed: %w", f.Expiration().Format(time.RFC3339), err)
 	}
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.files[key], u.gen, nil
+	gen = u.gen
+	u.mu.Unlock()
+	f, _, err = u.src.lookup(key)
+	return f, gen, err
 }
 
 // refresh asks the server for new URLs unless a refresh after generation gen already
@@ -169,16 +224,11 @@ func (u *urlSet) refresh(ctx context.Context, gen int) error {
 	u.inflight = ch
 	u.mu.Unlock()
 
-	m, err := u.refresher(ctx)
+	err := u.src.replace(u.pending(), func(fn func(string, protocol.File) error) error { return u.refresher(ctx, fn) })
 
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if err == nil {
-		for k, f := range m {
-			if _, ok := u.files[k]; ok {
-				u.files[k] = f
-			}
-		}
 		u.gen++
 		u.issued = u.now()
 		u.refreshes.Add(1)

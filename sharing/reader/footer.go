@@ -26,7 +26,7 @@ func ReadFooter(ctx context.Context, c *sharing.Client, f protocol.File) (*metad
 		return nil, fmt.Errorf("not a Parquet file: only %d bytes long", f.Size)
 	}
 	const key = "footer"
-	urls := newURLSet(map[string]protocol.File{key: f}, c.Now, nil)
+	urls := newURLSet(&fileMap{files: map[string]protocol.File{key: f}}, c.Now, nil, nil)
 	fe := &fetcher{hc: c.HTTPClient(), retry: c.RetryPolicy(), timeout: c.Timeout(), log: c.Logger(), urls: urls}
 	return readFooterAt(&httpReaderAt{ctx: ctx, f: fe, key: key, size: f.Size})
 }

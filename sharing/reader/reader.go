@@ -99,22 +99,24 @@ type ReadOptions struct {
 // Memory: at most Parallel files are in flight or waiting to be handed out. A file of up to
 // MaxInMemoryFile bytes is held in memory while it is decoded, a larger one on disk (or read by
 // byte ranges); each in-flight file also holds up to two decoded records of BatchSize rows. So
-// memory is bounded by roughly Parallel × (MaxInMemoryFile + 3 × record size).
+// memory is bounded by roughly Parallel × (MaxInMemoryFile + 3 × record size). The file list
+// of the query is kept in a temporary file of TempDir as it arrives (about 24 bytes a file stay
+// in memory), so a table of millions of files costs tens of megabytes.
 //
 // A Reader is used from one goroutine. Release stops the workers and frees every buffer.
 type Reader struct {
-	refs    atomic.Int64
-	meta    *protocol.TableMetadata
-	version int64
-	plan    *readPlan
-	files   []protocol.File
-	keys    []string
-	urls    *urlSet
-	fetch   *fetcher
-	dvs     *dvLoader
-	log     *slog.Logger
-	opts    ReadOptions
-	limit   int64 // -1: none
+	refs     atomic.Int64
+	meta     *protocol.TableMetadata
+	version  int64
+	plan     *readPlan
+	list     *fileList    // the files, on disk
+	consumed atomic.Int64 // files whose records were all handed out
+	urls     *urlSet
+	fetch    *fetcher
+	dvs      *dvLoader
+	log      *slog.Logger
+	opts     ReadOptions
+	limit    int64 // -1: none
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -155,18 +157,25 @@ func Open(ctx context.Context, c *sharing.Client, t protocol.Table, opts ReadOpt
 		l := *opts.Limit
 		req.LimitHint = &l
 	}
-	res, err := c.Query(ctx, t, req)
+	// The files go to a temporary file as they arrive, not to memory: a table may have
+	// millions.
+	list, err := newFileList(opts.TempDir, false, opts.Shard, opts.Logger)
 	if err != nil {
+		return nil, err
+	}
+	res, err := c.QueryFiles(ctx, t, req, list.reset, list.add)
+	if err != nil {
+		list.close()
 		return nil, err
 	}
 	tm := res.TableMetadata()
 	version := res.Version
-	if version < 0 && len(res.Files) > 0 && res.Files[0].Version != nil {
-		version = *res.Files[0].Version
+	if version < 0 && list.firstVersion != nil {
+		version = *list.firstVersion
 	}
 	refreshToken := res.RefreshToken
 	var mu sync.Mutex
-	refresher := func(ctx context.Context) (map[string]protocol.File, error) {
+	refresh := func(ctx context.Context, fn func(string, protocol.File) error) error {
 		mu.Lock()
 		rr := protocol.QueryRequest{JSONPredicateHints: req.JSONPredicateHints, LimitHint: req.LimitHint}
 		if refreshToken != "" {
@@ -179,22 +188,18 @@ func Open(ctx context.Context, c *sharing.Client, t protocol.Table, opts ReadOpt
 			rr.Version, rr.Timestamp = opts.Version, opts.Timestamp
 		}
 		mu.Unlock()
-		r2, err := c.Query(ctx, t, rr)
+		r2, err := c.QueryFiles(ctx, t, rr, nil, func(f protocol.File) error { return fn(fileKey(f, false), f) })
 		if err != nil {
-			return nil, err
+			return err
 		}
 		mu.Lock()
 		if r2.RefreshToken != "" {
 			refreshToken = r2.RefreshToken
 		}
 		mu.Unlock()
-		m := make(map[string]protocol.File, len(r2.Files))
-		for _, f := range r2.Files {
-			m[fileKey(f, false)] = f
-		}
-		return m, nil
+		return nil
 	}
-	return newReader(ctx, c, t, &tm, version, res.Files, false, opts, refresher)
+	return newReader(ctx, c, t, &tm, version, list, opts, refresh)
 }
 
 // OpenChanges reads a table's change data feed: the rows of the table schema plus
@@ -226,16 +231,17 @@ func OpenChanges(ctx context.Context, c *sharing.Client, t protocol.Table, req p
 		}
 		return int(min(max(av-bv, -1), 1))
 	})
-	refresher := func(ctx context.Context) (map[string]protocol.File, error) {
+	refresh := func(ctx context.Context, fn func(string, protocol.File) error) error {
 		r2, err := c.Changes(ctx, t, req)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		m := make(map[string]protocol.File, len(r2.Files))
 		for _, f := range r2.Files {
-			m[fileKey(f, true)] = f
+			if err := fn(fileKey(f, true), f); err != nil {
+				return err
+			}
 		}
-		return m, nil
+		return nil
 	}
 	// The version of a change read is the last commit version of its range.
 	last := tm.Version
@@ -244,7 +250,17 @@ func OpenChanges(ctx context.Context, c *sharing.Client, t protocol.Table, req p
 	} else if n := len(files); n > 0 && files[n-1].Version != nil {
 		last = max(last, *files[n-1].Version)
 	}
-	return newReader(ctx, c, t, &tm, last, files, true, opts, refresher)
+	list, err := newFileList(opts.TempDir, true, opts.Shard, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if err := list.add(f); err != nil {
+			list.close()
+			return nil, err
+		}
+	}
+	return newReader(ctx, c, t, &tm, last, list, opts, refresh)
 }
 
 // fileKey identifies a file of a read across URL refreshes.
@@ -316,7 +332,17 @@ var supportedReaderFeatures = map[string]bool{
 	"catalogownedpreview": true, "icebergcompatv1": true, "icebergcompatv2": true,
 }
 
-func newReader(ctx context.Context, c *sharing.Client, t protocol.Table, tm *protocol.TableMetadata, version int64, files []protocol.File, changes bool, opts ReadOptions, refresher func(context.Context) (map[string]protocol.File, error)) (*Reader, error) {
+// newReader starts a read of the files of list; it closes list when it fails, else the
+// reader's Release does.
+func newReader(ctx context.Context, c *sharing.Client, t protocol.Table, tm *protocol.TableMetadata, version int64, list *fileList, opts ReadOptions, refresh refresher) (rd *Reader, err error) {
+	defer func() {
+		if err != nil {
+			list.close()
+		}
+	}()
+	if err := list.seal(); err != nil {
+		return nil, err
+	}
 	if tm.Protocol.MinReaderVersion > 3 {
 		return nil, fmt.Errorf("sharing: table %s needs Delta reader version %d; this reader supports up to 3: upgrade deltashare", t, tm.Protocol.MinReaderVersion)
 	}
@@ -325,7 +351,7 @@ func newReader(ctx context.Context, c *sharing.Client, t protocol.Table, tm *pro
 			opts.Logger.Warn("table uses a Delta reader feature this reader does not know; values may be wrong", "table", t.String(), "feature", f)
 		}
 	}
-	plan, err := newPlan(t, tm, changes, opts)
+	plan, err := newPlan(t, tm, list.changes, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -333,22 +359,8 @@ func newReader(ctx context.Context, c *sharing.Client, t protocol.Table, tm *pro
 	if opts.Limit != nil {
 		r.limit = *opts.Limit
 	}
-	m := make(map[string]protocol.File, len(files))
-	seen := map[string]bool{}
-	for _, f := range files {
-		if opts.Shard != nil && !opts.Shard(f.ID) {
-			continue
-		}
-		k := fileKey(f, changes)
-		if seen[k] {
-			return nil, fmt.Errorf("sharing: %w: the response lists file %s twice", protocol.ErrProtocol, k)
-		}
-		seen[k] = true
-		r.files = append(r.files, f)
-		r.keys = append(r.keys, k)
-		m[k] = f
-	}
-	r.urls = newURLSet(m, c.Now, refresher)
+	r.list = list
+	r.urls = newURLSet(list, c.Now, refresh, func() int { return int(r.consumed.Load()) })
 	r.fetch = &fetcher{hc: c.HTTPClient(), retry: c.RetryPolicy(), timeout: c.Timeout(), log: opts.Logger, urls: r.urls}
 	r.dvs = newDVLoader(r.fetch)
 	r.refs.Store(1)
@@ -388,6 +400,7 @@ func (r *Reader) shutdown() {
 	for s := range r.order {
 		s.drain()
 	}
+	r.list.close()
 }
 
 // Schema returns the schema of the records: the selected columns with logical names.
@@ -404,10 +417,34 @@ func (r *Reader) Err() error { return r.err }
 func (r *Reader) FileIndex() int { return r.fileIdx }
 
 // FileCount returns the number of files the read covers (after Shard).
-func (r *Reader) FileCount() int { return len(r.files) }
+func (r *Reader) FileCount() int { return r.list.len() }
 
-// Files returns the files of the read, in read order (URLs as first received).
-func (r *Reader) Files() []protocol.File { return slices.Clone(r.files) }
+// Files returns the files of the read, in read order (URLs as first received, or as refreshed
+// for files not read yet). The read keeps them on disk: this reads them all into memory.
+func (r *Reader) Files() []protocol.File {
+	out := make([]protocol.File, 0, r.list.len())
+	for i := range r.list.len() {
+		f, err := r.list.get(i)
+		if err != nil {
+			r.log.Warn("reading the file list back failed", "error", err.Error())
+			return out
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// CurrentFile returns the file the current record comes from (the zero File before the first
+// record), without reading the file list.
+func (r *Reader) CurrentFile() protocol.File {
+	if r.slot == nil || r.slot.index != r.fileIdx {
+		return protocol.File{}
+	}
+	return r.slot.file
+}
+
+// File returns file i of the read (0 <= i < FileCount()), as Files does.
+func (r *Reader) File(i int) (protocol.File, error) { return r.list.get(i) }
 
 // Done returns the rows handed out so far and the sizes of the files finished.
 func (r *Reader) Done() (rows, bytes int64) { return r.rows, r.bytes }
@@ -416,18 +453,7 @@ func (r *Reader) Done() (rows, bytes int64) { return r.rows, r.bytes }
 // announce (minus deletion vectors; capped by the limit; -1 when a file has no statistics or a
 // filter applies) and the files' total size.
 func (r *Reader) Totals() (rows, bytes int64) {
-	for _, f := range r.files {
-		bytes += f.Size
-		if rows < 0 {
-			continue
-		}
-		n, ok := delta.LiveRows(f.Stats, f.DeletionVector)
-		if !ok {
-			rows = -1
-			continue
-		}
-		rows += n
-	}
+	rows, bytes = r.list.rows, r.list.bytes
 	if r.plan != nil && r.plan.filter != nil {
 		rows = -1
 	}
@@ -492,6 +518,7 @@ func (r *Reader) Next() bool {
 			<-r.sem
 			r.budget.finish(s.index, s.weight)
 			r.bytes += s.file.Size
+			r.consumed.Store(int64(s.index + 1))
 			if r.opts.Progress != nil {
 				r.opts.Progress(FileDone{Index: s.index, ID: s.file.ID, Kind: s.file.Kind, Bytes: s.file.Size, Rows: s.rows})
 			}
@@ -590,13 +617,18 @@ func (r *Reader) start() {
 		defer r.wg.Done()
 		defer close(r.order)
 		defer close(work)
-		for i := range r.files {
+		for i := range r.list.len() {
 			select {
 			case r.sem <- struct{}{}:
 			case <-r.ctx.Done():
 				return
 			}
-			s := &fileSlot{index: i, key: r.keys[i], file: r.files[i], ch: make(chan slotItem, 2)}
+			f, err := r.list.get(i)
+			if err != nil {
+				r.fail(err)
+				return
+			}
+			s := &fileSlot{index: i, key: fileKey(f, r.list.changes), file: f, ch: make(chan slotItem, 2)}
 			s.weight = downloadWeight(s.file.Size, r.opts.MaxInMemoryFile)
 			if r.budget.acquire(r.ctx, i, s.weight) != nil {
 				return
@@ -613,7 +645,7 @@ func (r *Reader) start() {
 			}
 		}
 	}()
-	workers := min(p, max(len(r.files), 1))
+	workers := min(p, max(r.list.len(), 1))
 	r.wg.Add(workers)
 	for range workers {
 		go func() {

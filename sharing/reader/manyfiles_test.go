@@ -1,0 +1,189 @@
+package reader
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/deltashare/deltashare/internal/sharingtest"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
+)
+
+// manyFiles is a sharing server on loopback whose table has n files: the query answers with
+// the protocol and metadata of a real table and n file actions, each a copy of one of its real
+// file actions under its own id and URL; every URL serves that one real file's bytes.
+type manyFiles struct {
+	*httptest.Server
+	n       int
+	proto   protocol.ProtocolAction
+	meta    protocol.MetadataAction
+	file    protocol.File
+	body    []byte
+	queries atomic.Int64
+}
+
+func newManyFiles(t testing.TB, n int) *manyFiles {
+	t.Helper()
+	env := sharingtest.Start(t, sharingtest.Options{Tables: sharingtest.Demo(t)})
+	c := client(t, env)
+	res, err := c.Query(context.Background(), env.Table("demo.sales.orders"), protocol.QueryRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &manyFiles{n: n, proto: *res.Protocol, meta: *res.Metadata, file: res.Files[0]}
+	resp, err := http.Get(m.file.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("downloading a file of the demo table: %d %v", resp.StatusCode, err)
+	}
+	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
+	t.Cleanup(m.Close)
+	return m
+}
+
+func (m *manyFiles) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/f/") {
+		w.Header().Set("Content-Length", fmt.Sprint(len(m.body)))
+		_, _ = w.Write(m.body)
+		return
+	}
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/query") {
+		http.Error(w, `{"errorCode":"NOT_FOUND","message":"no such path"}`, http.StatusNotFound)
+		return
+	}
+	m.queries.Add(1)
+	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
+	w.Header().Set(protocol.HeaderTableVersion, "1")
+	w.Header().Set(protocol.HeaderCapabilities, "responseformat=delta")
+	enc := protocol.NewEncoder(w, protocol.FormatDelta)
+	_ = enc.Protocol(m.proto)
+	_ = enc.Metadata(m.meta)
+	exp := time.Now().Add(time.Hour).UnixMilli()
+	for i := range m.n {
+		f := m.file
+		f.ID = fmt.Sprintf("file-%08d", i)
+		f.URL = m.URL + "/f/" + f.ID + "?X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef"
+		f.ExpirationTimestamp = &exp
+		if err := enc.File(f); err != nil {
+			return
+		}
+	}
+}
+
+func (m *manyFiles) client(t testing.TB) *sharing.Client {
+	t.Helper()
+	p := &sharing.Profile{ShareCredentialsVersion: 1, Type: sharing.ProfileTypeBearerToken, Endpoint: m.URL + "/delta-sharing", BearerToken: "t"}
+	c, err := sharing.NewClient(p, sharingtest.NoRetryWait(), sharingtest.Formats(protocol.FormatDelta),
+		sharing.WithLimits(sharing.Limits{MaxResponseBytes: 4 << 30}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.HTTPClient().CloseIdleConnections)
+	return c
+}
+
+// heapPeak samples the heap in use until stop is called and returns the largest sample.
+func heapPeak() (stop func() uint64) {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
+}
+
+// readFirstFiles opens a read of the table of m and reads the records of its first files.
+func readFirstFiles(t testing.TB, m *manyFiles, files int) (heap uint64, count int) {
+	t.Helper()
+	c := m.client(t)
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	stop := heapPeak()
+	r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Parallel: 2, TempDir: t.TempDir()})
+	if err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	count = r.FileCount()
+	for r.Next() && r.FileIndex() < files {
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.Release()
+	peak := stop()
+	if peak < base.HeapInuse {
+		return 0, count
+	}
+	return peak - base.HeapInuse, count
+}
+
+// A read of a table of many files holds its file list on disk, not in memory: the heap it
+// takes grows by far less than the query response's size.
+func TestManyFilesBoundedHeap(t *testing.T) {
+	const n = 100000
+	m := newManyFiles(t, n)
+	heap, count := readFirstFiles(t, m, 3)
+	if count != n {
+		t.Fatalf("the read covers %d files, want %d", count, n)
+	}
+	t.Logf("%d files: peak heap %d MB above the baseline", n, heap>>20)
+	if bound := uint64(60 << 20); heap > bound {
+		t.Errorf("a read of %d files took %d MB of heap; want at most %d MB", n, heap>>20, bound>>20)
+	}
+}
+
+var manyFilesFlag = flag.Int("manyfiles", 0, "run TestManyFilesFigure with a table of this many files")
+
+// TestManyFilesFigure measures the heap of a read of a table of -manyfiles files (skipped
+// without the flag): go test ./sharing/reader -run TestManyFilesFigure -manyfiles 1000000 -v
+func TestManyFilesFigure(t *testing.T) {
+	if *manyFilesFlag <= 0 {
+		t.Skip("give -manyfiles N")
+	}
+	m := newManyFiles(t, *manyFilesFlag)
+	start := time.Now()
+	heap, count := readFirstFiles(t, m, 3)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	hwm := "unknown"
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				hwm = strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+			}
+		}
+	}
+	t.Logf("%d files: peak heap %d MB above the baseline, process heap system %d MB, peak RSS of the test process %s (fake server included), %s",
+		count, heap>>20, ms.HeapSys>>20, hwm, time.Since(start).Round(time.Millisecond))
+}
