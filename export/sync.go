@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deltashare/deltashare/export/lake"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/internal/hint"
 )
@@ -212,6 +213,14 @@ func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (re
 	}
 	if _, ok := sink.(ObjectReader); !ok {
 		return nil, fmt.Errorf("this output cannot hold a sync state: sync to a local directory or an object store URL")
+	}
+	// A Delta table's readers ignore files its log does not name, and its VACUUM deletes them:
+	// files of this format must not go into one (checked before the lock is written there).
+	if log, err := sink.List(ctx, lake.LogDir); err != nil {
+		return nil, err
+	} else if len(log) > 0 {
+		return nil, fmt.Errorf("%s is a Delta table (it has a %s): %s files synced into it would be ignored by its readers and deleted by its VACUUM; sync it in the delta format, or to a new destination",
+			location(sink, ""), strings.TrimSuffix(lake.LogDir, "/"), opts.Format.Format)
 	}
 	stateName := opts.Shard.StateName()
 	res = &SyncResult{Table: opts.Table, Shard: opts.Shard.String(), State: location(sink, stateName)}

@@ -340,6 +340,10 @@ func TestSyncRefusesAnotherDestination(t *testing.T) {
 			st.FormatVersion = 2
 			require.NoError(t, WriteState(context.Background(), NewLocalSink(dest), "_deltashare_state.json", st))
 		}, "the sync state DEST/_deltashare_state.json has format version 2; this deltashare reads version 1"},
+		{"a Delta table", func(t *testing.T, dest string, ft *fakeTable, o *SyncOptions) {
+			require.NoError(t, os.MkdirAll(filepath.Join(dest, "_delta_log"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dest, "_delta_log", "00000000000000000000.json"), []byte("{}\n"), 0o644))
+		}, "is a Delta table (it has a _delta_log): ndjson files synced into it would be ignored by its readers and deleted by its VACUUM; sync it in the delta format, or to a new destination"},
 		{"a damaged state", func(t *testing.T, dest string, ft *fakeTable, o *SyncOptions) {
 			require.NoError(t, os.WriteFile(filepath.Join(dest, "_deltashare_state.json"), []byte(`{"formatVersion":1,`), 0o644))
 		}, "the sync state DEST/_deltashare_state.json is damaged"},

@@ -362,6 +362,14 @@ func TestSyncDeltaFormat(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, logs, 2)
 
+	// Files of another format are not synced into the Delta table.
+	r = run(t, "", "sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", "parquet")
+	assert.Equal(t, exitError, r.Code, r.Err)
+	assert.Contains(t, r.Err, "is a Delta table (it has a _delta_log)")
+	logs2, err := filepath.Glob(filepath.Join(dest, "_deltashare_state*"))
+	require.NoError(t, err)
+	assert.Empty(t, logs2, "no state or lock written into the Delta table")
+
 	// A shard is refused up front; a destination of another format is refused.
 	r = run(t, "", "sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", "delta", "--shard", "0/2")
 	assert.Equal(t, exitUsage, r.Code)
