@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/heaptest"
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/protocol"
 )
@@ -40,41 +39,6 @@ func fileLine(i int) protocol.File {
 		Size: 4096, Stats: `{"numRecords":100,"minValues":{"id":1},"maxValues":{"id":100},"nullCount":{"id":0}}`, PartitionValues: map[string]string{}}
 }
 
-// heapPeak samples the Go heap while f runs and returns the peak heap in use (above the heap
-// before) and f's error.
-func heapPeak(f func() error) (uint64, error) {
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	err := f()
-	close(stop)
-	wg.Wait()
-	p := peak.Load()
-	if p > base.HeapInuse {
-		return p - base.HeapInuse, err
-	}
-	return 0, err
-}
-
 // TestResponseBoundsEndlessQuery: a query response whose file lines go on far past the
 // client's MaxResponseBytes ends with ErrResponseLimit once the bound is read, holding a heap
 // of the order of the bound. (Without the bound the client read all the server sent.)
@@ -92,7 +56,7 @@ func TestResponseBoundsEndlessQuery(t *testing.T) {
 		_ = enc.EndStream(protocol.EndStream{})
 	})
 	c, _ := newTestClient(t, ts, WithLimits(Limits{MaxResponseBytes: bound}))
-	peak, err := heapPeak(func() error {
+	h, err := heaptest.Measure(func() error {
 		_, err := c.Query(context.Background(), boundsTable, protocol.QueryRequest{})
 		return err
 	})
@@ -103,8 +67,8 @@ func TestResponseBoundsEndlessQuery(t *testing.T) {
 	assert.Contains(t, err.Error(), "POST /shares/s/schemas/d/tables/t/query")
 	assert.Equal(t, 1, ts.count(), "not retried")
 	assert.Less(t, sent.Load(), int64(8*bound), "the client stopped reading before the server stopped writing")
-	t.Logf("endless query response, bound %d MiB: error after the bound, peak heap %d MiB", bound>>20, peak>>20)
-	assert.Less(t, peak, uint64(8*bound), "heap of the order of the bound")
+	t.Logf("endless query response, bound %d MiB: error after the bound, peak heap %d MiB", bound>>20, h.Growth()>>20)
+	assert.Less(t, h.Growth(), uint64(8*bound), "heap of the order of the bound")
 }
 
 type countWriter struct {
@@ -139,7 +103,7 @@ func TestResponseBoundsHugeLine(t *testing.T) {
 		limit, want int
 	}{{0, protocol.DefaultMaxLineBytes}, {1 << 20, 1 << 20}} {
 		c, _ := newTestClient(t, ts, WithLimits(Limits{MaxLineBytes: tc.limit}))
-		peak, err := heapPeak(func() error {
+		h, err := heaptest.Measure(func() error {
 			_, err := c.Query(context.Background(), boundsTable, protocol.QueryRequest{})
 			return err
 		})
@@ -147,8 +111,8 @@ func TestResponseBoundsHugeLine(t *testing.T) {
 		assert.ErrorIs(t, err, protocol.ErrLineTooLong)
 		assert.Contains(t, err.Error(), fmt.Sprintf("response line 3 is longer than %d bytes", tc.want))
 		assert.Contains(t, err.Error(), "MaxLineBytes")
-		t.Logf("line of %d MiB, limit %d MiB: peak heap %d MiB", huge>>20, tc.want>>20, peak>>20)
-		assert.Less(t, peak, uint64(5*tc.want+(16<<20)), "heap of the order of the limit, not of the line")
+		t.Logf("line of %d MiB, limit %d MiB: peak heap %d MiB", huge>>20, tc.want>>20, h.Growth()>>20)
+		assert.Less(t, h.Growth(), uint64(5*tc.want+(16<<20)), "heap of the order of the limit, not of the line")
 	}
 }
 

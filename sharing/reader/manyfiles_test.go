@@ -10,11 +10,11 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/heaptest"
 	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
@@ -97,55 +97,25 @@ func (m *manyFiles) client(t testing.TB) *sharing.Client {
 	return c
 }
 
-// heapPeak samples the heap in use until stop is called and returns the largest sample.
-func heapPeak() (stop func() uint64) {
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
-}
-
 // readFirstFiles opens a read of the table of m and reads the records of its first files.
 func readFirstFiles(t testing.TB, m *manyFiles, files int) (heap uint64, count int) {
 	t.Helper()
 	c := m.client(t)
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	stop := heapPeak()
-	r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Parallel: 2, TempDir: t.TempDir()})
+	h, err := heaptest.Measure(func() error {
+		r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Parallel: 2, TempDir: t.TempDir()})
+		if err != nil {
+			return err
+		}
+		defer r.Release()
+		count = r.FileCount()
+		for r.Next() && r.FileIndex() < files {
+		}
+		return r.Err()
+	})
 	if err != nil {
-		stop()
 		t.Fatal(err)
 	}
-	count = r.FileCount()
-	for r.Next() && r.FileIndex() < files {
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	r.Release()
-	peak := stop()
-	if peak < base.HeapInuse {
-		return 0, count
-	}
-	return peak - base.HeapInuse, count
+	return h.Growth(), count
 }
 
 // A read of a table of many files holds its file list on disk, not in memory: the heap it

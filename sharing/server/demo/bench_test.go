@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/deltashare/deltashare/internal/heaptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -88,29 +85,7 @@ func TestGenerateBenchBoundedMemory(t *testing.T) {
 	}
 	dir := t.TempDir()
 	const rows, files, rowGroup = 200_000, 2, 10_000
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	runtime.GC()
-	err := generateBench(dir, rows, files, rowGroup)
-	close(stop)
-	wg.Wait()
+	h, err := heaptest.Measure(func() error { return generateBench(dir, rows, files, rowGroup) })
 	require.NoError(t, err)
 
 	var size int64
@@ -121,10 +96,10 @@ func TestGenerateBenchBoundedMemory(t *testing.T) {
 		require.NoError(t, err)
 		size += st.Size()
 	}
-	t.Logf("peak heap in use %d MB for %d rows (%d MB of Parquet)", peak.Load()>>20, rows, size>>20)
+	t.Logf("peak heap in use %d MB for %d rows (%d MB of Parquet)", h.Peak>>20, rows, size>>20)
 	// The whole table as Go values would be far larger; two files in flight hold one row group
 	// each plus page buffers.
-	assert.Less(t, peak.Load(), uint64(96<<20), "memory must not grow with the table")
+	assert.Less(t, h.Peak, uint64(96<<20), "memory must not grow with the table")
 }
 
 func BenchmarkGenerateBench(b *testing.B) {
