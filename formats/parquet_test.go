@@ -422,16 +422,12 @@ func TestParquetDictionaryFallback(t *testing.T) {
 	assert.False(t, cc.HasDictionaryPage(), "longs distinct from the first rows are written plain, without a dictionary")
 }
 
-// Row groups of many columns, each below a page's worth of values, end by bytes too: the
-// values the column writers hold in unfinished pages count (they were not counted, and a
-// 1,000-column table became one row group of all its rows, every page built at its close).
-func TestParquetRowGroupBytesCountUnfinishedPages(t *testing.T) {
-	t.Parallel()
-	mem := checkedMem(t)
-	const cols, rows, batch = 200, 2000, 100
+// distinctLongs is a table of cols nullable long columns c0000... of rows distinct values, in
+// records of batch rows (released when the test ends).
+func distinctLongs(t *testing.T, mem memory.Allocator, cols, rows, batch int) (*arrow.Schema, []arrow.Record) {
 	fields := make([]arrow.Field, cols)
 	for i := range fields {
-		fields[i] = arrow.Field{Name: fmt.Sprintf("c%03d", i), Type: arrow.PrimitiveTypes.Int64, Nullable: true}
+		fields[i] = arrow.Field{Name: fmt.Sprintf("c%04d", i), Type: arrow.PrimitiveTypes.Int64, Nullable: true}
 	}
 	sch := arrow.NewSchema(fields, nil)
 	var recs []arrow.Record
@@ -445,11 +441,22 @@ func TestParquetRowGroupBytesCountUnfinishedPages(t *testing.T) {
 		recs = append(recs, b.NewRecord())
 		b.Release()
 	}
-	defer func() {
+	t.Cleanup(func() {
 		for _, r := range recs {
 			r.Release()
 		}
-	}()
+	})
+	return sch, recs
+}
+
+// Row groups of many columns, each below a page's worth of values, end by bytes too: the
+// values the column writers hold in unfinished pages count (they were not counted, and a
+// 1,000-column table became one row group of all its rows, every page built at its close).
+func TestParquetRowGroupBytesCountUnfinishedPages(t *testing.T) {
+	t.Parallel()
+	mem := checkedMem(t)
+	const cols, rows, batch = 200, 2000, 100
+	sch, recs := distinctLongs(t, mem, cols, rows, batch)
 	// 3.2 MB of longs, 16 KB a column: no column fills a page.
 	data := encodeAll(t, sch, Options{Format: Parquet, Allocator: mem, Compression: None, RowGroupBytes: 256 << 10}, recs...)
 	rdr, got := readParquet(t, mem, data)
@@ -469,27 +476,7 @@ func TestParquetWideRowGroupBytes(t *testing.T) {
 	t.Parallel()
 	mem := checkedMem(t)
 	const cols, rows, batch = 1024, 1500, 100
-	fields := make([]arrow.Field, cols)
-	for i := range fields {
-		fields[i] = arrow.Field{Name: fmt.Sprintf("c%04d", i), Type: arrow.PrimitiveTypes.Int64, Nullable: true}
-	}
-	sch := arrow.NewSchema(fields, nil)
-	var recs []arrow.Record
-	for lo := 0; lo < rows; lo += batch {
-		b := array.NewRecordBuilder(mem, sch)
-		for c := range cols {
-			for r := lo; r < lo+batch; r++ {
-				b.Field(c).(*array.Int64Builder).Append(int64(r*cols + c))
-			}
-		}
-		recs = append(recs, b.NewRecord())
-		b.Release()
-	}
-	defer func() {
-		for _, r := range recs {
-			r.Release()
-		}
-	}()
+	sch, recs := distinctLongs(t, mem, cols, rows, batch)
 	// 12.3 MB of distinct longs: one row group at DefaultRowGroupBytes, two at a quarter of it.
 	data := encodeAll(t, sch, Options{Format: Parquet, Allocator: mem, Compression: None}, recs...)
 	rdr, got := readParquet(t, mem, data)
