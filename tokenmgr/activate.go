@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/deltashare/deltashare/internal/atomicfile"
-	"github.com/deltashare/deltashare/internal/hint"
+	"github.com/deltashare/deltashare/internal/operr"
 )
 
 // ActivateOptions configures [Activate].
@@ -167,9 +167,9 @@ func Activate(ctx context.Context, opts ActivateOptions) (*ActivateResult, error
 			_ = st.dropPending(name)
 			return nil, err
 		}
-		msg, chain := hint.WithAdvice(err.Error()+"; the activation link is kept in the credential store: ",
-			fmt.Sprintf("run {tokenmgr.Activate} {Name} %s to try again (or {tokenmgr.Store.Remove} %s to forget it)", name, name), err)
-		return nil, &ActivationError{Op: op, StatusCode: statusOf(ae), cause: chain, msg: msg}
+		return nil, &ActivationError{StatusCode: statusOf(ae), Base: operr.WithAdvice(op, nil,
+			err.Error()+"; the activation link is kept in the credential store: ",
+			fmt.Sprintf("run {tokenmgr.Activate} {Name} %s to try again (or {tokenmgr.Store.Remove} %s to forget it)", name, name), err)}
 	}
 	res.Credential = cred
 	raw := cred.Profile()

@@ -24,6 +24,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/service/sharing"
 
 	"github.com/deltashare/deltashare/internal/hint"
+	"github.com/deltashare/deltashare/internal/operr"
 	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
@@ -425,21 +426,21 @@ const (
 // info stage means the code is unknown (incomplete or mistyped link), while at the retrieve
 // stage (the info request just succeeded) it means the link was used.
 func activationError(op string, err error, host string, secrets []string, stage string) error {
-	e := &ActivationError{Op: op}
 	var apiErr *apierr.APIError
 	switch {
 	case errors.Is(err, context.Canceled):
-		e.Kind = context.Canceled
-		e.msg = op + ": interrupted"
+		return newActivationError(op, context.Canceled, op+": interrupted", nil)
 	case errors.Is(err, context.DeadlineExceeded):
-		e.Kind = context.DeadlineExceeded
-		e.msg = fmt.Sprintf("%s: %s did not answer in time; try again", op, host)
+		return newActivationError(op, context.DeadlineExceeded, fmt.Sprintf("%s: %s did not answer in time; try again", op, host), nil)
 	case errors.As(err, &apiErr):
-		e.StatusCode, e.ErrorCode = apiErr.StatusCode, databricksErrorCode(apiErr)
+		code := databricksErrorCode(apiErr)
+		answered := func(kind error, msg string) error {
+			return &ActivationError{Base: operr.New(op, kind, msg, nil), StatusCode: apiErr.StatusCode, ErrorCode: code}
+		}
 		server := serverMessage(apiErr.Message, secrets)
 		status := fmt.Sprintf("HTTP %d", apiErr.StatusCode)
-		if e.ErrorCode != "" {
-			status += " " + e.ErrorCode
+		if code != "" {
+			status += " " + code
 		}
 		said := ""
 		if server != "" {
@@ -447,48 +448,38 @@ func activationError(op string, err error, host string, secrets []string, stage 
 		} else {
 			said = fmt.Sprintf(" (%s answered %s)", host, status)
 		}
-		switch kind := classifyActivation(apiErr, e.ErrorCode, stage); kind {
+		switch kind := classifyActivation(apiErr, code, stage); kind {
 		case ErrActivationUsed, ErrActivationExpired:
-			e.Kind = kind
-			e.msg = kind.Error() + said
-			return e
+			return answered(kind, kind.Error()+said)
 		case ErrActivationLinkUnknown:
-			e.Kind = kind
-			e.msg = kind.Error() + said + ": the link is probably incomplete (cut short when copied) or mistyped; " +
-				"copy the whole link again (it ends with the full activation code after '?'), or ask the data provider to send it again"
-			return e
+			return answered(kind, kind.Error()+said+": the link is probably incomplete (cut short when copied) or mistyped; "+
+				"copy the whole link again (it ends with the full activation code after '?'), or ask the data provider to send it again")
 		case ErrNotActivationEndpoint:
-			e.Kind = kind
-			e.msg = fmt.Sprintf("%s %s%s: check that the link is the activation link the data provider sent (%s)",
-				ErrNotActivationEndpoint.Error(), host, said, activationLinkExample)
-			return e
+			return answered(kind, fmt.Sprintf("%s %s%s: check that the link is the activation link the data provider sent (%s)",
+				ErrNotActivationEndpoint.Error(), host, said, activationLinkExample))
 		}
 		if errors.Is(err, apierr.ErrTooManyRequests) || apiErr.StatusCode >= 500 {
-			e.msg = fmt.Sprintf("%s: %s answered %s: %s; try again later", op, host, status, server)
-			return e
+			return answered(nil, fmt.Sprintf("%s: %s answered %s: %s; try again later", op, host, status, server))
 		}
-		e.msg = fmt.Sprintf("%s: %s answered %s: %s; check the link, or ask the data provider for a new one", op, host, status, server)
-	default:
-		var urlErr *url.Error
-		switch {
-		case errors.As(err, &urlErr):
-			e.msg = fmt.Sprintf("%s: cannot reach %s: %s", op, host, secret.Redact(err.Error(), secrets...))
-		case stage == stageInfo:
-			// A 2xx that is not the service's JSON: some other web server answered.
-			return notActivationEndpoint(op, host, "its answer is not an activation service's")
-		default:
-			e.msg = fmt.Sprintf("%s: unexpected answer from %s: %s; check the host, or ask the data provider for a new link", op, host, secret.Redact(err.Error(), secrets...))
-		}
+		return answered(nil, fmt.Sprintf("%s: %s answered %s: %s; check the link, or ask the data provider for a new one", op, host, status, server))
 	}
-	return e
+	var urlErr *url.Error
+	switch {
+	case errors.As(err, &urlErr):
+		return newActivationError(op, nil, fmt.Sprintf("%s: cannot reach %s: %s", op, host, secret.Redact(err.Error(), secrets...)), nil)
+	case stage == stageInfo:
+		// A 2xx that is not the service's JSON: some other web server answered.
+		return notActivationEndpoint(op, host, "its answer is not an activation service's")
+	}
+	return newActivationError(op, nil, fmt.Sprintf("%s: unexpected answer from %s: %s; check the host, or ask the data provider for a new link", op, host, secret.Redact(err.Error(), secrets...)), nil)
 }
 
 // notActivationEndpoint is the error of a host that answered, but not as an activation
 // service does.
 func notActivationEndpoint(op, host, why string) error {
-	return &ActivationError{Op: op, Kind: ErrNotActivationEndpoint,
-		msg: fmt.Sprintf("%s %s (%s): check that the link is the activation link the data provider sent (%s)",
-			ErrNotActivationEndpoint.Error(), host, why, activationLinkExample)}
+	return newActivationError(op, ErrNotActivationEndpoint,
+		fmt.Sprintf("%s %s (%s): check that the link is the activation link the data provider sent (%s)",
+			ErrNotActivationEndpoint.Error(), host, why, activationLinkExample), nil)
 }
 
 // serverMessage is the service's message, fit to show: secrets and URL queries removed, one

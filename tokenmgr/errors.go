@@ -3,7 +3,7 @@ package tokenmgr
 import (
 	"errors"
 
-	"github.com/deltashare/deltashare/internal/hint"
+	"github.com/deltashare/deltashare/internal/operr"
 )
 
 // Activation sentinels (test with errors.Is). The store's are in store.go.
@@ -28,33 +28,22 @@ var (
 // [ErrCredentialNotFound], [ErrCredentialPending], [ErrInvalidCredentialName],
 // [ErrInsecurePermissions], [ErrCredentialNotSaved], sharing.ErrInvalidProfile, or nil) and to
 // its cause (an *fs.PathError, ...). Advice that names options or operations (options named
-// {LikeThis}) is carried by an error in the chain with a Hint() string method.
+// {LikeThis}) is carried by an error in the chain with a Hint() string method. Op (what was
+// being done, e.g. "store the credential") and Kind (the sentinel it matches, may be nil) are
+// fields of the embedded base.
 type StoreError struct {
-	// Op is what was being done, e.g. "store the credential".
-	Op string
-	// Kind is the sentinel this error matches (may be nil).
-	Kind error
-
-	msg   string
-	cause error
+	operr.Base
 }
-
-// Error returns the actionable message.
-func (e *StoreError) Error() string { return e.msg }
-
-// Unwrap exposes Kind and the cause to errors.Is / errors.As.
-func (e *StoreError) Unwrap() []error { return unwrapBoth(e.Kind, e.cause) }
 
 // newStoreError builds a StoreError with a fixed message.
 func newStoreError(op string, kind error, msg string, cause error) *StoreError {
-	return &StoreError{Op: op, Kind: kind, msg: msg, cause: cause}
+	return &StoreError{operr.New(op, kind, msg, cause)}
 }
 
 // newHintedStoreError builds a StoreError whose message is msg followed by advice (see
 // hint.WithAdvice).
 func newHintedStoreError(op string, kind error, msg, advice string, cause error) *StoreError {
-	text, chain := hint.WithAdvice(msg, advice, cause)
-	return &StoreError{Op: op, Kind: kind, msg: text, cause: chain}
+	return &StoreError{operr.WithAdvice(op, kind, msg, advice, cause)}
 }
 
 // ActivationError is the error of reading an activation link and downloading its credential
@@ -63,39 +52,17 @@ func newHintedStoreError(op string, kind error, msg, advice string, cause error)
 // [ErrInvalidActivationLink], [ErrActivationUsed], [ErrActivationExpired],
 // [ErrActivationLinkUnknown], [ErrNotActivationEndpoint], context.Canceled,
 // context.DeadlineExceeded, or nil); the SDK's error is deliberately not chained, since its
-// text may carry the request URL, which holds the activation code.
+// text may carry the request URL, which holds the activation code. Op (what was being done,
+// e.g. "fetch the Delta Sharing credential") and Kind are fields of the embedded base.
 type ActivationError struct {
-	// Op is what was being done, e.g. "fetch the Delta Sharing credential".
-	Op string
-	// Kind is the sentinel this error matches (may be nil).
-	Kind error
+	operr.Base
 	// StatusCode is the HTTP status the activation service answered with (0 if none).
 	StatusCode int
 	// ErrorCode is the service's error code, e.g. RESOURCE_DOES_NOT_EXIST ("" if none).
 	ErrorCode string
-
-	msg   string
-	cause error
 }
-
-// Error returns the redacted, actionable message.
-func (e *ActivationError) Error() string { return e.msg }
-
-// Unwrap exposes Kind and the cause to errors.Is / errors.As.
-func (e *ActivationError) Unwrap() []error { return unwrapBoth(e.Kind, e.cause) }
 
 // newActivationError builds an ActivationError with a fixed message.
 func newActivationError(op string, kind error, msg string, cause error) *ActivationError {
-	return &ActivationError{Op: op, Kind: kind, msg: msg, cause: cause}
-}
-
-func unwrapBoth(kind, cause error) []error {
-	var out []error
-	if kind != nil {
-		out = append(out, kind)
-	}
-	if cause != nil {
-		out = append(out, cause)
-	}
-	return out
+	return &ActivationError{Base: operr.New(op, kind, msg, cause)}
 }

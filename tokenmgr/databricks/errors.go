@@ -12,6 +12,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/config"
 
 	"github.com/deltashare/deltashare/internal/hint"
+	"github.com/deltashare/deltashare/internal/operr"
 	"github.com/deltashare/deltashare/tokenmgr/secret"
 )
 
@@ -40,46 +41,39 @@ var (
 // secret. It unwraps to a sentinel (Kind), to context errors, and
 // for workspace calls to the SDK error (whose message is already redacted in Error()). Advice
 // that names options or operations (named {LikeThis}) is carried by an error in the chain with
-// a Hint() string method.
+// a Hint() string method. Op (what was being done, e.g. "create token") and Kind (the sentinel
+// it matches, may be nil) are fields of the embedded base.
 type WorkspaceError struct {
-	// Op is what was being done, e.g. "create token".
-	Op string
-	// Kind is the sentinel this error matches (may be nil).
-	Kind error
+	operr.Base
 	// StatusCode is the HTTP status the service answered with (0 if none).
 	StatusCode int
 	// ErrorCode is the service's error code, e.g. RESOURCE_DOES_NOT_EXIST ("" if none).
 	ErrorCode string
-
-	msg   string
-	cause error
-}
-
-// Error returns the redacted, actionable message.
-func (e *WorkspaceError) Error() string { return e.msg }
-
-// Unwrap exposes Kind and the cause to errors.Is / errors.As.
-func (e *WorkspaceError) Unwrap() []error {
-	var out []error
-	if e.Kind != nil {
-		out = append(out, e.Kind)
-	}
-	if e.cause != nil {
-		out = append(out, e.cause)
-	}
-	return out
 }
 
 // newError builds a WorkspaceError with a fixed message.
 func newError(op string, kind error, msg string, cause error) *WorkspaceError {
-	return &WorkspaceError{Op: op, Kind: kind, msg: msg, cause: cause}
+	return &WorkspaceError{Base: operr.New(op, kind, msg, cause)}
 }
 
 // newHintedError builds a WorkspaceError whose message is msg followed by advice (see
 // hint.WithAdvice).
 func newHintedError(op string, kind error, msg, advice string, cause error) *WorkspaceError {
-	text, chain := hint.WithAdvice(msg, advice, cause)
-	return &WorkspaceError{Op: op, Kind: kind, msg: text, cause: chain}
+	return &WorkspaceError{Base: operr.WithAdvice(op, kind, msg, advice, cause)}
+}
+
+// newChoiceError builds a WorkspaceError for a choice that cannot be made: msg followed by
+// advice (as newHintedError), then the candidates, one a line.
+func newChoiceError[T fmt.Stringer](op string, kind error, msg, advice string, candidates []T) *WorkspaceError {
+	text, chain := hint.WithAdvice(msg, advice, nil)
+	var b strings.Builder
+	b.WriteString(text)
+	b.WriteString(":")
+	for _, c := range candidates {
+		b.WriteString("\n  ")
+		b.WriteString(c.String())
+	}
+	return &WorkspaceError{Base: operr.New(op, kind, b.String(), chain)}
 }
 
 // noCredentialsHint tells the user how to configure Databricks authentication (the SDK reads
@@ -99,7 +93,7 @@ func mapError(op string, err error, secrets ...string) error {
 	if errors.As(err, &we) {
 		return err
 	}
-	e := &WorkspaceError{Op: op, cause: err}
+	e := &WorkspaceError{}
 	var apiErr *apierr.APIError
 	server := ""
 	if errors.As(err, &apiErr) {
@@ -121,46 +115,38 @@ func mapError(op string, err error, secrets ...string) error {
 	oauthCode, oauthRejected := oauthRejection(err, secrets)
 	switch {
 	case oauthRejected:
-		e.Kind = ErrWorkspaceAuth
-		code := oauthCode
-		e.msg = fmt.Sprintf("%s: the OAuth token endpoint rejected the service principal's client secret (%s): the secret is wrong, expired or deleted; create a new OAuth secret for it and set it (DATABRICKS_CLIENT_SECRET or ARM_CLIENT_SECRET, or client_secret / azure_client_secret in the profile)", op, code)
+		e.Base = operr.New(op, ErrWorkspaceAuth, fmt.Sprintf("%s: the OAuth token endpoint rejected the service principal's client secret (%s): the secret is wrong, expired or deleted; create a new OAuth secret for it and set it (DATABRICKS_CLIENT_SECRET or ARM_CLIENT_SECRET, or client_secret / azure_client_secret in the profile)", op, oauthCode), err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		e.msg = fmt.Sprintf("%s: %s", op, detail)
+		e.Base = operr.New(op, nil, fmt.Sprintf("%s: %s", op, detail), err)
 	case errors.Is(err, config.ErrCannotConfigureDefault):
-		e.Kind = ErrNoWorkspaceCredentials
-		e.msg, e.cause = hint.WithAdvice(op+": no Databricks credentials found: ", noCredentialsHint, err)
+		e.Base = operr.WithAdvice(op, ErrNoWorkspaceCredentials, op+": no Databricks credentials found: ", noCredentialsHint, err)
 	case errors.Is(err, config.ErrNoHostConfigured), strings.Contains(err.Error(), "host is required"):
-		e.Kind = ErrNoWorkspaceHost
-		e.msg, e.cause = hint.WithAdvice(op+": no Databricks workspace host configured: ",
+		e.Base = operr.WithAdvice(op, ErrNoWorkspaceHost, op+": no Databricks workspace host configured: ",
 			"set DATABRICKS_HOST, pass {WorkspaceOptions.Host}, or add host = https://... to the profile", err)
 	case errors.Is(err, apierr.ErrUnauthenticated):
-		e.Kind = ErrWorkspaceAuth
-		e.msg = fmt.Sprintf("%s: Databricks rejected the credentials (%s: %s): the token is invalid, expired or revoked; create a new token or fix the profile, then try again", op, status, detail)
+		e.Base = operr.New(op, ErrWorkspaceAuth, fmt.Sprintf("%s: Databricks rejected the credentials (%s: %s): the token is invalid, expired or revoked; create a new token or fix the profile, then try again", op, status, detail), err)
 	case errors.Is(err, apierr.ErrPermissionDenied):
-		e.Kind = ErrWorkspacePermission
-		e.msg = fmt.Sprintf("%s: permission denied (%s: %s): the credentials are valid but lack permission for this operation; ask a workspace admin (token management and tokens on behalf of service principals need admin rights; recipients need the CREATE_RECIPIENT privilege or ownership)", op, status, detail)
+		e.Base = operr.New(op, ErrWorkspacePermission, fmt.Sprintf("%s: permission denied (%s: %s): the credentials are valid but lack permission for this operation; ask a workspace admin (token management and tokens on behalf of service principals need admin rights; recipients need the CREATE_RECIPIENT privilege or ownership)", op, status, detail), err)
 	case errors.Is(err, apierr.ErrNotFound):
-		e.Kind = ErrWorkspaceNotFound
-		e.msg = fmt.Sprintf("%s: not found (%s: %s)", op, status, detail)
+		e.Base = operr.New(op, ErrWorkspaceNotFound, fmt.Sprintf("%s: not found (%s: %s)", op, status, detail), err)
 	case errors.Is(err, apierr.ErrResourceConflict):
-		e.Kind = ErrWorkspaceConflict
-		e.msg = fmt.Sprintf("%s: already exists (%s: %s)", op, status, detail)
+		e.Base = operr.New(op, ErrWorkspaceConflict, fmt.Sprintf("%s: already exists (%s: %s)", op, status, detail), err)
 	case e.StatusCode == 429 || e.StatusCode == 503 || e.StatusCode == 504:
-		e.msg, e.cause = hint.WithAdvice(fmt.Sprintf("%s: %s: %s: still failing when the time for retries ran out (the workspace is throttling or unavailable); ", op, status, detail),
+		e.Base = operr.WithAdvice(op, nil, fmt.Sprintf("%s: %s: %s: still failing when the time for retries ran out (the workspace is throttling or unavailable); ", op, status, detail),
 			"try again later, or allow more time with {WorkspaceOptions.Timeout}", err)
 	case errors.Is(err, errGaveUp):
 		if i := strings.Index(detail, errGaveUp.Error()+": "); i >= 0 {
 			detail = detail[i+len(errGaveUp.Error())+2:]
 		}
-		e.msg, e.cause = hint.WithAdvice(fmt.Sprintf("%s: gave up: %s; ", op, detail),
+		e.Base = operr.WithAdvice(op, nil, fmt.Sprintf("%s: gave up: %s; ", op, detail),
 			"check the workspace URL and your network, try again later, or allow more time with {WorkspaceOptions.Timeout}", err)
 	case isUnreachable(err):
-		e.msg, e.cause = hint.WithAdvice(fmt.Sprintf("%s: could not reach the workspace (%s); ", op, detail),
+		e.Base = operr.WithAdvice(op, nil, fmt.Sprintf("%s: could not reach the workspace (%s); ", op, detail),
 			"check the workspace URL and your network, or allow more time with {WorkspaceOptions.Timeout}", err)
 	case status != "":
-		e.msg = fmt.Sprintf("%s: %s: %s", op, status, detail)
+		e.Base = operr.New(op, nil, fmt.Sprintf("%s: %s: %s", op, status, detail), err)
 	default:
-		e.msg = fmt.Sprintf("%s: %s", op, detail)
+		e.Base = operr.New(op, nil, fmt.Sprintf("%s: %s", op, detail), err)
 	}
 	return e
 }
@@ -181,11 +167,7 @@ func oauthRejection(err error, secrets []string) (code string, ok bool) {
 		if j < 0 {
 			return "", false
 		}
-		d := strings.TrimSpace(secret.Redact(text[j+len(tail):], secrets...))
-		if len(d) > 200 {
-			d = d[:200] + "..."
-		}
-		return d, true
+		return oauthDescription(text[j+len(tail):], secrets), true
 	}
 	var body struct {
 		Error       string `json:"error"`
@@ -200,13 +182,20 @@ func oauthRejection(err error, secrets []string) (code string, ok bool) {
 		return "", false
 	}
 	code = body.Error
-	if d := strings.TrimSpace(secret.Redact(body.Description, secrets...)); d != "" {
-		if len(d) > 200 {
-			d = d[:200] + "..."
-		}
+	if d := oauthDescription(body.Description, secrets); d != "" {
 		code += ": " + d
 	}
 	return code, true
+}
+
+// oauthDescription is an OAuth endpoint's error description fit to show: secrets removed,
+// trimmed, at most 200 bytes.
+func oauthDescription(d string, secrets []string) string {
+	d = strings.TrimSpace(secret.Redact(d, secrets...))
+	if len(d) > 200 {
+		d = d[:200] + "..."
+	}
+	return d
 }
 
 // isUnreachable reports a connection that could not be made (refused, no such host, timeout).

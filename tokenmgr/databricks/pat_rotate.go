@@ -290,19 +290,12 @@ func pickOldToken(op, target string, tokens []TokenInfo, wantID string, now time
 	if len(live) == 1 {
 		return live[0].ID, nil
 	}
-	var b strings.Builder
-	for _, t := range live {
-		b.WriteString("\n  ")
-		b.WriteString(t.String())
-	}
 	if len(live) == 0 {
 		return "", newHintedError(op, ErrOldTokenUnknown,
 			fmt.Sprintf("%s: the identity in %s lists no live personal access token (the stored credential may not be a PAT); ", op, target),
 			"pass {RotateOptions.OldTokenID} if you know it", nil)
 	}
-	e := newHintedError(op, ErrOldTokenUnknown,
+	return "", newChoiceError(op, ErrOldTokenUnknown,
 		fmt.Sprintf("%s: the identity in %s has %d tokens and the one stored there cannot be recognised by its value; ", op, target, len(live)),
-		"pass {RotateOptions.OldTokenID} with its ID (nothing was changed)", nil)
-	e.msg += ":" + b.String() // the candidates
-	return "", e
+		"pass {RotateOptions.OldTokenID} with its ID (nothing was changed)", live)
 }

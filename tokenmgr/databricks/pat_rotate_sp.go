@@ -90,16 +90,9 @@ func (w *Workspace) RotatePrincipalToken(ctx context.Context, opts RotatePrincip
 		}
 	}
 	if opts.RevokeOld && len(old) > 1 && len(opts.OldTokenIDs) == 0 {
-		var b strings.Builder
-		for _, t := range old {
-			b.WriteString("\n  ")
-			b.WriteString(t.String())
-		}
-		e := newHintedError(op, ErrOldTokenUnknown,
+		return nil, newChoiceError(op, ErrOldTokenUnknown,
 			fmt.Sprintf("%s: %d of its tokens have the comment %q and which one the consumer holds cannot be told (nothing was changed); ", op, len(old), opts.Comment),
-			"name the old ones with {RotatePrincipalOptions.OldTokenIDs}, or leave out {RotatePrincipalOptions.RevokeOld} and revoke by hand", nil)
-		e.msg += ":" + b.String()
-		return nil, e
+			"name the old ones with {RotatePrincipalOptions.OldTokenIDs}, or leave out {RotatePrincipalOptions.RevokeOld} and revoke by hand", old)
 	}
 
 	created, err := w.CreateOBOToken(ctx, p.ApplicationID, opts.Comment, opts.Lifetime)

@@ -124,16 +124,9 @@ func (w *Workspace) FindServicePrincipal(ctx context.Context, ref string) (*Serv
 			fmt.Sprintf("%s: no service principal has this display name or application ID; ", op),
 			"list them with {Workspace.ListServicePrincipals}", nil)
 	}
-	var b strings.Builder
-	for _, p := range match {
-		b.WriteString("\n  ")
-		b.WriteString(p.String())
-	}
-	e := newHintedError(op, ErrAmbiguousPrincipal,
+	return nil, newChoiceError(op, ErrAmbiguousPrincipal,
 		fmt.Sprintf("%s: %d service principals have this display name; ", op, len(match)),
-		"name the one you mean by its application ID", nil)
-	e.msg += ":" + b.String()
-	return nil, e
+		"name the one you mean by its application ID", match)
 }
 
 // DeleteServicePrincipal deletes a service principal from the workspace; its tokens stop
