@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/secrettest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 )
@@ -28,7 +29,7 @@ type activationFixture struct {
 
 func newActivationFixture(t *testing.T) activationFixture {
 	t.Helper()
-	fw := newFake(t)
+	fw := fakeworkspace.NewIsolated(t)
 	link := fw.AddRecipient("acme")
 	host, code, err := ParseActivationLink(link)
 	require.NoError(t, err)
@@ -52,9 +53,9 @@ func assertRecoverable(t *testing.T, f activationFixture, res *ActivateResult, e
 	require.NotEmpty(t, res.RecoveryPath)
 	assert.Equal(t, wantDir, filepath.Dir(res.RecoveryPath))
 	assert.Contains(t, err.Error(), res.RecoveryPath)
-	assertAdvice(t, err, "fix the problem, then run: {tokenmgr.Store.Import} "+name+" "+res.RecoveryPath)
-	assertNoSecret(t, err, token, f.code, f.link)
-	assertNoSecret(t, res, token, f.code)
+	secrettest.AssertAdvice(t, err, "fix the problem, then run: {tokenmgr.Store.Import} "+name+" "+res.RecoveryPath)
+	secrettest.AssertNoSecret(t, err, token, f.code, f.link)
+	secrettest.AssertNoSecret(t, res, token, f.code)
 
 	info, serr := os.Stat(res.RecoveryPath)
 	require.NoError(t, serr)
@@ -82,8 +83,8 @@ func TestActivateStoresCredential(t *testing.T) {
 	assert.Equal(t, f.fw.SharingEndpoint(), res.Meta.Endpoint)
 	assert.False(t, res.Meta.Expiry.IsZero())
 	assert.Equal(t, filepath.Join(f.store.Dir(), "credentials", "acme.share"), res.StoredPath)
-	assertNoSecret(t, res, token, f.code)
-	assertNoSecret(t, *res, token, f.code)
+	secrettest.AssertNoSecret(t, res, token, f.code)
+	secrettest.AssertNoSecret(t, *res, token, f.code)
 
 	c, err := f.store.Get("ACME")
 	require.NoError(t, err)
@@ -101,7 +102,7 @@ func TestActivateStoresCredential(t *testing.T) {
 	_, err = Activate(context.Background(), ActivateOptions{Link: Sensitive(f.link), Name: "acme2", Store: f.store})
 	require.ErrorIs(t, err, ErrActivationUsed)
 	assert.Contains(t, err.Error(), "ask the data provider to issue a new link")
-	assertNoSecret(t, err, f.code, f.link, token)
+	secrettest.AssertNoSecret(t, err, f.code, f.link, token)
 	ex, err := f.store.Exists("acme2")
 	require.NoError(t, err)
 	assert.False(t, ex, "no pending entry is left for a used link")
@@ -152,11 +153,11 @@ func TestActivateChecksNameBeforeDownload(t *testing.T) {
 			}
 			if errors.Is(err, ErrCredentialExists) {
 				if !strings.Contains(err.Error(), "another output file") {
-					assertAdvice(t, err, "choose another name with {Name}")
+					secrettest.AssertAdvice(t, err, "choose another name with {Name}")
 				}
 			}
 			assert.Empty(t, f.fw.Requests(), "nothing was downloaded: the link is still good")
-			assertNoSecret(t, err, f.code, f.link)
+			secrettest.AssertNoSecret(t, err, f.code, f.link)
 			// The link still works afterwards.
 			res, err := Activate(context.Background(), ActivateOptions{Link: Sensitive(f.link), Name: "fresh", Store: f.store})
 			require.NoError(t, err)
@@ -238,8 +239,8 @@ func TestActivateLastResortReturnsCredential(t *testing.T) {
 	p, perr := sharing.ParseProfile(res.Credential.Profile())
 	require.NoError(t, perr)
 	assert.Equal(t, f.fw.RecipientBearerToken("acme"), p.BearerToken)
-	assertAdvice(t, err, "the credential is returned to the caller only ({ActivateResult.Credential}): save it to a file, then run: {tokenmgr.Store.Import} acme FILE")
-	assertNoSecret(t, err, f.fw.RecipientBearerToken("acme"), f.code)
+	secrettest.AssertAdvice(t, err, "the credential is returned to the caller only ({ActivateResult.Credential}): save it to a file, then run: {tokenmgr.Store.Import} acme FILE")
+	secrettest.AssertNoSecret(t, err, f.fw.RecipientBearerToken("acme"), f.code)
 }
 
 func TestActivateOutFile(t *testing.T) {
@@ -270,7 +271,7 @@ func TestActivateOutAndStoreOneFails(t *testing.T) {
 	require.ErrorIs(t, err, ErrCredentialNotSaved)
 	assert.Equal(t, out, res.OutPath)
 	assert.Empty(t, res.RecoveryPath, "the output file already holds the credential")
-	assertAdvice(t, err, "to store it, run: {tokenmgr.Store.Import} acme "+out)
+	secrettest.AssertAdvice(t, err, "to store it, run: {tokenmgr.Store.Import} acme "+out)
 	require.NoError(t, f.store.Import("acme", out))
 }
 
@@ -279,14 +280,14 @@ func TestActivateTransientFailureKeepsLink(t *testing.T) {
 	f.fw.InjectFault(fakeworkspace.Fault{Path: fakeworkspace.PathActivationRetrieve + "*", Status: 500})
 	_, err := Activate(context.Background(), ActivateOptions{Link: Sensitive(f.link), Name: "acme", Store: f.store})
 	require.Error(t, err)
-	assertAdvice(t, err, "run {tokenmgr.Activate} {Name} acme to try again (or {tokenmgr.Store.Remove} acme to forget it)")
-	assertNoSecret(t, err, f.code, f.link)
+	secrettest.AssertAdvice(t, err, "run {tokenmgr.Activate} {Name} acme to try again (or {tokenmgr.Store.Remove} acme to forget it)")
+	secrettest.AssertNoSecret(t, err, f.code, f.link)
 
 	m, err := f.store.Stat("acme")
 	require.NoError(t, err)
 	assert.Equal(t, StatePending, m.State)
 	assert.Equal(t, f.host, m.Source.Host)
-	assertNoSecret(t, m, f.code)
+	secrettest.AssertNoSecret(t, m, f.code)
 	info, err := os.Stat(f.store.linkPath("acme"))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())

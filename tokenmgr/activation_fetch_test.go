@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/secrettest"
 	"github.com/deltashare/deltashare/tokenmgr/databricks/fakeworkspace"
 )
 
@@ -26,7 +27,7 @@ func contaminateEnv(t *testing.T, fw *fakeworkspace.Workspace) (envToken, fileTo
 	_, envToken = fw.MintToken("", "env", 0)
 	_, fileToken = fw.MintToken("", "file", 0)
 	cfg := filepath.Join(os.Getenv("HOME"), ".databrickscfg")
-	writeFile(t, cfg, "[DEFAULT]\nhost = "+fw.URL()+"\ntoken = "+fileToken+"\n", 0o600)
+	secrettest.WriteFile(t, cfg, "[DEFAULT]\nhost = "+fw.URL()+"\ntoken = "+fileToken+"\n", 0o600)
 	t.Setenv("DATABRICKS_CONFIG_FILE", cfg)
 	t.Setenv("DATABRICKS_HOST", fw.URL())
 	t.Setenv("DATABRICKS_TOKEN", envToken)
@@ -36,7 +37,7 @@ func contaminateEnv(t *testing.T, fw *fakeworkspace.Workspace) (envToken, fileTo
 }
 
 func TestFetchActivation(t *testing.T) {
-	fw := newFake(t)
+	fw := fakeworkspace.NewIsolated(t)
 	envToken, fileToken := contaminateEnv(t, fw)
 	link := fw.AddRecipient("acme")
 	host, code, err := ParseActivationLink(link)
@@ -67,22 +68,22 @@ func TestFetchActivation(t *testing.T) {
 	}
 	assert.Equal(t, reqs[1].ResponseBody, cred.Profile(), "the profile is kept byte for byte")
 
-	assertNoSecret(t, cred, cred.BearerToken.Reveal(), code)
-	assertNoSecret(t, *cred, cred.BearerToken.Reveal(), code)
+	secrettest.AssertNoSecret(t, cred, cred.BearerToken.Reveal(), code)
+	secrettest.AssertNoSecret(t, *cred, cred.BearerToken.Reveal(), code)
 
 	// Second download: the link is used up.
 	_, err = FetchActivation(context.Background(), host, code, nil)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrActivationUsed)
 	assert.True(t, strings.HasPrefix(err.Error(), "this activation link was already used; ask the data provider to issue a new link"), err.Error())
-	assertNoSecret(t, err, code, link)
+	secrettest.AssertNoSecret(t, err, code, link)
 	for _, r := range fw.Requests() {
 		assert.Empty(t, r.Header.Values("Authorization"), r.Path)
 	}
 }
 
 func TestFetchActivationKeepsUnknownFields(t *testing.T) {
-	fw := newFake(t)
+	fw := fakeworkspace.NewIsolated(t)
 	host, code, err := ParseActivationLink(fw.AddRecipient("acme"))
 	require.NoError(t, err)
 	body := `{"shareCredentialsVersion": 2, "bearerToken": "tok-123456", "endpoint": "https://sharing.example.com/delta-sharing/",` +
@@ -112,7 +113,7 @@ func TestFetchActivationUsedShapes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fw := newFake(t)
+			fw := fakeworkspace.NewIsolated(t)
 			if tc.status != 0 {
 				fw.SetActivationUsedError(tc.status, tc.body)
 			}
@@ -124,7 +125,7 @@ func TestFetchActivationUsedShapes(t *testing.T) {
 			_, err = FetchActivation(context.Background(), host, code, nil)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrActivationUsed)
-			assertNoSecret(t, err, code)
+			secrettest.AssertNoSecret(t, err, code)
 		})
 	}
 }
@@ -144,7 +145,7 @@ func TestFetchActivationOtherErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fw := newFake(t)
+			fw := fakeworkspace.NewIsolated(t)
 			host, code, err := ParseActivationLink(fw.AddRecipient("acme"))
 			require.NoError(t, err)
 			f := tc.fault
@@ -154,7 +155,7 @@ func TestFetchActivationOtherErrors(t *testing.T) {
 			require.Error(t, err)
 			assert.NotErrorIs(t, err, ErrActivationUsed)
 			assert.Contains(t, err.Error(), tc.contains)
-			assertNoSecret(t, err, code)
+			secrettest.AssertNoSecret(t, err, code)
 		})
 	}
 }
@@ -172,14 +173,14 @@ func TestFetchActivationTransportErrorsAreRedacted(t *testing.T) {
 	_, err := FetchActivation(context.Background(), "https://dbc-1.cloud.databricks.com", code, broken)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot reach https://dbc-1.cloud.databricks.com")
-	assertNoSecret(t, err, code)
+	secrettest.AssertNoSecret(t, err, code)
 	assert.Nil(t, errors.Unwrap(err), "the SDK error (with the URL) is not chained")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = FetchActivation(ctx, "https://dbc-1.cloud.databricks.com", code, broken)
 	assert.ErrorIs(t, err, context.Canceled)
-	assertNoSecret(t, err, code)
+	secrettest.AssertNoSecret(t, err, code)
 }
 
 func TestParseActivationLink(t *testing.T) {
@@ -248,7 +249,7 @@ func TestParseActivationInput(t *testing.T) {
 				assert.ErrorIs(t, err, ErrInvalidActivationLink)
 				assert.Contains(t, err.Error(), tc.err)
 				if tc.host == "" && !strings.Contains(tc.in, "://") {
-					assertAdvice(t, err, "a bare activation code needs the workspace host ({Host} https://...)")
+					secrettest.AssertAdvice(t, err, "a bare activation code needs the workspace host ({Host} https://...)")
 				}
 				return
 			}
@@ -348,7 +349,7 @@ func TestFetchActivationTellsFailuresApart(t *testing.T) {
 	all := []error{ErrActivationUsed, ErrActivationExpired, ErrActivationLinkUnknown, ErrNotActivationEndpoint, ErrInvalidActivationLink}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fw := newFake(t)
+			fw := fakeworkspace.NewIsolated(t)
 			link := fw.AddRecipient("acme")
 			host, code, err := ParseActivationLink(link)
 			require.NoError(t, err)
@@ -371,7 +372,7 @@ func TestFetchActivationTellsFailuresApart(t *testing.T) {
 			for _, s := range tc.contains {
 				assert.Contains(t, err.Error(), s)
 			}
-			assertNoSecret(t, err, code, link, link[:len(link)-5])
+			secrettest.AssertNoSecret(t, err, code, link, link[:len(link)-5])
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/deltashare/deltashare/internal/hint"
+	"github.com/deltashare/deltashare/internal/secrettest"
 	"github.com/deltashare/deltashare/sharing/protocol"
 
 	"github.com/stretchr/testify/assert"
@@ -63,9 +64,9 @@ func TestStoreErrors(t *testing.T) {
 				assert.ErrorIs(t, tc.err, tc.kind)
 			}
 			assert.Equal(t, tc.kind, se.Kind)
-			assertNoSecret(t, tc.err, storeTestToken)
+			secrettest.AssertNoSecret(t, tc.err, storeTestToken)
 			if tc.advice != "" {
-				assertAdvice(t, tc.err, tc.advice)
+				secrettest.AssertAdvice(t, tc.err, tc.advice)
 				assert.Contains(t, se.Error(), hint.Render(tc.advice, nil), "the StoreError's own text has the advice")
 			}
 		})
@@ -100,13 +101,13 @@ func TestActivationErrors(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 500, ae.StatusCode)
 	assert.Nil(t, ae.Kind)
-	assertNoSecret(t, err, f.code, f.link)
+	secrettest.AssertNoSecret(t, err, f.code, f.link)
 
 	// Through Activate, a transient failure keeps the status for the caller.
 	_, err = Activate(context.Background(), ActivateOptions{Link: Sensitive(f.link), Name: "acme", Store: f.store})
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 500, ae.StatusCode)
-	assertAdvice(t, err, "run {tokenmgr.Activate} {Name} acme to try again")
+	secrettest.AssertAdvice(t, err, "run {tokenmgr.Activate} {Name} acme to try again")
 
 	// The pending entry now reserves the name: a local refusal, a *StoreError.
 	_, err = Activate(context.Background(), ActivateOptions{Link: Sensitive(f.host + "/delta_sharing/retrieve_config.html?other0123"), Name: "acme", Store: f.store})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/secrettest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 
@@ -58,7 +59,7 @@ func TestDefaultStoreDir(t *testing.T) {
 		var se *StoreError
 		require.ErrorAs(t, err, &se)
 		assert.Contains(t, err.Error(), "cannot find the user configuration directory")
-		assertAdvice(t, err, "set {StoreDir} to a private directory")
+		secrettest.AssertAdvice(t, err, "set {StoreDir} to a private directory")
 	}
 }
 
@@ -80,8 +81,8 @@ func TestStoreRoundTripAndModes(t *testing.T) {
 	assert.Equal(t, time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC), c.Expiry)
 	assert.Equal(t, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), c.Created)
 	assert.Equal(t, filepath.Join(s.Dir(), "credentials", "acme-sales.share"), c.Path)
-	assertNoSecret(t, c, storeTestToken)
-	assertNoSecret(t, *c, storeTestToken)
+	secrettest.AssertNoSecret(t, c, storeTestToken)
+	secrettest.AssertNoSecret(t, *c, storeTestToken)
 
 	for _, p := range []string{filepath.Join(s.Dir(), "credentials", "acme-sales.share"), filepath.Join(s.Dir(), "credentials", "acme-sales.meta.json")} {
 		info, err := os.Stat(p)
@@ -147,8 +148,8 @@ func TestStorePutNeverOverwrites(t *testing.T) {
 	for _, name := range []string{"prod", "PROD", "Prod"} {
 		err := s.Put(name, second, Meta{}, false)
 		require.ErrorIs(t, err, ErrCredentialExists, name)
-		assertAdvice(t, err, "choose another name, pass {Overwrite} to replace it, or remove it first ({tokenmgr.Store.Remove} ")
-		assertNoSecret(t, err, "token-one-abcdef", "token-two-abcdef")
+		secrettest.AssertAdvice(t, err, "choose another name, pass {Overwrite} to replace it, or remove it first ({tokenmgr.Store.Remove} ")
+		secrettest.AssertNoSecret(t, err, "token-one-abcdef", "token-two-abcdef")
 	}
 	c, err := s.Get("prod")
 	require.NoError(t, err)
@@ -195,7 +196,7 @@ func TestStoreRefusesInsecureModes(t *testing.T) {
 			_, err := s.Get("prod")
 			require.ErrorIs(t, err, ErrInsecurePermissions)
 			assert.Contains(t, err.Error(), tc.wantFix+target)
-			assertNoSecret(t, err, storeTestToken)
+			secrettest.AssertNoSecret(t, err, storeTestToken)
 			_, err = s.ResolveProfile("prod", sharing.LoadProfileOptions{})
 			assert.ErrorIs(t, err, ErrInsecurePermissions)
 			if tc.target(s) == s.credDir() || tc.target(s) == s.Dir() {
@@ -262,7 +263,7 @@ func TestStoreImportExport(t *testing.T) {
 	require.NoError(t, os.WriteFile(out, []byte("keep me"), 0o600))
 	err = s.Export("imported", out, false)
 	require.ErrorIs(t, err, ErrCredentialExists)
-	assertAdvice(t, err, "choose another file, or pass {Overwrite} to replace it")
+	secrettest.AssertAdvice(t, err, "choose another file, or pass {Overwrite} to replace it")
 	got, _ = os.ReadFile(out)
 	assert.Equal(t, "keep me", string(got))
 	require.NoError(t, s.Export("imported", out, true))
@@ -325,7 +326,7 @@ func TestResolveProfile(t *testing.T) {
 	_, err := s.ResolveProfile("nosuch", sharing.LoadProfileOptions{})
 	require.ErrorIs(t, err, ErrCredentialNotFound)
 	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
-	assertAdvice(t, err, "give a profile file path, or a name from {tokenmgr.Store.List}")
+	secrettest.AssertAdvice(t, err, "give a profile file path, or a name from {tokenmgr.Store.List}")
 	_, err = s.ResolveProfile(filepath.Join(dir, "missing.share"), sharing.LoadProfileOptions{})
 	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
 
@@ -352,7 +353,7 @@ func TestStoreWriteFaultsLeaveNothingBehind(t *testing.T) {
 			}
 			err := s.Put("prod", testProfileJSON("https://x.example.com/ds", storeTestToken, ""), Meta{}, false)
 			require.Error(t, err)
-			assertNoSecret(t, err, storeTestToken)
+			secrettest.AssertNoSecret(t, err, storeTestToken)
 			entries, _ := os.ReadDir(s.credDir())
 			assert.Empty(t, entries, "no temporary or partial file left")
 		})
@@ -417,7 +418,7 @@ func TestStoreDefaultCredential(t *testing.T) {
 	s := newTestStore(t)
 	_, err := s.ResolveProfile("", sharing.LoadProfileOptions{})
 	require.ErrorIs(t, err, ErrNoCredential)
-	assertAdvice(t, err, "give one ({Profile}), or set a default ({tokenmgr.Store.SetDefault} NAME)")
+	secrettest.AssertAdvice(t, err, "give one ({Profile}), or set a default ({tokenmgr.Store.SetDefault} NAME)")
 
 	def, err := s.Default()
 	require.NoError(t, err)

@@ -234,6 +234,7 @@ func TestRotatePATOldTokenDiscovery(t *testing.T) {
 		require.Error(t, err)
 		assert.ErrorIs(t, err, ErrOldTokenUnknown)
 		assertAdvice(t, err, "pass {RotateOptions.OldTokenID} with its ID (nothing was changed)")
+		assert.Contains(t, err.Error(), "(nothing was changed):\n  ", "candidates follow the advice, one a line")
 		assert.Contains(t, err.Error(), otherID, "candidates are listed")
 		assert.Contains(t, err.Error(), f.oldID)
 		assert.Empty(t, f.fw.RequestsTo(fakeworkspace.PathTokenCreate), "no token created")
