@@ -33,23 +33,8 @@ func TestProfileTokenRewrite(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "cfg")
-			writeFile(t, path, tc.in, 0o600)
-			p := &profileTarget{fileState: fileState{path: path}, profile: tc.profile}
-			tok, _, err := p.load()
-			require.NoError(t, err)
-			assert.Equal(t, "OLD", tok)
-			require.NoError(t, p.write("NEW"))
-			got, err := os.ReadFile(path)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, string(got))
-			back, err := p.readBack()
-			require.NoError(t, err)
-			assert.Equal(t, "NEW", back, "the SDK's own loader reads the new token")
-			require.NoError(t, p.restore())
-			got, err = os.ReadFile(path)
-			require.NoError(t, err)
-			assert.Equal(t, tc.in, string(got), "restore puts the exact bytes back")
+			path := newTargetFile(t, tc.in)
+			assertRewrite(t, &profileTarget{fileState: fileState{path: path}, profile: tc.profile}, path, tc.in, tc.want)
 		})
 	}
 }
@@ -64,9 +49,7 @@ func TestProfileTokenRewriteRefusesAmbiguity(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "cfg")
-			writeFile(t, path, tc.in, 0o600)
-			p := &profileTarget{fileState: fileState{path: path}, profile: "p"}
+			p := &profileTarget{fileState: fileState{path: newTargetFile(t, tc.in)}, profile: "p"}
 			_, _, err := p.load()
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.msg)
@@ -83,24 +66,43 @@ func TestTokenFileRewrite(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "tok")
-			writeFile(t, path, tc.in, 0o600)
-			f := &tokenFileTarget{fileState{path: path}}
-			tok, _, err := f.load()
-			require.NoError(t, err)
-			assert.Equal(t, "OLD", tok)
-			require.NoError(t, f.write("NEW"))
-			got, err := os.ReadFile(path)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, string(got))
+			path := newTargetFile(t, tc.in)
+			assertRewrite(t, &tokenFileTarget{fileState{path: path}}, path, tc.in, tc.want)
 		})
 	}
 	for _, bad := range []string{"", "\n", "two words\n", "two\nlines\n"} {
-		path := filepath.Join(t.TempDir(), "tok")
-		writeFile(t, path, bad, 0o600)
-		_, _, err := (&tokenFileTarget{fileState{path: path}}).load()
+		_, _, err := (&tokenFileTarget{fileState{path: newTargetFile(t, bad)}}).load()
 		assert.Error(t, err, "%q", bad)
 	}
+}
+
+// newTargetFile writes content to a new private file and returns its path.
+func newTargetFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "target")
+	writeFile(t, path, content, 0o600)
+	return path
+}
+
+// assertRewrite checks a rotation target of the file at path, which holds in: it loads the
+// token OLD, writing NEW leaves want in the file, a Databricks client reads NEW back, and
+// restore puts the exact bytes of in back.
+func assertRewrite(t *testing.T, target rotationTarget, path, in, want string) {
+	t.Helper()
+	tok, _, err := target.load()
+	require.NoError(t, err)
+	assert.Equal(t, "OLD", tok)
+	require.NoError(t, target.write("NEW"))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, want, string(got))
+	back, err := target.readBack()
+	require.NoError(t, err)
+	assert.Equal(t, "NEW", back, "the SDK's own loader reads the new token")
+	require.NoError(t, target.restore())
+	got, err = os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, in, string(got), "restore puts the exact bytes back")
 }
 
 func FuzzKeyValue(f *testing.F) {

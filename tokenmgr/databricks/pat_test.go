@@ -12,9 +12,7 @@ import (
 )
 
 func TestCreateListRevokePAT(t *testing.T) {
-	fw := newFake(t)
-	_, admin := fw.MintToken("", "bootstrap", 0)
-	ws := connect(t, fw, admin)
+	fw, ws := newConnected(t, "bootstrap")
 	ctx := context.Background()
 
 	before := time.Now().Add(-time.Second)
@@ -59,9 +57,7 @@ func TestCreateListRevokePAT(t *testing.T) {
 }
 
 func TestPATArgumentErrors(t *testing.T) {
-	fw := newFake(t)
-	_, tok := fw.MintToken("", "", 0)
-	ws := connect(t, fw, tok)
+	fw, ws := newConnected(t, "")
 	ctx := context.Background()
 	_, err := ws.CreatePAT(ctx, "x", -time.Hour)
 	assert.ErrorContains(t, err, "must not be negative")
@@ -99,11 +95,10 @@ func TestExpiringSoon(t *testing.T) {
 }
 
 func TestListPATsExpiringSoonAgainstFake(t *testing.T) {
-	fw := newFake(t)
-	_, tok := fw.MintToken("", "forever", 0)
+	fw, ws := newConnected(t, "forever")
 	short, _ := fw.MintToken("", "short", 2*24*time.Hour)
 	long, _ := fw.MintToken("", "long", 60*24*time.Hour)
-	list, err := connect(t, fw, tok).ListPATs(context.Background())
+	list, err := ws.ListPATs(context.Background())
 	require.NoError(t, err)
 	soon := map[string]bool{}
 	for _, ti := range list {
@@ -116,10 +111,8 @@ func TestListPATsExpiringSoonAgainstFake(t *testing.T) {
 }
 
 func TestOBOTokenAndTokenManagement(t *testing.T) {
-	fw := newFake(t)
-	_, admin := fw.MintToken("", "admin", 0)
+	fw, ws := newConnected(t, "admin")
 	spID := fw.AddServicePrincipal("7f1d0c2a-app", "ci robot")
-	ws := connect(t, fw, admin)
 	ctx := context.Background()
 
 	obo, err := ws.CreateOBOToken(ctx, "7f1d0c2a-app", "ci", 24*time.Hour)

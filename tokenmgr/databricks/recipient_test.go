@@ -15,9 +15,7 @@ import (
 )
 
 func TestRecipientLifecycle(t *testing.T) {
-	fw := newFake(t)
-	_, tok := fw.MintToken("", "", 0)
-	ws := connect(t, fw, tok)
+	fw, ws := newConnected(t, "")
 	ctx := context.Background()
 
 	r, err := ws.CreateRecipient(ctx, "acme", "Acme Corp analytics")
@@ -103,9 +101,8 @@ func TestRecipientLifecycle(t *testing.T) {
 }
 
 func TestRecipientJSONRedactsLinks(t *testing.T) {
-	fw := newFake(t)
-	_, tok := fw.MintToken("", "", 0)
-	r, err := connect(t, fw, tok).CreateRecipient(context.Background(), "acme", "")
+	_, ws := newConnected(t, "")
+	r, err := ws.CreateRecipient(context.Background(), "acme", "")
 	require.NoError(t, err)
 	b, err := json.Marshal(r)
 	require.NoError(t, err)
@@ -118,9 +115,7 @@ func TestRecipientJSONRedactsLinks(t *testing.T) {
 }
 
 func TestRecipientArgumentErrors(t *testing.T) {
-	fw := newFake(t)
-	_, tok := fw.MintToken("", "", 0)
-	ws := connect(t, fw, tok)
+	fw, ws := newConnected(t, "")
 	ctx := context.Background()
 	_, err := ws.CreateRecipient(ctx, "", "x")
 	assert.ErrorContains(t, err, "recipient name is required")

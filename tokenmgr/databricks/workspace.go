@@ -106,14 +106,7 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 		cfg.DatabricksEnvironment = azureEnvironment(opts.AzureLoginEndpoint)
 	}
 	if cfg.AuthType == "" {
-		switch {
-		case opts.Token != "":
-			cfg.AuthType = "pat"
-		case opts.ClientID != "" && opts.ClientSecret != "":
-			cfg.AuthType = "oauth-m2m"
-		case opts.AzureClientID != "" && opts.AzureClientSecret != "":
-			cfg.AuthType = "azure-client-secret"
-		}
+		cfg.AuthType = authTypeOf(cfg, true)
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
@@ -147,14 +140,7 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 		// Credentials found in the environment or a profile pick their method explicitly:
 		// otherwise the SDK tries every method in turn and a rejected secret ends as "no
 		// credentials found" instead of "rejected".
-		switch {
-		case cfg.Token != "":
-			cfg.AuthType = "pat"
-		case cfg.ClientID != "" && cfg.ClientSecret != "":
-			cfg.AuthType = "oauth-m2m"
-		case cfg.AzureClientID != "" && cfg.AzureClientSecret != "" && cfg.IsAzure():
-			cfg.AuthType = "azure-client-secret"
-		}
+		cfg.AuthType = authTypeOf(cfg, false)
 	}
 	if opts.Profile != "" {
 		path, err := expandHome(defaultString(cfg.ConfigFile, "~/.databrickscfg"))
@@ -186,6 +172,22 @@ func NewWorkspace(ctx context.Context, opts WorkspaceOptions) (*Workspace, error
 		return nil, mapError(op, err, secrets...)
 	}
 	return &Workspace{client: wc, host: cfg.Host, secrets: nonEmpty(secrets), httpClient: opts.HTTPClient, timeout: timeout, onRetry: opts.OnRetry}, nil
+}
+
+// authTypeOf is the SDK auth type the credentials in cfg call for ("" when they call for none):
+// a token, an OAuth client ID and secret, or an Azure client ID and secret. An Azure client
+// secret counts when given as options (explicit) or, found in the environment or a profile,
+// for an Azure workspace.
+func authTypeOf(cfg *config.Config, explicit bool) string {
+	switch {
+	case cfg.Token != "":
+		return "pat"
+	case cfg.ClientID != "" && cfg.ClientSecret != "":
+		return "oauth-m2m"
+	case cfg.AzureClientID != "" && cfg.AzureClientSecret != "" && (explicit || cfg.IsAzure()):
+		return "azure-client-secret"
+	}
+	return ""
 }
 
 // azureEnvironment is the public Azure Databricks environment with another Entra ID

@@ -26,6 +26,15 @@ func connect(t *testing.T, fw *fakeworkspace.Workspace, token string) *Workspace
 	return ws
 }
 
+// newConnected starts a fake workspace and returns it with a client authenticated as its
+// default user (an admin) by a new token with the comment.
+func newConnected(t *testing.T, comment string) (*fakeworkspace.Workspace, *Workspace) {
+	t.Helper()
+	fw := newFake(t)
+	_, tok := fw.MintToken("", comment, 0)
+	return fw, connect(t, fw, tok)
+}
+
 // assertNoSecret checks that none of the secrets appear in any rendering of v.
 func assertNoSecret(t *testing.T, v any, secrets ...string) {
 	t.Helper()
