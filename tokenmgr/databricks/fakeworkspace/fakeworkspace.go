@@ -768,15 +768,25 @@ func writeTokenInfos[T any](w *Workspace, rw http.ResponseWriter, keep func(*tok
 	writeJSON(rw, map[string]any{"token_infos": infos})
 }
 
-// liveToken is the token id when it is not revoked and keep (if any) accepts it; otherwise it
-// answers 404 and returns nil. w.mu is held.
-func (w *Workspace) liveToken(rw http.ResponseWriter, id string, keep func(*token) bool) *token {
+// withLiveToken runs act with w.mu held on the token id when it is not revoked and keep (if
+// any) accepts it; otherwise it answers 404.
+func (w *Workspace) withLiveToken(rw http.ResponseWriter, id string, keep func(*token) bool, act func(*token)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	t := w.tokens[id]
 	if t == nil || t.revoked || (keep != nil && !keep(t)) {
 		writeError(rw, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Token with ID %s does not exist.", id))
-		return nil
+		return
 	}
-	return t
+	act(t)
+}
+
+// revoke is the act of a token delete: the token stops working and the answer is empty.
+func revoke(rw http.ResponseWriter) func(*token) {
+	return func(t *token) {
+		t.revoked = true
+		writeJSON(rw, map[string]any{})
+	}
 }
 
 func (w *Workspace) tokenList(rw http.ResponseWriter, _ *http.Request, caller *principal) {
@@ -790,14 +800,7 @@ func (w *Workspace) tokenDelete(rw http.ResponseWriter, r *http.Request, caller 
 	if !decode(rw, r, &req) {
 		return
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	t := w.liveToken(rw, req.TokenID, func(t *token) bool { return t.owner == caller })
-	if t == nil {
-		return
-	}
-	t.revoked = true
-	writeJSON(rw, map[string]any{})
+	w.withLiveToken(rw, req.TokenID, func(t *token) bool { return t.owner == caller }, revoke(rw))
 }
 
 func (w *Workspace) tmList(rw http.ResponseWriter, r *http.Request, _ *principal) {
@@ -809,24 +812,13 @@ func (w *Workspace) tmList(rw http.ResponseWriter, r *http.Request, _ *principal
 }
 
 func (w *Workspace) tmGet(rw http.ResponseWriter, r *http.Request, _ *principal) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	t := w.liveToken(rw, r.PathValue("id"), nil)
-	if t == nil {
-		return
-	}
-	writeJSON(rw, map[string]any{"token_info": t.full()})
+	w.withLiveToken(rw, r.PathValue("id"), nil, func(t *token) {
+		writeJSON(rw, map[string]any{"token_info": t.full()})
+	})
 }
 
 func (w *Workspace) tmDelete(rw http.ResponseWriter, r *http.Request, _ *principal) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	t := w.liveToken(rw, r.PathValue("id"), nil)
-	if t == nil {
-		return
-	}
-	t.revoked = true
-	writeJSON(rw, map[string]any{})
+	w.withLiveToken(rw, r.PathValue("id"), nil, revoke(rw))
 }
 
 func (w *Workspace) oboCreate(rw http.ResponseWriter, r *http.Request, caller *principal) {

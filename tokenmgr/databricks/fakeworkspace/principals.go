@@ -163,23 +163,20 @@ func (w *Workspace) principalRoutes(mux *http.ServeMux) {
 // ---- SCIM ----
 
 func (p *principal) scim() map[string]any {
-	if p.sp {
-		return map[string]any{
-			"schemas":       []string{"urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal"},
-			"id":            strconv.FormatInt(p.id, 10),
-			"applicationId": p.userName,
-			"displayName":   p.displayName,
-			"active":        p.active,
-			"groups":        []map[string]string{{"display": "users", "value": "1", "type": "direct"}},
-		}
-	}
-	return map[string]any{
-		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+	m := map[string]any{
 		"id":          strconv.FormatInt(p.id, 10),
-		"userName":    p.userName,
 		"displayName": p.displayName,
 		"active":      p.active,
 	}
+	if p.sp {
+		m["schemas"] = []string{"urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal"}
+		m["applicationId"] = p.userName
+		m["groups"] = []map[string]string{{"display": "users", "value": "1", "type": "direct"}}
+	} else {
+		m["schemas"] = []string{"urn:ietf:params:scim:schemas:core:2.0:User"}
+		m["userName"] = p.userName
+	}
+	return m
 }
 
 // scimFilterRe is the subset of SCIM filters the fake understands: ATTR OP "VALUE".
