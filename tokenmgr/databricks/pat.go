@@ -95,17 +95,14 @@ func msTime(ms int64) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
+// fromPublicTokenInfo converts the caller's view of its own token: a token info without the
+// owner, creator and last-use fields.
 func fromPublicTokenInfo(p *settings.PublicTokenInfo) TokenInfo {
 	if p == nil {
 		return TokenInfo{}
 	}
-	return TokenInfo{
-		ID:      p.TokenId,
-		Comment: p.Comment,
-		Created: msTime(p.CreationTime),
-		Expiry:  msTime(p.ExpiryTime),
-		Scopes:  p.Scopes,
-	}
+	return fromTokenInfo(&settings.TokenInfo{TokenId: p.TokenId, Comment: p.Comment,
+		CreationTime: p.CreationTime, ExpiryTime: p.ExpiryTime, Scopes: p.Scopes})
 }
 
 func fromTokenInfo(p *settings.TokenInfo) TokenInfo {

@@ -981,39 +981,32 @@ func (w *Workspace) recipientList(rw http.ResponseWriter, _ *http.Request, _ *pr
 	writeJSON(rw, map[string]any{"recipients": out})
 }
 
-// recipientOr404 is the recipient the request's path names, or nil after answering 404. w.mu
-// is held.
-func (w *Workspace) recipientOr404(rw http.ResponseWriter, r *http.Request) *recipient {
+// withRecipient runs act with w.mu held on the recipient the request's path names; when there
+// is none it answers 404.
+func (w *Workspace) withRecipient(rw http.ResponseWriter, r *http.Request, act func(*recipient)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	name := r.PathValue("name")
 	rec := w.recipients[strings.ToLower(name)]
 	if rec == nil {
 		writeError(rw, http.StatusNotFound, "RECIPIENT_DOES_NOT_EXIST", fmt.Sprintf("Recipient '%s' does not exist.", name))
+		return
 	}
-	return rec
+	act(rec)
 }
 
 func (w *Workspace) recipientGet(rw http.ResponseWriter, r *http.Request, _ *principal) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	rec := w.recipientOr404(rw, r)
-	if rec == nil {
-		return
-	}
-	writeJSON(rw, w.view(rec))
+	w.withRecipient(rw, r, func(rec *recipient) { writeJSON(rw, w.view(rec)) })
 }
 
 func (w *Workspace) recipientDelete(rw http.ResponseWriter, r *http.Request, _ *principal) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	rec := w.recipientOr404(rw, r)
-	if rec == nil {
-		return
-	}
-	for _, t := range rec.tokens {
-		delete(w.codes, t.code)
-	}
-	delete(w.recipients, strings.ToLower(rec.name))
-	writeJSON(rw, map[string]any{})
+	w.withRecipient(rw, r, func(rec *recipient) {
+		for _, t := range rec.tokens {
+			delete(w.codes, t.code)
+		}
+		delete(w.recipients, strings.ToLower(rec.name))
+		writeJSON(rw, map[string]any{})
+	})
 }
 
 func (w *Workspace) recipientRotate(rw http.ResponseWriter, r *http.Request, caller *principal) {
@@ -1027,22 +1020,18 @@ func (w *Workspace) recipientRotate(rw http.ResponseWriter, r *http.Request, cal
 		writeError(rw, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "existing_token_expire_in_seconds must be set and not negative.")
 		return
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	rec := w.recipientOr404(rw, r)
-	if rec == nil {
-		return
-	}
-	now := w.now().Truncate(time.Millisecond)
-	cut := now.Add(time.Duration(*req.ExistingTokenExpireInSeconds) * time.Second)
-	for _, t := range rec.tokens {
-		if t.expiry.IsZero() || t.expiry.After(cut) {
-			t.expiry = cut
+	w.withRecipient(rw, r, func(rec *recipient) {
+		now := w.now().Truncate(time.Millisecond)
+		cut := now.Add(time.Duration(*req.ExistingTokenExpireInSeconds) * time.Second)
+		for _, t := range rec.tokens {
+			if t.expiry.IsZero() || t.expiry.After(cut) {
+				t.expiry = cut
+			}
 		}
-	}
-	w.addRecipientToken(rec, caller.userName)
-	rec.updated = now
-	writeJSON(rw, w.view(rec))
+		w.addRecipientToken(rec, caller.userName)
+		rec.updated = now
+		writeJSON(rw, w.view(rec))
+	})
 }
 
 // ---- public activation endpoints (no authentication) ----
