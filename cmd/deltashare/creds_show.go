@@ -31,10 +31,7 @@ func credsShowCommand() *cli.Command {
 }
 
 func parseCredsShowOptions(c *cli.Context) (o credsShowOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 1, 1, "NAME"); err != nil {
+	if o.Output, err = outputArgs(c, 1, 1, "NAME"); err != nil {
 		return o, err
 	}
 	o.Name = c.Args().First()

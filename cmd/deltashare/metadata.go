@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/deltashare/deltashare/export"
+	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
@@ -36,13 +37,7 @@ func metadataCommand() *cli.Command {
 }
 
 func parseMetadataOptions(c *cli.Context) (o metadataOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if o.tableTarget, err = parseTableTarget(c, "metadata"); err != nil {
-		return o, err
-	}
-	o.At.Version, o.At.Timestamp, err = timeTravelFlags(c)
+	o.Output, o.tableTarget, o.At.Version, o.At.Timestamp, err = parseTableAt(c, "metadata")
 	return o, err
 }
 
@@ -70,14 +65,13 @@ type columnJSON struct {
 }
 
 func runMetadata(ctx context.Context, o metadataOptions, d *deps) error {
-	cl, err := d.Client(o.Profile)
-	if err != nil {
-		return err
-	}
-	desc, err := reader.Describe(ctx, cl, o.Table, o.At)
-	if err != nil {
-		return err
-	}
+	return showAnswer(d, o.Profile, o.Output,
+		func(cl *sharing.Client) (*reader.Description, error) { return reader.Describe(ctx, cl, o.Table, o.At) },
+		func(desc *reader.Description) any { return toMetadataJSON(desc) },
+		func(w io.Writer, desc *reader.Description) error { return printMetadata(w, toMetadataJSON(desc)) })
+}
+
+func toMetadataJSON(desc *reader.Description) metadataJSON {
 	mj := metadataJSON{
 		Table: refOf(desc.Table), Version: desc.Version, Format: string(desc.Format), ID: desc.ID,
 		Name: desc.Name, Description: desc.Description,
@@ -88,10 +82,7 @@ func runMetadata(ctx context.Context, o metadataOptions, d *deps) error {
 	for _, col := range desc.Columns {
 		mj.Columns = append(mj.Columns, columnJSON(col))
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, mj)
-	}
-	return printMetadata(d.IO.Out, mj)
+	return mj
 }
 
 // printMetadata writes a table's metadata for people.

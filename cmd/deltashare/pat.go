@@ -73,10 +73,7 @@ func workspaceOptionsFrom(c *cli.Context) databricks.WorkspaceOptions {
 // output mode, its one NAME argument (usage is the argument line a wrong count is told) and the
 // workspace flags.
 func parseWorkspaceTarget(c *cli.Context, usage string) (output string, ws databricks.WorkspaceOptions, name string, err error) {
-	if output, err = outputMode(c); err != nil {
-		return "", ws, "", err
-	}
-	if err := nargs(c, 1, 1, usage); err != nil {
+	if output, err = outputArgs(c, 1, 1, usage); err != nil {
 		return "", ws, "", err
 	}
 	return output, workspaceOptionsFrom(c), c.Args().First(), nil

@@ -54,10 +54,7 @@ cap are named after the table.`,
 }
 
 func parsePATListOptions(c *cli.Context) (o patListOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 0, "[--expiring-within 30d] [--all] [--owner NAME]"); err != nil {
+	if o.Output, err = outputArgs(c, 0, 0, "[--expiring-within 30d] [--all] [--owner NAME]"); err != nil {
 		return o, err
 	}
 	if o.Window, err = durationFlag(c, "expiring-within"); err != nil {

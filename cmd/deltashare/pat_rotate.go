@@ -72,10 +72,7 @@ tokens match --comment it lists them and changes nothing: name them with --old-i
 // parsePATRotateOptions reads the flags; the host of a --token-file and the profile default
 // to DATABRICKS_HOST and DATABRICKS_CONFIG_PROFILE.
 func parsePATRotateOptions(c *cli.Context) (o patRotateOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 0, "--databricks-profile P | --token-file F --host H"); err != nil {
+	if o.Output, err = outputArgs(c, 0, 0, "--databricks-profile P | --token-file F --host H"); err != nil {
 		return o, err
 	}
 	lifetime, err := durationFlag(c, "lifetime")

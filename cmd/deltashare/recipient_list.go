@@ -26,10 +26,7 @@ func recipientListCommand() *cli.Command {
 }
 
 func parseRecipientListOptions(c *cli.Context) (o recipientListOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 0, ""); err != nil {
+	if o.Output, err = outputArgs(c, 0, 0, ""); err != nil {
 		return o, err
 	}
 	o.Workspace = workspaceOptionsFrom(c)

@@ -29,10 +29,7 @@ func spListCommand() *cli.Command {
 }
 
 func parseSPListOptions(c *cli.Context) (o spListOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 0, "[--name-contains TEXT]"); err != nil {
+	if o.Output, err = outputArgs(c, 0, 0, "[--name-contains TEXT]"); err != nil {
 		return o, err
 	}
 	o.Workspace, o.NameContains = workspaceOptionsFrom(c), c.String("name-contains")
