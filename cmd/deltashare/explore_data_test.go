@@ -58,7 +58,7 @@ func assertGoldenHelp(t *testing.T, name, got string) {
 
 func TestParseHeadOptions(t *testing.T) {
 	target := tableTarget{Profile: "x", Table: ordersTable}
-	testParse(t, parseHeadOptions, []parseCase[headOptions]{
+	testParse(t, parseHeadOptions, append(tableAtMistakes[headOptions]("head"), []parseCase[headOptions]{
 		{name: "defaults", args: []string{"head", "-p", "x", "demo.sales.orders"},
 			want: headOptions{tableTarget: target, Output: "text", Read: reader.ReadOptions{Limit: i64(20)}, MaxWidth: 40}},
 		{name: "all", args: []string{"head", "demo.sales.orders", "-p", "x", "-n", "5", "--columns", "order_id, region", "--where", "region = 'Europe'", "--version", "1", "--max-width", "0", "-O", "json"},
@@ -67,42 +67,35 @@ func TestParseHeadOptions(t *testing.T) {
 			want: headOptions{tableTarget: target, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(0), Timestamp: "2025-01-06T10:00:00Z"}}},
 		{name: "negative rows", args: []string{"head", "-p", "x", "demo.sales.orders", "-n", "-1"}, code: exitUsage, msg: "--rows -1"},
 		{name: "narrow", args: []string{"head", "-p", "x", "demo.sales.orders", "--max-width", "1"}, code: exitUsage, msg: "--max-width 1"},
-		{name: "version and timestamp", args: []string{"head", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
 		{name: "bad output", args: []string{"head", "-p", "x", "demo.sales.orders", "-O", "csv"}, code: exitUsage, msg: "--output"},
-		{name: "no table", args: []string{"head", "-p", "x"}, code: exitUsage, msg: "head needs one argument"},
-	})
+	}...))
 }
 
 func TestParseSchemaOptions(t *testing.T) {
 	target := tableTarget{Profile: "x", Table: ordersTable}
-	testParse(t, parseSchemaOptions, []parseCase[schemaOptions]{
+	testParse(t, parseSchemaOptions, append(tableAtMistakes[schemaOptions]("schema"), []parseCase[schemaOptions]{
 		{name: "latest", args: []string{"schema", "-p", "x", "demo.sales.orders"}, want: schemaOptions{tableTarget: target, Output: "text"}},
 		{name: "ddl", args: []string{"schema", "-p", "x", "demo.sales.orders", "-O", "DDL", "--version", "0"},
 			want: schemaOptions{tableTarget: target, Output: "ddl", At: protocol.MetadataOptions{Version: i64(0)}}},
 		{name: "arrow", args: []string{"schema", "demo.sales.orders", "-p", "x", "--output", "arrow", "--timestamp", "2025-01-06T10:00:00Z"},
 			want: schemaOptions{tableTarget: target, Output: "arrow", At: protocol.MetadataOptions{Timestamp: "2025-01-06T10:00:00Z"}}},
 		{name: "bad output", args: []string{"schema", "-p", "x", "demo.sales.orders", "-O", "yaml"}, code: exitUsage, msg: "text, json, ddl or arrow"},
-		{name: "version and timestamp", args: []string{"schema", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
-		{name: "no table", args: []string{"schema", "-p", "x"}, code: exitUsage, msg: "schema needs one argument"},
-	})
+	}...))
 }
 
 func TestParseCountOptions(t *testing.T) {
 	target := tableTarget{Profile: "x", Table: ordersTable}
-	testParse(t, parseCountOptions, []parseCase[countOptions]{
+	testParse(t, parseCountOptions, append(tableAtMistakes[countOptions]("count"), []parseCase[countOptions]{
 		{name: "latest", args: []string{"count", "-p", "x", "demo.sales.orders"}, want: countOptions{tableTarget: target, Output: "text"}},
 		{name: "all", args: []string{"count", "demo.sales.orders", "-p", "x", "--where", "amount > 1", "--version", "1", "--parallel", "3", "-O", "json"},
 			want: countOptions{tableTarget: target, Output: "json", Count: reader.CountOptions{Where: "amount > 1", Version: i64(1), Parallel: 3}}},
 		{name: "parallel", args: []string{"count", "-p", "x", "demo.sales.orders", "--parallel", "1000"}, code: exitUsage, msg: "--parallel 1000"},
-		{name: "version and timestamp", args: []string{"count", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
-		{name: "no table", args: []string{"count", "-p", "x"}, code: exitUsage, msg: "count needs one argument"},
-	})
+	}...))
 }
 
 func TestHead(t *testing.T) {
-	env := demoEnv(t)
-	d := testDeps(t, storeDir(t))
-	orders := tableTarget{Profile: env.ProfileFile(t), Table: ordersTable}
+	profile, d := demoDeps(t)
+	orders := tableTarget{Profile: profile, Table: ordersTable}
 	customers := tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
 	for _, tc := range []struct {
 		golden string
@@ -122,15 +115,12 @@ func TestHead(t *testing.T) {
 		})
 	}
 
-	// An unknown column or a bad filter is a usage error; an unknown table the server's 404.
+	// An unknown column or a bad filter is a usage error (an unknown table: TestExploreNotFound).
 	r := call(t, d, "", runHead, headOptions{tableTarget: orders, Output: "text", Read: reader.ReadOptions{Columns: []string{"nosuch"}}})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 	assert.Contains(t, r.Err, "nosuch")
 	r = call(t, d, "", runHead, headOptions{tableTarget: orders, Output: "text", Read: reader.ReadOptions{Where: "amount >"}})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
-	r = call(t, d, "", runHead, headOptions{tableTarget: tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
-	assert.Equal(t, exitError, r.Code)
-	assert.Contains(t, r.Err, "404")
 }
 
 func TestGridFit(t *testing.T) {
@@ -144,9 +134,8 @@ func TestGridFit(t *testing.T) {
 }
 
 func TestSchema(t *testing.T) {
-	env := demoEnv(t)
-	d := testDeps(t, storeDir(t))
-	orders := tableTarget{Profile: env.ProfileFile(t), Table: ordersTable}
+	profile, d := demoDeps(t)
+	orders := tableTarget{Profile: profile, Table: ordersTable}
 	customers := tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
 	for _, tc := range []struct {
 		golden string
@@ -164,15 +153,11 @@ func TestSchema(t *testing.T) {
 			assertGolden(t, tc.golden, r.Out)
 		})
 	}
-	r := call(t, d, "", runSchema, schemaOptions{tableTarget: tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
-	assert.Equal(t, exitError, r.Code)
-	assert.Contains(t, r.Err, "404")
 }
 
 func TestCount(t *testing.T) {
-	env := demoEnv(t)
-	d := testDeps(t, storeDir(t))
-	orders := tableTarget{Profile: env.ProfileFile(t), Table: ordersTable}
+	profile, d := demoDeps(t)
+	orders := tableTarget{Profile: profile, Table: ordersTable}
 	var golden strings.Builder
 	for _, o := range []countOptions{
 		{tableTarget: orders, Output: "text"},
@@ -203,9 +188,6 @@ func TestCount(t *testing.T) {
 
 	r := call(t, d, "", runCount, countOptions{tableTarget: orders, Output: "text", Count: reader.CountOptions{Where: "nosuch = 1"}})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
-	r = call(t, d, "", runCount, countOptions{tableTarget: tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
-	assert.Equal(t, exitError, r.Code)
-	assert.Contains(t, r.Err, "404")
 }
 
 // countArgs are the flags of o as a command line would give them (for the golden file).
@@ -218,4 +200,43 @@ func countArgs(o countOptions) string {
 		s += fmt.Sprintf(" --where %q", o.Count.Where)
 	}
 	return s
+}
+
+// TestExploreNotFound: an unknown share or table is the server's 404, exit 1, for every command
+// that explores one.
+func TestExploreNotFound(t *testing.T) {
+	profile, d := demoDeps(t)
+	nosuch := tableTarget{Profile: profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}
+	for name, run := range map[string]func(t *testing.T) result{
+		"schemas": func(t *testing.T) result {
+			return call(t, d, "", runSchemas, schemasOptions{Profile: profile, Output: "text", Share: "nope"})
+		},
+		"tables": func(t *testing.T) result {
+			return call(t, d, "", runTables, tablesOptions{Profile: profile, Output: "text", Share: "nope"})
+		},
+		"version": func(t *testing.T) result {
+			return call(t, d, "", runVersion, versionOptions{tableTarget: nosuch, Output: "text"})
+		},
+		"metadata": func(t *testing.T) result {
+			return call(t, d, "", runMetadata, metadataOptions{tableTarget: nosuch, Output: "text"})
+		},
+		"schema": func(t *testing.T) result {
+			return call(t, d, "", runSchema, schemaOptions{tableTarget: nosuch, Output: "text"})
+		},
+		"count": func(t *testing.T) result {
+			return call(t, d, "", runCount, countOptions{tableTarget: nosuch, Output: "text"})
+		},
+		"files": func(t *testing.T) result {
+			return call(t, d, "", runFilesCommand, filesOptions{tableTarget: nosuch, Output: "text"})
+		},
+		"head": func(t *testing.T) result {
+			return call(t, d, "", runHead, headOptions{tableTarget: nosuch, Output: "text"})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := run(t)
+			assert.Equal(t, exitError, r.Code, r.Err)
+			assert.Contains(t, r.Err, "404")
+		})
+	}
 }

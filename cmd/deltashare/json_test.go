@@ -23,8 +23,7 @@ import (
 // TestErrorJSON: with --output json, a failing command prints its error on stderr as one JSON
 // object (error, code, exitCode, hint) and nothing else; without it, the usual line.
 func TestErrorJSON(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -96,8 +95,7 @@ func splitArgs(s string) []string { return strings.Fields(s) }
 // TestExportSummaryJSON: the summary of export --output json names the table as the protocol
 // does and gives the run's duration in whole seconds.
 func TestExportSummaryJSON(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	out := filepath.Join(t.TempDir(), "orders.csv")
 	r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out, "--output", "json")
 	require.Equal(t, 0, r.Code, r.Err)
@@ -167,8 +165,7 @@ func TestSelfCommand(t *testing.T) {
 // docs/json.md): camelCase field names, a table always an object with share, schema, name and
 // fullName, durations only as whole ...Seconds, whole numbers as integers.
 func TestJSONStyle(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	out := filepath.Join(t.TempDir(), "orders.parquet")
 	camel := regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 	data := map[string]bool{"partitionValues": true, "configuration": true} // keys are the table's

@@ -165,8 +165,7 @@ func TestSyncSchemaChange(t *testing.T) {
 }
 
 func TestExportShardsUnionIsWhole(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	for _, table := range []string{"demo.sales.orders", "demo.sales.customers"} {
 		t.Run(table, func(t *testing.T) {
 			whole := filepath.Join(t.TempDir(), "whole.ndjson")
@@ -209,8 +208,7 @@ func TestExportShardsUnionIsWhole(t *testing.T) {
 // part files, and the shards together are the table. Sharded change runs, and a shard that dies,
 // are tested in package export.
 func TestSyncShards(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	dest := filepath.Join(t.TempDir(), "dest")
 	var snap []string
 	perShard := map[int]int{}
