@@ -86,6 +86,15 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printResult prints a command's result: v as JSON for --output json, else what text writes for
+// people.
+func printResult(d *deps, output string, v any, text func(w io.Writer) error) error {
+	if output == "json" {
+		return writeJSON(d.IO.Out, v)
+	}
+	return text(d.IO.Out)
+}
+
 // newTable returns a tab-aligned writer for text listings.
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 

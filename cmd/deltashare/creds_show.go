@@ -63,10 +63,7 @@ func runCredsShow(_ context.Context, o credsShowOptions, d *deps) error {
 			return err
 		}
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, cj)
-	}
-	return printCred(d.IO.Out, m, cj, now)
+	return printResult(d, o.Output, cj, func(w io.Writer) error { return printCred(w, m, cj, now) })
 }
 
 // printCred writes a stored credential for people: m as the store's metadata says, cj with

@@ -43,18 +43,28 @@ func connectRecipient(ctx context.Context, d *deps, o databricks.WorkspaceOption
 	return ws, r, nil
 }
 
+// recipientStateJSON is what the JSON of every recipient command says of a recipient first.
+type recipientStateJSON struct {
+	Name               string `json:"name"`
+	Comment            string `json:"comment,omitempty"`
+	Owner              string `json:"owner,omitempty"`
+	AuthenticationType string `json:"authenticationType"`
+	Activated          bool   `json:"activated"`
+	ActivationPending  bool   `json:"activationPending"`
+}
+
+func toRecipientStateJSON(r *databricks.Recipient) recipientStateJSON {
+	return recipientStateJSON{Name: r.Name, Comment: r.Comment, Owner: r.Owner, AuthenticationType: r.AuthenticationType,
+		Activated: r.Activated, ActivationPending: r.PendingActivation()}
+}
+
 // recipientJSON is a recipient in --output json; activation links only when shown.
 type recipientJSON struct {
-	Name               string               `json:"name"`
-	Comment            string               `json:"comment,omitempty"`
-	Owner              string               `json:"owner,omitempty"`
-	AuthenticationType string               `json:"authenticationType"`
-	Activated          bool                 `json:"activated"`
-	ActivationPending  bool                 `json:"activationPending"`
-	ActivationLink     string               `json:"activationLink,omitempty"`
-	Created            time.Time            `json:"createdTime,omitzero"`
-	Tokens             []recipientTokenJSON `json:"tokens"`
-	TotalTokens        int                  `json:"totalTokens"`
+	recipientStateJSON
+	ActivationLink string               `json:"activationLink,omitempty"`
+	Created        time.Time            `json:"createdTime,omitzero"`
+	Tokens         []recipientTokenJSON `json:"tokens"`
+	TotalTokens    int                  `json:"totalTokens"`
 }
 
 type recipientTokenJSON struct {
@@ -68,8 +78,7 @@ type recipientTokenJSON struct {
 }
 
 func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) recipientJSON {
-	out := recipientJSON{Name: r.Name, Comment: r.Comment, Owner: r.Owner, AuthenticationType: r.AuthenticationType,
-		Activated: r.Activated, ActivationPending: r.PendingActivation(), Created: r.Created, Tokens: []recipientTokenJSON{}}
+	out := recipientJSON{recipientStateJSON: toRecipientStateJSON(r), Created: r.Created, Tokens: []recipientTokenJSON{}}
 	if showLink {
 		out.ActivationLink = r.ActivationLink.Reveal()
 	}

@@ -24,7 +24,7 @@ func schemasCommand() *cli.Command {
 		Usage:     "list the schemas of a share",
 		ArgsUsage: "SHARE",
 		Category:  "explore",
-		Flags:     []cli.Flag{profileFlag, outputFlag, configDirFlag},
+		Flags:     tableFlags(),
 		Action:    action(parseSchemasOptions, runSchemas),
 	}
 }

@@ -22,7 +22,7 @@ func sharesCommand() *cli.Command {
 		Name:     "shares",
 		Usage:    "list the shares the credential can read",
 		Category: "explore",
-		Flags:    []cli.Flag{profileFlag, outputFlag, configDirFlag},
+		Flags:    tableFlags(),
 		Action:   action(parseSharesOptions, runShares),
 	}
 }

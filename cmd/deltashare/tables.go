@@ -28,7 +28,7 @@ func tablesCommand() *cli.Command {
 		Usage:     "list tables: of every share, of SHARE, or of SHARE.SCHEMA",
 		ArgsUsage: "[SHARE[.SCHEMA]]",
 		Category:  "explore",
-		Flags:     []cli.Flag{profileFlag, outputFlag, configDirFlag},
+		Flags:     tableFlags(),
 		Action:    action(parseTablesOptions, runTables),
 	}
 }
