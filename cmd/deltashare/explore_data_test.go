@@ -208,30 +208,14 @@ func TestExploreNotFound(t *testing.T) {
 	profile, d := demoDeps(t)
 	nosuch := tableTarget{Profile: profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}
 	for name, run := range map[string]func(t *testing.T) result{
-		"schemas": func(t *testing.T) result {
-			return call(t, d, "", runSchemas, schemasOptions{Profile: profile, Output: "text", Share: "nope"})
-		},
-		"tables": func(t *testing.T) result {
-			return call(t, d, "", runTables, tablesOptions{Profile: profile, Output: "text", Share: "nope"})
-		},
-		"version": func(t *testing.T) result {
-			return call(t, d, "", runVersion, versionOptions{tableTarget: nosuch, Output: "text"})
-		},
-		"metadata": func(t *testing.T) result {
-			return call(t, d, "", runMetadata, metadataOptions{tableTarget: nosuch, Output: "text"})
-		},
-		"schema": func(t *testing.T) result {
-			return call(t, d, "", runSchema, schemaOptions{tableTarget: nosuch, Output: "text"})
-		},
-		"count": func(t *testing.T) result {
-			return call(t, d, "", runCount, countOptions{tableTarget: nosuch, Output: "text"})
-		},
-		"files": func(t *testing.T) result {
-			return call(t, d, "", runFilesCommand, filesOptions{tableTarget: nosuch, Output: "text"})
-		},
-		"head": func(t *testing.T) result {
-			return call(t, d, "", runHead, headOptions{tableTarget: nosuch, Output: "text"})
-		},
+		"schemas":  callWith(d, runSchemas, schemasOptions{Profile: profile, Output: "text", Share: "nope"}),
+		"tables":   callWith(d, runTables, tablesOptions{Profile: profile, Output: "text", Share: "nope"}),
+		"version":  callWith(d, runVersion, versionOptions{tableTarget: nosuch, Output: "text"}),
+		"metadata": callWith(d, runMetadata, metadataOptions{tableTarget: nosuch, Output: "text"}),
+		"schema":   callWith(d, runSchema, schemaOptions{tableTarget: nosuch, Output: "text"}),
+		"count":    callWith(d, runCount, countOptions{tableTarget: nosuch, Output: "text"}),
+		"files":    callWith(d, runFilesCommand, filesOptions{tableTarget: nosuch, Output: "text"}),
+		"head":     callWith(d, runHead, headOptions{tableTarget: nosuch, Output: "text"}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := run(t)

@@ -132,6 +132,11 @@ func call[O any](t *testing.T, d *deps, stdin string, run func(context.Context, 
 	return callCtx(t, t.Context(), d, stdin, run, o)
 }
 
+// callWith is call of run with o and no stdin, for tables of cases running different commands.
+func callWith[O any](d *deps, run func(context.Context, O, *deps) error, o O) func(t *testing.T) result {
+	return func(t *testing.T) result { return call(t, d, "", run, o) }
+}
+
 func callCtx[O any](t *testing.T, ctx context.Context, d *deps, stdin string, run func(context.Context, O, *deps) error, o O) result {
 	t.Helper()
 	var out, errb bytes.Buffer

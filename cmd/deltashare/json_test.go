@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -115,20 +114,10 @@ func TestExportSummaryJSON(t *testing.T) {
 // TestServeJSON: serve --output json prints one object (endpoint, profile file, activation
 // links) once it listens.
 func TestServeJSON(t *testing.T) {
-	credEnv(t)
-	root := repoRoot(t)
-	profile := filepath.Join(t.TempDir(), "client.share")
-	d := testDeps(t, storeDir(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan result, 1)
-	go func() {
-		done <- callCtx(t, ctx, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "text", Output: "json",
-			Tables:    []string{"demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders")},
-			NoHistory: true, ProfileOut: profile, Activations: 1})
-	}()
-	require.Eventually(t, func() bool { _, err := os.Stat(profile); return err == nil }, 10*time.Second, 20*time.Millisecond)
-	cancel()
-	res := <-done
+	profile, stop := serveDemo(t, serveOptions{LogLevel: "error", LogFormat: "text", Output: "json",
+		Tables:    []string{"demo.sales.orders=" + filepath.Join(repoRoot(t), "testdata/demo/sales/orders")},
+		NoHistory: true, Activations: 1})
+	res := stop()
 	require.Equal(t, 0, res.Code, res.Err)
 	var got serveJSON
 	require.NoError(t, json.Unmarshal([]byte(res.Out), &got), res.Out)
