@@ -84,8 +84,5 @@ func showAnswer[T any](d *deps, ref, output string, ask func(*sharing.Client) (T
 	if err != nil {
 		return err
 	}
-	if output == "json" {
-		return writeJSON(d.IO.Out, asJSON(v))
-	}
-	return text(d.IO.Out, v)
+	return printResult(d, output, asJSON(v), func(w io.Writer) error { return text(w, v) })
 }
