@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,7 +67,7 @@ func TestExportToStdout(t *testing.T) {
 	for sc.Scan() {
 		var obj map[string]any
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &obj))
-		assert.ElementsMatch(t, []string{"order_id", "quantity", "region"}, keys(obj))
+		assert.ElementsMatch(t, []string{"order_id", "quantity", "region"}, slices.Sorted(maps.Keys(obj)))
 		n++
 	}
 	assert.Positive(t, n)
@@ -101,15 +102,6 @@ func TestChangesCommand(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.Err), &sum), r.Err)
 	assert.Equal(t, int64(4), sum.TableVersion)
-}
-
-func keys(m map[string]any) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func TestExportFailuresLeaveNothing(t *testing.T) {

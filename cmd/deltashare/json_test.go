@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -47,7 +48,7 @@ func TestErrorJSON(t *testing.T) {
 			require.Equal(t, tc.exitCode, r.Code, r.Err)
 			var e map[string]any
 			require.NoError(t, json.Unmarshal([]byte(r.Err), &e), "stderr is one JSON object: %s", r.Err)
-			assert.ElementsMatch(t, []string{"error", "code", "exitCode", "hint"}, keys(e))
+			assert.ElementsMatch(t, []string{"error", "code", "exitCode", "hint"}, slices.Sorted(maps.Keys(e)))
 			assert.EqualValues(t, tc.exitCode, e["exitCode"])
 			assert.NotEmpty(t, e["error"])
 			if tc.code != "" {
