@@ -5,6 +5,7 @@ package main
 // their golden help (testdata/help, with TestHelpText).
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -43,6 +44,34 @@ func TestHelpTextExploreData(t *testing.T) {
 			assertGoldenHelp(t, "deltashare_"+name, r.Out)
 		})
 	}
+}
+
+// goldenCase is a run of a command whose standard output is a golden file's.
+type goldenCase[O any] struct {
+	golden string
+	o      O
+}
+
+// testGolden calls run with the options of every case: each exits 0 and prints its golden file.
+func testGolden[O any](t *testing.T, d *deps, run func(context.Context, O, *deps) error, cases []goldenCase[O]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.golden, func(t *testing.T) {
+			r := call(t, d, "", run, tc.o)
+			require.Equal(t, 0, r.Code, r.Err)
+			assertGolden(t, tc.golden, r.Out)
+		})
+	}
+}
+
+// demoTables serves the demo tables (demoDeps) and returns deps and the targets of its orders
+// and customers tables.
+func demoTables(t *testing.T) (d *deps, orders, customers tableTarget) {
+	t.Helper()
+	profile, d := demoDeps(t)
+	orders = tableTarget{Profile: profile, Table: ordersTable}
+	customers = tableTarget{Profile: profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
+	return d, orders, customers
 }
 
 func assertGoldenHelp(t *testing.T, name, got string) {
@@ -94,26 +123,15 @@ func TestParseCountOptions(t *testing.T) {
 }
 
 func TestHead(t *testing.T) {
-	profile, d := demoDeps(t)
-	orders := tableTarget{Profile: profile, Table: ordersTable}
-	customers := tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
-	for _, tc := range []struct {
-		golden string
-		o      headOptions
-	}{
+	d, orders, customers := demoTables(t)
+	testGolden(t, d, runHead, []goldenCase[headOptions]{
 		{"head_orders.txt", headOptions{tableTarget: orders, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(20), Parallel: 1}}},
 		{"head_orders_narrow.txt", headOptions{tableTarget: orders, Output: "text", MaxWidth: 8,
 			Read: reader.ReadOptions{Limit: i64(3), Columns: []string{"customer", "order_id", "region"}, Where: "region = 'Europe'", Parallel: 1}}},
 		{"head_orders_none.txt", headOptions{tableTarget: orders, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(5), Where: "order_id < 0"}}},
 		{"head_orders_v0.json", headOptions{tableTarget: orders, Output: "json", Read: reader.ReadOptions{Limit: i64(2), Version: i64(0), Parallel: 1}}},
 		{"head_customers.txt", headOptions{tableTarget: customers, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(5), Parallel: 1}}},
-	} {
-		t.Run(tc.golden, func(t *testing.T) {
-			r := call(t, d, "", runHead, tc.o)
-			require.Equal(t, 0, r.Code, r.Err)
-			assertGolden(t, tc.golden, r.Out)
-		})
-	}
+	})
 
 	// An unknown column or a bad filter is a usage error (an unknown table: TestExploreNotFound).
 	r := call(t, d, "", runHead, headOptions{tableTarget: orders, Output: "text", Read: reader.ReadOptions{Columns: []string{"nosuch"}}})
@@ -134,30 +152,18 @@ func TestGridFit(t *testing.T) {
 }
 
 func TestSchema(t *testing.T) {
-	profile, d := demoDeps(t)
-	orders := tableTarget{Profile: profile, Table: ordersTable}
-	customers := tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
-	for _, tc := range []struct {
-		golden string
-		o      schemaOptions
-	}{
+	d, orders, customers := demoTables(t)
+	testGolden(t, d, runSchema, []goldenCase[schemaOptions]{
 		{"schema_orders.txt", schemaOptions{tableTarget: orders, Output: "text"}},
 		{"schema_orders.json", schemaOptions{tableTarget: orders, Output: "json"}},
 		{"schema_orders.sql", schemaOptions{tableTarget: orders, Output: "ddl"}},
 		{"schema_orders_arrow.txt", schemaOptions{tableTarget: orders, Output: "arrow"}},
 		{"schema_customers_v0.txt", schemaOptions{tableTarget: customers, Output: "text", At: protocol.MetadataOptions{Version: i64(0)}}},
-	} {
-		t.Run(tc.golden, func(t *testing.T) {
-			r := call(t, d, "", runSchema, tc.o)
-			require.Equal(t, 0, r.Code, r.Err)
-			assertGolden(t, tc.golden, r.Out)
-		})
-	}
+	})
 }
 
 func TestCount(t *testing.T) {
-	profile, d := demoDeps(t)
-	orders := tableTarget{Profile: profile, Table: ordersTable}
+	d, orders, _ := demoTables(t)
 	var golden strings.Builder
 	for _, o := range []countOptions{
 		{tableTarget: orders, Output: "text"},

@@ -23,8 +23,7 @@ func TestParseFilesOptions(t *testing.T) {
 }
 
 func TestRunFiles(t *testing.T) {
-	profile, d := demoDeps(t)
-	target := tableTarget{Profile: profile, Table: ordersTable}
+	d, target, _ := demoTables(t)
 
 	// The latest version's files, rows from stats adding up to the table's 2900 rows.
 	r := call(t, d, "", runFilesCommand, filesOptions{tableTarget: target, Output: "json"})

@@ -26,8 +26,7 @@ func TestParseMetadataOptions(t *testing.T) {
 }
 
 func TestRunMetadata(t *testing.T) {
-	profile, d := demoDeps(t)
-	target := tableTarget{Profile: profile, Table: ordersTable}
+	d, target, _ := demoTables(t)
 
 	r := call(t, d, "", runMetadata, metadataOptions{tableTarget: target, Output: "json"})
 	require.Equal(t, 0, r.Code, r.Err)
