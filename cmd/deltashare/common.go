@@ -95,6 +95,25 @@ func printResult(d *deps, output string, v any, text func(w io.Writer) error) er
 	return text(d.IO.Out)
 }
 
+// fieldLines writes a record for people as "label: value" lines, the values aligned at column
+// width.
+type fieldLines struct {
+	w     io.Writer
+	width int
+}
+
+// linef writes a line of label and the value format and args give.
+func (f fieldLines) linef(label, format string, args ...any) {
+	fmt.Fprintf(f.w, "%-*s%s\n", f.width, label+":", fmt.Sprintf(format, args...))
+}
+
+// optional writes a line of label and value unless value is empty.
+func (f fieldLines) optional(label, value string) {
+	if value != "" {
+		f.linef(label, "%s", value)
+	}
+}
+
 // newTable returns a tab-aligned writer for text listings.
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 

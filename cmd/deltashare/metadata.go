@@ -87,22 +87,19 @@ func toMetadataJSON(desc *reader.Description) metadataJSON {
 
 // printMetadata writes a table's metadata for people.
 func printMetadata(out io.Writer, mj metadataJSON) error {
-	fmt.Fprintf(out, "table:        %s\n", mj.Table.FullName)
-	fmt.Fprintf(out, "version:      %d\n", mj.Version)
-	if mj.Name != "" {
-		fmt.Fprintf(out, "name:         %s\n", mj.Name)
-	}
-	if mj.Description != "" {
-		fmt.Fprintf(out, "description:  %s\n", mj.Description)
-	}
-	fmt.Fprintf(out, "id:           %s\n", mj.ID)
-	fmt.Fprintf(out, "format:       %s (minReaderVersion %d%s)\n", mj.Format, mj.MinReaderVersion, featureList(mj.ReaderFeatures))
-	fmt.Fprintf(out, "partitioned:  %s\n", orNone(strings.Join(mj.PartitionColumns, ", ")))
+	f := fieldLines{w: out, width: 14}
+	f.linef("table", "%s", mj.Table.FullName)
+	f.linef("version", "%d", mj.Version)
+	f.optional("name", mj.Name)
+	f.optional("description", mj.Description)
+	f.linef("id", "%s", mj.ID)
+	f.linef("format", "%s (minReaderVersion %d%s)", mj.Format, mj.MinReaderVersion, featureList(mj.ReaderFeatures))
+	f.linef("partitioned", "%s", orNone(strings.Join(mj.PartitionColumns, ", ")))
 	if mj.NumFiles != nil && mj.Size != nil {
-		fmt.Fprintf(out, "files:        %d (%s)\n", *mj.NumFiles, export.HumanBytes(*mj.Size))
+		f.linef("files", "%d (%s)", *mj.NumFiles, export.HumanBytes(*mj.Size))
 	}
 	for k, v := range mj.Configuration {
-		fmt.Fprintf(out, "property:     %s=%s\n", k, v)
+		f.linef("property", "%s=%s", k, v)
 	}
 	fmt.Fprintln(out)
 	tw := newTable(out)

@@ -96,14 +96,11 @@ func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) reci
 
 // printRecipient writes a recipient for people; activation links only with showLink.
 func printRecipient(out io.Writer, r *databricks.Recipient, showLink bool, now time.Time) error {
-	fmt.Fprintf(out, "recipient:       %s\n", r.Name)
-	if r.Comment != "" {
-		fmt.Fprintf(out, "comment:         %s\n", r.Comment)
-	}
-	if r.Owner != "" {
-		fmt.Fprintf(out, "owner:           %s\n", r.Owner)
-	}
-	fmt.Fprintf(out, "authentication:  %s\n", r.AuthenticationType)
+	f := fieldLines{w: out, width: 17}
+	f.linef("recipient", "%s", r.Name)
+	f.optional("comment", r.Comment)
+	f.optional("owner", r.Owner)
+	f.linef("authentication", "%s", r.AuthenticationType)
 	state := "not activated"
 	switch {
 	case r.PendingActivation():
@@ -111,9 +108,9 @@ func printRecipient(out io.Writer, r *databricks.Recipient, showLink bool, now t
 	case r.Activated:
 		state = "activated"
 	}
-	fmt.Fprintf(out, "state:           %s\n", state)
+	f.linef("state", "%s", state)
 	if !r.Created.IsZero() {
-		fmt.Fprintf(out, "created:         %s\n", r.Created.UTC().Format(time.RFC3339))
+		f.linef("created", "%s", r.Created.UTC().Format(time.RFC3339))
 	}
 	if len(r.Tokens) > 0 {
 		fmt.Fprintln(out)
