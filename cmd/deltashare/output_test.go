@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"io"
-	"strings"
 	"testing"
 	"time"
 
@@ -283,15 +282,4 @@ func TestDirOutput(t *testing.T) {
 	} {
 		assert.Equal(t, want, dirOutput(in), in)
 	}
-}
-
-// TestFieldLines: the values of a record start at one column; empty optional values are left out.
-func TestFieldLines(t *testing.T) {
-	var b strings.Builder
-	f := fieldLines{w: &b, width: 10}
-	f.linef("name", "%s", "acme")
-	f.optional("comment", "")
-	f.optional("owner", "bob")
-	f.linef("tokens", "%d (%s)", 2, "live")
-	assert.Equal(t, "name:     acme\nowner:    bob\ntokens:   2 (live)\n", b.String())
 }
