@@ -92,6 +92,20 @@ func connectWorkspace(ctx context.Context, d *deps, o databricks.WorkspaceOption
 	return d.Workspace(ctx, o)
 }
 
+// connectFind connects with o and finds the object ref names with find (a recipient, a service
+// principal): the first steps of every command acting on one existing object of a workspace.
+func connectFind[T any](ctx context.Context, d *deps, o databricks.WorkspaceOptions, ref string, find func(*databricks.Workspace, context.Context, string) (*T, error)) (*databricks.Workspace, *T, error) {
+	ws, err := connectWorkspace(ctx, d, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := find(ws, ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ws, v, nil
+}
+
 // durationFlag reads a day-suffixed duration flag.
 func durationFlag(c *cli.Context, name string) (time.Duration, error) {
 	return parseDays(name, c.String(name))

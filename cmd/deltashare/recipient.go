@@ -32,15 +32,7 @@ case-insensitively: create refuses PowerBI when powerbi exists.`,
 // connectRecipient connects to the workspace and reads the recipient called name: the first
 // steps of every command acting on one existing recipient.
 func connectRecipient(ctx context.Context, d *deps, o databricks.WorkspaceOptions, name string) (*databricks.Workspace, *databricks.Recipient, error) {
-	ws, err := connectWorkspace(ctx, d, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := ws.ShowRecipient(ctx, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return ws, r, nil
+	return connectFind(ctx, d, o, name, (*databricks.Workspace).ShowRecipient)
 }
 
 // recipientStateJSON is what the JSON of every recipient command says of a recipient first.
