@@ -125,34 +125,19 @@ func historyTable(ctx context.Context, dir string, commits int) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	marker := filepath.Join(path, "BENCH_COMPLETE")
 	key := fmt.Sprintf("history-generator=%d commits=%d\n", historyGeneratorVersion, commits)
-	if b, err := os.ReadFile(marker); err == nil && string(b) == key {
-		logf("history table %s: cached", path)
-		return path, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	logf("generating the long-history table: %d commits under %s", commits, path)
-	start := time.Now()
-	tmp := path + ".tmp"
-	for _, p := range []string{tmp, path} {
-		if err := os.RemoveAll(p); err != nil {
-			return "", err
+	took, err := cachedTable(ctx, path, key, "history table", fmt.Sprintf("the long-history table: %d commits", commits), func(tmp string) error {
+		if err := generateHistory(tmp, commits); err != nil {
+			return fmt.Errorf("generating the long-history table: %w", err)
 		}
-	}
-	if err := generateHistory(tmp, commits); err != nil {
-		_ = os.RemoveAll(tmp)
-		return "", fmt.Errorf("generating the long-history table: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "BENCH_COMPLETE"), []byte(key), 0o644); err != nil {
+		return nil
+	})
+	if err != nil {
 		return "", err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return "", err
+	if took > 0 {
+		logf("generated in %.1fs", took.Seconds())
 	}
-	logf("generated in %.1fs", time.Since(start).Seconds())
 	return path, nil
 }
 

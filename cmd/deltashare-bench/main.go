@@ -514,45 +514,64 @@ func generate(ctx context.Context, dir, name string, genArgs []string) (string, 
 	if err != nil {
 		return "", err
 	}
-	marker := filepath.Join(path, "BENCH_COMPLETE")
 	key := fmt.Sprintf("generator=%d %s\n", generatorVersion, strings.Join(genArgs, " "))
-	if b, err := os.ReadFile(marker); err == nil && string(b) == key {
-		logf("bench table %s: cached", path)
-		return path, nil
-	}
-	if err := ctx.Err(); err != nil {
+	took, err := cachedTable(ctx, path, key, "bench table", name, func(tmp string) error {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		cmd := exec.CommandContext(ctx, self, append([]string{"-generate-into", tmp}, genArgs...)...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("generating the bench table: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		return "", err
 	}
-	logf("generating %s under %s", name, path)
+	if took > 0 {
+		size, _ := dataSize(path)
+		logf("generated in %.1fs (%.0f MB of data files)", took.Seconds(), float64(size)/bench.MB)
+	}
+	return path, nil
+}
+
+// cachedTable makes sure the table at path is the one key describes: it is when its marker file
+// (written last) holds key (the log calls it what); else gen writes it into a temporary
+// directory (the log calls it desc), which then takes path's place. took is how long the
+// generation took, 0 for a cached table.
+func cachedTable(ctx context.Context, path, key, what, desc string, gen func(tmp string) error) (took time.Duration, err error) {
+	marker := filepath.Join(path, "BENCH_COMPLETE")
+	if b, err := os.ReadFile(marker); err == nil && string(b) == key {
+		logf("%s %s: cached", what, path)
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	logf("generating %s under %s", desc, path)
 	start := time.Now()
 	tmp := path + ".tmp"
 	for _, p := range []string{tmp, path} {
 		if err := os.RemoveAll(p); err != nil {
-			return "", err
+			return 0, err
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
+		return 0, err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.CommandContext(ctx, self, append([]string{"-generate-into", tmp}, genArgs...)...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := gen(tmp); err != nil {
 		_ = os.RemoveAll(tmp)
-		return "", fmt.Errorf("generating the bench table: %w", err)
+		return 0, err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "BENCH_COMPLETE"), []byte(key), 0o644); err != nil {
-		return "", err
+		return 0, err
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return "", err
+		return 0, err
 	}
-	size, _ := dataSize(path)
-	logf("generated in %.1fs (%.0f MB of data files)", time.Since(start).Seconds(), float64(size)/bench.MB)
-	return path, nil
+	return max(time.Since(start), time.Nanosecond), nil
 }
 
 // dataSize sums the Parquet data files of a table (outside _delta_log).

@@ -60,8 +60,7 @@ func TestBadProfiles(t *testing.T) {
 }
 
 func TestBadTableReferences(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	for _, ref := range []string{"", "a", "a.b", "a.b.c.d", "a..c", ".b.c", "a.b.", "a.b.c\x00", "a\nb.c.d", "a.b.\xff", "../../etc.passwd.x/y"} {
 		t.Run(ref, func(t *testing.T) {
 			for _, cmd := range []string{"version", "metadata", "files", "export"} {
@@ -84,8 +83,7 @@ func TestBadTableReferences(t *testing.T) {
 }
 
 func TestFlagsOutOfRange(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "x.csv")
 	base := []string{"export", "-p", profile, "demo.sales.orders", "-o", out}

@@ -36,19 +36,11 @@ func changesCommand() *cli.Command {
 			&cli.StringFlag{Name: "starting-timestamp", Usage: "start of the range (ISO 8601), instead of --starting-version"},
 			&cli.StringFlag{Name: "ending-timestamp", Usage: "end of the range (ISO 8601)"},
 		), outputFlags(oneOffOutput)...),
-		Action: func(c *cli.Context) error {
-			o, err := parseChangesFlags(c)
-			if err != nil {
-				return err
-			}
-			cl, err := clientFor(c, o.Profile)
-			if err != nil {
-				return err
-			}
-			return runChanges(c.Context, cl, o, ioFrom(c))
-		},
+		Action: clientAction(parseChangesFlags, runChanges),
 	}
 }
+
+func (o changesOptions) embeddedProfile() string { return o.Profile }
 
 // parseChangesFlags maps the flags and the argument of changes to options.
 func parseChangesFlags(c *cli.Context) (o changesOptions, err error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +86,34 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printResult prints a command's result: v as JSON for --output json, else what text writes for
+// people.
+func printResult(d *deps, output string, v any, text func(w io.Writer) error) error {
+	if output == "json" {
+		return writeJSON(d.IO.Out, v)
+	}
+	return text(d.IO.Out)
+}
+
+// fieldLines writes a record for people as "label: value" lines, the values aligned at column
+// width.
+type fieldLines struct {
+	w     io.Writer
+	width int
+}
+
+// linef writes a line of label and the value format and args give.
+func (f fieldLines) linef(label, format string, args ...any) {
+	fmt.Fprintf(f.w, "%-*s%s\n", f.width, label+":", fmt.Sprintf(format, args...))
+}
+
+// optional writes a line of label and value unless value is empty.
+func (f fieldLines) optional(label, value string) {
+	if value != "" {
+		f.linef(label, "%s", value)
+	}
+}
+
 // newTable returns a tab-aligned writer for text listings.
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 
@@ -98,15 +127,21 @@ func secondsLeft(now, exp time.Time) *int64 {
 	return &s
 }
 
+// printTable writes items for people in aligned columns: the header, then the cells row gives
+// for each item.
+func printTable[T any](w io.Writer, header []string, items []T, row func(T) []string) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, it := range items {
+		fmt.Fprintln(tw, strings.Join(row(it), "\t"))
+	}
+	return tw.Flush()
+}
+
 // printListing writes a listing for people: the header and one line per row, in aligned
 // columns, then how many there are ("3 recipient(s)").
 func printListing(w io.Writer, noun string, header []string, rows [][]string) error {
-	tw := newTable(w)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := printTable(w, header, rows, func(r []string) []string { return r }); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%d %s(s)\n", len(rows), noun)
@@ -177,6 +212,27 @@ func clientFor(c *cli.Context, embedded string) (*sharing.Client, error) {
 		return nil, err
 	}
 	return depsFrom(c).Client(ref)
+}
+
+// clientOptions are the options of a command whose run function takes the protocol client:
+// embeddedProfile is the profile its TABLE argument names ("" for --profile).
+type clientOptions interface{ embeddedProfile() string }
+
+// clientAction is the Action of the commands whose run function takes the protocol client
+// (export, changes and sync): parse maps the flags and arguments to options, run does the work
+// with the client of the options' credential.
+func clientAction[O clientOptions](parse func(*cli.Context) (O, error), run func(context.Context, *sharing.Client, O, *streams) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		o, err := parse(c)
+		if err != nil {
+			return err
+		}
+		cl, err := clientFor(c, o.embeddedProfile())
+		if err != nil {
+			return err
+		}
+		return run(c.Context, cl, o, ioFrom(c))
+	}
 }
 
 // mapSharingErrors gives protocol errors their exit codes: a rejected or expired credential

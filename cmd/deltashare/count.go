@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
 
@@ -34,13 +36,7 @@ func countCommand() *cli.Command {
 }
 
 func parseCountOptions(c *cli.Context) (o countOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if o.tableTarget, err = parseTableTarget(c, "count"); err != nil {
-		return o, err
-	}
-	if o.Count.Version, o.Count.Timestamp, err = timeTravelFlags(c); err != nil {
+	if o.Output, o.tableTarget, o.Count.Version, o.Count.Timestamp, err = parseTableAt(c, "count"); err != nil {
 		return o, err
 	}
 	o.Count.Where = c.String("where")
@@ -64,31 +60,25 @@ type countJSON struct {
 }
 
 func runCount(ctx context.Context, o countOptions, d *deps) error {
-	cl, err := d.Client(o.Profile)
-	if err != nil {
-		return err
-	}
-	n, err := reader.Count(ctx, cl, o.Table, o.Count)
-	if err != nil {
-		return err
-	}
-	if o.Output == "json" {
-		method := "scan"
-		if n.FromStatistics {
-			method = "statistics"
-		}
-		return writeJSON(d.IO.Out, countJSON{Table: refOf(o.Table), Version: n.Version, Rows: n.Rows, Method: method, Files: n.Files, ScannedFiles: n.Scanned})
-	}
-	return printCount(d, n)
+	return showAnswer(d, o.Profile, o.Output,
+		func(cl *sharing.Client) (*reader.RowCount, error) { return reader.Count(ctx, cl, o.Table, o.Count) },
+		func(n *reader.RowCount) any {
+			method := "scan"
+			if n.FromStatistics {
+				method = "statistics"
+			}
+			return countJSON{Table: refOf(o.Table), Version: n.Version, Rows: n.Rows, Method: method, Files: n.Files, ScannedFiles: n.Scanned}
+		},
+		printCount)
 }
 
 // printCount writes "N rows (from statistics)" or "N rows (scanned K files)".
-func printCount(d *deps, n *reader.RowCount) error {
+func printCount(w io.Writer, n *reader.RowCount) error {
 	how := "from statistics"
 	if !n.FromStatistics {
 		how = fmt.Sprintf("scanned %d %s", n.Scanned, countNoun(n.Scanned, "file", "files"))
 	}
-	_, err := fmt.Fprintf(d.IO.Out, "%d %s (%s)\n", n.Rows, countNoun(int(min(n.Rows, 2)), "row", "rows"), how)
+	_, err := fmt.Fprintf(w, "%d %s (%s)\n", n.Rows, countNoun(int(min(n.Rows, 2)), "row", "rows"), how)
 	return err
 }
 

@@ -129,6 +129,16 @@ func nargs(c *cli.Context, min, max int, usage string) error {
 	return nil
 }
 
+// outputArgs reads what most commands check first: --output (text or json), then the number of
+// arguments (see nargs).
+func outputArgs(c *cli.Context, min, max int, usage string) (string, error) {
+	output, err := outputMode(c)
+	if err != nil {
+		return "", err
+	}
+	return output, nargs(c, min, max, usage)
+}
+
 // say prints a status line on w unless quiet (--quiet).
 func say(quiet bool, w io.Writer, format string, args ...any) {
 	if quiet {

@@ -33,10 +33,7 @@ deltashare creds list marks the default with *.`,
 }
 
 func parseCredsDefaultOptions(c *cli.Context) (o credsDefaultOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 1, "[NAME] | --unset"); err != nil {
+	if o.Output, err = outputArgs(c, 0, 1, "[NAME] | --unset"); err != nil {
 		return o, err
 	}
 	o.Name, o.Unset, o.Quiet = c.Args().First(), c.Bool("unset"), c.Bool("quiet")

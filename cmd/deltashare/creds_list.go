@@ -25,10 +25,8 @@ func credsListCommand() *cli.Command {
 }
 
 func parseCredsListOptions(c *cli.Context) (o credsListOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	return o, nargs(c, 0, 0, "[--output json]")
+	o.Output, err = outputArgs(c, 0, 0, "[--output json]")
+	return o, err
 }
 
 func runCredsList(_ context.Context, o credsListOptions, d *deps) error {

@@ -31,10 +31,7 @@ func credsShowCommand() *cli.Command {
 }
 
 func parseCredsShowOptions(c *cli.Context) (o credsShowOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 1, 1, "NAME"); err != nil {
+	if o.Output, err = outputArgs(c, 1, 1, "NAME"); err != nil {
 		return o, err
 	}
 	o.Name = c.Args().First()
@@ -66,24 +63,20 @@ func runCredsShow(_ context.Context, o credsShowOptions, d *deps) error {
 			return err
 		}
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, cj)
-	}
-	return printCred(d.IO.Out, m, cj, now)
+	return printResult(d, o.Output, cj, func(w io.Writer) error { return printCred(w, m, cj, now) })
 }
 
 // printCred writes a stored credential for people: m as the store's metadata says, cj with
 // its file and redacted profile.
 func printCred(out io.Writer, m tokenmgr.Meta, cj credJSON, now time.Time) error {
-	fmt.Fprintf(out, "name:      %s\n", m.Name)
+	f := fieldLines{w: out, width: 11}
+	f.linef("name", "%s", m.Name)
 	if cj.Default {
-		fmt.Fprintf(out, "default:   yes (used when no -p is given)\n")
+		f.linef("default", "yes (used when no -p is given)")
 	}
-	fmt.Fprintf(out, "state:     %s\n", m.State)
-	fmt.Fprintf(out, "endpoint:  %s\n", orDash(m.Endpoint))
-	if m.ProfileType != "" {
-		fmt.Fprintf(out, "type:      %s\n", m.ProfileType)
-	}
+	f.linef("state", "%s", m.State)
+	f.linef("endpoint", "%s", orDash(m.Endpoint))
+	f.optional("type", m.ProfileType)
 	src := string(m.Source.Kind)
 	if m.Source.Host != "" {
 		src += " from " + m.Source.Host
@@ -91,16 +84,16 @@ func printCred(out io.Writer, m tokenmgr.Meta, cj credJSON, now time.Time) error
 	if m.Source.File != "" {
 		src += " of " + m.Source.File
 	}
-	fmt.Fprintf(out, "source:    %s\n", src)
+	f.linef("source", "%s", src)
 	if !m.Created.IsZero() {
-		fmt.Fprintf(out, "created:   %s\n", m.Created.UTC().Format(time.RFC3339))
+		f.linef("created", "%s", m.Created.UTC().Format(time.RFC3339))
 	}
 	if m.State == tokenmgr.StatePending {
 		fmt.Fprintf(out, "the activation link was recorded but the credential was not downloaded: run deltashare activate --name %s to download it\n", m.Name)
 		return nil
 	}
-	fmt.Fprintf(out, "expires:   %s\n", expiryPhrase(now, m.Expiry))
-	fmt.Fprintf(out, "file:      %s\n", cj.Path)
+	f.linef("expires", "%s", expiryPhrase(now, m.Expiry))
+	f.linef("file", "%s", cj.Path)
 	var pretty strings.Builder
 	if err := writeJSON(&pretty, cj.Profile); err != nil {
 		return err

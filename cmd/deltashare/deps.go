@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -69,4 +70,19 @@ func action[O any](parse func(*cli.Context) (O, error), run func(context.Context
 		}
 		return run(c.Context, o, depsFrom(c))
 	}
+}
+
+// showAnswer is the run step of the commands that ask the server one thing and print the
+// answer: it connects with the credential ref, asks, and prints the answer as JSON for
+// --output json (asJSON maps it to its JSON shape), else for people (text).
+func showAnswer[T any](d *deps, ref, output string, ask func(*sharing.Client) (T, error), asJSON func(T) any, text func(io.Writer, T) error) error {
+	cl, err := d.Client(ref)
+	if err != nil {
+		return err
+	}
+	v, err := ask(cl)
+	if err != nil {
+		return err
+	}
+	return printResult(d, output, asJSON(v), func(w io.Writer) error { return text(w, v) })
 }

@@ -54,7 +54,8 @@ func countFlag(c *cli.Context, name string) (*int64, error) {
 	return &v, nil
 }
 
-// tableFlags are the flags of commands that take one TABLE.
+// tableFlags are the flags of the commands that read from a sharing server (shares, schemas,
+// tables and those that take one TABLE): the credential, --output and --config-dir, then extra.
 func tableFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{profileFlag, outputFlag, configDirFlag}, extra...)
 }

@@ -5,6 +5,7 @@ package main
 // their golden help (testdata/help, with TestHelpText).
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -45,6 +46,34 @@ func TestHelpTextExploreData(t *testing.T) {
 	}
 }
 
+// goldenCase is a run of a command whose standard output is a golden file's.
+type goldenCase[O any] struct {
+	golden string
+	o      O
+}
+
+// testGolden calls run with the options of every case: each exits 0 and prints its golden file.
+func testGolden[O any](t *testing.T, d *deps, run func(context.Context, O, *deps) error, cases []goldenCase[O]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.golden, func(t *testing.T) {
+			r := call(t, d, "", run, tc.o)
+			require.Equal(t, 0, r.Code, r.Err)
+			assertGolden(t, tc.golden, r.Out)
+		})
+	}
+}
+
+// demoTables serves the demo tables (demoDeps) and returns deps and the targets of its orders
+// and customers tables.
+func demoTables(t *testing.T) (d *deps, orders, customers tableTarget) {
+	t.Helper()
+	profile, d := demoDeps(t)
+	orders = tableTarget{Profile: profile, Table: ordersTable}
+	customers = tableTarget{Profile: profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
+	return d, orders, customers
+}
+
 func assertGoldenHelp(t *testing.T, name, got string) {
 	t.Helper()
 	golden := filepath.Join("testdata", "help", name+".txt")
@@ -58,7 +87,7 @@ func assertGoldenHelp(t *testing.T, name, got string) {
 
 func TestParseHeadOptions(t *testing.T) {
 	target := tableTarget{Profile: "x", Table: ordersTable}
-	testParse(t, parseHeadOptions, []parseCase[headOptions]{
+	testParse(t, parseHeadOptions, append(tableAtMistakes[headOptions]("head"), []parseCase[headOptions]{
 		{name: "defaults", args: []string{"head", "-p", "x", "demo.sales.orders"},
 			want: headOptions{tableTarget: target, Output: "text", Read: reader.ReadOptions{Limit: i64(20)}, MaxWidth: 40}},
 		{name: "all", args: []string{"head", "demo.sales.orders", "-p", "x", "-n", "5", "--columns", "order_id, region", "--where", "region = 'Europe'", "--version", "1", "--max-width", "0", "-O", "json"},
@@ -67,70 +96,49 @@ func TestParseHeadOptions(t *testing.T) {
 			want: headOptions{tableTarget: target, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(0), Timestamp: "2025-01-06T10:00:00Z"}}},
 		{name: "negative rows", args: []string{"head", "-p", "x", "demo.sales.orders", "-n", "-1"}, code: exitUsage, msg: "--rows -1"},
 		{name: "narrow", args: []string{"head", "-p", "x", "demo.sales.orders", "--max-width", "1"}, code: exitUsage, msg: "--max-width 1"},
-		{name: "version and timestamp", args: []string{"head", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
 		{name: "bad output", args: []string{"head", "-p", "x", "demo.sales.orders", "-O", "csv"}, code: exitUsage, msg: "--output"},
-		{name: "no table", args: []string{"head", "-p", "x"}, code: exitUsage, msg: "head needs one argument"},
-	})
+	}...))
 }
 
 func TestParseSchemaOptions(t *testing.T) {
 	target := tableTarget{Profile: "x", Table: ordersTable}
-	testParse(t, parseSchemaOptions, []parseCase[schemaOptions]{
+	testParse(t, parseSchemaOptions, append(tableAtMistakes[schemaOptions]("schema"), []parseCase[schemaOptions]{
 		{name: "latest", args: []string{"schema", "-p", "x", "demo.sales.orders"}, want: schemaOptions{tableTarget: target, Output: "text"}},
 		{name: "ddl", args: []string{"schema", "-p", "x", "demo.sales.orders", "-O", "DDL", "--version", "0"},
 			want: schemaOptions{tableTarget: target, Output: "ddl", At: protocol.MetadataOptions{Version: i64(0)}}},
 		{name: "arrow", args: []string{"schema", "demo.sales.orders", "-p", "x", "--output", "arrow", "--timestamp", "2025-01-06T10:00:00Z"},
 			want: schemaOptions{tableTarget: target, Output: "arrow", At: protocol.MetadataOptions{Timestamp: "2025-01-06T10:00:00Z"}}},
 		{name: "bad output", args: []string{"schema", "-p", "x", "demo.sales.orders", "-O", "yaml"}, code: exitUsage, msg: "text, json, ddl or arrow"},
-		{name: "version and timestamp", args: []string{"schema", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
-		{name: "no table", args: []string{"schema", "-p", "x"}, code: exitUsage, msg: "schema needs one argument"},
-	})
+	}...))
 }
 
 func TestParseCountOptions(t *testing.T) {
 	target := tableTarget{Profile: "x", Table: ordersTable}
-	testParse(t, parseCountOptions, []parseCase[countOptions]{
+	testParse(t, parseCountOptions, append(tableAtMistakes[countOptions]("count"), []parseCase[countOptions]{
 		{name: "latest", args: []string{"count", "-p", "x", "demo.sales.orders"}, want: countOptions{tableTarget: target, Output: "text"}},
 		{name: "all", args: []string{"count", "demo.sales.orders", "-p", "x", "--where", "amount > 1", "--version", "1", "--parallel", "3", "-O", "json"},
 			want: countOptions{tableTarget: target, Output: "json", Count: reader.CountOptions{Where: "amount > 1", Version: i64(1), Parallel: 3}}},
 		{name: "parallel", args: []string{"count", "-p", "x", "demo.sales.orders", "--parallel", "1000"}, code: exitUsage, msg: "--parallel 1000"},
-		{name: "version and timestamp", args: []string{"count", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
-		{name: "no table", args: []string{"count", "-p", "x"}, code: exitUsage, msg: "count needs one argument"},
-	})
+	}...))
 }
 
 func TestHead(t *testing.T) {
-	env := demoEnv(t)
-	d := testDeps(t, storeDir(t))
-	orders := tableTarget{Profile: env.ProfileFile(t), Table: ordersTable}
-	customers := tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
-	for _, tc := range []struct {
-		golden string
-		o      headOptions
-	}{
+	d, orders, customers := demoTables(t)
+	testGolden(t, d, runHead, []goldenCase[headOptions]{
 		{"head_orders.txt", headOptions{tableTarget: orders, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(20), Parallel: 1}}},
 		{"head_orders_narrow.txt", headOptions{tableTarget: orders, Output: "text", MaxWidth: 8,
 			Read: reader.ReadOptions{Limit: i64(3), Columns: []string{"customer", "order_id", "region"}, Where: "region = 'Europe'", Parallel: 1}}},
 		{"head_orders_none.txt", headOptions{tableTarget: orders, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(5), Where: "order_id < 0"}}},
 		{"head_orders_v0.json", headOptions{tableTarget: orders, Output: "json", Read: reader.ReadOptions{Limit: i64(2), Version: i64(0), Parallel: 1}}},
 		{"head_customers.txt", headOptions{tableTarget: customers, Output: "text", MaxWidth: 40, Read: reader.ReadOptions{Limit: i64(5), Parallel: 1}}},
-	} {
-		t.Run(tc.golden, func(t *testing.T) {
-			r := call(t, d, "", runHead, tc.o)
-			require.Equal(t, 0, r.Code, r.Err)
-			assertGolden(t, tc.golden, r.Out)
-		})
-	}
+	})
 
-	// An unknown column or a bad filter is a usage error; an unknown table the server's 404.
+	// An unknown column or a bad filter is a usage error (an unknown table: TestExploreNotFound).
 	r := call(t, d, "", runHead, headOptions{tableTarget: orders, Output: "text", Read: reader.ReadOptions{Columns: []string{"nosuch"}}})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 	assert.Contains(t, r.Err, "nosuch")
 	r = call(t, d, "", runHead, headOptions{tableTarget: orders, Output: "text", Read: reader.ReadOptions{Where: "amount >"}})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
-	r = call(t, d, "", runHead, headOptions{tableTarget: tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
-	assert.Equal(t, exitError, r.Code)
-	assert.Contains(t, r.Err, "404")
 }
 
 func TestGridFit(t *testing.T) {
@@ -144,35 +152,18 @@ func TestGridFit(t *testing.T) {
 }
 
 func TestSchema(t *testing.T) {
-	env := demoEnv(t)
-	d := testDeps(t, storeDir(t))
-	orders := tableTarget{Profile: env.ProfileFile(t), Table: ordersTable}
-	customers := tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "customers"}}
-	for _, tc := range []struct {
-		golden string
-		o      schemaOptions
-	}{
+	d, orders, customers := demoTables(t)
+	testGolden(t, d, runSchema, []goldenCase[schemaOptions]{
 		{"schema_orders.txt", schemaOptions{tableTarget: orders, Output: "text"}},
 		{"schema_orders.json", schemaOptions{tableTarget: orders, Output: "json"}},
 		{"schema_orders.sql", schemaOptions{tableTarget: orders, Output: "ddl"}},
 		{"schema_orders_arrow.txt", schemaOptions{tableTarget: orders, Output: "arrow"}},
 		{"schema_customers_v0.txt", schemaOptions{tableTarget: customers, Output: "text", At: protocol.MetadataOptions{Version: i64(0)}}},
-	} {
-		t.Run(tc.golden, func(t *testing.T) {
-			r := call(t, d, "", runSchema, tc.o)
-			require.Equal(t, 0, r.Code, r.Err)
-			assertGolden(t, tc.golden, r.Out)
-		})
-	}
-	r := call(t, d, "", runSchema, schemaOptions{tableTarget: tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
-	assert.Equal(t, exitError, r.Code)
-	assert.Contains(t, r.Err, "404")
+	})
 }
 
 func TestCount(t *testing.T) {
-	env := demoEnv(t)
-	d := testDeps(t, storeDir(t))
-	orders := tableTarget{Profile: env.ProfileFile(t), Table: ordersTable}
+	d, orders, _ := demoTables(t)
 	var golden strings.Builder
 	for _, o := range []countOptions{
 		{tableTarget: orders, Output: "text"},
@@ -203,9 +194,6 @@ func TestCount(t *testing.T) {
 
 	r := call(t, d, "", runCount, countOptions{tableTarget: orders, Output: "text", Count: reader.CountOptions{Where: "nosuch = 1"}})
 	assert.Equal(t, exitUsage, r.Code, r.Err)
-	r = call(t, d, "", runCount, countOptions{tableTarget: tableTarget{Profile: orders.Profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
-	assert.Equal(t, exitError, r.Code)
-	assert.Contains(t, r.Err, "404")
 }
 
 // countArgs are the flags of o as a command line would give them (for the golden file).
@@ -218,4 +206,27 @@ func countArgs(o countOptions) string {
 		s += fmt.Sprintf(" --where %q", o.Count.Where)
 	}
 	return s
+}
+
+// TestExploreNotFound: an unknown share or table is the server's 404, exit 1, for every command
+// that explores one.
+func TestExploreNotFound(t *testing.T) {
+	profile, d := demoDeps(t)
+	nosuch := tableTarget{Profile: profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}
+	for name, run := range map[string]func(t *testing.T) result{
+		"schemas":  callWith(d, runSchemas, schemasOptions{Profile: profile, Output: "text", Share: "nope"}),
+		"tables":   callWith(d, runTables, tablesOptions{Profile: profile, Output: "text", Share: "nope"}),
+		"version":  callWith(d, runVersion, versionOptions{tableTarget: nosuch, Output: "text"}),
+		"metadata": callWith(d, runMetadata, metadataOptions{tableTarget: nosuch, Output: "text"}),
+		"schema":   callWith(d, runSchema, schemaOptions{tableTarget: nosuch, Output: "text"}),
+		"count":    callWith(d, runCount, countOptions{tableTarget: nosuch, Output: "text"}),
+		"files":    callWith(d, runFilesCommand, filesOptions{tableTarget: nosuch, Output: "text"}),
+		"head":     callWith(d, runHead, headOptions{tableTarget: nosuch, Output: "text"}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := run(t)
+			assert.Equal(t, exitError, r.Code, r.Err)
+			assert.Contains(t, r.Err, "404")
+		})
+	}
 }

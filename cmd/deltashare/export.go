@@ -45,19 +45,11 @@ Examples:
 			&cli.Int64Flag{Name: "version", Value: -1, DefaultText: "latest", Usage: "export this table version (time travel)"},
 			&cli.StringFlag{Name: "timestamp", Usage: "export the table as of this time (ISO 8601)"},
 		), outputFlags(oneOffOutput)...),
-		Action: func(c *cli.Context) error {
-			o, err := parseExportFlags(c)
-			if err != nil {
-				return err
-			}
-			cl, err := clientFor(c, o.Profile)
-			if err != nil {
-				return err
-			}
-			return runExport(c.Context, cl, o, ioFrom(c))
-		},
+		Action: clientAction(parseExportFlags, runExport),
 	}
 }
+
+func (o exportOptions) embeddedProfile() string { return o.Profile }
 
 // parseExportFlags maps the flags and the argument of export to options.
 func parseExportFlags(c *cli.Context) (o exportOptions, err error) {

@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,8 +23,7 @@ import (
 // stdout (text, JSON, nothing with -q), an existing output refused as a usage error that names
 // the flag. What is exported is tested in package export (sharedtable_test.go).
 func TestExportCommand(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "orders.csv")
 
@@ -58,8 +58,7 @@ func TestExportCommand(t *testing.T) {
 
 // TestExportToStdout: with -o - the data goes to stdout and the summary to stderr.
 func TestExportToStdout(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", "-", "--format", "ndjson",
 		"--where", "region = 'Europe' AND quantity >= 10", "--columns", "order_id,quantity,region")
 	require.Equal(t, 0, r.Code, r.Err)
@@ -68,7 +67,7 @@ func TestExportToStdout(t *testing.T) {
 	for sc.Scan() {
 		var obj map[string]any
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &obj))
-		assert.ElementsMatch(t, []string{"order_id", "quantity", "region"}, keys(obj))
+		assert.ElementsMatch(t, []string{"order_id", "quantity", "region"}, slices.Sorted(maps.Keys(obj)))
 		n++
 	}
 	assert.Positive(t, n)
@@ -83,8 +82,7 @@ func TestExportToStdout(t *testing.T) {
 // TestChangesCommand: changes' smoke run: the change rows on stdout, the summary as JSON on
 // stderr. The change rows themselves are tested in package export.
 func TestChangesCommand(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	r := run(t, "", "changes", "-p", profile, "demo.sales.customers", "--starting-version", "0", "-o", "-", "--format", "ndjson", "--output", "json")
 	require.Equal(t, 0, r.Code, r.Err)
 	counts := map[string]int{}
@@ -106,18 +104,8 @@ func TestChangesCommand(t *testing.T) {
 	assert.Equal(t, int64(4), sum.TableVersion)
 }
 
-func keys(m map[string]any) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func TestExportFailuresLeaveNothing(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "x.csv")
 

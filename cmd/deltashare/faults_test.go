@@ -83,8 +83,7 @@ func TestExportPermanentFaults(t *testing.T) {
 // TestExportUnwritableDestination: an output whose parent is a regular file, and a full disk
 // (/dev/full as the output), fail clearly and leave nothing behind.
 func TestExportUnwritableDestination(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "plain")
 	require.NoError(t, os.WriteFile(file, []byte("x"), 0o600))

@@ -9,6 +9,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/deltashare/deltashare/export"
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
 
@@ -41,13 +43,7 @@ rows are read, so files can hold rows that do not match (and LIKE skips nothing)
 }
 
 func parseFilesOptions(c *cli.Context) (o filesOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if o.tableTarget, err = parseTableTarget(c, "files"); err != nil {
-		return o, err
-	}
-	if o.List.Version, o.List.Timestamp, err = timeTravelFlags(c); err != nil {
+	if o.Output, o.tableTarget, o.List.Version, o.List.Timestamp, err = parseTableAt(c, "files"); err != nil {
 		return o, err
 	}
 	if o.List.LimitHint, err = countFlag(c, "limit-hint"); err != nil {
@@ -87,34 +83,30 @@ type filesTotalsJSON struct {
 
 // runFilesCommand runs `files` (runFiles is taken by a helper of the sync tests).
 func runFilesCommand(ctx context.Context, o filesOptions, d *deps) error {
-	cl, err := d.Client(o.Profile)
-	if err != nil {
-		return err
-	}
-	list, err := reader.ListFiles(ctx, cl, o.Table, o.List)
-	if err != nil {
-		return err
-	}
-	if o.Output == "json" {
-		rows := make([]fileJSON, 0, len(list.Files))
-		for _, f := range list.Files {
-			fj := fileJSON{ID: f.ID, Size: f.Size, Rows: f.Rows, PartitionValues: f.PartitionValues, Version: f.Version, DeletionVector: f.DeletionVector}
-			if !f.URLExpires.IsZero() {
-				fj.URLExpires = &f.URLExpires
-			}
-			rows = append(rows, fj)
+	return showAnswer(d, o.Profile, o.Output,
+		func(cl *sharing.Client) (*reader.FileList, error) { return reader.ListFiles(ctx, cl, o.Table, o.List) },
+		func(list *reader.FileList) any { return toFilesJSON(o.Table, list) },
+		printFiles)
+}
+
+func toFilesJSON(t protocol.Table, list *reader.FileList) filesJSON {
+	rows := make([]fileJSON, 0, len(list.Files))
+	for _, f := range list.Files {
+		fj := fileJSON{ID: f.ID, Size: f.Size, Rows: f.Rows, PartitionValues: f.PartitionValues, Version: f.Version, DeletionVector: f.DeletionVector}
+		if !f.URLExpires.IsZero() {
+			fj.URLExpires = &f.URLExpires
 		}
-		n, size, nrows := list.Totals()
-		withStats := 0
-		for _, f := range list.Files {
-			if f.Rows != nil {
-				withStats++
-			}
-		}
-		return writeJSON(d.IO.Out, filesJSON{Table: refOf(o.Table), Version: list.Version, Files: rows,
-			Totals: filesTotalsJSON{Files: n, Size: size, Rows: nrows, FilesWithStats: withStats}})
+		rows = append(rows, fj)
 	}
-	return printFiles(d.IO.Out, list)
+	n, size, nrows := list.Totals()
+	withStats := 0
+	for _, f := range list.Files {
+		if f.Rows != nil {
+			withStats++
+		}
+	}
+	return filesJSON{Table: refOf(t), Version: list.Version, Files: rows,
+		Totals: filesTotalsJSON{Files: n, Size: size, Rows: nrows, FilesWithStats: withStats}}
 }
 
 // printFiles writes a file listing for people: a row per file, then the totals.

@@ -12,24 +12,18 @@ import (
 
 func TestParseFilesOptions(t *testing.T) {
 	target := tableTarget{Profile: "x", Table: ordersTable}
-	testParse(t, parseFilesOptions, []parseCase[filesOptions]{
+	testParse(t, parseFilesOptions, append(tableAtMistakes[filesOptions]("files"), []parseCase[filesOptions]{
 		{name: "latest", args: []string{"files", "-p", "x", "demo.sales.orders"}, want: filesOptions{tableTarget: target, Output: "text"}},
 		{name: "every flag", args: []string{"files", "demo.sales.orders", "--where=region = 'Europe'", "--version", "1", "--limit-hint", "5", "-p", "x", "-O", "json"},
 			want: filesOptions{tableTarget: target, Output: "json", List: reader.ListOptions{Version: i64(1), Where: "region = 'Europe'", LimitHint: i64(5)}}},
 		{name: "timestamp", args: []string{"files", "-p", "x", "demo.sales.orders", "--timestamp", "2024-01-01T00:00:00Z", "--limit-hint", "0"},
 			want: filesOptions{tableTarget: target, Output: "text", List: reader.ListOptions{Timestamp: "2024-01-01T00:00:00Z", LimitHint: i64(0)}}},
-		{name: "version and timestamp", args: []string{"files", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
 		{name: "limit hint not a number", args: []string{"files", "-p", "x", "demo.sales.orders", "--limit-hint", "many"}, code: exitUsage, msg: "limit-hint"},
-		{name: "no table", args: []string{"files", "-p", "x"}, code: exitUsage, msg: "files needs one argument"},
-		{name: "bad table", args: []string{"files", "-p", "x", "a.b"}, code: exitUsage, msg: "share.schema.table"},
-	})
+	}...))
 }
 
 func TestRunFiles(t *testing.T) {
-	env := demoEnv(t)
-	profile := env.ProfileFile(t)
-	d := testDeps(t, storeDir(t))
-	target := tableTarget{Profile: profile, Table: ordersTable}
+	d, target, _ := demoTables(t)
 
 	// The latest version's files, rows from stats adding up to the table's 2900 rows.
 	r := call(t, d, "", runFilesCommand, filesOptions{tableTarget: target, Output: "json"})

@@ -35,6 +35,20 @@ func parseTableTarget(c *cli.Context, cmd string) (tableTarget, error) {
 	return tableTarget{Profile: ref, Table: t}, err
 }
 
+// parseTableAt reads the opening of the commands that read one table at a version or time
+// (count, files, head, metadata): --output, the TABLE argument with its credential, then
+// --version or --timestamp.
+func parseTableAt(c *cli.Context, cmd string) (output string, t tableTarget, version *int64, timestamp string, err error) {
+	if output, err = outputMode(c); err != nil {
+		return "", t, nil, "", err
+	}
+	if t, err = parseTableTarget(c, cmd); err != nil {
+		return "", t, nil, "", err
+	}
+	version, timestamp, err = timeTravelFlags(c)
+	return output, t, version, timestamp, err
+}
+
 // whereHelp documents the --where language in the help of every command that takes it.
 const whereHelp = `The --where filter:
   column = value                      also ==, != (or <>), <, <=, >, >=; the value may come first

@@ -47,13 +47,7 @@ func headCommand() *cli.Command {
 }
 
 func parseHeadOptions(c *cli.Context) (o headOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if o.tableTarget, err = parseTableTarget(c, "head"); err != nil {
-		return o, err
-	}
-	if o.Read.Version, o.Read.Timestamp, err = timeTravelFlags(c); err != nil {
+	if o.Output, o.tableTarget, o.Read.Version, o.Read.Timestamp, err = parseTableAt(c, "head"); err != nil {
 		return o, err
 	}
 	n := c.Int64("rows")

@@ -88,6 +88,17 @@ func testParse[O any](t *testing.T, parse func(*cli.Context) (O, error), cases [
 	}
 }
 
+// tableAtMistakes are the parse cases every command reading one table at a version or time
+// (parseTableAt) refuses the same way: both --version and --timestamp, no TABLE, a TABLE of two
+// parts.
+func tableAtMistakes[O any](cmd string) []parseCase[O] {
+	return []parseCase[O]{
+		{name: "version and timestamp", args: []string{cmd, "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
+		{name: "no table", args: []string{cmd, "-p", "x"}, code: exitUsage, msg: cmd + " needs one argument"},
+		{name: "bad table", args: []string{cmd, "-p", "x", "a.b"}, code: exitUsage, msg: "share.schema.table"},
+	}
+}
+
 // testDeps are deps for calling run functions: a credential store in storeDir, credential
 // references resolved through it as on the command line (a stored name, a profile file, -,
 // env:VAR, profile JSON), workspaces reached with the Databricks SDK's configuration from the
@@ -121,6 +132,11 @@ func call[O any](t *testing.T, d *deps, stdin string, run func(context.Context, 
 	return callCtx(t, t.Context(), d, stdin, run, o)
 }
 
+// callWith is call of run with o and no stdin, for tables of cases running different commands.
+func callWith[O any](d *deps, run func(context.Context, O, *deps) error, o O) func(t *testing.T) result {
+	return func(t *testing.T) result { return call(t, d, "", run, o) }
+}
+
 func callCtx[O any](t *testing.T, ctx context.Context, d *deps, stdin string, run func(context.Context, O, *deps) error, o O) result {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -141,6 +157,13 @@ func demoEnv(t *testing.T, mutate ...func(*server.Config)) *sharingtest.Env {
 			m(c)
 		}
 	}})
+}
+
+// demoDeps serves the demo tables (demoEnv) and returns a profile file for them and deps with a
+// fresh credential store: the opening of the tests that run an explore command.
+func demoDeps(t *testing.T) (profile string, d *deps) {
+	t.Helper()
+	return demoEnv(t).ProfileFile(t), testDeps(t, storeDir(t))
 }
 
 // storeDir is a fresh credential store directory.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,8 +23,7 @@ import (
 // TestErrorJSON: with --output json, a failing command prints its error on stderr as one JSON
 // object (error, code, exitCode, hint) and nothing else; without it, the usual line.
 func TestErrorJSON(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -49,7 +48,7 @@ func TestErrorJSON(t *testing.T) {
 			require.Equal(t, tc.exitCode, r.Code, r.Err)
 			var e map[string]any
 			require.NoError(t, json.Unmarshal([]byte(r.Err), &e), "stderr is one JSON object: %s", r.Err)
-			assert.ElementsMatch(t, []string{"error", "code", "exitCode", "hint"}, keys(e))
+			assert.ElementsMatch(t, []string{"error", "code", "exitCode", "hint"}, slices.Sorted(maps.Keys(e)))
 			assert.EqualValues(t, tc.exitCode, e["exitCode"])
 			assert.NotEmpty(t, e["error"])
 			if tc.code != "" {
@@ -96,8 +95,7 @@ func splitArgs(s string) []string { return strings.Fields(s) }
 // TestExportSummaryJSON: the summary of export --output json names the table as the protocol
 // does and gives the run's duration in whole seconds.
 func TestExportSummaryJSON(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	out := filepath.Join(t.TempDir(), "orders.csv")
 	r := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", out, "--output", "json")
 	require.Equal(t, 0, r.Code, r.Err)
@@ -117,20 +115,10 @@ func TestExportSummaryJSON(t *testing.T) {
 // TestServeJSON: serve --output json prints one object (endpoint, profile file, activation
 // links) once it listens.
 func TestServeJSON(t *testing.T) {
-	credEnv(t)
-	root := repoRoot(t)
-	profile := filepath.Join(t.TempDir(), "client.share")
-	d := testDeps(t, storeDir(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan result, 1)
-	go func() {
-		done <- callCtx(t, ctx, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "text", Output: "json",
-			Tables:    []string{"demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders")},
-			NoHistory: true, ProfileOut: profile, Activations: 1})
-	}()
-	require.Eventually(t, func() bool { _, err := os.Stat(profile); return err == nil }, 10*time.Second, 20*time.Millisecond)
-	cancel()
-	res := <-done
+	profile, stop := serveDemo(t, serveOptions{LogLevel: "error", LogFormat: "text", Output: "json",
+		Tables:    []string{"demo.sales.orders=" + filepath.Join(repoRoot(t), "testdata/demo/sales/orders")},
+		NoHistory: true, Activations: 1})
+	res := stop()
 	require.Equal(t, 0, res.Code, res.Err)
 	var got serveJSON
 	require.NoError(t, json.Unmarshal([]byte(res.Out), &got), res.Out)
@@ -167,8 +155,7 @@ func TestSelfCommand(t *testing.T) {
 // docs/json.md): camelCase field names, a table always an object with share, schema, name and
 // fullName, durations only as whole ...Seconds, whole numbers as integers.
 func TestJSONStyle(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	out := filepath.Join(t.TempDir(), "orders.parquet")
 	camel := regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 	data := map[string]bool{"partitionValues": true, "configuration": true} // keys are the table's

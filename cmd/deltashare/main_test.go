@@ -70,6 +70,15 @@ func repoRoot(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// demoCommandLine serves the demo tables (demoServer) for tests that run the command line, with
+// an empty credential store as --config-dir, and returns the profile file.
+func demoCommandLine(t *testing.T) (profile string) {
+	t.Helper()
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	profile, _ = demoServer(t)
+	return profile
+}
+
 // demoServer serves the project's demo tables with our server (internal/sharingtest) and
 // returns a profile file for it ("" when mutate leaves no static token) and the server.
 func demoServer(t *testing.T, mutate ...func(*server.Config)) (profile string, srv *server.Server) {

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/deltashare/deltashare/export"
+	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
@@ -36,13 +37,7 @@ func metadataCommand() *cli.Command {
 }
 
 func parseMetadataOptions(c *cli.Context) (o metadataOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if o.tableTarget, err = parseTableTarget(c, "metadata"); err != nil {
-		return o, err
-	}
-	o.At.Version, o.At.Timestamp, err = timeTravelFlags(c)
+	o.Output, o.tableTarget, o.At.Version, o.At.Timestamp, err = parseTableAt(c, "metadata")
 	return o, err
 }
 
@@ -70,14 +65,13 @@ type columnJSON struct {
 }
 
 func runMetadata(ctx context.Context, o metadataOptions, d *deps) error {
-	cl, err := d.Client(o.Profile)
-	if err != nil {
-		return err
-	}
-	desc, err := reader.Describe(ctx, cl, o.Table, o.At)
-	if err != nil {
-		return err
-	}
+	return showAnswer(d, o.Profile, o.Output,
+		func(cl *sharing.Client) (*reader.Description, error) { return reader.Describe(ctx, cl, o.Table, o.At) },
+		func(desc *reader.Description) any { return toMetadataJSON(desc) },
+		func(w io.Writer, desc *reader.Description) error { return printMetadata(w, toMetadataJSON(desc)) })
+}
+
+func toMetadataJSON(desc *reader.Description) metadataJSON {
 	mj := metadataJSON{
 		Table: refOf(desc.Table), Version: desc.Version, Format: string(desc.Format), ID: desc.ID,
 		Name: desc.Name, Description: desc.Description,
@@ -88,30 +82,24 @@ func runMetadata(ctx context.Context, o metadataOptions, d *deps) error {
 	for _, col := range desc.Columns {
 		mj.Columns = append(mj.Columns, columnJSON(col))
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, mj)
-	}
-	return printMetadata(d.IO.Out, mj)
+	return mj
 }
 
 // printMetadata writes a table's metadata for people.
 func printMetadata(out io.Writer, mj metadataJSON) error {
-	fmt.Fprintf(out, "table:        %s\n", mj.Table.FullName)
-	fmt.Fprintf(out, "version:      %d\n", mj.Version)
-	if mj.Name != "" {
-		fmt.Fprintf(out, "name:         %s\n", mj.Name)
-	}
-	if mj.Description != "" {
-		fmt.Fprintf(out, "description:  %s\n", mj.Description)
-	}
-	fmt.Fprintf(out, "id:           %s\n", mj.ID)
-	fmt.Fprintf(out, "format:       %s (minReaderVersion %d%s)\n", mj.Format, mj.MinReaderVersion, featureList(mj.ReaderFeatures))
-	fmt.Fprintf(out, "partitioned:  %s\n", orNone(strings.Join(mj.PartitionColumns, ", ")))
+	f := fieldLines{w: out, width: 14}
+	f.linef("table", "%s", mj.Table.FullName)
+	f.linef("version", "%d", mj.Version)
+	f.optional("name", mj.Name)
+	f.optional("description", mj.Description)
+	f.linef("id", "%s", mj.ID)
+	f.linef("format", "%s (minReaderVersion %d%s)", mj.Format, mj.MinReaderVersion, featureList(mj.ReaderFeatures))
+	f.linef("partitioned", "%s", orNone(strings.Join(mj.PartitionColumns, ", ")))
 	if mj.NumFiles != nil && mj.Size != nil {
-		fmt.Fprintf(out, "files:        %d (%s)\n", *mj.NumFiles, export.HumanBytes(*mj.Size))
+		f.linef("files", "%d (%s)", *mj.NumFiles, export.HumanBytes(*mj.Size))
 	}
 	for k, v := range mj.Configuration {
-		fmt.Fprintf(out, "property:     %s=%s\n", k, v)
+		f.linef("property", "%s=%s", k, v)
 	}
 	fmt.Fprintln(out)
 	tw := newTable(out)

@@ -14,24 +14,19 @@ func i64(v int64) *int64 { return &v }
 
 func TestParseMetadataOptions(t *testing.T) {
 	target := tableTarget{Profile: "x", Table: ordersTable}
-	testParse(t, parseMetadataOptions, []parseCase[metadataOptions]{
+	testParse(t, parseMetadataOptions, append(tableAtMistakes[metadataOptions]("metadata"), []parseCase[metadataOptions]{
 		{name: "latest", args: []string{"metadata", "-p", "x", "demo.sales.orders"}, want: metadataOptions{tableTarget: target, Output: "text"}},
 		{name: "version", args: []string{"metadata", "demo.sales.orders", "-p", "x", "--version", "0", "-O", "json"},
 			want: metadataOptions{tableTarget: target, Output: "json", At: protocol.MetadataOptions{Version: i64(0)}}},
 		{name: "timestamp", args: []string{"metadata", "-p", "x", "demo.sales.orders", "--timestamp", "2024-01-01T00:00:00Z"},
 			want: metadataOptions{tableTarget: target, Output: "text", At: protocol.MetadataOptions{Timestamp: "2024-01-01T00:00:00Z"}}},
-		{name: "version and timestamp", args: []string{"metadata", "-p", "x", "demo.sales.orders", "--version", "1", "--timestamp", "x"}, code: exitUsage, msg: "not both"},
 		{name: "version not a number", args: []string{"metadata", "-p", "x", "demo.sales.orders", "--version", "latest"}, code: exitUsage, msg: "version"},
-		{name: "no table", args: []string{"metadata", "-p", "x"}, code: exitUsage, msg: "metadata needs one argument"},
-		{name: "bad table", args: []string{"metadata", "-p", "x", "a..c"}, code: exitUsage, msg: "share.schema.table"},
-	})
+		{name: "empty schema part", args: []string{"metadata", "-p", "x", "a..c"}, code: exitUsage, msg: "share.schema.table"},
+	}...))
 }
 
 func TestRunMetadata(t *testing.T) {
-	env := demoEnv(t)
-	profile := env.ProfileFile(t)
-	d := testDeps(t, storeDir(t))
-	target := tableTarget{Profile: profile, Table: ordersTable}
+	d, target, _ := demoTables(t)
 
 	r := call(t, d, "", runMetadata, metadataOptions{tableTarget: target, Output: "json"})
 	require.Equal(t, 0, r.Code, r.Err)
@@ -56,8 +51,4 @@ func TestRunMetadata(t *testing.T) {
 	assert.Contains(t, r.Out, "version:      0")
 	assert.Contains(t, r.Out, "partitioned:  region\n")
 	assert.Regexp(t, `(?m)^COLUMN\s+TYPE\s+NULLABLE\norder_id\s+long\s`, r.Out)
-
-	r = call(t, d, "", runMetadata, metadataOptions{tableTarget: tableTarget{Profile: profile, Table: protocol.Table{Share: "demo", Schema: "sales", Name: "nosuch"}}, Output: "text"})
-	assert.Equal(t, exitError, r.Code)
-	assert.Contains(t, r.Err, "404")
 }

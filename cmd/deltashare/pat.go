@@ -73,10 +73,7 @@ func workspaceOptionsFrom(c *cli.Context) databricks.WorkspaceOptions {
 // output mode, its one NAME argument (usage is the argument line a wrong count is told) and the
 // workspace flags.
 func parseWorkspaceTarget(c *cli.Context, usage string) (output string, ws databricks.WorkspaceOptions, name string, err error) {
-	if output, err = outputMode(c); err != nil {
-		return "", ws, "", err
-	}
-	if err := nargs(c, 1, 1, usage); err != nil {
+	if output, err = outputArgs(c, 1, 1, usage); err != nil {
 		return "", ws, "", err
 	}
 	return output, workspaceOptionsFrom(c), c.Args().First(), nil
@@ -93,6 +90,20 @@ func connectWorkspace(ctx context.Context, d *deps, o databricks.WorkspaceOption
 		o.OnRetry = func(msg string) { fmt.Fprintf(errw, "deltashare: still trying: %s\n", msg) }
 	}
 	return d.Workspace(ctx, o)
+}
+
+// connectFind connects with o and finds the object ref names with find (a recipient, a service
+// principal): the first steps of every command acting on one existing object of a workspace.
+func connectFind[T any](ctx context.Context, d *deps, o databricks.WorkspaceOptions, ref string, find func(*databricks.Workspace, context.Context, string) (*T, error)) (*databricks.Workspace, *T, error) {
+	ws, err := connectWorkspace(ctx, d, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := find(ws, ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ws, v, nil
 }
 
 // durationFlag reads a day-suffixed duration flag.

@@ -49,10 +49,7 @@ nothing is created.`,
 }
 
 func parsePATCreateOptions(c *cli.Context) (o patCreateOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 0, "--comment C [--lifetime 90d] --show|--out FILE"); err != nil {
+	if o.Output, err = outputArgs(c, 0, 0, "--comment C [--lifetime 90d] --show|--out FILE"); err != nil {
 		return o, err
 	}
 	if o.Lifetime, err = durationFlag(c, "lifetime"); err != nil {

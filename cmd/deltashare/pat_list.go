@@ -54,10 +54,7 @@ cap are named after the table.`,
 }
 
 func parsePATListOptions(c *cli.Context) (o patListOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 0, "[--expiring-within 30d] [--all] [--owner NAME]"); err != nil {
+	if o.Output, err = outputArgs(c, 0, 0, "[--expiring-within 30d] [--all] [--owner NAME]"); err != nil {
 		return o, err
 	}
 	if o.Window, err = durationFlag(c, "expiring-within"); err != nil {
@@ -181,10 +178,7 @@ func runPATList(ctx context.Context, o patListOptions, d *deps) error {
 		out.Tokens = append(out.Tokens, row)
 	}
 	out.Total = len(out.Tokens)
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, out)
-	}
-	return printTokens(d.IO.Out, out, o.All, now)
+	return printResult(d, o.Output, out, func(w io.Writer) error { return printTokens(w, out, o.All, now) })
 }
 
 // printTokens writes the token table for people; all adds the owner and last-used columns and

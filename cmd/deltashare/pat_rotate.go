@@ -55,7 +55,7 @@ the principal, and then, only with --revoke-old-after (a duration, 0 for at once
 principal's previous tokens with the same --comment. Without --revoke-old-after it prints the
 deltashare pat revoke commands to run once the consumer uses the new token. When several
 tokens match --comment it lists them and changes nothing: name them with --old-id ID[,ID].`,
-		Flags: []cli.Flag{dbHostFlag, dbProfileFlag, dbConfigFileFlag, dbTimeoutFlag, outputFlag, quietFlag,
+		Flags: workspaceFlags(
 			&cli.StringFlag{Name: "token-file", Usage: "file holding just the token (instead of --databricks-profile; needs --host)"},
 			&cli.StringFlag{Name: "old-id", Usage: "ID of the token stored in the target"},
 			&cli.StringFlag{Name: "comment", Value: "deltashare", Usage: "comment of the new token"},
@@ -64,7 +64,7 @@ tokens match --comment it lists them and changes nothing: name them with --old-i
 			&cli.StringFlag{Name: "for-service-principal", Usage: "rotate this service principal's token (display name or application ID; needs --out)"},
 			&cli.StringFlag{Name: "out", Usage: "with --for-service-principal: write the new token to this new file (mode 0600)"},
 			&cli.StringFlag{Name: "revoke-old-after", Usage: "with --for-service-principal: revoke the old token(s) this long after the new one is verified (0: at once)"},
-		},
+		),
 		Action: action(parsePATRotateOptions, runPATRotate),
 	}
 }
@@ -72,10 +72,7 @@ tokens match --comment it lists them and changes nothing: name them with --old-i
 // parsePATRotateOptions reads the flags; the host of a --token-file and the profile default
 // to DATABRICKS_HOST and DATABRICKS_CONFIG_PROFILE.
 func parsePATRotateOptions(c *cli.Context) (o patRotateOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 0, "--databricks-profile P | --token-file F --host H"); err != nil {
+	if o.Output, err = outputArgs(c, 0, 0, "--databricks-profile P | --token-file F --host H"); err != nil {
 		return o, err
 	}
 	lifetime, err := durationFlag(c, "lifetime")

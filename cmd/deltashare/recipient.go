@@ -32,29 +32,31 @@ case-insensitively: create refuses PowerBI when powerbi exists.`,
 // connectRecipient connects to the workspace and reads the recipient called name: the first
 // steps of every command acting on one existing recipient.
 func connectRecipient(ctx context.Context, d *deps, o databricks.WorkspaceOptions, name string) (*databricks.Workspace, *databricks.Recipient, error) {
-	ws, err := connectWorkspace(ctx, d, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := ws.ShowRecipient(ctx, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return ws, r, nil
+	return connectFind(ctx, d, o, name, (*databricks.Workspace).ShowRecipient)
+}
+
+// recipientStateJSON is what the JSON of every recipient command says of a recipient first.
+type recipientStateJSON struct {
+	Name               string `json:"name"`
+	Comment            string `json:"comment,omitempty"`
+	Owner              string `json:"owner,omitempty"`
+	AuthenticationType string `json:"authenticationType"`
+	Activated          bool   `json:"activated"`
+	ActivationPending  bool   `json:"activationPending"`
+}
+
+func toRecipientStateJSON(r *databricks.Recipient) recipientStateJSON {
+	return recipientStateJSON{Name: r.Name, Comment: r.Comment, Owner: r.Owner, AuthenticationType: r.AuthenticationType,
+		Activated: r.Activated, ActivationPending: r.PendingActivation()}
 }
 
 // recipientJSON is a recipient in --output json; activation links only when shown.
 type recipientJSON struct {
-	Name               string               `json:"name"`
-	Comment            string               `json:"comment,omitempty"`
-	Owner              string               `json:"owner,omitempty"`
-	AuthenticationType string               `json:"authenticationType"`
-	Activated          bool                 `json:"activated"`
-	ActivationPending  bool                 `json:"activationPending"`
-	ActivationLink     string               `json:"activationLink,omitempty"`
-	Created            time.Time            `json:"createdTime,omitzero"`
-	Tokens             []recipientTokenJSON `json:"tokens"`
-	TotalTokens        int                  `json:"totalTokens"`
+	recipientStateJSON
+	ActivationLink string               `json:"activationLink,omitempty"`
+	Created        time.Time            `json:"createdTime,omitzero"`
+	Tokens         []recipientTokenJSON `json:"tokens"`
+	TotalTokens    int                  `json:"totalTokens"`
 }
 
 type recipientTokenJSON struct {
@@ -68,8 +70,7 @@ type recipientTokenJSON struct {
 }
 
 func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) recipientJSON {
-	out := recipientJSON{Name: r.Name, Comment: r.Comment, Owner: r.Owner, AuthenticationType: r.AuthenticationType,
-		Activated: r.Activated, ActivationPending: r.PendingActivation(), Created: r.Created, Tokens: []recipientTokenJSON{}}
+	out := recipientJSON{recipientStateJSON: toRecipientStateJSON(r), Created: r.Created, Tokens: []recipientTokenJSON{}}
 	if showLink {
 		out.ActivationLink = r.ActivationLink.Reveal()
 	}
@@ -87,14 +88,11 @@ func toRecipientJSON(r *databricks.Recipient, showLink bool, now time.Time) reci
 
 // printRecipient writes a recipient for people; activation links only with showLink.
 func printRecipient(out io.Writer, r *databricks.Recipient, showLink bool, now time.Time) error {
-	fmt.Fprintf(out, "recipient:       %s\n", r.Name)
-	if r.Comment != "" {
-		fmt.Fprintf(out, "comment:         %s\n", r.Comment)
-	}
-	if r.Owner != "" {
-		fmt.Fprintf(out, "owner:           %s\n", r.Owner)
-	}
-	fmt.Fprintf(out, "authentication:  %s\n", r.AuthenticationType)
+	f := fieldLines{w: out, width: 17}
+	f.linef("recipient", "%s", r.Name)
+	f.optional("comment", r.Comment)
+	f.optional("owner", r.Owner)
+	f.linef("authentication", "%s", r.AuthenticationType)
 	state := "not activated"
 	switch {
 	case r.PendingActivation():
@@ -102,9 +100,9 @@ func printRecipient(out io.Writer, r *databricks.Recipient, showLink bool, now t
 	case r.Activated:
 		state = "activated"
 	}
-	fmt.Fprintf(out, "state:           %s\n", state)
+	f.linef("state", "%s", state)
 	if !r.Created.IsZero() {
-		fmt.Fprintf(out, "created:         %s\n", r.Created.UTC().Format(time.RFC3339))
+		f.linef("created", "%s", r.Created.UTC().Format(time.RFC3339))
 	}
 	if len(r.Tokens) > 0 {
 		fmt.Fprintln(out)

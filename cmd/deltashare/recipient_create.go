@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -64,19 +65,17 @@ func runRecipientCreate(ctx context.Context, o recipientCreateOptions, d *deps) 
 		return err
 	}
 	// The activation link is what this command is for: it is printed.
-	out := d.IO.Out
-	if o.Output == "json" {
-		return writeJSON(out, toRecipientJSON(r, true, d.Now()))
-	}
-	fmt.Fprintf(out, "created recipient %s (%s)", r.Name, r.AuthenticationType)
-	if n := len(r.Tokens); n > 0 {
-		fmt.Fprintf(out, ", its token expires %s", expiryPhrase(d.Now(), r.Tokens[n-1].Expiry))
-	}
-	fmt.Fprintln(out)
-	if r.ActivationLink.IsZero() {
-		fmt.Fprintf(out, "the workspace returned no activation link: see deltashare recipient show --show-link %s\n", r.Name)
+	return printResult(d, o.Output, toRecipientJSON(r, true, d.Now()), func(out io.Writer) error {
+		fmt.Fprintf(out, "created recipient %s (%s)", r.Name, r.AuthenticationType)
+		if n := len(r.Tokens); n > 0 {
+			fmt.Fprintf(out, ", its token expires %s", expiryPhrase(d.Now(), r.Tokens[n-1].Expiry))
+		}
+		fmt.Fprintln(out)
+		if r.ActivationLink.IsZero() {
+			fmt.Fprintf(out, "the workspace returned no activation link: see deltashare recipient show --show-link %s\n", r.Name)
+			return nil
+		}
+		fmt.Fprintf(out, "activation link (works once; send it to the recipient privately):\n%s\n", r.ActivationLink.Reveal())
 		return nil
-	}
-	fmt.Fprintf(out, "activation link (works once; send it to the recipient privately):\n%s\n", r.ActivationLink.Reveal())
-	return nil
+	})
 }

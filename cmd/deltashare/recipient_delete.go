@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -59,16 +60,21 @@ func runRecipientDelete(ctx context.Context, o recipientDeleteOptions, d *deps) 
 		}
 		out.Deleted = true
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, out)
-	}
-	if o.Yes {
-		fmt.Fprintf(d.IO.Out, "deleted recipient %s: its %d token(s) stopped working\n", r.Name, out.Tokens)
-		return nil
-	}
-	fmt.Fprintf(d.IO.Out, "would delete recipient %s (%s): its %d token(s) would stop working at once\n", r.Name, activatedWord(r.Activated), out.Tokens)
-	fmt.Fprintf(d.IO.Out, "nothing was deleted: run again with --yes to delete it (deltashare recipient delete --yes %s)\n", quoteArg(r.Name))
-	return nil
+	return printResult(d, o.Output, out, func(w io.Writer) error {
+		if o.Yes {
+			fmt.Fprintf(w, "deleted recipient %s: its %d token(s) stopped working\n", r.Name, out.Tokens)
+			return nil
+		}
+		fmt.Fprintf(w, "would delete recipient %s (%s): its %d token(s) would stop working at once\n", r.Name, activatedWord(r.Activated), out.Tokens)
+		return nothingDeleted(w, "recipient delete", r.Name)
+	})
+}
+
+// nothingDeleted tells that a delete command run without --yes changed nothing, and the command
+// that deletes arg.
+func nothingDeleted(w io.Writer, command, arg string) error {
+	_, err := fmt.Fprintf(w, "nothing was deleted: run again with --yes to delete it (deltashare %s --yes %s)\n", command, quoteArg(arg))
+	return err
 }
 
 func activatedWord(b bool) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"time"
 
@@ -26,10 +27,7 @@ func recipientListCommand() *cli.Command {
 }
 
 func parseRecipientListOptions(c *cli.Context) (o recipientListOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 0, ""); err != nil {
+	if o.Output, err = outputArgs(c, 0, 0, ""); err != nil {
 		return o, err
 	}
 	o.Workspace = workspaceOptionsFrom(c)
@@ -38,14 +36,9 @@ func parseRecipientListOptions(c *cli.Context) (o recipientListOptions, err erro
 
 // recipientRowJSON is one recipient of `recipient list --output json`.
 type recipientRowJSON struct {
-	Name               string    `json:"name"`
-	Comment            string    `json:"comment,omitempty"`
-	Owner              string    `json:"owner,omitempty"`
-	AuthenticationType string    `json:"authenticationType"`
-	Activated          bool      `json:"activated"`
-	ActivationPending  bool      `json:"activationPending"`
-	Created            time.Time `json:"createdTime,omitzero"`
-	Tokens             int       `json:"tokens"`
+	recipientStateJSON
+	Created time.Time `json:"createdTime,omitzero"`
+	Tokens  int       `json:"tokens"`
 	// Expiry is when the newest token expires (absent: never, or no token).
 	Expiry           time.Time `json:"expirationTime,omitzero"`
 	ExpiresInSeconds *int64    `json:"expiresInSeconds,omitempty"`
@@ -69,30 +62,28 @@ func runRecipientList(ctx context.Context, o recipientListOptions, d *deps) erro
 	now := d.Now()
 	out := recipientListJSON{Recipients: []recipientRowJSON{}, Total: len(list)}
 	for _, r := range list {
-		row := recipientRowJSON{Name: r.Name, Comment: r.Comment, Owner: r.Owner, AuthenticationType: r.AuthenticationType,
-			Activated: r.Activated, ActivationPending: r.PendingActivation(), Created: r.Created, Tokens: len(r.Tokens)}
+		row := recipientRowJSON{recipientStateJSON: toRecipientStateJSON(&r), Created: r.Created, Tokens: len(r.Tokens)}
 		if n := len(r.Tokens); n > 0 {
 			row.Expiry, row.ExpiresInSeconds = r.Tokens[n-1].Expiry, secondsLeft(now, r.Tokens[n-1].Expiry)
 		}
 		out.Recipients = append(out.Recipients, row)
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, out)
-	}
-	rows := make([][]string, 0, len(out.Recipients))
-	for _, r := range out.Recipients {
-		state := "not activated"
-		switch {
-		case r.ActivationPending:
-			state = "link not used yet"
-		case r.Activated:
-			state = "activated"
+	return printResult(d, o.Output, out, func(w io.Writer) error {
+		rows := make([][]string, 0, len(out.Recipients))
+		for _, r := range out.Recipients {
+			state := "not activated"
+			switch {
+			case r.ActivationPending:
+				state = "link not used yet"
+			case r.Activated:
+				state = "activated"
+			}
+			exp := "-"
+			if r.Tokens > 0 {
+				exp = expiryText(now, r.Expiry)
+			}
+			rows = append(rows, []string{r.Name, r.AuthenticationType, state, strconv.Itoa(r.Tokens), exp, dayOrDash(r.Created)})
 		}
-		exp := "-"
-		if r.Tokens > 0 {
-			exp = expiryText(now, r.Expiry)
-		}
-		rows = append(rows, []string{r.Name, r.AuthenticationType, state, strconv.Itoa(r.Tokens), exp, dayOrDash(r.Created)})
-	}
-	return printListing(d.IO.Out, "recipient", []string{"NAME", "AUTHENTICATION", "STATE", "TOKENS", "EXPIRES", "CREATED"}, rows)
+		return printListing(w, "recipient", []string{"NAME", "AUTHENTICATION", "STATE", "TOKENS", "EXPIRES", "CREATED"}, rows)
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -57,14 +58,13 @@ func runRecipientRotate(ctx context.Context, o recipientRotateOptions, d *deps) 
 	if err != nil {
 		return err
 	}
-	out, now := d.IO.Out, d.Now()
-	if o.Output == "json" {
-		return writeJSON(out, toRecipientJSON(r, o.ShowLink, now))
-	}
-	old := "the old tokens were revoked"
-	if o.KeepOldFor > 0 {
-		old = fmt.Sprintf("the old tokens keep working until %s", now.Add(o.KeepOldFor).UTC().Format(time.RFC3339))
-	}
-	fmt.Fprintf(out, "rotated the token of recipient %s: %s; the recipient must activate the new link\n\n", r.Name, old)
-	return printRecipient(out, r, o.ShowLink, now)
+	now := d.Now()
+	return printResult(d, o.Output, toRecipientJSON(r, o.ShowLink, now), func(w io.Writer) error {
+		old := "the old tokens were revoked"
+		if o.KeepOldFor > 0 {
+			old = fmt.Sprintf("the old tokens keep working until %s", now.Add(o.KeepOldFor).UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintf(w, "rotated the token of recipient %s: %s; the recipient must activate the new link\n\n", r.Name, old)
+		return printRecipient(w, r, o.ShowLink, now)
+	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -41,8 +42,6 @@ func runRecipientShow(ctx context.Context, o recipientShowOptions, d *deps) erro
 	if err != nil {
 		return err
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, toRecipientJSON(r, o.ShowLink, d.Now()))
-	}
-	return printRecipient(d.IO.Out, r, o.ShowLink, d.Now())
+	now := d.Now()
+	return printResult(d, o.Output, toRecipientJSON(r, o.ShowLink, now), func(w io.Writer) error { return printRecipient(w, r, o.ShowLink, now) })
 }

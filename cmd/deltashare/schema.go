@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
@@ -72,31 +73,28 @@ type schemaColumnJSON struct {
 }
 
 func runSchema(ctx context.Context, o schemaOptions, d *deps) error {
-	cl, err := d.Client(o.Profile)
-	if err != nil {
-		return err
-	}
-	s, err := reader.ReadSchema(ctx, cl, o.Table, o.At)
-	if err != nil {
-		return err
-	}
-	out := d.IO.Out
-	switch o.Output {
-	case "ddl":
-		_, err = io.WriteString(out, s.DDL())
-		return err
-	case "arrow":
-		_, err = fmt.Fprintln(out, s.Arrow.String())
-		return err
-	case "json":
-		sj := schemaJSON{Table: refOf(s.Table), Version: s.Version, PartitionColumns: s.PartitionColumns,
-			Columns: make([]schemaColumnJSON, 0, len(s.Columns))}
-		for _, c := range s.Columns {
-			sj.Columns = append(sj.Columns, schemaColumnJSON(c))
-		}
-		return writeJSON(out, sj)
-	}
-	return printSchema(out, s)
+	return showAnswer(d, o.Profile, o.Output,
+		func(cl *sharing.Client) (*reader.Schema, error) { return reader.ReadSchema(ctx, cl, o.Table, o.At) },
+		func(s *reader.Schema) any {
+			sj := schemaJSON{Table: refOf(s.Table), Version: s.Version, PartitionColumns: s.PartitionColumns,
+				Columns: make([]schemaColumnJSON, 0, len(s.Columns))}
+			for _, c := range s.Columns {
+				sj.Columns = append(sj.Columns, schemaColumnJSON(c))
+			}
+			return sj
+		},
+		func(out io.Writer, s *reader.Schema) error {
+			var err error
+			switch o.Output {
+			case "ddl":
+				_, err = io.WriteString(out, s.DDL())
+			case "arrow":
+				_, err = fmt.Fprintln(out, s.Arrow.String())
+			default:
+				err = printSchema(out, s)
+			}
+			return err
+		})
 }
 
 // printSchema writes a table's columns for people: a line naming the table, then a row per

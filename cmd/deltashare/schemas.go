@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // schemasOptions are the options of `deltashare schemas`.
@@ -21,7 +24,7 @@ func schemasCommand() *cli.Command {
 		Usage:     "list the schemas of a share",
 		ArgsUsage: "SHARE",
 		Category:  "explore",
-		Flags:     []cli.Flag{profileFlag, outputFlag, configDirFlag},
+		Flags:     tableFlags(),
 		Action:    action(parseSchemasOptions, runSchemas),
 	}
 }
@@ -39,21 +42,10 @@ func parseSchemasOptions(c *cli.Context) (o schemasOptions, err error) {
 }
 
 func runSchemas(ctx context.Context, o schemasOptions, d *deps) error {
-	cl, err := d.Client(o.Profile)
-	if err != nil {
-		return err
-	}
-	schemas, err := cl.ListSchemas(ctx, o.Share)
-	if err != nil {
-		return err
-	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, nonNil(schemas))
-	}
-	tw := newTable(d.IO.Out)
-	fmt.Fprintln(tw, "SHARE\tSCHEMA")
-	for _, s := range schemas {
-		fmt.Fprintf(tw, "%s\t%s\n", s.Share, s.Name)
-	}
-	return tw.Flush()
+	return showAnswer(d, o.Profile, o.Output,
+		func(cl *sharing.Client) ([]protocol.Schema, error) { return cl.ListSchemas(ctx, o.Share) },
+		func(schemas []protocol.Schema) any { return nonNil(schemas) },
+		func(w io.Writer, schemas []protocol.Schema) error {
+			return printTable(w, []string{"SHARE", "SCHEMA"}, schemas, func(s protocol.Schema) []string { return []string{s.Share, s.Name} })
+		})
 }

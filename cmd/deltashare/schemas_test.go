@@ -22,9 +22,7 @@ func TestParseSchemasOptions(t *testing.T) {
 }
 
 func TestRunSchemas(t *testing.T) {
-	env := demoEnv(t)
-	profile := env.ProfileFile(t)
-	d := testDeps(t, storeDir(t))
+	profile, d := demoDeps(t)
 
 	r := call(t, d, "", runSchemas, schemasOptions{Profile: profile, Output: "text", Share: "demo"})
 	require.Equal(t, 0, r.Code, r.Err)
@@ -35,9 +33,4 @@ func TestRunSchemas(t *testing.T) {
 	var schemas []protocol.Schema
 	require.NoError(t, json.Unmarshal([]byte(r.Out), &schemas))
 	assert.Equal(t, []protocol.Schema{{Name: "sales", Share: "demo"}}, schemas)
-
-	// Unknown share: exit 1 with a hint.
-	r = call(t, d, "", runSchemas, schemasOptions{Profile: profile, Output: "text", Share: "nope"})
-	assert.Equal(t, exitError, r.Code)
-	assert.Contains(t, r.Err, "404")
 }

@@ -36,21 +36,13 @@ func TestParseServeOptions(t *testing.T) {
 }
 
 func TestServeCommand(t *testing.T) {
-	credEnv(t)
 	root := repoRoot(t)
-	profile := filepath.Join(t.TempDir(), "client.share")
-	d := testDeps(t, storeDir(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan result, 1)
-	go func() {
-		done <- callCtx(t, ctx, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "text",
-			Tables: []string{
-				"demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders"),
-				"demo.sales.customers=" + filepath.Join(root, "testdata/demo/sales/customers"),
-			},
-			NoHistory: true, ProfileOut: profile, Activations: 1})
-	}()
-	require.Eventually(t, func() bool { _, err := os.Stat(profile); return err == nil }, 10*time.Second, 20*time.Millisecond)
+	profile, stop := serveDemo(t, serveOptions{LogLevel: "error", LogFormat: "text",
+		Tables: []string{
+			"demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders"),
+			"demo.sales.customers=" + filepath.Join(root, "testdata/demo/sales/customers"),
+		},
+		NoHistory: true, Activations: 1})
 
 	st, err := os.Stat(profile)
 	require.NoError(t, err)
@@ -72,15 +64,34 @@ func TestServeCommand(t *testing.T) {
 	r = run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", "-", "--limit", "2", "-q")
 	assert.Equal(t, 0, r.Code, r.Err)
 
-	cancel() // as SIGINT does
-	select {
-	case res := <-done:
-		assert.Equal(t, 0, res.Code, res.Err)
-		assert.Contains(t, res.Out, "Delta Sharing endpoint: "+p.Endpoint)
-		assert.Contains(t, res.Out, "profile file: "+profile)
-		assert.NotContains(t, res.Out+res.Err, p.BearerToken, "the generated token is only in the profile file")
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop after cancellation")
+	res := stop()
+	assert.Equal(t, 0, res.Code, res.Err)
+	assert.Contains(t, res.Out, "Delta Sharing endpoint: "+p.Endpoint)
+	assert.Contains(t, res.Out, "profile file: "+profile)
+	assert.NotContains(t, res.Out+res.Err, p.BearerToken, "the generated token is only in the profile file")
+}
+
+// serveDemo runs serve with o on a loopback port, with an empty credential store, until it has
+// written the profile file it returns; stop stops it as SIGINT does and returns what it printed
+// and its exit code.
+func serveDemo(t *testing.T, o serveOptions) (profile string, stop func() result) {
+	t.Helper()
+	credEnv(t)
+	o.Addr, o.ProfileOut = "127.0.0.1:0", filepath.Join(t.TempDir(), "client.share")
+	d := testDeps(t, storeDir(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() { done <- callCtx(t, ctx, d, "", runServe, o) }()
+	require.Eventually(t, func() bool { _, err := os.Stat(o.ProfileOut); return err == nil }, 10*time.Second, 20*time.Millisecond)
+	return o.ProfileOut, func() result {
+		cancel()
+		select {
+		case res := <-done:
+			return res
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not stop after cancellation")
+			return result{}
+		}
 	}
 }
 

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // sharesOptions are the options of `deltashare shares`.
@@ -19,7 +22,7 @@ func sharesCommand() *cli.Command {
 		Name:     "shares",
 		Usage:    "list the shares the credential can read",
 		Category: "explore",
-		Flags:    []cli.Flag{profileFlag, outputFlag, configDirFlag},
+		Flags:    tableFlags(),
 		Action:   action(parseSharesOptions, runShares),
 	}
 }
@@ -36,21 +39,10 @@ func parseSharesOptions(c *cli.Context) (o sharesOptions, err error) {
 }
 
 func runShares(ctx context.Context, o sharesOptions, d *deps) error {
-	cl, err := d.Client(o.Profile)
-	if err != nil {
-		return err
-	}
-	shares, err := cl.ListShares(ctx)
-	if err != nil {
-		return err
-	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, nonNil(shares))
-	}
-	tw := newTable(d.IO.Out)
-	fmt.Fprintln(tw, "SHARE\tID")
-	for _, s := range shares {
-		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.ID)
-	}
-	return tw.Flush()
+	return showAnswer(d, o.Profile, o.Output,
+		func(cl *sharing.Client) ([]protocol.Share, error) { return cl.ListShares(ctx) },
+		func(shares []protocol.Share) any { return nonNil(shares) },
+		func(w io.Writer, shares []protocol.Share) error {
+			return printTable(w, []string{"SHARE", "ID"}, shares, func(s protocol.Share) []string { return []string{s.Name, s.ID} })
+		})
 }

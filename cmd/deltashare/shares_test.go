@@ -28,9 +28,7 @@ func TestParseSharesOptions(t *testing.T) {
 }
 
 func TestRunShares(t *testing.T) {
-	env := demoEnv(t)
-	profile := env.ProfileFile(t)
-	d := testDeps(t, storeDir(t))
+	profile, d := demoDeps(t)
 
 	r := call(t, d, "", runShares, sharesOptions{Profile: profile, Output: "text"})
 	require.Equal(t, 0, r.Code, r.Err)
@@ -52,9 +50,7 @@ func TestRunShares(t *testing.T) {
 }
 
 func TestRunSharesCredentialErrors(t *testing.T) {
-	env := demoEnv(t)
-	profile := env.ProfileFile(t)
-	d := testDeps(t, storeDir(t))
+	profile, d := demoDeps(t)
 
 	// Missing profile file.
 	r := call(t, d, "", runShares, sharesOptions{Profile: filepath.Join(t.TempDir(), "missing.share"), Output: "text"})

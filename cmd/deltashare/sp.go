@@ -56,15 +56,7 @@ func findPrincipal(ctx context.Context, ws *databricks.Workspace, ref string) (*
 // connectPrincipal connects to the workspace and finds the principal ref names (a display name
 // or an application ID): the first steps of every command acting on one principal.
 func connectPrincipal(ctx context.Context, d *deps, o databricks.WorkspaceOptions, ref string) (*databricks.Workspace, *databricks.ServicePrincipal, error) {
-	ws, err := connectWorkspace(ctx, d, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := findPrincipal(ctx, ws, ref)
-	if err != nil {
-		return nil, nil, err
-	}
-	return ws, p, nil
+	return connectFind(ctx, d, o, ref, (*databricks.Workspace).FindServicePrincipal)
 }
 
 // principalTokens lists the live tokens a principal owns (token management; admins).

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -67,25 +68,23 @@ func runSPDelete(ctx context.Context, o spDeleteOptions, d *deps) error {
 		}
 		out.Deleted = true
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, out)
-	}
-	w := d.IO.Out
-	verb, tverb := "deleted", "stopped working"
-	if !o.Yes {
-		verb, tverb = "would delete", "would stop working"
-	}
-	fmt.Fprintf(w, "%s service principal %s\n", verb, p)
-	if len(tokens) == 0 {
-		fmt.Fprintln(w, "it owns no tokens")
-	} else {
-		fmt.Fprintf(w, "%d token(s) it owns %s:\n", len(tokens), tverb)
-		if err := printTokenLines(w, tokens, now); err != nil {
-			return err
+	return printResult(d, o.Output, out, func(w io.Writer) error {
+		verb, tverb := "deleted", "stopped working"
+		if !o.Yes {
+			verb, tverb = "would delete", "would stop working"
 		}
-	}
-	if !o.Yes {
-		fmt.Fprintf(w, "nothing was deleted: run again with --yes to delete it (deltashare sp delete --yes %s)\n", quoteArg(p.ApplicationID))
-	}
-	return nil
+		fmt.Fprintf(w, "%s service principal %s\n", verb, p)
+		if len(tokens) == 0 {
+			fmt.Fprintln(w, "it owns no tokens")
+		} else {
+			fmt.Fprintf(w, "%d token(s) it owns %s:\n", len(tokens), tverb)
+			if err := printTokenLines(w, tokens, now); err != nil {
+				return err
+			}
+		}
+		if !o.Yes {
+			return nothingDeleted(w, "sp delete", p.ApplicationID)
+		}
+		return nil
+	})
 }

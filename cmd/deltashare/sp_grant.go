@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -64,13 +65,12 @@ func runSPGrantTokens(ctx context.Context, o spGrantTokensOptions, d *deps) erro
 		}
 		out.Granted = true
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, out)
-	}
-	if out.Granted {
-		say(o.Quiet, d.IO.Out, "granted CAN_USE on tokens to service principal %s", p)
-	} else {
-		say(o.Quiet, d.IO.Out, "service principal %s already has CAN_USE on tokens; nothing changed", p)
-	}
-	return nil
+	return printResult(d, o.Output, out, func(w io.Writer) error {
+		if out.Granted {
+			say(o.Quiet, w, "granted CAN_USE on tokens to service principal %s", p)
+		} else {
+			say(o.Quiet, w, "service principal %s already has CAN_USE on tokens; nothing changed", p)
+		}
+		return nil
+	})
 }

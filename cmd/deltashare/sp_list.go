@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,10 +30,7 @@ func spListCommand() *cli.Command {
 }
 
 func parseSPListOptions(c *cli.Context) (o spListOptions, err error) {
-	if o.Output, err = outputMode(c); err != nil {
-		return o, err
-	}
-	if err := nargs(c, 0, 0, "[--name-contains TEXT]"); err != nil {
+	if o.Output, err = outputArgs(c, 0, 0, "[--name-contains TEXT]"); err != nil {
 		return o, err
 	}
 	o.Workspace, o.NameContains = workspaceOptionsFrom(c), c.String("name-contains")
@@ -85,16 +83,15 @@ func runSPList(ctx context.Context, o spListOptions, d *deps) error {
 		}
 		out.ServicePrincipals = append(out.ServicePrincipals, row)
 	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, out)
-	}
-	rows := make([][]string, 0, len(out.ServicePrincipals))
-	for _, r := range out.ServicePrincipals {
-		tokens := "-"
-		if r.TokensOwned != nil {
-			tokens = fmt.Sprint(*r.TokensOwned)
+	return printResult(d, o.Output, out, func(w io.Writer) error {
+		rows := make([][]string, 0, len(out.ServicePrincipals))
+		for _, r := range out.ServicePrincipals {
+			tokens := "-"
+			if r.TokensOwned != nil {
+				tokens = fmt.Sprint(*r.TokensOwned)
+			}
+			rows = append(rows, []string{orDash(r.DisplayName), r.ApplicationID, yesNo(r.Active), tokens})
 		}
-		rows = append(rows, []string{orDash(r.DisplayName), r.ApplicationID, yesNo(r.Active), tokens})
-	}
-	return printListing(d.IO.Out, "service principal", []string{"DISPLAY NAME", "APPLICATION ID", "ACTIVE", "TOKENS"}, rows)
+		return printListing(w, "service principal", []string{"DISPLAY NAME", "APPLICATION ID", "ACTIVE", "TOKENS"}, rows)
+	})
 }

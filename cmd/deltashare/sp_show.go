@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -76,26 +77,25 @@ func runSPShow(ctx context.Context, o spShowOptions, d *deps) error {
 		return err
 	}
 	out.Tokens, out.TotalTokens = toTokenJSONs(tokens, p.DisplayName, now), len(tokens)
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, out)
-	}
-	w := d.IO.Out
-	fmt.Fprintf(w, "service principal: %s\n", p.DisplayName)
-	fmt.Fprintf(w, "application ID:    %s\n", p.ApplicationID)
-	fmt.Fprintf(w, "ID:                %s\n", p.ID)
-	fmt.Fprintf(w, "active:            %s\n", yesNo(p.Active))
-	use := "unknown (needs a workspace admin)"
-	switch {
-	case out.CanUseTokens == nil:
-	case *out.CanUseTokens:
-		use = "yes (CAN_USE, " + out.TokenUseVia + ")"
-	default:
-		use = "no: grant it with deltashare sp grant-tokens " + quoteArg(p.ApplicationID)
-	}
-	fmt.Fprintf(w, "may use tokens:    %s\n", use)
-	fmt.Fprintf(w, "tokens:            %d\n", len(tokens))
-	if len(tokens) > 0 {
-		return printTokenLines(w, tokens, now)
-	}
-	return nil
+	return printResult(d, o.Output, out, func(w io.Writer) error {
+		f := fieldLines{w: w, width: 19}
+		f.linef("service principal", "%s", p.DisplayName)
+		f.linef("application ID", "%s", p.ApplicationID)
+		f.linef("ID", "%s", p.ID)
+		f.linef("active", "%s", yesNo(p.Active))
+		use := "unknown (needs a workspace admin)"
+		switch {
+		case out.CanUseTokens == nil:
+		case *out.CanUseTokens:
+			use = "yes (CAN_USE, " + out.TokenUseVia + ")"
+		default:
+			use = "no: grant it with deltashare sp grant-tokens " + quoteArg(p.ApplicationID)
+		}
+		f.linef("may use tokens", "%s", use)
+		f.linef("tokens", "%d", len(tokens))
+		if len(tokens) > 0 {
+			return printTokenLines(w, tokens, now)
+		}
+		return nil
+	})
 }

@@ -19,8 +19,7 @@ import (
 // without --overwrite: nothing is replaced); the FIFO stays a FIFO, /dev/null a device. A socket
 // is refused even with --overwrite (exit 2), and stays.
 func TestExportToSpecialFiles(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	want := run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", "-", "-q").Out
 	require.NotEmpty(t, want)
 

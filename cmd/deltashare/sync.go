@@ -93,19 +93,11 @@ Examples:
 			&cli.BoolFlag{Name: "force-vacuum", Usage: "--format delta: allow a --vacuum retention below 24h (readers of older versions may fail)"},
 			&cli.StringFlag{Name: "target-file-size", Value: "128MiB", Usage: "--format delta: coalesce small source files of a partition into data files of about SIZE (e.g. 64MiB; 0: one data file per source file)"},
 		)...),
-		Action: func(c *cli.Context) error {
-			o, err := parseSyncFlags(c)
-			if err != nil {
-				return err
-			}
-			cl, err := clientFor(c, o.Profile)
-			if err != nil {
-				return err
-			}
-			return runSync(c.Context, cl, o, ioFrom(c))
-		},
+		Action: clientAction(parseSyncFlags, runSync),
 	}
 }
+
+func (o syncOptions) embeddedProfile() string { return o.Profile }
 
 // parseSyncFlags maps the flags and the argument of sync to options.
 func parseSyncFlags(c *cli.Context) (o syncOptions, err error) {

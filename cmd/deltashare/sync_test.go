@@ -39,13 +39,8 @@ func serveTable(t *testing.T, tables map[string]string) string {
 // the snapshot, a later one the changes; text and JSON results on stdout. What Sync does in
 // detail is tested in package export (sync_test.go, sharedtable_test.go).
 func TestSyncCustomersSnapshotThenChanges(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	vt := exporttest.NewVersioned(t, sharingtest.Demo(t)["demo.sales.customers"], 1)
-	profile := serveTable(t, map[string]string{"customers": vt.Dir})
 	dest := filepath.Join(t.TempDir(), "dest")
-	sync := func(args ...string) result {
-		return run(t, "", append([]string{"sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", "ndjson"}, args...)...)
-	}
+	vt, _, sync := syncCustomers(t, dest, "ndjson")
 
 	// First run: the snapshot at version 1.
 	r := sync()
@@ -165,8 +160,7 @@ func TestSyncSchemaChange(t *testing.T) {
 }
 
 func TestExportShardsUnionIsWhole(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	for _, table := range []string{"demo.sales.orders", "demo.sales.customers"} {
 		t.Run(table, func(t *testing.T) {
 			whole := filepath.Join(t.TempDir(), "whole.ndjson")
@@ -209,8 +203,7 @@ func TestExportShardsUnionIsWhole(t *testing.T) {
 // part files, and the shards together are the table. Sharded change runs, and a shard that dies,
 // are tested in package export.
 func TestSyncShards(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	dest := filepath.Join(t.TempDir(), "dest")
 	var snap []string
 	perShard := map[int]int{}
@@ -300,15 +293,10 @@ func TestSyncToS3(t *testing.T) {
 // TestSyncBreakLock: a lock left by a run on another host stops sync (exit 1) with advice that
 // names --break-lock; with --break-lock the run removes it, says whose lock it broke, and syncs.
 func TestSyncBreakLock(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	vt := exporttest.NewVersioned(t, sharingtest.Demo(t)["demo.sales.customers"], 1)
-	profile := serveTable(t, map[string]string{"customers": vt.Dir})
 	dest := t.TempDir()
+	_, _, sync := syncCustomers(t, dest, "ndjson")
 	lock := `{"owner":"x","host":"other-host","pid":4242,"table":"demo.test.customers","since":"2026-01-01T00:00:00Z","expires":"2999-01-01T00:00:00Z"}`
 	require.NoError(t, os.WriteFile(filepath.Join(dest, "_deltashare_state.lock"), []byte(lock), 0o644))
-	sync := func(args ...string) result {
-		return run(t, "", append([]string{"sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", "ndjson"}, args...)...)
-	}
 
 	r := sync()
 	assert.Equal(t, 1, r.Code, r.Err)
@@ -327,13 +315,8 @@ func TestSyncBreakLock(t *testing.T) {
 // per run with new versions, nothing when up to date; text and JSON results. What the Delta
 // format does in detail is tested in package export (lakesync_test.go).
 func TestSyncDeltaFormat(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	vt := exporttest.NewVersioned(t, sharingtest.Demo(t)["demo.sales.customers"], 1)
-	profile := serveTable(t, map[string]string{"customers": vt.Dir})
 	dest := filepath.Join(t.TempDir(), "lake")
-	sync := func(args ...string) result {
-		return run(t, "", append([]string{"sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", "delta"}, args...)...)
-	}
+	vt, profile, sync := syncCustomers(t, dest, "delta")
 	r := sync()
 	require.Equal(t, 0, r.Code, r.Err)
 	assert.Contains(t, r.Out, "committed version 0 of the Delta table")
@@ -382,4 +365,17 @@ func TestSyncDeltaFormat(t *testing.T) {
 	assert.Contains(t, r.Err, "sync in another format")
 	_, err = os.Stat(filepath.Join(other, "_delta_log"))
 	assert.True(t, os.IsNotExist(err), "nothing written")
+}
+
+// syncCustomers serves the demo customers as demo.test.customers, a table with versions to
+// publish (version 1 published), with an empty credential store; sync runs sync of it to dest
+// in format, with more arguments; profile is the profile file of the server.
+func syncCustomers(t *testing.T, dest, format string) (vt *exporttest.Versioned, profile string, sync func(args ...string) result) {
+	t.Helper()
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	vt = exporttest.NewVersioned(t, sharingtest.Demo(t)["demo.sales.customers"], 1)
+	profile = serveTable(t, map[string]string{"customers": vt.Dir})
+	return vt, profile, func(args ...string) result {
+		return run(t, "", append([]string{"sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", format}, args...)...)
+	}
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/sharing"
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // tablesOptions are the options of `deltashare tables`: the tables of every share (Share ""),
@@ -24,7 +28,7 @@ func tablesCommand() *cli.Command {
 		Usage:     "list tables: of every share, of SHARE, or of SHARE.SCHEMA",
 		ArgsUsage: "[SHARE[.SCHEMA]]",
 		Category:  "explore",
-		Flags:     []cli.Flag{profileFlag, outputFlag, configDirFlag},
+		Flags:     tableFlags(),
 		Action:    action(parseTablesOptions, runTables),
 	}
 }
@@ -60,25 +64,18 @@ type tableJSON struct {
 }
 
 func runTables(ctx context.Context, o tablesOptions, d *deps) error {
-	cl, err := d.Client(o.Profile)
-	if err != nil {
-		return err
-	}
-	tables, err := cl.ListTablesIn(ctx, o.Share, o.Schema)
-	if err != nil {
-		return err
-	}
-	if o.Output == "json" {
-		rows := make([]tableJSON, 0, len(tables))
-		for _, t := range tables {
-			rows = append(rows, tableJSON{Name: t.Name, Schema: t.Schema, Share: t.Share, ShareID: t.ShareID, ID: t.ID, FullName: t.Table().String()})
-		}
-		return writeJSON(d.IO.Out, rows)
-	}
-	tw := newTable(d.IO.Out)
-	fmt.Fprintln(tw, "TABLE\tID")
+	return showAnswer(d, o.Profile, o.Output,
+		func(cl *sharing.Client) ([]protocol.TableInfo, error) { return cl.ListTablesIn(ctx, o.Share, o.Schema) },
+		toTablesJSON,
+		func(w io.Writer, tables []protocol.TableInfo) error {
+			return printTable(w, []string{"TABLE", "ID"}, tables, func(t protocol.TableInfo) []string { return []string{t.Table().String(), t.ID} })
+		})
+}
+
+func toTablesJSON(tables []protocol.TableInfo) any {
+	rows := make([]tableJSON, 0, len(tables))
 	for _, t := range tables {
-		fmt.Fprintf(tw, "%s\t%s\n", t.Table(), t.ID)
+		rows = append(rows, tableJSON{Name: t.Name, Schema: t.Schema, Share: t.Share, ShareID: t.ShareID, ID: t.ID, FullName: t.Table().String()})
 	}
-	return tw.Flush()
+	return rows
 }

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -32,11 +33,7 @@ func partitionText(pv map[string]string) string {
 	if len(pv) == 0 {
 		return "-"
 	}
-	keys := make([]string, 0, len(pv))
-	for k := range pv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(pv))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		v := pv[k]

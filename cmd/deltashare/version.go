@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/deltashare/deltashare/sharing"
 )
 
 // versionOptions are the options of `deltashare version`: with no TABLE it prints deltashare's
@@ -59,17 +62,11 @@ func runVersion(ctx context.Context, o versionOptions, d *deps) error {
 		_, err := fmt.Fprintf(d.IO.Out, "deltashare version %s\n", version)
 		return err
 	}
-	cl, err := d.Client(o.Profile)
-	if err != nil {
-		return err
-	}
-	v, err := cl.TableVersion(ctx, o.Table, o.StartingTimestamp)
-	if err != nil {
-		return err
-	}
-	if o.Output == "json" {
-		return writeJSON(d.IO.Out, map[string]any{"table": refOf(o.Table), "version": v})
-	}
-	_, err = fmt.Fprintln(d.IO.Out, v)
-	return err
+	return showAnswer(d, o.Profile, o.Output,
+		func(cl *sharing.Client) (int64, error) { return cl.TableVersion(ctx, o.Table, o.StartingTimestamp) },
+		func(v int64) any { return map[string]any{"table": refOf(o.Table), "version": v} },
+		func(w io.Writer, v int64) error {
+			_, err := fmt.Fprintln(w, v)
+			return err
+		})
 }

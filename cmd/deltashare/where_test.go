@@ -14,8 +14,7 @@ import (
 // server; BETWEEN and NOT IN also reach the server as hints (fewer files listed), LIKE does not
 // (every file listed: it is applied locally only).
 func TestWhereNewForms(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	all := ndjsonRows(t, run(t, "", "export", "-p", profile, "demo.sales.orders", "-o", "-", "--format", "ndjson", "-q"))
 	require.Len(t, all, 2900)
 
@@ -103,8 +102,7 @@ func ndjsonRows(t *testing.T, r result) []map[string]any {
 // TestChangesWithoutChangeDataFeed: changes on a table that records no change data (the demo
 // orders) fails with the server's reason and the way out: export --version.
 func TestChangesWithoutChangeDataFeed(t *testing.T) {
-	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
-	profile, _ := demoServer(t)
+	profile := demoCommandLine(t)
 	r := run(t, "", "changes", "-p", profile, "demo.sales.orders", "--starting-version", "0", "-o", "-")
 	assert.Equal(t, exitError, r.Code, r.Err)
 	assert.Contains(t, r.Err, "change data was not recorded")
