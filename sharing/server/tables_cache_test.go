@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/sharedtest"
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/server/demo"
@@ -116,19 +116,8 @@ func damagedTable(t *testing.T) string {
 	tables, _ := sharedTables(t)
 	src := tables["delta-rs_simple_table_with_checkpoint"]
 	require.NotEmpty(t, src)
-	dst := t.TempDir()
-	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
-	require.NoError(t, filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
-		if err == nil {
-			err = os.Chmod(p, map[bool]os.FileMode{true: 0o755, false: 0o644}[d.IsDir()])
-		}
-		return err
-	}))
-	logDir := filepath.Join(dst, "_delta_log")
-	for v := 0; v < 10; v++ {
-		require.NoError(t, os.Remove(filepath.Join(logDir, "0000000000000000000"+itoa(int64(v))+".json")))
-	}
-	cp := filepath.Join(logDir, "00000000000000000010.checkpoint.parquet")
+	dst := sharedtest.CopyAfterCleanup(t, src, 10)
+	cp := filepath.Join(dst, "_delta_log", "00000000000000000010.checkpoint.parquet")
 	b, err := os.ReadFile(cp)
 	require.NoError(t, err)
 	for i := len(b) - 200; i < len(b)-8; i++ {

@@ -3,7 +3,6 @@ package deltalog
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/sharedtest"
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/server/demo"
 	"github.com/stretchr/testify/assert"
@@ -315,18 +315,7 @@ func TestCacheBounds(t *testing.T) {
 // damages the checkpoint with corrupt.
 func damagedCheckpointTable(t *testing.T, corrupt func([]byte) []byte) string {
 	t.Helper()
-	src := realTables(t)["delta-rs/simple_table_with_checkpoint"]
-	dst := t.TempDir()
-	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
-	require.NoError(t, filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
-		if err == nil {
-			err = os.Chmod(p, map[bool]os.FileMode{true: 0o755, false: 0o644}[d.IsDir()])
-		}
-		return err
-	}))
-	for v := int64(0); v < 10; v++ {
-		require.NoError(t, os.Remove(filepath.Join(dst, filepath.FromSlash(commitName(v)))))
-	}
+	dst := sharedtest.CopyAfterCleanup(t, realTables(t)["delta-rs/simple_table_with_checkpoint"], 10)
 	cp := filepath.Join(dst, "_delta_log", "00000000000000000010.checkpoint.parquet")
 	b, err := os.ReadFile(cp)
 	require.NoError(t, err)

@@ -238,6 +238,20 @@ func decodePath(p string) string {
 	return p
 }
 
+// apply applies one commit action: protocol and metaData always, add and remove with files.
+func (s *state) apply(a *delta.Action, files bool) {
+	switch {
+	case a.Protocol != nil:
+		s.protocol = a.Protocol
+	case a.MetaData != nil:
+		s.metadata = a.MetaData
+	case a.Add != nil && files:
+		s.add(a.Add)
+	case a.Remove != nil && files:
+		s.remove(a.Remove)
+	}
+}
+
 func (s *state) add(a *delta.Add) {
 	key := decodePath(a.Path)
 	old := s.files[key]
@@ -496,16 +510,7 @@ func (t *Table) buildState(ctx context.Context, l *logListing, version int64, fi
 			return nil, err
 		}
 		for _, a := range acts {
-			switch {
-			case a.Protocol != nil:
-				st.protocol = a.Protocol
-			case a.MetaData != nil:
-				st.metadata = a.MetaData
-			case a.Add != nil && files:
-				st.add(a.Add)
-			case a.Remove != nil && files:
-				st.remove(a.Remove)
-			}
+			st.apply(a, files)
 		}
 		st.version = v
 		if files && v < version && v%replayStride == 0 && st.protocol != nil && st.metadata != nil {
