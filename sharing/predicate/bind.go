@@ -172,31 +172,29 @@ func resolveColumn(st *delta.StructType, name string) (string, *delta.StructFiel
 	return "", nil, fmt.Errorf("predicate: unknown column %q; the table has: %s", name, list)
 }
 
+// primitiveValueTypes are the value types of the primitive Delta types a filter can compare.
+var primitiveValueTypes = map[string]ValueType{
+	delta.TypeBoolean:      TypeBool,
+	delta.TypeByte:         TypeInt,
+	delta.TypeShort:        TypeInt,
+	delta.TypeInteger:      TypeInt,
+	delta.TypeLong:         TypeLong,
+	delta.TypeFloat:        TypeFloat,
+	delta.TypeDouble:       TypeDouble,
+	delta.TypeString:       TypeString,
+	delta.TypeDate:         TypeDate,
+	delta.TypeTimestamp:    TypeTimestamp,
+	delta.TypeTimestampNTZ: TypeTimestampNTZ,
+}
+
 // columnValueType maps a Delta type to the value type a comparison uses.
 func columnValueType(t delta.DataType) (ValueType, error) {
 	switch v := t.(type) {
 	case *delta.DecimalType:
 		return TypeDecimal, nil
 	case *delta.PrimitiveType:
-		switch v.Name {
-		case delta.TypeBoolean:
-			return TypeBool, nil
-		case delta.TypeByte, delta.TypeShort, delta.TypeInteger:
-			return TypeInt, nil
-		case delta.TypeLong:
-			return TypeLong, nil
-		case delta.TypeFloat:
-			return TypeFloat, nil
-		case delta.TypeDouble:
-			return TypeDouble, nil
-		case delta.TypeString:
-			return TypeString, nil
-		case delta.TypeDate:
-			return TypeDate, nil
-		case delta.TypeTimestamp:
-			return TypeTimestamp, nil
-		case delta.TypeTimestampNTZ:
-			return TypeTimestampNTZ, nil
+		if vt, ok := primitiveValueTypes[v.Name]; ok {
+			return vt, nil
 		}
 	}
 	return "", fmt.Errorf("has type %s, which can only be tested with IS NULL", t)

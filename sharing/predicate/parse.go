@@ -322,37 +322,29 @@ func (p *parser) parseOr(depth int) (*Expr, error) {
 	if depth > MaxDepth {
 		return nil, p.errAt(p.peek(), "expression nested deeper than %d levels", MaxDepth)
 	}
-	first, err := p.parseAnd(depth)
-	if err != nil {
-		return nil, err
-	}
-	es := []*Expr{first}
-	for p.isKeyword("OR") {
-		p.next()
-		e, err := p.parseAnd(depth)
-		if err != nil {
-			return nil, err
-		}
-		es = append(es, e)
-	}
-	return Or(es...), nil
+	return p.parseJoined(depth, "OR", p.parseAnd, Or)
 }
 
 func (p *parser) parseAnd(depth int) (*Expr, error) {
-	first, err := p.parseNot(depth)
+	return p.parseJoined(depth, "AND", p.parseNot, And)
+}
+
+// parseJoined parses one or more operands joined by keyword and joins them.
+func (p *parser) parseJoined(depth int, keyword string, operand func(depth int) (*Expr, error), join func(...*Expr) *Expr) (*Expr, error) {
+	first, err := operand(depth)
 	if err != nil {
 		return nil, err
 	}
 	es := []*Expr{first}
-	for p.isKeyword("AND") {
+	for p.isKeyword(keyword) {
 		p.next()
-		e, err := p.parseNot(depth)
+		e, err := operand(depth)
 		if err != nil {
 			return nil, err
 		}
 		es = append(es, e)
 	}
-	return And(es...), nil
+	return join(es...), nil
 }
 
 func (p *parser) parseNot(depth int) (*Expr, error) {
