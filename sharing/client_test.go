@@ -126,33 +126,38 @@ func assertNoLeak(t *testing.T, s string) {
 	}
 }
 
-func TestListingsFromFixtures(t *testing.T) {
+// discoveryServer serves the discovery fixtures (two shares listed on two pages, their schemas
+// and tables); other paths answer 404 with notFound's body.
+func discoveryServer(t *testing.T, notFound func(path string) protocol.ErrorBody) *testServer {
 	fixtures := map[string][]byte{}
 	for _, name := range []string{"shares-page-1.json", "shares-page-2.json", "schemas-sales.json", "schemas-operations.json", "tables-sales.json", "tables-operations.json"} {
 		fixtures[name] = readFixture(t, "discovery", name)
 	}
-	fx := func(name string) []byte { return fixtures[name] }
-	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/api/shares":
-			if r.URL.Query().Get("pageToken") == "page-2" {
-				writeRaw(w, 200, fx("shares-page-2.json"))
-			} else {
-				writeRaw(w, 200, fx("shares-page-1.json"))
-			}
-		case "/api/shares/sales":
+	byPath := map[string]string{
+		"/api/shares/sales/schemas":                       "schemas-sales.json",
+		"/api/shares/operations/schemas":                  "schemas-operations.json",
+		"/api/shares/sales/all-tables":                    "tables-sales.json",
+		"/api/shares/operations/schemas/reporting/tables": "tables-operations.json",
+	}
+	return newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch name, ok := byPath[r.URL.Path]; {
+		case ok:
+			writeRaw(w, 200, fixtures[name])
+		case r.URL.Path == "/api/shares" && r.URL.Query().Get("pageToken") == "page-2":
+			writeRaw(w, 200, fixtures["shares-page-2.json"])
+		case r.URL.Path == "/api/shares":
+			writeRaw(w, 200, fixtures["shares-page-1.json"])
+		case r.URL.Path == "/api/shares/sales":
 			writeJSON(w, 200, protocol.GetShareResponse{Share: protocol.Share{Name: "sales", ID: "share-sales"}})
-		case "/api/shares/sales/schemas":
-			writeRaw(w, 200, fx("schemas-sales.json"))
-		case "/api/shares/operations/schemas":
-			writeRaw(w, 200, fx("schemas-operations.json"))
-		case "/api/shares/sales/all-tables":
-			writeRaw(w, 200, fx("tables-sales.json"))
-		case "/api/shares/operations/schemas/reporting/tables":
-			writeRaw(w, 200, fx("tables-operations.json"))
 		default:
-			writeJSON(w, 404, protocol.ErrorBody{ErrorCode: "RESOURCE_DOES_NOT_EXIST", Message: "no " + r.URL.Path})
+			writeJSON(w, 404, notFound(r.URL.Path))
 		}
+	})
+}
+
+func TestListingsFromFixtures(t *testing.T) {
+	ts := discoveryServer(t, func(path string) protocol.ErrorBody {
+		return protocol.ErrorBody{ErrorCode: "RESOURCE_DOES_NOT_EXIST", Message: "no " + path}
 	})
 	c, _ := newTestClient(t, ts, WithPageSize(1))
 	ctx := context.Background()
