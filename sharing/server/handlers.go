@@ -115,17 +115,7 @@ func (s *Server) findTable(r *http.Request) (*Table, error) {
 }
 
 func (s *Server) handleListShares(w http.ResponseWriter, r *http.Request) {
-	shares := s.visibleShares(r)
-	start, end, next, err := s.page(r, "shares", len(shares))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	items := make([]shareJSON, 0, end-start)
-	for _, sh := range shares[start:end] {
-		items = append(items, shareJSON{Name: sh.name, ID: sh.id})
-	}
-	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+	writePage(s, w, r, "shares", s.visibleShares(r), func(sh *shareEntry) shareJSON { return shareJSON{Name: sh.name, ID: sh.id} })
 }
 
 func (s *Server) handleGetShare(w http.ResponseWriter, r *http.Request) {
@@ -143,16 +133,7 @@ func (s *Server) handleListSchemas(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	start, end, next, err := s.page(r, "schemas\x00"+sh.id, len(sh.schemas))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	items := make([]schemaJSON, 0, end-start)
-	for _, sc := range sh.schemas[start:end] {
-		items = append(items, schemaJSON{Name: sc.name, Share: sh.name})
-	}
-	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+	writePage(s, w, r, "schemas\x00"+sh.id, sh.schemas, func(sc *schemaEntry) schemaJSON { return schemaJSON{Name: sc.name, Share: sh.name} })
 }
 
 func (s *Server) handleListTables(w http.ResponseWriter, r *http.Request) {
@@ -161,16 +142,7 @@ func (s *Server) handleListTables(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	start, end, next, err := s.page(r, "tables\x00"+sh.id+"\x00"+foldName(sc.name), len(sc.tables))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	items := make([]tableJSON, 0, end-start)
-	for _, t := range sc.tables[start:end] {
-		items = append(items, tableItem(t))
-	}
-	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+	writePage(s, w, r, "tables\x00"+sh.id+"\x00"+foldName(sc.name), sc.tables, tableItem)
 }
 
 func (s *Server) handleListAllTables(w http.ResponseWriter, r *http.Request) {
@@ -179,14 +151,20 @@ func (s *Server) handleListAllTables(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	start, end, next, err := s.page(r, "all-tables\x00"+sh.id, len(sh.tables))
+	writePage(s, w, r, "all-tables\x00"+sh.id, sh.tables, tableItem)
+}
+
+// writePage answers a listing request with the page of all it asks for (see page), each
+// element turned into its JSON shape by item.
+func writePage[T, J any](s *Server, w http.ResponseWriter, r *http.Request, listing string, all []T, item func(T) J) {
+	start, end, next, err := s.page(r, listing, len(all))
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	items := make([]tableJSON, 0, end-start)
-	for _, t := range sh.tables[start:end] {
-		items = append(items, tableItem(t))
+	items := make([]J, 0, end-start)
+	for _, x := range all[start:end] {
+		items = append(items, item(x))
 	}
 	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
 }
