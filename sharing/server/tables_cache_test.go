@@ -19,6 +19,21 @@ import (
 )
 
 // appendCommit commits one append of two rows to w and returns the new file's path.
+// idTable creates in dir a table name of one long column, id, with change data feed, and
+// appends commits commits to it with appendCommit.
+func idTable(t *testing.T, dir, name string, commits int) *demo.Table {
+	t.Helper()
+	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
+	require.NoError(t, err)
+	w, err := demo.CreateTable(dir, demo.TableOptions{Name: name, Schema: schema,
+		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
+	require.NoError(t, err)
+	for i := 0; i < commits; i++ {
+		appendCommit(t, w)
+	}
+	return w
+}
+
 func appendCommit(t *testing.T, w *demo.Table) string {
 	t.Helper()
 	tx, err := w.Begin("WRITE", nil)
@@ -56,14 +71,7 @@ func changeVersions(t *testing.T, body []byte) []int64 {
 // clock) after the server had cached a listing.
 func TestNewCommitSeenThroughCaches(t *testing.T) {
 	dir := t.TempDir()
-	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
-	require.NoError(t, err)
-	w, err := demo.CreateTable(dir, demo.TableOptions{Name: "grow", Schema: schema,
-		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
-	require.NoError(t, err)
-	for i := 0; i < 3; i++ {
-		appendCommit(t, w)
-	}
+	w := idTable(t, dir, "grow", 3)
 	logDir := filepath.Join(dir, "_delta_log")
 	old := time.Now().Add(-time.Hour).Truncate(time.Second)
 	require.NoError(t, os.Chtimes(logDir, old, old))
@@ -134,14 +142,7 @@ func damagedTable(t *testing.T) string {
 func TestDamagedCheckpointIsServerError(t *testing.T) {
 	// A table whose newest commit has a line that is not JSON (its earlier versions read).
 	badCommit := t.TempDir()
-	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
-	require.NoError(t, err)
-	w, err := demo.CreateTable(badCommit, demo.TableOptions{Name: "bad", Schema: schema,
-		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
-	require.NoError(t, err)
-	for i := 0; i < 3; i++ {
-		appendCommit(t, w)
-	}
+	idTable(t, badCommit, "bad", 3)
 	f, err := os.OpenFile(filepath.Join(badCommit, "_delta_log", "00000000000000000002.json"), os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
 	_, err = f.WriteString(`{"add":{"path":` + "\n")
