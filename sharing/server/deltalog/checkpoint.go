@@ -160,6 +160,20 @@ func splitRows(vals []parquet.Value, n int) ([][]parquet.Value, error) {
 	return out, nil
 }
 
+// repeatedRows reads the values of leaf, a repeated leaf of the map or list column c (kind
+// names which), split into rows.
+func (g *rowGroup) repeatedRows(leaf *parquet.Column, kind string, c *parquet.Column) ([][]parquet.Value, error) {
+	vals, err := g.values(leaf)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := splitRows(vals, g.n)
+	if err != nil {
+		return nil, fmt.Errorf("%s %v: %w", kind, c.Path(), err)
+	}
+	return rows, nil
+}
+
 // stringMap decodes a MAP<string,string> column below base (nil per row when absent).
 func (g *rowGroup) stringMap(base col, name string) ([]map[string]string, error) {
 	m, ok := findFrom(base, name)
@@ -181,22 +195,14 @@ func (g *rowGroup) stringMap(base col, name string) ([]map[string]string, error)
 	if !keyCol.Leaf() || (valCol != nil && !valCol.Leaf()) {
 		return nil, nil
 	}
-	kvals, err := g.values(keyCol)
+	krows, err := g.repeatedRows(keyCol, "map", m.c)
 	if err != nil {
 		return nil, err
 	}
-	krows, err := splitRows(kvals, g.n)
-	if err != nil {
-		return nil, fmt.Errorf("map %v: %w", m.c.Path(), err)
-	}
 	var vrows [][]parquet.Value
 	if valCol != nil {
-		vvals, err := g.values(valCol)
-		if err != nil {
+		if vrows, err = g.repeatedRows(valCol, "map", m.c); err != nil {
 			return nil, err
-		}
-		if vrows, err = splitRows(vvals, g.n); err != nil {
-			return nil, fmt.Errorf("map %v: %w", m.c.Path(), err)
 		}
 	}
 	out := make([]map[string]string, g.n)
@@ -235,13 +241,9 @@ func (g *rowGroup) stringList(base col, name string) ([][]string, error) {
 		}
 		elem = rep.Columns()[0]
 	}
-	vals, err := g.values(elem)
+	rows, err := g.repeatedRows(elem, "list", l.c)
 	if err != nil {
 		return nil, err
-	}
-	rows, err := splitRows(vals, g.n)
-	if err != nil {
-		return nil, fmt.Errorf("list %v: %w", l.c.Path(), err)
 	}
 	out := make([][]string, g.n)
 	for r, row := range rows {
