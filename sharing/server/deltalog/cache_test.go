@@ -365,37 +365,30 @@ func TestDamagedCheckpointIsLogDamaged(t *testing.T) {
 // newest first then oldest first on one Table; and the latest version's head is cached.
 func TestHeadMatchesSnapshot(t *testing.T) {
 	ctx := context.Background()
-	tables := realTables(t)
-	for _, name := range sortedKeys(tables) {
-		dir := tables[name]
-		t.Run(name, func(t *testing.T) {
-			tbl := mustOpen(t, dir)
-			l, err := list(ctx, tbl.s)
-			require.NoError(t, err)
-			latest := l.latest()
-			for _, order := range [][2]int64{{latest, -1}, {0, 1}} {
-				for v := order[0]; v >= 0 && v <= latest; v += order[1] {
-					if !l.recreatable(v) {
-						continue
-					}
-					gotV, p, m, err := tbl.Head(ctx, v)
-					require.NoError(t, err, "version %d", v)
-					want, err := mustOpen(t, dir).Snapshot(ctx, v)
-					require.NoError(t, err)
-					assert.Equal(t, v, gotV)
-					assert.Equal(t, want.Protocol, p, "version %d", v)
-					assert.Equal(t, want.Metadata, m, "version %d", v)
+	forEachRealTable(t, func(t *testing.T, _, dir string, tbl *Table, l *logListing) {
+		latest := l.latest()
+		for _, order := range [][2]int64{{latest, -1}, {0, 1}} {
+			for v := order[0]; v >= 0 && v <= latest; v += order[1] {
+				if !l.recreatable(v) {
+					continue
 				}
+				gotV, p, m, err := tbl.Head(ctx, v)
+				require.NoError(t, err, "version %d", v)
+				want, err := mustOpen(t, dir).Snapshot(ctx, v)
+				require.NoError(t, err)
+				assert.Equal(t, v, gotV)
+				assert.Equal(t, want.Protocol, p, "version %d", v)
+				assert.Equal(t, want.Metadata, m, "version %d", v)
 			}
-			v, _, _, err := tbl.Head(ctx, -1)
-			require.NoError(t, err)
-			assert.Equal(t, latest, v)
-			tbl.mu.Lock()
-			_, cached := tbl.metas.byVersion[latest]
-			tbl.mu.Unlock()
-			assert.True(t, cached, "the latest version's protocol and metadata are cached")
-		})
-	}
+		}
+		v, _, _, err := tbl.Head(ctx, -1)
+		require.NoError(t, err)
+		assert.Equal(t, latest, v)
+		tbl.mu.Lock()
+		_, cached := tbl.metas.byVersion[latest]
+		tbl.mu.Unlock()
+		assert.True(t, cached, "the latest version's protocol and metadata are cached")
+	})
 }
 
 // After log cleanup removes the commits before a checkpoint, a version that was cached before
