@@ -57,7 +57,7 @@ func TestFixtureSecretsNeverPrinted(t *testing.T) {
 			writeNDJSON(w, "42", "", data)
 		})
 		c, _ := newTestClient(t, ts)
-		tbl := protocol.Table{Share: "s", Schema: "d", Name: "t"}
+		tbl := testTable
 		if res, err := c.Query(context.Background(), tbl, protocol.QueryRequest{RefreshToken: "refresh-secret-x", PageToken: "page-secret-y"}); err == nil {
 			assertNoSecretText(t, name, fmt.Sprintf("%v|%+v|%#v|%v|%v", *res, *res, *res, res.Files, res.TableMetadata()))
 		} else {
