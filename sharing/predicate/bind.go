@@ -80,13 +80,9 @@ func bind(e *Expr, st *delta.StructType, depth int) (*Expr, error) {
 		if !ok {
 			return nil, fmt.Errorf("predicate: %s needs a column on one side, found %s", e.Op, e)
 		}
-		name, f, err := resolveColumn(st, col.Name)
+		name, f, vt, err := resolveComparable(st, col.Name)
 		if err != nil {
 			return nil, err
-		}
-		vt, err := columnValueType(f.Type)
-		if err != nil {
-			return nil, fmt.Errorf("predicate: column %q %v", name, err)
 		}
 		l, cvt, err := bindLiteral(lit, vt)
 		if err != nil {
@@ -119,26 +115,31 @@ func bind(e *Expr, st *delta.StructType, depth int) (*Expr, error) {
 }
 
 func bindColumns(op Op, a, b *Expr, st *delta.StructType) (*Expr, error) {
-	na, fa, err := resolveColumn(st, a.Name)
+	na, fa, ta, err := resolveComparable(st, a.Name)
 	if err != nil {
 		return nil, err
 	}
-	nb, fb, err := resolveColumn(st, b.Name)
+	nb, fb, tb, err := resolveComparable(st, b.Name)
 	if err != nil {
 		return nil, err
-	}
-	ta, err := columnValueType(fa.Type)
-	if err != nil {
-		return nil, fmt.Errorf("predicate: column %q %v", na, err)
-	}
-	tb, err := columnValueType(fb.Type)
-	if err != nil {
-		return nil, fmt.Errorf("predicate: column %q %v", nb, err)
 	}
 	if ta != tb && !(isIntegral(ta) && isIntegral(tb)) {
 		return nil, fmt.Errorf("predicate: cannot compare column %q (%s) with column %q (%s)", na, fa.Type, nb, fb.Type)
 	}
 	return Compare(op, Column(na, ta), Column(nb, tb)), nil
+}
+
+// resolveComparable is resolveColumn for a column a comparison can use, with its value type.
+func resolveComparable(st *delta.StructType, name string) (string, *delta.StructField, ValueType, error) {
+	name, f, err := resolveColumn(st, name)
+	if err != nil {
+		return "", nil, "", err
+	}
+	vt, err := columnValueType(f.Type)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("predicate: column %q %v", name, err)
+	}
+	return name, f, vt, nil
 }
 
 // resolveColumn finds a column by name, case-insensitively, following dots into structs.
