@@ -13,20 +13,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deltashare/deltashare/internal/sharedtest"
-	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/server/demo"
 )
 
 // appendCommit commits one append of two rows to w and returns the new file's path.
-// idTable creates in dir a table name of one long column, id, with change data feed, and
-// appends commits commits to it with appendCommit.
+// idTable creates in dir the id table name (demo.CreateIDTable) with commits commits.
 func idTable(t *testing.T, dir, name string, commits int) *demo.Table {
 	t.Helper()
-	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
-	require.NoError(t, err)
-	w, err := demo.CreateTable(dir, demo.TableOptions{Name: name, Schema: schema,
-		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
+	w, err := demo.CreateIDTable(dir, name)
 	require.NoError(t, err)
 	for i := 0; i < commits; i++ {
 		appendCommit(t, w)
@@ -36,14 +31,9 @@ func idTable(t *testing.T, dir, name string, commits int) *demo.Table {
 
 func appendCommit(t *testing.T, w *demo.Table) string {
 	t.Helper()
-	tx, err := w.Begin("WRITE", nil)
+	add, err := w.AppendIDs()
 	require.NoError(t, err)
-	id := (w.Version() + 1) * 2
-	adds, err := tx.Append([]demo.Row{{id}, {id + 1}})
-	require.NoError(t, err)
-	_, err = tx.Commit()
-	require.NoError(t, err)
-	return adds[0].Path
+	return add.Path
 }
 
 // changeVersions returns the versions of the add lines of a changes or startingVersion query

@@ -25,10 +25,7 @@ func cacheTable(t *testing.T, dir string, commits int) *demo.Table {
 
 func cacheTableNamed(t *testing.T, dir, name string, commits int) *demo.Table {
 	t.Helper()
-	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
-	require.NoError(t, err)
-	tbl, err := demo.CreateTable(dir, demo.TableOptions{Name: name, Schema: schema,
-		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
+	tbl, err := demo.CreateIDTable(dir, name)
 	require.NoError(t, err)
 	for i := 0; i < commits; i++ {
 		appendRows(t, tbl)
@@ -38,14 +35,9 @@ func cacheTableNamed(t *testing.T, dir, name string, commits int) *demo.Table {
 
 func appendRows(t *testing.T, tbl *demo.Table) *delta.Add {
 	t.Helper()
-	tx, err := tbl.Begin("WRITE", nil)
+	add, err := tbl.AppendIDs()
 	require.NoError(t, err)
-	id := int64(tbl.Version()+1) * 2
-	adds, err := tx.Append([]demo.Row{{id}, {id + 1}})
-	require.NoError(t, err)
-	_, err = tx.Commit()
-	require.NoError(t, err)
-	return adds[0]
+	return add
 }
 
 // ageLog sets the modification time of _delta_log an hour back, as a table nobody wrote to

@@ -210,6 +210,36 @@ func hasNTZ(dt delta.DataType) bool {
 	return false
 }
 
+// CreateIDTable creates in dir the table name of one long column, id, with change data feed
+// on and no commit yet: the least table, grown commit by commit with AppendIDs by tests of
+// readers of a changing log.
+func CreateIDTable(dir, name string) (*Table, error) {
+	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
+	if err != nil {
+		return nil, err
+	}
+	return CreateTable(dir, TableOptions{Name: name, Schema: schema,
+		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
+}
+
+// AppendIDs commits the next version v of an id table (CreateIDTable): one file of the rows
+// 2v and 2v+1. It returns the file's add action.
+func (t *Table) AppendIDs() (*delta.Add, error) {
+	tx, err := t.Begin("WRITE", nil)
+	if err != nil {
+		return nil, err
+	}
+	id := (t.Version() + 1) * 2
+	adds, err := tx.Append([]Row{{id}, {id + 1}})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return adds[0], nil
+}
+
 // Dir returns the table's directory.
 func (t *Table) Dir() string { return t.dir }
 
