@@ -351,31 +351,26 @@ type colReader struct {
 	err  error
 }
 
-func (c *colReader) scalar(path ...string) []parquet.Value {
+// readKept reads with read(c.base, arg) unless an earlier read of c failed, keeping the first
+// error in c.
+func readKept[A, T any](c *colReader, read func(base col, arg A) (T, error), arg A) T {
 	if c.err != nil {
-		return nil
+		var none T
+		return none
 	}
-	v, err := c.g.scalar(c.base, path...)
+	v, err := read(c.base, arg)
 	c.err = err
 	return v
 }
 
-func (c *colReader) stringList(name string) [][]string {
-	if c.err != nil {
-		return nil
-	}
-	v, err := c.g.stringList(c.base, name)
-	c.err = err
-	return v
+func (c *colReader) scalar(name string) []parquet.Value {
+	return readKept(c, func(base col, name string) ([]parquet.Value, error) { return c.g.scalar(base, name) }, name)
 }
+
+func (c *colReader) stringList(name string) [][]string { return readKept(c, c.g.stringList, name) }
 
 func (c *colReader) stringMap(name string) []map[string]string {
-	if c.err != nil {
-		return nil
-	}
-	v, err := c.g.stringMap(c.base, name)
-	c.err = err
-	return v
+	return readKept(c, c.g.stringMap, name)
 }
 
 // action builds the decoder of the top-level action column name: nil when the row group has
@@ -575,12 +570,7 @@ type statsLeaf struct {
 }
 
 func (c *colReader) statsParsed(stats []parquet.Value) *statsParsed {
-	if c.err != nil {
-		return nil
-	}
-	sp, err := c.g.statsParsedDecoder(c.base, stats)
-	c.err = err
-	return sp
+	return readKept(c, c.g.statsParsedDecoder, stats)
 }
 
 func (g *rowGroup) statsParsedDecoder(base col, stats []parquet.Value) (*statsParsed, error) {
