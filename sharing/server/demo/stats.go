@@ -71,25 +71,14 @@ func (s *fileStats) add(row parquet.Row) {
 			continue
 		}
 		switch n.physical {
-		case parquet.Int32, parquet.Int64:
-			var x int64
-			if n.physical == parquet.Int32 {
-				x = int64(v.Int32())
-			} else {
-				x = v.Int64()
-			}
-			widen(st.has, x, &st.minI, &st.maxI)
-		case parquet.Float, parquet.Double:
-			var x float64
-			if n.physical == parquet.Float {
-				x = float64(v.Float())
-			} else {
-				x = v.Double()
-			}
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				st.bad = true
-			}
-			widen(st.has, x, &st.minF, &st.maxF)
+		case parquet.Int32:
+			widen(st.has, int64(v.Int32()), &st.minI, &st.maxI)
+		case parquet.Int64:
+			widen(st.has, v.Int64(), &st.minI, &st.maxI)
+		case parquet.Float:
+			st.addFloat(float64(v.Float()))
+		case parquet.Double:
+			st.addFloat(v.Double())
 		case parquet.ByteArray:
 			widenBytes(st.has, v.ByteArray(), &st.minB, &st.maxB, bytes.Compare)
 		case parquet.FixedLenByteArray:
@@ -99,6 +88,15 @@ func (s *fileStats) add(row parquet.Row) {
 		}
 		st.has = true
 	}
+}
+
+// addFloat widens the float bounds to take in x; NaN and infinities leave the column without
+// bounds.
+func (st *leafStats) addFloat(x float64) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		st.bad = true
+	}
+	widen(st.has, x, &st.minF, &st.maxF)
 }
 
 // widen widens the bounds lo..hi to take in x; has says whether they hold a value yet.
