@@ -546,16 +546,10 @@ func (t *Table) readCheckpoint(ctx context.Context, cp checkpoint, files bool) (
 	var sidecars []*delta.Sidecar
 	emit := func(a *delta.Action) error {
 		switch {
-		case a.Protocol != nil:
-			st.protocol = a.Protocol
-		case a.MetaData != nil:
-			st.metadata = a.MetaData
-		case a.Add != nil:
-			if files {
-				st.add(a.Add)
-			}
 		case a.Sidecar != nil:
 			sidecars = append(sidecars, a.Sidecar)
+		case a.Remove == nil: // a checkpoint's removes are tombstones, not changes to replay
+			st.apply(a, files)
 		}
 		return nil
 	}
