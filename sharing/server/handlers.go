@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // Paging limits of the listing endpoints. As the protocol says, maxResults must be
@@ -12,31 +14,9 @@ const (
 	MaxMaxResults     = 1000
 )
 
-type listResponse struct {
-	Items         any    `json:"items"`
-	NextPageToken string `json:"nextPageToken,omitempty"`
-}
-
-type shareJSON struct {
-	Name string `json:"name"`
-	ID   string `json:"id,omitempty"`
-}
-
-type schemaJSON struct {
-	Name  string `json:"name"`
-	Share string `json:"share"`
-}
-
-type tableJSON struct {
-	Name    string `json:"name"`
-	Schema  string `json:"schema"`
-	Share   string `json:"share"`
-	ShareID string `json:"shareId,omitempty"`
-	ID      string `json:"id,omitempty"`
-}
-
-func tableItem(t *Table) tableJSON {
-	return tableJSON{Name: t.Name, Schema: t.Schema, Share: t.Share, ShareID: t.ShareID, ID: t.ID}
+// tableItem is a table in the listings, which answer with the protocol's wire types.
+func tableItem(t *Table) protocol.TableInfo {
+	return protocol.TableInfo{Name: t.Name, Schema: t.Schema, Share: t.Share, ShareID: t.ShareID, ID: t.ID}
 }
 
 // page reads maxResults and pageToken and returns the slice [start, end) of total items and the
@@ -115,7 +95,7 @@ func (s *Server) findTable(r *http.Request) (*Table, error) {
 }
 
 func (s *Server) handleListShares(w http.ResponseWriter, r *http.Request) {
-	writePage(s, w, r, "shares", s.visibleShares(r), func(sh *shareEntry) shareJSON { return shareJSON{Name: sh.name, ID: sh.id} })
+	writePage(s, w, r, "shares", s.visibleShares(r), func(sh *shareEntry) protocol.Share { return protocol.Share{Name: sh.name, ID: sh.id} })
 }
 
 func (s *Server) handleGetShare(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +104,7 @@ func (s *Server) handleGetShare(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]shareJSON{"share": {Name: sh.name, ID: sh.id}})
+	writeJSON(w, http.StatusOK, protocol.GetShareResponse{Share: protocol.Share{Name: sh.name, ID: sh.id}})
 }
 
 func (s *Server) handleListSchemas(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +113,7 @@ func (s *Server) handleListSchemas(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writePage(s, w, r, "schemas\x00"+sh.id, sh.schemas, func(sc *schemaEntry) schemaJSON { return schemaJSON{Name: sc.name, Share: sh.name} })
+	writePage(s, w, r, "schemas\x00"+sh.id, sh.schemas, func(sc *schemaEntry) protocol.Schema { return protocol.Schema{Name: sc.name, Share: sh.name} })
 }
 
 func (s *Server) handleListTables(w http.ResponseWriter, r *http.Request) {
@@ -166,5 +146,5 @@ func writePage[T, J any](s *Server, w http.ResponseWriter, r *http.Request, list
 	for _, x := range all[start:end] {
 		items = append(items, item(x))
 	}
-	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+	writeJSON(w, http.StatusOK, protocol.Page[J]{Items: items, NextPageToken: next})
 }
