@@ -1,5 +1,6 @@
 // Package sharedtest locates the third-party test data in ../shared/testdata (real Delta tables
-// and Delta Sharing protocol fixtures) for tests in any package of this module.
+// and Delta Sharing protocol fixtures) for tests in any package of this module, and copies a
+// table of it for a test that changes it.
 //
 // When the folder is missing, tests that need it are skipped with a message, unless the
 // environment sets DELTASHARE_REQUIRE_SHARED=1 (as CI does): then they fail. Each skip is also
