@@ -293,23 +293,32 @@ func (s *state) remove(r *delta.Remove) {
 	}
 }
 
-// Snapshot returns the table at version (the latest when version < 0).
-func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) {
-	l, err := t.list(ctx)
-	if err != nil {
-		return nil, err
+// listAt lists the log for reading version (the latest when < 0), which it returns resolved.
+// A version past the latest is an error, and so is one that cannot be rebuilt (log cleanup
+// removed it, and no state cached before has it): buildState words that error. l is nil
+// whenever the version cannot be read.
+func (t *Table) listAt(ctx context.Context, version int64) (l *logListing, v int64, err error) {
+	if l, err = t.list(ctx); err != nil {
+		return nil, 0, err
 	}
 	latest := l.latest()
 	if version < 0 {
 		version = latest
 	}
 	if version > latest {
-		return nil, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
+		return nil, 0, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
 	}
 	if !l.recreatable(version) {
-		// Not from a state cached before log cleanup removed the version: buildState words
-		// the error.
 		_, err := t.buildState(ctx, l, version, false, nil)
+		return nil, 0, err
+	}
+	return l, version, nil
+}
+
+// Snapshot returns the table at version (the latest when version < 0).
+func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) {
+	l, version, err := t.listAt(ctx, version)
+	if err != nil || l == nil {
 		return nil, err
 	}
 	st, err := t.stateAt(ctx, l, version)
@@ -338,20 +347,8 @@ func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) 
 // Head returns the version (the latest when version < 0) with the protocol and metadata in
 // effect at it, without its files: the cheap part of a snapshot.
 func (t *Table) Head(ctx context.Context, version int64) (int64, *delta.Protocol, *delta.Metadata, error) {
-	l, err := t.list(ctx)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	latest := l.latest()
-	if version < 0 {
-		version = latest
-	}
-	if version > latest {
-		return 0, nil, nil, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
-	}
-	if !l.recreatable(version) {
-		// buildState words the error.
-		_, err := t.buildState(ctx, l, version, false, nil)
+	l, version, err := t.listAt(ctx, version)
+	if err != nil || l == nil {
 		return 0, nil, nil, err
 	}
 	st, err := t.metaAt(ctx, l, version)
