@@ -9,12 +9,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]Format{"csv": CSV, "CSV": CSV, " ndjson ": NDJSON, "jsonl": NDJSON, "json": JSON, "Parquet": Parquet} {
-		got, err := ParseFormat(in)
+// assertParses checks that parse accepts each key of want and gives its value.
+func assertParses[T any](t *testing.T, parse func(string) (T, error), want map[string]T) {
+	t.Helper()
+	for in, w := range want {
+		got, err := parse(in)
 		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
+		assert.Equal(t, w, got, in)
 	}
+}
+
+func TestParseFormat(t *testing.T) {
+	assertParses(t, ParseFormat, map[string]Format{"csv": CSV, "CSV": CSV, " ndjson ": NDJSON, "jsonl": NDJSON, "json": JSON, "Parquet": Parquet})
 	_, err := ParseFormat("xls")
 	assert.EqualError(t, err, `unknown format "xls": use csv, ndjson, json or parquet`)
 	_, err = ParseFormat("")
@@ -22,16 +28,10 @@ func TestParseFormat(t *testing.T) {
 }
 
 func TestParseCompressionAndNaN(t *testing.T) {
-	for in, want := range map[string]Compression{"": CompressionDefault, "none": None, "GZIP": Gzip, "gz": Gzip, "zst": Zstd, "snappy": Snappy} {
-		got, err := ParseCompression(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
+	assertParses(t, ParseCompression, map[string]Compression{"": CompressionDefault, "none": None, "GZIP": Gzip, "gz": Gzip, "zst": Zstd, "snappy": Snappy})
 	_, err := ParseCompression("lz4")
 	assert.ErrorContains(t, err, `unknown compression "lz4"`)
-	m, err := ParseNaNMode("string")
-	require.NoError(t, err)
-	assert.Equal(t, NaNString, m)
+	assertParses(t, ParseNaNMode, map[string]NaNMode{"string": NaNString})
 	_, err = ParseNaNMode("zero")
 	assert.ErrorContains(t, err, "use null or string")
 }

@@ -126,16 +126,21 @@ func TestParquetColumnParallel(t *testing.T) {
 		{"flat gzip one group", false, Options{Compression: Gzip}, 1},
 		{"nested by rows", true, Options{RowGroupRows: 700}, 4},
 	}
-	// batches returns the 3000 rows of a case and the batches written: 1000 + 1 + 1499 + 500
-	// rows, the last a slice with an offset. The caller releases them.
-	batches := func(t *testing.T, mem memory.Allocator, nested bool) (arrow.Record, []arrow.Record) {
+	// encode writes a case's 3000 rows in batches of 1000 + 1 + 1499 + 500 rows, the last a
+	// slice with an offset, with mem; it returns the rows (released with the test), the options
+	// and the file.
+	encode := func(t *testing.T, mem memory.Allocator, nested bool, caseOpts Options) (arrow.Record, Options, []byte) {
 		whole := wideRecord(t, mem, 0, 3000, nested)
-		return whole, []arrow.Record{whole.NewSlice(0, 1000), whole.NewSlice(1000, 1001), whole.NewSlice(1001, 2500), whole.NewSlice(2500, 3000)}
-	}
-	release := func(recs ...arrow.Record) {
-		for _, r := range recs {
-			r.Release()
-		}
+		t.Cleanup(whole.Release)
+		parts := []arrow.Record{whole.NewSlice(0, 1000), whole.NewSlice(1000, 1001), whole.NewSlice(1001, 2500), whole.NewSlice(2500, 3000)}
+		defer func() {
+			for _, r := range parts {
+				r.Release()
+			}
+		}()
+		opts := caseOpts
+		opts.Format, opts.Allocator = Parquet, mem
+		return whole, opts, encodeAll(t, whole.Schema(), opts, parts...)
 	}
 
 	seq := make([][]byte, len(tests))
@@ -144,12 +149,7 @@ func TestParquetColumnParallel(t *testing.T) {
 		for i, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
-				mem := checkedMem(t)
-				opts := tc.opts
-				opts.Format, opts.Allocator = Parquet, mem
-				whole, parts := batches(t, mem, tc.nested)
-				defer release(append(parts, whole)...)
-				seq[i] = encodeAll(t, whole.Schema(), opts, parts...)
+				_, _, seq[i] = encode(t, checkedMem(t), tc.nested, tc.opts)
 			})
 		}
 	})
@@ -160,11 +160,7 @@ func TestParquetColumnParallel(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
 				mem := checkedMem(t)
-				opts := tc.opts
-				opts.Format, opts.Allocator = Parquet, mem
-				whole, parts := batches(t, mem, tc.nested)
-				defer release(append(parts, whole)...)
-				data := encodeAll(t, whole.Schema(), opts, parts...)
+				whole, opts, data := encode(t, mem, tc.nested, tc.opts)
 				rdr, got := readParquet(t, mem, data)
 				defer got.Release()
 				assertSameSchema(t, whole.Schema(), got.Schema())

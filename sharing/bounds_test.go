@@ -22,7 +22,7 @@ import (
 // ends with an error wrapping ErrResponseLimit (or protocol.ErrLineTooLong) after bounded memory,
 // where the client used to read on until it ran out of memory or time. See docs/reliability.md.
 
-var boundsTable = protocol.Table{Share: "s", Schema: "d", Name: "t"}
+var boundsTable = testTable
 
 // writeHead writes the protocol and metaData lines of a parquet-format query response.
 func writeHead(w http.ResponseWriter) *protocol.Encoder {

@@ -81,6 +81,9 @@ func (s *sleepRecorder) get() []time.Duration {
 	return append([]time.Duration(nil), s.sleeps...)
 }
 
+// testTable is the table of the test servers' handlers.
+var testTable = protocol.Table{Share: "s", Schema: "d", Name: "t"}
+
 func bearerProfile(endpoint string) *Profile {
 	return &Profile{ShareCredentialsVersion: 1, Type: ProfileTypeBearerToken, Endpoint: endpoint, BearerToken: testToken}
 }
@@ -126,33 +129,38 @@ func assertNoLeak(t *testing.T, s string) {
 	}
 }
 
-func TestListingsFromFixtures(t *testing.T) {
+// discoveryServer serves the discovery fixtures (two shares listed on two pages, their schemas
+// and tables); other paths answer 404 with notFound's body.
+func discoveryServer(t *testing.T, notFound func(path string) protocol.ErrorBody) *testServer {
 	fixtures := map[string][]byte{}
 	for _, name := range []string{"shares-page-1.json", "shares-page-2.json", "schemas-sales.json", "schemas-operations.json", "tables-sales.json", "tables-operations.json"} {
 		fixtures[name] = readFixture(t, "discovery", name)
 	}
-	fx := func(name string) []byte { return fixtures[name] }
-	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/api/shares":
-			if r.URL.Query().Get("pageToken") == "page-2" {
-				writeRaw(w, 200, fx("shares-page-2.json"))
-			} else {
-				writeRaw(w, 200, fx("shares-page-1.json"))
-			}
-		case "/api/shares/sales":
+	byPath := map[string]string{
+		"/api/shares/sales/schemas":                       "schemas-sales.json",
+		"/api/shares/operations/schemas":                  "schemas-operations.json",
+		"/api/shares/sales/all-tables":                    "tables-sales.json",
+		"/api/shares/operations/schemas/reporting/tables": "tables-operations.json",
+	}
+	return newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch name, ok := byPath[r.URL.Path]; {
+		case ok:
+			writeRaw(w, 200, fixtures[name])
+		case r.URL.Path == "/api/shares" && r.URL.Query().Get("pageToken") == "page-2":
+			writeRaw(w, 200, fixtures["shares-page-2.json"])
+		case r.URL.Path == "/api/shares":
+			writeRaw(w, 200, fixtures["shares-page-1.json"])
+		case r.URL.Path == "/api/shares/sales":
 			writeJSON(w, 200, protocol.GetShareResponse{Share: protocol.Share{Name: "sales", ID: "share-sales"}})
-		case "/api/shares/sales/schemas":
-			writeRaw(w, 200, fx("schemas-sales.json"))
-		case "/api/shares/operations/schemas":
-			writeRaw(w, 200, fx("schemas-operations.json"))
-		case "/api/shares/sales/all-tables":
-			writeRaw(w, 200, fx("tables-sales.json"))
-		case "/api/shares/operations/schemas/reporting/tables":
-			writeRaw(w, 200, fx("tables-operations.json"))
 		default:
-			writeJSON(w, 404, protocol.ErrorBody{ErrorCode: "RESOURCE_DOES_NOT_EXIST", Message: "no " + r.URL.Path})
+			writeJSON(w, 404, notFound(r.URL.Path))
 		}
+	})
+}
+
+func TestListingsFromFixtures(t *testing.T) {
+	ts := discoveryServer(t, func(path string) protocol.ErrorBody {
+		return protocol.ErrorBody{ErrorCode: "RESOURCE_DOES_NOT_EXIST", Message: "no " + path}
 	})
 	c, _ := newTestClient(t, ts, WithPageSize(1))
 	ctx := context.Background()
@@ -300,10 +308,10 @@ func TestTableVersion(t *testing.T) {
 	})
 	c, _ := newTestClient(t, ts)
 	ctx := context.Background()
-	v, err := c.TableVersion(ctx, protocol.Table{Share: "s", Schema: "d", Name: "t"}, "")
+	v, err := c.TableVersion(ctx, testTable, "")
 	require.NoError(t, err)
 	assert.Equal(t, int64(17), v)
-	v, err = c.TableVersion(ctx, protocol.Table{Share: "s", Schema: "d", Name: "t"}, "2022-01-01T00:00:00Z")
+	v, err = c.TableVersion(ctx, testTable, "2022-01-01T00:00:00Z")
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), v)
 	reqs := ts.requests()
@@ -361,7 +369,7 @@ func TestMetadataBothFormats(t *testing.T) {
 				writeNDJSON(w, "12", tc.respCaps, body)
 			})
 			c, _ := newTestClient(t, ts)
-			tm, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, tc.opts)
+			tm, err := c.Metadata(context.Background(), testTable, tc.opts)
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantFormat, tm.Format)
 			req := ts.requests()[0]
@@ -381,9 +389,9 @@ func TestMetadataErrors(t *testing.T) {
 		writeNDJSON(w, "1", "", []byte(`{"protocol":{"minReaderVersion":1}}`+"\n"))
 	})
 	c, _ := newTestClient(t, ts)
-	_, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
+	_, err := c.Metadata(context.Background(), testTable, protocol.MetadataOptions{})
 	require.ErrorIs(t, err, protocol.ErrProtocol)
-	_, err = c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{Version: i64(1), Timestamp: "x"})
+	_, err = c.Metadata(context.Background(), testTable, protocol.MetadataOptions{Version: i64(1), Timestamp: "x"})
 	require.ErrorIs(t, err, protocol.ErrBadRequest)
 }
 
@@ -411,7 +419,7 @@ func pagedQueryServer(t *testing.T, caps string) *testServer {
 func TestQueryPagingAndRefreshToken(t *testing.T) {
 	ts := pagedQueryServer(t, "responseformat=delta;includeendstreamaction=true")
 	c, _ := newTestClient(t, ts, WithClock(func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) }))
-	res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{
+	res, err := c.Query(context.Background(), testTable, protocol.QueryRequest{
 		PredicateHints: []string{"id > 0"}, JSONPredicateHints: `{"op":"isNull","children":[{"op":"column","name":"id","valueType":"long"}]}`,
 		LimitHint: i64(10), IncludeRefreshToken: true, MaxFiles: new(1),
 	})
@@ -453,13 +461,13 @@ func TestQueryPagingAndRefreshToken(t *testing.T) {
 func TestQuerySinglePageAndContinue(t *testing.T) {
 	ts := pagedQueryServer(t, "responseformat=delta")
 	c, _ := newTestClient(t, ts)
-	res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{SinglePage: true})
+	res, err := c.Query(context.Background(), testTable, protocol.QueryRequest{SinglePage: true})
 	require.NoError(t, err)
 	require.Len(t, res.Files, 1)
 	require.NotNil(t, res.EndStream)
 	next := res.EndStream.NextPageToken
 	assert.Equal(t, "next-page-token-private-secret", next)
-	res, err = c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{SinglePage: true, PageToken: next})
+	res, err = c.Query(context.Background(), testTable, protocol.QueryRequest{SinglePage: true, PageToken: next})
 	require.NoError(t, err)
 	require.Len(t, res.Files, 1)
 	assert.Equal(t, "file-b", res.Files[0].ID)
@@ -470,7 +478,7 @@ func TestQueryStreamCallback(t *testing.T) {
 	ts := pagedQueryServer(t, "")
 	c, _ := newTestClient(t, ts)
 	var kinds []string
-	info, err := c.QueryStream(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{}, func(it protocol.Item) error {
+	info, err := c.QueryStream(context.Background(), testTable, protocol.QueryRequest{}, func(it protocol.Item) error {
 		kinds = append(kinds, it.String()[:4])
 		return nil
 	})
@@ -479,7 +487,7 @@ func TestQueryStreamCallback(t *testing.T) {
 	assert.Equal(t, 2, info.Pages)
 
 	stop := errors.New("enough")
-	_, err = c.QueryStream(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{}, func(it protocol.Item) error {
+	_, err = c.QueryStream(context.Background(), testTable, protocol.QueryRequest{}, func(it protocol.Item) error {
 		if it.File != nil {
 			return stop
 		}
@@ -521,7 +529,7 @@ func TestQueryPagingRules(t *testing.T) {
 				now = time.Now()
 			}
 			c, _ := newTestClient(t, ts, WithClock(func() time.Time { return now }))
-			_, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
+			_, err := c.Query(context.Background(), testTable, protocol.QueryRequest{})
 			require.ErrorIs(t, err, tc.wantErr)
 			assert.Contains(t, err.Error(), tc.msg)
 			assertNoLeak(t, err.Error())
@@ -540,7 +548,7 @@ func TestChangesPaging(t *testing.T) {
 		}
 	})
 	c, _ := newTestClient(t, ts, WithClock(func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }))
-	res, err := c.Changes(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.ChangesRequest{
+	res, err := c.Changes(context.Background(), testTable, protocol.ChangesRequest{
 		StartingVersion: i64(1), EndingVersion: i64(2), IncludeHistoricalMetadata: true, MaxFiles: new(1),
 	})
 	require.NoError(t, err)
@@ -558,9 +566,9 @@ func TestChangesPaging(t *testing.T) {
 	assert.Equal(t, "endingVersion=2&includeHistoricalMetadata=true&maxFiles=1&pageToken=cdf-page-two&startingVersion=1", reqs[1].RawQuery)
 	assert.NotEmpty(t, reqs[0].Header.Get(protocol.HeaderCapabilities))
 
-	_, err = c.Changes(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.ChangesRequest{})
+	_, err = c.Changes(context.Background(), testTable, protocol.ChangesRequest{})
 	require.ErrorIs(t, err, protocol.ErrBadRequest)
-	_, err = c.Changes(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.ChangesRequest{StartingTimestamp: "2024-01-01T00:00:00Z", EndingTimestamp: "2024-02-01T00:00:00Z"})
+	_, err = c.Changes(context.Background(), testTable, protocol.ChangesRequest{StartingTimestamp: "2024-01-01T00:00:00Z", EndingTimestamp: "2024-02-01T00:00:00Z"})
 	require.NoError(t, err)
 	assert.Equal(t, "endingTimestamp=2024-02-01T00%3A00%3A00Z&startingTimestamp=2024-01-01T00%3A00%3A00Z", ts.requests()[2].RawQuery)
 }
@@ -598,7 +606,7 @@ func TestEndStreamRules(t *testing.T) {
 				writeNDJSON(w, "1", tc.respCaps, []byte(body))
 			})
 			c, _ := newTestClient(t, ts, WithCapabilities(tc.caps))
-			res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
+			res, err := c.Query(context.Background(), testTable, protocol.QueryRequest{})
 			if tc.msg == "" {
 				require.NoError(t, err)
 				assert.Len(t, res.Files, 1)
@@ -650,14 +658,10 @@ func TestQueryBrokenStreamIsRequestedAgain(t *testing.T) {
 				writeNDJSON(w, "42", "includeendstreamaction=true", good)
 			})
 			c, sr := newTestClient(t, ts)
-			res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
-			require.NoError(t, err)
-			assert.Len(t, res.Files, 1)
-			assert.Equal(t, 2, ts.count())
-			assert.Len(t, sr.get(), 1)
+			assertQueryRetriedOnce(t, c, ts, sr)
 
 			// The streaming form has handed out items already: it reports the break.
-			_, err = c.QueryStream(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{}, func(protocol.Item) error { return nil })
+			_, err := c.QueryStream(context.Background(), testTable, protocol.QueryRequest{}, func(protocol.Item) error { return nil })
 			require.Error(t, err)
 			assert.True(t, IsRetryable(err), "%v", err)
 			assert.Equal(t, 3, ts.count())
@@ -666,7 +670,7 @@ func TestQueryBrokenStreamIsRequestedAgain(t *testing.T) {
 			n.Store(0) // the next response breaks off again
 			var files []protocol.File
 			begins := 0
-			res, err = c.QueryFiles(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{},
+			res, err := c.QueryFiles(context.Background(), testTable, protocol.QueryRequest{},
 				func() error { begins++; files = files[:0]; return nil },
 				func(f protocol.File) error { files = append(files, f); return nil })
 			require.NoError(t, err)
@@ -690,7 +694,7 @@ func TestMetadataTruncatedIsRetried(t *testing.T) {
 		writeNDJSON(w, "3", "includeendstreamaction=true", body)
 	})
 	c, sr := newTestClient(t, ts)
-	tm, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
+	tm, err := c.Metadata(context.Background(), testTable, protocol.MetadataOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "table-id", tm.Metadata.ID)
 	assert.Equal(t, 2, ts.count())
@@ -705,13 +709,13 @@ func TestCapabilities(t *testing.T) {
 	})
 	parquetOnly := protocol.Capabilities{ResponseFormats: []protocol.ResponseFormat{protocol.FormatParquet}, ReaderFeatures: []string{"deletionvectors"}}
 	c, _ := newTestClient(t, ts, WithCapabilities(parquetOnly))
-	_, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
+	_, err := c.Metadata(context.Background(), testTable, protocol.MetadataOptions{})
 	require.ErrorIs(t, err, protocol.ErrProtocol)
 	assert.Contains(t, err.Error(), "delta format, which was not asked for")
 	assert.Equal(t, "responseformat=parquet", ts.requests()[0].Header.Get(protocol.HeaderCapabilities))
 
 	c, _ = newTestClient(t, ts, WithCapabilities(protocol.Capabilities{ResponseFormats: []protocol.ResponseFormat{protocol.FormatDelta}, ReaderFeatures: []string{"deletionVectors"}}))
-	tm, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
+	tm, err := c.Metadata(context.Background(), testTable, protocol.MetadataOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, protocol.FormatDelta, tm.Format)
 	assert.Equal(t, "responseformat=delta;readerfeatures=deletionvectors", ts.requests()[1].Header.Get(protocol.HeaderCapabilities))
@@ -734,7 +738,7 @@ func TestHugeLineThroughClient(t *testing.T) {
 		writeNDJSON(w, "1", "includeendstreamaction=true", body.Bytes())
 	})
 	c, _ := newTestClient(t, ts)
-	res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
+	res, err := c.Query(context.Background(), testTable, protocol.QueryRequest{})
 	require.NoError(t, err)
 	require.Len(t, res.Files, 1)
 	assert.Equal(t, stats, res.Files[0].Stats)
@@ -818,7 +822,14 @@ func TestQueryRetriedAfterConnectionReset(t *testing.T) {
 		writeNDJSON(w, "42", "", body)
 	})
 	c, sr := newTestClient(t, ts)
-	res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
+	assertQueryRetriedOnce(t, c, ts, sr)
+}
+
+// assertQueryRetriedOnce queries testTable through c and checks that it got its one file on
+// the second request to ts, after one wait of our retry (not the transport's).
+func assertQueryRetriedOnce(t *testing.T, c *Client, ts *testServer, sr *sleepRecorder) {
+	t.Helper()
+	res, err := c.Query(context.Background(), testTable, protocol.QueryRequest{})
 	require.NoError(t, err)
 	assert.Len(t, res.Files, 1)
 	assert.Equal(t, 2, ts.count())
@@ -870,7 +881,7 @@ func TestTimeouts(t *testing.T) {
 			}
 		})
 		c, _ := newTestClient(t, ts, WithTimeout(120*time.Millisecond), WithRetryPolicy(RetryPolicy{MaxTries: 1}))
-		res, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
+		res, err := c.Query(context.Background(), testTable, protocol.QueryRequest{})
 		require.NoError(t, err)
 		assert.Len(t, res.Files, 6)
 	})
@@ -886,7 +897,7 @@ func TestTimeouts(t *testing.T) {
 		})
 		defer close(release)
 		c, _ := newTestClient(t, ts, WithTimeout(50*time.Millisecond), WithRetryPolicy(RetryPolicy{MaxTries: 1}))
-		_, err := c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
+		_, err := c.Query(context.Background(), testTable, protocol.QueryRequest{})
 		require.Error(t, err)
 		assert.True(t, IsRetryable(err), "%v", err)
 		assert.Contains(t, err.Error(), "stalled")
@@ -917,7 +928,7 @@ func TestExpiredTokenSendsNothing(t *testing.T) {
 		assert.Contains(t, err.Error(), "2020-01-02T03:04:05Z")
 		assert.Contains(t, err.Error(), "new")
 		assertNoLeak(t, err.Error())
-		_, err = c.Query(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.QueryRequest{})
+		_, err = c.Query(context.Background(), testTable, protocol.QueryRequest{})
 		require.ErrorIs(t, err, protocol.ErrTokenExpired)
 	}
 	assert.Equal(t, 0, ts.count())
@@ -1040,7 +1051,7 @@ func TestFormatFromLinesOverHeader(t *testing.T) {
 		writeNDJSON(w, "1", "responseformat=parquet", body)
 	})
 	c, _ := newTestClient(t, ts)
-	tm, err := c.Metadata(context.Background(), protocol.Table{Share: "s", Schema: "d", Name: "t"}, protocol.MetadataOptions{})
+	tm, err := c.Metadata(context.Background(), testTable, protocol.MetadataOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, protocol.FormatDelta, tm.Format)
 }

@@ -57,7 +57,7 @@ func TestFixtureSecretsNeverPrinted(t *testing.T) {
 			writeNDJSON(w, "42", "", data)
 		})
 		c, _ := newTestClient(t, ts)
-		tbl := protocol.Table{Share: "s", Schema: "d", Name: "t"}
+		tbl := testTable
 		if res, err := c.Query(context.Background(), tbl, protocol.QueryRequest{RefreshToken: "refresh-secret-x", PageToken: "page-secret-y"}); err == nil {
 			assertNoSecretText(t, name, fmt.Sprintf("%v|%+v|%#v|%v|%v", *res, *res, *res, res.Files, res.TableMetadata()))
 		} else {
@@ -78,22 +78,8 @@ func TestFixtureSecretsNeverPrinted(t *testing.T) {
 // TestDiscoverySecretsNeverPrinted lists the discovery fixtures (which carry secrets in fields
 // the protocol does not define) and formats the results.
 func TestDiscoverySecretsNeverPrinted(t *testing.T) {
-	fixtures := map[string][]byte{}
-	for _, name := range []string{"shares-page-1.json", "shares-page-2.json", "schemas-sales.json", "schemas-operations.json", "tables-sales.json", "tables-operations.json"} {
-		fixtures[name] = readFixture(t, "discovery", name)
-	}
-	fx := func(name string) []byte { return fixtures[name] }
-	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/api/shares/sales/schemas":
-			writeRaw(w, 200, fx("schemas-sales.json"))
-		case "/api/shares/operations/schemas":
-			writeRaw(w, 200, fx("schemas-operations.json"))
-		case "/api/shares/sales/all-tables":
-			writeRaw(w, 200, fx("tables-sales.json"))
-		default:
-			writeJSON(w, 404, protocol.ErrorBody{ErrorCode: "NOT_FOUND", Message: "see https://x/y?token=must-not-leak"})
-		}
+	ts := discoveryServer(t, func(string) protocol.ErrorBody {
+		return protocol.ErrorBody{ErrorCode: "NOT_FOUND", Message: "see https://x/y?token=must-not-leak"}
 	})
 	c, _ := newTestClient(t, ts)
 	ctx := context.Background()

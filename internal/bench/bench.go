@@ -290,9 +290,18 @@ func WriteTable(w io.Writer, results []Result) error {
 			duck, ratio, mratio, fmt.Sprintf("%.2fx", r.Target), r.Speed, r.RSSTarget, r.RSS,
 		})
 	}
-	widths := make([]int, len(header))
+	return writeAligned(w, rows, func(i int) bool { return rightAligned[i] })
+}
+
+// writeAligned prints rows as columns two spaces apart, padded to their widest cell: on the
+// left where right(column) holds, else on the right but for the last column.
+func writeAligned(w io.Writer, rows [][]string, right func(column int) bool) error {
+	var widths []int
 	for _, row := range rows {
 		for i, c := range row {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
 			widths[i] = max(widths[i], len(c))
 		}
 	}
@@ -303,11 +312,12 @@ func WriteTable(w io.Writer, results []Result) error {
 				b.WriteString("  ")
 			}
 			pad := strings.Repeat(" ", widths[i]-len(c))
-			if rightAligned[i] {
+			switch {
+			case right(i):
 				b.WriteString(pad + c)
-			} else if i == len(row)-1 {
+			case i == len(row)-1:
 				b.WriteString(c)
-			} else {
+			default:
 				b.WriteString(c + pad)
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 )
 
 // HistoryTarget is the long-history shape's target: a request on the table with the long
@@ -78,30 +77,5 @@ func WriteHistoryTable(w io.Writer, results []HistoryResult) error {
 			fmt.Sprintf("%.2fx", r.Ratio), fmt.Sprintf("<=%.1fx", r.Target), r.Verdict,
 			fmt.Sprintf("%.1f / %.1f", r.ShortColdMs, r.LongColdMs)})
 	}
-	widths := make([]int, len(hdr))
-	for _, row := range rows {
-		for i, c := range row {
-			widths[i] = max(widths[i], len(c))
-		}
-	}
-	var b strings.Builder
-	for _, row := range rows {
-		for i, c := range row {
-			if i > 0 {
-				b.WriteString("  ")
-			}
-			pad := strings.Repeat(" ", widths[i]-len(c))
-			switch {
-			case i == 0:
-				b.WriteString(c + pad)
-			case i == len(row)-1:
-				b.WriteString(c)
-			default:
-				b.WriteString(pad + c)
-			}
-		}
-		b.WriteByte('\n')
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writeAligned(w, rows, func(i int) bool { return i > 0 && i < len(hdr)-1 })
 }

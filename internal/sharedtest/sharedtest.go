@@ -1,5 +1,6 @@
 // Package sharedtest locates the third-party test data in ../shared/testdata (real Delta tables
-// and Delta Sharing protocol fixtures) for tests in any package of this module.
+// and Delta Sharing protocol fixtures) for tests in any package of this module, and copies a
+// table of it for a test that changes it.
 //
 // When the folder is missing, tests that need it are skipped with a message, unless the
 // environment sets DELTASHARE_REQUIRE_SHARED=1 (as CI does): then they fail. Each skip is also
@@ -8,6 +9,8 @@
 package sharedtest
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -92,4 +95,28 @@ func Seeds(dir, glob string) [][]byte {
 		}
 	}
 	return out
+}
+
+// CopyAfterCleanup copies the Delta table at src (shared data, read-only) into a temporary
+// directory the test may change, and removes the commits before version there, as log cleanup
+// does once version has a checkpoint. It returns the copy's directory.
+func CopyAfterCleanup(tb testing.TB, src string, version int64) string {
+	tb.Helper()
+	dst := tb.TempDir()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		tb.Fatal(err)
+	}
+	err := filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err == nil {
+			err = os.Chmod(p, map[bool]os.FileMode{true: 0o755, false: 0o644}[d.IsDir()])
+		}
+		return err
+	})
+	for v := int64(0); v < version && err == nil; v++ {
+		err = os.Remove(filepath.Join(dst, "_delta_log", fmt.Sprintf("%020d.json", v)))
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return dst
 }

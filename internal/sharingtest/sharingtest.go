@@ -38,6 +38,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/concurrenttest"
 	"github.com/deltashare/deltashare/internal/faultproxy"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/protocol"
@@ -381,32 +382,10 @@ func (e *Env) FileGets() map[string]int {
 // Clock.
 
 // Clock is a settable clock, safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type Clock = concurrenttest.Clock
 
 // NewClock returns a clock reading t (the current time, to the second, when t is zero).
-func NewClock(t time.Time) *Clock {
-	if t.IsZero() {
-		t = time.Now().Truncate(time.Second)
-	}
-	return &Clock{t: t}
-}
-
-// Now is the clock's reading.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock by d.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func NewClock(t time.Time) *Clock { return concurrenttest.NewClock(t) }
 
 // ---------------------------------------------------------------------------------------------
 // Tables.

@@ -204,6 +204,14 @@ func ParsePrimitive(name string) (DataType, error) {
 	return nil, fmt.Errorf("unknown type %q", name)
 }
 
+// boolOr is the boolean m[key], or def when m has none.
+func boolOr(m map[string]any, key string, def bool) bool {
+	if b, ok := m[key].(bool); ok {
+		return b
+	}
+	return def
+}
+
 func parseType(raw any, depth int) (DataType, error) {
 	if depth > maxSchemaDepth {
 		return nil, fmt.Errorf("types nested deeper than %d", maxSchemaDepth)
@@ -233,10 +241,7 @@ func parseType(raw any, depth int) (DataType, error) {
 				if err != nil {
 					return nil, fmt.Errorf("field %q: %w", name, err)
 				}
-				f := &StructField{Name: name, Type: ft, Nullable: true}
-				if n, ok := fm["nullable"].(bool); ok {
-					f.Nullable = n
-				}
+				f := &StructField{Name: name, Type: ft, Nullable: boolOr(fm, "nullable", true)}
 				if md, ok := fm["metadata"].(map[string]any); ok {
 					f.Metadata = md
 				}
@@ -248,11 +253,7 @@ func parseType(raw any, depth int) (DataType, error) {
 			if err != nil {
 				return nil, fmt.Errorf("array element: %w", err)
 			}
-			cn := true
-			if b, ok := v["containsNull"].(bool); ok {
-				cn = b
-			}
-			return &ArrayType{ElementType: et, ContainsNull: cn}, nil
+			return &ArrayType{ElementType: et, ContainsNull: boolOr(v, "containsNull", true)}, nil
 		case "map":
 			kt, err := parseType(v["keyType"], depth+1)
 			if err != nil {
@@ -262,11 +263,7 @@ func parseType(raw any, depth int) (DataType, error) {
 			if err != nil {
 				return nil, fmt.Errorf("map value: %w", err)
 			}
-			vcn := true
-			if b, ok := v["valueContainsNull"].(bool); ok {
-				vcn = b
-			}
-			return &MapType{KeyType: kt, ValueType: vt, ValueContainsNull: vcn}, nil
+			return &MapType{KeyType: kt, ValueType: vt, ValueContainsNull: boolOr(v, "valueContainsNull", true)}, nil
 		default:
 			return nil, fmt.Errorf("unknown complex type %q", kind)
 		}

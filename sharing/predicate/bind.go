@@ -80,13 +80,9 @@ func bind(e *Expr, st *delta.StructType, depth int) (*Expr, error) {
 		if !ok {
 			return nil, fmt.Errorf("predicate: %s needs a column on one side, found %s", e.Op, e)
 		}
-		name, f, err := resolveColumn(st, col.Name)
+		name, f, vt, err := resolveComparable(st, col.Name)
 		if err != nil {
 			return nil, err
-		}
-		vt, err := columnValueType(f.Type)
-		if err != nil {
-			return nil, fmt.Errorf("predicate: column %q %v", name, err)
 		}
 		l, cvt, err := bindLiteral(lit, vt)
 		if err != nil {
@@ -119,26 +115,31 @@ func bind(e *Expr, st *delta.StructType, depth int) (*Expr, error) {
 }
 
 func bindColumns(op Op, a, b *Expr, st *delta.StructType) (*Expr, error) {
-	na, fa, err := resolveColumn(st, a.Name)
+	na, fa, ta, err := resolveComparable(st, a.Name)
 	if err != nil {
 		return nil, err
 	}
-	nb, fb, err := resolveColumn(st, b.Name)
+	nb, fb, tb, err := resolveComparable(st, b.Name)
 	if err != nil {
 		return nil, err
-	}
-	ta, err := columnValueType(fa.Type)
-	if err != nil {
-		return nil, fmt.Errorf("predicate: column %q %v", na, err)
-	}
-	tb, err := columnValueType(fb.Type)
-	if err != nil {
-		return nil, fmt.Errorf("predicate: column %q %v", nb, err)
 	}
 	if ta != tb && !(isIntegral(ta) && isIntegral(tb)) {
 		return nil, fmt.Errorf("predicate: cannot compare column %q (%s) with column %q (%s)", na, fa.Type, nb, fb.Type)
 	}
 	return Compare(op, Column(na, ta), Column(nb, tb)), nil
+}
+
+// resolveComparable is resolveColumn for a column a comparison can use, with its value type.
+func resolveComparable(st *delta.StructType, name string) (string, *delta.StructField, ValueType, error) {
+	name, f, err := resolveColumn(st, name)
+	if err != nil {
+		return "", nil, "", err
+	}
+	vt, err := columnValueType(f.Type)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("predicate: column %q %v", name, err)
+	}
+	return name, f, vt, nil
 }
 
 // resolveColumn finds a column by name, case-insensitively, following dots into structs.
@@ -172,31 +173,29 @@ func resolveColumn(st *delta.StructType, name string) (string, *delta.StructFiel
 	return "", nil, fmt.Errorf("predicate: unknown column %q; the table has: %s", name, list)
 }
 
+// primitiveValueTypes are the value types of the primitive Delta types a filter can compare.
+var primitiveValueTypes = map[string]ValueType{
+	delta.TypeBoolean:      TypeBool,
+	delta.TypeByte:         TypeInt,
+	delta.TypeShort:        TypeInt,
+	delta.TypeInteger:      TypeInt,
+	delta.TypeLong:         TypeLong,
+	delta.TypeFloat:        TypeFloat,
+	delta.TypeDouble:       TypeDouble,
+	delta.TypeString:       TypeString,
+	delta.TypeDate:         TypeDate,
+	delta.TypeTimestamp:    TypeTimestamp,
+	delta.TypeTimestampNTZ: TypeTimestampNTZ,
+}
+
 // columnValueType maps a Delta type to the value type a comparison uses.
 func columnValueType(t delta.DataType) (ValueType, error) {
 	switch v := t.(type) {
 	case *delta.DecimalType:
 		return TypeDecimal, nil
 	case *delta.PrimitiveType:
-		switch v.Name {
-		case delta.TypeBoolean:
-			return TypeBool, nil
-		case delta.TypeByte, delta.TypeShort, delta.TypeInteger:
-			return TypeInt, nil
-		case delta.TypeLong:
-			return TypeLong, nil
-		case delta.TypeFloat:
-			return TypeFloat, nil
-		case delta.TypeDouble:
-			return TypeDouble, nil
-		case delta.TypeString:
-			return TypeString, nil
-		case delta.TypeDate:
-			return TypeDate, nil
-		case delta.TypeTimestamp:
-			return TypeTimestamp, nil
-		case delta.TypeTimestampNTZ:
-			return TypeTimestampNTZ, nil
+		if vt, ok := primitiveValueTypes[v.Name]; ok {
+			return vt, nil
 		}
 	}
 	return "", fmt.Errorf("has type %s, which can only be tested with IS NULL", t)

@@ -68,16 +68,10 @@ func TestBind(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			e, err := Parse(tc.in)
-			require.NoError(t, err)
-			got, err := Bind(e, st)
-			require.NoError(t, err)
+			got := mustBind(t, st, tc.in)
 			assert.Equal(t, tc.want, got)
 			// A bound predicate survives JSON and binds again to itself.
-			b, err := json.Marshal(got)
-			require.NoError(t, err)
-			back, err := ParseJSON(b)
-			require.NoError(t, err)
+			_, back := viaJSON(t, got)
 			assert.Equal(t, got, back)
 			rebound, err := Bind(back, st)
 			require.NoError(t, err)
@@ -117,9 +111,7 @@ func TestBindErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			e, err := Parse(tc.in)
-			require.NoError(t, err)
-			_, err = Bind(e, st)
+			_, err := Bind(mustParse(t, tc.in), st)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.msg)
 		})
@@ -146,8 +138,7 @@ func TestBindColumns(t *testing.T) {
 }
 
 func TestRenameColumnsAndColumns(t *testing.T) {
-	e, err := Parse("a = 1 AND (b < 2 OR a IS NULL)")
-	require.NoError(t, err)
+	e := mustParse(t, "a = 1 AND (b < 2 OR a IS NULL)")
 	assert.Equal(t, []string{"a", "b"}, e.Columns())
 	r := RenameColumns(e, func(n string) (string, bool) {
 		if n == "a" {
@@ -163,13 +154,7 @@ func TestRenameColumnsAndColumns(t *testing.T) {
 // its column case-insensitively and stays an OpLike that Hints leaves out.
 func TestBindNewForms(t *testing.T) {
 	st := schema(t)
-	bind := func(s string) *Expr {
-		e, err := Parse(s)
-		require.NoError(t, err)
-		b, err := Bind(e, st)
-		require.NoError(t, err)
-		return b
-	}
+	bind := func(s string) *Expr { return mustBind(t, st, s) }
 	assert.Equal(t, And(
 		Compare(OpGreaterThanOrEqual, Column("Small", TypeInt), Literal("1", TypeInt)),
 		Compare(OpLessThanOrEqual, Column("Small", TypeInt), Literal("9", TypeInt))), bind("small BETWEEN 1 AND 9"))

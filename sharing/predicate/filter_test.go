@@ -195,9 +195,7 @@ func TestEval(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
-			e, err := Parse(tc.expr)
-			require.NoError(t, err)
-			mask, err := Eval(e, rec)
+			mask, err := Eval(mustParse(t, tc.expr), rec)
 			require.NoError(t, err)
 			var got []int
 			for i, m := range mask {
@@ -228,9 +226,7 @@ func TestEvalErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.expr, func(t *testing.T) {
-			e, err := Parse(tc.expr)
-			require.NoError(t, err)
-			_, err = Eval(e, rec)
+			_, err := Eval(mustParse(t, tc.expr), rec)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.msg)
 		})
@@ -276,9 +272,7 @@ func TestFilter(t *testing.T) {
 
 	run := func(expr string) arrow.Record {
 		t.Helper()
-		e, err := Parse(expr)
-		require.NoError(t, err)
-		out, err := FilterWith(mem, e, rec)
+		out, err := FilterWith(mem, mustParse(t, expr), rec)
 		require.NoError(t, err)
 		return out
 	}
@@ -310,8 +304,7 @@ func TestFilter(t *testing.T) {
 	many.Release()
 
 	// The default-allocator variant gives the same rows.
-	e, err := Parse("s > 'a'")
-	require.NoError(t, err)
+	e := mustParse(t, "s > 'a'")
 	out, err := Filter(e, rec)
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), out.NumRows())

@@ -41,10 +41,7 @@ func TestJSONProtocolExamples(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.want, got)
 		// Round trip.
-		b, err := json.Marshal(got)
-		require.NoError(t, err)
-		back, err := ParseJSON(b)
-		require.NoError(t, err)
+		b, back := viaJSON(t, got)
 		assert.Equal(t, got, back)
 		var viaUnmarshal Expr
 		require.NoError(t, json.Unmarshal(b, &viaUnmarshal))
@@ -53,8 +50,7 @@ func TestJSONProtocolExamples(t *testing.T) {
 }
 
 func TestMarshalJSONShape(t *testing.T) {
-	e, err := Parse("a != '' AND b IS NOT NULL")
-	require.NoError(t, err)
+	e := mustParse(t, "a != '' AND b IS NOT NULL")
 	e.Children[0].Children[0].Children[0].ValueType = TypeString
 	e.Children[1].Children[0].Children[0].ValueType = TypeLong
 	b, err := json.Marshal(e)

@@ -132,28 +132,24 @@ func (p *parser) errAt(t token, format string, args ...any) error {
 func identStart(r rune) bool { return r == '_' || unicode.IsLetter(r) }
 func identPart(r rune) bool  { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 
+// punctuation are the tokens of one character of their own.
+var punctuation = map[rune]tokKind{'(': tLParen, ')': tRParen, ',': tComma, '-': tMinus}
+
 func (p *parser) lex() error {
 	s := p.src
 	i := 0
 	for i < len(s) {
 		r, w := utf8.DecodeRuneInString(s[i:])
 		start := i
+		if kind, ok := punctuation[r]; ok {
+			p.toks = append(p.toks, token{kind: kind, raw: string(r), pos: p.col(start)})
+			i++
+			continue
+		}
 		switch {
 		case unicode.IsSpace(r):
 			i += w
 			continue
-		case r == '(':
-			p.toks = append(p.toks, token{kind: tLParen, raw: "(", pos: p.col(start)})
-			i++
-		case r == ')':
-			p.toks = append(p.toks, token{kind: tRParen, raw: ")", pos: p.col(start)})
-			i++
-		case r == ',':
-			p.toks = append(p.toks, token{kind: tComma, raw: ",", pos: p.col(start)})
-			i++
-		case r == '-':
-			p.toks = append(p.toks, token{kind: tMinus, raw: "-", pos: p.col(start)})
-			i++
 		case r == '=' || r == '<' || r == '>' || r == '!':
 			op := s[i : i+1]
 			if i+1 < len(s) && (s[i+1] == '=' || (r == '<' && s[i+1] == '>')) {
@@ -322,37 +318,29 @@ func (p *parser) parseOr(depth int) (*Expr, error) {
 	if depth > MaxDepth {
 		return nil, p.errAt(p.peek(), "expression nested deeper than %d levels", MaxDepth)
 	}
-	first, err := p.parseAnd(depth)
-	if err != nil {
-		return nil, err
-	}
-	es := []*Expr{first}
-	for p.isKeyword("OR") {
-		p.next()
-		e, err := p.parseAnd(depth)
-		if err != nil {
-			return nil, err
-		}
-		es = append(es, e)
-	}
-	return Or(es...), nil
+	return p.parseJoined(depth, "OR", p.parseAnd, Or)
 }
 
 func (p *parser) parseAnd(depth int) (*Expr, error) {
-	first, err := p.parseNot(depth)
+	return p.parseJoined(depth, "AND", p.parseNot, And)
+}
+
+// parseJoined parses one or more operands joined by keyword and joins them.
+func (p *parser) parseJoined(depth int, keyword string, operand func(depth int) (*Expr, error), join func(...*Expr) *Expr) (*Expr, error) {
+	first, err := operand(depth)
 	if err != nil {
 		return nil, err
 	}
 	es := []*Expr{first}
-	for p.isKeyword("AND") {
+	for p.isKeyword(keyword) {
 		p.next()
-		e, err := p.parseNot(depth)
+		e, err := operand(depth)
 		if err != nil {
 			return nil, err
 		}
 		es = append(es, e)
 	}
-	return And(es...), nil
+	return join(es...), nil
 }
 
 func (p *parser) parseNot(depth int) (*Expr, error) {

@@ -1,6 +1,7 @@
 package predicate
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/big"
@@ -102,13 +103,7 @@ func compareValues(a, b value) (c int, ok bool) {
 		if math.IsNaN(a.f) || math.IsNaN(b.f) {
 			return 0, false
 		}
-		switch {
-		case a.f < b.f:
-			return -1, true
-		case a.f > b.f:
-			return 1, true
-		}
-		return 0, true
+		return cmp.Compare(a.f, b.f), true
 	case TypeDecimal:
 		x, y := a.d, b.d
 		switch {
@@ -119,13 +114,7 @@ func compareValues(a, b value) (c int, ok bool) {
 		}
 		return x.Cmp(y), true
 	}
-	switch {
-	case a.i < b.i:
-		return -1, true
-	case a.i > b.i:
-		return 1, true
-	}
-	return 0, true
+	return cmp.Compare(a.i, b.i), true
 }
 
 func isIntegral(t ValueType) bool { return t == TypeInt || t == TypeLong }

@@ -143,10 +143,7 @@ func decodeLine(line []byte) (Item, error) {
 		}
 		if m.DeltaMetadata != nil {
 			it.Format = FormatDelta
-			it.Metadata = fromDeltaMetadata(&DeltaMetadataWrapper{
-				DeltaMetadata: *m.DeltaMetadata, Version: m.Version, Size: m.Size, NumFiles: m.NumFiles,
-				Location: m.Location, AuxiliaryLocations: m.AuxiliaryLocations, AccessModes: m.AccessModes,
-			})
+			it.Metadata = fromDeltaMetadata(&DeltaMetadataWrapper{DeltaMetadata: *m.DeltaMetadata, Version: m.Version, TableDetails: m.TableDetails})
 		} else {
 			it.Format = FormatParquet
 			it.Metadata = fromParquetMetadata(&m.ParquetMetadata)

@@ -167,20 +167,27 @@ type ParquetProtocol struct {
 
 // ParquetMetadata is the parquet-format `metaData` object.
 type ParquetMetadata struct {
-	ID                 string            `json:"id"`
-	Name               string            `json:"name,omitempty"`
-	Description        string            `json:"description,omitempty"`
-	Format             delta.Format      `json:"format"`
-	SchemaString       string            `json:"schemaString"`
-	PartitionColumns   []string          `json:"partitionColumns"`
-	Configuration      map[string]string `json:"configuration,omitempty"`
-	CreatedTime        *int64            `json:"createdTime,omitempty"`
-	Version            *int64            `json:"version,omitempty"`
-	Size               *int64            `json:"size,omitempty"`
-	NumFiles           *int64            `json:"numFiles,omitempty"`
-	Location           string            `json:"location,omitempty"`
-	AuxiliaryLocations []string          `json:"auxiliaryLocations,omitempty"`
-	AccessModes        []string          `json:"accessModes,omitempty"`
+	ID               string            `json:"id"`
+	Name             string            `json:"name,omitempty"`
+	Description      string            `json:"description,omitempty"`
+	Format           delta.Format      `json:"format"`
+	SchemaString     string            `json:"schemaString"`
+	PartitionColumns []string          `json:"partitionColumns"`
+	Configuration    map[string]string `json:"configuration,omitempty"`
+	CreatedTime      *int64            `json:"createdTime,omitempty"`
+	Version          *int64            `json:"version,omitempty"`
+	TableDetails
+}
+
+// TableDetails are what a metaData line may say about the table beside its Delta metadata, the
+// same in both response formats.
+type TableDetails struct {
+	Size     *int64 `json:"size,omitempty"`     // table size in bytes, when known
+	NumFiles *int64 `json:"numFiles,omitempty"` // number of files, when known
+	// Location, AuxiliaryLocations and AccessModes for directory-based access, when given.
+	Location           string   `json:"location,omitempty"`
+	AuxiliaryLocations []string `json:"auxiliaryLocations,omitempty"`
+	AccessModes        []string `json:"accessModes,omitempty"`
 }
 
 // ParquetFile is the parquet-format `file`, `add`, `cdf` and `remove` object.
@@ -217,13 +224,9 @@ type DeltaProtocolWrapper struct {
 
 // DeltaMetadataWrapper is the delta-format `metaData` object.
 type DeltaMetadataWrapper struct {
-	DeltaMetadata      delta.Metadata `json:"deltaMetadata"`
-	Version            *int64         `json:"version,omitempty"`
-	Size               *int64         `json:"size,omitempty"`
-	NumFiles           *int64         `json:"numFiles,omitempty"`
-	Location           string         `json:"location,omitempty"`
-	AuxiliaryLocations []string       `json:"auxiliaryLocations,omitempty"`
-	AccessModes        []string       `json:"accessModes,omitempty"`
+	DeltaMetadata delta.Metadata `json:"deltaMetadata"`
+	Version       *int64         `json:"version,omitempty"`
+	TableDetails
 }
 
 // DeltaSingleAction is the delta action inside a delta-format file: one of add, remove, cdc,
@@ -320,6 +323,17 @@ type MetadataAction struct {
 	AccessModes        []string
 }
 
+// details returns the table details of m.
+func (m *MetadataAction) details() TableDetails {
+	return TableDetails{Size: m.Size, NumFiles: m.NumFiles, Location: m.Location, AuxiliaryLocations: m.AuxiliaryLocations, AccessModes: m.AccessModes}
+}
+
+// withDetails returns m with the table details d.
+func (m *MetadataAction) withDetails(d TableDetails) *MetadataAction {
+	m.Size, m.NumFiles, m.Location, m.AuxiliaryLocations, m.AccessModes = d.Size, d.NumFiles, d.Location, d.AuxiliaryLocations, d.AccessModes
+	return m
+}
+
 // String names the metadata without locations' query strings.
 func (m MetadataAction) String() string {
 	s := fmt.Sprintf("Metadata{id=%s name=%q partitionColumns=%v", m.Metadata.ID, m.Metadata.Name, m.Metadata.PartitionColumns)
@@ -413,12 +427,7 @@ type TableMetadata struct {
 	Format   ResponseFormat
 	Protocol delta.Protocol
 	Metadata delta.Metadata
-	Size     *int64
-	NumFiles *int64
-	// Location, AuxiliaryLocations and AccessModes for directory-based access, when given.
-	Location           string
-	AuxiliaryLocations []string
-	AccessModes        []string
+	TableDetails
 }
 
 // String describes the table metadata without location query strings.
@@ -441,8 +450,7 @@ func NewTableMetadata(version int64, format ResponseFormat, p *ProtocolAction, m
 	}
 	if m != nil {
 		tm.Metadata = m.Metadata
-		tm.Size, tm.NumFiles = m.Size, m.NumFiles
-		tm.Location, tm.AuxiliaryLocations, tm.AccessModes = m.Location, m.AuxiliaryLocations, m.AccessModes
+		tm.TableDetails = m.details()
 		if tm.Version < 0 && m.Version != nil {
 			tm.Version = *m.Version
 		}
@@ -461,15 +469,14 @@ func MsTime(ms *int64) time.Time {
 // Conversions between the wire shapes and the normalized types.
 
 func fromParquetMetadata(m *ParquetMetadata) *MetadataAction {
-	return &MetadataAction{
+	return (&MetadataAction{
 		Metadata: delta.Metadata{
 			ID: m.ID, Name: m.Name, Description: m.Description, Format: m.Format,
 			SchemaString: m.SchemaString, PartitionColumns: m.PartitionColumns,
 			CreatedTime: m.CreatedTime, Configuration: m.Configuration,
 		},
-		Version: m.Version, Size: m.Size, NumFiles: m.NumFiles,
-		Location: m.Location, AuxiliaryLocations: m.AuxiliaryLocations, AccessModes: m.AccessModes,
-	}
+		Version: m.Version,
+	}).withDetails(m.TableDetails)
 }
 
 // ToParquet returns the parquet-format wire shape of m.
@@ -478,16 +485,14 @@ func (m MetadataAction) ToParquet() *ParquetMetadata {
 		ID: m.Metadata.ID, Name: m.Metadata.Name, Description: m.Metadata.Description,
 		Format: m.Metadata.Format, SchemaString: m.Metadata.SchemaString,
 		PartitionColumns: nonNilSlice(m.Metadata.PartitionColumns), Configuration: m.Metadata.Configuration,
-		CreatedTime: m.Metadata.CreatedTime, Version: m.Version, Size: m.Size, NumFiles: m.NumFiles,
-		Location: m.Location, AuxiliaryLocations: m.AuxiliaryLocations, AccessModes: m.AccessModes,
+		CreatedTime: m.Metadata.CreatedTime, Version: m.Version, TableDetails: m.details(),
 	}
 }
 
 func fromDeltaMetadata(w *DeltaMetadataWrapper) *MetadataAction {
-	return &MetadataAction{
-		Metadata: w.DeltaMetadata, Version: w.Version, Size: w.Size, NumFiles: w.NumFiles,
-		Location: w.Location, AuxiliaryLocations: w.AuxiliaryLocations, AccessModes: w.AccessModes,
-	}
+	return (&MetadataAction{
+		Metadata: w.DeltaMetadata, Version: w.Version,
+	}).withDetails(w.TableDetails)
 }
 
 // ToDelta returns the delta-format wire shape of m.
@@ -498,8 +503,7 @@ func (m MetadataAction) ToDelta() *DeltaMetadataWrapper {
 		md.Configuration = map[string]string{}
 	}
 	return &DeltaMetadataWrapper{
-		DeltaMetadata: md, Version: m.Version, Size: m.Size, NumFiles: m.NumFiles,
-		Location: m.Location, AuxiliaryLocations: m.AuxiliaryLocations, AccessModes: m.AccessModes,
+		DeltaMetadata: md, Version: m.Version, TableDetails: m.details(),
 	}
 }
 

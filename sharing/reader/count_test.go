@@ -24,10 +24,8 @@ func readCount(t *testing.T, r *Reader, err error) int64 {
 }
 
 func TestCountDemo(t *testing.T) {
-	env := sharingtest.Start(t, sharingtest.Options{Tables: sharingtest.Demo(t)})
-	c := env.Client(t)
+	env, c, orders := demoOrders(t)
 	ctx := context.Background()
-	orders := env.Table("demo.sales.orders")
 
 	// Every file has numRecords and no deletion vector: from statistics, no file read.
 	before := len(env.FileGets())

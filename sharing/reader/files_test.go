@@ -8,16 +8,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/server/demo"
 )
 
 func TestListFiles(t *testing.T) {
-	env := sharingtest.Start(t, sharingtest.Options{Tables: sharingtest.Demo(t)})
-	c := env.Client(t)
+	env, c, orders := demoOrders(t)
 	ctx := context.Background()
-	orders := env.Table("demo.sales.orders")
 
 	// The latest version: every file with its rows from stats; the rows add up to the table's.
 	all, err := ListFiles(ctx, c, orders, ListOptions{})
@@ -90,10 +87,8 @@ func TestFileListTotals(t *testing.T) {
 }
 
 func TestDescribe(t *testing.T) {
-	env := sharingtest.Start(t, sharingtest.Options{Tables: sharingtest.Demo(t)})
-	c := env.Client(t)
+	env, c, orders := demoOrders(t)
 	ctx := context.Background()
-	orders := env.Table("demo.sales.orders")
 
 	d, err := Describe(ctx, c, orders, protocol.MetadataOptions{})
 	require.NoError(t, err)

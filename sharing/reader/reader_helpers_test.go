@@ -154,6 +154,14 @@ func startServer(t testing.TB, o sharingtest.Options) *sharingtest.Env {
 	return sharingtest.Start(t, o)
 }
 
+// demoOrders starts our server over the demo tables and returns it, a client of it and the
+// orders table.
+func demoOrders(t testing.TB) (*sharingtest.Env, *sharing.Client, protocol.Table) {
+	t.Helper()
+	env := sharingtest.Start(t, sharingtest.Options{Tables: sharingtest.Demo(t)})
+	return env, env.Client(t), env.Table("demo.sales.orders")
+}
+
 // withFaults puts the fault proxy in front of the server (env.Proxy).
 func withFaults(o *sharingtest.Options) { o.Faults = true }
 

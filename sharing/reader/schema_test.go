@@ -7,15 +7,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/internal/sharingtest"
 	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 func TestReadSchema(t *testing.T) {
-	env := sharingtest.Start(t, sharingtest.Options{Tables: sharingtest.Demo(t)})
-	c := env.Client(t)
+	env, c, orders := demoOrders(t)
 	ctx := context.Background()
-	orders := env.Table("demo.sales.orders")
 
 	s, err := ReadSchema(ctx, c, orders, protocol.MetadataOptions{})
 	require.NoError(t, err)

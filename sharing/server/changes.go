@@ -170,11 +170,7 @@ func (s *Server) changesRange(r *http.Request, t *Table, dt *deltalog.Table, key
 			return 0, 0, errInvalidParam("startingVersion is not a valid number.")
 		}
 	} else {
-		at, err := parseTimestamp("startingTimestamp", key.ST)
-		if err != nil {
-			return 0, 0, err
-		}
-		if start, err = dt.VersionAtOrAfter(ctx, at); err != nil {
+		if start, _, err = versionAtTimestamp(ctx, "startingTimestamp", key.ST, dt.VersionAtOrAfter); err != nil {
 			return 0, 0, logError(err)
 		}
 	}
@@ -191,13 +187,9 @@ func (s *Server) changesRange(r *http.Request, t *Table, dt *deltalog.Table, key
 			return 0, 0, errInvalidParam("Provided end version(%d) is invalid. End version cannot be greater than the latest version of the table(%d).", end, latest)
 		}
 	case key.ET != "":
-		at, err := parseTimestamp("endingTimestamp", key.ET)
-		if err != nil {
-			return 0, 0, err
-		}
 		// The last version committed at or before the timestamp; a timestamp after the latest
 		// commit means the latest version.
-		v, err := dt.VersionAt(ctx, at)
+		v, _, err := versionAtTimestamp(ctx, "endingTimestamp", key.ET, dt.VersionAt)
 		switch {
 		case errors.Is(err, deltalog.ErrTimestampAfterLatestCommit):
 			v = latest

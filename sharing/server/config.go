@@ -770,25 +770,23 @@ func ParseTableFlag(s string) (TableFlag, error) {
 // AddTable adds a table to the configuration, creating its share and schema (matched
 // case-insensitively) when needed. A duplicate table is reported by Validate.
 func (c *Config) AddTable(f TableFlag) {
-	var sh *Share
-	for i := range c.Shares {
-		if foldName(c.Shares[i].Name) == foldName(f.Share) {
-			sh = &c.Shares[i]
-		}
-	}
-	if sh == nil {
-		c.Shares = append(c.Shares, Share{Name: f.Share})
-		sh = &c.Shares[len(c.Shares)-1]
-	}
-	var sc *Schema
-	for i := range sh.Schemas {
-		if foldName(sh.Schemas[i].Name) == foldName(f.Schema) {
-			sc = &sh.Schemas[i]
-		}
-	}
-	if sc == nil {
-		sh.Schemas = append(sh.Schemas, Schema{Name: f.Schema})
-		sc = &sh.Schemas[len(sh.Schemas)-1]
-	}
+	sh := findOrAppend(&c.Shares, f.Share, func(s *Share) string { return s.Name }, Share{Name: f.Share})
+	sc := findOrAppend(&sh.Schemas, f.Schema, func(s *Schema) string { return s.Name }, Schema{Name: f.Schema})
 	sc.Tables = append(sc.Tables, TableConfig{Name: f.Table, Location: f.Location})
+}
+
+// findOrAppend returns the last element of *list whose name matches name case-insensitively,
+// appending added when none does.
+func findOrAppend[T any](list *[]T, name string, nameOf func(*T) string, added T) *T {
+	var found *T
+	for i := range *list {
+		if foldName(nameOf(&(*list)[i])) == foldName(name) {
+			found = &(*list)[i]
+		}
+	}
+	if found == nil {
+		*list = append(*list, added)
+		found = &(*list)[len(*list)-1]
+	}
+	return found
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
 // Paging limits of the listing endpoints. As the protocol says, maxResults must be
@@ -12,31 +14,9 @@ const (
 	MaxMaxResults     = 1000
 )
 
-type listResponse struct {
-	Items         any    `json:"items"`
-	NextPageToken string `json:"nextPageToken,omitempty"`
-}
-
-type shareJSON struct {
-	Name string `json:"name"`
-	ID   string `json:"id,omitempty"`
-}
-
-type schemaJSON struct {
-	Name  string `json:"name"`
-	Share string `json:"share"`
-}
-
-type tableJSON struct {
-	Name    string `json:"name"`
-	Schema  string `json:"schema"`
-	Share   string `json:"share"`
-	ShareID string `json:"shareId,omitempty"`
-	ID      string `json:"id,omitempty"`
-}
-
-func tableItem(t *Table) tableJSON {
-	return tableJSON{Name: t.Name, Schema: t.Schema, Share: t.Share, ShareID: t.ShareID, ID: t.ID}
+// tableItem is a table in the listings, which answer with the protocol's wire types.
+func tableItem(t *Table) protocol.TableInfo {
+	return protocol.TableInfo{Name: t.Name, Schema: t.Schema, Share: t.Share, ShareID: t.ShareID, ID: t.ID}
 }
 
 // page reads maxResults and pageToken and returns the slice [start, end) of total items and the
@@ -115,17 +95,7 @@ func (s *Server) findTable(r *http.Request) (*Table, error) {
 }
 
 func (s *Server) handleListShares(w http.ResponseWriter, r *http.Request) {
-	shares := s.visibleShares(r)
-	start, end, next, err := s.page(r, "shares", len(shares))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	items := make([]shareJSON, 0, end-start)
-	for _, sh := range shares[start:end] {
-		items = append(items, shareJSON{Name: sh.name, ID: sh.id})
-	}
-	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+	writePage(s, w, r, "shares", s.visibleShares(r), func(sh *shareEntry) protocol.Share { return protocol.Share{Name: sh.name, ID: sh.id} })
 }
 
 func (s *Server) handleGetShare(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +104,7 @@ func (s *Server) handleGetShare(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]shareJSON{"share": {Name: sh.name, ID: sh.id}})
+	writeJSON(w, http.StatusOK, protocol.GetShareResponse{Share: protocol.Share{Name: sh.name, ID: sh.id}})
 }
 
 func (s *Server) handleListSchemas(w http.ResponseWriter, r *http.Request) {
@@ -143,16 +113,7 @@ func (s *Server) handleListSchemas(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	start, end, next, err := s.page(r, "schemas\x00"+sh.id, len(sh.schemas))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	items := make([]schemaJSON, 0, end-start)
-	for _, sc := range sh.schemas[start:end] {
-		items = append(items, schemaJSON{Name: sc.name, Share: sh.name})
-	}
-	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+	writePage(s, w, r, "schemas\x00"+sh.id, sh.schemas, func(sc *schemaEntry) protocol.Schema { return protocol.Schema{Name: sc.name, Share: sh.name} })
 }
 
 func (s *Server) handleListTables(w http.ResponseWriter, r *http.Request) {
@@ -161,16 +122,7 @@ func (s *Server) handleListTables(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	start, end, next, err := s.page(r, "tables\x00"+sh.id+"\x00"+foldName(sc.name), len(sc.tables))
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	items := make([]tableJSON, 0, end-start)
-	for _, t := range sc.tables[start:end] {
-		items = append(items, tableItem(t))
-	}
-	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+	writePage(s, w, r, "tables\x00"+sh.id+"\x00"+foldName(sc.name), sc.tables, tableItem)
 }
 
 func (s *Server) handleListAllTables(w http.ResponseWriter, r *http.Request) {
@@ -179,14 +131,20 @@ func (s *Server) handleListAllTables(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	start, end, next, err := s.page(r, "all-tables\x00"+sh.id, len(sh.tables))
+	writePage(s, w, r, "all-tables\x00"+sh.id, sh.tables, tableItem)
+}
+
+// writePage answers a listing request with the page of all it asks for (see page), each
+// element turned into its JSON shape by item.
+func writePage[T, J any](s *Server, w http.ResponseWriter, r *http.Request, listing string, all []T, item func(T) J) {
+	start, end, next, err := s.page(r, listing, len(all))
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	items := make([]tableJSON, 0, end-start)
-	for _, t := range sh.tables[start:end] {
-		items = append(items, tableItem(t))
+	items := make([]J, 0, end-start)
+	for _, x := range all[start:end] {
+		items = append(items, item(x))
 	}
-	writeJSON(w, http.StatusOK, listResponse{Items: items, NextPageToken: next})
+	writeJSON(w, http.StatusOK, protocol.Page[J]{Items: items, NextPageToken: next})
 }

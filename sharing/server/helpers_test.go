@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/deltashare/deltashare/internal/concurrenttest"
 )
 
 const testToken = "test-token-0123456789abcdef"
@@ -37,51 +38,13 @@ func makeTable(t *testing.T, dir string) []byte {
 	return data
 }
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Now().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is a running server over three shares on a loopback listener.
 type fixture struct {
 	srv   *Server
 	base  string // BaseURL
 	api   string // Endpoint
-	logs  *syncBuffer
-	clock *testClock
+	logs  *concurrenttest.Buffer
+	clock *concurrenttest.Clock
 	root  string            // directory holding the tables
 	data  map[string][]byte // table location → data file bytes
 	stop  func()            // cancels Serve and waits for it
@@ -110,7 +73,7 @@ func startFixture(t *testing.T, mod func(*Config), opts ...Option) *fixture {
 	if mod != nil {
 		mod(&cfg)
 	}
-	f := &fixture{logs: &syncBuffer{}, clock: newTestClock(), root: root, data: data}
+	f := &fixture{logs: &concurrenttest.Buffer{}, clock: concurrenttest.NewClock(time.Time{}), root: root, data: data}
 	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		WithClock(f.clock.Now)}, opts...)
 	srv, err := New(cfg, opts...)

@@ -126,12 +126,8 @@ func (s *Server) querySnapshot(w http.ResponseWriter, r *http.Request, t *Table,
 	case req.Version != nil:
 		version = *req.Version
 	case req.Timestamp != "":
-		at, err := parseTimestamp("timestamp", req.Timestamp)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		if version, err = dt.VersionAt(ctx, at); err != nil {
+		var err error
+		if version, _, err = versionAtTimestamp(ctx, "timestamp", req.Timestamp, dt.VersionAt); err != nil {
 			s.Error(w, r, logError(err))
 			return
 		}

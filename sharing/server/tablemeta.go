@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/deltashare/deltashare/sharing/protocol"
 
@@ -27,12 +28,8 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request, t *Table) 
 			s.Error(w, r, errNoHistory(t))
 			return
 		}
-		at, err := parseTimestamp("startingTimestamp", ts)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		v, err = dt.VersionAtOrAfter(ctx, at)
+		var at time.Time
+		v, at, err = versionAtTimestamp(ctx, "startingTimestamp", ts, dt.VersionAtOrAfter)
 		if err != nil {
 			if errors.Is(err, deltalog.ErrTimestampAfterLatestCommit) {
 				err = errInvalidParam("Not a valid starting timestamp: no version was committed at or after %s", at.UTC().Format("2006-01-02T15:04:05.999Z07:00"))
@@ -89,12 +86,7 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request, t *Table)
 		return
 	}
 	if ts != "" {
-		at, err := parseTimestamp("timestamp", ts)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		if version, err = dt.VersionAt(ctx, at); err != nil {
+		if version, _, err = versionAtTimestamp(ctx, "timestamp", ts, dt.VersionAt); err != nil {
 			s.Error(w, r, logError(err))
 			return
 		}

@@ -103,6 +103,17 @@ func parseTimestamp(name, v string) (time.Time, error) {
 	return time.Time{}, errInvalidParam("Invalid %s: %q is not a timestamp; use ISO 8601 in UTC, such as 2022-01-01T00:00:00Z", name, cut(v, 64))
 }
 
+// versionAtTimestamp finds with find (a Delta table's VersionAt or VersionAtOrAfter) the
+// version of the timestamp parameter name=v, which it returns parsed as at. A malformed
+// timestamp is a protocol error; find's errors are returned as they are, for logError.
+func versionAtTimestamp(ctx context.Context, name, v string, find func(context.Context, time.Time) (int64, error)) (version int64, at time.Time, err error) {
+	if at, err = parseTimestamp(name, v); err != nil {
+		return 0, at, err
+	}
+	version, err = find(ctx, at)
+	return version, at, err
+}
+
 func cut(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "..."

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,22 +12,28 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deltashare/deltashare/sharing/delta"
+	"github.com/deltashare/deltashare/internal/sharedtest"
 	"github.com/deltashare/deltashare/sharing/protocol"
 	"github.com/deltashare/deltashare/sharing/server/demo"
 )
 
 // appendCommit commits one append of two rows to w and returns the new file's path.
+// idTable creates in dir the id table name (demo.CreateIDTable) with commits commits.
+func idTable(t *testing.T, dir, name string, commits int) *demo.Table {
+	t.Helper()
+	w, err := demo.CreateIDTable(dir, name)
+	require.NoError(t, err)
+	for i := 0; i < commits; i++ {
+		appendCommit(t, w)
+	}
+	return w
+}
+
 func appendCommit(t *testing.T, w *demo.Table) string {
 	t.Helper()
-	tx, err := w.Begin("WRITE", nil)
+	add, err := w.AppendIDs()
 	require.NoError(t, err)
-	id := (w.Version() + 1) * 2
-	adds, err := tx.Append([]demo.Row{{id}, {id + 1}})
-	require.NoError(t, err)
-	_, err = tx.Commit()
-	require.NoError(t, err)
-	return adds[0].Path
+	return add.Path
 }
 
 // changeVersions returns the versions of the add lines of a changes or startingVersion query
@@ -56,14 +61,7 @@ func changeVersions(t *testing.T, body []byte) []int64 {
 // clock) after the server had cached a listing.
 func TestNewCommitSeenThroughCaches(t *testing.T) {
 	dir := t.TempDir()
-	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
-	require.NoError(t, err)
-	w, err := demo.CreateTable(dir, demo.TableOptions{Name: "grow", Schema: schema,
-		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
-	require.NoError(t, err)
-	for i := 0; i < 3; i++ {
-		appendCommit(t, w)
-	}
+	w := idTable(t, dir, "grow", 3)
 	logDir := filepath.Join(dir, "_delta_log")
 	old := time.Now().Add(-time.Hour).Truncate(time.Second)
 	require.NoError(t, os.Chtimes(logDir, old, old))
@@ -116,19 +114,8 @@ func damagedTable(t *testing.T) string {
 	tables, _ := sharedTables(t)
 	src := tables["delta-rs_simple_table_with_checkpoint"]
 	require.NotEmpty(t, src)
-	dst := t.TempDir()
-	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
-	require.NoError(t, filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
-		if err == nil {
-			err = os.Chmod(p, map[bool]os.FileMode{true: 0o755, false: 0o644}[d.IsDir()])
-		}
-		return err
-	}))
-	logDir := filepath.Join(dst, "_delta_log")
-	for v := 0; v < 10; v++ {
-		require.NoError(t, os.Remove(filepath.Join(logDir, "0000000000000000000"+itoa(int64(v))+".json")))
-	}
-	cp := filepath.Join(logDir, "00000000000000000010.checkpoint.parquet")
+	dst := sharedtest.CopyAfterCleanup(t, src, 10)
+	cp := filepath.Join(dst, "_delta_log", "00000000000000000010.checkpoint.parquet")
 	b, err := os.ReadFile(cp)
 	require.NoError(t, err)
 	for i := len(b) - 200; i < len(b)-8; i++ {
@@ -145,14 +132,7 @@ func damagedTable(t *testing.T) string {
 func TestDamagedCheckpointIsServerError(t *testing.T) {
 	// A table whose newest commit has a line that is not JSON (its earlier versions read).
 	badCommit := t.TempDir()
-	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
-	require.NoError(t, err)
-	w, err := demo.CreateTable(badCommit, demo.TableOptions{Name: "bad", Schema: schema,
-		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
-	require.NoError(t, err)
-	for i := 0; i < 3; i++ {
-		appendCommit(t, w)
-	}
+	idTable(t, badCommit, "bad", 3)
 	f, err := os.OpenFile(filepath.Join(badCommit, "_delta_log", "00000000000000000002.json"), os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
 	_, err = f.WriteString(`{"add":{"path":` + "\n")

@@ -26,6 +26,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deltashare/deltashare/internal/concurrenttest"
 	"github.com/deltashare/deltashare/internal/sharedtest"
 	"github.com/deltashare/deltashare/sharing"
 )
@@ -37,8 +38,8 @@ type tableEnv struct {
 	srv    *Server
 	api    string
 	client *sharing.Client
-	clock  *testClock
-	logs   *syncBuffer
+	clock  *concurrenttest.Clock
+	logs   *concurrenttest.Buffer
 	dirs   map[string]string // table name -> location
 }
 
@@ -51,7 +52,7 @@ func tableName(s string) string { return badNameChars.ReplaceAllString(s, "_") }
 func startTables(t *testing.T, tables map[string]string, mod func(*Config), opts ...Option) *tableEnv {
 	t.Helper()
 	var cfg Config
-	env := &tableEnv{clock: newTestClock(), logs: &syncBuffer{}, dirs: map[string]string{}}
+	env := &tableEnv{clock: concurrenttest.NewClock(time.Time{}), logs: &concurrenttest.Buffer{}, dirs: map[string]string{}}
 	for name, dir := range tables {
 		cfg.AddTable(TableFlag{Share: tShare, Schema: tSchema, Table: name, Location: dir})
 		env.dirs[name] = dir

@@ -358,12 +358,7 @@ func (t *Table) replayMeta(ctx context.Context, l *logListing, base *state, vers
 				return nil, err
 			}
 			for _, a := range acts {
-				switch {
-				case a.Protocol != nil:
-					st.protocol = a.Protocol
-				case a.MetaData != nil:
-					st.metadata = a.MetaData
-				}
+				st.apply(a, false)
 			}
 		}
 		st.version = version

@@ -3,7 +3,6 @@ package deltalog
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/sharedtest"
 	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/deltashare/deltashare/sharing/server/demo"
 	"github.com/stretchr/testify/assert"
@@ -25,10 +25,7 @@ func cacheTable(t *testing.T, dir string, commits int) *demo.Table {
 
 func cacheTableNamed(t *testing.T, dir, name string, commits int) *demo.Table {
 	t.Helper()
-	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
-	require.NoError(t, err)
-	tbl, err := demo.CreateTable(dir, demo.TableOptions{Name: name, Schema: schema,
-		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
+	tbl, err := demo.CreateIDTable(dir, name)
 	require.NoError(t, err)
 	for i := 0; i < commits; i++ {
 		appendRows(t, tbl)
@@ -38,14 +35,9 @@ func cacheTableNamed(t *testing.T, dir, name string, commits int) *demo.Table {
 
 func appendRows(t *testing.T, tbl *demo.Table) *delta.Add {
 	t.Helper()
-	tx, err := tbl.Begin("WRITE", nil)
+	add, err := tbl.AppendIDs()
 	require.NoError(t, err)
-	id := int64(tbl.Version()+1) * 2
-	adds, err := tx.Append([]demo.Row{{id}, {id + 1}})
-	require.NoError(t, err)
-	_, err = tx.Commit()
-	require.NoError(t, err)
-	return adds[0]
+	return add
 }
 
 // ageLog sets the modification time of _delta_log an hour back, as a table nobody wrote to
@@ -315,18 +307,7 @@ func TestCacheBounds(t *testing.T) {
 // damages the checkpoint with corrupt.
 func damagedCheckpointTable(t *testing.T, corrupt func([]byte) []byte) string {
 	t.Helper()
-	src := realTables(t)["delta-rs/simple_table_with_checkpoint"]
-	dst := t.TempDir()
-	require.NoError(t, os.CopyFS(dst, os.DirFS(src)))
-	require.NoError(t, filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
-		if err == nil {
-			err = os.Chmod(p, map[bool]os.FileMode{true: 0o755, false: 0o644}[d.IsDir()])
-		}
-		return err
-	}))
-	for v := int64(0); v < 10; v++ {
-		require.NoError(t, os.Remove(filepath.Join(dst, filepath.FromSlash(commitName(v)))))
-	}
+	dst := sharedtest.CopyAfterCleanup(t, realTables(t)["delta-rs/simple_table_with_checkpoint"], 10)
 	cp := filepath.Join(dst, "_delta_log", "00000000000000000010.checkpoint.parquet")
 	b, err := os.ReadFile(cp)
 	require.NoError(t, err)
@@ -376,37 +357,30 @@ func TestDamagedCheckpointIsLogDamaged(t *testing.T) {
 // newest first then oldest first on one Table; and the latest version's head is cached.
 func TestHeadMatchesSnapshot(t *testing.T) {
 	ctx := context.Background()
-	tables := realTables(t)
-	for _, name := range sortedKeys(tables) {
-		dir := tables[name]
-		t.Run(name, func(t *testing.T) {
-			tbl := mustOpen(t, dir)
-			l, err := list(ctx, tbl.s)
-			require.NoError(t, err)
-			latest := l.latest()
-			for _, order := range [][2]int64{{latest, -1}, {0, 1}} {
-				for v := order[0]; v >= 0 && v <= latest; v += order[1] {
-					if !l.recreatable(v) {
-						continue
-					}
-					gotV, p, m, err := tbl.Head(ctx, v)
-					require.NoError(t, err, "version %d", v)
-					want, err := mustOpen(t, dir).Snapshot(ctx, v)
-					require.NoError(t, err)
-					assert.Equal(t, v, gotV)
-					assert.Equal(t, want.Protocol, p, "version %d", v)
-					assert.Equal(t, want.Metadata, m, "version %d", v)
+	forEachRealTable(t, func(t *testing.T, _, dir string, tbl *Table, l *logListing) {
+		latest := l.latest()
+		for _, order := range [][2]int64{{latest, -1}, {0, 1}} {
+			for v := order[0]; v >= 0 && v <= latest; v += order[1] {
+				if !l.recreatable(v) {
+					continue
 				}
+				gotV, p, m, err := tbl.Head(ctx, v)
+				require.NoError(t, err, "version %d", v)
+				want, err := mustOpen(t, dir).Snapshot(ctx, v)
+				require.NoError(t, err)
+				assert.Equal(t, v, gotV)
+				assert.Equal(t, want.Protocol, p, "version %d", v)
+				assert.Equal(t, want.Metadata, m, "version %d", v)
 			}
-			v, _, _, err := tbl.Head(ctx, -1)
-			require.NoError(t, err)
-			assert.Equal(t, latest, v)
-			tbl.mu.Lock()
-			_, cached := tbl.metas.byVersion[latest]
-			tbl.mu.Unlock()
-			assert.True(t, cached, "the latest version's protocol and metadata are cached")
-		})
-	}
+		}
+		v, _, _, err := tbl.Head(ctx, -1)
+		require.NoError(t, err)
+		assert.Equal(t, latest, v)
+		tbl.mu.Lock()
+		_, cached := tbl.metas.byVersion[latest]
+		tbl.mu.Unlock()
+		assert.True(t, cached, "the latest version's protocol and metadata are cached")
+	})
 }
 
 // After log cleanup removes the commits before a checkpoint, a version that was cached before

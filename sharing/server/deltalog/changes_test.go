@@ -147,55 +147,49 @@ func TestChangesErrors(t *testing.T) {
 // and timestamps outside the history are refused.
 func TestVersionAtTimestamp(t *testing.T) {
 	ctx := context.Background()
-	tables := realTables(t)
-	for _, name := range sortedKeys(tables) {
-		t.Run(name, func(t *testing.T) {
-			tbl := mustOpen(t, tables[name])
-			l, err := list(ctx, tbl.s)
-			require.NoError(t, err)
-			var vs []int64
-			var ts []time.Time
-			for _, v := range l.versions() {
-				if v < l.earliest() {
-					continue
-				}
-				c, err := tbl.CommitTimestamp(ctx, v)
-				require.NoError(t, err)
-				vs, ts = append(vs, v), append(ts, c)
+	forEachRealTable(t, func(t *testing.T, _, _ string, tbl *Table, l *logListing) {
+		var vs []int64
+		var ts []time.Time
+		for _, v := range l.versions() {
+			if v < l.earliest() {
+				continue
 			}
-			require.NotEmpty(t, vs)
-			for i, v := range vs {
-				got, err := tbl.VersionAt(ctx, ts[i])
-				require.NoError(t, err)
-				assert.Equal(t, v, got, "VersionAt(own timestamp of %d)", v)
-				got, err = tbl.VersionAtOrAfter(ctx, ts[i])
-				require.NoError(t, err)
-				assert.Equal(t, v, got)
-				if i > 0 {
-					assert.True(t, ts[i].After(ts[i-1]))
-				}
-				if i+1 < len(vs) && ts[i+1].Sub(ts[i]) > time.Millisecond {
-					mid := ts[i].Add(time.Millisecond)
-					got, err = tbl.VersionAt(ctx, mid)
-					require.NoError(t, err)
-					assert.Equal(t, v, got, "between %d and %d", v, vs[i+1])
-					got, err = tbl.VersionAtOrAfter(ctx, mid)
-					require.NoError(t, err)
-					assert.Equal(t, vs[i+1], got)
-				}
-			}
-			_, err = tbl.VersionAt(ctx, ts[0].Add(-time.Millisecond))
-			assert.True(t, errors.Is(err, ErrTimestampBeforeFirstCommit), "%v", err)
-			got, err := tbl.VersionAtOrAfter(ctx, ts[0].Add(-time.Hour))
+			c, err := tbl.CommitTimestamp(ctx, v)
 			require.NoError(t, err)
-			assert.Equal(t, vs[0], got)
-			after := ts[len(ts)-1].Add(time.Millisecond)
-			_, err = tbl.VersionAt(ctx, after)
-			assert.True(t, errors.Is(err, ErrTimestampAfterLatestCommit), "%v", err)
-			_, err = tbl.VersionAtOrAfter(ctx, after)
-			assert.True(t, errors.Is(err, ErrTimestampAfterLatestCommit), "%v", err)
-		})
-	}
+			vs, ts = append(vs, v), append(ts, c)
+		}
+		require.NotEmpty(t, vs)
+		for i, v := range vs {
+			got, err := tbl.VersionAt(ctx, ts[i])
+			require.NoError(t, err)
+			assert.Equal(t, v, got, "VersionAt(own timestamp of %d)", v)
+			got, err = tbl.VersionAtOrAfter(ctx, ts[i])
+			require.NoError(t, err)
+			assert.Equal(t, v, got)
+			if i > 0 {
+				assert.True(t, ts[i].After(ts[i-1]))
+			}
+			if i+1 < len(vs) && ts[i+1].Sub(ts[i]) > time.Millisecond {
+				mid := ts[i].Add(time.Millisecond)
+				got, err = tbl.VersionAt(ctx, mid)
+				require.NoError(t, err)
+				assert.Equal(t, v, got, "between %d and %d", v, vs[i+1])
+				got, err = tbl.VersionAtOrAfter(ctx, mid)
+				require.NoError(t, err)
+				assert.Equal(t, vs[i+1], got)
+			}
+		}
+		_, err := tbl.VersionAt(ctx, ts[0].Add(-time.Millisecond))
+		assert.True(t, errors.Is(err, ErrTimestampBeforeFirstCommit), "%v", err)
+		got, err := tbl.VersionAtOrAfter(ctx, ts[0].Add(-time.Hour))
+		require.NoError(t, err)
+		assert.Equal(t, vs[0], got)
+		after := ts[len(ts)-1].Add(time.Millisecond)
+		_, err = tbl.VersionAt(ctx, after)
+		assert.True(t, errors.Is(err, ErrTimestampAfterLatestCommit), "%v", err)
+		_, err = tbl.VersionAtOrAfter(ctx, after)
+		assert.True(t, errors.Is(err, ErrTimestampAfterLatestCommit), "%v", err)
+	})
 }
 
 // Timestamps come from commitInfo: known values from the logs.

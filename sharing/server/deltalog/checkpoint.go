@@ -160,6 +160,20 @@ func splitRows(vals []parquet.Value, n int) ([][]parquet.Value, error) {
 	return out, nil
 }
 
+// repeatedRows reads the values of leaf, a repeated leaf of the map or list column c (kind
+// names which), split into rows.
+func (g *rowGroup) repeatedRows(leaf *parquet.Column, kind string, c *parquet.Column) ([][]parquet.Value, error) {
+	vals, err := g.values(leaf)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := splitRows(vals, g.n)
+	if err != nil {
+		return nil, fmt.Errorf("%s %v: %w", kind, c.Path(), err)
+	}
+	return rows, nil
+}
+
 // stringMap decodes a MAP<string,string> column below base (nil per row when absent).
 func (g *rowGroup) stringMap(base col, name string) ([]map[string]string, error) {
 	m, ok := findFrom(base, name)
@@ -181,22 +195,14 @@ func (g *rowGroup) stringMap(base col, name string) ([]map[string]string, error)
 	if !keyCol.Leaf() || (valCol != nil && !valCol.Leaf()) {
 		return nil, nil
 	}
-	kvals, err := g.values(keyCol)
+	krows, err := g.repeatedRows(keyCol, "map", m.c)
 	if err != nil {
 		return nil, err
 	}
-	krows, err := splitRows(kvals, g.n)
-	if err != nil {
-		return nil, fmt.Errorf("map %v: %w", m.c.Path(), err)
-	}
 	var vrows [][]parquet.Value
 	if valCol != nil {
-		vvals, err := g.values(valCol)
-		if err != nil {
+		if vrows, err = g.repeatedRows(valCol, "map", m.c); err != nil {
 			return nil, err
-		}
-		if vrows, err = splitRows(vvals, g.n); err != nil {
-			return nil, fmt.Errorf("map %v: %w", m.c.Path(), err)
 		}
 	}
 	out := make([]map[string]string, g.n)
@@ -235,13 +241,9 @@ func (g *rowGroup) stringList(base col, name string) ([][]string, error) {
 		}
 		elem = rep.Columns()[0]
 	}
-	vals, err := g.values(elem)
+	rows, err := g.repeatedRows(elem, "list", l.c)
 	if err != nil {
 		return nil, err
-	}
-	rows, err := splitRows(vals, g.n)
-	if err != nil {
-		return nil, fmt.Errorf("list %v: %w", l.c.Path(), err)
 	}
 	out := make([][]string, g.n)
 	for r, row := range rows {
@@ -300,31 +302,30 @@ func boolean(vals []parquet.Value, r int) bool {
 
 // decode emits the actions of every row.
 func (g *rowGroup) decode(files bool, emit func(*delta.Action) error) error {
-	type decoder func(r int) *delta.Action
+	// Each action column, with its column that is non-null in exactly the rows holding it.
+	type actionCol struct {
+		name, key string
+		build     func(c *colReader, keys []parquet.Value) decoder
+	}
+	actions := []actionCol{
+		{"protocol", "minReaderVersion", g.protocol},
+		{"metaData", "id", g.metadata},
+		{"sidecar", "path", g.sidecar},
+		{"checkpointMetadata", "version", g.checkpointMetadata},
+	}
+	if files {
+		actions = append(actions,
+			actionCol{"add", "path", func(c *colReader, p []parquet.Value) decoder { return g.file("add", c, p) }},
+			actionCol{"remove", "path", func(c *colReader, p []parquet.Value) decoder { return g.file("remove", c, p) }})
+	}
 	var decs []decoder
-	for _, mk := range []func() (decoder, error){
-		func() (decoder, error) { d, err := g.protocolDecoder(); return decoder(d), err },
-		func() (decoder, error) { d, err := g.metadataDecoder(); return decoder(d), err },
-		func() (decoder, error) { d, err := g.sidecarDecoder(); return decoder(d), err },
-		func() (decoder, error) { d, err := g.checkpointMetadataDecoder(); return decoder(d), err },
-	} {
-		d, err := mk()
+	for _, a := range actions {
+		d, err := g.action(a.name, a.key, a.build)
 		if err != nil {
 			return err
 		}
 		if d != nil {
 			decs = append(decs, d)
-		}
-	}
-	if files {
-		for _, name := range []string{"add", "remove"} {
-			d, err := g.fileDecoder(name)
-			if err != nil {
-				return err
-			}
-			if d != nil {
-				decs = append(decs, d)
-			}
 		}
 	}
 	for r := 0; r < g.n; r++ {
@@ -339,31 +340,69 @@ func (g *rowGroup) decode(files bool, emit func(*delta.Action) error) error {
 	return nil
 }
 
-func (g *rowGroup) protocolDecoder() (func(int) *delta.Action, error) {
-	base, ok := g.find("protocol")
+// decoder returns the action held by row r, or nil.
+type decoder func(r int) *delta.Action
+
+// colReader reads columns below one struct column and keeps the first error, so that a decoder
+// reads all its columns and checks for an error once.
+type colReader struct {
+	g    *rowGroup
+	base col
+	err  error
+}
+
+// readKept reads with read(c.base, arg) unless an earlier read of c failed, keeping the first
+// error in c.
+func readKept[A, T any](c *colReader, read func(base col, arg A) (T, error), arg A) T {
+	if c.err != nil {
+		var none T
+		return none
+	}
+	v, err := read(c.base, arg)
+	c.err = err
+	return v
+}
+
+func (c *colReader) scalar(name string) []parquet.Value {
+	return readKept(c, func(base col, name string) ([]parquet.Value, error) { return c.g.scalar(base, name) }, name)
+}
+
+func (c *colReader) stringList(name string) [][]string { return readKept(c, c.g.stringList, name) }
+
+func (c *colReader) stringMap(name string) []map[string]string {
+	return readKept(c, c.g.stringMap, name)
+}
+
+// action builds the decoder of the top-level action column name: nil when the row group has
+// none. key is its column that is non-null in exactly the rows holding such an action. build
+// reads the other columns through c and returns what makes the action of a row holding one;
+// the first error of those reads fails the whole.
+func (g *rowGroup) action(name, key string, build func(c *colReader, keys []parquet.Value) decoder) (decoder, error) {
+	base, ok := g.find(name)
 	if !ok {
 		return nil, nil
 	}
-	rv, err := g.scalar(base, "minReaderVersion")
-	if err != nil || rv == nil {
+	keys, err := g.scalar(base, key)
+	if err != nil || keys == nil {
 		return nil, err
 	}
-	wv, err := g.scalar(base, "minWriterVersion")
-	if err != nil {
-		return nil, err
-	}
-	rf, err := g.stringList(base, "readerFeatures")
-	if err != nil {
-		return nil, err
-	}
-	wf, err := g.stringList(base, "writerFeatures")
-	if err != nil {
-		return nil, err
+	c := &colReader{g: g, base: base}
+	mk := build(c, keys)
+	if c.err != nil {
+		return nil, c.err
 	}
 	return func(r int) *delta.Action {
-		if !present(rv, r) {
+		if !present(keys, r) {
 			return nil
 		}
+		return mk(r)
+	}, nil
+}
+
+func (g *rowGroup) protocol(c *colReader, rv []parquet.Value) decoder {
+	wv := c.scalar("minWriterVersion")
+	rf, wf := c.stringList("readerFeatures"), c.stringList("writerFeatures")
+	return func(r int) *delta.Action {
 		p := &delta.Protocol{MinReaderVersion: int(i64(rv, r)), MinWriterVersion: int(i64(wv, r))}
 		if rf != nil {
 			p.ReaderFeatures = rf[r]
@@ -372,53 +411,26 @@ func (g *rowGroup) protocolDecoder() (func(int) *delta.Action, error) {
 			p.WriterFeatures = wf[r]
 		}
 		return &delta.Action{Protocol: p}
-	}, nil
+	}
 }
 
-func (g *rowGroup) metadataDecoder() (func(int) *delta.Action, error) {
-	base, ok := g.find("metaData")
-	if !ok {
-		return nil, nil
-	}
-	id, err := g.scalar(base, "id")
-	if err != nil || id == nil {
-		return nil, err
-	}
-	var cols [5][]parquet.Value
-	for i, n := range []string{"name", "description", "schemaString", "createdTime"} {
-		if cols[i], err = g.scalar(base, n); err != nil {
-			return nil, err
-		}
-	}
-	fmtBase, hasFmt := findFrom(base, "format")
+func (g *rowGroup) metadata(c *colReader, id []parquet.Value) decoder {
+	name, desc, schema, created := c.scalar("name"), c.scalar("description"), c.scalar("schemaString"), c.scalar("createdTime")
 	var provider []parquet.Value
 	var options []map[string]string
-	if hasFmt {
-		if provider, err = g.scalar(fmtBase, "provider"); err != nil {
-			return nil, err
-		}
-		if options, err = g.stringMap(fmtBase, "options"); err != nil {
-			return nil, err
-		}
+	if fmtBase, ok := findFrom(c.base, "format"); ok && c.err == nil {
+		fc := &colReader{g: g, base: fmtBase}
+		provider, options = fc.scalar("provider"), fc.stringMap("options")
+		c.err = fc.err
 	}
-	partCols, err := g.stringList(base, "partitionColumns")
-	if err != nil {
-		return nil, err
-	}
-	conf, err := g.stringMap(base, "configuration")
-	if err != nil {
-		return nil, err
-	}
+	partCols, conf := c.stringList("partitionColumns"), c.stringMap("configuration")
 	return func(r int) *delta.Action {
-		if !present(id, r) {
-			return nil
-		}
 		m := &delta.Metadata{
 			ID:           str(id, r),
-			Name:         str(cols[0], r),
-			Description:  str(cols[1], r),
-			SchemaString: str(cols[2], r),
-			CreatedTime:  i64p(cols[3], r),
+			Name:         str(name, r),
+			Description:  str(desc, r),
+			SchemaString: str(schema, r),
+			CreatedTime:  i64p(created, r),
 			Format:       delta.Format{Provider: str(provider, r)},
 		}
 		if m.Format.Provider == "" {
@@ -436,91 +448,36 @@ func (g *rowGroup) metadataDecoder() (func(int) *delta.Action, error) {
 			m.Configuration = conf[r]
 		}
 		return &delta.Action{MetaData: m}
-	}, nil
+	}
 }
 
-func (g *rowGroup) sidecarDecoder() (func(int) *delta.Action, error) {
-	base, ok := g.find("sidecar")
-	if !ok {
-		return nil, nil
-	}
-	p, err := g.scalar(base, "path")
-	if err != nil || p == nil {
-		return nil, err
-	}
-	size, err := g.scalar(base, "sizeInBytes")
-	if err != nil {
-		return nil, err
-	}
-	mt, err := g.scalar(base, "modificationTime")
-	if err != nil {
-		return nil, err
-	}
+func (g *rowGroup) sidecar(c *colReader, p []parquet.Value) decoder {
+	size, mt := c.scalar("sizeInBytes"), c.scalar("modificationTime")
 	return func(r int) *delta.Action {
-		if !present(p, r) {
-			return nil
-		}
 		return &delta.Action{Sidecar: &delta.Sidecar{Path: str(p, r), SizeInBytes: i64(size, r), ModificationTime: i64(mt, r)}}
-	}, nil
+	}
 }
 
-func (g *rowGroup) checkpointMetadataDecoder() (func(int) *delta.Action, error) {
-	base, ok := g.find("checkpointMetadata")
-	if !ok {
-		return nil, nil
-	}
-	v, err := g.scalar(base, "version")
-	if err != nil || v == nil {
-		return nil, err
-	}
+func (g *rowGroup) checkpointMetadata(_ *colReader, v []parquet.Value) decoder {
 	return func(r int) *delta.Action {
-		if !present(v, r) {
-			return nil
-		}
 		return &delta.Action{CheckpointMetadata: &delta.CheckpointMetadata{Version: i64(v, r)}}
-	}, nil
+	}
 }
 
-// fileDecoder decodes add or remove actions.
-func (g *rowGroup) fileDecoder(kind string) (func(int) *delta.Action, error) {
-	base, ok := g.find(kind)
-	if !ok {
-		return nil, nil
-	}
-	p, err := g.scalar(base, "path")
-	if err != nil || p == nil {
-		return nil, err
-	}
-	names := []string{"size", "modificationTime", "dataChange", "stats", "baseRowId",
-		"defaultRowCommitVersion", "clusteringProvider", "deletionTimestamp", "extendedFileMetadata"}
+// file decodes add or remove actions.
+func (g *rowGroup) file(kind string, c *colReader, p []parquet.Value) decoder {
 	cols := map[string][]parquet.Value{}
-	for _, n := range names {
-		if cols[n], err = g.scalar(base, n); err != nil {
-			return nil, err
-		}
+	for _, n := range []string{"size", "modificationTime", "dataChange", "stats", "baseRowId",
+		"defaultRowCommitVersion", "clusteringProvider", "deletionTimestamp", "extendedFileMetadata"} {
+		cols[n] = c.scalar(n)
 	}
-	pv, err := g.stringMap(base, "partitionValues")
-	if err != nil {
-		return nil, err
-	}
-	tags, err := g.stringMap(base, "tags")
-	if err != nil {
-		return nil, err
-	}
-	dv, err := g.dvDecoder(base)
-	if err != nil {
-		return nil, err
-	}
+	pv, tags := c.stringMap("partitionValues"), c.stringMap("tags")
+	dv := c.deletionVector()
 	var sp *statsParsed
 	if kind == "add" {
-		if sp, err = g.statsParsedDecoder(base, cols["stats"]); err != nil {
-			return nil, err
-		}
+		sp = c.statsParsed(cols["stats"])
 	}
 	return func(r int) *delta.Action {
-		if !present(p, r) {
-			return nil
-		}
 		var pvr, tg map[string]string
 		if pv != nil {
 			pvr = pv[r]
@@ -564,41 +521,40 @@ func (g *rowGroup) fileDecoder(kind string) (func(int) *delta.Action, error) {
 			add.Stats = sp.json(r)
 		}
 		return &delta.Action{Add: add}
-	}, nil
+	}
 }
 
-func (g *rowGroup) dvDecoder(base col) (func(int) *delta.DeletionVector, error) {
+// deletionVector decodes the deletionVector struct below a file action.
+func (fc *colReader) deletionVector() func(int) *delta.DeletionVector {
 	none := func(int) *delta.DeletionVector { return nil }
-	dvb, ok := findFrom(base, "deletionVector")
-	if !ok {
-		return none, nil
+	dvb, ok := findFrom(fc.base, "deletionVector")
+	if !ok || fc.err != nil {
+		return none
 	}
-	st, err := g.scalar(dvb, "storageType")
-	if err != nil || st == nil {
-		return none, err
+	c := &colReader{g: fc.g, base: dvb}
+	st := c.scalar("storageType")
+	if st == nil {
+		fc.err = c.err
+		return none
 	}
-	var c [4][]parquet.Value
-	for i, n := range []string{"pathOrInlineDv", "offset", "sizeInBytes", "cardinality"} {
-		if c[i], err = g.scalar(dvb, n); err != nil {
-			return nil, err
-		}
-	}
+	inline, offset, size, card := c.scalar("pathOrInlineDv"), c.scalar("offset"), c.scalar("sizeInBytes"), c.scalar("cardinality")
+	fc.err = c.err
 	return func(r int) *delta.DeletionVector {
 		if !present(st, r) {
 			return nil
 		}
 		dv := &delta.DeletionVector{
 			StorageType:    str(st, r),
-			PathOrInlineDV: str(c[0], r),
-			SizeInBytes:    int32(i64(c[2], r)),
-			Cardinality:    i64(c[3], r),
+			PathOrInlineDV: str(inline, r),
+			SizeInBytes:    int32(i64(size, r)),
+			Cardinality:    i64(card, r),
 		}
-		if present(c[1], r) {
-			o := int32(i64(c[1], r))
+		if present(offset, r) {
+			o := int32(i64(offset, r))
 			dv.Offset = &o
 		}
 		return dv
-	}, nil
+	}
 }
 
 // statsParsed turns the struct column stats_parsed back into the JSON stats string, for
@@ -611,6 +567,10 @@ type statsLeaf struct {
 	path []string
 	c    *parquet.Column
 	vals []parquet.Value
+}
+
+func (c *colReader) statsParsed(stats []parquet.Value) *statsParsed {
+	return readKept(c, c.g.statsParsedDecoder, stats)
 }
 
 func (g *rowGroup) statsParsedDecoder(base col, stats []parquet.Value) (*statsParsed, error) {

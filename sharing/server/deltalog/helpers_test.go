@@ -114,3 +114,17 @@ func mustOpen(t testing.TB, dir string) *Table {
 	require.NoError(t, err, dir)
 	return tbl
 }
+
+// forEachRealTable runs test as a subtest for every shared table, in name order, with the table
+// (named name, in dir) opened and its log listed.
+func forEachRealTable(t *testing.T, test func(t *testing.T, name, dir string, tbl *Table, l *logListing)) {
+	tables := realTables(t)
+	for _, name := range sortedKeys(tables) {
+		t.Run(name, func(t *testing.T) {
+			tbl := mustOpen(t, tables[name])
+			l, err := list(context.Background(), tbl.s)
+			require.NoError(t, err)
+			test(t, name, tables[name], tbl, l)
+		})
+	}
+}

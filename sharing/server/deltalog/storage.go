@@ -92,12 +92,17 @@ func hasDotDot(name string) bool {
 	return false
 }
 
+// openPath is the local path of name for an operation under ctx: an error once ctx is done.
+func (d *DirStorage) openPath(ctx context.Context, name string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return d.LocalPath(name)
+}
+
 // List implements Storage.
 func (d *DirStorage) List(ctx context.Context, dir string) ([]FileInfo, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	p, err := d.LocalPath(dir)
+	p, err := d.openPath(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +126,7 @@ func (d *DirStorage) List(ctx context.Context, dir string) ([]FileInfo, error) {
 
 // Stat implements StatStorage.
 func (d *DirStorage) Stat(ctx context.Context, name string) (FileInfo, error) {
-	if err := ctx.Err(); err != nil {
-		return FileInfo{}, err
-	}
-	p, err := d.LocalPath(name)
+	p, err := d.openPath(ctx, name)
 	if err != nil {
 		return FileInfo{}, err
 	}
@@ -137,10 +139,7 @@ func (d *DirStorage) Stat(ctx context.Context, name string) (FileInfo, error) {
 
 // Open implements Storage.
 func (d *DirStorage) Open(ctx context.Context, name string) (File, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	p, err := d.LocalPath(name)
+	p, err := d.openPath(ctx, name)
 	if err != nil {
 		return nil, err
 	}

@@ -238,6 +238,20 @@ func decodePath(p string) string {
 	return p
 }
 
+// apply applies one commit action: protocol and metaData always, add and remove with files.
+func (s *state) apply(a *delta.Action, files bool) {
+	switch {
+	case a.Protocol != nil:
+		s.protocol = a.Protocol
+	case a.MetaData != nil:
+		s.metadata = a.MetaData
+	case a.Add != nil && files:
+		s.add(a.Add)
+	case a.Remove != nil && files:
+		s.remove(a.Remove)
+	}
+}
+
 func (s *state) add(a *delta.Add) {
 	key := decodePath(a.Path)
 	old := s.files[key]
@@ -279,23 +293,32 @@ func (s *state) remove(r *delta.Remove) {
 	}
 }
 
-// Snapshot returns the table at version (the latest when version < 0).
-func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) {
-	l, err := t.list(ctx)
-	if err != nil {
-		return nil, err
+// listAt lists the log for reading version (the latest when < 0), which it returns resolved.
+// A version past the latest is an error, and so is one that cannot be rebuilt (log cleanup
+// removed it, and no state cached before has it): buildState words that error. l is nil
+// whenever the version cannot be read.
+func (t *Table) listAt(ctx context.Context, version int64) (l *logListing, v int64, err error) {
+	if l, err = t.list(ctx); err != nil {
+		return nil, 0, err
 	}
 	latest := l.latest()
 	if version < 0 {
 		version = latest
 	}
 	if version > latest {
-		return nil, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
+		return nil, 0, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
 	}
 	if !l.recreatable(version) {
-		// Not from a state cached before log cleanup removed the version: buildState words
-		// the error.
 		_, err := t.buildState(ctx, l, version, false, nil)
+		return nil, 0, err
+	}
+	return l, version, nil
+}
+
+// Snapshot returns the table at version (the latest when version < 0).
+func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) {
+	l, version, err := t.listAt(ctx, version)
+	if err != nil || l == nil {
 		return nil, err
 	}
 	st, err := t.stateAt(ctx, l, version)
@@ -324,20 +347,8 @@ func (t *Table) Snapshot(ctx context.Context, version int64) (*Snapshot, error) 
 // Head returns the version (the latest when version < 0) with the protocol and metadata in
 // effect at it, without its files: the cheap part of a snapshot.
 func (t *Table) Head(ctx context.Context, version int64) (int64, *delta.Protocol, *delta.Metadata, error) {
-	l, err := t.list(ctx)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	latest := l.latest()
-	if version < 0 {
-		version = latest
-	}
-	if version > latest {
-		return 0, nil, nil, fmt.Errorf("%w: version %d does not exist; the latest version is %d", ErrVersionNotFound, version, latest)
-	}
-	if !l.recreatable(version) {
-		// buildState words the error.
-		_, err := t.buildState(ctx, l, version, false, nil)
+	l, version, err := t.listAt(ctx, version)
+	if err != nil || l == nil {
 		return 0, nil, nil, err
 	}
 	st, err := t.metaAt(ctx, l, version)
@@ -496,16 +507,7 @@ func (t *Table) buildState(ctx context.Context, l *logListing, version int64, fi
 			return nil, err
 		}
 		for _, a := range acts {
-			switch {
-			case a.Protocol != nil:
-				st.protocol = a.Protocol
-			case a.MetaData != nil:
-				st.metadata = a.MetaData
-			case a.Add != nil && files:
-				st.add(a.Add)
-			case a.Remove != nil && files:
-				st.remove(a.Remove)
-			}
+			st.apply(a, files)
 		}
 		st.version = v
 		if files && v < version && v%replayStride == 0 && st.protocol != nil && st.metadata != nil {
@@ -541,16 +543,10 @@ func (t *Table) readCheckpoint(ctx context.Context, cp checkpoint, files bool) (
 	var sidecars []*delta.Sidecar
 	emit := func(a *delta.Action) error {
 		switch {
-		case a.Protocol != nil:
-			st.protocol = a.Protocol
-		case a.MetaData != nil:
-			st.metadata = a.MetaData
-		case a.Add != nil:
-			if files {
-				st.add(a.Add)
-			}
 		case a.Sidecar != nil:
 			sidecars = append(sidecars, a.Sidecar)
+		case a.Remove == nil: // a checkpoint's removes are tombstones, not changes to replay
+			st.apply(a, files)
 		}
 		return nil
 	}

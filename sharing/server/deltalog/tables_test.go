@@ -18,40 +18,33 @@ import (
 // data files' footers.
 func TestAllTablesSnapshot(t *testing.T) {
 	ctx := context.Background()
-	tables := realTables(t)
-	for _, name := range sortedKeys(tables) {
-		dir := tables[name]
-		t.Run(name, func(t *testing.T) {
-			tbl := mustOpen(t, dir)
-			l, err := list(ctx, tbl.s)
-			require.NoError(t, err)
-			latest, err := tbl.LatestVersion(ctx)
-			require.NoError(t, err)
-			snap, err := tbl.Snapshot(ctx, -1)
-			require.NoError(t, err)
-			assert.Equal(t, latest, snap.Version)
-			again, err := tbl.Snapshot(ctx, latest)
-			require.NoError(t, err)
-			assert.Same(t, snap, again, "the latest snapshot is cached")
+	forEachRealTable(t, func(t *testing.T, name, _ string, tbl *Table, l *logListing) {
+		latest, err := tbl.LatestVersion(ctx)
+		require.NoError(t, err)
+		snap, err := tbl.Snapshot(ctx, -1)
+		require.NoError(t, err)
+		assert.Equal(t, latest, snap.Version)
+		again, err := tbl.Snapshot(ctx, latest)
+		require.NoError(t, err)
+		assert.Same(t, snap, again, "the latest snapshot is cached")
 
-			for v := int64(0); v <= latest; v++ {
-				s, err := tbl.Snapshot(ctx, v)
-				if !l.recreatable(v) {
-					require.Error(t, err, "version %d", v)
-					assert.True(t, errors.Is(err, ErrVersionNotFound), "%v", err)
-					assert.Contains(t, err.Error(), "earliest readable version")
-					continue
-				}
-				require.NoError(t, err, "version %d", v)
-				assert.Equal(t, v, s.Version)
-				assert.False(t, s.Timestamp.IsZero())
-				require.NotNil(t, s.Protocol)
-				require.NotNil(t, s.Metadata)
-				noData := name == "delta-rs/checkpoint_with_partitions" || name == "delta-rs/checkpoints_vacuumed"
-				checkFiles(t, tbl, s, noData, v == latest)
+		for v := int64(0); v <= latest; v++ {
+			s, err := tbl.Snapshot(ctx, v)
+			if !l.recreatable(v) {
+				require.Error(t, err, "version %d", v)
+				assert.True(t, errors.Is(err, ErrVersionNotFound), "%v", err)
+				assert.Contains(t, err.Error(), "earliest readable version")
+				continue
 			}
-		})
-	}
+			require.NoError(t, err, "version %d", v)
+			assert.Equal(t, v, s.Version)
+			assert.False(t, s.Timestamp.IsZero())
+			require.NotNil(t, s.Protocol)
+			require.NotNil(t, s.Metadata)
+			noData := name == "delta-rs/checkpoint_with_partitions" || name == "delta-rs/checkpoints_vacuumed"
+			checkFiles(t, tbl, s, noData, v == latest)
+		}
+	})
 }
 
 // checkFiles checks order, uniqueness and, unless the table has no data files, that each

@@ -105,22 +105,10 @@ func arrowValue(t *testing.T, a arrow.Array, i int) any {
 		return nil
 	}
 	switch x := a.(type) {
-	case *array.Int64:
-		return x.Value(i)
-	case *array.Int32:
-		return x.Value(i)
-	case *array.Int16:
-		return x.Value(i)
+	case *array.Int64, *array.Int32, *array.Int16, *array.Float32, *array.Float64, *array.Boolean, *array.String:
+		return a.GetOneForMarshal(i) // the Go value of the Arrow type (int64, float32, string...)
 	case *array.Int8:
-		return x.Value(i)
-	case *array.Float32:
-		return x.Value(i)
-	case *array.Float64:
-		return x.Value(i)
-	case *array.Boolean:
-		return x.Value(i)
-	case *array.String:
-		return x.Value(i)
+		return x.Value(i) // its GetOneForMarshal gives a float64
 	case *array.Binary:
 		return append([]byte{}, x.Value(i)...)
 	case *array.Date32:

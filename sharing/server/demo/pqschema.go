@@ -166,46 +166,31 @@ func leafNode(n *colNode) (parquet.Node, error) {
 			return parquet.Decimal(t.Scale, t.Precision, parquet.FixedLenByteArrayType(n.fixedLen)), nil
 		}
 	case *delta.PrimitiveType:
-		switch t.Name {
-		case delta.TypeLong:
-			n.physical = parquet.Int64
-			return parquet.Int(64), nil
-		case delta.TypeInteger:
-			n.physical = parquet.Int32
-			return parquet.Int(32), nil
-		case delta.TypeShort:
-			n.physical = parquet.Int32
-			return parquet.Int(16), nil
-		case delta.TypeByte:
-			n.physical = parquet.Int32
-			return parquet.Int(8), nil
-		case delta.TypeFloat:
-			n.physical = parquet.Float
-			return parquet.Leaf(parquet.FloatType), nil
-		case delta.TypeDouble:
-			n.physical = parquet.Double
-			return parquet.Leaf(parquet.DoubleType), nil
-		case delta.TypeBoolean:
-			n.physical = parquet.Boolean
-			return parquet.Leaf(parquet.BooleanType), nil
-		case delta.TypeString:
-			n.physical = parquet.ByteArray
-			return parquet.Encoded(parquet.String(), &parquet.RLEDictionary), nil
-		case delta.TypeBinary:
-			n.physical = parquet.ByteArray
-			return parquet.Encoded(parquet.Leaf(parquet.ByteArrayType), &parquet.Plain), nil
-		case delta.TypeDate:
-			n.physical = parquet.Int32
-			return parquet.Date(), nil
-		case delta.TypeTimestamp:
-			n.physical = parquet.Int64
-			return parquet.TimestampAdjusted(parquet.Microsecond, true), nil
-		case delta.TypeTimestampNTZ:
-			n.physical = parquet.Int64
-			return parquet.TimestampAdjusted(parquet.Microsecond, false), nil
+		if l, ok := primitiveLeaves[t.Name]; ok {
+			n.physical = l.physical
+			return l.node, nil
 		}
 	}
 	return nil, fmt.Errorf("type %s is not supported by this writer", n.dt)
+}
+
+// primitiveLeaves are the Parquet leaves of the primitive Delta types, with their physical type.
+var primitiveLeaves = map[string]struct {
+	physical parquet.Kind
+	node     parquet.Node
+}{
+	delta.TypeLong:         {parquet.Int64, parquet.Int(64)},
+	delta.TypeInteger:      {parquet.Int32, parquet.Int(32)},
+	delta.TypeShort:        {parquet.Int32, parquet.Int(16)},
+	delta.TypeByte:         {parquet.Int32, parquet.Int(8)},
+	delta.TypeFloat:        {parquet.Float, parquet.Leaf(parquet.FloatType)},
+	delta.TypeDouble:       {parquet.Double, parquet.Leaf(parquet.DoubleType)},
+	delta.TypeBoolean:      {parquet.Boolean, parquet.Leaf(parquet.BooleanType)},
+	delta.TypeString:       {parquet.ByteArray, parquet.Encoded(parquet.String(), &parquet.RLEDictionary)},
+	delta.TypeBinary:       {parquet.ByteArray, parquet.Encoded(parquet.Leaf(parquet.ByteArrayType), &parquet.Plain)},
+	delta.TypeDate:         {parquet.Int32, parquet.Date()},
+	delta.TypeTimestamp:    {parquet.Int64, parquet.TimestampAdjusted(parquet.Microsecond, true)},
+	delta.TypeTimestampNTZ: {parquet.Int64, parquet.TimestampAdjusted(parquet.Microsecond, false)},
 }
 
 // decimalBytes is the smallest FIXED_LEN_BYTE_ARRAY length holding precision digits (as Spark

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"math"
 	"math/big"
@@ -70,54 +71,51 @@ func (s *fileStats) add(row parquet.Row) {
 			continue
 		}
 		switch n.physical {
-		case parquet.Int32, parquet.Int64:
-			var x int64
-			if n.physical == parquet.Int32 {
-				x = int64(v.Int32())
-			} else {
-				x = v.Int64()
-			}
-			if !st.has || x < st.minI {
-				st.minI = x
-			}
-			if !st.has || x > st.maxI {
-				st.maxI = x
-			}
-		case parquet.Float, parquet.Double:
-			var x float64
-			if n.physical == parquet.Float {
-				x = float64(v.Float())
-			} else {
-				x = v.Double()
-			}
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				st.bad = true
-			}
-			if !st.has || x < st.minF {
-				st.minF = x
-			}
-			if !st.has || x > st.maxF {
-				st.maxF = x
-			}
+		case parquet.Int32:
+			widen(st.has, int64(v.Int32()), &st.minI, &st.maxI)
+		case parquet.Int64:
+			widen(st.has, v.Int64(), &st.minI, &st.maxI)
+		case parquet.Float:
+			st.addFloat(float64(v.Float()))
+		case parquet.Double:
+			st.addFloat(v.Double())
 		case parquet.ByteArray:
-			x := v.ByteArray()
-			if !st.has || bytes.Compare(x, st.minB) < 0 {
-				st.minB = append(st.minB[:0], x...)
-			}
-			if !st.has || bytes.Compare(x, st.maxB) > 0 {
-				st.maxB = append(st.maxB[:0], x...)
-			}
+			widenBytes(st.has, v.ByteArray(), &st.minB, &st.maxB, bytes.Compare)
 		case parquet.FixedLenByteArray:
-			x := v.ByteArray()
-			xv := fromTwosComplement(x)
-			if !st.has || xv.Cmp(fromTwosComplement(st.minB)) < 0 {
-				st.minB = append(st.minB[:0], x...)
-			}
-			if !st.has || xv.Cmp(fromTwosComplement(st.maxB)) > 0 {
-				st.maxB = append(st.maxB[:0], x...)
-			}
+			widenBytes(st.has, v.ByteArray(), &st.minB, &st.maxB, func(a, b []byte) int {
+				return fromTwosComplement(a).Cmp(fromTwosComplement(b))
+			})
 		}
 		st.has = true
+	}
+}
+
+// addFloat widens the float bounds to take in x; NaN and infinities leave the column without
+// bounds.
+func (st *leafStats) addFloat(x float64) {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		st.bad = true
+	}
+	widen(st.has, x, &st.minF, &st.maxF)
+}
+
+// widen widens the bounds lo..hi to take in x; has says whether they hold a value yet.
+func widen[T cmp.Ordered](has bool, x T, lo, hi *T) {
+	if !has || x < *lo {
+		*lo = x
+	}
+	if !has || x > *hi {
+		*hi = x
+	}
+}
+
+// widenBytes is widen for byte strings in the order of compare, keeping copies of x.
+func widenBytes(has bool, x []byte, lo, hi *[]byte, compare func(a, b []byte) int) {
+	if !has || compare(x, *lo) < 0 {
+		*lo = append((*lo)[:0], x...)
+	}
+	if !has || compare(x, *hi) > 0 {
+		*hi = append((*hi)[:0], x...)
 	}
 }
 

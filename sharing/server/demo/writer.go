@@ -210,6 +210,36 @@ func hasNTZ(dt delta.DataType) bool {
 	return false
 }
 
+// CreateIDTable creates in dir the table name of one long column, id, with change data feed
+// on and no commit yet: the least table, grown commit by commit with AppendIDs by tests of
+// readers of a changing log.
+func CreateIDTable(dir, name string) (*Table, error) {
+	schema, err := delta.ParseSchema(`{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}`)
+	if err != nil {
+		return nil, err
+	}
+	return CreateTable(dir, TableOptions{Name: name, Schema: schema,
+		Configuration: map[string]string{"delta.enableChangeDataFeed": "true"}})
+}
+
+// AppendIDs commits the next version v of an id table (CreateIDTable): one file of the rows
+// 2v and 2v+1. It returns the file's add action.
+func (t *Table) AppendIDs() (*delta.Add, error) {
+	tx, err := t.Begin("WRITE", nil)
+	if err != nil {
+		return nil, err
+	}
+	id := (t.Version() + 1) * 2
+	adds, err := tx.Append([]Row{{id}, {id + 1}})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return adds[0], nil
+}
+
 // Dir returns the table's directory.
 func (t *Table) Dir() string { return t.dir }
 
@@ -368,21 +398,13 @@ func (tx *Txn) fileDone() {
 // Append writes rows as new data files, one per partition (in the order partitions first
 // appear in rows), and returns their add actions.
 func (tx *Txn) Append(rows []Row) ([]*delta.Add, error) {
+	files, err := tx.writeByPartition(len(rows), func(i int) Row { return rows[i] }, tx.NewFile,
+		func(fw *FileWriter, i int) error { return fw.Write(rows[i]) })
+	if err != nil {
+		return nil, err
+	}
 	var adds []*delta.Add
-	for _, g := range tx.groupByPartition(len(rows), func(i int) Row { return rows[i] }) {
-		fw, err := tx.NewFile(g.partition)
-		if err != nil {
-			return nil, err
-		}
-		for _, i := range g.rows {
-			if err := fw.Write(rows[i]); err != nil {
-				fw.Abort()
-				return nil, err
-			}
-		}
-		if err := fw.Close(); err != nil {
-			return nil, err
-		}
+	for _, fw := range files {
 		adds = append(adds, fw.Add())
 	}
 	return adds, nil
@@ -391,14 +413,30 @@ func (tx *Txn) Append(rows []Row) ([]*delta.Add, error) {
 // AppendChanges writes change rows as change data files, one per partition, and returns their
 // cdc actions.
 func (tx *Txn) AppendChanges(changes []Change) ([]*delta.CDC, error) {
+	files, err := tx.writeByPartition(len(changes), func(i int) Row { return changes[i].Row }, tx.NewChangeFile,
+		func(fw *FileWriter, i int) error { return fw.WriteChange(changes[i].Type, changes[i].Row) })
+	if err != nil {
+		return nil, err
+	}
 	var cdcs []*delta.CDC
-	for _, g := range tx.groupByPartition(len(changes), func(i int) Row { return changes[i].Row }) {
-		fw, err := tx.NewChangeFile(g.partition)
+	for _, fw := range files {
+		cdcs = append(cdcs, fw.CDC())
+	}
+	return cdcs, nil
+}
+
+// writeByPartition writes rows 0..n-1 (row gives their values) into one file per partition,
+// made by newFile, with write. It returns the closed files, or nil and the first error.
+func (tx *Txn) writeByPartition(n int, row func(i int) Row, newFile func(partition map[string]any) (*FileWriter, error),
+	write func(fw *FileWriter, i int) error) ([]*FileWriter, error) {
+	var files []*FileWriter
+	for _, g := range tx.groupByPartition(n, row) {
+		fw, err := newFile(g.partition)
 		if err != nil {
 			return nil, err
 		}
 		for _, i := range g.rows {
-			if err := fw.WriteChange(changes[i].Type, changes[i].Row); err != nil {
+			if err := write(fw, i); err != nil {
 				fw.Abort()
 				return nil, err
 			}
@@ -406,9 +444,9 @@ func (tx *Txn) AppendChanges(changes []Change) ([]*delta.CDC, error) {
 		if err := fw.Close(); err != nil {
 			return nil, err
 		}
-		cdcs = append(cdcs, fw.CDC())
+		files = append(files, fw)
 	}
-	return cdcs, nil
+	return files, nil
 }
 
 type partGroup struct {

@@ -324,3 +324,21 @@ func TestPartitionValueSerialization(t *testing.T) {
 	assert.Equal(t, "x=a%252Fb%20c/p.parquet", escapeURIPath("x=a%2Fb c/p.parquet"))
 	assert.Equal(t, "d=😈/p.parquet", escapeURIPath("d=😈/p.parquet"), "non-ASCII is kept as Delta writers keep it")
 }
+
+// An id table records change data and grows by one file a commit: ids 2v and 2v+1 at
+// version v.
+func TestIDTable(t *testing.T) {
+	dir := t.TempDir()
+	tbl, err := CreateIDTable(dir, "ids")
+	require.NoError(t, err)
+	md := tbl.Metadata()
+	assert.True(t, md.ChangeDataFeedEnabled())
+	for v := int64(0); v < 2; v++ {
+		add, err := tbl.AppendIDs()
+		require.NoError(t, err)
+		assert.Equal(t, v, tbl.Version())
+		_, rows := readArrow(t, localPath(t, dir, add.Path))
+		assert.Equal(t, []Row{{2 * v}, {2*v + 1}}, rows)
+	}
+	assert.Len(t, readLog(t, dir), 2)
+}
