@@ -119,20 +119,15 @@ type lakeReader struct {
 	logical map[string]string // physical -> logical column name
 }
 
-func (l *lakeReader) File() (string, map[string]*string, int64) {
+func (l *lakeReader) File() (string, delta.PartitionValues, int64) {
 	f := l.CurrentFile()
-	pv := make(map[string]*string, len(f.PartitionValues))
+	pv := make(delta.PartitionValues, len(f.PartitionValues))
 	for k, v := range f.PartitionValues {
 		name := k
 		if n, ok := l.logical[k]; ok {
 			name = n
 		}
-		if v == "" {
-			pv[name] = nil // an empty partition value is null
-			continue
-		}
-		v := v
-		pv[name] = &v
+		pv[name] = v
 	}
 	return f.ID, pv, f.Size
 }
