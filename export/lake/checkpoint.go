@@ -75,20 +75,7 @@ func readRows[T any](data []byte) ([]T, error) {
 	return out, nil
 }
 
-// nullable returns the partition values with empty (null) values as nil pointers.
-func nullable(pv delta.PartitionValues) map[string]*string {
-	out := make(map[string]*string, len(pv))
-	for k, v := range pv {
-		if v != "" {
-			out[k] = &v
-		} else {
-			out[k] = nil
-		}
-	}
-	return out
-}
-
-// fromNullable is the inverse of nullable.
+// fromNullable is the inverse of delta.PartitionValues.Nullable.
 func fromNullable(m map[string]*string) delta.PartitionValues {
 	out := make(delta.PartitionValues, len(m))
 	for k, v := range m {
@@ -116,12 +103,12 @@ func encodeCheckpoint(snap *Snapshot) ([]byte, int64, error) {
 		rows = append(rows, cpRow{Txn: &t})
 	}
 	for _, f := range snap.SortedFiles() {
-		add := cpAdd{Add: *f, PartitionValues: nullable(f.PartitionValues)}
+		add := cpAdd{Add: *f, PartitionValues: f.PartitionValues.Nullable()}
 		add.DataChange = false
 		rows = append(rows, cpRow{Add: &add})
 	}
 	for _, p := range slices.Sorted(maps.Keys(snap.Tombstones)) {
-		rm := cpRemove{Remove: *snap.Tombstones[p], PartitionValues: nullable(snap.Tombstones[p].PartitionValues)}
+		rm := cpRemove{Remove: *snap.Tombstones[p], PartitionValues: snap.Tombstones[p].PartitionValues.Nullable()}
 		rm.DataChange = false
 		rows = append(rows, cpRow{Remove: &rm})
 	}

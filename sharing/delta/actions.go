@@ -99,8 +99,8 @@ func (d *DeletionVector) UniqueID() string {
 // written as JSON null, as writers of the protocol do.
 type PartitionValues map[string]string
 
-// MarshalJSON writes empty values as null and no values as an empty object.
-func (pv PartitionValues) MarshalJSON() ([]byte, error) {
+// Nullable returns the values with the empty (null) ones as nil; never nil.
+func (pv PartitionValues) Nullable() map[string]*string {
 	m := make(map[string]*string, len(pv))
 	for k, v := range pv {
 		if v != "" {
@@ -109,8 +109,11 @@ func (pv PartitionValues) MarshalJSON() ([]byte, error) {
 			m[k] = nil
 		}
 	}
-	return json.Marshal(m)
+	return m
 }
+
+// MarshalJSON writes empty values as null and no values as an empty object.
+func (pv PartitionValues) MarshalJSON() ([]byte, error) { return json.Marshal(pv.Nullable()) }
 
 // Add is the `add` action: a data file that becomes part of the table.
 type Add struct {
