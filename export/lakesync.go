@@ -203,10 +203,7 @@ func syncDelta(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions
 // later run once they are older than OrphanGrace.
 func SyncDelta(ctx context.Context, table LakeTable, sink Sink, opts SyncOptions, lo LakeOptions) (res *SyncResult, err error) {
 	start := time.Now()
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := opts.clock()
 	if lo.CheckpointInterval <= 0 {
 		lo.CheckpointInterval = DefaultCheckpointInterval
 	}
@@ -338,9 +335,9 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 	rewrite := snap.Version < 0
 	var newMeta *delta.Metadata
 	if snap.Version >= 0 {
-		oldCols, err := lakeColumns(snap.Metadata.SchemaString)
+		oldCols, err := columnsOf(snap.Metadata.SchemaString)
 		if err != nil {
-			return err
+			return fmt.Errorf("the Delta table's schema does not parse: %w", err)
 		}
 		d := DiffSchemas(oldCols, info.Columns)
 		partsChanged := strings.Join(snap.Metadata.PartitionColumns, "\x00") != strings.Join(info.PartitionColumns, "\x00")
@@ -677,19 +674,6 @@ func lakeProtocol(schema string) delta.Protocol {
 		return delta.Protocol{MinReaderVersion: 3, MinWriterVersion: 7, ReaderFeatures: []string{"timestampNtz"}, WriterFeatures: []string{"timestampNtz"}}
 	}
 	return delta.Protocol{MinReaderVersion: 1, MinWriterVersion: 2}
-}
-
-// lakeColumns are the top-level columns of a schema string.
-func lakeColumns(schema string) ([]Column, error) {
-	st, err := delta.ParseSchema(schema)
-	if err != nil {
-		return nil, fmt.Errorf("the Delta table's schema does not parse: %w", err)
-	}
-	cols := make([]Column, len(st.Fields))
-	for i, f := range st.Fields {
-		cols[i] = Column{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable}
-	}
-	return cols, nil
 }
 
 // writeFiles reads the source files that filter keeps (all when nil) at info.Version and

@@ -10,11 +10,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/deltashare/deltashare/internal/atomicfile"
 )
 
 // Default permissions of what a LocalSink creates, before the process umask (as every tool
@@ -294,7 +295,7 @@ func (o *localObject) Commit() error {
 		return fmt.Errorf("rename %s to its final name: %w", o.final, err)
 	}
 	o.committed = true
-	if err := syncDir(filepath.Dir(o.final)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(o.final)); err != nil {
 		return fmt.Errorf("sync directory of %s: %w", o.final, err)
 	}
 	return nil
@@ -316,24 +317,4 @@ func (o *localObject) Abort() error {
 	}
 	o.sink.removeEmptyCreated(filepath.Dir(o.final))
 	return nil
-}
-
-// syncDir makes a rename in dir durable. File systems and systems that cannot sync a
-// directory (Windows, some network file systems) are not an error.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
-		return nil
-	}
-	return err
 }
