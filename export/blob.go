@@ -186,27 +186,35 @@ func (s *BlobSink) Exists(ctx context.Context, name string) (bool, error) {
 // List returns the names of the committed objects under prefix, sorted. Temporary objects are
 // left out.
 func (s *BlobSink) List(ctx context.Context, prefix string) ([]string, error) {
-	it := s.Bucket.List(&blob.ListOptions{Prefix: s.Prefix + prefix})
+	keys, err := s.listKeys(ctx, s.Prefix+prefix, s.Location(prefix), func(key string) bool {
+		return !strings.HasPrefix(strings.TrimPrefix(key, s.Prefix), BlobTempDir)
+	})
 	var names []string
+	for _, k := range keys {
+		names = append(names, strings.TrimPrefix(k, s.Prefix))
+	}
+	return names, err
+}
+
+// listKeys returns the keys of the objects (not folders) under the bucket key prefix that keep
+// keeps, sorted; loc is the location of prefix, for errors.
+func (s *BlobSink) listKeys(ctx context.Context, prefix, loc string, keep func(key string) bool) ([]string, error) {
+	it := s.Bucket.List(&blob.ListOptions{Prefix: prefix})
+	var keys []string
 	for {
 		obj, err := it.Next(ctx)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", s.Location(prefix), err)
+			return nil, fmt.Errorf("list %s: %w", loc, err)
 		}
-		if obj.IsDir {
-			continue
+		if !obj.IsDir && keep(obj.Key) {
+			keys = append(keys, obj.Key)
 		}
-		name := strings.TrimPrefix(obj.Key, s.Prefix)
-		if strings.HasPrefix(name, BlobTempDir) {
-			continue
-		}
-		names = append(names, name)
 	}
-	sort.Strings(names)
-	return names, nil
+	sort.Strings(keys)
+	return keys, nil
 }
 
 // Remove deletes the object under name; a missing object is not an error.
@@ -331,25 +339,13 @@ func (o *blobObject) Abort() error {
 // commit left. Its own temporary objects are left out. keys are bucket keys.
 func (s *BlobSink) tempObjects(ctx context.Context, match func(name string) bool) (keys []string, err error) {
 	root := s.Prefix + BlobTempDir
-	it := s.Bucket.List(&blob.ListOptions{Prefix: root})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			break
+	return s.listKeys(ctx, root, s.Location(BlobTempDir), func(key string) bool {
+		if strings.HasPrefix(key, s.tmp) {
+			return false
 		}
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", s.Location(BlobTempDir), err)
-		}
-		if obj.IsDir || strings.HasPrefix(obj.Key, s.tmp) {
-			continue
-		}
-		_, name, ok := strings.Cut(strings.TrimPrefix(obj.Key, root), "/")
-		if ok && match(name) {
-			keys = append(keys, obj.Key)
-		}
-	}
-	sort.Strings(keys)
-	return keys, nil
+		_, name, ok := strings.Cut(strings.TrimPrefix(key, root), "/")
+		return ok && match(name)
+	})
 }
 
 // removeKey deletes the object under a bucket key (a temporary object); a missing one is not an
