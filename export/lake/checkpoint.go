@@ -75,19 +75,6 @@ func readRows[T any](data []byte) ([]T, error) {
 	return out, nil
 }
 
-// fromNullable is the inverse of delta.PartitionValues.Nullable.
-func fromNullable(m map[string]*string) delta.PartitionValues {
-	out := make(delta.PartitionValues, len(m))
-	for k, v := range m {
-		if v != nil {
-			out[k] = *v
-		} else {
-			out[k] = ""
-		}
-	}
-	return out
-}
-
 func orEmpty(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
@@ -184,10 +171,10 @@ func readCheckpoint(ctx context.Context, s Store, v int64) (*Snapshot, error) {
 			md.Configuration, md.Format.Options = orEmpty(md.Configuration), orEmpty(md.Format.Options)
 			snap.Metadata = md
 		case row.Add != nil && pvs[i].Add != nil:
-			row.Add.PartitionValues = fromNullable(pvs[i].Add.PartitionValues)
+			row.Add.PartitionValues = delta.PartitionValuesOf(pvs[i].Add.PartitionValues)
 			snap.Apply(&delta.Action{Add: row.Add})
 		case row.Remove != nil && pvs[i].Remove != nil:
-			row.Remove.PartitionValues = fromNullable(pvs[i].Remove.PartitionValues)
+			row.Remove.PartitionValues = delta.PartitionValuesOf(pvs[i].Remove.PartitionValues)
 			snap.Apply(&delta.Action{Remove: row.Remove})
 		default:
 			snap.Apply(&delta.Action{Protocol: row.Protocol, Txn: row.Txn})

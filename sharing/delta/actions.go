@@ -112,6 +112,19 @@ func (pv PartitionValues) Nullable() map[string]*string {
 	return m
 }
 
+// PartitionValuesOf is the inverse of Nullable: nil values become empty (null) ones.
+func PartitionValuesOf(m map[string]*string) PartitionValues {
+	pv := make(PartitionValues, len(m))
+	for k, v := range m {
+		if v != nil {
+			pv[k] = *v
+		} else {
+			pv[k] = ""
+		}
+	}
+	return pv
+}
+
 // MarshalJSON writes empty values as null and no values as an empty object.
 func (pv PartitionValues) MarshalJSON() ([]byte, error) { return json.Marshal(pv.Nullable()) }
 
