@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -260,78 +259,64 @@ func (s *BlobSink) CreateExclusive(ctx context.Context, name string, data []byte
 
 // blobObject is an upload to a temporary key that Commit copies to the final key.
 type blobObject struct {
-	s         *BlobSink
-	ctx       context.Context
-	cancel    context.CancelFunc
-	w         *blob.Writer // nil once closed
-	name      string
-	tmp       string
-	final     string
-	closed    bool
-	closeErr  error
-	committed bool
-	aborted   bool
+	s      *BlobSink
+	ctx    context.Context
+	cancel context.CancelFunc
+	w      *blob.Writer // nil once closed
+	name   string
+	tmp    string
+	final  string
+	objectLife
 }
 
 func (o *blobObject) Write(p []byte) (int, error) {
 	if o.w == nil {
-		if o.committed || o.aborted {
-			return 0, errObjectDone
-		}
-		return 0, errors.New("export: write to a closed output object")
+		return 0, o.writeErr()
 	}
 	return o.w.Write(p)
 }
 
 // Close finishes the upload to the temporary key without making the object visible.
 func (o *blobObject) Close() error {
-	if o.closed {
-		return o.closeErr
-	}
-	o.closed = true
-	err := o.w.Close()
-	o.w = nil
-	if err != nil {
-		o.closeErr = fmt.Errorf("upload %s: %w", o.s.Location(o.name), err)
-	}
-	return o.closeErr
+	return o.closeOnce(func() error {
+		err := o.w.Close()
+		o.w = nil
+		if err != nil {
+			return fmt.Errorf("upload %s: %w", o.s.Location(o.name), err)
+		}
+		return nil
+	})
 }
 
 func (o *blobObject) Commit() error {
-	if o.committed || o.aborted {
-		return errObjectDone
-	}
-	if err := o.Close(); err != nil {
-		return err
-	}
-	ctx := context.WithoutCancel(o.ctx)
-	if err := o.s.Bucket.Copy(ctx, o.final, o.tmp, nil); err != nil {
-		return fmt.Errorf("copy %s to its final name: %w", o.s.Location(o.name), err)
-	}
-	o.committed = true
-	o.cancel()
-	// The final object is in place; a temporary object left behind is only garbage.
-	_ = o.s.Bucket.Delete(ctx, o.tmp)
-	return nil
+	return o.commitOnce(o.Close, func() error {
+		ctx := context.WithoutCancel(o.ctx)
+		if err := o.s.Bucket.Copy(ctx, o.final, o.tmp, nil); err != nil {
+			return fmt.Errorf("copy %s to its final name: %w", o.s.Location(o.name), err)
+		}
+		o.committed = true
+		o.cancel()
+		// The final object is in place; a temporary object left behind is only garbage.
+		_ = o.s.Bucket.Delete(ctx, o.tmp)
+		return nil
+	})
 }
 
 func (o *blobObject) Abort() error {
-	if o.committed || o.aborted {
+	return o.abortOnce(func() error {
+		if !o.closed {
+			o.closed = true
+			o.cancel() // a cancelled upload writes nothing
+			_ = o.w.Close()
+			o.w = nil
+			return nil
+		}
+		o.cancel()
+		if err := o.s.Bucket.Delete(context.WithoutCancel(o.ctx), o.tmp); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return fmt.Errorf("remove temporary object of %s: %w", o.s.Location(o.name), err)
+		}
 		return nil
-	}
-	o.aborted = true
-	if !o.closed {
-		o.closed = true
-		o.cancel() // a cancelled upload writes nothing
-		_ = o.w.Close()
-		o.w = nil
-		return nil
-	}
-	o.cancel()
-	if err := o.s.Bucket.Delete(context.WithoutCancel(o.ctx), o.tmp); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("remove temporary object of %s: %w", o.s.Location(o.name), err)
-	}
-	return nil
+	})
 }
 
 // tempObjects returns the temporary objects under BlobTempDir, of any run of this or another
