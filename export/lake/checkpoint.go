@@ -65,11 +65,11 @@ func readRows[T any](data []byte) ([]T, error) {
 	for n := 0; n < len(out); {
 		m, err := r.Read(out[n:])
 		n += m
-		if err == io.EOF && n < len(out) {
-			return nil, fmt.Errorf("read %d of %d rows", n, len(out))
-		}
 		if err != nil && err != io.EOF {
 			return nil, err
+		}
+		if n < len(out) && (err == io.EOF || m == 0) {
+			return nil, fmt.Errorf("read %d of %d rows", n, len(out))
 		}
 	}
 	return out, nil
