@@ -69,10 +69,7 @@ func forEachSyncDest(t *testing.T, test func(t *testing.T, d syncDest)) {
 			return bucketDest(t, b)
 		}},
 		{"s3", func(t *testing.T) syncDest {
-			_, q := fakeS3(t)
-			s, _, err := OpenBlobSink(context.Background(), "s3://lake/"+q)
-			require.NoError(t, err)
-			t.Cleanup(func() { s.Close() })
+			_, s, _ := fakeS3Sink(t, "")
 			return bucketDest(t, s.Bucket)
 		}},
 	} {
