@@ -487,29 +487,17 @@ func constArray(t testing.TB, dt arrow.DataType, raw *string, n int) arrow.Array
 			require.NoError(t, err)
 			b.Append(v)
 		case *array.Int8Builder:
-			v, err := strconv.ParseInt(s, 10, 8)
-			require.NoError(t, err)
-			b.Append(int8(v))
+			b.Append(int8(parseInt(t, s, 8)))
 		case *array.Int16Builder:
-			v, err := strconv.ParseInt(s, 10, 16)
-			require.NoError(t, err)
-			b.Append(int16(v))
+			b.Append(int16(parseInt(t, s, 16)))
 		case *array.Int32Builder:
-			v, err := strconv.ParseInt(s, 10, 32)
-			require.NoError(t, err)
-			b.Append(int32(v))
+			b.Append(int32(parseInt(t, s, 32)))
 		case *array.Int64Builder:
-			v, err := strconv.ParseInt(s, 10, 64)
-			require.NoError(t, err)
-			b.Append(v)
+			b.Append(parseInt(t, s, 64))
 		case *array.Float32Builder:
-			v, err := strconv.ParseFloat(s, 32)
-			require.NoError(t, err)
-			b.Append(float32(v))
+			b.Append(float32(parseFloat(t, s, 32)))
 		case *array.Float64Builder:
-			v, err := strconv.ParseFloat(s, 64)
-			require.NoError(t, err)
-			b.Append(v)
+			b.Append(parseFloat(t, s, 64))
 		case *array.Date32Builder:
 			d, err := time.Parse("2006-01-02", s)
 			require.NoError(t, err)
@@ -537,6 +525,21 @@ func constArray(t testing.TB, dt arrow.DataType, raw *string, n int) arrow.Array
 		}
 	}
 	return b.NewArray()
+}
+
+// parseInt and parseFloat parse a partition value of bits bits.
+func parseInt(t testing.TB, s string, bits int) int64 {
+	t.Helper()
+	v, err := strconv.ParseInt(s, 10, bits)
+	require.NoError(t, err, "integer partition value %q", s)
+	return v
+}
+
+func parseFloat(t testing.TB, s string, bits int) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, bits)
+	require.NoError(t, err, "floating point partition value %q", s)
+	return v
 }
 
 // fileRecord is one data file of a table as a record of schema out: data columns found by their
