@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -186,27 +185,35 @@ func (s *BlobSink) Exists(ctx context.Context, name string) (bool, error) {
 // List returns the names of the committed objects under prefix, sorted. Temporary objects are
 // left out.
 func (s *BlobSink) List(ctx context.Context, prefix string) ([]string, error) {
-	it := s.Bucket.List(&blob.ListOptions{Prefix: s.Prefix + prefix})
+	keys, err := s.listKeys(ctx, s.Prefix+prefix, s.Location(prefix), func(key string) bool {
+		return !strings.HasPrefix(strings.TrimPrefix(key, s.Prefix), BlobTempDir)
+	})
 	var names []string
+	for _, k := range keys {
+		names = append(names, strings.TrimPrefix(k, s.Prefix))
+	}
+	return names, err
+}
+
+// listKeys returns the keys of the objects (not folders) under the bucket key prefix that keep
+// keeps, sorted; loc is the location of prefix, for errors.
+func (s *BlobSink) listKeys(ctx context.Context, prefix, loc string, keep func(key string) bool) ([]string, error) {
+	it := s.Bucket.List(&blob.ListOptions{Prefix: prefix})
+	var keys []string
 	for {
 		obj, err := it.Next(ctx)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", s.Location(prefix), err)
+			return nil, fmt.Errorf("list %s: %w", loc, err)
 		}
-		if obj.IsDir {
-			continue
+		if !obj.IsDir && keep(obj.Key) {
+			keys = append(keys, obj.Key)
 		}
-		name := strings.TrimPrefix(obj.Key, s.Prefix)
-		if strings.HasPrefix(name, BlobTempDir) {
-			continue
-		}
-		names = append(names, name)
 	}
-	sort.Strings(names)
-	return names, nil
+	sort.Strings(keys)
+	return keys, nil
 }
 
 // Remove deletes the object under name; a missing object is not an error.
@@ -252,78 +259,64 @@ func (s *BlobSink) CreateExclusive(ctx context.Context, name string, data []byte
 
 // blobObject is an upload to a temporary key that Commit copies to the final key.
 type blobObject struct {
-	s         *BlobSink
-	ctx       context.Context
-	cancel    context.CancelFunc
-	w         *blob.Writer // nil once closed
-	name      string
-	tmp       string
-	final     string
-	closed    bool
-	closeErr  error
-	committed bool
-	aborted   bool
+	s      *BlobSink
+	ctx    context.Context
+	cancel context.CancelFunc
+	w      *blob.Writer // nil once closed
+	name   string
+	tmp    string
+	final  string
+	objectLife
 }
 
 func (o *blobObject) Write(p []byte) (int, error) {
 	if o.w == nil {
-		if o.committed || o.aborted {
-			return 0, errObjectDone
-		}
-		return 0, errors.New("export: write to a closed output object")
+		return 0, o.writeErr()
 	}
 	return o.w.Write(p)
 }
 
 // Close finishes the upload to the temporary key without making the object visible.
 func (o *blobObject) Close() error {
-	if o.closed {
-		return o.closeErr
-	}
-	o.closed = true
-	err := o.w.Close()
-	o.w = nil
-	if err != nil {
-		o.closeErr = fmt.Errorf("upload %s: %w", o.s.Location(o.name), err)
-	}
-	return o.closeErr
+	return o.closeOnce(func() error {
+		err := o.w.Close()
+		o.w = nil
+		if err != nil {
+			return fmt.Errorf("upload %s: %w", o.s.Location(o.name), err)
+		}
+		return nil
+	})
 }
 
 func (o *blobObject) Commit() error {
-	if o.committed || o.aborted {
-		return errObjectDone
-	}
-	if err := o.Close(); err != nil {
-		return err
-	}
-	ctx := context.WithoutCancel(o.ctx)
-	if err := o.s.Bucket.Copy(ctx, o.final, o.tmp, nil); err != nil {
-		return fmt.Errorf("copy %s to its final name: %w", o.s.Location(o.name), err)
-	}
-	o.committed = true
-	o.cancel()
-	// The final object is in place; a temporary object left behind is only garbage.
-	_ = o.s.Bucket.Delete(ctx, o.tmp)
-	return nil
+	return o.commitOnce(o.Close, func() error {
+		ctx := context.WithoutCancel(o.ctx)
+		if err := o.s.Bucket.Copy(ctx, o.final, o.tmp, nil); err != nil {
+			return fmt.Errorf("copy %s to its final name: %w", o.s.Location(o.name), err)
+		}
+		o.committed = true
+		o.cancel()
+		// The final object is in place; a temporary object left behind is only garbage.
+		_ = o.s.Bucket.Delete(ctx, o.tmp)
+		return nil
+	})
 }
 
 func (o *blobObject) Abort() error {
-	if o.committed || o.aborted {
+	return o.abortOnce(func() error {
+		if !o.closed {
+			o.closed = true
+			o.cancel() // a cancelled upload writes nothing
+			_ = o.w.Close()
+			o.w = nil
+			return nil
+		}
+		o.cancel()
+		if err := o.s.Bucket.Delete(context.WithoutCancel(o.ctx), o.tmp); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return fmt.Errorf("remove temporary object of %s: %w", o.s.Location(o.name), err)
+		}
 		return nil
-	}
-	o.aborted = true
-	if !o.closed {
-		o.closed = true
-		o.cancel() // a cancelled upload writes nothing
-		_ = o.w.Close()
-		o.w = nil
-		return nil
-	}
-	o.cancel()
-	if err := o.s.Bucket.Delete(context.WithoutCancel(o.ctx), o.tmp); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("remove temporary object of %s: %w", o.s.Location(o.name), err)
-	}
-	return nil
+	})
 }
 
 // tempObjects returns the temporary objects under BlobTempDir, of any run of this or another
@@ -331,25 +324,13 @@ func (o *blobObject) Abort() error {
 // commit left. Its own temporary objects are left out. keys are bucket keys.
 func (s *BlobSink) tempObjects(ctx context.Context, match func(name string) bool) (keys []string, err error) {
 	root := s.Prefix + BlobTempDir
-	it := s.Bucket.List(&blob.ListOptions{Prefix: root})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			break
+	return s.listKeys(ctx, root, s.Location(BlobTempDir), func(key string) bool {
+		if strings.HasPrefix(key, s.tmp) {
+			return false
 		}
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", s.Location(BlobTempDir), err)
-		}
-		if obj.IsDir || strings.HasPrefix(obj.Key, s.tmp) {
-			continue
-		}
-		_, name, ok := strings.Cut(strings.TrimPrefix(obj.Key, root), "/")
-		if ok && match(name) {
-			keys = append(keys, obj.Key)
-		}
-	}
-	sort.Strings(keys)
-	return keys, nil
+		_, name, ok := strings.Cut(strings.TrimPrefix(key, root), "/")
+		return ok && match(name)
+	})
 }
 
 // removeKey deletes the object under a bucket key (a temporary object); a missing one is not an

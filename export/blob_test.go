@@ -35,6 +35,17 @@ func fakeS3(t *testing.T) (*s3mem.Backend, string) {
 	return backend, "?endpoint=" + srv.URL + "&use_path_style=true&region=us-east-1&disable_https=true"
 }
 
+// fakeS3Sink opens a BlobSink on s3://lake/<path> of a new fake S3 server (fakeS3), closed when
+// the test ends; base is what OpenBlobSink returns.
+func fakeS3Sink(t *testing.T, path string) (backend *s3mem.Backend, sink *BlobSink, base string) {
+	t.Helper()
+	backend, q := fakeS3(t)
+	sink, base, err := OpenBlobSink(context.Background(), "s3://lake/"+path+q)
+	require.NoError(t, err)
+	t.Cleanup(func() { sink.Close() })
+	return backend, sink, base
+}
+
 func s3Keys(t *testing.T, b *s3mem.Backend) []string {
 	res, err := b.ListBucket("lake", &gofakes3.Prefix{}, gofakes3.ListBucketPage{})
 	require.NoError(t, err)
@@ -57,10 +68,7 @@ func s3Read(t *testing.T, b *s3mem.Backend, key string) string {
 
 func TestBlobSinkObjects(t *testing.T) {
 	ctx := context.Background()
-	backend, q := fakeS3(t)
-	sink, base, err := OpenBlobSink(ctx, "s3://lake/out/"+q)
-	require.NoError(t, err)
-	defer sink.Close()
+	backend, sink, base := fakeS3Sink(t, "out/")
 	assert.Equal(t, "", base)
 	assert.Equal(t, "s3://lake/out/a/b.csv", sink.Location("a/b.csv"))
 
@@ -110,10 +118,7 @@ func TestBlobSinkObjects(t *testing.T) {
 
 func TestBlobSinkLock(t *testing.T) {
 	ctx := context.Background()
-	_, q := fakeS3(t)
-	sink, _, err := OpenBlobSink(ctx, "s3://lake/dest/"+q)
-	require.NoError(t, err)
-	defer sink.Close()
+	_, sink, _ := fakeS3Sink(t, "dest/")
 	clock := func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
 	l, err := acquireLock(ctx, sink, "_deltashare_state.lock", "t", time.Hour, clock)
 	require.NoError(t, err)

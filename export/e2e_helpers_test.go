@@ -42,6 +42,7 @@ import (
 	"github.com/deltashare/deltashare/export"
 	"github.com/deltashare/deltashare/formats"
 	"github.com/deltashare/deltashare/internal/arrowtest"
+	"github.com/deltashare/deltashare/internal/exporttest"
 	"github.com/deltashare/deltashare/sharing"
 	"github.com/deltashare/deltashare/sharing/reader"
 )
@@ -226,7 +227,7 @@ func (s snapshot) liveCount(t testing.TB, tableDir string) int64 {
 		if r < 0 {
 			p, err := url.PathUnescape(f.Path)
 			require.NoError(t, err)
-			r = parquetRowCount(t, filepath.Join(tableDir, filepath.FromSlash(p)))
+			r = exporttest.ParquetRows(t, filepath.Join(tableDir, filepath.FromSlash(p)))
 		}
 		n += r
 		if f.DeletionVector != nil {
@@ -398,15 +399,6 @@ func readParquet(t testing.TB, path string) arrow.Record {
 	return rec
 }
 
-// parquetRowCount is the row count in a Parquet file's footer.
-func parquetRowCount(t testing.TB, path string) int64 {
-	t.Helper()
-	r, err := file.OpenParquetFile(path, false)
-	require.NoError(t, err)
-	defer r.Close()
-	return r.NumRows()
-}
-
 // readParquetDir reads every *.parquet file under dir (a file path works too).
 func readParquetDir(t testing.TB, dir string) []arrow.Record {
 	t.Helper()
@@ -495,29 +487,17 @@ func constArray(t testing.TB, dt arrow.DataType, raw *string, n int) arrow.Array
 			require.NoError(t, err)
 			b.Append(v)
 		case *array.Int8Builder:
-			v, err := strconv.ParseInt(s, 10, 8)
-			require.NoError(t, err)
-			b.Append(int8(v))
+			b.Append(int8(parseInt(t, s, 8)))
 		case *array.Int16Builder:
-			v, err := strconv.ParseInt(s, 10, 16)
-			require.NoError(t, err)
-			b.Append(int16(v))
+			b.Append(int16(parseInt(t, s, 16)))
 		case *array.Int32Builder:
-			v, err := strconv.ParseInt(s, 10, 32)
-			require.NoError(t, err)
-			b.Append(int32(v))
+			b.Append(int32(parseInt(t, s, 32)))
 		case *array.Int64Builder:
-			v, err := strconv.ParseInt(s, 10, 64)
-			require.NoError(t, err)
-			b.Append(v)
+			b.Append(parseInt(t, s, 64))
 		case *array.Float32Builder:
-			v, err := strconv.ParseFloat(s, 32)
-			require.NoError(t, err)
-			b.Append(float32(v))
+			b.Append(float32(parseFloat(t, s, 32)))
 		case *array.Float64Builder:
-			v, err := strconv.ParseFloat(s, 64)
-			require.NoError(t, err)
-			b.Append(v)
+			b.Append(parseFloat(t, s, 64))
 		case *array.Date32Builder:
 			d, err := time.Parse("2006-01-02", s)
 			require.NoError(t, err)
@@ -545,6 +525,21 @@ func constArray(t testing.TB, dt arrow.DataType, raw *string, n int) arrow.Array
 		}
 	}
 	return b.NewArray()
+}
+
+// parseInt and parseFloat parse a partition value of bits bits.
+func parseInt(t testing.TB, s string, bits int) int64 {
+	t.Helper()
+	v, err := strconv.ParseInt(s, 10, bits)
+	require.NoError(t, err, "integer partition value %q", s)
+	return v
+}
+
+func parseFloat(t testing.TB, s string, bits int) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, bits)
+	require.NoError(t, err, "floating point partition value %q", s)
+	return v
 }
 
 // fileRecord is one data file of a table as a record of schema out: data columns found by their
@@ -831,38 +826,32 @@ func checkExports(t *testing.T, cl *sharing.Client, table string, version int64,
 	return schema
 }
 
-// constInt64 and constTimestamp build constant columns of change data rows.
+// constInt64, constString and constTimestampMs build constant columns of change data rows.
 func constInt64(v int64) func(n int) arrow.Array {
-	return func(n int) arrow.Array {
-		b := array.NewInt64Builder(memory.DefaultAllocator)
-		defer b.Release()
-		for range n {
-			b.Append(v)
-		}
-		return b.NewArray()
-	}
+	return constColumn(func() *array.Int64Builder { return array.NewInt64Builder(memory.DefaultAllocator) }, v)
 }
 
 func constString(s string) func(n int) arrow.Array {
-	return func(n int) arrow.Array {
-		b := array.NewStringBuilder(memory.DefaultAllocator)
-		defer b.Release()
-		for range n {
-			b.Append(s)
-		}
-		return b.NewArray()
-	}
+	return constColumn(func() *array.StringBuilder { return array.NewStringBuilder(memory.DefaultAllocator) }, s)
 }
 
 // constTimestampMs is a timestamp column of dt (any unit) holding a Unix time in ms.
 func constTimestampMs(dt arrow.DataType, ms int64) func(n int) arrow.Array {
+	tt := dt.(*arrow.TimestampType)
+	v := arrow.Timestamp(time.UnixMilli(ms).UnixNano() / int64(tt.Unit.Multiplier()))
+	return constColumn(func() *array.TimestampBuilder { return array.NewTimestampBuilder(memory.DefaultAllocator, tt) }, v)
+}
+
+// constColumn builds columns of n values v with the builders newBuilder makes.
+func constColumn[V any, B interface {
+	array.Builder
+	Append(V)
+}](newBuilder func() B, v V) func(n int) arrow.Array {
 	return func(n int) arrow.Array {
-		tt := dt.(*arrow.TimestampType)
-		b := array.NewTimestampBuilder(memory.DefaultAllocator, tt)
+		b := newBuilder()
 		defer b.Release()
-		v := time.UnixMilli(ms).UnixNano() / int64(tt.Unit.Multiplier())
 		for range n {
-			b.Append(arrow.Timestamp(v))
+			b.Append(v)
 		}
 		return b.NewArray()
 	}

@@ -77,8 +77,8 @@ var ErrTableMoved = errors.New("the table has a new version")
 type LakeSource interface {
 	Source
 	// File returns the id of the file the current record came from, its partition values
-	// (logical column names, serialized as Delta partition values; nil is null) and its size.
-	File() (id string, partitionValues map[string]*string, size int64)
+	// (logical column names, serialized as Delta partition values; empty is null) and its size.
+	File() (id string, partitionValues delta.PartitionValues, size int64)
 	// FileIDs lists the ids of the files the read covers.
 	FileIDs() []string
 }
@@ -203,10 +203,7 @@ func syncDelta(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions
 // later run once they are older than OrphanGrace.
 func SyncDelta(ctx context.Context, table LakeTable, sink Sink, opts SyncOptions, lo LakeOptions) (res *SyncResult, err error) {
 	start := time.Now()
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := opts.clock()
 	if lo.CheckpointInterval <= 0 {
 		lo.CheckpointInterval = DefaultCheckpointInterval
 	}
@@ -336,11 +333,11 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 
 	md := w.metadata(info, snap)
 	rewrite := snap.Version < 0
-	var newMeta *lake.Metadata
+	var newMeta *delta.Metadata
 	if snap.Version >= 0 {
-		oldCols, err := lakeColumns(snap.Metadata.SchemaString)
+		oldCols, err := columnsOf(snap.Metadata.SchemaString)
 		if err != nil {
-			return err
+			return fmt.Errorf("the Delta table's schema does not parse: %w", err)
 		}
 		d := DiffSchemas(oldCols, info.Columns)
 		partsChanged := strings.Join(snap.Metadata.PartitionColumns, "\x00") != strings.Join(info.PartitionColumns, "\x00")
@@ -387,7 +384,7 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 		return nil
 	}
 
-	var adds []*lake.File
+	var adds []*delta.Add
 	if rewrite || len(keep) > 0 {
 		var filter func(string) bool
 		if !rewrite {
@@ -401,36 +398,37 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 
 	// The commit.
 	ts := w.now().UnixMilli()
-	var acts []lake.Action
-	ci := &lake.CommitInfo{Timestamp: ts, Operation: "WRITE", EngineInfo: "deltashare",
-		OperationParameters: map[string]string{"source": w.opts.Table, "sourceVersion": strconv.FormatInt(info.Version, 10)}}
+	var acts []delta.Action
+	blind := false
+	ci := &delta.CommitInfo{Timestamp: &ts, Operation: "WRITE", EngineInfo: "deltashare", IsBlindAppend: &blind,
+		OperationParameters: map[string]any{"source": w.opts.Table, "sourceVersion": strconv.FormatInt(info.Version, 10)}}
 	if snap.Version < 0 || rewrite {
 		ci.OperationParameters["mode"] = "Overwrite"
 	} else {
 		ci.OperationParameters["mode"] = "Append"
 		ci.OperationParameters["fromSourceVersion"] = strconv.FormatInt(applied+1, 10)
 	}
-	acts = append(acts, lake.Action{CommitInfo: ci})
+	acts = append(acts, delta.Action{CommitInfo: ci})
 	if snap.Version < 0 {
 		p := lakeProtocol(info.SchemaString)
-		acts = append(acts, lake.Action{Protocol: &p}, lake.Action{MetaData: &md})
+		acts = append(acts, delta.Action{Protocol: &p}, delta.Action{MetaData: &md})
 	} else if newMeta != nil {
 		if p := lakeProtocol(info.SchemaString); p.MinReaderVersion > snap.Protocol.MinReaderVersion {
-			acts = append(acts, lake.Action{Protocol: &p})
+			acts = append(acts, delta.Action{Protocol: &p})
 		}
-		acts = append(acts, lake.Action{MetaData: newMeta})
+		acts = append(acts, delta.Action{MetaData: newMeta})
 	}
-	acts = append(acts, lake.Action{Txn: &lake.Txn{AppID: w.app, Version: info.Version, LastUpdated: &ts}})
+	acts = append(acts, delta.Action{Txn: &delta.Txn{AppID: w.app, Version: info.Version, LastUpdated: &ts}})
 	removed := 0
 	for _, f := range snap.SortedFiles() {
 		if rewrite || removePaths[f.Path] {
-			acts = append(acts, lake.Action{Remove: &lake.Remove{Path: f.Path, DeletionTimestamp: ts, DataChange: true,
-				ExtendedFileMetadata: true, PartitionValues: f.PartitionValues, Size: f.Size, Tags: f.Tags}})
+			acts = append(acts, delta.Action{Remove: &delta.Remove{Path: f.Path, DeletionTimestamp: &ts, DataChange: true,
+				ExtendedFileMetadata: true, PartitionValues: f.PartitionValues, Size: &f.Size, Tags: f.Tags}})
 			removed++
 		}
 	}
 	for _, a := range adds {
-		acts = append(acts, lake.Action{Add: a})
+		acts = append(acts, delta.Action{Add: a})
 	}
 	next := snap.Version + 1
 	if err := lake.Commit(ctx, w.store, next, acts); err != nil {
@@ -459,7 +457,7 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 
 	after := snap
 	for i := range acts {
-		after = applyTo(after, &acts[i])
+		after.Apply(&acts[i])
 	}
 	after.Version = next
 	if next > 0 && next%w.lo.CheckpointInterval == 0 {
@@ -483,13 +481,24 @@ func (w *lakeWriter) run(ctx context.Context) (err error) {
 // cutoff (ms).
 func withoutTombstonesBefore(snap *lake.Snapshot, cutoff int64) *lake.Snapshot {
 	c := *snap
-	c.Tombstones = make(map[string]*lake.Remove, len(snap.Tombstones))
+	c.Tombstones = make(map[string]*delta.Remove, len(snap.Tombstones))
 	for p, r := range snap.Tombstones {
-		if r.DeletionTimestamp > cutoff {
+		if deletedAt(r) > cutoff {
 			c.Tombstones[p] = r
 		}
 	}
 	return &c
+}
+
+// deletedAt is when the file of the tombstone r was removed (ms since the epoch); 0 when the
+// log does not say.
+func deletedAt(r *delta.Remove) int64 { return orZero(r.DeletionTimestamp) }
+
+func orZero(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func joinNote(a, b string) string {
@@ -497,25 +506,6 @@ func joinNote(a, b string) string {
 		return b
 	}
 	return a + "; " + b
-}
-
-// applyTo returns snap with the action applied (snap itself is changed).
-func applyTo(snap *lake.Snapshot, a *lake.Action) *lake.Snapshot {
-	switch {
-	case a.Protocol != nil:
-		snap.Protocol = a.Protocol
-	case a.MetaData != nil:
-		snap.Metadata = a.MetaData
-	case a.Txn != nil:
-		snap.Txns[a.Txn.AppID] = *a.Txn
-	case a.Add != nil:
-		snap.Files[a.Add.Path] = a.Add
-		delete(snap.Tombstones, a.Add.Path)
-	case a.Remove != nil:
-		delete(snap.Files, a.Remove.Path)
-		snap.Tombstones[a.Remove.Path] = a.Remove
-	}
-	return snap
 }
 
 // additive reports whether a schema change only adds nullable columns.
@@ -532,7 +522,7 @@ func additive(d SchemaDiff) bool {
 }
 
 // sourceIDs are the source file ids of a data file's tag.
-func sourceIDs(f *lake.File) []string {
+func sourceIDs(f *delta.Add) []string {
 	v := f.Tags[TagSourceFileID]
 	if v == "" {
 		return nil
@@ -653,9 +643,9 @@ func (w *lakeWriter) netChanges(ctx context.Context, snap *lake.Snapshot, from, 
 }
 
 // metadata is the metaData action of the lake table for info (keeping the table id of snap).
-func (w *lakeWriter) metadata(info LakeInfo, snap *lake.Snapshot) lake.Metadata {
+func (w *lakeWriter) metadata(info LakeInfo, snap *lake.Snapshot) delta.Metadata {
 	created := w.now().UnixMilli()
-	md := lake.Metadata{ID: newUUID(), Name: "", Format: lake.Format{Provider: "parquet", Options: map[string]string{}},
+	md := delta.Metadata{ID: newUUID(), Name: "", Format: delta.Format{Provider: "parquet", Options: map[string]string{}},
 		SchemaString: info.SchemaString, PartitionColumns: append([]string{}, info.PartitionColumns...),
 		Configuration: map[string]string{}, CreatedTime: &created,
 		Description: fmt.Sprintf("deltashare sync of the shared table %s from %s", w.opts.Table, redactQuery(w.opts.Endpoint))}
@@ -679,29 +669,16 @@ func newUUID() string {
 
 // lakeProtocol is the protocol of a lake table of schema: reader 1 and writer 2, no table
 // features, unless a column needs one (timestamp without time zone).
-func lakeProtocol(schema string) lake.Protocol {
+func lakeProtocol(schema string) delta.Protocol {
 	if strings.Contains(schema, `"timestamp_ntz"`) {
-		return lake.Protocol{MinReaderVersion: 3, MinWriterVersion: 7, ReaderFeatures: []string{"timestampNtz"}, WriterFeatures: []string{"timestampNtz"}}
+		return delta.Protocol{MinReaderVersion: 3, MinWriterVersion: 7, ReaderFeatures: []string{"timestampNtz"}, WriterFeatures: []string{"timestampNtz"}}
 	}
-	return lake.Protocol{MinReaderVersion: 1, MinWriterVersion: 2}
-}
-
-// lakeColumns are the top-level columns of a schema string.
-func lakeColumns(schema string) ([]Column, error) {
-	st, err := delta.ParseSchema(schema)
-	if err != nil {
-		return nil, fmt.Errorf("the Delta table's schema does not parse: %w", err)
-	}
-	cols := make([]Column, len(st.Fields))
-	for i, f := range st.Fields {
-		cols[i] = Column{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable}
-	}
-	return cols, nil
+	return delta.Protocol{MinReaderVersion: 1, MinWriterVersion: 2}
 }
 
 // writeFiles reads the source files that filter keeps (all when nil) at info.Version and
 // writes a data file per source file; it returns their add actions.
-func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(string) bool, want map[string]bool) ([]*lake.File, error) {
+func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(string) bool, want map[string]bool) ([]*delta.Add, error) {
 	src, err := w.table.ReadFiles(ctx, info.Version, filter)
 	if err != nil {
 		return nil, err
@@ -749,7 +726,7 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 	prog.Start(totalRows, totalBytes)
 	defer prog.Finish()
 
-	var adds []*lake.File
+	var adds []*delta.Add
 	// Data files being written, one per partition; a source file goes whole into one.
 	type openFile struct {
 		f   *lakeFile
@@ -861,7 +838,7 @@ func (w *lakeWriter) writeFiles(ctx context.Context, info LakeInfo, filter func(
 }
 
 // partitionKey identifies a partition by its values.
-func partitionKey(pv map[string]*string) string {
+func partitionKey(pv delta.PartitionValues) string {
 	keys := make([]string, 0, len(pv))
 	for k := range pv {
 		keys = append(keys, k)
@@ -870,8 +847,8 @@ func partitionKey(pv map[string]*string) string {
 	var b strings.Builder
 	for _, k := range keys {
 		b.WriteString(strconv.Quote(k))
-		if v := pv[k]; v != nil {
-			b.WriteString("=" + strconv.Quote(*v))
+		if v := pv[k]; v != "" {
+			b.WriteString("=" + strconv.Quote(v))
 		}
 		b.WriteByte(0)
 	}
@@ -884,7 +861,7 @@ type lakeFile struct {
 	cw    *countWriter
 	enc   formats.Encoder
 	stats *lake.Stats
-	file  *lake.File
+	file  *delta.Add
 }
 
 type countWriter struct {
@@ -909,7 +886,7 @@ func newLakeFile(ctx context.Context, sink Sink, name string, schema *arrow.Sche
 		_ = obj.Abort()
 		return nil, err
 	}
-	return &lakeFile{obj: obj, cw: cw, enc: enc, stats: lake.NewStats(schema), file: &lake.File{Path: name, DataChange: true}}, nil
+	return &lakeFile{obj: obj, cw: cw, enc: enc, stats: lake.NewStats(schema), file: &delta.Add{Path: name, DataChange: true}}, nil
 }
 
 func (f *lakeFile) write(rec arrow.Record) error {
@@ -922,7 +899,7 @@ func (f *lakeFile) abort() {
 	_ = f.obj.Abort()
 }
 
-func (f *lakeFile) close() (*lake.File, error) {
+func (f *lakeFile) close() (*delta.Add, error) {
 	if err := f.enc.Close(); err != nil {
 		_ = f.obj.Abort()
 		return nil, err
@@ -987,7 +964,7 @@ func (w *lakeWriter) vacuum(ctx context.Context, snap *lake.Snapshot, lr *LakeRe
 	cutoff := w.now().Add(-w.lo.Vacuum).UnixMilli()
 	paths := make([]string, 0, len(snap.Tombstones))
 	for p, r := range snap.Tombstones {
-		if r.DeletionTimestamp <= cutoff && ValidName(p) == nil {
+		if deletedAt(r) <= cutoff && ValidName(p) == nil {
 			paths = append(paths, p)
 		}
 	}
@@ -1085,7 +1062,7 @@ func LakeHistory(ctx context.Context, sink Sink) ([]LakeVersion, error) {
 		for _, a := range acts {
 			switch {
 			case a.CommitInfo != nil:
-				lv.Timestamp = time.UnixMilli(a.CommitInfo.Timestamp).UTC()
+				lv.Timestamp = time.UnixMilli(orZero(a.CommitInfo.Timestamp)).UTC()
 				lv.Operation = a.CommitInfo.Operation
 			case a.Txn != nil:
 				lv.SourceVersion = a.Txn.Version

@@ -10,11 +10,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/deltashare/deltashare/internal/atomicfile"
 )
 
 // Default permissions of what a LocalSink creates, before the process umask (as every tool
@@ -226,14 +227,11 @@ func (s *LocalSink) Remove(ctx context.Context, name string) error {
 
 // localObject is a temporary file that Commit renames to its final name.
 type localObject struct {
-	sink      *LocalSink
-	f         *os.File // nil once closed
-	tmp       string
-	final     string
-	committed bool
-	aborted   bool
-	closeErr  error
-	closed    bool
+	sink  *LocalSink
+	f     *os.File // nil once closed
+	tmp   string
+	final string
+	objectLife
 	// written counts the bytes written; flushed is where writeback was last started (see
 	// startWriteback).
 	written, flushed int64
@@ -244,14 +242,9 @@ type localObject struct {
 // finds little left to write.
 const writebackStep = 8 << 20
 
-var errObjectDone = errors.New("export: output object is already committed or aborted")
-
 func (o *localObject) Write(p []byte) (int, error) {
 	if o.f == nil {
-		if o.closed && !o.committed && !o.aborted {
-			return 0, errors.New("export: write to a closed output object")
-		}
-		return 0, errObjectDone
+		return 0, o.writeErr()
 	}
 	n, err := o.f.Write(p)
 	o.written += int64(n)
@@ -265,75 +258,47 @@ func (o *localObject) Write(p []byte) (int, error) {
 // Close flushes the file to disk and closes it without making it visible; Run calls it when a
 // part is finished so that finished parts hold no file handle. Commit calls it when needed.
 func (o *localObject) Close() error {
-	if o.closed {
-		return o.closeErr
-	}
-	o.closed = true
-	if o.f == nil {
+	return o.closeOnce(func() error {
+		if o.f == nil {
+			return nil
+		}
+		err := o.f.Sync()
+		if cerr := o.f.Close(); err == nil {
+			err = cerr
+		}
+		o.f = nil
+		if err != nil {
+			return fmt.Errorf("write %s: %w", o.final, err)
+		}
 		return nil
-	}
-	err := o.f.Sync()
-	if cerr := o.f.Close(); err == nil {
-		err = cerr
-	}
-	o.f = nil
-	if err != nil {
-		o.closeErr = fmt.Errorf("write %s: %w", o.final, err)
-	}
-	return o.closeErr
+	})
 }
 
 func (o *localObject) Commit() error {
-	if o.committed || o.aborted {
-		return errObjectDone
-	}
-	if err := o.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(o.tmp, o.final); err != nil {
-		return fmt.Errorf("rename %s to its final name: %w", o.final, err)
-	}
-	o.committed = true
-	if err := syncDir(filepath.Dir(o.final)); err != nil {
-		return fmt.Errorf("sync directory of %s: %w", o.final, err)
-	}
-	return nil
+	return o.commitOnce(o.Close, func() error {
+		if err := os.Rename(o.tmp, o.final); err != nil {
+			return fmt.Errorf("rename %s to its final name: %w", o.final, err)
+		}
+		o.committed = true
+		if err := atomicfile.SyncDir(filepath.Dir(o.final)); err != nil {
+			return fmt.Errorf("sync directory of %s: %w", o.final, err)
+		}
+		return nil
+	})
 }
 
 func (o *localObject) Abort() error {
-	if o.committed || o.aborted {
+	return o.abortOnce(func() error {
+		if o.f != nil {
+			_ = o.f.Close()
+			o.f = nil
+		}
+		o.closed = true
+		err := os.Remove(o.tmp)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove temporary file %s: %w", o.tmp, err)
+		}
+		o.sink.removeEmptyCreated(filepath.Dir(o.final))
 		return nil
-	}
-	o.aborted = true
-	if o.f != nil {
-		_ = o.f.Close()
-		o.f = nil
-	}
-	o.closed = true
-	err := os.Remove(o.tmp)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove temporary file %s: %w", o.tmp, err)
-	}
-	o.sink.removeEmptyCreated(filepath.Dir(o.final))
-	return nil
-}
-
-// syncDir makes a rename in dir durable. File systems and systems that cannot sync a
-// directory (Windows, some network file systems) are not an error.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
-		return nil
-	}
-	return err
+	})
 }

@@ -75,25 +75,44 @@ func exportReader(ctx context.Context, sink Sink, opts Options, open func() (*re
 // Info returns the table's latest version, its columns there, whether it has a change data
 // feed and its Delta table id.
 func (s *SharedTable) Info(ctx context.Context) (TableInfo, error) {
-	md, err := s.client.Metadata(ctx, s.table, protocol.MetadataOptions{})
+	md, v, cols, err := s.latest(ctx)
 	if err != nil {
 		return TableInfo{}, err
+	}
+	return TableInfo{Version: v, Columns: cols, ChangeDataFeed: md.ChangeDataFeedEnabled(), ID: md.ID}, nil
+}
+
+// latest returns the table's metadata at its latest version, that version and the table's
+// top-level columns there.
+func (s *SharedTable) latest(ctx context.Context) (*delta.Metadata, int64, []Column, error) {
+	md, err := s.client.Metadata(ctx, s.table, protocol.MetadataOptions{})
+	if err != nil {
+		return nil, 0, nil, err
 	}
 	v := md.Version
 	if v < 0 {
 		if v, err = s.client.TableVersion(ctx, s.table, ""); err != nil {
-			return TableInfo{}, err
+			return nil, 0, nil, err
 		}
 	}
-	schema, err := md.Metadata.Schema()
+	cols, err := columnsOf(md.Metadata.SchemaString)
 	if err != nil {
-		return TableInfo{}, fmt.Errorf("table %s: %w", s.table, err)
+		return nil, 0, nil, fmt.Errorf("table %s: %w", s.table, err)
 	}
-	cols := make([]Column, len(schema.Fields))
-	for i, f := range schema.Fields {
+	return &md.Metadata, v, cols, nil
+}
+
+// columnsOf returns the top-level columns of a Delta schema string.
+func columnsOf(schema string) ([]Column, error) {
+	st, err := delta.ParseSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]Column, len(st.Fields))
+	for i, f := range st.Fields {
 		cols[i] = Column{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable}
 	}
-	return TableInfo{Version: v, Columns: cols, ChangeDataFeed: md.Metadata.ChangeDataFeedEnabled(), ID: md.Metadata.ID}, nil
+	return cols, nil
 }
 
 // Snapshot opens the table at version.

@@ -16,30 +16,16 @@ var _ LakeTable = (*SharedTable)(nil)
 
 // LakeInfo returns the table's latest version with its logical schema and partition columns.
 func (s *SharedTable) LakeInfo(ctx context.Context) (LakeInfo, error) {
-	md, err := s.client.Metadata(ctx, s.table, protocol.MetadataOptions{})
+	md, v, cols, err := s.latest(ctx)
 	if err != nil {
 		return LakeInfo{}, err
 	}
-	v := md.Version
-	if v < 0 {
-		if v, err = s.client.TableVersion(ctx, s.table, ""); err != nil {
-			return LakeInfo{}, err
-		}
-	}
-	st, err := md.Metadata.Schema()
+	schema, err := LogicalSchema(md.SchemaString)
 	if err != nil {
 		return LakeInfo{}, fmt.Errorf("table %s: %w", s.table, err)
 	}
-	cols := make([]Column, len(st.Fields))
-	for i, f := range st.Fields {
-		cols[i] = Column{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable}
-	}
-	schema, err := LogicalSchema(md.Metadata.SchemaString)
-	if err != nil {
-		return LakeInfo{}, fmt.Errorf("table %s: %w", s.table, err)
-	}
-	return LakeInfo{Version: v, TableID: md.Metadata.ID, Columns: cols, SchemaString: schema,
-		PartitionColumns: append([]string{}, md.Metadata.PartitionColumns...)}, nil
+	return LakeInfo{Version: v, TableID: md.ID, Columns: cols, SchemaString: schema,
+		PartitionColumns: append([]string{}, md.PartitionColumns...)}, nil
 }
 
 // FileChanges lists the add and remove files of versions from..to (a query with
@@ -119,20 +105,15 @@ type lakeReader struct {
 	logical map[string]string // physical -> logical column name
 }
 
-func (l *lakeReader) File() (string, map[string]*string, int64) {
+func (l *lakeReader) File() (string, delta.PartitionValues, int64) {
 	f := l.CurrentFile()
-	pv := make(map[string]*string, len(f.PartitionValues))
+	pv := make(delta.PartitionValues, len(f.PartitionValues))
 	for k, v := range f.PartitionValues {
 		name := k
 		if n, ok := l.logical[k]; ok {
 			name = n
 		}
-		if v == "" {
-			pv[name] = nil // an empty partition value is null
-			continue
-		}
-		v := v
-		pv[name] = &v
+		pv[name] = v
 	}
 	return f.ID, pv, f.Size
 }

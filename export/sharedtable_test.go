@@ -309,6 +309,20 @@ func TestSharedTableExportChanges(t *testing.T) {
 	assert.Equal(t, int64(4), sum.TableVersion)
 }
 
+// growingSync serves the demo table at version 1 (vt publishes later versions) as
+// demo.test.<table>, and returns it as a shared table with a new destination dest and the
+// options of a sync to it in format f.
+func growingSync(t *testing.T, table string, f formats.Format) (vt *exporttest.Versioned, st *export.SharedTable, dest string, opts export.SyncOptions) {
+	t.Helper()
+	vt = exporttest.NewVersioned(t, demoTableDir(t, table), 1)
+	srv := demoServer(t, map[string]string{table: vt.Dir})
+	name := "demo.test." + table
+	st = shared(t, srv.Client, name, reader.ReadOptions{})
+	dest = filepath.Join(t.TempDir(), "dest")
+	opts = export.SyncOptions{Table: name, Endpoint: srv.Client.Endpoint(), Format: formats.Options{Format: f}}
+	return vt, st, dest, opts
+}
+
 // syncTo runs Sync of st to the local directory dest.
 func syncTo(st *export.SharedTable, dest string, opts export.SyncOptions) (*export.SyncResult, error) {
 	return export.Sync(context.Background(), st, export.NewLocalSink(dest), opts)
@@ -316,11 +330,7 @@ func syncTo(st *export.SharedTable, dest string, opts export.SyncOptions) (*expo
 
 func TestSharedTableSyncSnapshotThenChanges(t *testing.T) {
 	t.Parallel()
-	vt := exporttest.NewVersioned(t, demoTableDir(t, "customers"), 1)
-	srv := demoServer(t, map[string]string{"customers": vt.Dir})
-	st := shared(t, srv.Client, "demo.test.customers", reader.ReadOptions{})
-	dest := filepath.Join(t.TempDir(), "dest")
-	opts := export.SyncOptions{Table: "demo.test.customers", Endpoint: srv.Client.Endpoint(), Format: formats.Options{Format: formats.NDJSON}}
+	vt, st, dest, opts := growingSync(t, "customers", formats.NDJSON)
 	sync := func(o export.SyncOptions) *export.SyncResult {
 		t.Helper()
 		res, err := syncTo(st, dest, o)
@@ -337,7 +347,7 @@ func TestSharedTableSyncSnapshotThenChanges(t *testing.T) {
 	state := exporttest.ReadState(t, dest, "_deltashare_state.json")
 	assert.Equal(t, int64(1), state.LastVersion)
 	assert.Equal(t, "demo.test.customers", state.Table)
-	assert.Equal(t, srv.Client.Endpoint(), state.Endpoint)
+	assert.Equal(t, opts.Endpoint, state.Endpoint)
 	assert.Equal(t, "ndjson", state.Format)
 	assert.Equal(t, int64(1), state.Generation)
 	assert.Equal(t, columnsOf(demo.CustomersSchema()), state.Schema)
@@ -408,11 +418,7 @@ func locations(dest string, names []string) []string {
 
 func TestSharedTableSyncWithoutChangeDataFeed(t *testing.T) {
 	t.Parallel()
-	vt := exporttest.NewVersioned(t, demoTableDir(t, "orders"), 1)
-	srv := demoServer(t, map[string]string{"orders": vt.Dir})
-	st := shared(t, srv.Client, "demo.test.orders", reader.ReadOptions{})
-	dest := filepath.Join(t.TempDir(), "dest")
-	opts := export.SyncOptions{Table: "demo.test.orders", Endpoint: srv.Client.Endpoint(), Format: formats.Options{Format: formats.CSV}}
+	vt, st, dest, opts := growingSync(t, "orders", formats.CSV)
 	_, err := syncTo(st, dest, opts)
 	require.NoError(t, err)
 	vt.Publish(2)

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -34,6 +35,53 @@ type Object interface {
 	Commit() error
 	// Abort discards the object (removes its temporary file). It is idempotent.
 	Abort() error
+}
+
+var errObjectDone = errors.New("export: output object is already committed or aborted")
+
+// objectLife is the life of an Object written under a temporary name, shared by the sinks: it
+// is closed once (the error of that close is kept), then committed or aborted once.
+type objectLife struct {
+	closed, committed, aborted bool
+	closeErr                   error
+}
+
+// writeErr is the error of a write once the object is closed.
+func (l *objectLife) writeErr() error {
+	if l.committed || l.aborted {
+		return errObjectDone
+	}
+	return errors.New("export: write to a closed output object")
+}
+
+// closeOnce runs finish on the first close; every close returns its error.
+func (l *objectLife) closeOnce(finish func() error) error {
+	if !l.closed {
+		l.closed = true
+		l.closeErr = finish()
+	}
+	return l.closeErr
+}
+
+// commitOnce closes the object with close, then runs publish, which puts it under its final
+// name and marks it committed; a committed or aborted object is not committed again.
+func (l *objectLife) commitOnce(close, publish func() error) error {
+	if l.committed || l.aborted {
+		return errObjectDone
+	}
+	if err := close(); err != nil {
+		return err
+	}
+	return publish()
+}
+
+// abortOnce marks the object aborted and runs discard, unless it was committed or aborted.
+func (l *objectLife) abortOnce(discard func() error) error {
+	if l.committed || l.aborted {
+		return nil
+	}
+	l.aborted = true
+	return discard()
 }
 
 // Locator is implemented by sinks that can show where a name ends up, for messages and the

@@ -169,11 +169,8 @@ func (s *LocalSink) tempsOf(name string) ([]string, error) {
 
 // ReadState reads the sync state named name from sink; (nil, nil) when there is none.
 func ReadState(ctx context.Context, sink Sink, name string) (*State, error) {
-	data, err := readObject(ctx, sink, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	data, found, err := readIfExists(ctx, sink, name)
+	if err != nil || !found {
 		return nil, err
 	}
 	var st State
@@ -186,12 +183,17 @@ func ReadState(ctx context.Context, sink Sink, name string) (*State, error) {
 	return &st, nil
 }
 
-func readObject(ctx context.Context, sink Sink, name string) ([]byte, error) {
+// readIfExists reads the object name of the sink; found is false when there is none.
+func readIfExists(ctx context.Context, sink Sink, name string) (data []byte, found bool, err error) {
 	r, ok := sink.(ObjectReader)
 	if !ok {
-		return nil, fmt.Errorf("this output (%T) cannot hold a sync state: sync to a local directory or an object store", sink)
+		return nil, false, fmt.Errorf("this output (%T) cannot hold a sync state: sync to a local directory or an object store", sink)
 	}
-	return r.ReadObject(ctx, name)
+	data, err = r.ReadObject(ctx, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	return data, err == nil, err
 }
 
 // writeObject writes data under name atomically through the sink (temporary name, then commit:
@@ -430,11 +432,8 @@ const unreadableLock = "(unreadable lock)"
 // readLock reads a lock object: nil when there is none; one that cannot be parsed (left by a
 // run killed while writing it) reads as expired.
 func readLock(ctx context.Context, sink Sink, name string) (*lockInfo, error) {
-	data, err := readObject(ctx, sink, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	data, found, err := readIfExists(ctx, sink, name)
+	if err != nil || !found {
 		return nil, err
 	}
 	var li lockInfo

@@ -170,6 +170,14 @@ func (e *SchemaChangeError) Hint() string {
 func SnapshotDir(v int64) string       { return fmt.Sprintf("snapshot/v=%08d/", v) }
 func ChangesDir(from, to int64) string { return fmt.Sprintf("changes/v=%08d-%08d/", from, to) }
 
+// clock is the run's clock: Now, or time.Now.
+func (o SyncOptions) clock() func() time.Time {
+	if o.Now == nil {
+		return time.Now
+	}
+	return o.Now
+}
+
 // Sync brings the destination sink up to date with the table, keeping a State there:
 //
 //  1. Without a state, it exports the snapshot at the latest version V to snapshot/v=V/.
@@ -196,10 +204,7 @@ func Sync(ctx context.Context, table SyncTable, sink Sink, opts SyncOptions) (re
 		return syncDelta(ctx, table, sink, opts, opts.Lake)
 	}
 	start := time.Now()
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := opts.clock()
 	if opts.LockTTL <= 0 {
 		opts.LockTTL = DefaultLockTTL
 	}

@@ -39,6 +39,15 @@ func syncOpts(f formats.Format, c *sharingtest.Clock) SyncOptions {
 	return SyncOptions{Table: testTable, Endpoint: testEndpoint, Format: formats.Options{Format: f}, Now: c.Now}
 }
 
+// syncedOnce returns the fake people table at version latest synced once into a new folder
+// dest in format f, and the options of the run.
+func syncedOnce(t *testing.T, latest int64, cdf bool, f formats.Format) (ft *fakeTable, dest string, opts SyncOptions) {
+	t.Helper()
+	ft, dest, opts = peopleTable(t, latest, cdf), t.TempDir(), syncOpts(f, newClock())
+	doSync(t, ft, NewLocalSink(dest), opts)
+	return ft, dest, opts
+}
+
 // doSync runs Sync and requires it to succeed.
 func doSync(t *testing.T, ft *fakeTable, sink Sink, opts SyncOptions) *SyncResult {
 	t.Helper()

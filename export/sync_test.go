@@ -195,11 +195,8 @@ func TestSyncExportsChangeRangesThenIsUpToDate(t *testing.T) {
 
 func TestSyncWithoutChangeDataFeedExportsTheSnapshotAgain(t *testing.T) {
 	t.Parallel()
-	ft := peopleTable(t, 1, false)
-	dest := t.TempDir()
+	ft, dest, opts := syncedOnce(t, 1, false, formats.CSV)
 	sink := NewLocalSink(dest)
-	opts := syncOpts(formats.CSV, newClock())
-	doSync(t, ft, sink, opts)
 	first := contents(t, dest)
 
 	ft.publish(3)
@@ -350,10 +347,7 @@ func TestSyncRefusesAnotherDestination(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ft := peopleTable(t, 2, true)
-			dest := t.TempDir()
-			opts := syncOpts(formats.NDJSON, newClock())
-			doSync(t, ft, NewLocalSink(dest), opts)
+			ft, dest, opts := syncedOnce(t, 2, true, formats.NDJSON)
 			ft.publish(3)
 			tc.change(t, dest, ft, &opts)
 			before := treeOf(t, dest)
@@ -572,11 +566,8 @@ func TestSyncRefreshesItsLock(t *testing.T) {
 
 func TestSyncLostLockRecordsNothing(t *testing.T) {
 	t.Parallel()
-	ft := peopleTable(t, 1, true)
-	dest := t.TempDir()
+	ft, dest, opts := syncedOnce(t, 1, true, formats.NDJSON)
 	sink := NewLocalSink(dest)
-	opts := syncOpts(formats.NDJSON, newClock())
-	doSync(t, ft, sink, opts)
 	stateBefore := treeOf(t, dest)["_deltashare_state.json"]
 
 	// Mid-run the lock expires and another run takes it.
@@ -611,11 +602,8 @@ func TestSyncLostLockRecordsNothing(t *testing.T) {
 
 func TestSyncStateAdvancedByAnotherRun(t *testing.T) {
 	t.Parallel()
-	ft := peopleTable(t, 1, true)
-	dest := t.TempDir()
+	ft, dest, opts := syncedOnce(t, 1, true, formats.NDJSON)
 	sink := NewLocalSink(dest)
-	opts := syncOpts(formats.NDJSON, newClock())
-	doSync(t, ft, sink, opts)
 
 	// Mid-run another run (one that took the lock over, say) writes the state.
 	ft.publish(3)

@@ -69,10 +69,7 @@ func forEachSyncDest(t *testing.T, test func(t *testing.T, d syncDest)) {
 			return bucketDest(t, b)
 		}},
 		{"s3", func(t *testing.T) syncDest {
-			_, q := fakeS3(t)
-			s, _, err := OpenBlobSink(context.Background(), "s3://lake/"+q)
-			require.NoError(t, err)
-			t.Cleanup(func() { s.Close() })
+			_, s, _ := fakeS3Sink(t, "")
 			return bucketDest(t, s.Bucket)
 		}},
 	} {
@@ -333,10 +330,7 @@ func TestSyncLockOfAnotherHost(t *testing.T) {
 // A run whose lock was broken (BreakLock by another run) stops before its next commit.
 func TestSyncBrokenLockStopsTheRun(t *testing.T) {
 	t.Parallel()
-	ft := peopleTable(t, 1, true)
-	dest := t.TempDir()
-	opts := syncOpts(formats.NDJSON, newClock())
-	doSync(t, ft, NewLocalSink(dest), opts)
+	ft, dest, opts := syncedOnce(t, 1, true, formats.NDJSON)
 	ft.publish(3)
 	var other *SyncResult
 	done := false
@@ -410,10 +404,7 @@ func (o *afterCommitObject) Commit() error {
 // the other run's now); the next run removes it and writes the range again.
 func TestSyncLockLostBeforeTheStateWrite(t *testing.T) {
 	t.Parallel()
-	ft := peopleTable(t, 1, true)
-	dest := t.TempDir()
-	opts := syncOpts(formats.NDJSON, newClock())
-	doSync(t, ft, NewLocalSink(dest), opts)
+	ft, dest, opts := syncedOnce(t, 1, true, formats.NDJSON)
 	stateBefore := treeOf(t, dest)["_deltashare_state.json"]
 	ft.publish(2) // one change file
 	var lock string

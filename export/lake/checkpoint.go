@@ -9,89 +9,94 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/parquet-go/parquet-go"
 )
 
-// Checkpoint rows: one action a row, in the column layout of the Delta protocol's classic
-// checkpoint (txn, add, remove, metaData, protocol; names as in the JSON actions). Txn and
-// Remove are their own rows; the others differ from the JSON actions in optional fields.
-
-type cpAdd struct {
-	Path             string             `parquet:"path"`
-	PartitionValues  map[string]*string `parquet:"partitionValues"`
-	Size             int64              `parquet:"size"`
-	ModificationTime int64              `parquet:"modificationTime"`
-	DataChange       bool               `parquet:"dataChange"`
-	Stats            *string            `parquet:"stats,optional"`
-	Tags             map[string]string  `parquet:"tags,optional"`
-}
-
-type cpFormat struct {
-	Provider string            `parquet:"provider"`
-	Options  map[string]string `parquet:"options"`
-}
-
-type cpMeta struct {
-	ID               string            `parquet:"id"`
-	Name             *string           `parquet:"name,optional"`
-	Description      *string           `parquet:"description,optional"`
-	Format           cpFormat          `parquet:"format"`
-	SchemaString     string            `parquet:"schemaString"`
-	PartitionColumns []string          `parquet:"partitionColumns,list"`
-	Configuration    map[string]string `parquet:"configuration"`
-	CreatedTime      *int64            `parquet:"createdTime,optional"`
-}
-
-type cpProtocol struct {
-	MinReaderVersion int32    `parquet:"minReaderVersion"`
-	MinWriterVersion int32    `parquet:"minWriterVersion"`
-	ReaderFeatures   []string `parquet:"readerFeatures,optional,list"`
-	WriterFeatures   []string `parquet:"writerFeatures,optional,list"`
-}
-
+// cpRow is a row of a checkpoint: one action a row, in the column layout of the Delta
+// protocol's classic checkpoint (txn, add, remove, metaData, protocol), which the parquet tags of
+// the action types give.
 type cpRow struct {
-	Txn      *Txn        `parquet:"txn,optional"`
-	Add      *cpAdd      `parquet:"add,optional"`
-	Remove   *Remove     `parquet:"remove,optional"`
-	MetaData *cpMeta     `parquet:"metaData,optional"`
-	Protocol *cpProtocol `parquet:"protocol,optional"`
+	Txn      *delta.Txn      `parquet:"txn,optional"`
+	Add      *cpAdd          `parquet:"add,optional"`
+	Remove   *cpRemove       `parquet:"remove,optional"`
+	MetaData *delta.Metadata `parquet:"metaData,optional"`
+	Protocol *delta.Protocol `parquet:"protocol,optional"`
 }
 
-func optString(s string) *string {
-	if s == "" {
-		return nil
+// cpAdd and cpRemove are file actions with their partition values as a checkpoint holds them:
+// null where the action holds an empty string (the Parquet library writes no null map value
+// of a Go string).
+type cpAdd struct {
+	delta.Add
+	PartitionValues map[string]*string `parquet:"partitionValues"`
+}
+
+type cpRemove struct {
+	delta.Remove
+	PartitionValues map[string]*string `parquet:"partitionValues,optional"`
+}
+
+// cpReadRow is a checkpoint row as read back: the file actions without their partition values,
+// which cpPartitionsRow reads (the Parquet library fills the optional fields of an embedded
+// struct even when they are null, so cpAdd and cpRemove cannot be read back).
+type cpReadRow struct {
+	Txn      *delta.Txn      `parquet:"txn,optional"`
+	Add      *delta.Add      `parquet:"add,optional"`
+	Remove   *delta.Remove   `parquet:"remove,optional"`
+	MetaData *delta.Metadata `parquet:"metaData,optional"`
+	Protocol *delta.Protocol `parquet:"protocol,optional"`
+}
+
+type cpPartitionsRow struct {
+	Add *struct {
+		PartitionValues map[string]*string `parquet:"partitionValues"`
+	} `parquet:"add,optional"`
+	Remove *struct {
+		PartitionValues map[string]*string `parquet:"partitionValues,optional"`
+	} `parquet:"remove,optional"`
+}
+
+// readRows returns all rows of the Parquet file data as T.
+func readRows[T any](data []byte) ([]T, error) {
+	r := parquet.NewGenericReader[T](bytes.NewReader(data))
+	defer r.Close()
+	out := make([]T, r.NumRows())
+	for n := 0; n < len(out); {
+		m, err := r.Read(out[n:])
+		n += m
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		if n < len(out) && (err == io.EOF || m == 0) {
+			return nil, fmt.Errorf("read %d of %d rows", n, len(out))
+		}
 	}
-	return &s
+	return out, nil
 }
 
-func orEmpty(m map[string]*string) map[string]*string {
+func orEmpty(m map[string]string) map[string]string {
 	if m == nil {
-		return map[string]*string{}
+		return map[string]string{}
 	}
 	return m
 }
 
 // encodeCheckpoint returns the Parquet checkpoint of snap.
 func encodeCheckpoint(snap *Snapshot) ([]byte, int64, error) {
-	var rows []cpRow
-	p := snap.Protocol
-	rows = append(rows, cpRow{Protocol: &cpProtocol{MinReaderVersion: int32(p.MinReaderVersion), MinWriterVersion: int32(p.MinWriterVersion),
-		ReaderFeatures: p.ReaderFeatures, WriterFeatures: p.WriterFeatures}})
-	m := snap.Metadata
-	rows = append(rows, cpRow{MetaData: &cpMeta{ID: m.ID, Name: optString(m.Name), Description: optString(m.Description),
-		Format: cpFormat{Provider: m.Format.Provider, Options: m.Format.Options}, SchemaString: m.SchemaString,
-		PartitionColumns: m.PartitionColumns, Configuration: m.Configuration, CreatedTime: m.CreatedTime}})
+	rows := []cpRow{{Protocol: snap.Protocol}, {MetaData: snap.Metadata}}
 	for _, a := range slices.Sorted(maps.Keys(snap.Txns)) {
 		t := snap.Txns[a]
 		rows = append(rows, cpRow{Txn: &t})
 	}
 	for _, f := range snap.SortedFiles() {
-		rows = append(rows, cpRow{Add: &cpAdd{Path: f.Path, PartitionValues: orEmpty(f.PartitionValues), Size: f.Size,
-			ModificationTime: f.ModificationTime, DataChange: false, Stats: optString(f.Stats), Tags: f.Tags}})
+		add := cpAdd{Add: *f, PartitionValues: f.PartitionValues.Nullable()}
+		add.DataChange = false
+		rows = append(rows, cpRow{Add: &add})
 	}
 	for _, p := range slices.Sorted(maps.Keys(snap.Tombstones)) {
-		rm := *snap.Tombstones[p]
-		rm.DataChange, rm.PartitionValues = false, orEmpty(rm.PartitionValues)
+		rm := cpRemove{Remove: *snap.Tombstones[p], PartitionValues: snap.Tombstones[p].PartitionValues.Nullable()}
+		rm.DataChange = false
 		rows = append(rows, cpRow{Remove: &rm})
 	}
 	var b bytes.Buffer
@@ -147,58 +152,32 @@ func readCheckpoint(ctx context.Context, s Store, v int64) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := parquet.NewGenericReader[cpRow](bytes.NewReader(data))
-	defer r.Close()
-	snap := &Snapshot{Version: v, Files: map[string]*File{}, Tombstones: map[string]*Remove{}, Txns: map[string]Txn{}, Checkpoint: v}
-	buf := make([]cpRow, 256)
-	for {
-		n, err := r.Read(buf)
-		for _, row := range buf[:n] {
-			switch {
-			case row.Protocol != nil:
-				p := row.Protocol
-				snap.Protocol = &Protocol{MinReaderVersion: int(p.MinReaderVersion), MinWriterVersion: int(p.MinWriterVersion),
-					ReaderFeatures: p.ReaderFeatures, WriterFeatures: p.WriterFeatures}
-			case row.MetaData != nil:
-				m := row.MetaData
-				md := &Metadata{ID: m.ID, Format: Format{Provider: m.Format.Provider, Options: m.Format.Options},
-					SchemaString: m.SchemaString, PartitionColumns: m.PartitionColumns, Configuration: m.Configuration, CreatedTime: m.CreatedTime}
-				if m.Name != nil {
-					md.Name = *m.Name
-				}
-				if m.Description != nil {
-					md.Description = *m.Description
-				}
-				if md.PartitionColumns == nil {
-					md.PartitionColumns = []string{}
-				}
-				if md.Configuration == nil {
-					md.Configuration = map[string]string{}
-				}
-				if md.Format.Options == nil {
-					md.Format.Options = map[string]string{}
-				}
-				snap.Metadata = md
-			case row.Txn != nil:
-				snap.Txns[row.Txn.AppID] = *row.Txn
-			case row.Add != nil:
-				a := row.Add
-				f := &File{Path: a.Path, PartitionValues: orEmpty(a.PartitionValues), Size: a.Size, ModificationTime: a.ModificationTime, Tags: a.Tags}
-				if a.Stats != nil {
-					f.Stats = *a.Stats
-				}
-				snap.Files[decodePath(a.Path)] = f
-			case row.Remove != nil:
-				rm := *row.Remove
-				rm.DataChange, rm.PartitionValues = false, orEmpty(rm.PartitionValues)
-				snap.Tombstones[decodePath(rm.Path)] = &rm
+	rows, err := readRows[cpReadRow](data)
+	if err != nil {
+		return nil, fmt.Errorf("lake: read checkpoint %d: %w", v, err)
+	}
+	pvs, err := readRows[cpPartitionsRow](data)
+	if err != nil {
+		return nil, fmt.Errorf("lake: read checkpoint %d: %w", v, err)
+	}
+	snap := newSnapshot(v, v)
+	for i, row := range rows {
+		switch {
+		case row.MetaData != nil:
+			md := row.MetaData
+			if md.PartitionColumns == nil {
+				md.PartitionColumns = []string{}
 			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("lake: read checkpoint %d: %w", v, err)
+			md.Configuration, md.Format.Options = orEmpty(md.Configuration), orEmpty(md.Format.Options)
+			snap.Metadata = md
+		case row.Add != nil && pvs[i].Add != nil:
+			row.Add.PartitionValues = delta.PartitionValuesOf(pvs[i].Add.PartitionValues)
+			snap.Apply(&delta.Action{Add: row.Add})
+		case row.Remove != nil && pvs[i].Remove != nil:
+			row.Remove.PartitionValues = delta.PartitionValuesOf(pvs[i].Remove.PartitionValues)
+			snap.Apply(&delta.Action{Remove: row.Remove})
+		default:
+			snap.Apply(&delta.Action{Protocol: row.Protocol, Txn: row.Txn})
 		}
 	}
 	if snap.Protocol == nil || snap.Metadata == nil {

@@ -1,10 +1,12 @@
 package lake
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"sort"
@@ -16,6 +18,8 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/deltashare/deltashare/sharing/delta"
+	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/require"
 )
 
@@ -74,18 +78,17 @@ func (m *memStore) Remove(_ context.Context, name string) error {
 	return nil
 }
 
-func str(s string) *string { return &s }
-
-func firstCommit() []Action {
-	return []Action{
-		{CommitInfo: &CommitInfo{Timestamp: 1, Operation: "WRITE"}},
-		{Protocol: &Protocol{MinReaderVersion: 1, MinWriterVersion: 2}},
-		{MetaData: &Metadata{ID: "id", Format: Format{Provider: "parquet", Options: map[string]string{}},
+func firstCommit() []delta.Action {
+	one := int64(1)
+	return []delta.Action{
+		{CommitInfo: &delta.CommitInfo{Timestamp: &one, Operation: "WRITE"}},
+		{Protocol: &delta.Protocol{MinReaderVersion: 1, MinWriterVersion: 2}},
+		{MetaData: &delta.Metadata{ID: "id", Format: delta.Format{Provider: "parquet", Options: map[string]string{}},
 			SchemaString:     `{"type":"struct","fields":[{"name":"p","type":"string","nullable":true,"metadata":{}}]}`,
 			PartitionColumns: []string{"p"}, Configuration: map[string]string{}}},
-		{Txn: &Txn{AppID: "app", Version: 4}},
-		{Add: &File{Path: "a.parquet", PartitionValues: map[string]*string{"p": nil}, Size: 10, DataChange: true, Tags: map[string]string{"src": "1"}}},
-		{Add: &File{Path: "b.parquet", PartitionValues: map[string]*string{"p": str("x=y/ z")}, Size: 20, DataChange: true}},
+		{Txn: &delta.Txn{AppID: "app", Version: 4}},
+		{Add: &delta.Add{Path: "a.parquet", PartitionValues: delta.PartitionValues{"p": ""}, Size: 10, DataChange: true, Tags: map[string]string{"src": "1"}}},
+		{Add: &delta.Add{Path: "b.parquet", PartitionValues: delta.PartitionValues{"p": "x=y/ z"}, Size: 20, DataChange: true}},
 	}
 }
 
@@ -99,9 +102,10 @@ func TestCommitIsPutIfAbsentAndReadBack(t *testing.T) {
 	require.NoError(t, Commit(ctx, s, 0, firstCommit()))
 	err = Commit(ctx, s, 0, firstCommit()[:1])
 	require.ErrorIs(t, err, ErrConflict, "a second writer of version 0 fails")
-	require.NoError(t, Commit(ctx, s, 1, []Action{
-		{Txn: &Txn{AppID: "app", Version: 6}},
-		{Remove: &Remove{Path: "a.parquet", DeletionTimestamp: 5, DataChange: true}},
+	five := int64(5)
+	require.NoError(t, Commit(ctx, s, 1, []delta.Action{
+		{Txn: &delta.Txn{AppID: "app", Version: 6}},
+		{Remove: &delta.Remove{Path: "a.parquet", DeletionTimestamp: &five, DataChange: true}},
 	}))
 
 	snap, err = Read(ctx, s)
@@ -111,7 +115,7 @@ func TestCommitIsPutIfAbsentAndReadBack(t *testing.T) {
 	require.Len(t, snap.Files, 1)
 	require.Nil(t, snap.Tombstones["a.parquet"].PartitionValues)
 	require.True(t, snap.Referenced("a.parquet"))
-	require.Equal(t, "x=y/ z", *snap.Files["b.parquet"].PartitionValues["p"])
+	require.Equal(t, "x=y/ z", snap.Files["b.parquet"].PartitionValues["p"])
 
 	// The commit is one JSON action a line, null partition values written as null.
 	b, _ := s.ReadObject(ctx, CommitName(0))
@@ -134,6 +138,59 @@ func TestCommitIsPutIfAbsentAndReadBack(t *testing.T) {
 	lc, err := s.ReadObject(ctx, LastCheckpointName)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"version":1,"size":5,"sizeInBytes":`+fmt.Sprint(len(s.objs[CheckpointName(1)]))+`,"numOfAddFiles":1}`, string(lc))
+}
+
+// The checkpoint holds a null partition value as null, as the JSON commit does, and in the
+// column layout of the protocol's classic checkpoint; it replays to the empty string (null).
+func TestCheckpointHoldsNullPartitionValues(t *testing.T) {
+	ctx := context.Background()
+	s := newMemStore()
+	require.NoError(t, Commit(ctx, s, 0, firstCommit()))
+	snap, err := Read(ctx, s)
+	require.NoError(t, err)
+	require.NoError(t, WriteCheckpoint(ctx, s, snap))
+
+	data := s.objs[CheckpointName(0)]
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	require.NoError(t, err)
+	for _, path := range [][]string{{"add", "partitionValues"}, {"add", "stats"}, {"remove", "deletionTimestamp"},
+		{"metaData", "format", "provider"}, {"protocol", "minReaderVersion"}, {"txn", "appId"}} {
+		c := f.Root()
+		for _, name := range path {
+			require.NotNil(t, c, "the checkpoint has the column %v", path)
+			c = c.Column(name)
+		}
+		require.NotNil(t, c, "the checkpoint has the column %v", path)
+	}
+	pr := parquet.NewReader(f)
+	values := map[string]string{} // path -> partition value p, "<null>" for null
+	for {
+		row := map[string]any{}
+		if err := pr.Read(&row); err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			break
+		}
+		if add, ok := row["add"].(map[string]any); ok {
+			pv := add["partitionValues"].(map[string]any)
+			v := "<null>"
+			if b, _ := pv["p"].(*[]byte); b != nil {
+				v = string(*b)
+			}
+			values[add["path"].(string)] = v
+		}
+	}
+	require.Equal(t, map[string]string{"a.parquet": "<null>", "b.parquet": "x=y/ z"}, values)
+
+	again, err := readCheckpoint(ctx, s, 0)
+	require.NoError(t, err)
+	require.Equal(t, delta.PartitionValues{"p": ""}, again.Files["a.parquet"].PartitionValues)
+	require.Equal(t, delta.PartitionValues{"p": "x=y/ z"}, again.Files["b.parquet"].PartitionValues)
+	for _, f := range snap.Files {
+		f.DataChange = false // a checkpoint holds no changes
+	}
+	require.Equal(t, snap.Files, again.Files, "optional fields absent in the commit are absent in the checkpoint")
+	require.Equal(t, snap.Metadata, again.Metadata)
+	require.Equal(t, snap.Protocol, again.Protocol)
 }
 
 func TestReadRefusesAGapInTheLog(t *testing.T) {

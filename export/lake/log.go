@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/deltashare/deltashare/sharing/delta"
 )
 
 // LogDir is the folder of the log, below the table root.
@@ -40,86 +42,8 @@ func CheckpointName(v int64) string { return fmt.Sprintf("%s%020d.checkpoint.par
 // LastCheckpointName is the name of the file that points readers at the latest checkpoint.
 const LastCheckpointName = LogDir + "_last_checkpoint"
 
-// Protocol is the protocol action.
-type Protocol struct {
-	MinReaderVersion int      `json:"minReaderVersion"`
-	MinWriterVersion int      `json:"minWriterVersion"`
-	ReaderFeatures   []string `json:"readerFeatures,omitempty"`
-	WriterFeatures   []string `json:"writerFeatures,omitempty"`
-}
-
-// Format is the data file format of the metaData action.
-type Format struct {
-	Provider string            `json:"provider"`
-	Options  map[string]string `json:"options"`
-}
-
-// Metadata is the metaData action.
-type Metadata struct {
-	ID               string            `json:"id"`
-	Name             string            `json:"name,omitempty"`
-	Description      string            `json:"description,omitempty"`
-	Format           Format            `json:"format"`
-	SchemaString     string            `json:"schemaString"`
-	PartitionColumns []string          `json:"partitionColumns"`
-	Configuration    map[string]string `json:"configuration"`
-	CreatedTime      *int64            `json:"createdTime,omitempty"`
-}
-
-// File is a data file of the table: what an add action says about it. A nil partition value
-// is null.
-type File struct {
-	Path             string             `json:"path"`
-	PartitionValues  map[string]*string `json:"partitionValues"`
-	Size             int64              `json:"size"`
-	ModificationTime int64              `json:"modificationTime"`
-	DataChange       bool               `json:"dataChange"`
-	Stats            string             `json:"stats,omitempty"`
-	Tags             map[string]string  `json:"tags,omitempty"`
-}
-
-// Remove is the remove action: a file that leaves the table (a tombstone until vacuumed). Its
-// parquet tags are its columns in a checkpoint.
-type Remove struct {
-	Path                 string             `json:"path" parquet:"path"`
-	DeletionTimestamp    int64              `json:"deletionTimestamp" parquet:"deletionTimestamp"`
-	DataChange           bool               `json:"dataChange" parquet:"dataChange"`
-	ExtendedFileMetadata bool               `json:"extendedFileMetadata" parquet:"extendedFileMetadata"`
-	PartitionValues      map[string]*string `json:"partitionValues" parquet:"partitionValues"`
-	Size                 int64              `json:"size" parquet:"size"`
-	Tags                 map[string]string  `json:"tags,omitempty" parquet:"tags,optional"`
-}
-
-// Txn is the txn (set transaction) action: the last version an application applied. Its
-// parquet tags are its columns in a checkpoint.
-type Txn struct {
-	AppID       string `json:"appId" parquet:"appId"`
-	Version     int64  `json:"version" parquet:"version"`
-	LastUpdated *int64 `json:"lastUpdated,omitempty" parquet:"lastUpdated,optional"`
-}
-
-// CommitInfo is the commitInfo action (free-form for readers).
-type CommitInfo struct {
-	Timestamp           int64             `json:"timestamp"`
-	Operation           string            `json:"operation"`
-	OperationParameters map[string]string `json:"operationParameters,omitempty"`
-	EngineInfo          string            `json:"engineInfo,omitempty"`
-	IsBlindAppend       bool              `json:"isBlindAppend"`
-	OperationMetrics    map[string]string `json:"operationMetrics,omitempty"`
-}
-
-// Action is one line of a commit; exactly one field is set.
-type Action struct {
-	CommitInfo *CommitInfo `json:"commitInfo,omitempty"`
-	Protocol   *Protocol   `json:"protocol,omitempty"`
-	MetaData   *Metadata   `json:"metaData,omitempty"`
-	Txn        *Txn        `json:"txn,omitempty"`
-	Remove     *Remove     `json:"remove,omitempty"`
-	Add        *File       `json:"add,omitempty"`
-}
-
 // Encode returns the commit file of actions: one JSON object a line.
-func Encode(actions []Action) ([]byte, error) {
+func Encode(actions []delta.Action) ([]byte, error) {
 	var b bytes.Buffer
 	for _, a := range actions {
 		line, err := json.Marshal(a)
@@ -137,7 +61,7 @@ var ErrConflict = errors.New("lake: another writer committed this version first"
 
 // Commit creates the commit of version v put-if-absent. When the version exists already, it
 // returns ErrConflict and writes nothing.
-func Commit(ctx context.Context, s Store, v int64, actions []Action) error {
+func Commit(ctx context.Context, s Store, v int64, actions []delta.Action) error {
 	data, err := Encode(actions)
 	if err != nil {
 		return err
@@ -155,18 +79,24 @@ func Commit(ctx context.Context, s Store, v int64, actions []Action) error {
 // Snapshot is a table replayed from its log.
 type Snapshot struct {
 	Version    int64 // latest version; -1 when the table has no commit
-	Protocol   *Protocol
-	Metadata   *Metadata
-	Files      map[string]*File   // live files by path
-	Tombstones map[string]*Remove // removed files by path (until vacuumed)
-	Txns       map[string]Txn     // by appId
+	Protocol   *delta.Protocol
+	Metadata   *delta.Metadata
+	Files      map[string]*delta.Add    // live files by path
+	Tombstones map[string]*delta.Remove // removed files by path (until vacuumed)
+	Txns       map[string]delta.Txn     // by appId
 	// Checkpoint is the version of the checkpoint the replay started from (-1: none).
 	Checkpoint int64
 }
 
+// newSnapshot is an empty snapshot of version v replayed from the checkpoint of version
+// checkpoint (-1: none).
+func newSnapshot(v, checkpoint int64) *Snapshot {
+	return &Snapshot{Version: v, Files: map[string]*delta.Add{}, Tombstones: map[string]*delta.Remove{}, Txns: map[string]delta.Txn{}, Checkpoint: checkpoint}
+}
+
 // SortedFiles returns the live files sorted by path.
-func (s *Snapshot) SortedFiles() []*File {
-	out := make([]*File, 0, len(s.Files))
+func (s *Snapshot) SortedFiles() []*delta.Add {
+	out := make([]*delta.Add, 0, len(s.Files))
 	for _, f := range s.Files {
 		out = append(out, f)
 	}
@@ -184,7 +114,8 @@ func (s *Snapshot) Referenced(path string) bool {
 	return live || gone
 }
 
-func (s *Snapshot) apply(a *Action) {
+// Apply applies one action to the snapshot (actions it does not track are ignored).
+func (s *Snapshot) Apply(a *delta.Action) {
 	switch {
 	case a.Protocol != nil:
 		s.Protocol = a.Protocol
@@ -249,7 +180,7 @@ func Read(ctx context.Context, s Store) (*Snapshot, error) {
 			}
 		}
 	}
-	snap := &Snapshot{Version: -1, Files: map[string]*File{}, Tombstones: map[string]*Remove{}, Txns: map[string]Txn{}, Checkpoint: -1}
+	snap := newSnapshot(-1, -1)
 	latest := int64(-1)
 	for v := range commits {
 		latest = max(latest, v)
@@ -279,7 +210,7 @@ func Read(ctx context.Context, s Store) (*Snapshot, error) {
 			return nil, err
 		}
 		for i := range acts {
-			snap.apply(&acts[i])
+			snap.Apply(&acts[i])
 		}
 		snap.Version = v
 	}
@@ -292,21 +223,21 @@ func Read(ctx context.Context, s Store) (*Snapshot, error) {
 
 // ReadCommit reads the actions of the commit of version v. Actions this package does not
 // know are skipped.
-func ReadCommit(ctx context.Context, s Store, v int64) ([]Action, error) {
+func ReadCommit(ctx context.Context, s Store, v int64) ([]delta.Action, error) {
 	data, err := s.ReadObject(ctx, CommitName(v))
 	if err != nil {
 		return nil, err
 	}
-	var out []Action
+	var out []delta.Action
 	for _, line := range bytes.Split(data, []byte{'\n'}) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		var a Action
-		if err := json.Unmarshal(line, &a); err != nil {
-			return nil, fmt.Errorf("lake: commit %d: malformed action: %w", v, err)
+		a, err := delta.ParseAction(line)
+		if err != nil {
+			return nil, fmt.Errorf("lake: commit %d: %w", v, err)
 		}
-		out = append(out, a)
+		out = append(out, *a)
 	}
 	return out, nil
 }

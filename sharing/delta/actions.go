@@ -7,13 +7,20 @@ import (
 	"strings"
 )
 
+// The action types serve both who reads a Delta log and who writes one: they decode what any
+// writer writes (absent optional fields are zero or nil) and encode what the Delta protocol
+// requires (required fields always, optional ones only when set). Their parquet tags are the
+// columns of a classic checkpoint (the JSON field names; protocol versions are 32-bit integers,
+// optional fields are nullable columns), but for the partition values of add and remove: a
+// checkpoint holds null where an action holds an empty string, which its writer converts.
+
 // Protocol is the `protocol` action: the reader and writer versions and, from reader version 3
 // and writer version 7, the named table features.
 type Protocol struct {
-	MinReaderVersion int      `json:"minReaderVersion"`
-	MinWriterVersion int      `json:"minWriterVersion,omitempty"`
-	ReaderFeatures   []string `json:"readerFeatures,omitempty"`
-	WriterFeatures   []string `json:"writerFeatures,omitempty"`
+	MinReaderVersion int      `json:"minReaderVersion" parquet:"minReaderVersion,int(32)"`
+	MinWriterVersion int      `json:"minWriterVersion" parquet:"minWriterVersion,int(32)"`
+	ReaderFeatures   []string `json:"readerFeatures,omitempty" parquet:"readerFeatures,optional,list"`
+	WriterFeatures   []string `json:"writerFeatures,omitempty" parquet:"writerFeatures,optional,list"`
 }
 
 // HasReaderFeature reports whether the protocol names the reader feature f.
@@ -29,22 +36,24 @@ func (p *Protocol) HasReaderFeature(f string) bool {
 	return false
 }
 
-// Format is the storage format of a table's data files (always parquet for Delta).
+// Format is the storage format of a table's data files (always parquet for Delta). Options are
+// written when set, even when empty: writers of a Delta log write `"options":{}`; nil leaves
+// them out (the parquet response format of Delta Sharing has none).
 type Format struct {
-	Provider string            `json:"provider"`
-	Options  map[string]string `json:"options,omitempty"`
+	Provider string            `json:"provider" parquet:"provider"`
+	Options  map[string]string `json:"options,omitzero" parquet:"options"`
 }
 
 // Metadata is the `metaData` action.
 type Metadata struct {
-	ID               string            `json:"id"`
-	Name             string            `json:"name,omitempty"`
-	Description      string            `json:"description,omitempty"`
-	Format           Format            `json:"format"`
-	SchemaString     string            `json:"schemaString"`
-	PartitionColumns []string          `json:"partitionColumns"`
-	CreatedTime      *int64            `json:"createdTime,omitempty"`
-	Configuration    map[string]string `json:"configuration"`
+	ID               string            `json:"id" parquet:"id"`
+	Name             string            `json:"name,omitempty" parquet:"name,optional"`
+	Description      string            `json:"description,omitempty" parquet:"description,optional"`
+	Format           Format            `json:"format" parquet:"format"`
+	SchemaString     string            `json:"schemaString" parquet:"schemaString"`
+	PartitionColumns []string          `json:"partitionColumns" parquet:"partitionColumns,list"`
+	CreatedTime      *int64            `json:"createdTime,omitempty" parquet:"createdTime,optional"`
+	Configuration    map[string]string `json:"configuration" parquet:"configuration"`
 }
 
 // Schema parses the metadata's schema string.
@@ -69,11 +78,11 @@ func (m *Metadata) ChangeDataFeedEnabled() bool {
 // named from a UUID encoded in PathOrInlineDV), "i" (inline, Z85-encoded in PathOrInlineDV) or "p"
 // (an absolute path or, in Delta Sharing responses, a URL).
 type DeletionVector struct {
-	StorageType    string `json:"storageType"`
-	PathOrInlineDV string `json:"pathOrInlineDv"`
-	Offset         *int32 `json:"offset,omitempty"`
-	SizeInBytes    int32  `json:"sizeInBytes"`
-	Cardinality    int64  `json:"cardinality"`
+	StorageType    string `json:"storageType" parquet:"storageType"`
+	PathOrInlineDV string `json:"pathOrInlineDv" parquet:"pathOrInlineDv"`
+	Offset         *int32 `json:"offset,omitempty" parquet:"offset,optional"`
+	SizeInBytes    int32  `json:"sizeInBytes" parquet:"sizeInBytes"`
+	Cardinality    int64  `json:"cardinality" parquet:"cardinality"`
 }
 
 // UniqueID identifies the vector: storage type, path and offset together.
@@ -85,59 +94,98 @@ func (d *DeletionVector) UniqueID() string {
 	return id
 }
 
-// Add is the `add` action: a data file that becomes part of the table.
-type Add struct {
-	Path                    string            `json:"path"`
-	PartitionValues         map[string]string `json:"partitionValues"`
-	Size                    int64             `json:"size"`
-	ModificationTime        int64             `json:"modificationTime"`
-	DataChange              bool              `json:"dataChange"`
-	Stats                   string            `json:"stats,omitempty"`
-	Tags                    map[string]string `json:"tags,omitempty"`
-	DeletionVector          *DeletionVector   `json:"deletionVector,omitempty"`
-	BaseRowID               *int64            `json:"baseRowId,omitempty"`
-	DefaultRowCommitVersion *int64            `json:"defaultRowCommitVersion,omitempty"`
-	ClusteringProvider      string            `json:"clusteringProvider,omitempty"`
+// PartitionValues are the serialized partition values of a file by (physical) column name. An
+// empty string is null, as the protocol says for every type (see [ParsePartitionValue]); it is
+// written as JSON null, as writers of the protocol do.
+type PartitionValues map[string]string
+
+// Nullable returns the values with the empty (null) ones as nil; never nil.
+func (pv PartitionValues) Nullable() map[string]*string {
+	m := make(map[string]*string, len(pv))
+	for k, v := range pv {
+		if v != "" {
+			m[k] = &v
+		} else {
+			m[k] = nil
+		}
+	}
+	return m
 }
 
-// Remove is the `remove` action: a data file that leaves the table.
+// PartitionValuesOf is the inverse of Nullable: nil values become empty (null) ones.
+func PartitionValuesOf(m map[string]*string) PartitionValues {
+	pv := make(PartitionValues, len(m))
+	for k, v := range m {
+		if v != nil {
+			pv[k] = *v
+		} else {
+			pv[k] = ""
+		}
+	}
+	return pv
+}
+
+// MarshalJSON writes empty values as null and no values as an empty object.
+func (pv PartitionValues) MarshalJSON() ([]byte, error) { return json.Marshal(pv.Nullable()) }
+
+// Add is the `add` action: a data file that becomes part of the table.
+type Add struct {
+	Path                    string            `json:"path" parquet:"path"`
+	PartitionValues         PartitionValues   `json:"partitionValues" parquet:"-"`
+	Size                    int64             `json:"size" parquet:"size"`
+	ModificationTime        int64             `json:"modificationTime" parquet:"modificationTime"`
+	DataChange              bool              `json:"dataChange" parquet:"dataChange"`
+	Stats                   string            `json:"stats,omitempty" parquet:"stats,optional"`
+	Tags                    map[string]string `json:"tags,omitempty" parquet:"tags,optional"`
+	DeletionVector          *DeletionVector   `json:"deletionVector,omitempty" parquet:"deletionVector,optional"`
+	BaseRowID               *int64            `json:"baseRowId,omitempty" parquet:"baseRowId,optional"`
+	DefaultRowCommitVersion *int64            `json:"defaultRowCommitVersion,omitempty" parquet:"defaultRowCommitVersion,optional"`
+	ClusteringProvider      string            `json:"clusteringProvider,omitempty" parquet:"clusteringProvider,optional"`
+}
+
+// Remove is the `remove` action: a data file that leaves the table (a tombstone until vacuumed).
+// Partition values are written when set, even when empty (extendedFileMetadata says they are
+// there).
 type Remove struct {
-	Path                    string            `json:"path"`
-	DeletionTimestamp       *int64            `json:"deletionTimestamp,omitempty"`
-	DataChange              bool              `json:"dataChange"`
-	ExtendedFileMetadata    bool              `json:"extendedFileMetadata,omitempty"`
-	PartitionValues         map[string]string `json:"partitionValues,omitempty"`
-	Size                    *int64            `json:"size,omitempty"`
-	Stats                   string            `json:"stats,omitempty"`
-	Tags                    map[string]string `json:"tags,omitempty"`
-	DeletionVector          *DeletionVector   `json:"deletionVector,omitempty"`
-	BaseRowID               *int64            `json:"baseRowId,omitempty"`
-	DefaultRowCommitVersion *int64            `json:"defaultRowCommitVersion,omitempty"`
+	Path                    string            `json:"path" parquet:"path"`
+	DeletionTimestamp       *int64            `json:"deletionTimestamp,omitempty" parquet:"deletionTimestamp,optional"`
+	DataChange              bool              `json:"dataChange" parquet:"dataChange"`
+	ExtendedFileMetadata    bool              `json:"extendedFileMetadata,omitempty" parquet:"extendedFileMetadata,optional"`
+	PartitionValues         PartitionValues   `json:"partitionValues,omitzero" parquet:"-"`
+	Size                    *int64            `json:"size,omitempty" parquet:"size,optional"`
+	Stats                   string            `json:"stats,omitempty" parquet:"stats,optional"`
+	Tags                    map[string]string `json:"tags,omitempty" parquet:"tags,optional"`
+	DeletionVector          *DeletionVector   `json:"deletionVector,omitempty" parquet:"deletionVector,optional"`
+	BaseRowID               *int64            `json:"baseRowId,omitempty" parquet:"baseRowId,optional"`
+	DefaultRowCommitVersion *int64            `json:"defaultRowCommitVersion,omitempty" parquet:"defaultRowCommitVersion,optional"`
 }
 
 // CDC is the `cdc` action: a change data file under `_change_data`.
 type CDC struct {
 	Path            string            `json:"path"`
-	PartitionValues map[string]string `json:"partitionValues"`
+	PartitionValues PartitionValues   `json:"partitionValues"`
 	Size            int64             `json:"size"`
 	DataChange      bool              `json:"dataChange"`
 	Tags            map[string]string `json:"tags,omitempty"`
 }
 
-// CommitInfo is the `commitInfo` action. Only the fields a reader needs are typed.
+// CommitInfo is the `commitInfo` action (free-form: only the fields readers use and writers
+// commonly write are typed).
 type CommitInfo struct {
 	Timestamp           *int64         `json:"timestamp,omitempty"`
 	InCommitTimestamp   *int64         `json:"inCommitTimestamp,omitempty"`
 	Operation           string         `json:"operation,omitempty"`
 	OperationParameters map[string]any `json:"operationParameters,omitempty"`
-	Extra               map[string]any `json:"-"`
+	EngineInfo          string         `json:"engineInfo,omitempty"`
+	IsBlindAppend       *bool          `json:"isBlindAppend,omitempty"`
+	OperationMetrics    map[string]any `json:"operationMetrics,omitempty"`
 }
 
-// Txn is the `txn` (set transaction) action.
+// Txn is the `txn` (set transaction) action: the last version an application applied.
 type Txn struct {
-	AppID       string `json:"appId"`
-	Version     int64  `json:"version"`
-	LastUpdated *int64 `json:"lastUpdated,omitempty"`
+	AppID       string `json:"appId" parquet:"appId"`
+	Version     int64  `json:"version" parquet:"version"`
+	LastUpdated *int64 `json:"lastUpdated,omitempty" parquet:"lastUpdated,optional"`
 }
 
 // DomainMetadata is the `domainMetadata` action.

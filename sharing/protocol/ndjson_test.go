@@ -372,8 +372,10 @@ func TestEncoderShapes(t *testing.T) {
 		{"parquet snapshot file", FormatParquet, false, Item{File: &f}, `{"file":{"url":"https://x/a?x=1&y=2","id":"a","partitionValues":{},"size":5,"version":3,"timestamp":4}}`},
 		{"parquet change add", FormatParquet, true, Item{File: &f}, `{"add":{"url":"https://x/a?x=1&y=2","id":"a","partitionValues":{},"size":5,"version":3,"timestamp":4}}`},
 		{"parquet metadata", FormatParquet, false, Item{Metadata: &MetadataAction{Metadata: metaFor("t1")}}, `{"metaData":{"id":"t1","format":{"provider":"parquet"},"schemaString":"{}","partitionColumns":[]}}`},
+		{"parquet metadata of a log with empty format options", FormatParquet, false, Item{Metadata: &MetadataAction{Metadata: withOptions(metaFor("t1"))}}, `{"metaData":{"id":"t1","format":{"provider":"parquet"},"schemaString":"{}","partitionColumns":[]}}`},
 		{"delta file", FormatDelta, false, Item{File: &f}, `{"file":{"id":"a","version":3,"timestamp":4,"deltaSingleAction":{"add":{"path":"https://x/a?x=1&y=2","partitionValues":{},"size":5,"modificationTime":0,"dataChange":false}}}}`},
 		{"delta metadata", FormatDelta, false, Item{Metadata: &MetadataAction{Metadata: metaFor("t1"), Version: i64(2)}}, `{"metaData":{"deltaMetadata":{"id":"t1","format":{"provider":"parquet"},"schemaString":"{}","partitionColumns":[],"configuration":{}},"version":2}}`},
+		{"delta metadata of a log with empty format options", FormatDelta, false, Item{Metadata: &MetadataAction{Metadata: withOptions(metaFor("t1")), Version: i64(2)}}, `{"metaData":{"deltaMetadata":{"id":"t1","format":{"provider":"parquet","options":{}},"schemaString":"{}","partitionColumns":[],"configuration":{}},"version":2}}`},
 		{"end stream", FormatDelta, false, Item{EndStream: &EndStream{NextPageToken: "n"}}, `{"endStreamAction":{"nextPageToken":"n"}}`},
 	}
 	for _, tc := range tests {
@@ -391,6 +393,12 @@ func TestEncoderShapes(t *testing.T) {
 
 func metaFor(id string) delta.Metadata {
 	return delta.Metadata{ID: id, Format: delta.Format{Provider: "parquet"}, SchemaString: "{}"}
+}
+
+// withOptions is m with the empty format options Delta writers write.
+func withOptions(m delta.Metadata) delta.Metadata {
+	m.Format.Options = map[string]string{}
+	return m
 }
 
 // TestDecoderMaxLine: a line longer than the decoder's limit ends the decoding with

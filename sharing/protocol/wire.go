@@ -483,10 +483,19 @@ func fromParquetMetadata(m *ParquetMetadata) *MetadataAction {
 func (m MetadataAction) ToParquet() *ParquetMetadata {
 	return &ParquetMetadata{
 		ID: m.Metadata.ID, Name: m.Metadata.Name, Description: m.Metadata.Description,
-		Format: m.Metadata.Format, SchemaString: m.Metadata.SchemaString,
+		Format: parquetFormat(m.Metadata.Format), SchemaString: m.Metadata.SchemaString,
 		PartitionColumns: nonNilSlice(m.Metadata.PartitionColumns), Configuration: m.Metadata.Configuration,
 		CreatedTime: m.Metadata.CreatedTime, Version: m.Version, TableDetails: m.details(),
 	}
+}
+
+// parquetFormat is the format of the parquet response format: options only when there are
+// some.
+func parquetFormat(f delta.Format) delta.Format {
+	if len(f.Options) == 0 {
+		f.Options = nil
+	}
+	return f
 }
 
 func fromDeltaMetadata(w *DeltaMetadataWrapper) *MetadataAction {
@@ -582,7 +591,7 @@ func (f File) ToDelta() (*DeltaFile, error) {
 	case FileRemove:
 		r := &delta.Remove{
 			Path: f.URL, DeletionTimestamp: f.DeletionTimestamp, DataChange: f.DataChange,
-			ExtendedFileMetadata: f.ExtendedFileMetadata, PartitionValues: pv, Stats: f.Stats,
+			ExtendedFileMetadata: f.ExtendedFileMetadata, PartitionValues: f.PartitionValues, Stats: f.Stats,
 			Tags: f.Tags, DeletionVector: f.DeletionVector, BaseRowID: f.BaseRowID,
 			DefaultRowCommitVersion: f.DefaultRowCommitVersion,
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/deltashare/deltashare/sharing/delta"
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,7 +87,7 @@ func TestMultiPartCheckpoint(t *testing.T) {
 		paths = append(paths, f.Path)
 	}
 	assert.Equal(t, []string{"p=x%20y/one.parquet", "three.parquet"}, paths)
-	assert.Equal(t, map[string]string{"p": "x y"}, s.Files[0].PartitionValues)
+	assert.Equal(t, delta.PartitionValues{"p": "x y"}, s.Files[0].PartitionValues)
 	assert.Equal(t, int64(10), s.Files[0].Size)
 	assert.Equal(t, []string{"p"}, s.Metadata.PartitionColumns)
 	assert.Equal(t, map[string]string{"k": "v"}, s.Metadata.Configuration)
