@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/concurrenttest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -100,7 +98,7 @@ func serveDemo(t *testing.T, o serveOptions) (profile string, stop func() result
 func TestServeActivation(t *testing.T) {
 	root := repoRoot(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out concurrenttest.Buffer
 	d := testDeps(t, storeDir(t))
 	d.IO = &streams{In: strings.NewReader(""), Out: &out, Err: io.Discard}
 	done := make(chan error, 1)
@@ -118,61 +116,4 @@ func TestServeActivation(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop after cancellation")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader at a time.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func TestServeCommandErrors(t *testing.T) {
-	root := repoRoot(t)
-	table := "demo.sales.orders=" + filepath.Join(root, "testdata/demo/sales/orders")
-	d := testDeps(t, storeDir(t))
-	for _, tc := range []struct {
-		o   serveOptions
-		msg string
-	}{
-		{serveOptions{}, "nothing to serve"},
-		{serveOptions{Tables: []string{table}}, "no bearer token"},
-		{serveOptions{Tables: []string{"nodots=/tmp"}, Tokens: []string{"x"}}, "share.schema.table=PATH"},
-	} {
-		tc.o.LogLevel = "error"
-		r := call(t, d, "", runServe, tc.o)
-		assert.Equal(t, exitUsage, r.Code, "%+v: %s", tc.o, r.Err)
-		assert.Contains(t, r.Err, tc.msg, "%+v", tc.o)
-	}
-	// A table path that is not a Delta table, or missing: a clear configuration error that names
-	// the --table flag as written, not the configuration path it became.
-	empty, missing := t.TempDir(), filepath.Join(t.TempDir(), "nope")
-	r := call(t, d, "", runServe, serveOptions{Addr: "127.0.0.1:0", Tables: []string{table, "a.b.c=" + empty, "a.b.d=" + missing}, Tokens: []string{"t0123456789abcdef"}, LogLevel: "error"})
-	assert.NotEqual(t, 0, r.Code)
-	assert.Contains(t, r.Err, "--table a.b.c="+empty+": ")
-	assert.Contains(t, r.Err, "_delta_log")
-	assert.Contains(t, r.Err, "--table a.b.d="+missing+": ")
-	assert.NotContains(t, r.Err, "shares[")
-	// A taken port: the error suggests a free one.
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer taken.Close()
-	r = call(t, d, "", runServe, serveOptions{Addr: taken.Addr().String(), Tables: []string{table}, Tokens: []string{"t0123456789abcdef"}, LogLevel: "error"})
-	assert.Equal(t, exitError, r.Code, r.Err)
-	assert.Contains(t, r.Err, "--addr 127.0.0.1:0 for a free port")
-	// Through the app: exit 2.
-	r = run(t, "", "serve", "--table", table)
-	assert.Equal(t, exitUsage, r.Code, r.Err)
-	assert.Contains(t, r.Err, "no bearer token")
 }
