@@ -142,19 +142,25 @@ func (r *columnRecords) load() bool {
 	r.next++
 	rows := r.fr.ParquetReader().MetaData().RowGroup(g).NumRows()
 	cols := make([]arrow.Array, len(r.fields))
+	// The columns read so far are released on an error, and on a panic of a codec on a
+	// damaged page (recovered by the caller, see decoding).
+	done := false
+	defer func() {
+		if !done {
+			releaseAll(cols)
+		}
+	}()
 	var fields []arrow.Field
 	if r.sc == nil {
 		fields = make([]arrow.Field, len(r.fields))
 	}
 	for k, fi := range r.fields {
 		if err := r.ctx.Err(); err != nil {
-			releaseAll(cols)
 			r.err = err
 			return false
 		}
 		a, f, err := readFieldChunk(r.ctx, r.mem, r.fr, fi, r.leaves, g, rows)
 		if err != nil {
-			releaseAll(cols)
 			r.err = err
 			return false
 		}
@@ -167,6 +173,7 @@ func (r *columnRecords) load() bool {
 		r.sc = arrow.NewSchema(fields, r.fr.Manifest.SchemaMeta)
 	}
 	r.cols, r.rows, r.off = cols, rows, 0
+	done = true
 	return true
 }
 

@@ -12,7 +12,10 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -157,6 +160,55 @@ func TestColumnwiseReadExact(t *testing.T) {
 			}
 			require.Len(t, want, map[bool]int{false: 5000, true: 2 * (2500 - 667)}[opts.Where != ""])
 			assert.Equal(t, want, got)
+		})
+	}
+}
+
+// A damaged page of a wide file read column by column (a data page of an int column, the
+// dictionary page of a string column) fails the read with ErrCorruptFile naming the column,
+// without a panic, and every buffer is released (also those of the columns read before it).
+func TestColumnwiseCorruptPage(t *testing.T) {
+	for _, tc := range []struct {
+		col  string
+		dict bool
+	}{{"c004", false}, {"c003", true}} {
+		t.Run(tc.col, func(t *testing.T) {
+			rec, schema := wideRecord(t, memory.DefaultAllocator, 150, 2500)
+			dir := t.TempDir()
+			writeDeltaTable(t, dir, schema, nil, nil, []deltaFile{{name: "a.parquet", rec: rec}})
+			// The same file snappy-compressed (the page damage needs a codec), the log's size
+			// kept right.
+			path := filepath.Join(dir, "a.parquet")
+			before, err := os.Stat(path)
+			require.NoError(t, err)
+			out, err := os.Create(path)
+			require.NoError(t, err)
+			tbl := array.NewTableFromRecords(rec.Schema(), []arrow.Record{rec})
+			require.NoError(t, pqarrow.WriteTable(tbl, out, 1024, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy)), pqarrow.DefaultWriterProps()))
+			tbl.Release()
+			rec.Release() // WriteTable closed out
+			after, err := os.Stat(path)
+			require.NoError(t, err)
+			logPath := filepath.Join(dir, "_delta_log", "00000000000000000000.json")
+			log, err := os.ReadFile(logPath)
+			require.NoError(t, err)
+			log = bytes.Replace(log, []byte(fmt.Sprintf(`"size":%d`, before.Size())), []byte(fmt.Sprintf(`"size":%d`, after.Size())), 1)
+			require.NoError(t, os.WriteFile(logPath, log, 0o644))
+			sharingtest.DamagePage(t, path, tc.col, tc.dict)
+
+			env := startServer(t, sharingtest.Options{Tables: map[string]string{"t": dir}})
+			c := client(t, env)
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Allocator: mem, Parallel: 1, BatchSize: 300})
+			require.NoError(t, err)
+			for r.Next() {
+			}
+			err = r.Err()
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrCorruptFile)
+			assert.Contains(t, err.Error(), "column "+tc.col)
+			r.Release()
+			mem.AssertSize(t, 0)
 		})
 	}
 }
