@@ -950,14 +950,36 @@ func plainColumns(schema *arrow.Schema, sample []arrow.Record) []string {
 	return out
 }
 
-// recordBytes is the size of a record's buffers.
+// recordBytes is the size of a record's values. A record may be a slice of larger arrays (a
+// reader cutting a decoded row group into records): fixed-width and string or binary columns
+// count only their own rows, not the buffers they share.
 func recordBytes(rec arrow.Record) int64 {
 	var n int64
 	for _, c := range rec.Columns() {
-		for _, b := range c.Data().Buffers() {
-			if b != nil {
-				n += int64(b.Len())
-			}
+		n += arrayBytes(c)
+	}
+	return n
+}
+
+// arrayBytes is the size of an array's values (and validity bits).
+func arrayBytes(a arrow.Array) int64 {
+	rows := int64(a.Len())
+	bitmap := (rows + 7) / 8
+	if fw, ok := a.DataType().(arrow.FixedWidthDataType); ok {
+		return (rows*int64(fw.BitWidth())+7)/8 + bitmap
+	}
+	if rows == 0 {
+		return 0
+	}
+	switch a := a.(type) {
+	case *array.String, *array.Binary:
+		offs := a.(interface{ ValueOffsets() []int32 }).ValueOffsets()
+		return int64(offs[len(offs)-1]-offs[0]) + 4*(rows+1) + bitmap
+	}
+	var n int64
+	for _, b := range a.Data().Buffers() {
+		if b != nil {
+			n += int64(b.Len())
 		}
 	}
 	return n

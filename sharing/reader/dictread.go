@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/bitutil"
 	"github.com/apache/arrow/go/v17/arrow/compute"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
@@ -157,7 +158,7 @@ func denseOf(mem memory.Allocator, d *array.Dictionary) (arrow.Array, error) {
 	default:
 		ok = false
 	}
-	if !ok || idx.Data().Offset() != 0 {
+	if !ok {
 		return compute.CastArray(compute.WithAllocator(context.Background(), mem), d,
 			compute.SafeCastOptions(d.DataType().(*arrow.DictionaryType).ValueType))
 	}
@@ -192,9 +193,15 @@ func denseOf(mem memory.Allocator, d *array.Dictionary) (arrow.Array, error) {
 		}
 	}
 	var valid *memory.Buffer
-	if nulls {
+	switch {
+	case !nulls:
+	case idx.Data().Offset() == 0:
 		valid = idx.Data().Buffers()[0]
 		valid.Retain()
+	default: // a slice (column-wise reads): its validity bits start at bit 0 of a copy
+		valid = memory.NewResizableBuffer(mem)
+		valid.Resize(int(bitutil.BytesForBits(int64(n))))
+		bitutil.CopyBitmap(idx.Data().Buffers()[0].Bytes(), idx.Data().Offset(), n, valid.Bytes(), 0)
 	}
 	ad := array.NewData(d.Dictionary().DataType(), n, []*memory.Buffer{valid, offBuf, valBuf}, nil, idx.NullN(), 0)
 	if valid != nil {

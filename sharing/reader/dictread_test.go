@@ -99,7 +99,8 @@ func TestReadDictColumns(t *testing.T) {
 	assert.Equal(t, want.NumRows(), off)
 }
 
-// TestDenseOfSliced covers dictionary arrays whose indices are a slice: the general cast.
+// TestDenseOfSliced covers dictionary arrays whose indices are a slice (the records of a
+// column-wise read): the validity bits are copied from the slice's offset.
 func TestDenseOfSliced(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)

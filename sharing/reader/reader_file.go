@@ -320,8 +320,14 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 	// after this).
 	props.BufferSize = streamBufferSize(pf.MetaData(), remote)
 	batch := batchRows(pf.MetaData(), p.batch, p.bbytes)
+	// Wide files are read one column chunk at a time (columnwise.go); files read by byte
+	// ranges keep the record reader (their chunks are fetched as the columns are opened).
+	wide := !remote && readColumnwise(pf.MetaData())
 	if r.budget != nil {
 		w := decodeWeight(pf.MetaData(), batch, props.BufferSize)
+		if wide {
+			w = columnwiseWeight(pf.MetaData(), batch)
+		}
 		if err := r.budget.acquire(ctx, s.index, w); err != nil {
 			return err
 		}
@@ -333,9 +339,14 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 	// and the damage fails the read only if a column read has it.
 	dictCols := false
 	if !remote {
-		if err := decoding(func() error { dictCols = readDictColumns(pf, &aprops); return nil }); err != nil {
-			aprops, dictCols = pqarrow.ArrowReadProperties{BatchSize: batch}, false
+		// A column-wise read copies a row group's dictionary once, not once per record.
+		if wide {
+			aprops.BatchSize = maxGroupRows(pf.MetaData())
 		}
+		if err := decoding(func() error { dictCols = readDictColumns(pf, &aprops); return nil }); err != nil {
+			aprops, dictCols = pqarrow.ArrowReadProperties{}, false
+		}
+		aprops.BatchSize = batch
 	}
 	fr, err := pqarrow.NewFileReader(pf, aprops, p.mem)
 	if err != nil {
@@ -427,7 +438,13 @@ func (r *Reader) decodeFile(ctx context.Context, s *fileSlot, f protocol.File, d
 			}
 		}
 		err := decoding(func() error {
-			if dictCols && pf.NumRowGroups() > 1 && groups == nil {
+			if wide {
+				cr, err := newColumnRecords(ctx, p.mem, fr, leaves, groups, batch)
+				if err != nil {
+					return err
+				}
+				rr = cr
+			} else if dictCols && pf.NumRowGroups() > 1 && groups == nil {
 				rg, err := newRowGroupRecords(ctx, fr, leaves)
 				if err != nil {
 					return err
