@@ -98,6 +98,11 @@ type parquetColumn struct {
 	// batch of the writer (its batch size is the chunk size) and a page can only end at the end
 	// of a batch, so a call that made no page left its values pending.
 	pending bool
+	// Scratch of writeValues, reused from batch to batch: the values of a batch as the column
+	// chunk writer takes them, as views of the Arrow buffers (byte arrays) or of big-endian
+	// bytes (decimals).
+	byteArrays []parquet.ByteArray
+	flbas      []parquet.FixedLenByteArray
 }
 
 // stringDict dictionary-encodes a string or binary column itself. Handing the values to the
@@ -644,13 +649,106 @@ func (e *parquetEncoder) writeDenseBatch(rec arrow.Record, i int, lo, hi int64) 
 			nullable = true
 		}
 	}
-	ctx := pqarrow.NewArrowWriteContext(context.Background(), &e.aprops)
 	before := cw.TotalBytesWritten()
-	if err := pqarrow.WriteArrowToColumn(ctx, cw, arr, defLevels, nil, nullable); err != nil {
+	done, err := c.writeValues(cw, arr, defLevels, nullable)
+	if !done && err == nil {
+		ctx := pqarrow.NewArrowWriteContext(context.Background(), &e.aprops)
+		err = pqarrow.WriteArrowToColumn(ctx, cw, arr, defLevels, nil, nullable)
+	}
+	if err != nil {
 		return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
 	}
 	c.pending = cw.TotalBytesWritten() == before
 	return nil
+}
+
+// writeValues writes arr to cw as pqarrow.WriteArrowToColumn does (the same calls of the column
+// chunk writer with the same values, so the same output) for string, binary and decimal128
+// columns, with fewer allocations than pqarrow makes for them (the slice of views is reused;
+// a decimal's bytes take their size, where pqarrow reserves 16 bytes a bit). done is false for
+// the other columns, left to pqarrow.
+func (c *parquetColumn) writeValues(cw file.ColumnChunkWriter, arr arrow.Array, defLevels []int16, nullable bool) (done bool, err error) {
+	// pqarrow's choice between the dense and the spaced write.
+	info := cw.LevelInfo()
+	single := info.DefLevel == info.RepeatedAncestorDefLevel+1 && nullable
+	maybeParentNulls := info.HasNullableValues() && !single
+	noNulls := cw.Descr().SchemaNode().RepetitionType() == parquet.Repetitions.Required || arr.NullN() == 0
+	spaced := maybeParentNulls || !noNulls
+	n := arr.Len()
+	switch w := cw.(type) {
+	case *file.ByteArrayColumnChunkWriter:
+		var offs []int32
+		switch a := arr.(type) {
+		case *array.String:
+			offs = a.ValueOffsets()
+		case *array.Binary:
+			offs = a.ValueOffsets()
+		default:
+			return false, nil
+		}
+		var data []byte
+		if b := arr.Data().Buffers()[2]; b != nil {
+			data = b.Bytes()
+		}
+		if cap(c.byteArrays) < n {
+			c.byteArrays = make([]parquet.ByteArray, n)
+		}
+		vals := c.byteArrays[:n]
+		for j := range vals {
+			vals[j] = data[offs[j]:offs[j+1]]
+		}
+		setBitsBuffer(cw, maybeParentNulls)
+		if !spaced {
+			_, err = w.WriteBatch(vals, defLevels, nil)
+			return true, err
+		}
+		w.WriteBatchSpaced(vals, defLevels, nil, arr.NullBitmapBytes(), int64(arr.Data().Offset()))
+		return true, nil
+	case *file.FixedLenByteArrayColumnChunkWriter:
+		a, ok := arr.(*array.Decimal128)
+		size := cw.Descr().TypeLength()
+		if !ok || size < 1 || size > 16 {
+			return false, nil
+		}
+		if cap(c.flbas) < n {
+			c.flbas = make([]parquet.FixedLenByteArray, n)
+		}
+		// New bytes for every batch: the statistics keep views of the smallest and largest.
+		fixed, vals := make([]byte, n*size), c.flbas[:n]
+		nulls := a.NullN() > 0
+		var be [16]byte
+		for j := range vals {
+			if nulls && a.IsNull(j) {
+				vals[j] = nil
+				continue
+			}
+			v := a.Value(j)
+			binary.BigEndian.PutUint64(be[:8], uint64(v.HighBits()))
+			binary.BigEndian.PutUint64(be[8:], v.LowBits())
+			out := fixed[j*size : (j+1)*size : (j+1)*size]
+			copy(out, be[16-size:])
+			vals[j] = out
+		}
+		setBitsBuffer(cw, maybeParentNulls)
+		if !nulls {
+			// pqarrow writes a decimal column without nulls densely even when it is optional.
+			_, err = w.WriteBatch(vals, defLevels, nil)
+			return true, err
+		}
+		w.WriteBatchSpaced(vals, defLevels, nil, a.NullBitmapBytes(), int64(a.Data().Offset()))
+		return true, nil
+	}
+	return false, nil
+}
+
+// setBitsBuffer gives cw the validity scratch buffer pqarrow gives a column writer before its
+// first spaced write.
+func setBitsBuffer(cw file.ColumnChunkWriter, maybeParentNulls bool) {
+	if maybeParentNulls && !cw.HasBitsBuffer() {
+		buf := memory.NewResizableBuffer(cw.Properties().Allocator())
+		buf.Resize(int(bitutil.BytesForBits(cw.Properties().WriteBatchSize())))
+		cw.SetBitsBuffer(buf)
+	}
 }
 
 // dictPageEncoder is the part of a column chunk writer's dictionary encoder that flushDict uses.
