@@ -94,6 +94,7 @@ type parquetColumn struct {
 	defLevels []int16       // scratch definition levels, reused from chunk to chunk
 	cost      time.Duration // time spent encoding the column's last chunk
 	dict      *stringDict   // string and binary columns: their values of the current row group
+	ints      *int32Dict    // int32 and date32 columns written with a dictionary: idem
 	// pending: the column chunk writer holds values not yet in a page. Every write call is one
 	// batch of the writer (its batch size is the chunk size) and a page can only end at the end
 	// of a batch, so a call that made no page left its values pending.
@@ -373,11 +374,24 @@ func (e *parquetEncoder) open(schema *arrow.Schema, mem memory.Allocator, codec 
 		switch f.Type.ID() {
 		case arrow.STRING, arrow.BINARY:
 			e.cols[i].dict = newStringDict(mem, f.Type)
+		case arrow.INT32, arrow.DATE32:
+			if !containsString(plain, f.Name) {
+				e.cols[i].ints = &int32Dict{}
+			}
 		}
 	}
 	e.batch = props.WriteBatchSize()
 	e.pw = file.NewParquetWriter(e.bw, pqschema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
 	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // flatSchema reports whether every field is a single primitive leaf that the column-parallel
@@ -588,6 +602,17 @@ func (e *parquetEncoder) encodeColumn(rec arrow.Record, i int, lo, hi int64) (er
 		}
 		// The dictionary is full: write what it holds, then the rest value by value.
 		if err := e.flushDict(i); err != nil {
+			return err
+		}
+		d.dense = true
+		lo += n
+	}
+	if d := c.ints; d != nil && !d.dense && (e.schema.Field(i).Nullable || rec.Column(i).NullN() == 0) {
+		n := int64(d.collect(rec.Column(i), int(lo), int(hi), !e.schema.Field(i).Nullable))
+		if lo+n == hi {
+			return nil
+		}
+		if err := e.flushInt32Dict(i); err != nil {
 			return err
 		}
 		d.dense = true
@@ -872,6 +897,11 @@ func (e *parquetEncoder) closeRowGroup() error {
 				return err
 			}
 		}
+		if e.cols[i].ints != nil {
+			if err := e.flushInt32Dict(i); err != nil {
+				return err
+			}
+		}
 		// Closing the row group encodes and compresses every column's last page, one column
 		// after the other; done here, that work is spread over the workers. Only a column with
 		// pending values has its page ended (never an empty page).
@@ -897,6 +927,9 @@ func (e *parquetEncoder) closeRowGroup() error {
 		if d := c.dict; d != nil {
 			clear(d.index)
 			d.size, d.dense = 0, false
+		}
+		if d := c.ints; d != nil {
+			d.reset()
 		}
 	}
 	if err := e.rgw.Close(); err != nil {
@@ -926,6 +959,9 @@ func (e *parquetEncoder) bufferedValueBytes() int64 {
 func (e *parquetEncoder) pendingBytes() int64 {
 	var n int64
 	for _, c := range e.cols {
+		if c.ints != nil {
+			n += c.ints.pendingBytes()
+		}
 		if c.dict != nil {
 			n += c.dict.pendingBytes()
 		}
