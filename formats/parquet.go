@@ -373,7 +373,9 @@ func (e *parquetEncoder) open(schema *arrow.Schema, mem memory.Allocator, codec 
 	for i, f := range schema.Fields() {
 		switch f.Type.ID() {
 		case arrow.STRING, arrow.BINARY:
-			e.cols[i].dict = newStringDict(mem, f.Type)
+			if !containsString(plain, f.Name) {
+				e.cols[i].dict = newStringDict(mem, f.Type)
+			}
 		case arrow.INT32, arrow.DATE32:
 			if !containsString(plain, f.Name) {
 				e.cols[i].ints = &int32Dict{}
@@ -454,7 +456,9 @@ func (e *parquetEncoder) startWriter() error {
 			r.Release()
 		}
 	}()
-	if err := start(plainColumns(e.schema, sample)); err != nil {
+	plain := plainColumns(e.schema, sample)
+	plain = append(plain, plainStringColumns(e.schema, sample, e.groupRows())...)
+	if err := start(plain); err != nil {
 		return err
 	}
 	for _, r := range sample {
@@ -1082,6 +1086,70 @@ func plainColumns(schema *arrow.Schema, sample []arrow.Record) []string {
 		}
 	}
 	return out
+}
+
+// parquetMinStringSample is the fewest sampled values that judge a string or binary column:
+// columns of mostly nulls are judged on fewer values than fixed-width ones.
+var parquetMinStringSample = 256
+
+// plainStringColumns returns the top-level string and binary columns whose sampled values are
+// more than half distinct and would, at the rate of the sample, outgrow parquetDictLimit
+// within a row group of groupRows rows: their dictionary would only be built to be dropped
+// (hashing and sorting every value until then) and a row group's first values would be
+// dictionary-encoded, the rest plain. They are written plain from the start.
+func plainStringColumns(schema *arrow.Schema, sample []arrow.Record, groupRows int64) []string {
+	var out []string
+	var rows int64
+	for _, rec := range sample {
+		rows += rec.NumRows()
+	}
+	if rows == 0 {
+		return nil
+	}
+	for i, f := range schema.Fields() {
+		if f.Type.ID() != arrow.STRING && f.Type.ID() != arrow.BINARY {
+			continue
+		}
+		seen := map[string]struct{}{}
+		var n, size int64
+		for _, rec := range sample {
+			col, ok := rec.Column(i).(array.BinaryLike)
+			if !ok {
+				break
+			}
+			for r := 0; r < col.Len(); r++ {
+				if col.IsNull(r) {
+					continue
+				}
+				var v string
+				switch a := col.(type) {
+				case *array.String:
+					v = a.Value(r)
+				case *array.Binary:
+					v = string(a.Value(r)) // no allocation for a map lookup
+				}
+				if _, ok := seen[v]; !ok {
+					seen[strings.Clone(v)] = struct{}{}
+					size += int64(len(v)) + 4
+				}
+				n++
+			}
+		}
+		if n >= int64(parquetMinStringSample) && 2*int64(len(seen)) > n && size*groupRows/rows > parquetDictLimit {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// groupRows estimates the rows of a row group: the row limit, or fewer where the byte limit
+// comes first at the sampled records' bytes per row.
+func (e *parquetEncoder) groupRows() int64 {
+	rows := e.maxRows
+	if e.sampleRows > 0 && e.sampleBytes > 0 {
+		rows = min(rows, max(1, e.maxBytes*e.sampleRows/e.sampleBytes))
+	}
+	return rows
 }
 
 // recordBytes is the size of a record's buffers.

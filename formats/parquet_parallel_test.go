@@ -271,8 +271,9 @@ func TestParquetStringDictionary(t *testing.T) {
 		if r%11 == 0 {
 			b.Field(1).AppendNull()
 		} else {
-			// distinct values: the dictionary fills up after about 150 rows
-			b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("value-%05d", (r*7919)%n))
+			// 1,000 values (not mostly distinct, so dictionary-encoded from the start): the
+			// dictionary fills up after about 140 of them
+			b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("value-%05d", (r*7919)%1000))
 		}
 		b.Field(2).(*array.BinaryBuilder).Append([]byte{byte(r % 13), 0, byte(r % 3)})
 		// each write part of a row group holds other values: its page minimum and maximum are
