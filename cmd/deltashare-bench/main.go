@@ -6,7 +6,8 @@
 // (demo.GenerateBench, cached under .bench/tables), starts `deltashare serve` on loopback with
 // that table and ../shared/testdata/delta/delta-rs/COVID-19_NYT, runs `deltashare export` as a
 // child process for every table × format (measuring wall time and the child's peak RSS), runs
-// ../shared/bench/duckdb-anchor.sh on each table's folder, and prints one aligned table (also
+// ../shared/bench/duckdb-anchor.sh on each table's folder (for Parquet, its own
+// duckdb-parquet.mjs, which writes the export's codec), and prints one aligned table (also
 // written to .bench/results.json). See docs/performance.md.
 //
 // Settings come from flags, each with an environment variable default (what make passes):
