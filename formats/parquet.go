@@ -94,10 +94,16 @@ type parquetColumn struct {
 	defLevels []int16       // scratch definition levels, reused from chunk to chunk
 	cost      time.Duration // time spent encoding the column's last chunk
 	dict      *stringDict   // string and binary columns: their values of the current row group
+	ints      *int32Dict    // int32 and date32 columns written with a dictionary: idem
 	// pending: the column chunk writer holds values not yet in a page. Every write call is one
 	// batch of the writer (its batch size is the chunk size) and a page can only end at the end
 	// of a batch, so a call that made no page left its values pending.
 	pending bool
+	// Scratch of writeValues, reused from batch to batch: the values of a batch as the column
+	// chunk writer takes them, as views of the Arrow buffers (byte arrays) or of big-endian
+	// bytes (decimals).
+	byteArrays []parquet.ByteArray
+	flbas      []parquet.FixedLenByteArray
 }
 
 // stringDict dictionary-encodes a string or binary column itself. Handing the values to the
@@ -367,12 +373,27 @@ func (e *parquetEncoder) open(schema *arrow.Schema, mem memory.Allocator, codec 
 	for i, f := range schema.Fields() {
 		switch f.Type.ID() {
 		case arrow.STRING, arrow.BINARY:
-			e.cols[i].dict = newStringDict(mem, f.Type)
+			if !containsString(plain, f.Name) {
+				e.cols[i].dict = newStringDict(mem, f.Type)
+			}
+		case arrow.INT32, arrow.DATE32:
+			if !containsString(plain, f.Name) {
+				e.cols[i].ints = &int32Dict{}
+			}
 		}
 	}
 	e.batch = props.WriteBatchSize()
 	e.pw = file.NewParquetWriter(e.bw, pqschema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
 	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // flatSchema reports whether every field is a single primitive leaf that the column-parallel
@@ -435,7 +456,9 @@ func (e *parquetEncoder) startWriter() error {
 			r.Release()
 		}
 	}()
-	if err := start(plainColumns(e.schema, sample)); err != nil {
+	plain := plainColumns(e.schema, sample)
+	plain = append(plain, plainStringColumns(e.schema, sample, e.groupRows())...)
+	if err := start(plain); err != nil {
 		return err
 	}
 	for _, r := range sample {
@@ -588,6 +611,17 @@ func (e *parquetEncoder) encodeColumn(rec arrow.Record, i int, lo, hi int64) (er
 		d.dense = true
 		lo += n
 	}
+	if d := c.ints; d != nil && !d.dense && (e.schema.Field(i).Nullable || rec.Column(i).NullN() == 0) {
+		n := int64(d.collect(rec.Column(i), int(lo), int(hi), !e.schema.Field(i).Nullable))
+		if lo+n == hi {
+			return nil
+		}
+		if err := e.flushInt32Dict(i); err != nil {
+			return err
+		}
+		d.dense = true
+		lo += n
+	}
 	return e.writeDense(rec, i, lo, hi)
 }
 
@@ -644,13 +678,106 @@ func (e *parquetEncoder) writeDenseBatch(rec arrow.Record, i int, lo, hi int64) 
 			nullable = true
 		}
 	}
-	ctx := pqarrow.NewArrowWriteContext(context.Background(), &e.aprops)
 	before := cw.TotalBytesWritten()
-	if err := pqarrow.WriteArrowToColumn(ctx, cw, arr, defLevels, nil, nullable); err != nil {
+	done, err := c.writeValues(cw, arr, defLevels, nullable)
+	if !done && err == nil {
+		ctx := pqarrow.NewArrowWriteContext(context.Background(), &e.aprops)
+		err = pqarrow.WriteArrowToColumn(ctx, cw, arr, defLevels, nil, nullable)
+	}
+	if err != nil {
 		return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
 	}
 	c.pending = cw.TotalBytesWritten() == before
 	return nil
+}
+
+// writeValues writes arr to cw as pqarrow.WriteArrowToColumn does (the same calls of the column
+// chunk writer with the same values, so the same output) for string, binary and decimal128
+// columns, with fewer allocations than pqarrow makes for them (the slice of views is reused;
+// a decimal's bytes take their size, where pqarrow reserves 16 bytes a bit). done is false for
+// the other columns, left to pqarrow.
+func (c *parquetColumn) writeValues(cw file.ColumnChunkWriter, arr arrow.Array, defLevels []int16, nullable bool) (done bool, err error) {
+	// pqarrow's choice between the dense and the spaced write.
+	info := cw.LevelInfo()
+	single := info.DefLevel == info.RepeatedAncestorDefLevel+1 && nullable
+	maybeParentNulls := info.HasNullableValues() && !single
+	noNulls := cw.Descr().SchemaNode().RepetitionType() == parquet.Repetitions.Required || arr.NullN() == 0
+	spaced := maybeParentNulls || !noNulls
+	n := arr.Len()
+	switch w := cw.(type) {
+	case *file.ByteArrayColumnChunkWriter:
+		var offs []int32
+		switch a := arr.(type) {
+		case *array.String:
+			offs = a.ValueOffsets()
+		case *array.Binary:
+			offs = a.ValueOffsets()
+		default:
+			return false, nil
+		}
+		var data []byte
+		if b := arr.Data().Buffers()[2]; b != nil {
+			data = b.Bytes()
+		}
+		if cap(c.byteArrays) < n {
+			c.byteArrays = make([]parquet.ByteArray, n)
+		}
+		vals := c.byteArrays[:n]
+		for j := range vals {
+			vals[j] = data[offs[j]:offs[j+1]]
+		}
+		setBitsBuffer(cw, maybeParentNulls)
+		if !spaced {
+			_, err = w.WriteBatch(vals, defLevels, nil)
+			return true, err
+		}
+		w.WriteBatchSpaced(vals, defLevels, nil, arr.NullBitmapBytes(), int64(arr.Data().Offset()))
+		return true, nil
+	case *file.FixedLenByteArrayColumnChunkWriter:
+		a, ok := arr.(*array.Decimal128)
+		size := cw.Descr().TypeLength()
+		if !ok || size < 1 || size > 16 {
+			return false, nil
+		}
+		if cap(c.flbas) < n {
+			c.flbas = make([]parquet.FixedLenByteArray, n)
+		}
+		// New bytes for every batch: the statistics keep views of the smallest and largest.
+		fixed, vals := make([]byte, n*size), c.flbas[:n]
+		nulls := a.NullN() > 0
+		var be [16]byte
+		for j := range vals {
+			if nulls && a.IsNull(j) {
+				vals[j] = nil
+				continue
+			}
+			v := a.Value(j)
+			binary.BigEndian.PutUint64(be[:8], uint64(v.HighBits()))
+			binary.BigEndian.PutUint64(be[8:], v.LowBits())
+			out := fixed[j*size : (j+1)*size : (j+1)*size]
+			copy(out, be[16-size:])
+			vals[j] = out
+		}
+		setBitsBuffer(cw, maybeParentNulls)
+		if !nulls {
+			// pqarrow writes a decimal column without nulls densely even when it is optional.
+			_, err = w.WriteBatch(vals, defLevels, nil)
+			return true, err
+		}
+		w.WriteBatchSpaced(vals, defLevels, nil, a.NullBitmapBytes(), int64(a.Data().Offset()))
+		return true, nil
+	}
+	return false, nil
+}
+
+// setBitsBuffer gives cw the validity scratch buffer pqarrow gives a column writer before its
+// first spaced write.
+func setBitsBuffer(cw file.ColumnChunkWriter, maybeParentNulls bool) {
+	if maybeParentNulls && !cw.HasBitsBuffer() {
+		buf := memory.NewResizableBuffer(cw.Properties().Allocator())
+		buf.Resize(int(bitutil.BytesForBits(cw.Properties().WriteBatchSize())))
+		cw.SetBitsBuffer(buf)
+	}
 }
 
 // dictPageEncoder is the part of a column chunk writer's dictionary encoder that flushDict uses.
@@ -774,6 +901,11 @@ func (e *parquetEncoder) closeRowGroup() error {
 				return err
 			}
 		}
+		if e.cols[i].ints != nil {
+			if err := e.flushInt32Dict(i); err != nil {
+				return err
+			}
+		}
 		// Closing the row group encodes and compresses every column's last page, one column
 		// after the other; done here, that work is spread over the workers. Only a column with
 		// pending values has its page ended (never an empty page).
@@ -799,6 +931,9 @@ func (e *parquetEncoder) closeRowGroup() error {
 		if d := c.dict; d != nil {
 			clear(d.index)
 			d.size, d.dense = 0, false
+		}
+		if d := c.ints; d != nil {
+			d.reset()
 		}
 	}
 	if err := e.rgw.Close(); err != nil {
@@ -828,6 +963,9 @@ func (e *parquetEncoder) bufferedValueBytes() int64 {
 func (e *parquetEncoder) pendingBytes() int64 {
 	var n int64
 	for _, c := range e.cols {
+		if c.ints != nil {
+			n += c.ints.pendingBytes()
+		}
 		if c.dict != nil {
 			n += c.dict.pendingBytes()
 		}
@@ -948,6 +1086,70 @@ func plainColumns(schema *arrow.Schema, sample []arrow.Record) []string {
 		}
 	}
 	return out
+}
+
+// parquetMinStringSample is the fewest sampled values that judge a string or binary column:
+// columns of mostly nulls are judged on fewer values than fixed-width ones.
+var parquetMinStringSample = 256
+
+// plainStringColumns returns the top-level string and binary columns whose sampled values are
+// more than half distinct and would, at the rate of the sample, outgrow parquetDictLimit
+// within a row group of groupRows rows: their dictionary would only be built to be dropped
+// (hashing and sorting every value until then) and a row group's first values would be
+// dictionary-encoded, the rest plain. They are written plain from the start.
+func plainStringColumns(schema *arrow.Schema, sample []arrow.Record, groupRows int64) []string {
+	var out []string
+	var rows int64
+	for _, rec := range sample {
+		rows += rec.NumRows()
+	}
+	if rows == 0 {
+		return nil
+	}
+	for i, f := range schema.Fields() {
+		if f.Type.ID() != arrow.STRING && f.Type.ID() != arrow.BINARY {
+			continue
+		}
+		seen := map[string]struct{}{}
+		var n, size int64
+		for _, rec := range sample {
+			col, ok := rec.Column(i).(array.BinaryLike)
+			if !ok {
+				break
+			}
+			for r := 0; r < col.Len(); r++ {
+				if col.IsNull(r) {
+					continue
+				}
+				var v string
+				switch a := col.(type) {
+				case *array.String:
+					v = a.Value(r)
+				case *array.Binary:
+					v = string(a.Value(r)) // no allocation for a map lookup
+				}
+				if _, ok := seen[v]; !ok {
+					seen[strings.Clone(v)] = struct{}{}
+					size += int64(len(v)) + 4
+				}
+				n++
+			}
+		}
+		if n >= int64(parquetMinStringSample) && 2*int64(len(seen)) > n && size*groupRows/rows > parquetDictLimit {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// groupRows estimates the rows of a row group: the row limit, or fewer where the byte limit
+// comes first at the sampled records' bytes per row.
+func (e *parquetEncoder) groupRows() int64 {
+	rows := e.maxRows
+	if e.sampleRows > 0 && e.sampleBytes > 0 {
+		rows = min(rows, max(1, e.maxBytes*e.sampleRows/e.sampleBytes))
+	}
+	return rows
 }
 
 // recordBytes is the size of a record's values. A record may be a slice of larger arrays (a

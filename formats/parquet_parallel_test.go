@@ -2,6 +2,7 @@ package formats
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"testing"
 
@@ -266,8 +267,9 @@ func TestParquetStringDictionary(t *testing.T) {
 		if r%11 == 0 {
 			b.Field(1).AppendNull()
 		} else {
-			// distinct values: the dictionary fills up after about 150 rows
-			b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("value-%05d", (r*7919)%n))
+			// 1,000 values (not mostly distinct, so dictionary-encoded from the start): the
+			// dictionary fills up after about 140 of them
+			b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("value-%05d", (r*7919)%1000))
 		}
 		b.Field(2).(*array.BinaryBuilder).Append([]byte{byte(r % 13), 0, byte(r % 3)})
 		// each write part of a row group holds other values: its page minimum and maximum are
@@ -365,4 +367,122 @@ func assertPageStats(t *testing.T, rdr *file.Reader, rec arrow.Record) {
 		assert.Equal(t, int(rec.NumRows()), row, "rows of column %d", c)
 		assert.Greater(t, pages, 6, "pages of column %d", c)
 	}
+}
+
+// TestParquetInt32Dictionary covers the int32 and date32 columns' own dictionaries (int32Dict):
+// few values with nulls, a date column, a value far from the group's first one (out of the
+// lookup table: the rest of the group goes value by value, the writer's dictionary continuing
+// from ours), and a dictionary that outgrows its limit in the middle of a row group. Every
+// column chunk must hold what pqarrow's sequential writer puts there, and every page's
+// statistics describe its own rows.
+func TestParquetInt32Dictionary(t *testing.T) {
+	defer func(c, p, d, b int64) {
+		parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = c, p, d, b
+	}(parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch)
+	parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = 500, 200, 2<<10, 300
+	mem := checkedMem(t)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "few", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "day", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
+		{Name: "jump", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "many", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	const n = 5000
+	for r := 0; r < n; r++ {
+		if r%7 == 3 {
+			b.Field(0).AppendNull()
+		} else {
+			b.Field(0).(*array.Int32Builder).Append(int32(r%13) - 6)
+		}
+		b.Field(1).(*array.Date32Builder).Append(arrow.Date32(19_000 + r/700))
+		v := int32(r % 5)
+		if r%2000 == 1500 {
+			v = 1 << 20 // out of the table's range around the group's first value
+		}
+		b.Field(2).(*array.Int32Builder).Append(v)
+		if r%11 == 0 {
+			b.Field(3).AppendNull()
+		} else {
+			// 1,250 values: the 2 KiB dictionary fills up after 512 of them
+			b.Field(3).(*array.Int32Builder).Append(int32((r * 7919) % 1250))
+		}
+	}
+	whole := b.NewRecord()
+	defer whole.Release()
+	parts := []arrow.Record{whole.NewSlice(0, 1200), whole.NewSlice(1200, n)}
+	defer func() {
+		for _, p := range parts {
+			p.Release()
+		}
+	}()
+	opts := Options{Format: Parquet, Allocator: mem, RowGroupRows: 2000}
+	data := encodeAll(t, schema, opts, parts...)
+	rdr, got := readParquet(t, mem, data)
+	defer got.Release()
+	assert.True(t, array.RecordEqual(whole, got), "records equal")
+	assert.Equal(t, 3, rdr.NumRowGroups())
+	for g := 0; g < rdr.NumRowGroups(); g++ {
+		rg := rdr.MetaData().RowGroup(g)
+		for c := range 4 {
+			cc, err := rg.ColumnChunk(c)
+			require.NoError(t, err)
+			assert.True(t, cc.HasDictionaryPage(), "column %d group %d has a dictionary", c, g)
+		}
+	}
+	// Page statistics: null count, minimum and maximum of each page's own rows.
+	for c := range 4 {
+		col := whole.Column(c)
+		value := func(j int) int32 {
+			if d, ok := col.(*array.Date32); ok {
+				return int32(d.Value(j))
+			}
+			return col.(*array.Int32).Value(j)
+		}
+		row, pages := 0, 0
+		for g := 0; g < rdr.NumRowGroups(); g++ {
+			pr, err := rdr.RowGroup(g).GetColumnPageReader(c)
+			require.NoError(t, err)
+			for pr.Next() {
+				dp, ok := pr.Page().(file.DataPage)
+				if !ok {
+					continue
+				}
+				pages++
+				k := int(dp.NumValues())
+				var nulls int64
+				var lo, hi int32
+				seen := false
+				for j := row; j < row+k; j++ {
+					if col.IsNull(j) {
+						nulls++
+						continue
+					}
+					v := value(j)
+					if !seen || v < lo {
+						lo = v
+					}
+					if !seen || v > hi {
+						hi = v
+					}
+					seen = true
+				}
+				st := dp.Statistics()
+				assert.Equal(t, nulls, st.NullCount, "nulls of column %d rows %d-%d", c, row, row+k)
+				if seen {
+					assert.Equal(t, lo, int32(binary.LittleEndian.Uint32(st.Min)), "min of column %d rows %d-%d", c, row, row+k)
+					assert.Equal(t, hi, int32(binary.LittleEndian.Uint32(st.Max)), "max of column %d rows %d-%d", c, row, row+k)
+				}
+				row += k
+			}
+			require.NoError(t, pr.Err())
+		}
+		assert.Equal(t, n, row, "rows of column %d", c)
+		assert.Greater(t, pages, 6, "pages of column %d", c)
+	}
+	parquetColumnParallel = false
+	seq := encodeAll(t, schema, opts, parts...)
+	parquetColumnParallel = true
+	assertSameChunks(t, mem, seq, rdr, true)
 }

@@ -379,6 +379,7 @@ func TestParquetDictionaryFallback(t *testing.T) {
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "category", Type: arrow.BinaryTypes.String},
 		{Name: "serial", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "note", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
 	b := array.NewRecordBuilder(mem, sch)
 	defer b.Release()
@@ -393,6 +394,12 @@ func TestParquetDictionaryFallback(t *testing.T) {
 		b.Field(0).(*array.Int64Builder).Append(id)
 		b.Field(1).(*array.StringBuilder).Append(cats[i%len(cats)])
 		b.Field(2).(*array.Int64Builder).Append(int64(i))
+		// distinct strings, mostly null: their dictionary would outgrow its limit
+		if i%10 == 0 {
+			b.Field(3).(*array.StringBuilder).Append(fmt.Sprintf("note #%d", i))
+		} else {
+			b.Field(3).AppendNull()
+		}
 	}
 	rec := b.NewRecord()
 	defer rec.Release()
@@ -420,6 +427,9 @@ func TestParquetDictionaryFallback(t *testing.T) {
 	cc, err := rg.ColumnChunk(2)
 	require.NoError(t, err)
 	assert.False(t, cc.HasDictionaryPage(), "longs distinct from the first rows are written plain, without a dictionary")
+	cc, err = rg.ColumnChunk(3)
+	require.NoError(t, err)
+	assert.False(t, cc.HasDictionaryPage(), "strings distinct from the first rows are written plain, without a dictionary")
 }
 
 // distinctLongs is a table of cols nullable long columns c0000... of rows distinct values, in

@@ -6,7 +6,8 @@
 // (demo.GenerateBench, cached under .bench/tables), starts `deltashare serve` on loopback with
 // that table and ../shared/testdata/delta/delta-rs/COVID-19_NYT, runs `deltashare export` as a
 // child process for every table × format (measuring wall time and the child's peak RSS), runs
-// ../shared/bench/duckdb-anchor.sh on each table's folder, and prints one aligned table (also
+// ../shared/bench/duckdb-anchor.sh on each table's folder (for Parquet, its own
+// duckdb-parquet.mjs, which writes the export's codec), and prints one aligned table (also
 // written to .bench/results.json). See docs/performance.md.
 //
 // Settings come from flags, each with an environment variable default (what make passes):
@@ -19,7 +20,7 @@
 //	BENCH_TABLES=bench,covid
 //	BENCH_DUCKDB=0           skip the DuckDB anchor
 //	BENCH_PARALLEL=N         pass --parallel N to the exports
-//	BENCH_COMPRESSION=zstd   pass --compression to the Parquet exports (DuckDB's anchor writes zstd)
+//	BENCH_COMPRESSION=zstd   pass --compression to the Parquet exports; DuckDB writes the same codec
 //	BENCH_HISTORY=on         the long-history server shape after the exports (off, only)
 //	BENCH_SHAPES=small,wide,point,parallel   the shapes of real tables (docs/performance.md)
 //	BENCH_SMALL_FILES=20000, BENCH_SMALL_ROWS=50, BENCH_WIDE_COLS=1000, BENCH_WIDE_ROWS=20000
@@ -404,19 +405,8 @@ func run(ctx context.Context, cfg config) error {
 			var got map[string]bench.Anchor
 			if t.where != "" {
 				got, err = runQueryAnchor(ctx, anchor, t.Path, duckOut, t.where)
-			} else if len(fmts) == len(cfg.formats) {
-				got, err = runAnchor(ctx, anchor, t.Path, duckOut, fmts)
 			} else {
-				got = map[string]bench.Anchor{}
-				for _, f := range fmts {
-					var one map[string]bench.Anchor
-					if one, err = runAnchor(ctx, anchor, t.Path, duckOut, []string{f}); err != nil {
-						break
-					}
-					if a, ok := one[f]; ok {
-						got[f] = a
-					}
-				}
+				got, err = runAnchors(ctx, anchor, t.Path, duckOut, fmts, cfg.compression)
 			}
 			if err != nil {
 				logf("DuckDB anchor failed on %s, skipping it from here on: %v", t.Name, err)
@@ -430,7 +420,7 @@ func run(ctx context.Context, cfg config) error {
 				}
 			}
 			if i == 1 && t.where == "" {
-				if note := checkDuckColumns(duckOut, t); note != "" {
+				if note := checkDuckColumns(filepath.Join(duckOut, "csv"), t); note != "" {
 					logf("%s", note)
 					rep.Notes = append(rep.Notes, note)
 				}
@@ -732,6 +722,53 @@ func findAnchor(shared string) (string, string) {
 		}
 	}
 	return script, "DuckDB " + "@duckdb/node-api via " + script
+}
+
+// runAnchors runs DuckDB once on a table folder for each format, each into its own folder
+// under out. CSV and NDJSON come from the shared anchor; Parquet from the driver's own script,
+// which writes the codec our export writes (compression: BENCH_COMPRESSION, empty for the
+// CLI's default, snappy), so that both sides compress alike (the anchor always writes zstd).
+func runAnchors(ctx context.Context, anchor, dir, out string, fmts []string, compression string) (map[string]bench.Anchor, error) {
+	got := map[string]bench.Anchor{}
+	for _, f := range fmts {
+		var one map[string]bench.Anchor
+		var err error
+		if f == "parquet" {
+			if home, _ := duckHome(); !fileExists(filepath.Join(home, "node_modules", "@duckdb", "node-api")) {
+				// The first run on this machine: the anchor installs DuckDB.
+				if _, err := runAnchor(ctx, anchor, dir, filepath.Join(out, f), []string{f}); err != nil {
+					return nil, err
+				}
+			}
+			one, err = runDuckScript(ctx, anchor, "deltashare-parquet.mjs", duckParquetScript, dir, filepath.Join(out, f), duckCodec(compression))
+		} else {
+			one, err = runAnchor(ctx, anchor, dir, filepath.Join(out, f), []string{f})
+		}
+		if err != nil {
+			return nil, err
+		}
+		if a, ok := one[f]; ok {
+			got[f] = a
+		}
+	}
+	return got, nil
+}
+
+// duckCodec is DuckDB's name for the Parquet codec of an export's --compression value.
+func duckCodec(compression string) string {
+	c, _ := formats.ParseCompression(compression) // checked by the export's own parsing
+	switch c {
+	case formats.CompressionDefault:
+		return string(formats.Snappy)
+	case formats.None:
+		return "uncompressed"
+	}
+	return string(c)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // runAnchor runs the DuckDB anchor once on a table folder.

@@ -189,6 +189,9 @@ func generateShape(dir, name string, st *delta.StructType, files int, write func
 //go:embed duckdb-query.mjs
 var duckQueryScript []byte
 
+//go:embed duckdb-parquet.mjs
+var duckParquetScript []byte
+
 // addShapes appends the lines of the configured shapes: the small-files and wide tables
 // (generated, cached like the bench table), the point read and the parallelism sweep (both on
 // the base bench table).
@@ -255,26 +258,40 @@ func addShapes(ctx context.Context, cfg config, tables []table) ([]table, error)
 // runQueryAnchor runs DuckDB on a table folder with a filter (the point read), with the
 // anchor's installation of DuckDB (the anchor script has run before on the bench table).
 func runQueryAnchor(ctx context.Context, anchorScript, dir, out, where string) (map[string]bench.Anchor, error) {
-	home := os.Getenv("DUCKDB_ANCHOR_HOME")
-	if home == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			return nil, err
-		}
-		home = filepath.Join(cache, "duckdb-anchor")
+	return runDuckScript(ctx, anchorScript, "deltashare-query.mjs", duckQueryScript, dir, out, where)
+}
+
+// runDuckScript runs one of the driver's own DuckDB scripts with the anchor's installation
+// of DuckDB.
+func runDuckScript(ctx context.Context, anchorScript, name string, src []byte, args ...string) (map[string]bench.Anchor, error) {
+	home, err := duckHome()
+	if err != nil {
+		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(home, "node_modules", "@duckdb", "node-api")); err != nil {
 		return nil, fmt.Errorf("DuckDB is not installed under %s (the anchor %s installs it on its first run)", home, anchorScript)
 	}
-	script := filepath.Join(home, "deltashare-query.mjs")
-	if err := os.WriteFile(script, duckQueryScript, 0o644); err != nil {
+	script := filepath.Join(home, name)
+	if err := os.WriteFile(script, src, 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "node", script, dir, out, where)
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("%w: %s", err, strings.TrimSpace(lastLines(stderr.String(), 5)))
 	}
 	return bench.ParseAnchor(&stdout)
+}
+
+// duckHome is the folder of the anchor's DuckDB installation.
+func duckHome() (string, error) {
+	if home := os.Getenv("DUCKDB_ANCHOR_HOME"); home != "" {
+		return home, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cache, "duckdb-anchor"), nil
 }
