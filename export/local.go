@@ -40,7 +40,9 @@ const TempMarker = ".deltashare-tmp-"
 // renames it to its final name (replacing an existing file atomically) and fsyncs the
 // directory, so a crash leaves either the old file or the whole new one. Remove deletes a file
 // and then every directory between it and Dir that it leaves empty, as an object store (which
-// has no directories) would.
+// has no directories) would; Dir itself (and its parents) only when this sink created it, so
+// that a run that fails before writing anything (a sync whose lock is its only file) leaves no
+// empty destination behind.
 //
 // A LocalSink is safe for concurrent use.
 type LocalSink struct {
@@ -209,7 +211,8 @@ func (s *LocalSink) List(ctx context.Context, prefix string) ([]string, error) {
 	return names, nil
 }
 
-// Remove deletes the file name, then the directories it leaves empty up to (not including) Dir.
+// Remove deletes the file name, then the directories it leaves empty up to (not including) Dir,
+// then Dir and its parents when this sink created them and they are left empty.
 func (s *LocalSink) Remove(ctx context.Context, name string) error {
 	if err := ValidName(name); err != nil {
 		return err
@@ -219,9 +222,10 @@ func (s *LocalSink) Remove(ctx context.Context, name string) error {
 	}
 	for d := path.Dir(name); d != "."; d = path.Dir(d) {
 		if os.Remove(s.path(d)) != nil {
-			break
+			return nil
 		}
 	}
+	s.removeEmptyCreated(s.path("."))
 	return nil
 }
 

@@ -154,6 +154,30 @@ func TestLocalSinkListRemove(t *testing.T) {
 	}
 }
 
+// TestLocalSinkRemoveDropsTheRootItCreated: removing the last file of a destination that the sink
+// created (a sync whose lock was its only file, and the run failed) removes the destination and
+// the parents the sink created too; a root that existed before stays (TestLocalSinkListRemove).
+func TestLocalSinkRemoveDropsTheRootItCreated(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	root := filepath.Join(base, "a", "b")
+	s := NewLocalSink(root)
+	created, err := s.CreateExclusive(ctx, "_lock", []byte("x"))
+	require.NoError(t, err)
+	require.True(t, created)
+	o, err := s.Create(ctx, "sub/part.csv")
+	require.NoError(t, err)
+	require.NoError(t, o.Commit())
+
+	require.NoError(t, s.Remove(ctx, "_lock"))
+	_, err = os.Stat(filepath.Join(root, "sub", "part.csv"))
+	require.NoError(t, err, "a root with files left is kept")
+	require.NoError(t, s.Remove(ctx, "sub/part.csv"))
+	ents, err := os.ReadDir(base)
+	require.NoError(t, err)
+	assert.Empty(t, ents, "the emptied root and the parent the sink created are removed")
+}
+
 func TestStreamSink(t *testing.T) {
 	ctx := context.Background()
 	var buf bytes.Buffer

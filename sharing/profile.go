@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -356,14 +357,16 @@ func LoadProfile(ref string, stdin io.Reader) (*Profile, error) {
 
 // LoadProfileWith reads a profile from ref: "-" reads opts.Stdin, "env:NAME" reads the JSON held
 // by the environment variable NAME (through opts.LookupEnv), text starting with "{" is the JSON
-// itself, and anything else is a file path. At most MaxProfileSize bytes are read.
+// itself, and anything else is a file path. At most MaxProfileSize bytes are read. Relative file
+// paths inside a profile file are resolved against its directory ([Profile.ResolveFiles]).
 func LoadProfileWith(ref string, opts LoadProfileOptions) (*Profile, error) {
 	stdin := opts.Stdin
 	trimmed := strings.TrimSpace(ref)
 	var (
-		data   []byte
-		source string
-		err    error
+		data    []byte
+		source  string
+		fileDir string // the directory of a profile file
+		err     error
 	)
 	switch {
 	case trimmed == "":
@@ -392,7 +395,7 @@ func LoadProfileWith(ref string, opts LoadProfileOptions) (*Profile, error) {
 		source = "the given profile JSON"
 		data = []byte(trimmed)
 	default:
-		source = "profile file " + ref
+		source, fileDir = "profile file "+ref, filepath.Dir(ref)
 		var f *os.File
 		f, err = os.Open(ref)
 		if err != nil {
@@ -412,7 +415,61 @@ func LoadProfileWith(ref string, opts LoadProfileOptions) (*Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
+	if fileDir != "" {
+		p.ResolveFiles(fileDir)
+	}
 	return p, nil
+}
+
+// ResolveFiles makes the relative file paths of the profile (auth.privateKey.privateKeyFile)
+// absolute, relative to dir: the directory of the profile file, so that a profile moved
+// together with its key keeps working from any working directory ("" or "." is the working
+// directory). [LoadProfileWith] does it for a profile read from a file; a profile from standard
+// input, an environment variable or inline JSON keeps paths relative to the working directory.
+func (p *Profile) ResolveFiles(dir string) {
+	if p.PrivateKeyFile != "" && !filepath.IsAbs(p.PrivateKeyFile) {
+		p.PrivateKeyFile = absPath(filepath.Join(dir, p.PrivateKeyFile))
+	}
+}
+
+// absPath is filepath.Abs, or path itself when the working directory is unknown.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// ResolveProfileFiles returns the profile JSON raw with its relative file paths
+// (auth.privateKey.privateKeyFile) made absolute relative to dir, for a copy of the profile
+// that is kept in another directory (a credential store); raw itself when it has none. Other
+// fields are kept (the JSON is re-encoded when a path changes).
+func ResolveProfileFiles(raw []byte, dir string) ([]byte, error) {
+	p, err := ParseProfile(raw)
+	if err != nil {
+		return nil, err
+	}
+	if p.PrivateKeyFile == "" || filepath.IsAbs(p.PrivateKeyFile) {
+		return raw, nil
+	}
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, profileErr("the profile is not a JSON object: %s", protocol.DescribeJSONError(err))
+	}
+	auth, _ := doc["auth"].(map[string]any)
+	key, _ := auth["privateKey"].(map[string]any)
+	if key == nil {
+		return raw, nil // (ParseProfile found the path there)
+	}
+	p.ResolveFiles(dir)
+	key["privateKeyFile"] = p.PrivateKeyFile
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
 }
 
 func readBounded(r io.Reader) ([]byte, error) {

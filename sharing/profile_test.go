@@ -274,3 +274,46 @@ func TestProfileExpiry(t *testing.T) {
 	assert.Contains(t, h.Hint(), "{tokenmgr.Activate}")
 	assert.NotContains(t, err.Error(), "Bearer")
 }
+
+// A relative privateKeyFile is relative to the profile file's directory; a copy of the profile
+// kept elsewhere gets it absolute, other fields unchanged.
+func TestProfileRelativeKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	jwt := func(keyFile string) string {
+		return `{"shareCredentialsVersion":2,"type":"oauth_jwt_bearer_private_key_jwt","endpoint":"https://h/ds","extra":1,
+			"auth":{"tokenEndpoint":"https://h/token","issuer":"i","clientId":"c","audience":"a","privateKey":{"privateKeyFile":"` + keyFile + `","keyId":"k"}}}`
+	}
+	path := filepath.Join(dir, "p.share")
+	require.NoError(t, os.WriteFile(path, []byte(jwt("keys/key.pem")), 0o600))
+	p, err := LoadProfile(path, nil)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "keys", "key.pem"), p.PrivateKeyFile)
+
+	p, err = LoadProfile(jwt("keys/key.pem"), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "keys/key.pem", p.PrivateKeyFile, "inline JSON: relative to the working directory, as given")
+
+	abs := filepath.Join(dir, "abs.pem")
+	require.NoError(t, os.WriteFile(path, []byte(jwt(abs)), 0o600))
+	p, err = LoadProfile(path, nil)
+	require.NoError(t, err)
+	assert.Equal(t, abs, p.PrivateKeyFile)
+
+	raw := []byte(jwt(abs))
+	out, err := ResolveProfileFiles(raw, "/elsewhere")
+	require.NoError(t, err)
+	assert.Equal(t, raw, out, "an absolute path: unchanged")
+	out, err = ResolveProfileFiles([]byte(jwt("keys/key.pem")), dir)
+	require.NoError(t, err)
+	q, err := ParseProfile(out)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "keys", "key.pem"), q.PrivateKeyFile)
+	assert.Equal(t, "k", q.KeyID)
+	assert.Contains(t, string(out), `"extra": 1`, "other fields kept")
+	bearer := []byte(`{"shareCredentialsVersion":1,"endpoint":"https://h/ds","bearerToken":"t"}`)
+	out, err = ResolveProfileFiles(bearer, dir)
+	require.NoError(t, err)
+	assert.Equal(t, bearer, out)
+	_, err = ResolveProfileFiles([]byte("nope"), dir)
+	assert.ErrorIs(t, err, protocol.ErrInvalidProfile)
+}

@@ -103,6 +103,22 @@ type TableReport struct {
 // OK reports whether the table was read without error.
 func (t TableReport) OK() bool { return t.Error == "" }
 
+// MarshalJSON writes the report with its table as the protocol names it plus the table's
+// fullName (share.schema.table), as every table object of the command line's JSON has it.
+func (t TableReport) MarshalJSON() ([]byte, error) {
+	type fields TableReport // the same fields, without this method
+	type table struct {
+		Share    string `json:"share"`
+		Schema   string `json:"schema"`
+		Name     string `json:"name"`
+		FullName string `json:"fullName"`
+	}
+	return json.Marshal(struct {
+		Table table `json:"table"`
+		fields
+	}{table{t.Table.Share, t.Table.Schema, t.Table.Name, t.Table.String()}, fields(t)})
+}
+
 // CheckReport is the result of [Check]. It holds no token and no signed URL.
 type CheckReport struct {
 	Endpoint      string `json:"endpoint"`

@@ -445,7 +445,7 @@ func TestCheckReportJSONAndText(t *testing.T) {
 	tables := back["tables"].([]any)
 	require.Len(t, tables, 3)
 	orders := tables[2].(map[string]any)
-	assert.Equal(t, map[string]any{"share": "s2", "schema": "sales", "name": "orders"}, orders["table"])
+	assert.Equal(t, map[string]any{"share": "s2", "schema": "sales", "name": "orders", "fullName": "s2.sales.orders"}, orders["table"])
 	assert.Contains(t, orders["error"], "data file file-o1.parquet")
 	assert.Contains(t, orders["error"], "404 Not Found")
 

@@ -348,6 +348,12 @@ func (s *Store) put(name string, profileJSON []byte, meta Meta, mode putMode) er
 	if err != nil {
 		return newStoreError("store the credential", protocol.ErrInvalidProfile, fmt.Sprintf("cannot store credential %q: %v", name, err), err)
 	}
+	if p.PrivateKeyFile != "" && !filepath.IsAbs(p.PrivateKeyFile) {
+		// The stored copy lives in the store's directory: a relative path would not lead to the
+		// key from there (Import makes the paths of a profile file absolute first).
+		return newStoreError("store the credential", protocol.ErrInvalidProfile, fmt.Sprintf(
+			"cannot store credential %q: its auth.privateKey.privateKeyFile %q is a relative path; give the key's absolute path in the profile", name, p.PrivateKeyFile), nil)
+	}
 	meta = s.completeMeta(name, p, meta)
 	mb, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
@@ -694,7 +700,8 @@ func (s *Store) ClearDefault() error {
 }
 
 // Import stores the profile file at path under name (source import). It never replaces an
-// existing credential.
+// existing credential. Relative file paths in the profile (a JWT bearer profile's private key)
+// are stored made absolute against the profile file's directory.
 func (s *Store) Import(name, path string) error {
 	if _, err := nameKey(name); err != nil {
 		return err
@@ -708,7 +715,8 @@ func (s *Store) Import(name, path string) error {
 	if err != nil {
 		return newStoreError("import the credential", nil, fmt.Sprintf("cannot read %s: %s", path, pathErrText(err)), err)
 	}
-	if _, err := sharing.ParseProfile(raw); err != nil {
+	// Paths inside the profile are relative to its directory; the stored copy is elsewhere.
+	if raw, err = sharing.ResolveProfileFiles(raw, filepath.Dir(path)); err != nil {
 		return newStoreError("import the credential", protocol.ErrInvalidProfile, fmt.Sprintf("%s is not a usable profile: %v", path, err), err)
 	}
 	abs, aerr := filepath.Abs(path)

@@ -446,3 +446,28 @@ func TestStoreDefaultCredential(t *testing.T) {
 	assert.Empty(t, def, "removing the default credential unsets it")
 	require.NoError(t, s.ClearDefault())
 }
+
+// A JWT bearer profile's relative privateKeyFile is made absolute by Import (relative to the
+// profile file); Put refuses one, since the stored copy could not resolve it.
+func TestStoreRelativeKeyFile(t *testing.T) {
+	s := newTestStore(t)
+	jwt := func(keyFile string) []byte {
+		return []byte(`{"shareCredentialsVersion":2,"type":"oauth_jwt_bearer_private_key_jwt","endpoint":"https://h/ds",
+			"auth":{"tokenEndpoint":"https://h/token","issuer":"i","clientId":"c","audience":"a","privateKey":{"privateKeyFile":"` + keyFile + `"}}}`)
+	}
+	err := s.Put("rel", jwt("key.pem"), Meta{}, false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "relative path")
+	assert.Contains(t, err.Error(), "absolute path")
+	ex, err := s.Exists("rel")
+	require.NoError(t, err)
+	assert.False(t, ex, "nothing stored")
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.share")
+	require.NoError(t, os.WriteFile(path, jwt("key.pem"), 0o600))
+	require.NoError(t, s.Import("imported", path))
+	c, err := s.Get("imported")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "key.pem"), c.Profile.PrivateKeyFile)
+}

@@ -86,7 +86,13 @@ func importCredential(store *tokenmgr.Store, o credsImportOptions, stdin io.Read
 	if len(raw) > sharing.MaxProfileSize {
 		return usageError(fmt.Errorf("import: the profile is larger than %d bytes: this is not a profile file", sharing.MaxProfileSize))
 	}
-	if _, err := sharing.ParseProfile(raw); err != nil {
+	// Paths inside the profile are relative to its file's directory (the working directory for
+	// standard input); the stored copy is elsewhere.
+	dir := ""
+	if o.File != "-" {
+		dir = filepath.Dir(o.File)
+	}
+	if raw, err = sharing.ResolveProfileFiles(raw, dir); err != nil {
 		return usageError(fmt.Errorf("import: not a usable profile: %w", err))
 	}
 	return store.Put(o.Name, raw, tokenmgr.Meta{Source: src}, o.Overwrite)

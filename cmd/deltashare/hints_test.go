@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +55,39 @@ func TestErrorTextNamesFlags(t *testing.T) {
 		assert.NotEqual(t, tc.err.Error(), got, "the library words it otherwise")
 	}
 	assert.Equal(t, "plain", errorText(errors.New("plain")))
+}
+
+// TestCredentialRejectedAdvisedOnce: a credential that our server rejects (unknown token, or one
+// that expired on the server) ends with exit 4 and one piece of advice, not the server's and the
+// client's one after the other.
+func TestCredentialRejectedAdvisedOnce(t *testing.T) {
+	t.Setenv("DELTASHARE_CONFIG_DIR", t.TempDir())
+	expired := time.Now().Add(-time.Hour)
+	env := demoEnv(t, func(c *server.Config) {
+		c.Tokens = append(c.Tokens, server.Token{Name: "old", Value: "expired-token-secret-value", Expires: &expired})
+	})
+	for _, tc := range []struct{ name, token, fact string }{
+		{"unknown token", "wrong-token-secret-value", "invalid bearer token"},
+		{"expired on the server", "expired-token-secret-value", "expired at"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "p.share")
+			require.NoError(t, os.WriteFile(p, []byte(fmt.Sprintf(`{"shareCredentialsVersion":1,"endpoint":%q,"bearerToken":%q}`, env.Endpoint, tc.token)), 0o600))
+			for _, out := range []string{"text", "json"} {
+				r := run(t, "", "shares", "-p", p, "-O", out)
+				assert.Equal(t, exitAuth, r.Code, r.Err)
+				assert.Contains(t, r.Err, tc.fact, "says what is wrong")
+				assert.Contains(t, r.Err, "deltashare activate", "says what to do next")
+				msg := r.Err
+				if out == "json" {
+					var e errorJSON
+					require.NoError(t, json.Unmarshal([]byte(r.Err), &e), r.Err)
+					msg = e.Error
+					assert.Contains(t, msg, e.Hint, "the hint field is the advice of the message")
+				}
+				assert.Equal(t, 1, strings.Count(msg, "data provider"), "advice given once: %s", msg)
+				assert.NotContains(t, msg, "secret-value")
+			}
+		})
+	}
 }

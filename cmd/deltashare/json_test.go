@@ -164,6 +164,7 @@ func TestJSONStyle(t *testing.T) {
 		{"files", "demo.sales.orders"}, {"metadata", "demo.sales.orders"}, {"version"}, {"version", "demo.sales.orders"},
 		{"schema", "demo.sales.orders"}, {"count", "demo.sales.orders"}, {"count", "demo.sales.orders", "--where", "region = 'Europe'"},
 		{"export", "demo.sales.orders", "-o", out}, {"changes", "demo.sales.customers", "--starting-version", "0", "-o", "-"},
+		{"check", "--warn-expiry", "0"}, {"check", "demo.sales.orders", "--warn-expiry", "0"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := run(t, "", append(append(args, "-p", profile), "--output", "json")...)

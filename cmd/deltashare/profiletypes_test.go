@@ -165,3 +165,65 @@ func verifyRS256(pub *rsa.PublicKey, jws string) bool {
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil
 }
+
+// TestJWTBearerProfileRelativeKey: a relative privateKeyFile is the key beside the profile file,
+// whatever the working directory (profiles move with their keys); a stored credential imported
+// from such a profile keeps the key's absolute path, since the stored copy lives elsewhere.
+func TestJWTBearerProfileRelativeKey(t *testing.T) {
+	credEnv(t)
+	env := demoEnv(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	tokenEndpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		if !verifyRS256(&key.PublicKey, r.PostForm.Get("assertion")) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"access_token":"` + env.Token + `","token_type":"Bearer","expires_in":3600}`))
+	}))
+	t.Cleanup(tokenEndpoint.Close)
+
+	dir := filepath.Join(t.TempDir(), "moved")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "keys"), 0o700))
+	keyPath := filepath.Join(dir, "keys", "key.pem")
+	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	content := `{"shareCredentialsVersion":2,"type":"oauth_jwt_bearer_private_key_jwt","endpoint":"` + env.Endpoint + `",
+		"auth":{"tokenEndpoint":"` + tokenEndpoint.URL + `/token","issuer":"https://issuer.example.com","clientId":"c1","audience":"sharing",
+		"privateKey":{"privateKeyFile":"keys/key.pem"}}}`
+	profile := filepath.Join(dir, "jwt.share")
+	require.NoError(t, os.WriteFile(profile, []byte(content), 0o600))
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	require.NotEqual(t, dir, wd, "the working directory is not the profile's")
+
+	r := run(t, "", "tables", "-p", profile)
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Contains(t, r.Out, "orders")
+
+	r = run(t, "", "creds", "import", "jwt", profile, "-q")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	r = run(t, "", "creds", "import", "--overwrite", "jwt2", profile, "-q")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	for _, name := range []string{"jwt", "jwt2"} {
+		r = run(t, "", "tables", "-p", name)
+		require.Equal(t, exitOK, r.Code, "%s: %s", name, r.Err)
+		r = run(t, "", "creds", "show", name)
+		require.Equal(t, exitOK, r.Code, r.Err)
+		assert.Contains(t, r.Out, keyPath, "stored with the key's absolute path")
+	}
+
+	// From standard input there is no profile file: the path is the working directory's.
+	r = run(t, content, "creds", "import", "jwt3", "-", "-q")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	r = run(t, "", "creds", "show", "jwt3")
+	require.Equal(t, exitOK, r.Code, r.Err)
+	assert.Contains(t, r.Out, filepath.Join(wd, "keys", "key.pem"))
+	r = run(t, "", "tables", "-p", "jwt3")
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	assert.Contains(t, r.Err, filepath.Join(wd, "keys", "key.pem")+": no such file", "names the key file it looked for")
+}

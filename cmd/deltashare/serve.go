@@ -104,20 +104,29 @@ func parseServeOptions(c *cli.Context) (serveOptions, error) {
 // configOptions give the server library the process environment (tokens' valueEnv).
 var configOptions = server.ConfigOptions{LookupEnv: os.LookupEnv}
 
-// serverConfig builds the server configuration from a config file and flags.
+// serverConfig builds the server configuration from a config file and flags. What is wrong in
+// a --table flag is reported first, naming the flag: a malformed one before the file is read,
+// the problems of its table (a missing location) before those of the file.
 func serverConfig(o serveOptions) (server.Config, error) {
+	flags := make([]server.TableFlag, 0, len(o.Tables))
+	for _, t := range o.Tables {
+		f, err := server.ParseTableFlag(t)
+		if err != nil {
+			return server.Config{}, usageError(fmt.Errorf("--table %w", err))
+		}
+		flags = append(flags, f)
+	}
 	var cfg server.Config
 	if o.ConfigFile != "" {
 		var err error
 		if cfg, err = server.LoadConfig(o.ConfigFile, configOptions); err != nil {
+			if ferr := tableFlagProblems(flags, o.Tables); ferr != nil {
+				return cfg, errors.Join(ferr, err)
+			}
 			return cfg, err
 		}
 	}
-	for _, t := range o.Tables {
-		f, err := server.ParseTableFlag(t)
-		if err != nil {
-			return cfg, usageError(fmt.Errorf("--table %w", err))
-		}
+	for _, f := range flags {
 		cfg.AddTable(f)
 		if o.NoHistory {
 			noHistory(&cfg, f)
@@ -151,6 +160,32 @@ func serverConfig(o serveOptions) (server.Config, error) {
 		cfg.Activation = true
 	}
 	return cfg, nil
+}
+
+// tableFlagProblems validates the tables of the --table flags alone (parsed into flags from
+// values) and returns their problems, each naming its flag; nil when they have none.
+func tableFlagProblems(flags []server.TableFlag, values []string) error {
+	if len(flags) == 0 {
+		return nil
+	}
+	var only server.Config
+	for _, f := range flags {
+		only.AddTable(f)
+	}
+	var ce *server.ConfigError
+	if !errors.As(nameTableFlags(only.ValidateWith(configOptions), only, values), &ce) {
+		return nil
+	}
+	var mine []server.ConfigProblem
+	for _, p := range ce.Problems {
+		if strings.HasPrefix(p.Path, "--table ") {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) == 0 {
+		return nil
+	}
+	return &server.ConfigError{Problems: mine}
 }
 
 // noHistory stops sharing the history (time travel, change data feed) of a --table table.

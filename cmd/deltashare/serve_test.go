@@ -117,3 +117,50 @@ func TestServeActivation(t *testing.T) {
 		t.Fatal("serve did not stop after cancellation")
 	}
 }
+
+// TestServeTableFlagErrorsFirst: with a --config file, what is wrong in a --table flag is
+// reported first, naming the flag as written: a malformed flag before the file is read (a usage
+// error), a flag's missing location before (and besides) the file's own problems.
+func TestServeTableFlagErrorsFirst(t *testing.T) {
+	credEnv(t)
+	dir := t.TempDir()
+	orders := filepath.Join(repoRoot(t), "testdata/demo/sales/orders")
+	write := func(name, location string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte("shares:\n  - name: s\n    schemas:\n      - name: sc\n        tables:\n          - name: t\n            location: "+
+			location+"\ntokens:\n  - name: a\n    value: tok-0123456789abcdef\n"), 0o600))
+		return p
+	}
+	bad, good := write("bad.yaml", filepath.Join(dir, "no-such-table")), write("good.yaml", orders)
+	missing := "a.b.c=" + filepath.Join(dir, "no-such-flag-table")
+	serve := func(config string, tables ...string) result {
+		args := []string{"serve", "--addr", "127.0.0.1:0", "--config", config}
+		for _, tb := range tables {
+			args = append(args, "--table", tb)
+		}
+		return run(t, "", args...)
+	}
+
+	r := serve(bad, "nodots=/x")
+	assert.Equal(t, exitUsage, r.Code, r.Err)
+	assert.Contains(t, r.Err, `--table "nodots=/x": expected share.schema.table=PATH`)
+	assert.NotContains(t, r.Err, "bad.yaml", "the malformed flag first")
+
+	r = serve(bad, missing)
+	assert.Equal(t, exitError, r.Code, r.Err)
+	flagAt, fileAt := strings.Index(r.Err, "--table "+missing+": "), strings.Index(r.Err, "bad.yaml: invalid server configuration")
+	require.GreaterOrEqual(t, flagAt, 0, "the flag is named: %s", r.Err)
+	require.GreaterOrEqual(t, fileAt, 0, "the file's problem is still reported: %s", r.Err)
+	assert.Less(t, flagAt, fileAt, "the flag first: %s", r.Err)
+	assert.Equal(t, 1, strings.Count(r.Err, "no-such-table"), "the file's problem once: %s", r.Err)
+
+	r = serve(good, missing)
+	assert.Equal(t, exitError, r.Code, r.Err)
+	assert.Contains(t, r.Err, "--table "+missing+": ")
+	assert.NotContains(t, r.Err, "good.yaml")
+
+	r = serve(bad, "a.b.c="+orders)
+	assert.Equal(t, exitError, r.Code, r.Err)
+	assert.Contains(t, r.Err, "bad.yaml: invalid server configuration")
+	assert.NotContains(t, r.Err, "--table", "a good flag is not blamed: %s", r.Err)
+}

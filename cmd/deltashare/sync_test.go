@@ -379,3 +379,43 @@ func syncCustomers(t *testing.T, dest, format string) (vt *exporttest.Versioned,
 		return run(t, "", append([]string{"sync", "-p", profile, "demo.test.customers", "-o", dest, "--format", format}, args...)...)
 	}
 }
+
+// TestSyncOfMissingTableLeavesNoDestination: a first sync (or export) of a table that the server
+// does not have fails without leaving the destination folder (or its missing parents) behind; a
+// destination folder that existed before is kept.
+func TestSyncOfMissingTableLeavesNoDestination(t *testing.T) {
+	profile := demoCommandLine(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"sync csv", []string{"sync", "--format", "csv"}},
+		{"sync parquet", []string{"sync"}},
+		{"sync ndjson shard", []string{"sync", "--format", "ndjson", "--shard", "1/2"}},
+		{"sync delta", []string{"sync", "--format", "delta"}},
+		{"export dir", []string{"export", "--format", "csv"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dest := filepath.Join(root, "new", "dest")
+			out := dest
+			if tc.args[0] == "export" {
+				out += string(filepath.Separator)
+			}
+			r := run(t, "", append(tc.args, "-p", profile, "demo.sales.nope", "-o", out)...)
+			assert.Equal(t, exitError, r.Code, r.Err)
+			assert.Contains(t, r.Err, "does not exist")
+			ents, err := os.ReadDir(root)
+			require.NoError(t, err)
+			assert.Empty(t, ents, "nothing left where the destination would have been")
+
+			kept := filepath.Join(root, "kept")
+			require.NoError(t, os.Mkdir(kept, 0o755))
+			r = run(t, "", append(tc.args, "-p", profile, "demo.sales.nope", "-o", kept+string(filepath.Separator))...)
+			assert.Equal(t, exitError, r.Code, r.Err)
+			ents, err = os.ReadDir(kept)
+			require.NoError(t, err, "a destination that existed is kept")
+			assert.Empty(t, ents)
+		})
+	}
+}

@@ -106,6 +106,9 @@ func (s *Server) tokenExpiry(value string) (time.Time, bool) {
 	return e.expires, ok
 }
 
+// unauthenticated answers 401 for a token the server does not accept. msg says what is wrong and
+// gives no advice: a client adds its own next step for a 401 (ours names its activate command),
+// and advice here too would reach the user twice.
 func unauthenticated(w http.ResponseWriter, r *http.Request, desc, msg string) {
 	skipBody(w, r)
 	w.Header().Set("WWW-Authenticate", `Bearer realm="delta-sharing", error="invalid_token", error_description="`+desc+`"`)
@@ -132,12 +135,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		e, found := s.tokens.lookup(tok)
 		if !found {
-			unauthenticated(w, r, "invalid token", "invalid bearer token: check the profile file, or ask the data provider for a new credential")
+			unauthenticated(w, r, "invalid token", "invalid bearer token: the server does not know it")
 			return
 		}
 		if !e.expires.IsZero() && !s.now().Before(e.expires) {
-			unauthenticated(w, r, "token expired", fmt.Sprintf("the bearer token expired at %s: ask the data provider for a new credential",
-				e.expires.UTC().Format(time.RFC3339)))
+			unauthenticated(w, r, "token expired", fmt.Sprintf("the bearer token expired at %s", e.expires.UTC().Format(time.RFC3339)))
 			return
 		}
 		p := &principal{name: e.name, expires: e.expires, shares: e.shares}
