@@ -836,20 +836,7 @@ func (e *parquetEncoder) flushDict(i int) error {
 	for r, k := range order {
 		rank[k] = int32(r)
 	}
-	var valid *memory.Buffer
-	if d.nulls > 0 {
-		bm := make([]byte, bitutil.BytesForBits(int64(n)))
-		for j, l := range d.def {
-			if l != 0 {
-				bitutil.SetBit(bm, j)
-			}
-		}
-		valid = memory.NewBufferBytes(bm)
-	}
-	idxData := array.NewData(arrow.PrimitiveTypes.Int32, n,
-		[]*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(d.idx))}, nil, d.nulls, 0)
-	defer idxData.Release()
-	indices := array.MakeFromData(idxData)
+	indices := indexArray(n, d.idx, d.def, d.nulls)
 	defer indices.Release()
 	step := int(e.batch)
 	for off := 0; off < n; off += step {

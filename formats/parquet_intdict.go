@@ -130,20 +130,7 @@ func (e *parquetEncoder) flushInt32Dict(i int) error {
 	if enc.NumEntries() != len(d.values) {
 		return fmt.Errorf("column %q: dictionary of %d values kept %d", e.schema.Field(i).Name, len(d.values), enc.NumEntries())
 	}
-	var valid *memory.Buffer
-	if d.nulls > 0 {
-		bm := make([]byte, bitutil.BytesForBits(int64(n)))
-		for j, l := range d.def {
-			if l != 0 {
-				bitutil.SetBit(bm, j)
-			}
-		}
-		valid = memory.NewBufferBytes(bm)
-	}
-	idxData := array.NewData(arrow.PrimitiveTypes.Int32, n,
-		[]*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(d.idx))}, nil, d.nulls, 0)
-	defer idxData.Release()
-	indices := array.MakeFromData(idxData)
+	indices := indexArray(n, d.idx, d.def, d.nulls)
 	defer indices.Release()
 	step := int(e.batch)
 	for off := 0; off < n; off += step {
@@ -184,4 +171,24 @@ func (e *parquetEncoder) flushInt32Dict(i int) error {
 	}
 	d.idx, d.def, d.nulls = d.idx[:0], d.def[:0], 0
 	return nil
+}
+
+// indexArray is a column chunk's n dictionary indices as an Int32 array (the encoders take
+// indices as an Arrow array): idx holds an index for every value, def the definition levels
+// (nil without nulls; a value is null where its level is 0).
+func indexArray(n int, idx []int32, def []int16, nulls int) arrow.Array {
+	var valid *memory.Buffer
+	if nulls > 0 {
+		bm := make([]byte, bitutil.BytesForBits(int64(n)))
+		for j, l := range def {
+			if l != 0 {
+				bitutil.SetBit(bm, j)
+			}
+		}
+		valid = memory.NewBufferBytes(bm)
+	}
+	data := array.NewData(arrow.PrimitiveTypes.Int32, n,
+		[]*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(idx))}, nil, nulls, 0)
+	defer data.Release()
+	return array.MakeFromData(data)
 }

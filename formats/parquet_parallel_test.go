@@ -278,18 +278,7 @@ func TestParquetStringDictionary(t *testing.T) {
 	}
 	whole := b.NewRecord()
 	defer whole.Release()
-	parts := []arrow.Record{whole.NewSlice(0, 1200), whole.NewSlice(1200, n)}
-	defer func() {
-		for _, p := range parts {
-			p.Release()
-		}
-	}()
-	opts := Options{Format: Parquet, Allocator: mem, RowGroupRows: 2000}
-	data := encodeAll(t, schema, opts, parts...)
-	rdr, got := readParquet(t, mem, data)
-	defer got.Release()
-	assert.True(t, array.RecordEqual(whole, got), "records equal")
-	assert.Equal(t, 3, rdr.NumRowGroups())
+	rdr, seq := roundTripInTwoParts(t, mem, schema, whole)
 	for g := 0; g < rdr.NumRowGroups(); g++ {
 		rg := rdr.MetaData().RowGroup(g)
 		for c, fallback := range []bool{false, true, false, false} {
@@ -306,9 +295,6 @@ func TestParquetStringDictionary(t *testing.T) {
 		}
 	}
 	assertPageStats(t, rdr, whole)
-	parquetColumnParallel = false
-	seq := encodeAll(t, schema, opts, parts...)
-	parquetColumnParallel = true
 	assertSameChunks(t, mem, seq, rdr, true)
 }
 
@@ -411,18 +397,7 @@ func TestParquetInt32Dictionary(t *testing.T) {
 	}
 	whole := b.NewRecord()
 	defer whole.Release()
-	parts := []arrow.Record{whole.NewSlice(0, 1200), whole.NewSlice(1200, n)}
-	defer func() {
-		for _, p := range parts {
-			p.Release()
-		}
-	}()
-	opts := Options{Format: Parquet, Allocator: mem, RowGroupRows: 2000}
-	data := encodeAll(t, schema, opts, parts...)
-	rdr, got := readParquet(t, mem, data)
-	defer got.Release()
-	assert.True(t, array.RecordEqual(whole, got), "records equal")
-	assert.Equal(t, 3, rdr.NumRowGroups())
+	rdr, seq := roundTripInTwoParts(t, mem, schema, whole)
 	for g := 0; g < rdr.NumRowGroups(); g++ {
 		rg := rdr.MetaData().RowGroup(g)
 		for c := range 4 {
@@ -481,8 +456,29 @@ func TestParquetInt32Dictionary(t *testing.T) {
 		assert.Equal(t, n, row, "rows of column %d", c)
 		assert.Greater(t, pages, 6, "pages of column %d", c)
 	}
+	assertSameChunks(t, mem, seq, rdr, true)
+}
+
+// roundTripInTwoParts encodes whole (of more than 4,000 rows) handed to the writer in two
+// slices, the first of 1,200 rows, in row groups of 2,000 rows, reads the file back, asserts
+// the same rows in three row groups, and returns the file's reader and the same parts encoded
+// with the columns written one after the other (to compare column chunks with).
+func roundTripInTwoParts(t *testing.T, mem memory.Allocator, schema *arrow.Schema, whole arrow.Record) (*file.Reader, []byte) {
+	t.Helper()
+	parts := []arrow.Record{whole.NewSlice(0, 1200), whole.NewSlice(1200, whole.NumRows())}
+	defer func() {
+		for _, p := range parts {
+			p.Release()
+		}
+	}()
+	opts := Options{Format: Parquet, Allocator: mem, RowGroupRows: 2000}
+	data := encodeAll(t, schema, opts, parts...)
+	rdr, got := readParquet(t, mem, data)
+	defer got.Release()
+	assert.True(t, array.RecordEqual(whole, got), "records equal")
+	assert.Equal(t, 3, rdr.NumRowGroups())
 	parquetColumnParallel = false
 	seq := encodeAll(t, schema, opts, parts...)
 	parquetColumnParallel = true
-	assertSameChunks(t, mem, seq, rdr, true)
+	return rdr, seq
 }

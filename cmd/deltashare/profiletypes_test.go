@@ -88,37 +88,20 @@ func TestBasicProfile(t *testing.T) {
 func TestJWTBearerProfile(t *testing.T) {
 	credEnv(t)
 	env := demoEnv(t)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	keyPath := filepath.Join(t.TempDir(), "key.pem")
-	require.NoError(t, os.WriteFile(keyPath, keyPEM, 0o600))
-
 	var issued atomic.Int32
 	var mu sync.Mutex
 	var assertions []string
-	tokenEndpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		a := r.PostForm.Get("assertion")
-		if r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" || !verifyRS256(&key.PublicKey, a) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
-			return
-		}
+	keyPEM, tokenURL := jwtTokenEndpoint(t, env.Token, func(a string) {
 		mu.Lock()
 		assertions = append(assertions, a)
 		mu.Unlock()
 		issued.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"access_token":"` + env.Token + `","token_type":"Bearer","expires_in":3600}`))
-	}))
-	t.Cleanup(tokenEndpoint.Close)
+	})
+	keyPath := filepath.Join(t.TempDir(), "key.pem")
+	require.NoError(t, os.WriteFile(keyPath, keyPEM, 0o600))
 	profile := filepath.Join(t.TempDir(), "jwt.share")
 	require.NoError(t, os.WriteFile(profile, []byte(`{"shareCredentialsVersion":2,"type":"oauth_jwt_bearer_private_key_jwt","endpoint":"`+env.Endpoint+`",
-		"auth":{"tokenEndpoint":"`+tokenEndpoint.URL+`/token","issuer":"https://issuer.example.com","clientId":"c1","audience":"sharing",
+		"auth":{"tokenEndpoint":"`+tokenURL+`/token","issuer":"https://issuer.example.com","clientId":"c1","audience":"sharing",
 		"privateKey":{"privateKeyFile":"`+keyPath+`","keyId":"k1"}}}`), 0o600))
 
 	tr := &transcript{t: t}
@@ -172,28 +155,14 @@ func verifyRS256(pub *rsa.PublicKey, jws string) bool {
 func TestJWTBearerProfileRelativeKey(t *testing.T) {
 	credEnv(t)
 	env := demoEnv(t)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-	tokenEndpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		w.Header().Set("Content-Type", "application/json")
-		if !verifyRS256(&key.PublicKey, r.PostForm.Get("assertion")) {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
-			return
-		}
-		_, _ = w.Write([]byte(`{"access_token":"` + env.Token + `","token_type":"Bearer","expires_in":3600}`))
-	}))
-	t.Cleanup(tokenEndpoint.Close)
+	keyPEM, tokenURL := jwtTokenEndpoint(t, env.Token, nil)
 
 	dir := filepath.Join(t.TempDir(), "moved")
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "keys"), 0o700))
 	keyPath := filepath.Join(dir, "keys", "key.pem")
-	require.NoError(t, os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyPath, keyPEM, 0o600))
 	content := `{"shareCredentialsVersion":2,"type":"oauth_jwt_bearer_private_key_jwt","endpoint":"` + env.Endpoint + `",
-		"auth":{"tokenEndpoint":"` + tokenEndpoint.URL + `/token","issuer":"https://issuer.example.com","clientId":"c1","audience":"sharing",
+		"auth":{"tokenEndpoint":"` + tokenURL + `/token","issuer":"https://issuer.example.com","clientId":"c1","audience":"sharing",
 		"privateKey":{"privateKeyFile":"keys/key.pem"}}}`
 	profile := filepath.Join(dir, "jwt.share")
 	require.NoError(t, os.WriteFile(profile, []byte(content), 0o600))
@@ -226,4 +195,32 @@ func TestJWTBearerProfileRelativeKey(t *testing.T) {
 	r = run(t, "", "tables", "-p", "jwt3")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 	assert.Contains(t, r.Err, filepath.Join(wd, "keys", "key.pem")+": no such file", "names the key file it looked for")
+}
+
+// jwtTokenEndpoint generates an RSA key and starts a token endpoint that answers a jwt-bearer
+// grant whose assertion the key signed with token, calling issued (if not nil) with each
+// assertion it accepts, and anything else with invalid_grant. It returns the key (PKCS #8 PEM)
+// and the endpoint's URL.
+func jwtTokenEndpoint(t *testing.T, token string, issued func(assertion string)) ([]byte, string) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		a := r.PostForm.Get("assertion")
+		w.Header().Set("Content-Type", "application/json")
+		if r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" || !verifyRS256(&key.PublicKey, a) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+			return
+		}
+		if issued != nil {
+			issued(a)
+		}
+		_, _ = w.Write([]byte(`{"access_token":"` + token + `","token_type":"Bearer","expires_in":3600}`))
+	}))
+	t.Cleanup(srv.Close)
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), srv.URL
 }

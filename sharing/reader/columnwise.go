@@ -69,20 +69,9 @@ func columnwiseWeight(md *metadata.FileMetaData, batch int64) int64 {
 // pageBytes is, for the row group where it is largest, the sum over columns of a decompressed
 // page (the chunk, at most maxStreamBuffer).
 func pageBytes(md *metadata.FileMetaData) int64 {
-	var worst int64
-	for g := range len(md.RowGroups) {
-		rg := md.RowGroup(g)
-		var sum int64
-		for c := range rg.NumColumns() {
-			cc, err := rg.ColumnChunk(c)
-			if err != nil {
-				continue
-			}
-			sum += min(cc.TotalUncompressedSize(), maxStreamBuffer)
-		}
-		worst = max(worst, sum)
-	}
-	return worst
+	return largestGroup(md, func(cc *metadata.ColumnChunkMetaData) int64 {
+		return min(cc.TotalUncompressedSize(), maxStreamBuffer)
+	})
 }
 
 // columnRecords hands out a file's records of the given leaves: each row group is read whole,

@@ -150,6 +150,15 @@ func downloadWeight(size, memMax int64) int64 {
 // by maxStreamBuffer, buffers by streamBuf, the file's stream buffer size), and three records
 // of batch rows (queued, being built, being consumed).
 func decodeWeight(md *metadata.FileMetaData, batch, streamBuf int64) int64 {
+	worst := largestGroup(md, func(cc *metadata.ColumnChunkMetaData) int64 {
+		return min(cc.TotalCompressedSize(), streamBuf) + min(cc.TotalUncompressedSize(), maxStreamBuffer)
+	})
+	return worst + 3*batch*rowBytes(md)
+}
+
+// largestGroup is the largest, over a file's row groups, of the sum of weight over the
+// group's column chunks (chunks whose metadata cannot be read count nothing).
+func largestGroup(md *metadata.FileMetaData, weight func(*metadata.ColumnChunkMetaData) int64) int64 {
 	var worst int64
 	for g := range len(md.RowGroups) {
 		rg := md.RowGroup(g)
@@ -159,11 +168,11 @@ func decodeWeight(md *metadata.FileMetaData, batch, streamBuf int64) int64 {
 			if err != nil {
 				continue
 			}
-			sum += min(cc.TotalCompressedSize(), streamBuf) + min(cc.TotalUncompressedSize(), maxStreamBuffer)
+			sum += weight(cc)
 		}
 		worst = max(worst, sum)
 	}
-	return worst + 3*batch*rowBytes(md)
+	return worst
 }
 
 // byteBudget is a counting semaphore over bytes, for the files of a read in file order:
