@@ -780,20 +780,17 @@ func setBitsBuffer(cw file.ColumnChunkWriter, maybeParentNulls bool) {
 	}
 }
 
-// dictPageEncoder is the part of a column chunk writer's dictionary encoder that flushDict uses.
+// dictPageEncoder is the part of a column chunk writer's dictionary encoder that writeDictChunk uses.
 type dictPageEncoder interface {
 	PutDictionary(values arrow.Array) error
 	NumEntries() int
 }
 
-// flushDict writes the pending rows of column i: the dictionary to the column chunk writer's
-// encoder, then the indices in parts of at most one write batch, with the statistics of each
-// part. Statistics are kept per page and a page ends only between batches, so every page's
-// statistics describe exactly its own values.
+// flushDict writes the pending rows of column i: the dictionary, then the indices with the
+// statistics of each part (see writeDictChunk).
 func (e *parquetEncoder) flushDict(i int) error {
 	d := e.cols[i].dict
-	n := len(d.idx)
-	if n == 0 {
+	if len(d.idx) == 0 {
 		return nil
 	}
 	c, err := e.rgw.Column(i)
@@ -804,18 +801,8 @@ func (e *parquetEncoder) flushDict(i int) error {
 	if !ok {
 		return fmt.Errorf("column %q: no byte array column writer", e.schema.Field(i).Name)
 	}
-	enc, ok := cw.CurrentEncoder().(dictPageEncoder)
-	if !ok || cw.CurrentEncoder().Encoding() != parquet.Encodings.PlainDict || enc.NumEntries() != 0 {
-		return fmt.Errorf("column %q: the column writer is not dictionary encoding", e.schema.Field(i).Name)
-	}
 	dict := d.values.NewArray().(array.BinaryLike)
 	defer dict.Release()
-	if err := enc.PutDictionary(dict); err != nil {
-		return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
-	}
-	if enc.NumEntries() != dict.Len() {
-		return fmt.Errorf("column %q: dictionary of %d values kept %d", e.schema.Field(i).Name, dict.Len(), enc.NumEntries())
-	}
 	var offs []int32
 	switch a := dict.(type) {
 	case *array.String:
@@ -836,42 +823,72 @@ func (e *parquetEncoder) flushDict(i int) error {
 	for r, k := range order {
 		rank[k] = int32(r)
 	}
-	indices := indexArray(n, d.idx, d.def, d.nulls)
+	err = e.writeDictChunk(i, cw, dict, d.idx, d.def, d.nulls, func(off, end int, defLevels []int16) {
+		st, ok := cw.PageStatistics().(*metadata.ByteArrayStatistics)
+		if !ok {
+			return
+		}
+		lo, hi, values := int32(len(rank)), int32(-1), 0
+		for j := off; j < end; j++ {
+			if defLevels != nil && defLevels[j-off] == 0 {
+				continue
+			}
+			r := rank[d.idx[j]]
+			lo, hi = min(lo, r), max(hi, r)
+			values++
+		}
+		st.IncNulls(int64(end - off - values))
+		st.IncNumValues(int64(values))
+		if values > 0 {
+			// Copies: the statistics outlive the dictionary array.
+			st.SetMinMax(append([]byte{}, value(order[lo])...), append([]byte{}, value(order[hi])...))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	d.idx, d.def, d.nulls = d.idx[:0], d.def[:0], 0
+	return nil
+}
+
+// writeDictChunk hands dict to the dictionary encoder of column i's chunk writer cw, then writes
+// the pending indices idx (definition levels def, nulls of them null) in parts of at most one
+// write batch, calling setStats for each part (rows off to end) to add its values to the page
+// statistics before it is written. Statistics are kept per page and a page ends only between
+// batches, so every page's statistics describe exactly its own values.
+func (e *parquetEncoder) writeDictChunk(i int, cw file.ColumnChunkWriter, dict arrow.Array, idx []int32, def []int16, nulls int,
+	setStats func(off, end int, defLevels []int16)) error {
+	name := e.schema.Field(i).Name
+	enc, ok := cw.CurrentEncoder().(dictPageEncoder)
+	if !ok || cw.CurrentEncoder().Encoding() != parquet.Encodings.PlainDict || enc.NumEntries() != 0 {
+		return fmt.Errorf("column %q: the column writer is not dictionary encoding", name)
+	}
+	if err := enc.PutDictionary(dict); err != nil {
+		return fmt.Errorf("column %q: %w", name, err)
+	}
+	if enc.NumEntries() != dict.Len() {
+		return fmt.Errorf("column %q: dictionary of %d values kept %d", name, dict.Len(), enc.NumEntries())
+	}
+	n := len(idx)
+	indices := indexArray(n, idx, def, nulls)
 	defer indices.Release()
 	step := int(e.batch)
 	for off := 0; off < n; off += step {
 		end := min(n, off+step)
 		var defLevels []int16
-		if d.def != nil {
-			defLevels = d.def[off:end]
+		if def != nil {
+			defLevels = def[off:end]
 		}
-		if st, ok := cw.PageStatistics().(*metadata.ByteArrayStatistics); ok {
-			lo, hi, values := int32(len(rank)), int32(-1), 0
-			for j := off; j < end; j++ {
-				if defLevels != nil && defLevels[j-off] == 0 {
-					continue
-				}
-				r := rank[d.idx[j]]
-				lo, hi = min(lo, r), max(hi, r)
-				values++
-			}
-			st.IncNulls(int64(end - off - values))
-			st.IncNumValues(int64(values))
-			if values > 0 {
-				// Copies: the statistics outlive the dictionary array.
-				st.SetMinMax(append([]byte{}, value(order[lo])...), append([]byte{}, value(order[hi])...))
-			}
-		}
+		setStats(off, end, defLevels)
 		part := array.NewSlice(indices, int64(off), int64(end))
 		before := cw.TotalBytesWritten()
 		err := cw.WriteDictIndices(part, defLevels, nil)
 		part.Release()
 		if err != nil {
-			return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
+			return fmt.Errorf("column %q: %w", name, err)
 		}
 		e.cols[i].pending = cw.TotalBytesWritten() == before
 	}
-	d.idx, d.def, d.nulls = d.idx[:0], d.def[:0], 0
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/bitutil"
 	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/metadata"
 )
@@ -98,12 +97,10 @@ func (d *int32Dict) pendingBytes() int64 {
 	return int64(len(d.values))*4 + int64(len(d.idx))*int64(bits.Len(uint(len(d.values))))/8
 }
 
-// flushInt32Dict writes the pending rows of column i as flushDict does for strings: the
-// dictionary, then the indices in parts of at most one write batch with each part's statistics.
+// flushInt32Dict writes the pending rows of column i as flushDict does for strings.
 func (e *parquetEncoder) flushInt32Dict(i int) error {
 	d := e.cols[i].ints
-	n := len(d.idx)
-	if n == 0 {
+	if len(d.idx) == 0 {
 		return nil
 	}
 	c, err := e.rgw.Column(i)
@@ -114,60 +111,39 @@ func (e *parquetEncoder) flushInt32Dict(i int) error {
 	if !ok {
 		return fmt.Errorf("column %q: no int32 column writer", e.schema.Field(i).Name)
 	}
-	enc, ok := cw.CurrentEncoder().(dictPageEncoder)
-	if !ok || cw.CurrentEncoder().Encoding() != parquet.Encodings.PlainDict || enc.NumEntries() != 0 {
-		return fmt.Errorf("column %q: the column writer is not dictionary encoding", e.schema.Field(i).Name)
-	}
 	// A copy: the encoder keeps the dictionary array, and d.values is reused.
 	dict := array.NewData(arrow.PrimitiveTypes.Int32, len(d.values),
 		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(append([]int32(nil), d.values...)))}, nil, 0, 0)
 	defer dict.Release()
 	dictArr := array.NewInt32Data(dict)
 	defer dictArr.Release()
-	if err := enc.PutDictionary(dictArr); err != nil {
-		return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
-	}
-	if enc.NumEntries() != len(d.values) {
-		return fmt.Errorf("column %q: dictionary of %d values kept %d", e.schema.Field(i).Name, len(d.values), enc.NumEntries())
-	}
-	indices := indexArray(n, d.idx, d.def, d.nulls)
-	defer indices.Release()
-	step := int(e.batch)
-	for off := 0; off < n; off += step {
-		end := min(n, off+step)
-		var defLevels []int16
-		if d.def != nil {
-			defLevels = d.def[off:end]
+	err = e.writeDictChunk(i, cw, dictArr, d.idx, d.def, d.nulls, func(off, end int, defLevels []int16) {
+		st, ok := cw.PageStatistics().(*metadata.Int32Statistics)
+		if !ok {
+			return
 		}
-		if st, ok := cw.PageStatistics().(*metadata.Int32Statistics); ok {
-			var lo, hi int32
-			values := 0
-			for j := off; j < end; j++ {
-				if defLevels != nil && defLevels[j-off] == 0 {
-					continue
-				}
-				v := d.values[d.idx[j]]
-				if values == 0 {
-					lo, hi = v, v
-				} else {
-					lo, hi = min(lo, v), max(hi, v)
-				}
-				values++
+		var lo, hi int32
+		values := 0
+		for j := off; j < end; j++ {
+			if defLevels != nil && defLevels[j-off] == 0 {
+				continue
 			}
-			st.IncNulls(int64(end - off - values))
-			st.IncNumValues(int64(values))
-			if values > 0 {
-				st.SetMinMax(lo, hi)
+			v := d.values[d.idx[j]]
+			if values == 0 {
+				lo, hi = v, v
+			} else {
+				lo, hi = min(lo, v), max(hi, v)
 			}
+			values++
 		}
-		part := array.NewSlice(indices, int64(off), int64(end))
-		before := cw.TotalBytesWritten()
-		err := cw.WriteDictIndices(part, defLevels, nil)
-		part.Release()
-		if err != nil {
-			return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
+		st.IncNulls(int64(end - off - values))
+		st.IncNumValues(int64(values))
+		if values > 0 {
+			st.SetMinMax(lo, hi)
 		}
-		e.cols[i].pending = cw.TotalBytesWritten() == before
+	})
+	if err != nil {
+		return err
 	}
 	d.idx, d.def, d.nulls = d.idx[:0], d.def[:0], 0
 	return nil
