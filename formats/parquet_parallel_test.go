@@ -2,6 +2,7 @@ package formats
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"testing"
@@ -314,45 +315,57 @@ func assertPageStats(t *testing.T, rdr *file.Reader, rec arrow.Record) {
 			t.Fatalf("column %d: %T", c, col)
 			return nil
 		}
-		row, pages := 0, 0
-		for g := 0; g < rdr.NumRowGroups(); g++ {
-			pr, err := rdr.RowGroup(g).GetColumnPageReader(c)
-			require.NoError(t, err)
-			for pr.Next() {
-				dp, ok := pr.Page().(file.DataPage)
-				if !ok {
+		assertColumnPageStats(t, rdr, c, col, value, func(a, b []byte) int { return bytes.Compare(a, b) },
+			func(v []byte) string { return string(v) })
+	}
+}
+
+// assertColumnPageStats checks the statistics of every data page of column c against the rows
+// of col the page holds: null count, and the minimum and maximum under compare, as plain-encoded
+// by encode. The column must span more than 6 pages.
+func assertColumnPageStats[T any](t *testing.T, rdr *file.Reader, c int, col arrow.Array, value func(j int) T,
+	compare func(a, b T) int, encode func(T) string) {
+	t.Helper()
+	row, pages := 0, 0
+	for g := 0; g < rdr.NumRowGroups(); g++ {
+		pr, err := rdr.RowGroup(g).GetColumnPageReader(c)
+		require.NoError(t, err)
+		for pr.Next() {
+			dp, ok := pr.Page().(file.DataPage)
+			if !ok {
+				continue
+			}
+			pages++
+			n := int(dp.NumValues())
+			var nulls int64
+			var lo, hi T
+			seen := false
+			for j := row; j < row+n; j++ {
+				if col.IsNull(j) {
+					nulls++
 					continue
 				}
-				pages++
-				n := int(dp.NumValues())
-				var nulls int64
-				var lo, hi []byte
-				for j := row; j < row+n; j++ {
-					if col.IsNull(j) {
-						nulls++
-						continue
-					}
-					v := value(j)
-					if lo == nil || bytes.Compare(v, lo) < 0 {
-						lo = v
-					}
-					if hi == nil || bytes.Compare(v, hi) > 0 {
-						hi = v
-					}
+				v := value(j)
+				if !seen || compare(v, lo) < 0 {
+					lo = v
 				}
-				st := dp.Statistics()
-				assert.Equal(t, nulls, st.NullCount, "nulls of column %d rows %d-%d", c, row, row+n)
-				if lo != nil {
-					assert.Equal(t, string(lo), string(st.Min), "min of column %d rows %d-%d", c, row, row+n)
-					assert.Equal(t, string(hi), string(st.Max), "max of column %d rows %d-%d", c, row, row+n)
+				if !seen || compare(v, hi) > 0 {
+					hi = v
 				}
-				row += n
+				seen = true
 			}
-			require.NoError(t, pr.Err())
+			st := dp.Statistics()
+			assert.Equal(t, nulls, st.NullCount, "nulls of column %d rows %d-%d", c, row, row+n)
+			if seen {
+				assert.Equal(t, encode(lo), string(st.Min), "min of column %d rows %d-%d", c, row, row+n)
+				assert.Equal(t, encode(hi), string(st.Max), "max of column %d rows %d-%d", c, row, row+n)
+			}
+			row += n
 		}
-		assert.Equal(t, int(rec.NumRows()), row, "rows of column %d", c)
-		assert.Greater(t, pages, 6, "pages of column %d", c)
+		require.NoError(t, pr.Err())
 	}
+	assert.Equal(t, col.Len(), row, "rows of column %d", c)
+	assert.Greater(t, pages, 6, "pages of column %d", c)
 }
 
 // TestParquetInt32Dictionary covers the int32 and date32 columns' own dictionaries (int32Dict):
@@ -415,46 +428,8 @@ func TestParquetInt32Dictionary(t *testing.T) {
 			}
 			return col.(*array.Int32).Value(j)
 		}
-		row, pages := 0, 0
-		for g := 0; g < rdr.NumRowGroups(); g++ {
-			pr, err := rdr.RowGroup(g).GetColumnPageReader(c)
-			require.NoError(t, err)
-			for pr.Next() {
-				dp, ok := pr.Page().(file.DataPage)
-				if !ok {
-					continue
-				}
-				pages++
-				k := int(dp.NumValues())
-				var nulls int64
-				var lo, hi int32
-				seen := false
-				for j := row; j < row+k; j++ {
-					if col.IsNull(j) {
-						nulls++
-						continue
-					}
-					v := value(j)
-					if !seen || v < lo {
-						lo = v
-					}
-					if !seen || v > hi {
-						hi = v
-					}
-					seen = true
-				}
-				st := dp.Statistics()
-				assert.Equal(t, nulls, st.NullCount, "nulls of column %d rows %d-%d", c, row, row+k)
-				if seen {
-					assert.Equal(t, lo, int32(binary.LittleEndian.Uint32(st.Min)), "min of column %d rows %d-%d", c, row, row+k)
-					assert.Equal(t, hi, int32(binary.LittleEndian.Uint32(st.Max)), "max of column %d rows %d-%d", c, row, row+k)
-				}
-				row += k
-			}
-			require.NoError(t, pr.Err())
-		}
-		assert.Equal(t, n, row, "rows of column %d", c)
-		assert.Greater(t, pages, 6, "pages of column %d", c)
+		assertColumnPageStats(t, rdr, c, col, value, cmp.Compare[int32],
+			func(v int32) string { return string(binary.LittleEndian.AppendUint32(nil, uint32(v))) })
 	}
 	assertSameChunks(t, mem, seq, rdr, true)
 }
