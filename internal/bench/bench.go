@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/deltashare/deltashare/internal/atomicfile"
 )
 
 // MB is the unit of the MB/s and peak RSS figures: 10^6 bytes.
@@ -357,17 +359,13 @@ type Report struct {
 	Notes         []string    `json:"notes,omitempty"`
 }
 
-// WriteJSON writes the report to path (indented), through a temporary file.
+// WriteJSON writes the report to path (indented), atomically.
 func (r *Report) WriteJSON(path string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // LoadAvg returns the first three fields of /proc/loadavg, or "unknown".
