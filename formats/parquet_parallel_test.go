@@ -242,10 +242,7 @@ func assertSameChunks(t *testing.T, mem memory.Allocator, want []byte, gr *file.
 // falls back to plain encoding, as pqarrow's writer does), empty strings and nulls, and page
 // statistics with several pages per column chunk.
 func TestParquetStringDictionary(t *testing.T) {
-	defer func(c, p, d, b int64) {
-		parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = c, p, d, b
-	}(parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch)
-	parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = 500, 200, 2<<10, 300
+	smallDictionaryLimits(t)
 	mem := checkedMem(t)
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "few", Type: arrow.BinaryTypes.String, Nullable: true},
@@ -375,10 +372,7 @@ func assertColumnPageStats[T any](t *testing.T, rdr *file.Reader, c int, col arr
 // column chunk must hold what pqarrow's sequential writer puts there, and every page's
 // statistics describe its own rows.
 func TestParquetInt32Dictionary(t *testing.T) {
-	defer func(c, p, d, b int64) {
-		parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = c, p, d, b
-	}(parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch)
-	parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = 500, 200, 2<<10, 300
+	smallDictionaryLimits(t)
 	mem := checkedMem(t)
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "few", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
@@ -456,4 +450,13 @@ func roundTripInTwoParts(t *testing.T, mem memory.Allocator, schema *arrow.Schem
 	seq := encodeAll(t, schema, opts, parts...)
 	parquetColumnParallel = true
 	return rdr, seq
+}
+
+// smallDictionaryLimits sets row chunks of 500 rows, pages of 200 bytes, dictionaries of 2 KiB
+// and write batches of 300 values for the test (restored after it), so that a few thousand
+// rows span several pages, batches and dictionary fallbacks.
+func smallDictionaryLimits(t *testing.T) {
+	c, p, d, b := parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch
+	t.Cleanup(func() { parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = c, p, d, b })
+	parquetChunkRows, parquetPageSize, parquetDictLimit, parquetWriteBatch = 500, 200, 2<<10, 300
 }
