@@ -59,7 +59,7 @@ func loadJWTSigner(path, alg string) (*jwtSigner, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, fail("%v", err)
+		return nil, fail("%v: check privateKeyFile in the profile's auth.privateKey (a relative path is read from the profile file's folder)", err)
 	}
 	if info.Size() > maxKeyFileSize {
 		return nil, fail("larger than %d bytes: not a private key", maxKeyFileSize)

@@ -195,6 +195,7 @@ func TestJWTBearerProfileRelativeKey(t *testing.T) {
 	r = run(t, "", "tables", "-p", "jwt3")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
 	assert.Contains(t, r.Err, filepath.Join(wd, "keys", "key.pem")+": no such file", "names the key file it looked for")
+	assert.Contains(t, r.Err, "check privateKeyFile in the profile", "says what to check")
 }
 
 // jwtTokenEndpoint generates an RSA key and starts a token endpoint that answers a jwt-bearer
