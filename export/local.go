@@ -82,6 +82,9 @@ func (s *LocalSink) Create(ctx context.Context, name string) (Object, error) {
 	final := s.path(name)
 	dir := filepath.Dir(final)
 	if err := s.mkdirAll(dir); err != nil {
+		if errors.Is(err, errNotFolder) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("create directory for %s: %w: check that the output location is writable, or choose another output", final, err)
 	}
 	var rnd [8]byte
@@ -99,14 +102,21 @@ func (s *LocalSink) Create(ctx context.Context, name string) (Object, error) {
 	return &localObject{sink: s, f: f, tmp: tmp, final: final}, nil
 }
 
-// mkdirAll creates dir and its missing parents, remembering which ones it created.
+// errNotFolder: a folder of the output is a file.
+var errNotFolder = errors.New("not a folder")
+
+// mkdirAll creates dir and its missing parents, remembering which ones it created; a part of
+// the path that exists as a file is an errNotFolder.
 func (s *LocalSink) mkdirAll(dir string) error {
 	var missing []string
 	for d := dir; ; {
-		if _, err := os.Lstat(d); err == nil {
+		if fi, err := os.Stat(d); err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%w: %s is a file: choose a folder for the output (an existing one, or a new name)", errNotFolder, d)
+			}
 			break
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
+		} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return err // (ENOTDIR: a part above is a file, found further up)
 		}
 		missing = append(missing, d)
 		parent := filepath.Dir(d)

@@ -236,3 +236,24 @@ func TestOpenSink(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalSinkOutputIsAFile: an output folder (or a folder above it) that exists as a file is
+// refused by name, with what to do next, before anything is written; the file is untouched.
+func TestLocalSinkOutputIsAFile(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "afile")
+	require.NoError(t, os.WriteFile(file, []byte("x\n"), 0o644))
+	for _, dir := range []string{file, filepath.Join(file, "below")} {
+		s := NewLocalSink(dir)
+		_, err := s.Create(ctx, "part.csv")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), file+" is a file: choose a folder for the output")
+		assert.NotContains(t, err.Error(), TempMarker, "no temporary name in the message")
+		_, err = s.CreateExclusive(ctx, "_deltashare_state.lock", []byte("{}"))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), file+" is a file: choose a folder for the output")
+	}
+	got, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, "x\n", string(got))
+}
