@@ -82,7 +82,7 @@ func (s *LocalSink) Create(ctx context.Context, name string) (Object, error) {
 	final := s.path(name)
 	dir := filepath.Dir(final)
 	if err := s.mkdirAll(dir); err != nil {
-		if errors.Is(err, errNotFolder) {
+		if nf := (*notFolderError)(nil); errors.As(err, &nf) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("create directory for %s: %w: check that the output location is writable, or choose another output", final, err)
@@ -102,17 +102,23 @@ func (s *LocalSink) Create(ctx context.Context, name string) (Object, error) {
 	return &localObject{sink: s, f: f, tmp: tmp, final: final}, nil
 }
 
-// errNotFolder: a folder of the output is a file.
-var errNotFolder = errors.New("not a folder")
+// notFolderError: a folder of the output exists as a file. It unwraps to ENOTDIR.
+type notFolderError struct{ path string }
+
+func (e *notFolderError) Error() string {
+	return e.path + " is a file, not a folder: choose another output (an existing folder, or a new name)"
+}
+
+func (e *notFolderError) Unwrap() error { return syscall.ENOTDIR }
 
 // mkdirAll creates dir and its missing parents, remembering which ones it created; a part of
-// the path that exists as a file is an errNotFolder.
+// the path that exists as a file is a *notFolderError.
 func (s *LocalSink) mkdirAll(dir string) error {
 	var missing []string
 	for d := dir; ; {
 		if fi, err := os.Stat(d); err == nil {
 			if !fi.IsDir() {
-				return fmt.Errorf("%w: %s is a file: choose a folder for the output (an existing one, or a new name)", errNotFolder, d)
+				return &notFolderError{d}
 			}
 			break
 		} else if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
