@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -154,25 +153,11 @@ func (s sinkStore) ReadObject(ctx context.Context, name string) ([]byte, error) 
 }
 
 func (s sinkStore) CreateExclusive(ctx context.Context, name string, data []byte) (bool, error) {
-	if l, ok := s.Sink.(*LocalSink); ok && ValidName(name) == nil {
-		// The local sink creates the root only; a commit goes into _delta_log/.
-		if err := l.mkdirAll(filepath.Dir(l.path(name))); err != nil {
-			return false, err
-		}
-	}
 	return s.Sink.(ExclusiveCreator).CreateExclusive(ctx, name, data)
 }
 
 func (s sinkStore) Put(ctx context.Context, name string, data []byte) error {
-	o, err := s.Sink.Create(ctx, name)
-	if err != nil {
-		return err
-	}
-	if _, err := o.Write(data); err != nil {
-		_ = o.Abort()
-		return err
-	}
-	return o.Commit()
+	return writeObject(ctx, s.Sink, name, data)
 }
 
 // syncDelta is Sync for FormatDelta: see SyncDelta.
@@ -238,6 +223,7 @@ func SyncDelta(ctx context.Context, table LakeTable, sink Sink, opts SyncOptions
 		err := w.run(ctx)
 		if !errors.Is(err, lake.ErrConflict) && !errors.Is(err, ErrTableMoved) || attempt >= 4 {
 			if err != nil {
+				w.discard(ctx) // (run leaves a conflict's files to this loop)
 				return nil, err
 			}
 			return res, nil
@@ -905,6 +891,7 @@ func (f *lakeFile) close() (*delta.Add, error) {
 		return nil, err
 	}
 	if err := f.obj.Commit(); err != nil {
+		_ = f.obj.Abort()
 		return nil, err
 	}
 	f.file.Size = f.cw.n

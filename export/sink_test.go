@@ -247,13 +247,35 @@ func TestLocalSinkOutputIsAFile(t *testing.T) {
 		s := NewLocalSink(dir)
 		_, err := s.Create(ctx, "part.csv")
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), file+" is a file: choose a folder for the output")
+		assert.Contains(t, err.Error(), file+" is a file, not a folder: choose another output")
 		assert.NotContains(t, err.Error(), TempMarker, "no temporary name in the message")
 		_, err = s.CreateExclusive(ctx, "_deltashare_state.lock", []byte("{}"))
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), file+" is a file: choose a folder for the output")
+		assert.Contains(t, err.Error(), file+" is a file, not a folder: choose another output")
 	}
 	got, err := os.ReadFile(file)
 	require.NoError(t, err)
 	assert.Equal(t, "x\n", string(got))
+}
+
+// TestLocalSinkCreateExclusive: a Delta commit's name below folders that do not exist yet is
+// created with its folders (any sink wrapper, not only the lake's, may call it); a second
+// create of the name is refused and keeps the first content; no temporary file is left.
+func TestLocalSinkCreateExclusive(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "table")
+	s := NewLocalSink(dir)
+	name := "_delta_log/00000000000000000000.json"
+	ok, err := s.CreateExclusive(ctx, name, []byte("first\n"))
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = s.CreateExclusive(ctx, name, []byte("second\n"))
+	require.NoError(t, err)
+	assert.False(t, ok, "the name exists")
+	got, err := os.ReadFile(filepath.Join(dir, "_delta_log", "00000000000000000000.json"))
+	require.NoError(t, err)
+	assert.Equal(t, "first\n", string(got))
+	entries, err := os.ReadDir(filepath.Join(dir, "_delta_log"))
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file left")
 }

@@ -11,11 +11,13 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/deltashare/deltashare/internal/atomicfile"
 	"github.com/deltashare/deltashare/internal/hint"
 )
 
@@ -114,21 +116,56 @@ func (s *LocalSink) ReadObject(ctx context.Context, name string) ([]byte, error)
 	return os.ReadFile(s.path(name))
 }
 
-// CreateExclusive writes the file name with data unless it exists (O_EXCL), then syncs it.
+// CreateExclusive writes the file name with data unless it exists, creating its folders. It is
+// atomic: data goes to a temporary file, synced, then hard-linked to name (which fails if name
+// exists), so a crash never leaves a partial file under name (a Delta commit that every later
+// run reads, a lock). Where the file system has no hard links, name is created in place with
+// O_EXCL and then written.
 func (s *LocalSink) CreateExclusive(ctx context.Context, name string, data []byte) (bool, error) {
 	if err := ValidName(name); err != nil {
 		return false, err
 	}
 	p := s.path(name)
-	if err := s.mkdirAll(s.path(".")); err != nil {
+	dir := filepath.Dir(p)
+	if err := s.mkdirAll(dir); err != nil {
 		return false, err
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, DefaultFileMode)
-	if errors.Is(err, fs.ErrExist) {
+	if _, err := os.Lstat(p); err == nil {
 		return false, nil
 	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:]) // crypto/rand.Read never fails
+	tmp := filepath.Join(dir, "."+filepath.Base(p)+TempMarker+hex.EncodeToString(rnd[:]))
+	if err := writeSynced(tmp, data); err != nil {
+		return false, err
+	}
+	err := os.Link(tmp, p)
+	_ = os.Remove(tmp)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return false, nil
+	case err != nil:
+		// No hard links here (some network and FUSE file systems): claim the name in place.
+		if err := writeSynced(p, data); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return false, nil
+			}
+			return false, err
+		}
+	}
+	_ = atomicfile.SyncDir(dir)
+	return true, nil
+}
+
+// writeSynced creates the file path (O_EXCL) with data and syncs it; on a failed write the
+// file is removed.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, DefaultFileMode)
 	if err != nil {
-		return false, fmt.Errorf("create %s: %w", p, err)
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return fmt.Errorf("create %s: %w", path, err)
 	}
 	_, err = f.Write(data)
 	if serr := f.Sync(); err == nil {
@@ -138,10 +175,10 @@ func (s *LocalSink) CreateExclusive(ctx context.Context, name string, data []byt
 		err = cerr
 	}
 	if err != nil {
-		_ = os.Remove(p)
-		return false, fmt.Errorf("write %s: %w", p, err)
+		_ = os.Remove(path)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return true, nil
+	return nil
 }
 
 // tempsOf returns the temporary files of name (see TempMarker) in its directory: files that a
