@@ -136,12 +136,13 @@ func createToken(ctx context.Context, ws *databricks.Workspace, o patCreateOptio
 		werr = pe.Err
 	}
 	msg := fmt.Sprintf("pat create: token %s was created but writing %s failed (%v)", created.Info.ID, o.Out, werr)
-	revoke := ws.RevokePAT
+	revoke, byHand := ws.RevokePAT, "deltashare pat revoke "+created.Info.ID
 	if o.ForServicePrincipal != "" {
-		revoke = ws.RevokeWorkspaceToken
+		// Another principal's token: revoked through the token management API.
+		revoke, byHand = ws.RevokeWorkspaceToken, byHand+" --admin"
 	}
 	if rerr := revoke(context.WithoutCancel(ctx), created.Info.ID); rerr != nil {
-		return nil, fmt.Errorf("%s, and revoking it failed too (%v): revoke it by hand with deltashare pat revoke %s", msg, rerr, created.Info.ID)
+		return nil, fmt.Errorf("%s, and revoking it failed too (%v): revoke it by hand with %s", msg, rerr, byHand)
 	}
 	return nil, fmt.Errorf("%s; the token was revoked again: fix the problem and try again", msg)
 }

@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
+	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,5 +83,45 @@ func TestWorkspaceTimeout(t *testing.T) {
 
 	r = tr.run("", "pat", "list", "--timeout", "soon")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
+	sweepSecrets(t, tr, admin)
+}
+
+// TestPATCreateWriteAndRevokeFail: a token created whose --out file cannot be written, and
+// whose revocation fails too, is named with the command that revokes it by hand: with --admin
+// for a service principal's token (another principal's token needs the token management API).
+func TestPATCreateWriteAndRevokeFail(t *testing.T) {
+	if info, err := os.Stat("/proc/self"); err != nil || !info.IsDir() {
+		t.Skip("needs /proc (Linux): a folder where no file can be created")
+	}
+	fw, admin := workspaceEnv(t)
+	fw.AddServicePrincipal(fivetranApp, "FIVETRAN_USER")
+	tr := &transcript{t: t}
+	for _, tc := range []struct {
+		name, revokePath string
+		args             []string
+		owner            string
+		byHand           string
+	}{
+		{"own token", fakeworkspace.PathTokenDelete, nil, "", "deltashare pat revoke %s\n"},
+		{"service principal", fakeworkspace.PathTokenManagement + "/*", []string{"--for-service-principal", "FIVETRAN_USER"}, fivetranApp, "deltashare pat revoke %s --admin\n"},
+	} {
+		before := fw.TokenIDs(tc.owner)
+		fw.InjectFault(fakeworkspace.Fault{Method: "", Path: tc.revokePath, Status: 403, Times: 20})
+		// A folder that exists and where no file can be created, not even by root: the write
+		// fails after the checks that come before the creation.
+		out := "/proc/deltashare-test-token"
+		r := tr.run("", append([]string{"pat", "create", "--comment", "unwritable", "--out", out}, tc.args...)...)
+		require.NotEqual(t, exitOK, r.Code, tc.name)
+		after := fw.TokenIDs(tc.owner)
+		require.Len(t, after, len(before)+1, "%s: the token is still live", tc.name)
+		id := ""
+		for _, a := range after {
+			if !slices.Contains(before, a) {
+				id = a
+			}
+		}
+		assert.Contains(t, r.Err+"\n", fmt.Sprintf(tc.byHand, id), tc.name)
+		assert.NoFileExists(t, out)
+	}
 	sweepSecrets(t, tr, admin)
 }
