@@ -82,14 +82,27 @@ func parseWorkspaceTarget(c *cli.Context, usage string) (output string, ws datab
 // connectWorkspace connects with o, telling standard error what is being retried when a call
 // takes long.
 func connectWorkspace(ctx context.Context, d *deps, o databricks.WorkspaceOptions) (*databricks.Workspace, error) {
-	if o.Timeout < 0 {
-		return nil, usageError(fmt.Errorf("--timeout must not be negative (got %s)", o.Timeout))
+	if err := checkTimeout(o.Timeout); err != nil {
+		return nil, err
 	}
 	if o.OnRetry == nil {
-		errw := d.IO.Err
-		o.OnRetry = func(msg string) { fmt.Fprintf(errw, "deltashare: still trying: %s\n", msg) }
+		o.OnRetry = stillTrying(d)
 	}
 	return d.Workspace(ctx, o)
+}
+
+// checkTimeout refuses a negative --timeout (a usage error).
+func checkTimeout(t time.Duration) error {
+	if t < 0 {
+		return usageError(fmt.Errorf("--timeout must not be negative (got %s)", t))
+	}
+	return nil
+}
+
+// stillTrying tells standard error what a workspace call is retrying.
+func stillTrying(d *deps) func(msg string) {
+	errw := d.IO.Err
+	return func(msg string) { fmt.Fprintf(errw, "deltashare: still trying: %s\n", msg) }
 }
 
 // connectFind connects with o and finds the object ref names with find (a recipient, a service

@@ -83,6 +83,13 @@ func TestWorkspaceTimeout(t *testing.T) {
 
 	r = tr.run("", "pat", "list", "--timeout", "soon")
 	assert.Equal(t, exitUsage, r.Code, r.Err)
+	// A negative timeout is a usage error in every workspace command, pat rotate (which
+	// connects its own way) included.
+	for _, args := range [][]string{{"pat", "list"}, {"pat", "rotate", "--databricks-profile", "DEFAULT", "--comment", "c", "--show"}} {
+		r = tr.run("", append(args, "--timeout", "-1s")...)
+		assert.Equal(t, exitUsage, r.Code, "%v: %s", args, r.Err)
+		assert.Contains(t, r.Err, "--timeout must not be negative", args)
+	}
 	sweepSecrets(t, tr, admin)
 }
 

@@ -153,9 +153,11 @@ func runPATRotate(ctx context.Context, o patRotateOptions, d *deps) error {
 	if o.Principal != nil {
 		return runSPRotate(ctx, o, d)
 	}
+	if err := checkTimeout(o.Rotate.Timeout); err != nil {
+		return err
+	}
 	if o.Rotate.OnRetry == nil {
-		errw := d.IO.Err
-		o.Rotate.OnRetry = func(msg string) { fmt.Fprintf(errw, "deltashare: still trying: %s\n", msg) }
+		o.Rotate.OnRetry = stillTrying(d)
 	}
 	res, err := databricks.RotatePAT(ctx, o.Rotate)
 	if err != nil {
