@@ -111,6 +111,22 @@ func (e *notFolderError) Error() string {
 
 func (e *notFolderError) Unwrap() error { return syscall.ENOTDIR }
 
+// fileInPath returns a *notFolderError for the nearest part of dir (dir itself or a parent)
+// that exists as a file, or nil.
+func fileInPath(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil {
+			if !fi.IsDir() {
+				return &notFolderError{d}
+			}
+			return nil
+		}
+		if filepath.Dir(d) == d {
+			return nil
+		}
+	}
+}
+
 // mkdirAll creates dir and its missing parents, remembering which ones it created; a part of
 // the path that exists as a file is a *notFolderError.
 func (s *LocalSink) mkdirAll(dir string) error {

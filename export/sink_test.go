@@ -252,6 +252,9 @@ func TestLocalSinkOutputIsAFile(t *testing.T) {
 		_, err = s.CreateExclusive(ctx, "_deltashare_state.lock", []byte("{}"))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), file+" is a file, not a folder: choose another output")
+		_, err = s.ReadObject(ctx, "_deltashare_state.lock")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), file+" is a file, not a folder: choose another output")
 	}
 	got, err := os.ReadFile(file)
 	require.NoError(t, err)

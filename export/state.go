@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/deltashare/deltashare/internal/atomicfile"
@@ -113,7 +114,13 @@ func (s *LocalSink) ReadObject(ctx context.Context, name string) ([]byte, error)
 	if err := ValidName(name); err != nil {
 		return nil, err
 	}
-	return os.ReadFile(s.path(name))
+	data, err := os.ReadFile(s.path(name))
+	if errors.Is(err, syscall.ENOTDIR) {
+		if nf := fileInPath(filepath.Dir(s.path(name))); nf != nil {
+			return nil, nf
+		}
+	}
+	return data, err
 }
 
 // CreateExclusive writes the file name with data unless it exists, creating its folders. It is
