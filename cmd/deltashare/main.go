@@ -15,11 +15,13 @@ var version = "dev"
 // The garbage collector's settings when the environment does not set them. An export allocates
 // Arrow buffers fast and keeps few of them, and its live heap is bounded (a few batches per file
 // being read, one row group being written) whatever the table's size. A soft memory limit bounds
-// the heap, and so the process's peak memory, for every table; below it, collecting only at 200%
-// heap growth spends far less CPU on collections than Go's default of 100% (see
+// the heap, and so the process's peak memory, for every table; below it, collecting only at 400%
+// heap growth spends far less CPU on collections than Go's default of 100%: an export of
+// thousands of small files keeps a live heap of a few tens of megabytes and allocates gigabytes
+// (per-file decoder buffers), so it collected every few milliseconds at 200% (see
 // docs/performance.md). GOGC and GOMEMLIMIT override them.
 const (
-	defaultGCPercent   = 200
+	defaultGCPercent   = 400
 	defaultMemoryLimit = 200 << 20
 )
 

@@ -25,16 +25,25 @@ import (
 // whose every data page is dictionary-encoded are read so: for a page of plain values the
 // dictionary reader would hash every value.
 
+// dictMinRows is the fewest rows of a file whose columns are worth reading as dictionaries:
+// choosing them reads each candidate's dictionary page first, which on a file of a few rows
+// costs more than the values (a table of thousands of small files spent 3% of its CPU there).
+const dictMinRows = 1024
+
 // readDictColumns marks the leaf columns of pf worth reading as dictionaries: top-level byte
 // array columns whose data pages, in every row group, are all dictionary-encoded according to
 // the column chunks' encoding statistics (files without them are read the usual way). It
-// reports whether it marked any. The choice only matters for speed: a column read as a
-// dictionary that has plain pages after all is read right, its values hashed one by one.
+// reports whether it marked any; files of fewer than dictMinRows rows are read the usual
+// way. The choice only matters for speed: a column read as a dictionary that has plain pages
+// after all is read right, its values hashed one by one.
 //
 // The dictionary must also be small (see smallDictionary): pqarrow copies a column chunk's whole
 // dictionary into every batch it reads from it, so reading a column of mostly distinct values
 // through its dictionary costs the dictionary's size per batch.
 func readDictColumns(pf *file.Reader, props *pqarrow.ArrowReadProperties) bool {
+	if pf.NumRows() < dictMinRows {
+		return false
+	}
 	batch := max(props.BatchSize, 1)
 	marked := false
 	md := pf.MetaData()

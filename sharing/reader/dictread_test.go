@@ -63,6 +63,15 @@ func TestReadDictColumns(t *testing.T) {
 
 	props := pqarrow.ArrowReadProperties{BatchSize: 300}
 	require.True(t, readDictColumns(pf, &props))
+	// A file of fewer rows than dictMinRows is read the usual way, whatever its encodings.
+	swant, small := dictTestFile(t, dictMinRows-1)
+	swant.Release()
+	spf, err := file.NewParquetReader(bytes.NewReader(small))
+	require.NoError(t, err)
+	defer spf.Close()
+	sprops := pqarrow.ArrowReadProperties{BatchSize: 300}
+	assert.False(t, readDictColumns(spf, &sprops), "a small file")
+	assert.False(t, sprops.ReadDict(0), "a small file's few distinct strings")
 	assert.True(t, props.ReadDict(0), "few distinct strings")
 	assert.True(t, props.ReadDict(1), "few distinct binaries")
 	assert.False(t, props.ReadDict(2), "strings whose dictionary overflowed")

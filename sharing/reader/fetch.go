@@ -101,6 +101,13 @@ type urlSet struct {
 	inflight    chan struct{}
 	inflightErr error
 	refreshes   atomic.Int64
+	held        map[string]heldFile // files being read, as dispatched
+}
+
+// heldFile is a file as read from the source while the URLs were of generation gen.
+type heldFile struct {
+	f   protocol.File
+	gen int
 }
 
 // refresher asks the server for the read's files again and hands each, with its key, to fn.
@@ -172,18 +179,51 @@ func (u *urlSet) needsRefresh(f protocol.File) bool {
 	return !u.now().Add(m).Before(exp)
 }
 
+// generation is the generation of the current URLs.
+func (u *urlSet) generation() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.gen
+}
+
+// hold keeps f, read from the source while the URLs were of generation gen, for get: a file
+// being read is then not looked up again (the source decodes it from disk) until its URLs
+// are refreshed. release drops it.
+func (u *urlSet) hold(key string, f protocol.File, gen int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.held == nil {
+		u.held = map[string]heldFile{}
+	}
+	u.held[key] = heldFile{f: f, gen: gen}
+}
+
+func (u *urlSet) release(key string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.held, key)
+}
+
 // get returns the file with the current URLs and their generation, refreshing them first when
 // they are about to expire.
 func (u *urlSet) get(ctx context.Context, key string) (protocol.File, int, error) {
 	u.mu.Lock()
 	gen := u.gen
+	h, held := u.held[key]
 	u.mu.Unlock()
-	f, ok, err := u.src.lookup(key)
-	if err != nil {
-		return protocol.File{}, 0, err
-	}
-	if !ok {
-		return protocol.File{}, 0, fmt.Errorf("file %s is not part of this read", key)
+	var f protocol.File
+	if held && h.gen == gen {
+		f = h.f
+	} else {
+		var ok bool
+		var err error
+		f, ok, err = u.src.lookup(key)
+		if err != nil {
+			return protocol.File{}, 0, err
+		}
+		if !ok {
+			return protocol.File{}, 0, fmt.Errorf("file %s is not part of this read", key)
+		}
 	}
 	if u.refresher == nil || !u.needsRefresh(f) {
 		return f, gen, nil
@@ -194,7 +234,7 @@ func (u *urlSet) get(ctx context.Context, key string) (protocol.File, int, error
 	u.mu.Lock()
 	gen = u.gen
 	u.mu.Unlock()
-	f, _, err = u.src.lookup(key)
+	f, _, err := u.src.lookup(key)
 	return f, gen, err
 }
 

@@ -2,7 +2,6 @@ package reader
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -16,8 +15,8 @@ import (
 	"github.com/deltashare/deltashare/sharing/protocol"
 )
 
-// fileList holds the file actions of a read on disk: a temporary file of their JSON, one
-// record per file, with only the records' offsets and the hashes of the files' keys in memory
+// fileList holds the file actions of a read on disk: a temporary file of their records (see
+// filerecord.go), with only the records' offsets and the hashes of the files' keys in memory
 // (about 24 bytes a file), so that a table of millions of files costs tens of megabytes, not
 // gigabytes. Files are read back by index (in read order) or by key (for URL refreshes); a
 // URL refresh appends the files' new records and moves their offsets.
@@ -28,6 +27,7 @@ type fileList struct {
 	f    backing
 	name string        // of the temporary file; "" when unlinked or in memory
 	w    *bufio.Writer // while adding
+	rec  []byte        // add's record buffer
 	end  int64         // size of f
 
 	mu     sync.Mutex // offs and lens after seal (a refresh moves them)
@@ -158,11 +158,11 @@ func (l *fileList) add(f protocol.File) error {
 	if l.shard != nil && !l.shard(f.ID) {
 		return nil
 	}
-	b, err := json.Marshal(f)
+	b, err := appendFileRecord(l.rec[:0], f)
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
+	l.rec = b
 	if _, err := l.w.Write(b); err != nil {
 		return fmt.Errorf("sharing: writing the file list to a temporary file: %w", err)
 	}
@@ -244,8 +244,8 @@ func (l *fileList) get(i int) (protocol.File, error) {
 	if _, err := f.ReadAt(buf, off); err != nil {
 		return protocol.File{}, fmt.Errorf("sharing: reading the file list back from its temporary file: %w", err)
 	}
-	var file protocol.File
-	if err := json.Unmarshal(buf, &file); err != nil {
+	file, err := readFileRecord(buf)
+	if err != nil {
 		return protocol.File{}, fmt.Errorf("sharing: reading the file list back from its temporary file: %w", err)
 	}
 	return file, nil
@@ -289,11 +289,10 @@ func (l *fileList) replace(from int, each func(fn func(key string, f protocol.Fi
 		if err != nil || i < from {
 			return err
 		}
-		b, err := json.Marshal(f)
+		b, err := appendFileRecord(nil, f)
 		if err != nil {
 			return err
 		}
-		b = append(b, '\n')
 		if _, err := w.Write(b); err != nil {
 			return fmt.Errorf("sharing: writing refreshed URLs to the file list's temporary file: %w", err)
 		}

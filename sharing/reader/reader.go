@@ -623,12 +623,14 @@ func (r *Reader) start() {
 			case <-r.ctx.Done():
 				return
 			}
+			gen := r.urls.generation()
 			f, err := r.list.get(i)
 			if err != nil {
 				r.fail(err)
 				return
 			}
 			s := &fileSlot{index: i, key: fileKey(f, r.list.changes), file: f, ch: make(chan slotItem, 2)}
+			r.urls.hold(s.key, f, gen)
 			s.weight = downloadWeight(s.file.Size, r.opts.MaxInMemoryFile)
 			if r.budget.acquire(r.ctx, i, s.weight) != nil {
 				return
@@ -652,6 +654,7 @@ func (r *Reader) start() {
 			defer r.wg.Done()
 			for s := range work {
 				err := r.readFileGuarded(r.ctx, s)
+				r.urls.release(s.key)
 				if err != nil && r.ctx.Err() == nil {
 					err = fmt.Errorf("sharing: table %s: reading %s: %w", r.plan.table, fileLabel(s.file), err)
 					r.fail(err)

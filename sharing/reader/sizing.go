@@ -15,9 +15,11 @@ import (
 
 const (
 	// maxStreamBuffer is the largest buffer of a column chunk's page stream (pages larger than
-	// the buffer grow it); minStreamBuffer the smallest.
+	// the buffer grow it); minStreamBuffer the smallest: Arrow peeks pageHeaderPeek bytes for
+	// the first page header of every chunk, so a smaller buffer was allocated, then
+	// reallocated and copied (on thousands of small files, 6% of the CPU).
 	maxStreamBuffer = 1 << 20
-	minStreamBuffer = 4 << 10
+	minStreamBuffer = pageHeaderPeek
 	// streamBuffersBytes bounds the stream buffers of a file's columns together: every column
 	// of a row group has its stream open at once, so 1,000 columns of 80 KB chunks held 80 MB
 	// of buffers beside their pages. The buffer only needs to hold a page header: Arrow copies
