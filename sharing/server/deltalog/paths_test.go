@@ -65,6 +65,38 @@ func TestAbsPath(t *testing.T) {
 	}
 }
 
+// A table opened through a symbolic link resolves its files inside wherever the link leads
+// (now: it may be re-pointed while served), and refuses links inside it that lead out.
+func TestAbsPathRootThroughLink(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "table")
+	other := filepath.Join(base, "other")
+	outside := filepath.Join(base, "secret")
+	for _, d := range []string{root, other, outside} {
+		require.NoError(t, os.MkdirAll(filepath.Join(d, "p=1"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(d, "p=1", "f.parquet"), []byte("x"), 0o644))
+	}
+	require.NoError(t, os.Symlink(filepath.Join(outside, "p=1"), filepath.Join(other, "p=2")))
+	alias := filepath.Join(base, "alias")
+	require.NoError(t, os.Symlink(root, alias))
+	writeCommit(t, root, 0, minimalProto, minimalMeta)
+	tbl := mustOpen(t, alias)
+
+	got, err := tbl.AbsPath("p=1/f.parquet")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(alias, "p=1", "f.parquet"), got)
+	_, err = tbl.AbsPath("p=2/f.parquet")
+	require.NoError(t, err, "need not exist")
+
+	require.NoError(t, os.Remove(alias))
+	require.NoError(t, os.Symlink(other, alias))
+	got, err = tbl.AbsPath("p=1/f.parquet")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(alias, "p=1", "f.parquet"), got)
+	_, err = tbl.AbsPath("p=2/f.parquet")
+	assert.ErrorContains(t, err, "symbolic link", "a link in the new target leading out of it")
+}
+
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -90,13 +90,12 @@ type Table struct {
 	localRoot string // "" when the storage is not local
 
 	mu       sync.Mutex
-	listing  *logListing            // the last listing of _delta_log (see list)
-	states   stateCache             // replayed states
-	metas    stateCache             // replayed protocol and metadata only (no files)
-	commits  commitCache            // parsed commits
-	rawTS    map[int64]rawTime      // commit timestamps read so far (commits are immutable)
-	listings atomic.Int64           // listings taken (for tests)
-	realRoot atomic.Pointer[string] // localRoot with its symbolic links followed (see AbsPath)
+	listing  *logListing       // the last listing of _delta_log (see list)
+	states   stateCache        // replayed states
+	metas    stateCache        // replayed protocol and metadata only (no files)
+	commits  commitCache       // parsed commits
+	rawTS    map[int64]rawTime // commit timestamps read so far (commits are immutable)
+	listings atomic.Int64      // listings taken (for tests)
 }
 
 type rawTime struct {
