@@ -237,13 +237,20 @@ func NewClient(p *Profile, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
+// maxIdleConnsPerHost is how many idle connections the default transport keeps to one host.
+// A read downloads --parallel files at once, usually all from one host (the server, or the
+// storage that signs its URLs); Go's default of 2 closed every other connection after each
+// file and opened a new one (a new TLS handshake on a real store) for the next.
+const maxIdleConnsPerHost = 64
+
 func defaultTransport() http.RoundTripper {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		t = t.Clone()
 		t.Proxy = http.ProxyFromEnvironment
+		t.MaxIdleConnsPerHost = maxIdleConnsPerHost
 		return t
 	}
-	return &http.Transport{Proxy: http.ProxyFromEnvironment}
+	return &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: maxIdleConnsPerHost}
 }
 
 // Profile returns the client's profile.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,6 +32,7 @@ type manyFiles struct {
 	file    protocol.File
 	body    []byte
 	queries atomic.Int64
+	conns   atomic.Int64 // connections accepted
 }
 
 func newManyFiles(t testing.TB, n int) *manyFiles {
@@ -51,7 +53,13 @@ func newManyFiles(t testing.TB, n int) *manyFiles {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("downloading a file of the demo table: %d %v", resp.StatusCode, err)
 	}
-	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
+	m.Server = httptest.NewUnstartedServer(http.HandlerFunc(m.serve))
+	m.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			m.conns.Add(1)
+		}
+	}
+	m.Start()
 	t.Cleanup(m.Close)
 	return m
 }
@@ -156,4 +164,30 @@ func TestManyFilesFigure(t *testing.T) {
 	}
 	t.Logf("%d files: peak heap %d MB above the baseline, process heap system %d MB, peak RSS of the test process %s (fake server included), %s",
 		count, heap>>20, ms.HeapSys>>20, hwm, time.Since(start).Round(time.Millisecond))
+}
+
+// A read of many files keeps its connections to the host serving them: with --parallel 8 it
+// opens about 8, not one for most files (Go's transport kept 2 idle connections a host).
+func TestManyFilesReuseConnections(t *testing.T) {
+	const n, parallel = 200, 8
+	m := newManyFiles(t, n)
+	c := m.client(t)
+	r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Parallel: parallel, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	files := map[int]bool{}
+	for r.Next() {
+		files[r.FileIndex()] = true
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != n {
+		t.Fatalf("records of %d files, want %d", len(files), n)
+	}
+	if got, most := m.conns.Load(), int64(parallel+2); got > most {
+		t.Errorf("%d files read %d at once over %d connections; want at most %d", n, parallel, got, most)
+	}
 }
