@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,6 +34,12 @@ type manyFiles struct {
 	body    []byte
 	queries atomic.Int64
 	conns   atomic.Int64 // connections accepted
+
+	delay       time.Duration // before a file's body
+	inFlight    atomic.Int64  // file GETs being answered
+	maxInFlight atomic.Int64
+	mu          sync.Mutex
+	got         map[string]bool // files asked for
 }
 
 func newManyFiles(t testing.TB, n int) *manyFiles {
@@ -66,8 +73,37 @@ func newManyFiles(t testing.TB, n int) *manyFiles {
 
 func (m *manyFiles) serve(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/f/") {
+		n := m.inFlight.Add(1)
+		ended := false
+		end := func() {
+			if !ended {
+				ended = true
+				m.inFlight.Add(-1)
+			}
+		}
+		defer end()
+		for {
+			most := m.maxInFlight.Load()
+			if n <= most || m.maxInFlight.CompareAndSwap(most, n) {
+				break
+			}
+		}
+		m.mu.Lock()
+		if m.got == nil {
+			m.got = map[string]bool{}
+		}
+		m.got[strings.TrimPrefix(r.URL.Path, "/f/")] = true
+		m.mu.Unlock()
+		time.Sleep(m.delay)
 		w.Header().Set("Content-Length", fmt.Sprint(len(m.body)))
-		_, _ = w.Write(m.body)
+		// The download counts as over before its last byte is sent: the client cannot have
+		// finished it (and started another) before.
+		_, _ = w.Write(m.body[:len(m.body)-1])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		end()
+		_, _ = w.Write(m.body[len(m.body)-1:])
 		return
 	}
 	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/query") {
@@ -190,4 +226,67 @@ func TestManyFilesReuseConnections(t *testing.T) {
 	if got, most := m.conns.Load(), int64(parallel+2); got > most {
 		t.Errorf("%d files read %d at once over %d connections; want at most %d", n, parallel, got, most)
 	}
+}
+
+// asked reports whether the file of id was asked for.
+func (m *manyFiles) asked(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.got[id]
+}
+
+// A file is downloaded while the ones before it are decoded and handed out: with --parallel 1
+// the next file's download starts while the consumer still holds the first file's record; and
+// never more than Parallel files download at once.
+func TestDownloadsOverlapDecoding(t *testing.T) {
+	t.Run("next file fetched while the first is held", func(t *testing.T) {
+		m := newManyFiles(t, 3)
+		r, err := Open(context.Background(), m.client(t), protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Parallel: 1, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Release()
+		if !r.Next() || r.FileIndex() != 0 {
+			t.Fatalf("no record of the first file: %v", r.Err())
+		}
+		// A liveness wait, not a timing: the download needs no further step of the consumer.
+		for deadline := time.Now().Add(20 * time.Second); !m.asked("file-00000001"); {
+			if time.Now().After(deadline) {
+				t.Fatal("the second file was not downloaded while the first one's record was held")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if m.asked("file-00000002") {
+			t.Error("with --parallel 1, a third file was downloaded before the first was consumed")
+		}
+		rows := 0
+		for r.Next() {
+			rows++
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("at most Parallel downloads at once", func(t *testing.T) {
+		m := newManyFiles(t, 40)
+		m.delay = 10 * time.Millisecond
+		r, err := Open(context.Background(), m.client(t), protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Parallel: 2, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Release()
+		files := map[int]bool{}
+		for r.Next() {
+			files[r.FileIndex()] = true
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if len(files) != 40 {
+			t.Fatalf("records of %d files, want 40", len(files))
+		}
+		if got := m.maxInFlight.Load(); got > 2 {
+			t.Errorf("%d files downloading at once with --parallel 2", got)
+		}
+	})
 }

@@ -66,7 +66,8 @@ type ReadOptions struct {
 	// Limit bounds the rows returned (exactly). Without Where it is sent as limitHint. The read
 	// stops fetching files once the limit is reached.
 	Limit *int64
-	// Parallel bounds the files downloaded and decoded at once (default runtime.NumCPU()).
+	// Parallel bounds the files downloading at once, and the files decoding at once (default
+	// runtime.NumCPU()): a file is downloaded while others are decoded.
 	Parallel int
 	// Allocator allocates the records (default memory.DefaultAllocator).
 	Allocator memory.Allocator
@@ -96,10 +97,12 @@ type ReadOptions struct {
 // Reader reads a table's rows as Arrow records. It implements array.RecordReader. Records are
 // handed out in file order (the order of the server's response); within a file, in row order.
 //
-// Memory: at most Parallel files are in flight or waiting to be handed out. A file of up to
+// Memory: at most 2 × Parallel files are in flight or waiting to be handed out (Parallel
+// downloading, Parallel decoding), and their memory is held to InFlightBytes. A file of up to
 // MaxInMemoryFile bytes is held in memory while it is decoded, a larger one on disk (or read by
 // byte ranges); each in-flight file also holds up to two decoded records of BatchSize rows. So
-// memory is bounded by roughly Parallel × (MaxInMemoryFile + 3 × record size). The file list
+// memory is bounded by roughly 2 × Parallel × (MaxInMemoryFile + 3 × record size), and
+// by InFlightBytes. The file list
 // of the query is kept in a temporary file of TempDir as it arrives (about 24 bytes a file stay
 // in memory), so a table of millions of files costs tens of megabytes.
 //
@@ -124,6 +127,8 @@ type Reader struct {
 	order    chan *fileSlot
 	sem      chan struct{}
 	budget   *byteBudget
+	fetching chan struct{} // turns to download: Parallel, one a file
+	decoding *byteBudget   // turns to decode: Parallel, one a file
 	firstErr atomic.Pointer[error]
 
 	slot     *fileSlot
@@ -517,6 +522,7 @@ func (r *Reader) Next() bool {
 			r.slot = nil
 			<-r.sem
 			r.budget.finish(s.index, s.weight)
+			r.decoding.finish(s.index, 0)
 			r.bytes += s.file.Size
 			r.consumed.Store(int64(s.index + 1))
 			if r.opts.Progress != nil {
@@ -603,14 +609,22 @@ func (s *fileSlot) drain() {
 	}
 }
 
-// start launches the dispatcher and the workers. At most Parallel files are dispatched and not
-// yet consumed (the semaphore is taken per dispatched file and given back when the consumer
-// has read all its records), so with Parallel workers every dispatched file has a worker.
+// start launches the dispatcher and the workers. A file is downloaded, then decoded: at most
+// Parallel files download at once and at most Parallel decode at once (fetching and decoding),
+// so a file's download overlaps the decoding of others instead of leaving a CPU idle while
+// its worker waits for the server. At most 2 × Parallel files are dispatched and not yet
+// consumed (the semaphore is taken per dispatched file and given back when the consumer has
+// read all its records), so with 2 × Parallel workers every dispatched file has a worker. A
+// download turn is held only while fetching (never while waiting for the consumer); the file
+// the consumer waits for always gets its decoding turn (as its byte budget), so the files
+// after it, blocked until it is consumed, never hold it up.
 func (r *Reader) start() {
 	p := r.opts.Parallel
-	r.order = make(chan *fileSlot, p)
-	r.sem = make(chan struct{}, p)
+	r.order = make(chan *fileSlot, 2*p)
+	r.sem = make(chan struct{}, 2*p)
 	r.budget = newByteBudget(r.opts.InFlightBytes)
+	r.fetching = make(chan struct{}, p)
+	r.decoding = newByteBudget(int64(p))
 	work := make(chan *fileSlot)
 	r.wg.Add(1)
 	go func() {
@@ -647,7 +661,7 @@ func (r *Reader) start() {
 			}
 		}
 	}()
-	workers := min(p, max(r.list.len(), 1))
+	workers := min(2*p, max(r.list.len(), 1))
 	r.wg.Add(workers)
 	for range workers {
 		go func() {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/deltashare/deltashare/internal/hint"
 	"github.com/deltashare/deltashare/sharing/protocol"
@@ -217,6 +218,11 @@ type fileColumn struct {
 // readFile reads one data file and sends its records on s.ch.
 func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	p := r.plan
+	fetch, err := r.fetchTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer fetch()
 	f, _, err := r.urls.get(ctx, s.key)
 	if err != nil {
 		return err
@@ -260,6 +266,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		}
 	}
 	if remote {
+		// Read by byte ranges while decoding (its requests bounded by the decoding turns).
 		src = &httpReaderAt{ctx: ctx, f: r.fetch, key: s.key, size: f.Size}
 	} else {
 		lf, err := r.fetch.download(ctx, s.key, p.memMax, p.tmpDir)
@@ -269,7 +276,31 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 		defer lf.cleanup()
 		src = lf.r
 	}
+	// The download turn is given back before waiting for a decoding turn: a turn held while
+	// waiting for the consumer could keep the file it waits for from being fetched.
+	fetch()
+	if r.decoding != nil {
+		if err := r.decoding.acquire(ctx, s.index, 1); err != nil {
+			return err
+		}
+		defer r.decoding.release(1)
+	}
 	return r.decodeFile(ctx, s, f, dv, src, remote, footer, groups)
+}
+
+// fetchTurn waits for a turn to download (Reader.fetching; none when nil) and returns the
+// function that gives it back (once; later calls do nothing).
+func (r *Reader) fetchTurn(ctx context.Context) (func(), error) {
+	if r.fetching == nil {
+		return func() {}, nil
+	}
+	select {
+	case r.fetching <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-r.fetching }) }, nil
 }
 
 // decodeFile decodes data file f, downloaded (src) or read by byte ranges (remote), and sends
