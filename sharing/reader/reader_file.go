@@ -180,7 +180,10 @@ func newPlan(t protocol.Table, tm *protocol.TableMetadata, changes bool, opts Re
 		wf[i] = arrow.Field{Name: c.name, Type: c.at, Nullable: c.field.Nullable}
 	}
 	p.work = arrow.NewSchema(wf, nil)
-	p.out = arrow.NewSchema(wf[:p.nOut], nil)
+	p.out = p.work // records carry the reader's schema: consumers compare pointers first
+	if p.nOut < len(wf) {
+		p.out = arrow.NewSchema(wf[:p.nOut], nil)
+	}
 	return p, nil
 }
 
