@@ -802,37 +802,17 @@ type pageFlusher interface {
 }
 
 // closeRowGroup writes the columns' pending dictionaries and closes the current row group.
+//
+// Closing a row group builds every column's last page (and, for dictionary columns, the
+// writer's dictionary), then writes each column chunk out, in column order. The workers finish
+// the columns in column order while this goroutine closes each finished column as soon as those
+// before it are closed: a closed column chunk is written out and its writer's dictionary and
+// page copies are garbage, so only the columns finished but not yet closed hold their pages at
+// once (not every column of the group), and the writing out runs alongside the page building.
+// The chunks are written in the same order as the row group's Close writes them, so the bytes
+// are the same.
 func (e *parquetEncoder) closeRowGroup() error {
-	err := e.eachColumn(func(i int) error {
-		if e.cols[i].dict != nil {
-			if err := e.flushDict(i); err != nil {
-				return err
-			}
-		}
-		if e.cols[i].ints != nil {
-			if err := e.flushInt32Dict(i); err != nil {
-				return err
-			}
-		}
-		// Closing the row group encodes and compresses every column's last page, one column
-		// after the other; done here, that work is spread over the workers. Only a column with
-		// pending values has its page ended (never an empty page).
-		if !e.cols[i].pending {
-			return nil
-		}
-		cw, err := e.rgw.Column(i)
-		if err != nil {
-			return err
-		}
-		if p, ok := cw.(pageFlusher); ok {
-			if err := p.FlushCurrentPage(); err != nil {
-				return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
-			}
-		}
-		e.cols[i].pending = false
-		return nil
-	})
-	if err != nil {
+	if err := e.finishColumns(); err != nil {
 		return err
 	}
 	for _, c := range e.cols {
@@ -843,9 +823,120 @@ func (e *parquetEncoder) closeRowGroup() error {
 			d.reset()
 		}
 	}
+	// The columns are closed: this adds up their sizes and finishes the group's metadata.
 	if err := e.rgw.Close(); err != nil {
 		return fmt.Errorf("formats: write parquet row group: %w", err)
 	}
+	return nil
+}
+
+// finishColumns finishes (finishColumn) and closes every column of the row group, closing in
+// column order; see closeRowGroup. After an error no more columns are closed.
+func (e *parquetEncoder) finishColumns() error {
+	n := len(e.cols)
+	closeColumn := func(i int) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("formats: write parquet row group: column %q: %v", e.schema.Field(i).Name, r)
+			}
+		}()
+		cw, err := e.rgw.Column(i)
+		if err != nil {
+			return err
+		}
+		if err := cw.Close(); err != nil {
+			return fmt.Errorf("formats: write parquet row group: column %q: %w", e.schema.Field(i).Name, err)
+		}
+		return nil
+	}
+	if e.workers <= 1 {
+		for i := range n {
+			if err := e.finishColumn(i); err != nil {
+				return fmt.Errorf("formats: write parquet: %w", err)
+			}
+			if err := closeColumn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		next   atomic.Int64
+		failed atomic.Bool
+		wg     sync.WaitGroup
+		errs   = make([]error, n)
+		ready  = make(chan int, n)
+	)
+	for range e.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if !failed.Load() {
+					errs[i] = e.finishColumn(i)
+				}
+				ready <- i
+			}
+		}()
+	}
+	// Every column is reported once, finished or (after a failure) skipped.
+	finished := make([]bool, n)
+	var err error
+	for c, got := 0, 0; got < n; got++ {
+		finished[<-ready] = true
+		for ; c < n && finished[c]; c++ {
+			if err != nil {
+				continue
+			}
+			if errs[c] != nil {
+				err = fmt.Errorf("formats: write parquet: %w", errs[c])
+			} else {
+				err = closeColumn(c)
+			}
+			if err != nil {
+				failed.Store(true)
+			}
+		}
+	}
+	wg.Wait()
+	return err
+}
+
+// finishColumn writes column i's pending dictionary and ends its last page.
+func (e *parquetEncoder) finishColumn(i int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("column %q: %v", e.schema.Field(i).Name, r)
+		}
+	}()
+	if e.cols[i].dict != nil {
+		if err := e.flushDict(i); err != nil {
+			return err
+		}
+	}
+	if e.cols[i].ints != nil {
+		if err := e.flushInt32Dict(i); err != nil {
+			return err
+		}
+	}
+	// Only a column with pending values has its page ended (never an empty page).
+	if !e.cols[i].pending {
+		return nil
+	}
+	cw, err := e.rgw.Column(i)
+	if err != nil {
+		return err
+	}
+	if p, ok := cw.(pageFlusher); ok {
+		if err := p.FlushCurrentPage(); err != nil {
+			return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
+		}
+	}
+	e.cols[i].pending = false
 	return nil
 }
 

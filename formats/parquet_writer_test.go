@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -218,4 +219,62 @@ func TestStringDictKeepsRecurringValues(t *testing.T) {
 	assert.Equal(t, many, group(many...))
 	assert.Equal(t, many, group(many...))
 	assert.Equal(t, 1002, len(d.hashes), "a and e, then the many values")
+}
+
+// TestParquetColumnsClosedInOrder: closing a row group's columns as they are finished, while
+// other columns are still being finished, writes the same file whatever the number of
+// workers (one: each column finished and closed in turn).
+func TestParquetColumnsClosedInOrder(t *testing.T) {
+	defer func(c, p int64, w int) {
+		parquetChunkRows, parquetPageSize, parquetWorkers = c, p, w
+	}(parquetChunkRows, parquetPageSize, parquetWorkers)
+	parquetChunkRows, parquetPageSize = 300, 4<<10
+	mem := checkedMem(t)
+	whole := wideRecord(t, mem, 0, 3000, false)
+	defer whole.Release()
+	parts := []arrow.Record{whole.NewSlice(0, 1000), whole.NewSlice(1000, 1001), whole.NewSlice(1001, 3000)}
+	defer func() {
+		for _, p := range parts {
+			p.Release()
+		}
+	}()
+	opts := Options{Format: Parquet, Allocator: mem, RowGroupRows: 700, Compression: Zstd}
+	var want []byte
+	for _, workers := range []int{1, 2, 3, 8} {
+		parquetWorkers = workers
+		data := encodeAll(t, whole.Schema(), opts, parts...)
+		if want == nil {
+			want = data
+			rdr, got := readParquet(t, mem, data)
+			assert.True(t, array.RecordEqual(whole, got), "records equal")
+			assert.Equal(t, 5, rdr.NumRowGroups())
+			got.Release()
+			continue
+		}
+		assert.Equal(t, want, data, "%d workers", workers)
+	}
+}
+
+// TestParquetWriteErrorClosingGroup: a write error while the columns of a row group are being
+// closed (and others finished) is returned, by that call and the later ones, without a panic
+// or a stuck worker. (The column writers of the failed row group are dropped with what they
+// allocated: the encoder's allocator is not a checked one.)
+func TestParquetWriteErrorClosingGroup(t *testing.T) {
+	sch, recs := distinctLongs(t, checkedMem(t), 200, 4000, 500)
+	for _, fails := range []int{0, 1, 2} {
+		enc, err := New(&failWriter{n: fails}, sch, Options{Format: Parquet, Allocator: memory.NewGoAllocator(), Compression: None, RowGroupBytes: 512 << 10})
+		require.NoError(t, err)
+		for _, r := range recs {
+			if err = enc.Write(r); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = enc.Close()
+		} else {
+			assert.ErrorContains(t, enc.Write(recs[0]), "disk full", "later writes fail too")
+			assert.ErrorContains(t, enc.Close(), "disk full")
+		}
+		assert.ErrorContains(t, err, "disk full", "after %d writes", fails)
+	}
 }
