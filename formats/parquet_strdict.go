@@ -30,13 +30,14 @@ type stringDict struct {
 	dt arrow.DataType // String or Binary
 	// The known values: value k is data[offs[k]:offs[k+1]], hashes[k] its hash, local[k] its
 	// index in the row group's dictionary plus one (0: not in it). table is an open-addressing
-	// hash table (linear probing, at most half full) of key+1, 0 for an empty slot.
+	// hash table (linear probing, at most half full) of entries: the high 32 bits of a value's
+	// hash and its key+1 in the low 32 bits; 0 for an empty slot.
 	seed   maphash.Seed
 	data   []byte
-	offs   []int32
+	offs   []int64 // 64 bits: the known values of several groups may pass 2 GiB
 	hashes []uint64
 	local  []int32
-	table  []int32
+	table  []uint64
 	order  []int32 // the row group's dictionary: keys in first-seen order
 	size   int64   // bytes of the dictionary page: 4 + length per value
 	idx    []int32 // the pending rows' indices (0 for a null)
@@ -65,7 +66,7 @@ type stringDict struct {
 const strDictMinTable = 64
 
 func newStringDict(dt arrow.DataType) *stringDict {
-	return &stringDict{dt: dt, seed: maphash.MakeSeed(), offs: []int32{0}, table: make([]int32, strDictMinTable)}
+	return &stringDict{dt: dt, seed: maphash.MakeSeed(), offs: []int64{0}, table: make([]uint64, strDictMinTable)}
 }
 
 // value is known value k.
@@ -79,8 +80,10 @@ func (d *stringDict) find(s string, h uint64) (key int32, slot int) {
 		if e == 0 {
 			return -1, p
 		}
-		if k := e - 1; d.hashes[k] == h && string(d.value(k)) == s {
-			return k, p
+		if e>>32 == h>>32 {
+			if k := int32(uint32(e)) - 1; string(d.value(k)) == s {
+				return k, p
+			}
 		}
 	}
 }
@@ -89,23 +92,26 @@ func (d *stringDict) find(s string, h uint64) (key int32, slot int) {
 func (d *stringDict) insert(s string, h uint64, slot int) int32 {
 	k := int32(len(d.hashes))
 	d.data = append(d.data, s...)
-	d.offs = append(d.offs, int32(len(d.data)))
+	d.offs = append(d.offs, int64(len(d.data)))
 	d.hashes = append(d.hashes, h)
 	d.local = append(d.local, 0)
-	d.table[slot] = k + 1
+	d.table[slot] = tableEntry(h, k)
 	if 2*len(d.hashes) > len(d.table) {
-		d.table = make([]int32, 2*len(d.table))
+		d.table = make([]uint64, 2*len(d.table))
 		mask := len(d.table) - 1
 		for j, h := range d.hashes {
 			p := int(h) & mask
 			for d.table[p] != 0 {
 				p = (p + 1) & mask
 			}
-			d.table[p] = int32(j) + 1
+			d.table[p] = tableEntry(h, int32(j))
 		}
 	}
 	return k
 }
+
+// tableEntry is the hash table entry of key k of hash h.
+func tableEntry(h uint64, k int32) uint64 { return h&^(1<<32-1) | uint64(uint32(k+1)) }
 
 // addString and addBytes append a value's index, adding the value to the dictionary if new:
 // false when that would grow the dictionary past its limit, and nothing was added.
@@ -255,7 +261,7 @@ func (d *stringDict) reset() {
 		d.data, d.offs, d.hashes, d.local = d.data[:0], d.offs[:1], d.hashes[:0], d.local[:0]
 		d.sorted, d.rank = d.sorted[:0], d.rank[:0]
 		if len(d.table) > 4*strDictMinTable && 8*int64(len(d.order)) < int64(len(d.table)) {
-			d.table = make([]int32, strDictMinTable)
+			d.table = make([]uint64, strDictMinTable)
 		} else {
 			clear(d.table)
 		}

@@ -278,3 +278,34 @@ func TestParquetWriteErrorClosingGroup(t *testing.T) {
 		assert.ErrorContains(t, err, "disk full", "after %d writes", fails)
 	}
 }
+
+// TestStringDictNoAllocationPerValue: collecting string and binary values of a known vocabulary
+// allocates nothing per value once the scratch has grown (a Go map with a copy of every value
+// did): at most a couple of allocations a call.
+func TestStringDictNoAllocationPerValue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation count")
+	}
+	mem := checkedMem(t)
+	for _, dt := range []arrow.DataType{arrow.BinaryTypes.String, arrow.BinaryTypes.Binary} {
+		b := array.NewBuilder(mem, dt)
+		for r := range 2000 {
+			if r%9 == 0 {
+				b.AppendNull()
+				continue
+			}
+			b.(interface{ AppendString(string) }).AppendString(fmt.Sprintf("value-%d", r%300))
+		}
+		arr := b.NewArray()
+		b.Release()
+		d := newStringDict(dt)
+		run := func() {
+			require.Equal(t, arr.Len(), d.collect(arr, 0, arr.Len(), false))
+			d.idx, d.def, d.nulls = d.idx[:0], d.def[:0], 0
+			d.reset()
+		}
+		run()
+		assert.LessOrEqual(t, testing.AllocsPerRun(5, run), 2.0, "allocations per 2,000 %s values", dt)
+		arr.Release()
+	}
+}
