@@ -46,6 +46,9 @@ var (
 	parquetColumnParallel = true
 	// parquetWorkers bounds how many columns are encoded at once; 0 means GOMAXPROCS.
 	parquetWorkers = 0
+	// parquetCloseWindow bounds the columns of a closing row group that are finished (or being
+	// finished) but not yet written out (see finishColumns); at least the workers.
+	parquetCloseWindow = 64
 )
 
 // parquetEncoder writes Parquet in one of two ways. Schemas of only flat columns (no struct, list,
@@ -866,14 +869,23 @@ func (e *parquetEncoder) finishColumns() error {
 		wg     sync.WaitGroup
 		errs   = make([]error, n)
 		ready  = make(chan int, n)
+		// A worker takes a place before it takes a column, and the place is given back when the
+		// column is closed: at most parquetCloseWindow columns are taken and not yet closed
+		// (the closing, one column after the other, is as slow as the finishing on the
+		// workers; without a bound every column's pages would wait for it). Places are taken
+		// before columns, so the first column not closed is always held by a worker with a
+		// place: the closing can always go on.
+		places = make(chan struct{}, max(parquetCloseWindow, e.workers))
 	)
 	for range e.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
+				places <- struct{}{}
 				i := int(next.Add(1) - 1)
 				if i >= n {
+					<-places
 					return
 				}
 				if !failed.Load() {
@@ -889,17 +901,17 @@ func (e *parquetEncoder) finishColumns() error {
 	for c, got := 0, 0; got < n; got++ {
 		finished[<-ready] = true
 		for ; c < n && finished[c]; c++ {
-			if err != nil {
-				continue
+			if err == nil {
+				if errs[c] != nil {
+					err = fmt.Errorf("formats: write parquet: %w", errs[c])
+				} else {
+					err = closeColumn(c)
+				}
+				if err != nil {
+					failed.Store(true)
+				}
 			}
-			if errs[c] != nil {
-				err = fmt.Errorf("formats: write parquet: %w", errs[c])
-			} else {
-				err = closeColumn(c)
-			}
-			if err != nil {
-				failed.Store(true)
-			}
+			<-places
 		}
 	}
 	wg.Wait()

@@ -223,11 +223,12 @@ func TestStringDictKeepsRecurringValues(t *testing.T) {
 
 // TestParquetColumnsClosedInOrder: closing a row group's columns as they are finished, while
 // other columns are still being finished, writes the same file whatever the number of
-// workers (one: each column finished and closed in turn).
+// workers (one: each column finished and closed in turn) and however many columns may wait to
+// be closed.
 func TestParquetColumnsClosedInOrder(t *testing.T) {
-	defer func(c, p int64, w int) {
-		parquetChunkRows, parquetPageSize, parquetWorkers = c, p, w
-	}(parquetChunkRows, parquetPageSize, parquetWorkers)
+	defer func(c, p int64, w, cw int) {
+		parquetChunkRows, parquetPageSize, parquetWorkers, parquetCloseWindow = c, p, w, cw
+	}(parquetChunkRows, parquetPageSize, parquetWorkers, parquetCloseWindow)
 	parquetChunkRows, parquetPageSize = 300, 4<<10
 	mem := checkedMem(t)
 	whole := wideRecord(t, mem, 0, 3000, false)
@@ -241,17 +242,19 @@ func TestParquetColumnsClosedInOrder(t *testing.T) {
 	opts := Options{Format: Parquet, Allocator: mem, RowGroupRows: 700, Compression: Zstd}
 	var want []byte
 	for _, workers := range []int{1, 2, 3, 8} {
-		parquetWorkers = workers
-		data := encodeAll(t, whole.Schema(), opts, parts...)
-		if want == nil {
-			want = data
-			rdr, got := readParquet(t, mem, data)
-			assert.True(t, array.RecordEqual(whole, got), "records equal")
-			assert.Equal(t, 5, rdr.NumRowGroups())
-			got.Release()
-			continue
+		for _, window := range []int{1, 5, 100} {
+			parquetWorkers, parquetCloseWindow = workers, window
+			data := encodeAll(t, whole.Schema(), opts, parts...)
+			if want == nil {
+				want = data
+				rdr, got := readParquet(t, mem, data)
+				assert.True(t, array.RecordEqual(whole, got), "records equal")
+				assert.Equal(t, 5, rdr.NumRowGroups())
+				got.Release()
+				continue
+			}
+			assert.Equal(t, want, data, "%d workers, %d columns waiting at most", workers, window)
 		}
-		assert.Equal(t, want, data, "%d workers", workers)
 	}
 }
 
