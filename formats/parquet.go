@@ -2,20 +2,18 @@ package formats
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -48,6 +46,9 @@ var (
 	parquetColumnParallel = true
 	// parquetWorkers bounds how many columns are encoded at once; 0 means GOMAXPROCS.
 	parquetWorkers = 0
+	// parquetCloseWindow bounds the columns of a closing row group that are finished (or being
+	// finished) but not yet written out (see finishColumns); at least the workers.
+	parquetCloseWindow = 64
 )
 
 // parquetEncoder writes Parquet in one of two ways. Schemas of only flat columns (no struct, list,
@@ -104,123 +105,9 @@ type parquetColumn struct {
 	// bytes (decimals).
 	byteArrays []parquet.ByteArray
 	flbas      []parquet.FixedLenByteArray
-}
-
-// stringDict dictionary-encodes a string or binary column itself. Handing the values to the
-// column chunk writer one by one would hash each through an interface method that allocates
-// for every value (most of the cost of writing a column of short strings); instead the column's
-// values of a row group are collected here as indices into a dictionary kept in a Go map, and
-// written once the row group is complete as an Arrow dictionary array, which the writer takes
-// as it is: the dictionary page, then the indices. The output is what the value-by-value path
-// writes: the same dictionary in first-seen order, the same indices, the same fallback to plain
-// encoding once the dictionary outgrows its limit.
-type stringDict struct {
-	dt     arrow.DataType // String or Binary
-	index  map[string]int32
-	values *array.BinaryBuilder // the dictionary, in first-seen order
-	size   int64                // bytes of the dictionary page: 4 + length per value
-	idx    []int32              // the pending rows' indices (0 for a null)
-	def    []int16              // the pending rows' definition levels; nil for a required column
-	nulls  int
-	// last, lastK: the last value added and its index, while lastOK
-	last   string
-	lastK  int32
-	lastOK bool
-	// dense: the dictionary outgrew parquetDictLimit in this row group; the rest of the group
-	// is written value by value, as plain values once the writer has fallen back.
-	dense bool
-}
-
-func newStringDict(mem memory.Allocator, dt arrow.DataType) *stringDict {
-	return &stringDict{dt: dt, index: map[string]int32{}, values: array.NewBinaryBuilder(mem, dt.(arrow.BinaryDataType))}
-}
-
-// addString and addBytes append a value's index, adding the value to the dictionary if new:
-// false when that would grow the dictionary past its limit, and nothing was added.
-func (d *stringDict) addString(s string) bool {
-	// Runs of one value are common (sorted or clustered data): the last value skips the map.
-	if d.lastOK && s == d.last {
-		d.idx = append(d.idx, d.lastK)
-		return true
-	}
-	k, ok := d.index[s]
-	if !ok {
-		if d.size+int64(len(s))+4 > parquetDictLimit && len(d.index) > 0 {
-			return false
-		}
-		k = int32(len(d.index))
-		d.index[strings.Clone(s)] = k
-		d.values.AppendString(s)
-		d.size += int64(len(s)) + 4
-	}
-	d.idx = append(d.idx, k)
-	d.last, d.lastK, d.lastOK = s, k, true
-	return true
-}
-
-func (d *stringDict) addBytes(b []byte) bool {
-	k, ok := d.index[string(b)]
-	if !ok {
-		if d.size+int64(len(b))+4 > parquetDictLimit && len(d.index) > 0 {
-			return false
-		}
-		k = int32(len(d.index))
-		d.index[string(b)] = k
-		d.values.Append(b)
-		d.size += int64(len(b)) + 4
-	}
-	d.idx = append(d.idx, k)
-	return true
-}
-
-// collect adds rows [lo, hi) of arr and returns how many it took: fewer when the dictionary
-// filled up.
-func (d *stringDict) collect(arr arrow.Array, lo, hi int, required bool) int {
-	// The last value is a view of arr's memory: only good during this call.
-	d.lastOK = false
-	nulls := arr.NullN() > 0
-	null := func() {
-		d.idx = append(d.idx, 0)
-		d.def = append(d.def, 0)
-		d.nulls++
-	}
-	switch a := arr.(type) {
-	case *array.String:
-		for j := lo; j < hi; j++ {
-			if nulls && a.IsNull(j) {
-				null()
-				continue
-			}
-			if !d.addString(a.Value(j)) {
-				return j - lo
-			}
-			if !required {
-				d.def = append(d.def, 1)
-			}
-		}
-	case *array.Binary:
-		for j := lo; j < hi; j++ {
-			if nulls && a.IsNull(j) {
-				null()
-				continue
-			}
-			if !d.addBytes(a.Value(j)) {
-				return j - lo
-			}
-			if !required {
-				d.def = append(d.def, 1)
-			}
-		}
-	default:
-		panic(fmt.Sprintf("string dictionary of %s", arr.DataType()))
-	}
-	return hi - lo
-}
-
-// pendingBytes estimates the encoded size of the pending rows: the dictionary and bit-packed
-// indices.
-func (d *stringDict) pendingBytes() int64 {
-	return d.size + int64(len(d.idx))*int64(bits.Len(uint(len(d.index))))/8
+	// The valid values of a batch of a floating-point column with nulls (see writeValues).
+	float64s []float64
+	float32s []float32
 }
 
 // wideColumns is where a schema counts as wide for the row group size: past it, the default
@@ -374,7 +261,7 @@ func (e *parquetEncoder) open(schema *arrow.Schema, mem memory.Allocator, codec 
 		switch f.Type.ID() {
 		case arrow.STRING, arrow.BINARY:
 			if !containsString(plain, f.Name) {
-				e.cols[i].dict = newStringDict(mem, f.Type)
+				e.cols[i].dict = newStringDict(f.Type)
 			}
 		case arrow.INT32, arrow.DATE32:
 			if !containsString(plain, f.Name) {
@@ -694,8 +581,12 @@ func (e *parquetEncoder) writeDenseBatch(rec arrow.Record, i int, lo, hi int64) 
 // writeValues writes arr to cw as pqarrow.WriteArrowToColumn does (the same calls of the column
 // chunk writer with the same values, so the same output) for string, binary and decimal128
 // columns, with fewer allocations than pqarrow makes for them (the slice of views is reused;
-// a decimal's bytes take their size, where pqarrow reserves 16 bytes a bit). done is false for
-// the other columns, left to pqarrow.
+// a decimal's bytes take their size, where pqarrow reserves 16 bytes a bit). Floating-point
+// columns with nulls are written as their valid values with the definition levels, where
+// pqarrow hands the writer the values with gaps and a validity bitmap: the same page bytes and
+// statistics, but the writer's statistics of gapped floating-point values box every value
+// into an interface (two allocations per value). done is false for the other columns, left to
+// pqarrow.
 func (c *parquetColumn) writeValues(cw file.ColumnChunkWriter, arr arrow.Array, defLevels []int16, nullable bool) (done bool, err error) {
 	// pqarrow's choice between the dense and the spaced write.
 	info := cw.LevelInfo()
@@ -733,6 +624,30 @@ func (c *parquetColumn) writeValues(cw file.ColumnChunkWriter, arr arrow.Array, 
 		}
 		w.WriteBatchSpaced(vals, defLevels, nil, arr.NullBitmapBytes(), int64(arr.Data().Offset()))
 		return true, nil
+	case *file.Float64ColumnChunkWriter:
+		a, ok := arr.(*array.Float64)
+		if !ok || maybeParentNulls {
+			return false, nil
+		}
+		vals := a.Float64Values()
+		if spaced {
+			c.float64s = appendValid(c.float64s[:0], vals, a)
+			vals = c.float64s
+		}
+		_, err = w.WriteBatch(vals, defLevels, nil)
+		return true, err
+	case *file.Float32ColumnChunkWriter:
+		a, ok := arr.(*array.Float32)
+		if !ok || maybeParentNulls {
+			return false, nil
+		}
+		vals := a.Float32Values()
+		if spaced {
+			c.float32s = appendValid(c.float32s[:0], vals, a)
+			vals = c.float32s
+		}
+		_, err = w.WriteBatch(vals, defLevels, nil)
+		return true, err
 	case *file.FixedLenByteArrayColumnChunkWriter:
 		a, ok := arr.(*array.Decimal128)
 		size := cw.Descr().TypeLength()
@@ -770,6 +685,16 @@ func (c *parquetColumn) writeValues(cw file.ColumnChunkWriter, arr arrow.Array, 
 	return false, nil
 }
 
+// appendValid appends to dst the values of arr (vals: its values) that are not null.
+func appendValid[T any](dst, vals []T, arr arrow.Array) []T {
+	for j := range arr.Len() {
+		if arr.IsValid(j) {
+			dst = append(dst, vals[j])
+		}
+	}
+	return dst
+}
+
 // setBitsBuffer gives cw the validity scratch buffer pqarrow gives a column writer before its
 // first spaced write.
 func setBitsBuffer(cw file.ColumnChunkWriter, maybeParentNulls bool) {
@@ -801,47 +726,29 @@ func (e *parquetEncoder) flushDict(i int) error {
 	if !ok {
 		return fmt.Errorf("column %q: no byte array column writer", e.schema.Field(i).Name)
 	}
-	dict := d.values.NewArray().(array.BinaryLike)
+	dict := d.dictionary()
 	defer dict.Release()
-	var offs []int32
-	switch a := dict.(type) {
-	case *array.String:
-		offs = a.ValueOffsets()
-	case *array.Binary:
-		offs = a.ValueOffsets()
-	}
-	data := dict.ValueBytes()
-	value := func(k int32) []byte { return data[offs[k]-offs[0] : offs[k+1]-offs[0]] }
-	// rank[k] is the place of value k in byte order (Parquet's order for byte arrays), so that a
-	// part's minimum and maximum come from comparing integers.
-	order := make([]int32, dict.Len())
-	for k := range order {
-		order[k] = int32(k)
-	}
-	sort.Slice(order, func(a, b int) bool { return bytes.Compare(value(order[a]), value(order[b])) < 0 })
-	rank := make([]int32, len(order))
-	for r, k := range order {
-		rank[k] = int32(r)
-	}
+	d.sort()
 	err = e.writeDictChunk(i, cw, dict, d.idx, d.def, d.nulls, func(off, end int, defLevels []int16) {
 		st, ok := cw.PageStatistics().(*metadata.ByteArrayStatistics)
 		if !ok {
 			return
 		}
-		lo, hi, values := int32(len(rank)), int32(-1), 0
+		// The least and greatest rank of the part's values (row j holds value d.order[d.idx[j]]).
+		lo, hi, values := int32(len(d.rank)), int32(-1), 0
 		for j := off; j < end; j++ {
 			if defLevels != nil && defLevels[j-off] == 0 {
 				continue
 			}
-			r := rank[d.idx[j]]
+			r := d.rank[d.order[d.idx[j]]]
 			lo, hi = min(lo, r), max(hi, r)
 			values++
 		}
 		st.IncNulls(int64(end - off - values))
 		st.IncNumValues(int64(values))
 		if values > 0 {
-			// Copies: the statistics outlive the dictionary array.
-			st.SetMinMax(append([]byte{}, value(order[lo])...), append([]byte{}, value(order[hi])...))
+			// Copies: the statistics outlive the dictionary.
+			st.SetMinMax(append([]byte{}, d.value(d.sorted[lo])...), append([]byte{}, d.value(d.sorted[hi])...))
 		}
 	})
 	if err != nil {
@@ -898,51 +805,150 @@ type pageFlusher interface {
 }
 
 // closeRowGroup writes the columns' pending dictionaries and closes the current row group.
+//
+// Closing a row group builds every column's last page (and, for dictionary columns, the
+// writer's dictionary), then writes each column chunk out, in column order. The workers finish
+// the columns in column order while this goroutine closes each finished column as soon as those
+// before it are closed: a closed column chunk is written out and its writer's dictionary and
+// page copies are garbage, so only the columns finished but not yet closed hold their pages at
+// once (not every column of the group), and the writing out runs alongside the page building.
+// The chunks are written in the same order as the row group's Close writes them, so the bytes
+// are the same.
 func (e *parquetEncoder) closeRowGroup() error {
-	err := e.eachColumn(func(i int) error {
-		if e.cols[i].dict != nil {
-			if err := e.flushDict(i); err != nil {
-				return err
-			}
-		}
-		if e.cols[i].ints != nil {
-			if err := e.flushInt32Dict(i); err != nil {
-				return err
-			}
-		}
-		// Closing the row group encodes and compresses every column's last page, one column
-		// after the other; done here, that work is spread over the workers. Only a column with
-		// pending values has its page ended (never an empty page).
-		if !e.cols[i].pending {
-			return nil
-		}
-		cw, err := e.rgw.Column(i)
-		if err != nil {
-			return err
-		}
-		if p, ok := cw.(pageFlusher); ok {
-			if err := p.FlushCurrentPage(); err != nil {
-				return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
-			}
-		}
-		e.cols[i].pending = false
-		return nil
-	})
-	if err != nil {
+	if err := e.finishColumns(); err != nil {
 		return err
 	}
 	for _, c := range e.cols {
 		if d := c.dict; d != nil {
-			clear(d.index)
-			d.size, d.dense = 0, false
+			d.reset()
 		}
 		if d := c.ints; d != nil {
 			d.reset()
 		}
 	}
+	// The columns are closed: this adds up their sizes and finishes the group's metadata.
 	if err := e.rgw.Close(); err != nil {
 		return fmt.Errorf("formats: write parquet row group: %w", err)
 	}
+	return nil
+}
+
+// finishColumns finishes (finishColumn) and closes every column of the row group, closing in
+// column order; see closeRowGroup. After an error no more columns are closed.
+func (e *parquetEncoder) finishColumns() error {
+	n := len(e.cols)
+	closeColumn := func(i int) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("formats: write parquet row group: column %q: %v", e.schema.Field(i).Name, r)
+			}
+		}()
+		cw, err := e.rgw.Column(i)
+		if err != nil {
+			return err
+		}
+		if err := cw.Close(); err != nil {
+			return fmt.Errorf("formats: write parquet row group: column %q: %w", e.schema.Field(i).Name, err)
+		}
+		return nil
+	}
+	if e.workers <= 1 {
+		for i := range n {
+			if err := e.finishColumn(i); err != nil {
+				return fmt.Errorf("formats: write parquet: %w", err)
+			}
+			if err := closeColumn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		next   atomic.Int64
+		failed atomic.Bool
+		wg     sync.WaitGroup
+		errs   = make([]error, n)
+		ready  = make(chan int, n)
+		// A worker takes a place before it takes a column, and the place is given back when the
+		// column is closed: at most parquetCloseWindow columns are taken and not yet closed
+		// (the closing, one column after the other, is as slow as the finishing on the
+		// workers; without a bound every column's pages would wait for it). Places are taken
+		// before columns, so the first column not closed is always held by a worker with a
+		// place: the closing can always go on.
+		places = make(chan struct{}, max(parquetCloseWindow, e.workers))
+	)
+	for range e.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				places <- struct{}{}
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					<-places
+					return
+				}
+				if !failed.Load() {
+					errs[i] = e.finishColumn(i)
+				}
+				ready <- i
+			}
+		}()
+	}
+	// Every column is reported once, finished or (after a failure) skipped.
+	finished := make([]bool, n)
+	var err error
+	for c, got := 0, 0; got < n; got++ {
+		finished[<-ready] = true
+		for ; c < n && finished[c]; c++ {
+			if err == nil {
+				if errs[c] != nil {
+					err = fmt.Errorf("formats: write parquet: %w", errs[c])
+				} else {
+					err = closeColumn(c)
+				}
+				if err != nil {
+					failed.Store(true)
+				}
+			}
+			<-places
+		}
+	}
+	wg.Wait()
+	return err
+}
+
+// finishColumn writes column i's pending dictionary and ends its last page.
+func (e *parquetEncoder) finishColumn(i int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("column %q: %v", e.schema.Field(i).Name, r)
+		}
+	}()
+	if e.cols[i].dict != nil {
+		if err := e.flushDict(i); err != nil {
+			return err
+		}
+	}
+	if e.cols[i].ints != nil {
+		if err := e.flushInt32Dict(i); err != nil {
+			return err
+		}
+	}
+	// Only a column with pending values has its page ended (never an empty page).
+	if !e.cols[i].pending {
+		return nil
+	}
+	cw, err := e.rgw.Column(i)
+	if err != nil {
+		return err
+	}
+	if p, ok := cw.(pageFlusher); ok {
+		if err := p.FlushCurrentPage(); err != nil {
+			return fmt.Errorf("column %q: %w", e.schema.Field(i).Name, err)
+		}
+	}
+	e.cols[i].pending = false
 	return nil
 }
 
@@ -1037,6 +1043,9 @@ var (
 // half distinct.
 func plainColumns(schema *arrow.Schema, sample []arrow.Record) []string {
 	var out []string
+	// One set for every column: cleared, it keeps its room (a wide schema made hundreds of
+	// sets of thousands of values).
+	seen := map[[2]uint64]struct{}{}
 	for i, f := range schema.Fields() {
 		fw, ok := f.Type.(arrow.FixedWidthDataType)
 		if !ok || f.Type.ID() == arrow.BOOL {
@@ -1046,7 +1055,7 @@ func plainColumns(schema *arrow.Schema, sample []arrow.Record) []string {
 		if width != 1 && width != 2 && width != 4 && width != 8 && width != 16 {
 			continue
 		}
-		seen := map[[2]uint64]struct{}{}
+		clear(seen)
 		n := 0
 	records:
 		for _, rec := range sample {
@@ -1110,11 +1119,12 @@ func plainStringColumns(schema *arrow.Schema, sample []arrow.Record, groupRows i
 	if rows == 0 {
 		return nil
 	}
+	seen := map[string]struct{}{} // cleared for each column, as in plainColumns
 	for i, f := range schema.Fields() {
 		if f.Type.ID() != arrow.STRING && f.Type.ID() != arrow.BINARY {
 			continue
 		}
-		seen := map[string]struct{}{}
+		clear(seen)
 		var n, size int64
 		for _, rec := range sample {
 			col, ok := rec.Column(i).(array.BinaryLike)
@@ -1125,15 +1135,17 @@ func plainStringColumns(schema *arrow.Schema, sample []arrow.Record, groupRows i
 				if col.IsNull(r) {
 					continue
 				}
+				// Views of the sampled records' memory, which outlives the set: no copies.
 				var v string
 				switch a := col.(type) {
 				case *array.String:
 					v = a.Value(r)
 				case *array.Binary:
-					v = string(a.Value(r)) // no allocation for a map lookup
+					b := a.Value(r)
+					v = unsafe.String(unsafe.SliceData(b), len(b))
 				}
 				if _, ok := seen[v]; !ok {
-					seen[strings.Clone(v)] = struct{}{}
+					seen[v] = struct{}{}
 					size += int64(len(v)) + 4
 				}
 				n++
