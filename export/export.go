@@ -74,6 +74,9 @@ type Options struct {
 	Progress Progress
 	// PartPrefix starts part file names; "" means DefaultPartPrefix.
 	PartPrefix string
+	// OnSchema, when set, is called once with the source's schema before its first record is
+	// read (the command line sizes the collector's memory limit by the columns).
+	OnSchema func(*arrow.Schema)
 }
 
 type outputMode int
@@ -156,6 +159,9 @@ func Run(ctx context.Context, src Source, sink Sink, opts Options) (sum *Summary
 	r, err := newRun(ctx, src, sink, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.OnSchema != nil {
+		opts.OnSchema(src.Schema())
 	}
 	r.progress.Start(r.totals())
 	defer r.progress.Finish()

@@ -405,3 +405,26 @@ func TestPartitionWithFileBoundaries(t *testing.T) {
 		"region=AMER/part-00001.csv": {"9", "11"},
 	}, partitionContent(t, dir))
 }
+
+// OnSchema is called once, with the source's schema, before the first record is read.
+func TestOnSchema(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	recs := makeRecords(t, mem, 0, []int{5, 4}, nil)
+	defer releaseAll(recs)
+	src := newSource(recs)
+	read := 0
+	src.before = func(int) { read++ }
+	var got []*arrow.Schema
+	readBefore := -1
+	opts := Options{Output: "o.csv", Format: formats.Options{Format: formats.CSV}, OnSchema: func(s *arrow.Schema) {
+		got = append(got, s)
+		readBefore = read
+	}}
+	sum, err := Run(context.Background(), src, NewLocalSink(t.TempDir()), opts)
+	require.NoError(t, err)
+	assert.EqualValues(t, 9, sum.Rows)
+	require.Len(t, got, 1)
+	assert.Same(t, src.Schema(), got[0])
+	assert.Zero(t, readBefore, "called before the first record is read")
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
@@ -342,10 +343,15 @@ func dataOnTerminal(st *streams, sink export.Sink) bool {
 // exportOptions are the options of export.Run for o, writing to the sink's name. No progress
 // bar is drawn while the data goes to a terminal: bar and data would mix on the screen.
 func (o outputOptions) exportOptions(st *streams, name string, dataOnTerminal bool) export.Options {
-	return export.Options{
+	opts := export.Options{
 		Output: name, Format: o.Format, MaxRowsPerFile: o.MaxRowsPerFile, PartitionBy: o.PartitionBy,
 		Overwrite: o.Overwrite, Progress: progressBar(st, o.Quiet || dataOnTerminal), PartPrefix: o.Shard.PartPrefix(),
 	}
+	if o.Format.Format == formats.Parquet {
+		// The Parquet writer's state grows with the columns (see memoryPerColumn).
+		opts.OnSchema = func(s *arrow.Schema) { fitMemoryLimit(s.NumFields()) }
+	}
+	return opts
 }
 
 // progressBar draws progress on stderr when it is a terminal and the command is not quiet.
