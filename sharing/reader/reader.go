@@ -127,7 +127,7 @@ type Reader struct {
 	order    chan *fileSlot
 	sem      chan struct{}
 	budget   *byteBudget
-	fetching chan struct{} // turns to download: Parallel, one a file
+	fetching *orderedTurns // turns to download: Parallel, one a file, in file order
 	decoding *byteBudget   // turns to decode: Parallel, one a file
 	firstErr atomic.Pointer[error]
 
@@ -623,7 +623,7 @@ func (r *Reader) start() {
 	r.order = make(chan *fileSlot, 2*p)
 	r.sem = make(chan struct{}, 2*p)
 	r.budget = newByteBudget(r.opts.InFlightBytes)
-	r.fetching = make(chan struct{}, p)
+	r.fetching = newOrderedTurns(p)
 	r.decoding = newByteBudget(int64(p))
 	work := make(chan *fileSlot)
 	r.wg.Add(1)

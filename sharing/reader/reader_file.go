@@ -221,7 +221,7 @@ type fileColumn struct {
 // readFile reads one data file and sends its records on s.ch.
 func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	p := r.plan
-	fetch, err := r.fetchTurn(ctx)
+	fetch, err := r.fetchTurn(ctx, s.index)
 	if err != nil {
 		return err
 	}
@@ -291,19 +291,64 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	return r.decodeFile(ctx, s, f, dv, src, remote, footer, groups)
 }
 
-// fetchTurn waits for a turn to download (Reader.fetching; none when nil) and returns the
-// function that gives it back (once; later calls do nothing).
-func (r *Reader) fetchTurn(ctx context.Context) (func(), error) {
+// fetchTurn waits for file index's turn to download (Reader.fetching; none when nil) and
+// returns the function that gives it back (once; later calls do nothing).
+func (r *Reader) fetchTurn(ctx context.Context, index int) (func(), error) {
 	if r.fetching == nil {
 		return func() {}, nil
 	}
-	select {
-	case r.fetching <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := r.fetching.acquire(ctx, index); err != nil {
+		return nil, err
 	}
 	var once sync.Once
-	return func() { once.Do(func() { <-r.fetching }) }, nil
+	return func() { once.Do(r.fetching.release) }, nil
+}
+
+// orderedTurns hands out turns in file order, at most n at once: file i gets its turn after
+// files 0 to i-1 got theirs. Downloads then start in the order the consumer needs the files
+// (and with one turn, the first failure is the first file's). Every file of a read asks once.
+type orderedTurns struct {
+	mu      sync.Mutex
+	n, held int
+	next    int           // the file whose turn is next
+	changed chan struct{} // closed and replaced on every change
+}
+
+func newOrderedTurns(n int) *orderedTurns {
+	return &orderedTurns{n: max(n, 1), changed: make(chan struct{})}
+}
+
+func (t *orderedTurns) acquire(ctx context.Context, index int) error {
+	for {
+		t.mu.Lock()
+		if index == t.next && t.held < t.n {
+			t.next++
+			t.held++
+			t.broadcast()
+			t.mu.Unlock()
+			return nil
+		}
+		ch := t.changed
+		t.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (t *orderedTurns) release() {
+	t.mu.Lock()
+	t.held--
+	t.broadcast()
+	t.mu.Unlock()
+}
+
+// broadcast wakes the waiters; t.mu is held.
+func (t *orderedTurns) broadcast() {
+	close(t.changed)
+	t.changed = make(chan struct{})
 }
 
 // decodeFile decodes data file f, downloaded (src) or read by byte ranges (remote), and sends

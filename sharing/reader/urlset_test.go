@@ -68,3 +68,34 @@ func TestURLSetHeldFiles(t *testing.T) {
 	u.release("a")
 	assert.Empty(t, u.held)
 }
+
+// Download turns go in file order, at most n at once, whatever order the workers ask in.
+func TestOrderedTurns(t *testing.T) {
+	turns := newOrderedTurns(2)
+	ctx := context.Background()
+	granted := make(chan int, 6)
+	for i := 5; i >= 0; i-- {
+		go func() {
+			if turns.acquire(ctx, i) == nil {
+				granted <- i
+			}
+		}()
+	}
+	var order []int
+	for range 6 {
+		i := <-granted
+		order = append(order, i)
+		turns.mu.Lock()
+		held := turns.held
+		turns.mu.Unlock()
+		assert.LessOrEqual(t, held, 2, "turns held at once")
+		if len(order) >= 2 {
+			turns.release() // the earliest holder is done
+		}
+	}
+	assert.Equal(t, []int{0, 1, 2, 3, 4, 5}, order)
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.ErrorIs(t, newOrderedTurns(1).acquire(cancelled, 1), context.Canceled, "file 1 waits for file 0: cancelling ends the wait")
+}
