@@ -221,6 +221,17 @@ type fileColumn struct {
 // readFile reads one data file and sends its records on s.ch.
 func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	p := r.plan
+	// A file too large for memory takes its decoding turn first and downloads in it, as when
+	// a worker did both: its download gains little beside its decoding, and two of them
+	// decoding while two more spilled to disk made the bench table 14% slower.
+	decodeTurn := false
+	if r.decoding != nil && s.file.Size > p.memMax {
+		if err := r.decoding.acquire(ctx, s.index, 1); err != nil {
+			return err
+		}
+		decodeTurn = true
+		defer r.decoding.release(1)
+	}
 	fetch, err := r.fetchTurn(ctx, s.index)
 	if err != nil {
 		return err
@@ -282,7 +293,7 @@ func (r *Reader) readFile(ctx context.Context, s *fileSlot) error {
 	// The download turn is given back before waiting for a decoding turn: a turn held while
 	// waiting for the consumer could keep the file it waits for from being fetched.
 	fetch()
-	if r.decoding != nil {
+	if r.decoding != nil && !decodeTurn {
 		if err := r.decoding.acquire(ctx, s.index, 1); err != nil {
 			return err
 		}
