@@ -54,23 +54,7 @@ func TestParquetFloatsWithNulls(t *testing.T) {
 	}
 	whole := b.NewRecord()
 	defer whole.Release()
-	// As roundTripInTwoParts, but NaN is not equal to itself: the rows are compared with NaNs
-	// equal.
-	parts := []arrow.Record{whole.NewSlice(0, 1200), whole.NewSlice(1200, whole.NumRows())}
-	defer func() {
-		for _, p := range parts {
-			p.Release()
-		}
-	}()
-	opts := Options{Format: Parquet, Allocator: mem, RowGroupRows: 2000}
-	data := encodeAll(t, schema, opts, parts...)
-	rdr, got := readParquet(t, mem, data)
-	defer got.Release()
-	assert.True(t, array.RecordApproxEqual(whole, got, array.WithNaNsEqual(true)), "records equal")
-	assert.Equal(t, 3, rdr.NumRowGroups())
-	parquetColumnParallel = false
-	seq := encodeAll(t, schema, opts, parts...)
-	parquetColumnParallel = true
+	rdr, seq := roundTripInTwoParts(t, mem, schema, whole)
 	assertSameChunks(t, mem, seq, rdr, true)
 
 	// The same pages as pqarrow's: compare the files' column chunks byte for byte.

@@ -202,13 +202,11 @@ func TestManyFilesFigure(t *testing.T) {
 		count, heap>>20, ms.HeapSys>>20, hwm, time.Since(start).Round(time.Millisecond))
 }
 
-// A read of many files keeps its connections to the host serving them: with --parallel 8 it
-// opens about 8, not one for most files (Go's transport kept 2 idle connections a host).
-func TestManyFilesReuseConnections(t *testing.T) {
-	const n, parallel = 200, 8
-	m := newManyFiles(t, n)
-	c := m.client(t)
-	r, err := Open(context.Background(), c, protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Parallel: parallel, TempDir: t.TempDir()})
+// readEveryFile reads the table of m with parallel files at once and checks that records of
+// every file came.
+func readEveryFile(t *testing.T, m *manyFiles, parallel int) {
+	t.Helper()
+	r, err := Open(context.Background(), m.client(t), protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Parallel: parallel, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,9 +218,17 @@ func TestManyFilesReuseConnections(t *testing.T) {
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != n {
-		t.Fatalf("records of %d files, want %d", len(files), n)
+	if len(files) != m.n {
+		t.Fatalf("records of %d files, want %d", len(files), m.n)
 	}
+}
+
+// A read of many files keeps its connections to the host serving them: with --parallel 8 it
+// opens about 8, not one for most files (Go's transport kept 2 idle connections a host).
+func TestManyFilesReuseConnections(t *testing.T) {
+	const n, parallel = 200, 8
+	m := newManyFiles(t, n)
+	readEveryFile(t, m, parallel)
 	if got, most := m.conns.Load(), int64(parallel+2); got > most {
 		t.Errorf("%d files read %d at once over %d connections; want at most %d", n, parallel, got, most)
 	}
@@ -259,9 +265,7 @@ func TestDownloadsOverlapDecoding(t *testing.T) {
 		if m.asked("file-00000002") {
 			t.Error("with --parallel 1, a third file was downloaded before the first was consumed")
 		}
-		rows := 0
 		for r.Next() {
-			rows++
 		}
 		if err := r.Err(); err != nil {
 			t.Fatal(err)
@@ -270,21 +274,7 @@ func TestDownloadsOverlapDecoding(t *testing.T) {
 	t.Run("at most Parallel downloads at once", func(t *testing.T) {
 		m := newManyFiles(t, 40)
 		m.delay = 10 * time.Millisecond
-		r, err := Open(context.Background(), m.client(t), protocol.Table{Share: "s", Schema: "d", Name: "t"}, ReadOptions{Parallel: 2, TempDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Release()
-		files := map[int]bool{}
-		for r.Next() {
-			files[r.FileIndex()] = true
-		}
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if len(files) != 40 {
-			t.Fatalf("records of %d files, want 40", len(files))
-		}
+		readEveryFile(t, m, 2)
 		if got := m.maxInFlight.Load(); got > 2 {
 			t.Errorf("%d files downloading at once with --parallel 2", got)
 		}
